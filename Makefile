@@ -1,0 +1,75 @@
+# weft's front door. Every target installs what it needs from Debian's packages first.
+# See CONTRIBUTING.md for what each target does.
+
+BUILD      ?= build
+FUZZ_BUILD ?= build-fuzz
+JOBS       ?= $(shell nproc)
+WEFT       := $(BUILD)/weft
+FUZZ_SECONDS ?= 60
+
+BUILD_DEPS := g++ cmake ninja-build pkg-config libyaml-dev nlohmann-json3-dev libsqlite3-dev \
+              libssl-dev libcli11-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
+FUZZ_DEPS  := clang-16 libclang-rt-16-dev
+FORMAT_DEPS := clang-format
+
+.PHONY: all deps fuzz-deps configure build test test-one unit e2e slow fuzz fuzz-build bench \
+        demo format format-check clean
+
+all: build
+
+deps:
+	@tools/install-deps $(BUILD_DEPS)
+
+fuzz-deps:
+	@tools/install-deps $(FUZZ_DEPS)
+
+$(BUILD)/build.ninja:
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
+	ln -sf $(BUILD)/compile_commands.json compile_commands.json
+
+configure: deps $(BUILD)/build.ninja
+
+build: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+# Every test: unit tests, end-to-end tests of the binary, and a compile of the fuzz target.
+test: build fuzz-build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE slow
+
+# One test (GoogleTest filter), for example: make test-one T='Yaml11*'
+test-one: build
+	cd $(BUILD) && ctest --output-on-failure -R weft_unit_tests && ./weft_unit_tests --gtest_filter='$(T)'
+
+# The slow tier: fuzzing for FUZZ_SECONDS plus every test labelled slow.
+slow: build fuzz
+	cd $(BUILD) && ctest --output-on-failure -L slow
+
+$(FUZZ_BUILD)/build.ninja:
+	CC=clang-16 CXX=clang++-16 cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DWEFT_FUZZ=ON
+
+fuzz-build: fuzz-deps deps $(FUZZ_BUILD)/build.ninja
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target weft_loader_fuzz
+
+fuzz: fuzz-build
+	mkdir -p $(FUZZ_BUILD)/corpus
+	cp -n fuzz/seeds/* $(FUZZ_BUILD)/corpus/ 2>/dev/null || true
+	$(FUZZ_BUILD)/weft_loader_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
+	  -timeout=10 -dict=fuzz/yaml.dict $(FUZZ_BUILD)/corpus
+
+bench: build
+	bench/run
+
+demo: build
+	examples/demo
+
+format: deps
+	@tools/install-deps $(FORMAT_DEPS)
+	git ls-files '*.cc' '*.h' | xargs clang-format -i
+
+format-check: deps
+	@tools/install-deps $(FORMAT_DEPS)
+	git ls-files '*.cc' '*.h' | xargs clang-format --dry-run --Werror
+
+clean:
+	rm -rf $(BUILD) $(FUZZ_BUILD) compile_commands.json

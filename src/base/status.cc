@@ -1,0 +1,21 @@
+#include "base/status.h"
+
+namespace weft {
+
+int ExitCodeFor(const Status& status) {
+  switch (status.code()) {
+    case Code::kOk:
+      return kExitOk;
+    case Code::kInvalid:
+    case Code::kNotFound:
+      return kExitInvalid;
+    case Code::kCanceled:
+      return kExitCanceled;
+    case Code::kIo:
+    case Code::kInternal:
+      return kExitSystem;
+  }
+  return kExitSystem;
+}
+
+}  // namespace weft

@@ -1,0 +1,27 @@
+// `weft validate FILE`: load, flatten and check a pipeline; print a summary.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "cli/command.h"
+#include "cli/pipeline_args.h"
+
+namespace weft::cli {
+
+std::function<int()> SetupValidate(CLI::App& sub) {
+  auto args = std::make_shared<PipelineArgs>();
+  args->AddTo(sub);
+  return [args] {
+    int code = 0;
+    std::unique_ptr<LoadedGraph> g = LoadGraph(*args, stderr, &code);
+    if (!g) return code;
+    const spec::LoadedPipeline& p = *g->pipeline;
+    std::string name = g->graph.name.empty() ? "" : fmt::format(" `{}`", g->graph.name);
+    size_t warnings = g->diags.warning_count();
+    fmt::print("{}: valid {}{}: {} steps, {} edges, {} groups, {} files, {} warning{}\n", args->file,
+               spec::DocumentKindName(p.kind), name, g->graph.steps.size(), g->graph.edges.size(),
+               g->graph.groups.size(), p.files.size(), warnings, warnings == 1 ? "" : "s");
+    return 0;
+  };
+}
+
+}  // namespace weft::cli

@@ -1,0 +1,28 @@
+// The subcommand table. Each subcommand lives in its own file and registers itself here.
+#pragma once
+
+#include <functional>
+#include <string_view>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace weft::cli {
+
+struct CommandSpec {
+  std::string_view name;
+  std::string_view summary;
+  // Adds the subcommand's options to `sub`; returns what runs it (an exit code).
+  std::function<int()> (*setup)(CLI::App& sub);
+};
+
+// Every subcommand, in the order `weft help` lists them.
+const std::vector<CommandSpec>& Commands();
+
+// Defined in the subcommand files.
+std::function<int()> SetupValidate(CLI::App& sub);
+std::function<int()> SetupGraph(CLI::App& sub);
+
+}  // namespace weft::cli

@@ -1,0 +1,65 @@
+// weft's entry point: parse the command line, dispatch to a subcommand, map failures to exit codes.
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "base/status.h"
+#include "cli/command.h"
+
+#ifndef WEFT_VERSION
+#define WEFT_VERSION "0.0.0"
+#endif
+
+namespace {
+
+int Main(int argc, char** argv) {
+  using weft::cli::Commands;
+  CLI::App app{"weft: runs Azure ML CLI v2 pipelines locally, reusing every step whose inputs did "
+               "not change",
+               "weft"};
+  app.set_version_flag("--version", std::string("weft ") + WEFT_VERSION);
+  app.require_subcommand(0, 1);
+  std::function<int()> action;
+  for (const auto& spec : Commands()) {
+    CLI::App* sub = app.add_subcommand(std::string(spec.name), std::string(spec.summary));
+    auto run = spec.setup(*sub);
+    sub->callback([&action, run] { action = run; });
+  }
+  std::string help_topic;
+  CLI::App* help = app.add_subcommand("help", "show help for weft or for one subcommand");
+  help->add_option("command", help_topic, "the subcommand to explain");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? weft::kExitOk : weft::kExitInvalid;
+  }
+  if (help->parsed() || !action) {
+    if (!help_topic.empty()) {
+      for (CLI::App* sub : app.get_subcommands({})) {
+        if (sub->get_name() == help_topic) {
+          std::fputs(sub->help().c_str(), stdout);
+          return weft::kExitOk;
+        }
+      }
+      std::fprintf(stderr, "error: no subcommand `%s`; see `weft help`\n", help_topic.c_str());
+      return weft::kExitInvalid;
+    }
+    std::fputs(app.help().c_str(), stdout);
+    return help->parsed() ? weft::kExitOk : weft::kExitInvalid;
+  }
+  return action();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "weft: internal error: %s\n", e.what());
+    return weft::kExitSystem;
+  }
+}

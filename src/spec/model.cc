@@ -1,0 +1,81 @@
+#include "spec/model.h"
+
+#include <algorithm>
+
+namespace weft::spec {
+namespace {
+
+struct TypeName {
+  PortType type;
+  std::string_view name;
+};
+constexpr TypeName kTypes[] = {
+    {PortType::kUriFile, "uri_file"},         {PortType::kUriFolder, "uri_folder"},
+    {PortType::kMltable, "mltable"},          {PortType::kMlflowModel, "mlflow_model"},
+    {PortType::kCustomModel, "custom_model"}, {PortType::kTritonModel, "triton_model"},
+    {PortType::kPath, "path"},                {PortType::kInteger, "integer"},
+    {PortType::kNumber, "number"},            {PortType::kString, "string"},
+    {PortType::kBoolean, "boolean"},
+};
+
+template <typename Port>
+const Port* FindPort(const std::vector<Port>& ports, std::string_view n) {
+  auto it = std::find_if(ports.begin(), ports.end(), [&](const Port& p) { return p.name == n; });
+  return it == ports.end() ? nullptr : &*it;
+}
+
+}  // namespace
+
+std::optional<PortType> ParsePortType(std::string_view text) {
+  for (const TypeName& t : kTypes) {
+    if (t.name == text) return t.type;
+  }
+  // Azure accepts a few aliases in older files.
+  if (text == "float") return PortType::kNumber;
+  if (text == "int") return PortType::kInteger;
+  if (text == "bool") return PortType::kBoolean;
+  if (text == "str") return PortType::kString;
+  return std::nullopt;
+}
+
+const char* PortTypeName(PortType t) {
+  for (const TypeName& n : kTypes) {
+    if (n.type == t) return n.name.data();
+  }
+  return "unknown";
+}
+
+const char* NodeTypeName(NodeType t) {
+  switch (t) {
+    case NodeType::kCommand:
+      return "command";
+    case NodeType::kPipeline:
+      return "pipeline";
+    case NodeType::kParallel:
+      return "parallel";
+    case NodeType::kSweep:
+      return "sweep";
+  }
+  return "command";
+}
+
+const InputPort* CommandComponent::FindInput(std::string_view n) const {
+  return FindPort(inputs, n);
+}
+const OutputPort* CommandComponent::FindOutput(std::string_view n) const {
+  return FindPort(outputs, n);
+}
+const InputPort* ParallelComponent::FindInput(std::string_view n) const {
+  return FindPort(inputs, n);
+}
+const OutputPort* ParallelComponent::FindOutput(std::string_view n) const {
+  return FindPort(outputs, n);
+}
+const InputPort* PipelineComponent::FindInput(std::string_view n) const {
+  return FindPort(inputs, n);
+}
+const OutputPort* PipelineComponent::FindOutput(std::string_view n) const {
+  return FindPort(outputs, n);
+}
+
+}  // namespace weft::spec

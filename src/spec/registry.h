@@ -1,0 +1,57 @@
+// Asset references (`azureml:...`) and the registry that resolves them.
+//
+// Published Azure ML files name registered components, environments and data assets. weft resolves
+// those names against its own local registry (filled by `weft component|environment|data create`).
+// The loader only sees this interface.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace weft::spec {
+
+// A parsed `azureml:` reference. Forms (docs/aml-v2-format.md, section 0):
+//   azureml:NAME:VERSION, azureml:NAME@LABEL, azureml:NAME,
+//   azureml:/subscriptions/.../workspaces/W/KIND/NAME/versions/V (long ARM id),
+//   azureml://registries/R/KIND/NAME/versions/V or .../labels/LABEL.
+struct AssetRef {
+  std::string registry;  // empty for the workspace's own
+  std::string kind;      // components, environments, data, models; empty when the form omits it
+  std::string name;
+  std::string version;   // empty when a label or the default is meant
+  std::string label;     // "latest" for @latest and /labels/latest
+};
+
+// Parses `text`, which must start with "azureml:". Returns nullopt when it is not a well-formed
+// asset reference (datastore and job URIs such as azureml://datastores/... are not asset references).
+std::optional<AssetRef> ParseAssetRef(std::string_view text);
+bool IsDatastoreUri(std::string_view text);
+
+// What the registry knows of a data asset version.
+struct RegisteredData {
+  std::string type;  // uri_file, uri_folder, mltable
+  std::string path;  // a local path or URI
+};
+
+class Registry {
+ public:
+  virtual ~Registry() = default;
+  // The path of the YAML file that defines the component, when registered.
+  virtual std::optional<std::string> FindComponent(const AssetRef& ref) const = 0;
+  // The path of the environment's YAML file, when registered.
+  virtual std::optional<std::string> FindEnvironment(const AssetRef& ref) const = 0;
+  virtual std::optional<RegisteredData> FindData(const AssetRef& ref) const = 0;
+};
+
+// A registry with nothing in it.
+class EmptyRegistry : public Registry {
+ public:
+  std::optional<std::string> FindComponent(const AssetRef&) const override { return std::nullopt; }
+  std::optional<std::string> FindEnvironment(const AssetRef&) const override {
+    return std::nullopt;
+  }
+  std::optional<RegisteredData> FindData(const AssetRef&) const override { return std::nullopt; }
+};
+
+}  // namespace weft::spec
