@@ -63,7 +63,9 @@ Ref ClassifyPath(std::string path) {
     r.job = p[1];
     r.legacy = true;
   }
-  if (r.kind != RefKind::kUnknown) r.port = p.back();
+  bool has_port = r.kind != RefKind::kUnknown && r.kind != RefKind::kName &&
+                  r.kind != RefKind::kDefaultDatastore && r.kind != RefKind::kOutputName;
+  if (has_port) r.port = p.back();
   return r;
 }
 

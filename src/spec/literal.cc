@@ -363,6 +363,7 @@ const char* Literal::KindName() const {
 
 std::optional<Literal> ResolvePlain(std::string_view text) {
   if (IsNullText(text)) return Literal{};
+  if (text == "=") return std::nullopt;  // YAML 1.1's value key, which safe_load refuses
   bool b = false;
   if (IsBool(text, &b)) return Literal::Bool(b);
   if (IsFloatText(text)) return ConstructFloat(text);
@@ -380,7 +381,8 @@ std::optional<Literal> ScalarValue(const yaml::Node& n, std::string* error) {
   if (n.tag.empty() || n.tag == "!") {
     if (n.style == yaml::Style::kPlain && n.tag.empty()) {
       std::optional<Literal> v = ResolvePlain(n.text);
-      if (!v) *error = fmt::format("`{}` is not a valid date or time", n.text);
+      if (!v && n.text == "=") *error = "a plain `=` cannot be read (YAML 1.1 value key); quote it";
+      if (!v && n.text != "=") *error = fmt::format("`{}` is not a valid date or time", n.text);
       return v;
     }
     return Literal::String(n.text);

@@ -411,12 +411,9 @@ std::vector<OutputPort> Loader::PortsFromValues(
     const std::vector<std::pair<std::string, OutputValue>>& values) {
   std::vector<OutputPort> ports;
   for (const auto& [name, v] : values) {
-    OutputPort p;
-    p.name = name;
-    p.loc = v.loc;
-    p.type = v.type ? *v.type : PortType::kUriFolder;
-    p.mode = v.mode;
-    ports.push_back(std::move(p));
+    PortType type = PortType::kUriFolder;
+    if (v.type.has_value()) type = *v.type;
+    ports.push_back(OutputPort{name, v.loc, type, v.mode});
   }
   return ports;
 }
