@@ -21,6 +21,10 @@ int Main(int argc, char** argv) {
                "weft"};
   app.set_version_flag("--version", std::string("weft ") + WEFT_VERSION);
   app.require_subcommand(0, 1);
+  app.footer(
+      "Run `weft help COMMAND` or `weft COMMAND --help` for a subcommand's options.\n"
+      "Exit codes: 0 success, 1 a step failed, 2 invalid usage or pipeline, 3 system failure,\n"
+      "130 canceled.");
   std::function<int()> action;
   for (const auto& spec : Commands()) {
     CLI::App* sub = app.add_subcommand(std::string(spec.name), std::string(spec.summary));
@@ -47,7 +51,9 @@ int Main(int argc, char** argv) {
       std::fprintf(stderr, "error: no subcommand `%s`; see `weft help`\n", help_topic.c_str());
       return weft::kExitInvalid;
     }
-    std::fputs(app.help().c_str(), stdout);
+    // App::help() would describe the `help` subcommand itself once it is parsed.
+    std::string text = app.get_formatter()->make_help(&app, "weft", CLI::AppFormatMode::Normal);
+    std::fputs(text.c_str(), stdout);
     return help->parsed() ? weft::kExitOk : weft::kExitInvalid;
   }
   return action();

@@ -76,6 +76,21 @@ bool CheckStepName(Diagnostics& diags, const SourceLoc& at, std::string_view nam
   return true;
 }
 
+namespace {
+
+// Paths as messages show them: relative to the working folder when inside it, else absolute.
+std::string DisplayPath(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::path abs = std::filesystem::absolute(path, ec).lexically_normal();
+  std::filesystem::path cwd = std::filesystem::current_path(ec);
+  if (ec) return path;
+  std::filesystem::path rel = abs.lexically_relative(cwd);
+  if (rel.empty() || *rel.begin() == "..") return abs.string();
+  return rel.string();
+}
+
+}  // namespace
+
 const Source& Loader::SourceFor(const yaml::Document* doc) {
   auto& slot = sources_[doc->file()];
   if (!slot) slot = std::make_unique<Source>(MakeSource(*doc, diags_));
@@ -93,8 +108,9 @@ const yaml::Document* Loader::Open(const std::string& path, const SourceLoc& fro
     documents_[key] = nullptr;
     return nullptr;
   }
-  std::unique_ptr<yaml::Document> doc = yaml::Parse(path, *text, diags_, options_.limits);
-  out_.files.push_back(path);
+  std::string shown = DisplayPath(path);
+  std::unique_ptr<yaml::Document> doc = yaml::Parse(shown, *text, diags_, options_.limits);
+  out_.files.push_back(shown);
   const yaml::Document* raw = doc.get();
   if (doc) out_.documents.push_back(std::move(doc));
   documents_[key] = raw;
@@ -233,7 +249,10 @@ bool Loader::LoadTop(const std::string& path) {
     case DocumentKind::kCommandJob:
     case DocumentKind::kSweepJob: {
       std::optional<Node> node = ParseNode(src, nullptr, root);
-      if (node) job.jobs.push_back(std::move(*node));
+      if (node) {
+        if (root->Find("name") != nullptr) job.name = node->name;
+        job.jobs.push_back(std::move(*node));
+      }
       break;
     }
     case DocumentKind::kCommandComponent: {
@@ -241,6 +260,7 @@ bool Loader::LoadTop(const std::string& path) {
       if (c) {
         Node n = NodeFor(c, NodeType::kCommand, src.Loc(root));
         n.command = c;
+        job.name = c->name;
         job.jobs.push_back(std::move(n));
       }
       break;
@@ -250,6 +270,7 @@ bool Loader::LoadTop(const std::string& path) {
       if (c) {
         Node n = NodeFor(c, NodeType::kParallel, src.Loc(root));
         n.parallel = c;
+        job.name = c->name;
         job.jobs.push_back(std::move(n));
       }
       break;

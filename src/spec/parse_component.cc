@@ -145,7 +145,7 @@ void Loader::CheckCommandTemplate(const Source& src, const Text& text,
       for (const OptionalSegment& seg : text.tmpl.optionals) {
         wrapped |= r.begin >= seg.begin && r.end <= seg.end;
       }
-      if (port->optional && !port->default_value && !wrapped) {
+      if (port->optional && !port->any_type && !port->default_value && !wrapped) {
         diags_.Warning(at, fmt::format("{} uses optional input `{}` outside `$[[...]]`", what,
                                        r.port),
                        fmt::format("when it has no value the command breaks; write "

@@ -181,7 +181,7 @@ std::vector<std::pair<std::string, InputValue>> Loader::ParseInputValues(const S
     }
     std::optional<InputValue> v = ParseInputValue(src, map->value(i), k->text, pipeline_level);
     if (!v) continue;
-    v->loc = src.Loc(map->value(i)->is_null() ? k : map->value(i));
+    if (map->value(i)->is_null()) v->loc = src.Loc(k);
     out.emplace_back(k->text, std::move(*v));
   }
   return out;
@@ -227,6 +227,7 @@ std::optional<InputValue> Loader::ParseInputValue(const Source& src, const yaml:
   const yaml::Node* def = f.Get("default");
   const yaml::Node* path = f.Get("path");
   if (value == nullptr && def != nullptr) value = def;
+  if (value != nullptr) v.loc = src.Loc(value);
   if (path != nullptr && !path->is_null()) {
     v.kind = InputValue::Kind::kData;
     v.path = ParseText(src, path);
@@ -400,8 +401,10 @@ std::vector<InputPort> Loader::PortsFromValues(
           p.type = PortType::kString;
       }
     }
-    // A binding's type is not known until graph resolution: the port takes whatever arrives.
+    // A binding's type is not known until graph resolution: the port takes whatever arrives, and
+    // nothing when the binding names an optional input that has no value.
     p.any_type = v.kind == InputValue::Kind::kBinding && !v.type;
+    if (p.any_type) p.optional = true;
     ports.push_back(std::move(p));
   }
   return ports;
