@@ -46,7 +46,7 @@ std::optional<Literal> ScalarLiteral(const Source& src, const yaml::Node* n,
   }
   std::string err;
   std::optional<Literal> v = ScalarValue(*n, &err);
-  if (!v) src.diags.Error(src.Loc(n), fmt::format("{}: {}", what, err));
+  if (!v) src.diags.Error(src.Loc(n), fmt::format("cannot read {}: {}", what, err));
   return v;
 }
 

@@ -63,6 +63,7 @@ struct Text {
   std::string text;
   SourceLoc loc;
   Template tmpl;
+  bool valid = true;  // false when the scalar could not be read (already reported)
 
   bool empty() const { return text.empty(); }
 };

@@ -107,7 +107,9 @@ std::shared_ptr<const CommandComponent> Loader::ParseCommandComponent(const Sour
   if (const yaml::Node* env = f.Get("environment", true)) c->environment = ParseEnvironment(src, env);
   if (const yaml::Node* cmd = f.Get("command", true)) {
     c->command = ParseText(src, cmd);
-    if (c->command.empty()) diags_.Error(src.Loc(cmd), "the command is empty");
+    if (c->command.valid && c->command.empty()) {
+      diags_.Error(src.Loc(cmd), "the command is empty");
+    }
   }
   if (const yaml::Node* r = f.Get("resources")) c->resources = ParseResources(src, r);
   if (const yaml::Node* d = f.Get("distribution")) c->distribution = ParseDistribution(src, d);
@@ -184,6 +186,11 @@ void CheckLiteralForPort(Diagnostics& diags, const SourceLoc& at, const Literal&
   switch (port.type) {
     case PortType::kInteger: {
       std::optional<int64_t> i = AsInteger(value);
+      if (!i && value.kind == LiteralKind::kInt) {
+        diags.Error(at, fmt::format("{} is an integer, but {} is beyond the 64-bit range", what,
+                                    shown));
+        return;
+      }
       if (!i || value.kind == LiteralKind::kTimestamp) {
         diags.Error(at, fmt::format("{} is an integer, but `{}` is not a number", what, shown),
                     "give a whole number such as 10");

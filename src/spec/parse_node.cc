@@ -47,12 +47,6 @@ void CheckNodePorts(Diagnostics& diags, const Node& node, const std::vector<Inpu
         IsPrimitive(port->type)) {
       CheckLiteralForPort(diags, value.loc, value.literal, *port,
                           fmt::format("input `{}` of job `{}`", name, node.name));
-    } else if (value.kind == InputValue::Kind::kData && IsPrimitive(port->type)) {
-      diags.Error(value.loc,
-                  fmt::format("input `{}` of job `{}` is {} `{}`, but it is given data", name,
-                              node.name, port->type == PortType::kInteger ? "an" : "a",
-                              PortTypeName(port->type)),
-                  "give a literal value, or bind a pipeline input of that type");
     }
   }
   std::vector<std::string> out_names = NamesOf(outputs);
@@ -211,7 +205,7 @@ void Loader::ParseCommandNode(Fields& f, Node& node) {
   c->environment_variables = node.environment_variables;
   if (const yaml::Node* cmd = f.Get("command", true)) {
     c->command = ParseText(src, cmd);
-    if (c->command.empty()) diags_.Error(src.Loc(cmd), fmt::format("job `{}` has an empty command",
+    if (c->command.valid && c->command.empty()) diags_.Error(src.Loc(cmd), fmt::format("job `{}` has an empty command",
                                                                    node.name));
   }
   if (c->environment.kind == Environment::Kind::kNone) {

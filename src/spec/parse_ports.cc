@@ -46,7 +46,10 @@ Text Loader::ParseText(const Source& src, const yaml::Node* n) {
   Text t;
   t.loc = src.Loc(n);
   std::optional<Literal> v = ScalarLiteral(src, n, "this value");
-  if (!v) return t;
+  if (!v) {
+    t.valid = false;
+    return t;
+  }
   t.text = v->kind == LiteralKind::kNull ? "" : v->Render();
   if (!HasExpression(t.text) && t.text.find("$[[") == std::string::npos) return t;
   std::vector<ScanError> errors;

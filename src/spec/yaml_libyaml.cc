@@ -255,10 +255,14 @@ std::unique_ptr<Document> Parse(std::string file, std::string_view text, Diagnos
     yaml_event_t event;
     if (!yaml_parser_parse(&parser, &event)) {
       std::string problem = parser.problem != nullptr ? parser.problem : "invalid YAML";
-      if (parser.context != nullptr) problem = fmt::format("{} {}", parser.context, problem);
+      std::string hint = "check indentation (spaces, not tabs), quotes and brackets near here";
+      if (parser.context != nullptr) {
+        problem = fmt::format("{} {}", parser.context, problem);
+        const yaml_mark_t& c = parser.context_mark;
+        hint = fmt::format("{} (it began at line {}, column {})", hint, c.line + 1, c.column + 1);
+      }
       const yaml_mark_t& m = parser.problem_mark;
-      diags.Error(doc->Loc(m.line + 1, m.column + 1), "YAML syntax: " + problem,
-                  "check indentation (spaces, not tabs), quotes and brackets near here");
+      diags.Error(doc->Loc(m.line + 1, m.column + 1), "YAML syntax: " + problem, hint);
       ok = false;
       break;
     }
