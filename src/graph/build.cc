@@ -56,9 +56,9 @@ class Builder {
   void BindScopeOutputs(int32_t s);
   void ResolveStep(uint32_t index, int32_t scope);
   void AddOutputs(Step& step);
-  ValueSource ResolveValue(int32_t scope, const InputValue& v, std::string_view what);
-  ValueSource ResolveBinding(int32_t scope, const spec::Text& t, std::string_view what);
-  ValueSource ResolveRef(int32_t scope, const Ref& r, const SourceLoc& at, std::string_view what);
+  ValueSource ResolveValue(int32_t scope, const InputValue& v, const What& what);
+  ValueSource ResolveBinding(int32_t scope, const spec::Text& t, const What& what);
+  ValueSource ResolveRef(int32_t scope, const Ref& r, const SourceLoc& at, const What& what);
   ValueSource ScopeInput(int32_t scope, const std::string& name, const SourceLoc& at);
   ValueSource JobOutput(int32_t scope, size_t job, const std::string& output, const SourceLoc& at);
   void ApplySetInputs();
@@ -264,7 +264,7 @@ ValueSource Builder::ScopeInput(int32_t s, const std::string& name, const Source
                                               name),
                    "give the pipeline's inputs values or data paths");
     } else {
-      result = ResolveValue(s, v->second, fmt::format("pipeline input `{}`", name));
+      result = ResolveValue(s, v->second, What("pipeline input `{}`", name));
       if (v->second.type) result.type = *v->second.type;
     }
   } else {
@@ -280,7 +280,7 @@ ValueSource Builder::ScopeInput(int32_t s, const std::string& name, const Source
       const Node& pnode = (*scopes_[sc.parent].jobs)[sc.parent_job];
       if (const InputValue* v = NodeInput(pnode, name)) {
         result = ResolveValue(sc.parent, *v,
-                              fmt::format("input `{}` of job `{}`", name, pnode.name));
+                              What("input `{}` of job `{}`", name, pnode.name));
       }
       if (result.kind == ValueSource::Kind::kNone && port->default_value &&
           port->default_value->kind != LiteralKind::kNull) {
@@ -290,8 +290,7 @@ ValueSource Builder::ScopeInput(int32_t s, const std::string& name, const Source
       }
       if (result.kind == ValueSource::Kind::kLiteral && spec::IsPrimitive(port->type)) {
         spec::CheckLiteralForPort(diags_, result.loc, result.literal, *port,
-                                  fmt::format("input `{}` of pipeline component `{}`", name,
-                                              sc.component->name));
+                                  What("input `{}` of pipeline component `{}`", name, sc.component->name));
       }
     }
   }
@@ -355,7 +354,7 @@ ValueSource Builder::JobOutput(int32_t s, size_t job, const std::string& output,
 }
 
 ValueSource Builder::ResolveRef(int32_t s, const Ref& r, const SourceLoc& at,
-                                std::string_view what) {
+                                const What& what) {
   const Scope& sc = scopes_[s];
   std::string shown = fmt::format("${{{{{}}}}}", r.path);
   switch (r.kind) {
@@ -369,7 +368,7 @@ ValueSource Builder::ResolveRef(int32_t s, const Ref& r, const SourceLoc& at,
         std::vector<std::string> names;
         for (const Node& n : *sc.jobs) names.push_back(n.name);
         std::string near = spec::Closest(r.job, names);
-        diags_.Error(at, fmt::format("{} refers to `{}`, but {} has no job `{}`", what, shown,
+        diags_.Error(at, fmt::format("{} refers to `{}`, but {} has no job `{}`", what.str(), shown,
                                      ScopeName(s), r.job),
                      near.empty() ? "name a job under the same `jobs:`"
                                   : fmt::format("did you mean `{}`?", near));
@@ -381,32 +380,32 @@ ValueSource Builder::ResolveRef(int32_t s, const Ref& r, const SourceLoc& at,
       if (v == nullptr || job_input_depth_ > 64) {
         diags_.Error(at, v == nullptr ? fmt::format("{} refers to `{}`, but job `{}` sets no input "
                                                     "`{}`",
-                                                    what, shown, r.job, r.port)
+                                                    what.str(), shown, r.job, r.port)
                                       : fmt::format("{} refers to `{}` through a chain of inputs "
                                                     "that never ends",
-                                                    what, shown));
+                                                    what.str(), shown));
         return {};
       }
       ++job_input_depth_;
-      ValueSource out = ResolveValue(s, *v, fmt::format("input `{}` of job `{}`", r.port, r.job));
+      ValueSource out = ResolveValue(s, *v, What("input `{}` of job `{}`", r.port, r.job));
       --job_input_depth_;
       return out;
     }
     case RefKind::kParentOutputs:
     case RefKind::kOutputs:
-      diags_.Error(at, fmt::format("{} reads `{}`; pipeline outputs can only be written to", what,
+      diags_.Error(at, fmt::format("{} reads `{}`; pipeline outputs can only be written to", what.str(),
                                    shown),
                    "read another job's output with `${{parent.jobs.STEP.outputs.NAME}}`");
       return {};
     default:
-      diags_.Error(at, fmt::format("{} uses `{}`, which is not valid here", what, shown),
+      diags_.Error(at, fmt::format("{} uses `{}`, which is not valid here", what.str(), shown),
                    "an input is bound with `${{parent.inputs.NAME}}` or "
                    "`${{parent.jobs.STEP.outputs.NAME}}`");
       return {};
   }
 }
 
-ValueSource Builder::ResolveBinding(int32_t s, const spec::Text& t, std::string_view what) {
+ValueSource Builder::ResolveBinding(int32_t s, const spec::Text& t, const What& what) {
   if (t.tmpl.refs.empty()) return {};
   if (t.tmpl.IsSingleRef(t.text)) {
     ValueSource v = ResolveRef(s, t.tmpl.refs[0], t.loc, what);
@@ -422,7 +421,7 @@ ValueSource Builder::ResolveBinding(int32_t s, const spec::Text& t, std::string_
     if (v.kind == ValueSource::Kind::kLiteral) {
       out += v.literal.Render();
     } else if (v.kind != ValueSource::Kind::kNone) {
-      diags_.Error(t.loc, fmt::format("{} puts data (`${{{{{}}}}}`) inside a longer text", what,
+      diags_.Error(t.loc, fmt::format("{} puts data (`${{{{{}}}}}`) inside a longer text", what.str(),
                                       r.path),
                    "bind data on its own: `${{parent.jobs.STEP.outputs.NAME}}`");
       return {};
@@ -437,7 +436,7 @@ ValueSource Builder::ResolveBinding(int32_t s, const spec::Text& t, std::string_
   return v;
 }
 
-ValueSource Builder::ResolveValue(int32_t s, const InputValue& v, std::string_view what) {
+ValueSource Builder::ResolveValue(int32_t s, const InputValue& v, const What& what) {
   ValueSource out;
   out.loc = v.loc;
   switch (v.kind) {
@@ -474,11 +473,11 @@ ValueSource Builder::ResolveValue(int32_t s, const InputValue& v, std::string_vi
 void Builder::CheckDelivery(StepInput& in, const Step& step) {
   const spec::InputPort& port = *in.port;
   ValueSource& src = in.source;
-  std::string what = fmt::format("input `{}` of job `{}`", in.name, step.name);
+  What what("input `{}` of job `{}`", in.name, step.name);
   if (src.kind == ValueSource::Kind::kNone) {
     if (!port.optional && pipeline_.kind != spec::DocumentKind::kCommandComponent &&
         pipeline_.kind != spec::DocumentKind::kParallelComponent) {
-      diags_.Error(step.node->loc, fmt::format("{} has no value", what),
+      diags_.Error(step.node->loc, fmt::format("{} has no value", what.str()),
                    "bind it under the job's `inputs:`, give the port a `default`, or mark it "
                    "`optional: true`");
     }
@@ -492,7 +491,7 @@ void Builder::CheckDelivery(StepInput& in, const Step& step) {
       return;
     }
     if (src.literal.kind != LiteralKind::kString) {
-      diags_.Error(src.loc, fmt::format("{} is `{}` data, but it is given {} `{}`", what,
+      diags_.Error(src.loc, fmt::format("{} is `{}` data, but it is given {} `{}`", what.str(),
                                         spec::PortTypeName(port.type), src.literal.KindName(),
                                         src.literal.Render()),
                    fmt::format("give `{{type: {}, path: ...}}`", spec::PortTypeName(port.type)));
@@ -500,7 +499,7 @@ void Builder::CheckDelivery(StepInput& in, const Step& step) {
     }
     diags_.Warning(src.loc, fmt::format("{} is `{}` data and is given the string `{}`; it is used "
                                         "as a path",
-                                        what, spec::PortTypeName(port.type), src.literal.s),
+                                        what.str(), spec::PortTypeName(port.type), src.literal.s),
                    fmt::format("write `{{type: {}, path: {}}}`", spec::PortTypeName(port.type),
                                src.literal.s));
     std::string p = src.literal.s;
@@ -517,7 +516,7 @@ void Builder::CheckDelivery(StepInput& in, const Step& step) {
     return;
   }
   if (!data_port) {
-    diags_.Error(src.loc, fmt::format("{} is {} `{}`, but it is bound to data", what,
+    diags_.Error(src.loc, fmt::format("{} is {} `{}`, but it is bound to data", what.str(),
                                       port.type == spec::PortType::kInteger ? "an" : "a",
                                       spec::PortTypeName(port.type)),
                  "bind it to a literal pipeline input of that type");
@@ -528,7 +527,7 @@ void Builder::CheckDelivery(StepInput& in, const Step& step) {
                     (port.type == spec::PortType::kUriFolder && src.type != spec::PortType::kUriFile) ||
                     (src.type == spec::PortType::kUriFolder && port.type != spec::PortType::kUriFile);
   if (!compatible) {
-    diags_.Warning(src.loc, fmt::format("{} is `{}` but receives `{}`; it is delivered as `{}`", what,
+    diags_.Warning(src.loc, fmt::format("{} is `{}` but receives `{}`; it is delivered as `{}`", what.str(),
                                         spec::PortTypeName(port.type), spec::PortTypeName(src.type),
                                         spec::PortTypeName(src.type)),
                    "Azure ML accepts this too; make the types agree to silence this warning");
@@ -558,6 +557,7 @@ void Builder::ResolveStep(uint32_t index, int32_t s) {
   Step& step = g_.steps[index];
   const Node& n = *step.node;
   const std::vector<spec::InputPort>& ports = *InputPortsOf(n);
+  spec::NameIndex<std::pair<std::string, InputValue>> given(n.inputs);
   std::vector<StepInput> inputs;
   inputs.reserve(ports.size());
   for (const spec::InputPort& port : ports) {
@@ -573,9 +573,8 @@ void Builder::ResolveStep(uint32_t index, int32_t s) {
       inputs.push_back(std::move(in));
       continue;
     }
-    if (const InputValue* v = NodeInput(n, port.name)) {
-      in.source = ResolveValue(s, *v, fmt::format("input `{}` of job `{}`", port.name,
-                                                  g_.steps[index].name));
+    if (const auto* v = given.Find(port.name)) {
+      in.source = ResolveValue(s, v->second, What("input `{}` of job `{}`", port.name, step.name));
     }
     if (in.source.kind == ValueSource::Kind::kNone && port.default_value &&
         port.default_value->kind != LiteralKind::kNull) {
@@ -590,15 +589,15 @@ void Builder::ResolveStep(uint32_t index, int32_t s) {
   for (StepInput& in : st.inputs) {
     if (in.source.kind == ValueSource::Kind::kStepOutput) {
       g_.edges.push_back({in.source.step, in.source.output, index, in.name});
-      if (std::find(st.deps.begin(), st.deps.end(), in.source.step) == st.deps.end()) {
-        st.deps.push_back(in.source.step);
-      }
+      st.deps.push_back(in.source.step);
     }
     if (in.source.kind != ValueSource::Kind::kSearchSpace) CheckDelivery(in, st);
   }
+  std::sort(st.deps.begin(), st.deps.end());
+  st.deps.erase(std::unique(st.deps.begin(), st.deps.end()), st.deps.end());
   if (!n.compute.empty()) {
     if (!n.compute.tmpl.refs.empty()) {
-      ValueSource c = ResolveBinding(s, n.compute, fmt::format("`compute` of job `{}`", n.name));
+      ValueSource c = ResolveBinding(s, n.compute, What("`compute` of job `{}`", n.name));
       if (c.kind == ValueSource::Kind::kLiteral) st.compute = c.literal.Render();
     } else {
       st.compute = n.compute.text;

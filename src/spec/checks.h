@@ -6,13 +6,14 @@
 #include <vector>
 
 #include "base/diag.h"
+#include "base/what.h"
 #include "spec/model.h"
 
 namespace weft::spec {
 
 // Checks a literal against a port's type, bounds and enum; reports at `at`. `what` names the input.
 void CheckLiteralForPort(Diagnostics& diags, const SourceLoc& at, const Literal& value,
-                         const InputPort& port, std::string_view what);
+                         const InputPort& port, const What& what);
 
 // Checks a node's input and output values against the ports of what it runs. An input the
 // component does not declare is an error, or a warning when `unknown_input_is_error` is false.

@@ -10,13 +10,14 @@ bool IsIdentChar(char c) {
          c == '-';
 }
 
-std::vector<std::string> Split(const std::string& path) {
-  std::vector<std::string> parts;
+std::vector<std::string_view> Split(std::string_view path) {
+  std::vector<std::string_view> parts;
   size_t start = 0;
   while (true) {
     size_t dot = path.find('.', start);
-    parts.push_back(path.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
-    if (dot == std::string::npos) break;
+    parts.push_back(path.substr(start, dot == std::string_view::npos ? std::string_view::npos
+                                                                      : dot - start));
+    if (dot == std::string_view::npos) break;
     start = dot + 1;
   }
   return parts;
@@ -35,8 +36,8 @@ bool Template::IsSingleRef(std::string_view text) const {
 
 Ref ClassifyPath(std::string path) {
   Ref r;
-  std::vector<std::string> p = Split(path);
   r.path = std::move(path);
+  std::vector<std::string_view> p = Split(r.path);
   size_t n = p.size();
   auto is = [&](size_t i, const char* s) { return i < n && p[i] == s; };
   if (n == 1 && p[0] == "name") {

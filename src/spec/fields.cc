@@ -38,24 +38,23 @@ std::string Describe(const yaml::Node* n) {
   }
 }
 
-std::optional<Literal> ScalarLiteral(const Source& src, const yaml::Node* n,
-                                     std::string_view what) {
+std::optional<Literal> ScalarLiteral(const Source& src, const yaml::Node* n, const What& what) {
   if (!n->is_scalar()) {
-    src.diags.Error(src.Loc(n), fmt::format("{} must be a single value, not {}", what, Describe(n)));
+    src.diags.Error(src.Loc(n), fmt::format("{} must be a single value, not {}", what.str(), Describe(n)));
     return std::nullopt;
   }
   std::string err;
   std::optional<Literal> v = ScalarValue(*n, &err);
-  if (!v) src.diags.Error(src.Loc(n), fmt::format("cannot read {}: {}", what, err));
+  if (!v) src.diags.Error(src.Loc(n), fmt::format("cannot read {}: {}", what.str(), err));
   return v;
 }
 
 std::optional<std::string> ScalarString(const Source& src, const yaml::Node* n,
-                                        std::string_view what) {
+                                        const What& what) {
   std::optional<Literal> v = ScalarLiteral(src, n, what);
   if (!v) return std::nullopt;
   if (v->kind != LiteralKind::kString) {
-    src.diags.Error(src.Loc(n), fmt::format("{} must be a string, not {}", what, Describe(n)),
+    src.diags.Error(src.Loc(n), fmt::format("{} must be a string, not {}", what.str(), Describe(n)),
                     fmt::format("quote it: \"{}\"", n->text));
     return std::nullopt;
   }
@@ -73,10 +72,10 @@ SourceLoc LocInScalar(const Source& src, const yaml::Node* n, size_t offset) {
   return at;
 }
 
-Fields::Fields(const Source& src, const yaml::Node* map, std::string what, SourceLoc owner)
+Fields::Fields(const Source& src, const yaml::Node* map, What what, SourceLoc owner)
     : src_(src), map_(map), what_(std::move(what)), owner_(owner) {
   if (map_ != nullptr && !map_->is_mapping()) {
-    src_.diags.Error(src_.Loc(map_), fmt::format("{} must be a mapping, not {}", what_,
+    src_.diags.Error(src_.Loc(map_), fmt::format("{} must be a mapping, not {}", what_.str(),
                                                  Describe(map_)));
     map_ = nullptr;
   }
@@ -93,7 +92,7 @@ const yaml::Node* Fields::Get(std::string_view key, bool required) {
     }
   }
   if (required) {
-    src_.diags.Error(owner_, fmt::format("{} has no `{}`", what_, key),
+    src_.diags.Error(owner_, fmt::format("{} has no `{}`", what_.str(), key),
                      fmt::format("add `{}:`; it is required", key));
   }
   return nullptr;
@@ -108,18 +107,18 @@ std::optional<std::string> Fields::String(std::string_view key, bool required) {
   if (n == nullptr) return std::nullopt;
   if (n->is_null()) {
     if (required) {
-      src_.diags.Error(src_.Loc(n), fmt::format("`{}` of {} is empty", key, what_),
+      src_.diags.Error(src_.Loc(n), fmt::format("`{}` of {} is empty", key, what_.str()),
                        "give it a value");
     }
     return std::nullopt;
   }
-  return ScalarString(src_, n, fmt::format("`{}`", key));
+  return ScalarString(src_, n, What("`{}`", key));
 }
 
 std::optional<std::string> Fields::Version(std::string_view key) {
   const yaml::Node* n = Get(key);
   if (n == nullptr || n->is_null()) return std::nullopt;
-  std::optional<Literal> v = ScalarLiteral(src_, n, fmt::format("`{}`", key));
+  std::optional<Literal> v = ScalarLiteral(src_, n, What("`{}`", key));
   if (!v) return std::nullopt;
   return v->Render();
 }
@@ -127,7 +126,7 @@ std::optional<std::string> Fields::Version(std::string_view key) {
 std::optional<bool> Fields::Bool(std::string_view key) {
   const yaml::Node* n = Get(key);
   if (n == nullptr || n->is_null()) return std::nullopt;
-  std::optional<Literal> v = ScalarLiteral(src_, n, fmt::format("`{}`", key));
+  std::optional<Literal> v = ScalarLiteral(src_, n, What("`{}`", key));
   if (!v) return std::nullopt;
   if (v->kind == LiteralKind::kBool) return v->b;
   if (v->kind == LiteralKind::kString && (v->s == "true" || v->s == "false" || v->s == "True" ||
@@ -144,7 +143,7 @@ std::optional<bool> Fields::Bool(std::string_view key) {
 std::optional<int64_t> Fields::Int(std::string_view key, std::optional<int64_t> min) {
   const yaml::Node* n = Get(key);
   if (n == nullptr || n->is_null()) return std::nullopt;
-  std::optional<Literal> v = ScalarLiteral(src_, n, fmt::format("`{}`", key));
+  std::optional<Literal> v = ScalarLiteral(src_, n, What("`{}`", key));
   if (!v) return std::nullopt;
   std::optional<int64_t> i;
   if (v->kind == LiteralKind::kInt) {
@@ -172,7 +171,7 @@ std::optional<int64_t> Fields::Int(std::string_view key, std::optional<int64_t> 
 std::optional<double> Fields::Number(std::string_view key) {
   const yaml::Node* n = Get(key);
   if (n == nullptr || n->is_null()) return std::nullopt;
-  std::optional<Literal> v = ScalarLiteral(src_, n, fmt::format("`{}`", key));
+  std::optional<Literal> v = ScalarLiteral(src_, n, What("`{}`", key));
   if (!v) return std::nullopt;
   if (v->kind == LiteralKind::kInt || v->kind == LiteralKind::kFloat) return AsNumber(*v);
   if (v->kind == LiteralKind::kString) {
@@ -191,7 +190,7 @@ std::vector<std::string> Fields::StringList(std::string_view key) {
   const yaml::Node* n = Get(key);
   if (n == nullptr || n->is_null()) return out;
   if (n->is_scalar()) {
-    if (auto s = ScalarString(src_, n, fmt::format("`{}`", key))) out.push_back(*s);
+    if (auto s = ScalarString(src_, n, What("`{}`", key))) out.push_back(*s);
     return out;
   }
   if (!n->is_sequence()) {
@@ -200,7 +199,7 @@ std::vector<std::string> Fields::StringList(std::string_view key) {
     return out;
   }
   for (const yaml::Node* item : n->children) {
-    if (auto s = ScalarString(src_, item, fmt::format("an item of `{}`", key))) out.push_back(*s);
+    if (auto s = ScalarString(src_, item, What("an item of `{}`", key))) out.push_back(*s);
   }
   return out;
 }
@@ -221,7 +220,7 @@ std::vector<std::pair<std::string, std::string>> Fields::StringMap(std::string_v
       src_.diags.Error(src_.Loc(k), fmt::format("keys of `{}` must be names", key));
       continue;
     }
-    std::optional<Literal> lit = ScalarLiteral(src_, v, fmt::format("`{}.{}`", key, k->text));
+    std::optional<Literal> lit = ScalarLiteral(src_, v, What("`{}.{}`", key, k->text));
     if (!lit) continue;
     if (lit->kind != LiteralKind::kString) {
       src_.diags.Warning(src_.Loc(v),
@@ -240,13 +239,13 @@ void Fields::Finish() {
     if (known_[i]) continue;
     const yaml::Node* k = map_->key(i);
     std::string hint = "Azure ML keeps unknown keys too; check the spelling";
-    for (const std::string& candidate : asked_) {
+    for (std::string_view candidate : asked_) {
       if (EditDistance(k->text, candidate) <= 2) {
         hint = fmt::format("did you mean `{}`?", candidate);
         break;
       }
     }
-    src_.diags.Warning(src_.Loc(k), fmt::format("unknown key `{}` in {} is ignored", k->text, what_),
+    src_.diags.Warning(src_.Loc(k), fmt::format("unknown key `{}` in {} is ignored", k->text, what_.str()),
                        hint);
   }
 }

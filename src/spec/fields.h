@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/diag.h"
+#include "base/what.h"
 #include "spec/literal.h"
 #include "spec/yaml.h"
 
@@ -38,7 +39,7 @@ class Fields {
   // `map` may be any node; if it is not a mapping an error is reported once and every accessor
   // returns nothing. `what` names the object in messages ("command component"); `owner` is where a
   // missing required field is reported (usually the key that holds this mapping).
-  Fields(const Source& src, const yaml::Node* map, std::string what, SourceLoc owner);
+  Fields(const Source& src, const yaml::Node* map, What what, SourceLoc owner);
 
   bool valid() const { return map_ != nullptr; }
   const Source& source() const { return src_; }
@@ -66,16 +67,15 @@ class Fields {
  private:
   const Source& src_;
   const yaml::Node* map_;
-  std::string what_;
+  What what_;
   SourceLoc owner_;
   std::vector<bool> known_;
-  std::vector<std::string> asked_;  // every key looked up, for "did you mean" hints
+  std::vector<std::string_view> asked_;  // every key looked up (literals), for "did you mean"
 };
 
 // Scalar conversions with located errors; nullopt after reporting.
-std::optional<std::string> ScalarString(const Source& src, const yaml::Node* n,
-                                        std::string_view what);
-std::optional<Literal> ScalarLiteral(const Source& src, const yaml::Node* n, std::string_view what);
+std::optional<std::string> ScalarString(const Source& src, const yaml::Node* n, const What& what);
+std::optional<Literal> ScalarLiteral(const Source& src, const yaml::Node* n, const What& what);
 
 // Levenshtein distance, for "did you mean" hints (long strings count as far apart).
 size_t EditDistance(std::string_view a, std::string_view b);

@@ -110,15 +110,19 @@ const yaml::Document* Loader::Open(const std::string& path, const SourceLoc& fro
   }
   std::string shown = DisplayPath(path);
   std::unique_ptr<yaml::Document> doc = yaml::Parse(shown, *text, diags_, options_.limits);
-  out_.files.push_back(shown);
   const yaml::Document* raw = doc.get();
-  if (doc) out_.documents.push_back(std::move(doc));
+  if (doc) {
+    out_.files.push_back(doc->file_name());
+    parsed_.push_back(std::move(doc));
+  } else {
+    out_.files.push_back(std::make_shared<const std::string>(shown));
+  }
   documents_[key] = raw;
   return raw;
 }
 
 std::string Loader::LocalPath(const Source& src, std::string_view written, const SourceLoc& at,
-                              std::string_view what, bool want_dir) {
+                              const What& what, bool want_dir) {
   std::string_view p = written;
   if (p.rfind("file://", 0) == 0) {
     p.remove_prefix(7);
@@ -126,26 +130,26 @@ std::string Loader::LocalPath(const Source& src, std::string_view written, const
     p.remove_prefix(5);
   }
   if (p.empty()) {
-    diags_.Error(at, fmt::format("{} is empty", what));
+    diags_.Error(at, fmt::format("{} is empty", what.str()));
     return {};
   }
   if (p.find('\0') != std::string_view::npos) {
-    diags_.Error(at, fmt::format("{} contains a NUL character", what));
+    diags_.Error(at, fmt::format("{} contains a NUL character", what.str()));
     return {};
   }
   std::string full = ResolvePath(src.Dir(), p);
   PathKind kind = StatPath(full);
   if (kind == PathKind::kMissing) {
-    diags_.Error(at, fmt::format("{} `{}` does not exist", what, written),
+    diags_.Error(at, fmt::format("{} `{}` does not exist", what.str(), written),
                  fmt::format("looked for {}", full));
     return {};
   }
   if (want_dir && kind != PathKind::kDirectory) {
-    diags_.Error(at, fmt::format("{} `{}` is not a folder", what, written));
+    diags_.Error(at, fmt::format("{} `{}` is not a folder", what.str(), written));
     return {};
   }
   if (kind == PathKind::kOther) {
-    diags_.Error(at, fmt::format("{} `{}` is not a regular file or folder", what, written),
+    diags_.Error(at, fmt::format("{} `{}` is not a regular file or folder", what.str(), written),
                  "device files, sockets and pipes cannot be pipeline data");
     return {};
   }

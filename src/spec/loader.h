@@ -41,10 +41,10 @@ struct LoadOptions {
 struct LoadedPipeline {
   DocumentKind kind = DocumentKind::kPipelineJob;
   PipelineJob job;
-  // Every parsed file; model locations point into these, so they live as long as the model.
-  std::vector<std::unique_ptr<yaml::Document>> documents;
-  // Every file read (pipeline, components, environments), in the order they were first read.
-  std::vector<std::string> files;
+  // Every file read (pipeline, components, environments), in the order they were first read. The
+  // model's locations point at these names, so they live as long as the model. (The YAML trees
+  // themselves are gone once loading ends.)
+  std::vector<std::shared_ptr<const std::string>> files;
 };
 
 // Loads `path`. Returns nullptr when the top-level file cannot be read or parsed at all; otherwise

@@ -27,7 +27,7 @@ class Loader {
   // A local path named in a file: `file:` prefix removed, resolved against the file's folder.
   // Reports a missing path at `at`, naming what it is (`what`). Empty when missing.
   std::string LocalPath(const Source& src, std::string_view written, const SourceLoc& at,
-                        std::string_view what, bool want_dir);
+                        const What& what, bool want_dir);
 
   // --- pipelines and nodes (loader.cc, parse_node.cc)
   void ParsePipelineJob(const Source& src, const yaml::Node* root, PipelineJob& job);
@@ -63,7 +63,7 @@ class Loader {
   SweepSpec ParseSweepFields(Fields& f, const Node& node);
   void CheckCommandTemplate(const Source& src, const Text& text,
                             const std::vector<InputPort>& inputs,
-                            const std::vector<OutputPort>& outputs, std::string_view what);
+                            const std::vector<OutputPort>& outputs, const What& what);
 
   // --- ports and values (parse_ports.cc)
   std::vector<InputPort> ParseInputPorts(const Source& src, const yaml::Node* map);
@@ -104,10 +104,14 @@ class Loader {
   const LoadOptions& options_;
   LoadedPipeline& out_;
   std::map<std::string, const yaml::Document*> documents_;  // by resolved path
+  std::vector<std::unique_ptr<yaml::Document>> parsed_;     // owned until loading ends
   std::map<std::string, std::unique_ptr<Source>> sources_;  // one Source per document
   std::map<const yaml::Node*, AnyComponent> components_;    // parsed component definitions
   std::set<const yaml::Node*> in_progress_;                 // pipeline components being parsed
   std::set<std::string> warned_environments_;
+  // Component references already resolved, by folder and text: a file used by many nodes is
+  // looked up once.
+  std::map<std::pair<std::string, std::string>, ComponentSource> resolved_;
 
  public:
   const Source& SourceFor(const yaml::Document* doc);

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -37,6 +38,40 @@ std::optional<PortType> ParsePortType(std::string_view text);
 const char* PortTypeName(PortType t);
 inline bool IsPrimitive(PortType t) { return t >= PortType::kInteger; }
 inline bool IsData(PortType t) { return t < PortType::kInteger; }
+
+// Finds items by name in a list of ports or (name, value) pairs. Short lists are searched; long
+// ones (a fan-in step can have thousands of inputs) are indexed once, so lookups stay O(1).
+template <typename T>
+class NameIndex {
+ public:
+  explicit NameIndex(const std::vector<T>& items) : items_(items) {
+    if (items.size() <= kLinear) return;
+    index_.reserve(items.size());
+    for (size_t i = 0; i < items.size(); ++i) index_.emplace(NameOf(items[i]), i);
+  }
+  const T* Find(std::string_view name) const {
+    if (items_.size() <= kLinear) {
+      for (const T& item : items_) {
+        if (NameOf(item) == name) return &item;
+      }
+      return nullptr;
+    }
+    auto it = index_.find(name);
+    return it == index_.end() ? nullptr : &items_[it->second];
+  }
+
+ private:
+  static constexpr size_t kLinear = 16;
+  static std::string_view NameOf(const T& item) {
+    if constexpr (requires { item.name; }) {
+      return item.name;
+    } else {
+      return item.first;
+    }
+  }
+  const std::vector<T>& items_;
+  std::unordered_map<std::string_view, size_t> index_;
+};
 
 struct InputPort {
   std::string name;

@@ -22,6 +22,8 @@ std::optional<Loader::ComponentSource> Loader::ResolveComponent(const Source& sr
   std::optional<std::string> text = ScalarString(src, ref, "`component`");
   if (!text) return std::nullopt;
   *ref_text = *text;
+  auto key = std::make_pair(src.Dir(), *text);
+  if (auto it = resolved_.find(key); it != resolved_.end()) return it->second;
   std::string path;
   if (text->rfind("azureml:", 0) == 0) {
     std::optional<AssetRef> asset = ParseAssetRef(*text);
@@ -61,7 +63,9 @@ std::optional<Loader::ComponentSource> Loader::ResolveComponent(const Source& sr
                  "it needs at least `name`, `command` and `environment`");
     return std::nullopt;
   }
-  return ComponentSource{&SourceFor(doc), root, type_of(root), false};
+  ComponentSource found{&SourceFor(doc), root, type_of(root), false};
+  resolved_.emplace(std::move(key), found);
+  return found;
 }
 
 std::shared_ptr<const CommandComponent> Loader::CommandComponentFrom(const ComponentSource& cs) {
@@ -115,30 +119,30 @@ std::shared_ptr<const CommandComponent> Loader::ParseCommandComponent(const Sour
   if (const yaml::Node* d = f.Get("distribution")) c->distribution = ParseDistribution(src, d);
   f.Finish();
   CheckCommandTemplate(src, c->command, c->inputs, c->outputs,
-                       c->name.empty() ? "the command" : fmt::format("the command of `{}`", c->name));
+                       c->name.empty() ? What("the command") : What("the command of `{}`", c->name));
   Remember<CommandComponent>(root, std::shared_ptr<const CommandComponent>(c));
   return c;
 }
 
 void Loader::CheckCommandTemplate(const Source& src, const Text& text,
                                   const std::vector<InputPort>& inputs,
-                                  const std::vector<OutputPort>& outputs, std::string_view what) {
+                                  const std::vector<OutputPort>& outputs, const What& what) {
   if (text.empty()) return;
-  std::vector<std::string> in_names;
-  for (const InputPort& p : inputs) in_names.push_back(p.name);
-  std::vector<std::string> out_names;
-  for (const OutputPort& p : outputs) out_names.push_back(p.name);
+  auto names = [](const auto& ports) {
+    std::vector<std::string> out;
+    for (const auto& p : ports) out.push_back(p.name);
+    return out;
+  };
+  NameIndex<InputPort> in_index(inputs);
+  NameIndex<OutputPort> out_index(outputs);
   SourceLoc at = text.loc;
   for (const Ref& r : text.tmpl.refs) {
     std::string shown = text.text.substr(r.begin, r.end - r.begin);
     if (r.kind == RefKind::kInputs) {
-      const InputPort* port = nullptr;
-      for (const InputPort& p : inputs) {
-        if (p.name == r.port) port = &p;
-      }
+      const InputPort* port = in_index.Find(r.port);
       if (port == nullptr) {
-        std::string near = Closest(r.port, in_names);
-        diags_.Error(at, fmt::format("{} uses `{}`, but there is no input `{}`", what, shown, r.port),
+        std::string near = Closest(r.port, names(inputs));
+        diags_.Error(at, fmt::format("{} uses `{}`, but there is no input `{}`", what.str(), shown, r.port),
                      near.empty() ? "declare it under `inputs:`"
                                   : fmt::format("did you mean `{}`?", near));
         continue;
@@ -148,24 +152,22 @@ void Loader::CheckCommandTemplate(const Source& src, const Text& text,
         wrapped |= r.begin >= seg.begin && r.end <= seg.end;
       }
       if (port->optional && !port->any_type && !port->default_value && !wrapped) {
-        diags_.Warning(at, fmt::format("{} uses optional input `{}` outside `$[[...]]`", what,
+        diags_.Warning(at, fmt::format("{} uses optional input `{}` outside `$[[...]]`", what.str(),
                                        r.port),
                        fmt::format("when it has no value the command breaks; write "
                                    "`$[[--{0} {1}]]`",
                                    r.port, shown));
       }
     } else if (r.kind == RefKind::kOutputs) {
-      bool found = false;
-      for (const OutputPort& p : outputs) found |= p.name == r.port;
-      if (!found) {
-        std::string near = Closest(r.port, out_names);
-        diags_.Error(at, fmt::format("{} uses `{}`, but there is no output `{}`", what, shown,
+      if (out_index.Find(r.port) == nullptr) {
+        std::string near = Closest(r.port, names(outputs));
+        diags_.Error(at, fmt::format("{} uses `{}`, but there is no output `{}`", what.str(), shown,
                                      r.port),
                      near.empty() ? "declare it under `outputs:`"
                                   : fmt::format("did you mean `{}`?", near));
       }
     } else if (r.kind != RefKind::kSearchSpace) {
-      diags_.Error(at, fmt::format("{} uses `{}`, which a command cannot see", what, shown),
+      diags_.Error(at, fmt::format("{} uses `{}`, which a command cannot see", what.str(), shown),
                    "a command sees only its own `${{inputs.NAME}}` and `${{outputs.NAME}}`; bind "
                    "the value to an input of the job instead");
     }
@@ -174,32 +176,32 @@ void Loader::CheckCommandTemplate(const Source& src, const Text& text,
     bool has_ref = false;
     for (const Ref& r : text.tmpl.refs) has_ref |= r.begin >= seg.begin && r.end <= seg.end;
     if (!has_ref) {
-      diags_.Warning(at, fmt::format("{} has a `$[[...]]` segment that mentions no input", what),
+      diags_.Warning(at, fmt::format("{} has a `$[[...]]` segment that mentions no input", what.str()),
                      "`$[[...]]` keeps or drops its text depending on an optional input inside it");
     }
   }
 }
 
 void CheckLiteralForPort(Diagnostics& diags, const SourceLoc& at, const Literal& value,
-                         const InputPort& port, std::string_view what) {
+                         const InputPort& port, const What& what) {
   std::string shown = value.Render();
   switch (port.type) {
     case PortType::kInteger: {
       std::optional<int64_t> i = AsInteger(value);
       if (!i && value.kind == LiteralKind::kInt) {
-        diags.Error(at, fmt::format("{} is an integer, but {} is beyond the 64-bit range", what,
+        diags.Error(at, fmt::format("{} is an integer, but {} is beyond the 64-bit range", what.str(),
                                     shown));
         return;
       }
       if (!i || value.kind == LiteralKind::kTimestamp) {
-        diags.Error(at, fmt::format("{} is an integer, but `{}` is not a number", what, shown),
+        diags.Error(at, fmt::format("{} is an integer, but `{}` is not a number", what.str(), shown),
                     "give a whole number such as 10");
         return;
       }
       if (value.kind == LiteralKind::kFloat && static_cast<double>(*i) != value.f) {
-        diags.Warning(at, fmt::format("{} is an integer; `{}` is read as {}", what, shown, *i));
+        diags.Warning(at, fmt::format("{} is an integer; `{}` is read as {}", what.str(), shown, *i));
       } else if (value.kind != LiteralKind::kInt) {
-        diags.Warning(at, fmt::format("{} is an integer but is given {} `{}`", what,
+        diags.Warning(at, fmt::format("{} is an integer but is given {} `{}`", what.str(),
                                       value.KindName(), shown),
                       "Azure ML accepts it; write it as a plain whole number");
       }
@@ -208,12 +210,12 @@ void CheckLiteralForPort(Diagnostics& diags, const SourceLoc& at, const Literal&
     case PortType::kNumber: {
       std::optional<double> d = AsNumber(value);
       if (!d || value.kind == LiteralKind::kTimestamp) {
-        diags.Error(at, fmt::format("{} is a number, but `{}` is not", what, shown),
+        diags.Error(at, fmt::format("{} is a number, but `{}` is not", what.str(), shown),
                     "give a number such as 0.01");
         return;
       }
       if (value.kind == LiteralKind::kString) {
-        diags.Warning(at, fmt::format("{}: `{}` is a string in YAML 1.1, not a number", what, shown),
+        diags.Warning(at, fmt::format("{}: `{}` is a string in YAML 1.1, not a number", what.str(), shown),
                       fmt::format("the command gets `{}` and Azure ML reads it as {}; write it with "
                                   "a dot and a signed exponent (1.0e-3) to make it a number",
                                   shown, PythonFloatRepr(*d)));
@@ -224,7 +226,7 @@ void CheckLiteralForPort(Diagnostics& diags, const SourceLoc& at, const Literal&
       std::string lower = shown;
       for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
       if (value.kind != LiteralKind::kBool) {
-        diags.Warning(at, fmt::format("{} is a boolean but is given {} `{}`", what, value.KindName(),
+        diags.Warning(at, fmt::format("{} is a boolean but is given {} `{}`", what.str(), value.KindName(),
                                       shown),
                       fmt::format("Azure ML reads it as {}; write true or false",
                                   lower == "true" ? "True" : "False"));
@@ -234,7 +236,7 @@ void CheckLiteralForPort(Diagnostics& diags, const SourceLoc& at, const Literal&
     case PortType::kString:
       if (value.kind == LiteralKind::kBool) {
         diags.Warning(at, fmt::format("{} is a string, but this value is the YAML 1.1 boolean {}",
-                                      what, shown),
+                                      what.str(), shown),
                       fmt::format("the command gets `{}`; quote the value to pass it as written",
                                   shown));
       }
@@ -249,11 +251,11 @@ void CheckLiteralForPort(Diagnostics& diags, const SourceLoc& at, const Literal&
   if (port.min || port.max) {
     std::optional<double> d = AsNumber(value);
     if (d && port.min && *d < *port.min) {
-      diags.Error(at, fmt::format("{} is {}, below its minimum {}", what, shown,
+      diags.Error(at, fmt::format("{} is {}, below its minimum {}", what.str(), shown,
                                   num(*port.min)));
     }
     if (d && port.max && *d > *port.max) {
-      diags.Error(at, fmt::format("{} is {}, above its maximum {}", what, shown,
+      diags.Error(at, fmt::format("{} is {}, above its maximum {}", what.str(), shown,
                                   num(*port.max)));
     }
   }
@@ -263,7 +265,7 @@ void CheckLiteralForPort(Diagnostics& diags, const SourceLoc& at, const Literal&
     if (!ok) {
       std::string list;
       for (const std::string& e : port.enum_values) list += (list.empty() ? "" : ", ") + e;
-      diags.Error(at, fmt::format("{} is `{}`, which is not one of its allowed values", what, shown),
+      diags.Error(at, fmt::format("{} is `{}`, which is not one of its allowed values", what.str(), shown),
                   fmt::format("allowed: {}", list));
     }
   }

@@ -28,35 +28,31 @@ std::string PortHint(std::string_view name, const std::vector<std::string>& name
 void CheckNodePorts(Diagnostics& diags, const Node& node, const std::vector<InputPort>& inputs,
                     const std::vector<OutputPort>& outputs, std::string_view component,
                     bool unknown_input_is_error) {
-  std::vector<std::string> in_names = NamesOf(inputs);
+  NameIndex<InputPort> in_index(inputs);
   for (const auto& [name, value] : node.inputs) {
-    const InputPort* port = nullptr;
-    for (const InputPort& p : inputs) {
-      if (p.name == name) port = &p;
-    }
+    const InputPort* port = in_index.Find(name);
     if (port == nullptr) {
       std::string msg = fmt::format("job `{}`: {} has no input `{}`", node.name, component, name);
+      std::string hint = PortHint(name, NamesOf(inputs), "inputs");
       if (unknown_input_is_error) {
-        diags.Error(value.loc, msg, PortHint(name, in_names, "inputs"));
+        diags.Error(value.loc, msg, hint);
       } else {
-        diags.Warning(value.loc, msg + "; it is ignored", PortHint(name, in_names, "inputs"));
+        diags.Warning(value.loc, msg + "; it is ignored", hint);
       }
       continue;
     }
     if (value.kind == InputValue::Kind::kLiteral && value.literal.kind != LiteralKind::kNull &&
         IsPrimitive(port->type)) {
       CheckLiteralForPort(diags, value.loc, value.literal, *port,
-                          fmt::format("input `{}` of job `{}`", name, node.name));
+                          What("input `{}` of job `{}`", name, node.name));
     }
   }
-  std::vector<std::string> out_names = NamesOf(outputs);
+  NameIndex<OutputPort> out_index(outputs);
   for (const auto& [name, value] : node.outputs) {
-    bool declared = false;
-    for (const OutputPort& p : outputs) declared |= p.name == name;
-    if (!declared) {
+    if (out_index.Find(name) == nullptr) {
       diags.Error(value.loc, fmt::format("job `{}`: {} has no output `{}`", node.name, component,
                                          name),
-                  PortHint(name, out_names, "outputs"));
+                  PortHint(name, NamesOf(outputs), "outputs"));
     }
   }
 }
@@ -74,7 +70,7 @@ std::optional<Node> Loader::ParseNode(const Source& src, const yaml::Node* key,
     node.name = key->text;
     if (!CheckStepName(diags_, at, node.name)) return std::nullopt;
   }
-  Fields f(src, value, key != nullptr ? fmt::format("job `{}`", node.name) : "the job", at);
+  Fields f(src, value, key != nullptr ? What("job `{}`", node.name) : What("the job"), at);
   if (!f.valid()) return std::nullopt;
   if (key == nullptr) {
     node.name = f.String("name").value_or("main");
@@ -219,7 +215,7 @@ void Loader::ParseCommandNode(Fields& f, Node& node) {
     }
   }
   CheckCommandTemplate(src, c->command, c->inputs, c->outputs,
-                       fmt::format("the command of job `{}`", node.name));
+                       What("the command of job `{}`", node.name));
   node.command = std::move(c);
 }
 

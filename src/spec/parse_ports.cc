@@ -19,14 +19,14 @@ bool OneOf(std::string_view v, const std::string_view (&set)[N]) {
   return false;
 }
 
-std::optional<PortType> ReadType(Fields& f, std::string_view what) {
+std::optional<PortType> ReadType(Fields& f, const What& what) {
   const yaml::Node* t = f.Get("type");
   if (t == nullptr || t->is_null()) return std::nullopt;
   std::optional<std::string> s = ScalarString(f.source(), t, "`type`");
   if (!s) return std::nullopt;
   std::optional<PortType> pt = ParsePortType(*s);
   if (!pt) {
-    f.source().diags.Error(f.source().Loc(t), fmt::format("{} has unknown type `{}`", what, *s),
+    f.source().diags.Error(f.source().Loc(t), fmt::format("{} has unknown type `{}`", what.str(), *s),
                            "one of uri_file, uri_folder, mltable, mlflow_model, custom_model, "
                            "triton_model, integer, number, string, boolean");
   }
@@ -75,18 +75,18 @@ std::vector<InputPort> Loader::ParseInputPorts(const Source& src, const yaml::No
     InputPort p;
     p.name = k->text;
     p.loc = src.Loc(k);
-    std::string what = fmt::format("input `{}`", p.name);
+    What what("input `{}`", p.name);
     if (!v->is_mapping()) {
       diags_.Error(src.Loc(v), fmt::format("{} must be a definition such as `{{type: uri_folder}}`, "
                                            "not {}",
-                                           what, Describe(v)));
+                                           what.str(), Describe(v)));
       continue;
     }
     Fields f(src, v, what, p.loc);
     f.Ignore({"description", "display_name"});
     std::optional<PortType> type = ReadType(f, what);
     if (!type && f.Get("type") == nullptr) {
-      diags_.Error(p.loc, fmt::format("{} has no `type`", what),
+      diags_.Error(p.loc, fmt::format("{} has no `type`", what.str()),
                    "add `type:` (uri_folder, uri_file, integer, number, string, boolean, ...)");
     }
     p.type = type.value_or(PortType::kString);
@@ -96,30 +96,30 @@ std::vector<InputPort> Loader::ParseInputPorts(const Source& src, const yaml::No
     p.enum_values = f.StringList("enum");
     if (auto m = f.String("mode")) {
       if (!OneOf(*m, kInputModes)) {
-        diags_.Error(src.Loc(f.Get("mode")), fmt::format("{} has unknown mode `{}`", what, *m),
+        diags_.Error(src.Loc(f.Get("mode")), fmt::format("{} has unknown mode `{}`", what.str(), *m),
                      "one of ro_mount, download, direct, eval_mount, eval_download");
       }
       p.mode = *m;
     }
     if ((p.min || p.max) && p.type != PortType::kInteger && p.type != PortType::kNumber) {
       diags_.Warning(p.loc, fmt::format("{} has `min`/`max` but is not numeric; they are ignored",
-                                        what));
+                                        what.str()));
     }
     if (p.min && p.max && *p.min > *p.max) {
-      diags_.Error(src.Loc(f.Get("min")), fmt::format("{} has `min` greater than `max`", what));
+      diags_.Error(src.Loc(f.Get("min")), fmt::format("{} has `min` greater than `max`", what.str()));
     }
     if (const yaml::Node* d = f.Get("default"); d != nullptr && !d->is_null()) {
-      if (std::optional<Literal> lit = ScalarLiteral(src, d, fmt::format("the default of {}", what))) {
+      if (std::optional<Literal> lit = ScalarLiteral(src, d, What("the default of input `{}`", p.name))) {
         p.default_value = lit;
         if (IsPrimitive(p.type)) {
-          CheckLiteralForPort(diags_, src.Loc(d), *lit, p, fmt::format("the default of {}", what));
+          CheckLiteralForPort(diags_, src.Loc(d), *lit, p, What("the default of input `{}`", p.name));
         }
       }
     }
     if (const yaml::Node* path = f.Get("path")) {
       diags_.Warning(src.Loc(path), fmt::format("{} is a port; a `path` belongs on the job that "
                                                 "gives it a value",
-                                                what));
+                                                what.str()));
     }
     f.Finish();
     ports.push_back(std::move(p));
@@ -141,7 +141,7 @@ std::vector<OutputPort> Loader::ParseOutputPorts(const Source& src, const yaml::
     p.name = map->key(i)->text;
     p.loc = src.Loc(map->key(i));
     const yaml::Node* v = map->value(i);
-    std::string what = fmt::format("output `{}`", p.name);
+    What what("output `{}`", p.name);
     if (p.name == "artifacts") {
       diags_.Warning(p.loc, "`artifacts` is the implicit output of every command; declaring it "
                             "hides the implicit one");
@@ -152,7 +152,7 @@ std::vector<OutputPort> Loader::ParseOutputPorts(const Source& src, const yaml::
       if (std::optional<PortType> t = ReadType(f, what)) p.type = *t;
       if (auto m = f.String("mode")) {
         if (!OneOf(*m, kOutputModes)) {
-          diags_.Error(src.Loc(f.Get("mode")), fmt::format("{} has unknown mode `{}`", what, *m),
+          diags_.Error(src.Loc(f.Get("mode")), fmt::format("{} has unknown mode `{}`", what.str(), *m),
                        "one of rw_mount, upload, direct");
         }
         p.mode = *m;
@@ -194,9 +194,9 @@ std::optional<InputValue> Loader::ParseInputValue(const Source& src, const yaml:
                                                   std::string_view name, bool pipeline_level) {
   InputValue v;
   v.loc = src.Loc(n);
-  std::string what = fmt::format("input `{}`", name);
+  What what("input `{}`", name);
   if (n->is_sequence()) {
-    diags_.Error(src.Loc(n), fmt::format("{} must be a value or a mapping, not a list", what),
+    diags_.Error(src.Loc(n), fmt::format("{} must be a value or a mapping, not a list", what.str()),
                  "a list cannot be passed to an input; join it into one string");
     return std::nullopt;
   }
@@ -220,7 +220,7 @@ std::optional<InputValue> Loader::ParseInputValue(const Source& src, const yaml:
   }
   if (auto m = f.String("mode")) {
     if (!OneOf(*m, kInputModes)) {
-      diags_.Error(src.Loc(f.Get("mode")), fmt::format("{} has unknown mode `{}`", what, *m),
+      diags_.Error(src.Loc(f.Get("mode")), fmt::format("{} has unknown mode `{}`", what.str(), *m),
                    "one of ro_mount, download, direct, eval_mount, eval_download");
     }
     v.mode = *m;
@@ -235,7 +235,7 @@ std::optional<InputValue> Loader::ParseInputValue(const Source& src, const yaml:
     v.kind = InputValue::Kind::kData;
     v.path = ParseText(src, path);
     if (v.type && IsPrimitive(*v.type)) {
-      diags_.Error(src.Loc(path), fmt::format("{} is `{}` but has a `path`", what,
+      diags_.Error(src.Loc(path), fmt::format("{} is `{}` but has a `path`", what.str(),
                                               PortTypeName(*v.type)),
                    "a primitive input takes `value:`; a data input takes `type: uri_folder` (or "
                    "uri_file, mltable) and `path:`");
@@ -261,10 +261,10 @@ std::optional<InputValue> Loader::ParseInputValue(const Source& src, const yaml:
         v.local_path = data->path;
       }
     } else if (!IsUri(p)) {
-      v.local_path = LocalPath(src, p, src.Loc(path), fmt::format("data path of {}", what), false);
+      v.local_path = LocalPath(src, p, src.Loc(path), What("data path of input `{}`", name), false);
       if (!v.local_path.empty() && v.type == PortType::kUriFile &&
           StatPath(v.local_path) == PathKind::kDirectory) {
-        diags_.Warning(src.Loc(path), fmt::format("{} is a uri_file but `{}` is a folder", what, p),
+        diags_.Warning(src.Loc(path), fmt::format("{} is a uri_file but `{}` is a folder", what.str(), p),
                        "use `type: uri_folder`");
       }
     }
@@ -278,7 +278,7 @@ std::optional<InputValue> Loader::ParseInputValue(const Source& src, const yaml:
     }
     if (v.type && !IsPrimitive(*v.type) && lit && lit->kind != LiteralKind::kNull &&
         v.kind == InputValue::Kind::kLiteral) {
-      diags_.Error(src.Loc(value), fmt::format("{} is `{}` data but has a literal value", what,
+      diags_.Error(src.Loc(value), fmt::format("{} is `{}` data but has a literal value", what.str(),
                                                PortTypeName(*v.type)),
                    "give data inputs a `path:`");
     }
@@ -301,7 +301,7 @@ std::vector<std::pair<std::string, OutputValue>> Loader::ParseOutputValues(const
   for (size_t i = 0; i < map->entry_count(); ++i) {
     const yaml::Node* k = map->key(i);
     const yaml::Node* n = map->value(i);
-    std::string what = fmt::format("output `{}`", k->text);
+    What what("output `{}`", k->text);
     OutputValue v;
     v.loc = src.Loc(n->is_null() ? k : n);
     auto check_binding = [&](const Text& t, const yaml::Node* at) {
@@ -312,7 +312,7 @@ std::vector<std::pair<std::string, OutputValue>> Loader::ParseOutputValues(const
         diags_.Error(src.Loc(at),
                      fmt::format("{} is bound to `{}`; a job's output can only be bound to "
                                  "`${{{{parent.outputs.NAME}}}}`",
-                                 what, t.text),
+                                 what.str(), t.text),
                      pipeline_level ? "a pipeline's own outputs take `type`, `mode`, `path`"
                                     : "outputs flow downstream through the inputs of later jobs: "
                                       "`${{parent.jobs.STEP.outputs.NAME}}`");
@@ -330,11 +330,11 @@ std::vector<std::pair<std::string, OutputValue>> Loader::ParseOutputValues(const
       if (v.type && IsPrimitive(*v.type)) {
         diags_.Warning(src.Loc(f.Get("type")), fmt::format("{} is a primitive `{}`; outputs are "
                                                            "data",
-                                                           what, PortTypeName(*v.type)));
+                                                           what.str(), PortTypeName(*v.type)));
       }
       if (auto m = f.String("mode")) {
         if (!OneOf(*m, kOutputModes)) {
-          diags_.Error(src.Loc(f.Get("mode")), fmt::format("{} has unknown mode `{}`", what, *m),
+          diags_.Error(src.Loc(f.Get("mode")), fmt::format("{} has unknown mode `{}`", what.str(), *m),
                        "one of rw_mount, upload, direct");
         }
         v.mode = *m;
@@ -351,7 +351,7 @@ std::vector<std::pair<std::string, OutputValue>> Loader::ParseOutputValues(const
           for (const Ref& r : t.tmpl.refs) {
             if (r.kind != RefKind::kName && r.kind != RefKind::kDefaultDatastore &&
                 r.kind != RefKind::kOutputName) {
-              diags_.Error(t.loc, fmt::format("{} path uses `${{{{{}}}}}`", what, r.path),
+              diags_.Error(t.loc, fmt::format("{} path uses `${{{{{}}}}}`", what.str(), r.path),
                            "an output path may use `${{name}}`, `${{default_datastore}}` and "
                            "`${{output_name}}`");
             }
@@ -363,12 +363,12 @@ std::vector<std::pair<std::string, OutputValue>> Loader::ParseOutputValues(const
       v.asset_version = f.Version("version").value_or("");
       if (!v.asset_version.empty() && v.asset_name.empty()) {
         diags_.Error(src.Loc(f.Get("version")), fmt::format("{} has a `version` but no `name`",
-                                                            what),
+                                                            what.str()),
                      "registering an output as an asset needs both `name` and `version`");
       }
       f.Finish();
     } else if (!n->is_null()) {
-      diags_.Error(src.Loc(n), fmt::format("{} must be a mapping or a binding, not {}", what,
+      diags_.Error(src.Loc(n), fmt::format("{} must be a mapping or a binding, not {}", what.str(),
                                            Describe(n)));
       continue;
     }

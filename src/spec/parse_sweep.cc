@@ -15,7 +15,7 @@ std::optional<SearchDimension> ParseDimension(const Source& src, const yaml::Nod
   SearchDimension d;
   d.name = key->text;
   d.loc = src.Loc(key);
-  std::string what = fmt::format("search space `{}`", d.name);
+  What what("search space `{}`", d.name);
   Fields f(src, value, what, d.loc);
   if (!f.valid()) return std::nullopt;
   d.type = f.String("type", true).value_or("");
@@ -23,7 +23,7 @@ std::optional<SearchDimension> ParseDimension(const Source& src, const yaml::Nod
   for (std::string_view k : kDistributions) known |= k == d.type;
   if (!known) {
     if (!d.type.empty()) {
-      src.diags.Error(src.Loc(f.Get("type")), fmt::format("{} has unknown type `{}`", what, d.type),
+      src.diags.Error(src.Loc(f.Get("type")), fmt::format("{} has unknown type `{}`", what.str(), d.type),
                       "one of choice, randint, uniform, loguniform, quniform, qloguniform, normal, "
                       "lognormal, qnormal, qlognormal");
     }
@@ -33,15 +33,15 @@ std::optional<SearchDimension> ParseDimension(const Source& src, const yaml::Nod
   if (d.type == "choice") {
     const yaml::Node* values = f.Get("values", true);
     if (values != nullptr && !values->is_sequence()) {
-      diags.Error(src.Loc(values), fmt::format("{}: `values` must be a list", what));
+      diags.Error(src.Loc(values), fmt::format("{}: `values` must be a list", what.str()));
     } else if (values != nullptr) {
       if (values->children.empty()) {
-        diags.Error(src.Loc(values), fmt::format("{}: `values` is empty", what),
+        diags.Error(src.Loc(values), fmt::format("{}: `values` is empty", what.str()),
                     "give at least one value to choose from");
       }
       for (const yaml::Node* v : values->children) {
         if (v->is_mapping()) continue;  // a nested search space
-        if (auto lit = ScalarLiteral(src, v, fmt::format("a value of {}", what))) {
+        if (auto lit = ScalarLiteral(src, v, What("a value of search space `{}`", d.name))) {
           d.values.push_back(*lit);
         }
       }
@@ -55,7 +55,7 @@ std::optional<SearchDimension> ParseDimension(const Source& src, const yaml::Nod
     if (!d.mu) f.Get("mu", true);
     if (!d.sigma) f.Get("sigma", true);
     if (d.sigma && *d.sigma <= 0) {
-      diags.Error(src.Loc(f.Get("sigma")), fmt::format("{}: `sigma` must be positive", what));
+      diags.Error(src.Loc(f.Get("sigma")), fmt::format("{}: `sigma` must be positive", what.str()));
     }
   } else {
     d.min_value = f.Number("min_value");
@@ -64,13 +64,13 @@ std::optional<SearchDimension> ParseDimension(const Source& src, const yaml::Nod
     if (!d.max_value) f.Get("max_value", true);
     if (d.min_value && d.max_value && *d.min_value >= *d.max_value) {
       diags.Error(src.Loc(f.Get("min_value")),
-                  fmt::format("{}: `min_value` must be less than `max_value`", what));
+                  fmt::format("{}: `min_value` must be less than `max_value`", what.str()));
     }
   }
   if (d.type[0] == 'q') {
     d.q = f.Number("q");
     if (!d.q) f.Get("q", true);
-    if (d.q && *d.q <= 0) diags.Error(src.Loc(f.Get("q")), fmt::format("{}: `q` must be positive", what));
+    if (d.q && *d.q <= 0) diags.Error(src.Loc(f.Get("q")), fmt::format("{}: `q` must be positive", what.str()));
   }
   f.Finish();
   return d;

@@ -57,11 +57,14 @@ struct ParseLimits {
 
 class Document {
  public:
-  explicit Document(std::string file) : file_(std::make_unique<std::string>(std::move(file))) {}
+  explicit Document(std::string file)
+      : file_(std::make_shared<const std::string>(std::move(file))) {}
 
   const Node* root() const { return root_; }
-  // The file name as given; SourceLoc::file points at this string for as long as the Document lives.
+  // The file name as given. SourceLoc::file points at this string, which lives as long as the
+  // Document or anyone holding file_name().
   const std::string& file() const { return *file_; }
+  const std::shared_ptr<const std::string>& file_name() const { return file_; }
   SourceLoc Loc(const Node* n) const { return {file_.get(), n->line, n->col}; }
   SourceLoc Loc(uint32_t line, uint32_t col) const { return {file_.get(), line, col}; }
 
@@ -70,7 +73,7 @@ class Document {
   void set_root(const Node* n) { root_ = n; }
 
  private:
-  std::unique_ptr<std::string> file_;
+  std::shared_ptr<const std::string> file_;
   std::deque<Node> nodes_;
   const Node* root_ = nullptr;
 };

@@ -142,7 +142,19 @@ void Builder::FinishMapping(Node* map) {
                    "write `<<: *anchor` where the anchor names a mapping");
     }
   }
-  if (!merge_seen && own.size() <= 2) return;
+  if (!merge_seen && own.size() <= 32) {
+    // Small mappings (nearly all of them) are checked without allocating an index.
+    bool duplicate = false;
+    for (size_t i = 0; i < own.size() && !duplicate; i += 2) {
+      for (size_t j = i + 2; j < own.size(); j += 2) {
+        if (own[i]->text == own[j]->text) {
+          duplicate = true;
+          break;
+        }
+      }
+    }
+    if (!duplicate) return;
+  }
 
   std::vector<const Node*> out;
   out.reserve(own.size());
