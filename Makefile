@@ -58,7 +58,7 @@ fuzz: fuzz-build
 	  -timeout=10 -dict=fuzz/yaml.dict $(FUZZ_BUILD)/corpus
 
 bench: build
-	bench/run
+	bench/run $(BUILD)
 
 demo: build
 	examples/demo

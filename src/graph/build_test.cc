@@ -314,7 +314,7 @@ jobs:
   std::string json = Render(g, Format::kJson);
   EXPECT_NE(json.find("\"name\": \"quote\\\"d\""), std::string::npos) << json;
   EXPECT_NE(json.find("\"component\": \"echo:2\""), std::string::npos);
-  EXPECT_NE(Render(g, Format::kText).find("b  [command echo:2]  x <- a.outputs.out"),
+  EXPECT_NE(Render(g, Format::kText).find("  b  command  echo:2\n      x <- a.outputs.out\n"),
             std::string::npos)
       << Render(g, Format::kText);
 }

@@ -1,5 +1,7 @@
 #include "graph/render.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "base/json.h"
@@ -49,24 +51,29 @@ std::string MermaidLabel(std::string_view s) {
   return out;
 }
 
-void TextGroup(const Graph& g, const Tree& t, int32_t group, int depth, std::string& out) {
+size_t NameWidth(const Graph& g) {
+  size_t w = 0;
+  for (const Step& s : g.steps) w = std::max(w, s.name.size());
+  return std::min<size_t>(w, 40);
+}
+
+// One line per step (name, type, component), then one indented line per input that comes from
+// another step; nested pipelines are indented under a line of their own.
+void TextGroup(const Graph& g, const Tree& t, int32_t group, int depth, size_t width,
+               std::string& out) {
   std::string pad(2 * depth + 2, ' ');
   for (uint32_t i : t.steps[group + 1]) {
     const Step& s = g.steps[i];
-    out += fmt::format("{}{}  [{} {}]", pad, s.name, spec::NodeTypeName(s.type()),
+    out += fmt::format("{}{:<{}}  {:<8} {}\n", pad, s.name, width, spec::NodeTypeName(s.type()),
                        s.ComponentLabel());
-    std::string deps;
     for (const StepInput& in : s.inputs) {
       if (in.source.kind != ValueSource::Kind::kStepOutput) continue;
-      deps += fmt::format("{}{} <- {}", deps.empty() ? "" : ", ", in.name,
-                          DescribeSource(g, in.source));
+      out += fmt::format("{}    {} <- {}\n", pad, in.name, DescribeSource(g, in.source));
     }
-    if (!deps.empty()) out += "  " + deps;
-    out += "\n";
   }
   for (int32_t c : t.groups[group + 1]) {
     out += fmt::format("{}{}/  (pipeline {})\n", pad, g.groups[c].name, g.groups[c].component);
-    TextGroup(g, t, c, depth + 1, out);
+    TextGroup(g, t, c, depth + 1, width, out);
   }
 }
 
@@ -74,7 +81,7 @@ std::string RenderText(const Graph& g) {
   std::string out = fmt::format("pipeline {}: {} steps, {} edges, {} groups\n",
                                 g.name.empty() ? "(unnamed)" : g.name, g.steps.size(),
                                 g.edges.size(), g.groups.size());
-  TextGroup(g, MakeTree(g), -1, 0, out);
+  TextGroup(g, MakeTree(g), -1, 0, NameWidth(g), out);
   for (const PipelineOutput& o : g.outputs) {
     out += fmt::format("  output {} <- {}.outputs.{}\n", o.name, g.steps[o.step].name, o.output);
   }
