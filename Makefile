@@ -38,7 +38,7 @@ test: build fuzz-build
 
 # One test (GoogleTest filter), for example: make test-one T='Yaml11*'
 test-one: build
-	cd $(BUILD) && ctest --output-on-failure -R weft_unit_tests && ./weft_unit_tests --gtest_filter='$(T)'
+	$(BUILD)/weft_unit_tests --gtest_filter='$(T)'
 
 # The slow tier: fuzzing for FUZZ_SECONDS plus every test labelled slow.
 slow: build fuzz
