@@ -195,10 +195,9 @@ DocumentKind DetectKind(const yaml::Node* root) {
 }
 
 // A component used on its own becomes a pipeline of one node whose inputs are its defaults.
-template <typename C>
-Node NodeFor(std::shared_ptr<const C> c, NodeType type, SourceLoc loc) {
+Node NodeFor(const ComponentBase& c, NodeType type, SourceLoc loc) {
   Node n;
-  n.name = c->name.empty() ? "main" : c->name;
+  n.name = c.name.empty() ? "main" : c.name;
   n.loc = loc;
   n.type = type;
   return n;
@@ -259,26 +258,20 @@ bool Loader::LoadTop(const std::string& path) {
       }
       break;
     }
-    case DocumentKind::kCommandComponent: {
-      auto c = ParseCommandComponent(src, root);
-      if (c) {
-        Node n = NodeFor(c, NodeType::kCommand, src.Loc(root));
-        n.command = c;
-        job.name = c->name;
-        job.jobs.push_back(std::move(n));
+    case DocumentKind::kCommandComponent:
+      if (auto c = ParseCommandComponent(src, root)) {
+        job.jobs.push_back(NodeFor(*c, NodeType::kCommand, src.Loc(root)));
+        job.jobs.back().command = std::move(c);
       }
+      job.name = job.jobs.empty() ? "" : job.jobs.back().name;
       break;
-    }
-    case DocumentKind::kParallelComponent: {
-      auto c = ParseParallelComponent(src, root);
-      if (c) {
-        Node n = NodeFor(c, NodeType::kParallel, src.Loc(root));
-        n.parallel = c;
-        job.name = c->name;
-        job.jobs.push_back(std::move(n));
+    case DocumentKind::kParallelComponent:
+      if (auto c = ParseParallelComponent(src, root)) {
+        job.jobs.push_back(NodeFor(*c, NodeType::kParallel, src.Loc(root)));
+        job.jobs.back().parallel = std::move(c);
       }
+      job.name = job.jobs.empty() ? "" : job.jobs.back().name;
       break;
-    }
     case DocumentKind::kDataAsset: {
       Fields f(src, root, "data asset", src.Loc(root));
       f.Ignore({"$schema", "description", "tags", "properties", "datastore", "auto_delete_setting"});
@@ -367,18 +360,11 @@ std::shared_ptr<const PipelineComponent> Loader::ParsePipelineComponent(const So
     return nullptr;
   }
   auto pc = std::make_shared<PipelineComponent>();
-  pc->file = src.doc.file();
   pc->loc = src.Loc(root);
   Fields f(src, root, "pipeline component", src.Loc(root));
   f.Ignore({"$schema", "tags", "properties", "id", "creation_context"});
   f.Get("type");
-  pc->name = f.String("name", true).value_or("");
-  pc->version = f.Version("version").value_or("");
-  pc->display_name = f.String("display_name").value_or("");
-  pc->description = f.String("description").value_or("");
-  pc->is_deterministic = f.Bool("is_deterministic").value_or(true);
-  pc->inputs = ParseInputPorts(src, f.Get("inputs"));
-  pc->outputs = ParseOutputPorts(src, f.Get("outputs"));
+  ParseComponentBase(f, *pc, true);
   ParseJobs(src, f.Get("jobs", true), src.Loc(root), pc->jobs);
   for (const char* key : {"settings", "compute"}) {
     if (const yaml::Node* n = f.Get(key)) {

@@ -53,6 +53,8 @@ class Loader {
   std::optional<ComponentSource> ResolveComponent(const Source& src, const yaml::Node* ref,
                                                   std::string* ref_text);
   std::shared_ptr<const CommandComponent> CommandComponentFrom(const ComponentSource& cs);
+  // The fields every component has (name, version, ports, ...), read from `f` into `c`.
+  void ParseComponentBase(Fields& f, ComponentBase& c, bool name_required);
   std::shared_ptr<const CommandComponent> ParseCommandComponent(const Source& src,
                                                                 const yaml::Node* root);
   std::shared_ptr<const ParallelComponent> ParseParallelComponent(const Source& src,

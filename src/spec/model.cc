@@ -59,22 +59,10 @@ const char* NodeTypeName(NodeType t) {
   return "command";
 }
 
-const InputPort* CommandComponent::FindInput(std::string_view n) const {
+const InputPort* ComponentBase::FindInput(std::string_view n) const {
   return FindPort(inputs, n);
 }
-const OutputPort* CommandComponent::FindOutput(std::string_view n) const {
-  return FindPort(outputs, n);
-}
-const InputPort* ParallelComponent::FindInput(std::string_view n) const {
-  return FindPort(inputs, n);
-}
-const OutputPort* ParallelComponent::FindOutput(std::string_view n) const {
-  return FindPort(outputs, n);
-}
-const InputPort* PipelineComponent::FindInput(std::string_view n) const {
-  return FindPort(inputs, n);
-}
-const OutputPort* PipelineComponent::FindOutput(std::string_view n) const {
+const OutputPort* ComponentBase::FindOutput(std::string_view n) const {
   return FindPort(outputs, n);
 }
 

@@ -168,18 +168,25 @@ struct Distribution {
 
 using EnvVars = std::vector<std::pair<std::string, std::string>>;
 
-// A command component, whether from its own file, the registry, or written inline in a node (then
-// its ports are inferred from the node's values).
-struct CommandComponent {
+// What every kind of component has: identity, ports, determinism.
+struct ComponentBase {
   std::string file;  // the file that defines it
   SourceLoc loc;
-  std::string name;  // empty for inline command jobs
+  std::string name;  // empty for inline definitions
   std::string version;
   std::string display_name;
   std::string description;
   bool is_deterministic = true;
   std::vector<InputPort> inputs;
   std::vector<OutputPort> outputs;
+
+  const InputPort* FindInput(std::string_view n) const;
+  const OutputPort* FindOutput(std::string_view n) const;
+};
+
+// A command component, whether from its own file, the registry, or written inline in a node (then
+// its ports are inferred from the node's values).
+struct CommandComponent : ComponentBase {
   std::string code;  // resolved absolute local path of the code folder; empty when none
   SourceLoc code_loc;
   std::vector<std::string> additional_includes;  // resolved absolute paths
@@ -188,9 +195,6 @@ struct CommandComponent {
   Resources resources;
   Distribution distribution;
   EnvVars environment_variables;  // inline command jobs only
-
-  const InputPort* FindInput(std::string_view n) const;
-  const OutputPort* FindOutput(std::string_view n) const;
 };
 
 struct ParallelTask {
@@ -204,14 +208,7 @@ struct ParallelTask {
   Environment environment;
 };
 
-struct ParallelComponent {
-  std::string file;
-  SourceLoc loc;
-  std::string name;
-  std::string version;
-  bool is_deterministic = true;
-  std::vector<InputPort> inputs;
-  std::vector<OutputPort> outputs;
+struct ParallelComponent : ComponentBase {
   Text input_data;
   std::string mini_batch_size;
   std::vector<std::string> partition_keys;
@@ -224,9 +221,6 @@ struct ParallelComponent {
   std::optional<int64_t> retry_timeout;
   EnvVars environment_variables;
   ParallelTask task;
-
-  const InputPort* FindInput(std::string_view n) const;
-  const OutputPort* FindOutput(std::string_view n) const;
 };
 
 struct SearchDimension {
@@ -277,20 +271,8 @@ struct Node {
   std::string display_name;
 };
 
-struct PipelineComponent {
-  std::string file;
-  SourceLoc loc;
-  std::string name;
-  std::string version;
-  std::string display_name;
-  std::string description;
-  bool is_deterministic = true;
-  std::vector<InputPort> inputs;
-  std::vector<OutputPort> outputs;
+struct PipelineComponent : ComponentBase {
   std::vector<Node> jobs;
-
-  const InputPort* FindInput(std::string_view n) const;
-  const OutputPort* FindOutput(std::string_view n) const;
 };
 
 struct Settings {

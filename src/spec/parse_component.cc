@@ -72,11 +72,22 @@ std::shared_ptr<const CommandComponent> Loader::CommandComponentFrom(const Compo
   return ParseCommandComponent(*cs.src, cs.node);
 }
 
+void Loader::ParseComponentBase(Fields& f, ComponentBase& c, bool name_required) {
+  const Source& src = f.source();
+  c.file = src.doc.file();
+  c.name = f.String("name", name_required).value_or("");
+  c.version = f.Version("version").value_or("");
+  c.display_name = f.String("display_name").value_or("");
+  c.description = f.String("description").value_or("");
+  c.is_deterministic = f.Bool("is_deterministic").value_or(true);
+  c.inputs = ParseInputPorts(src, f.Get("inputs"));
+  c.outputs = ParseOutputPorts(src, f.Get("outputs"));
+}
+
 std::shared_ptr<const CommandComponent> Loader::ParseCommandComponent(const Source& src,
                                                                       const yaml::Node* root) {
   if (auto cached = Cached<CommandComponent>(root)) return cached;
   auto c = std::make_shared<CommandComponent>();
-  c->file = src.doc.file();
   c->loc = src.Loc(root);
   bool in_own_file = root == src.doc.root();
   Fields f(src, root, "command component", src.Loc(root));
@@ -85,13 +96,7 @@ std::shared_ptr<const CommandComponent> Loader::ParseCommandComponent(const Sour
     diags_.Error(src.Loc(f.Get("type")), fmt::format("expected a command component, found `type: {}`",
                                                      *t));
   }
-  c->name = f.String("name", in_own_file).value_or("");
-  c->version = f.Version("version").value_or("");
-  c->display_name = f.String("display_name").value_or("");
-  c->description = f.String("description").value_or("");
-  c->is_deterministic = f.Bool("is_deterministic").value_or(true);
-  c->inputs = ParseInputPorts(src, f.Get("inputs"));
-  c->outputs = ParseOutputPorts(src, f.Get("outputs"));
+  ParseComponentBase(f, *c, in_own_file);
   if (const yaml::Node* code = f.Get("code")) {
     if (auto s = ScalarString(src, code, "`code`")) {
       c->code_loc = src.Loc(code);

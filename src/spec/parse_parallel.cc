@@ -27,15 +27,11 @@ std::shared_ptr<const ParallelComponent> Loader::ParseParallelComponent(const So
                                                                         const yaml::Node* root) {
   if (auto cached = Cached<ParallelComponent>(root)) return cached;
   auto pc = std::make_shared<ParallelComponent>();
-  pc->file = src.doc.file();
   pc->loc = src.Loc(root);
   Fields f(src, root, "parallel component", src.Loc(root));
-  f.Ignore({"$schema", "tags", "properties", "description", "display_name", "id",
-            "creation_context", "type", "compute", "experiment_name"});
-  pc->name = f.String("name", root == src.doc.root()).value_or("");
-  pc->version = f.Version("version").value_or("");
-  pc->inputs = ParseInputPorts(src, f.Get("inputs"));
-  pc->outputs = ParseOutputPorts(src, f.Get("outputs"));
+  f.Ignore({"$schema", "tags", "properties", "id", "creation_context", "type", "compute",
+            "experiment_name"});
+  ParseComponentBase(f, *pc, root == src.doc.root());
   ParseParallelFields(f, *pc, true);
   f.Finish();
   CheckParallel(src, *pc);
@@ -45,7 +41,7 @@ std::shared_ptr<const ParallelComponent> Loader::ParseParallelComponent(const So
 
 void Loader::ParseParallelFields(Fields& f, ParallelComponent& pc, bool own_run_settings) {
   const Source& src = f.source();
-  pc.is_deterministic = f.Bool("is_deterministic").value_or(true);
+  if (!own_run_settings) pc.is_deterministic = f.Bool("is_deterministic").value_or(true);
   if (const yaml::Node* d = f.Get("input_data", true)) pc.input_data = ParseText(src, d);
   if (const yaml::Node* m = f.Get("mini_batch_size"); m != nullptr && !m->is_null()) {
     if (std::optional<Literal> lit = ScalarLiteral(src, m, "`mini_batch_size`")) {
