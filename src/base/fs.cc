@@ -64,3 +64,109 @@ std::string DirName(const std::string& path) {
 }
 
 }  // namespace weft
+
+namespace weft {
+
+Status FsyncPath(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::Io(fmt::format("{}: cannot open to sync: {}", path, std::strerror(errno)));
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) return Status::Io(fmt::format("{}: fsync failed: {}", path, std::strerror(err)));
+  return Status::Ok();
+}
+
+Status WriteFileAtomic(const std::string& path, std::string_view data) {
+  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::Io(fmt::format("{}: cannot create: {}", tmp, std::strerror(errno)));
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return Status::Io(fmt::format("{}: write failed: {}", tmp, std::strerror(err)));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    ::unlink(tmp.c_str());
+    return Status::Io(fmt::format("{}: fsync failed: {}", tmp, std::strerror(errno)));
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return Status::Io(fmt::format("{}: rename failed: {}", path, std::strerror(err)));
+  }
+  return FsyncPath(DirName(path));
+}
+
+Status MakeDirs(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) return Status::Io(fmt::format("{}: cannot create folder: {}", path, ec.message()));
+  return Status::Ok();
+}
+
+Status RemoveTree(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(std::filesystem::symlink_status(path, ec))) return Status::Ok();
+  // Store objects are read-only; make folders writable so their entries can be removed.
+  for (auto it = std::filesystem::recursive_directory_iterator(
+           path, std::filesystem::directory_options::skip_permission_denied, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_directory(ec) && !it->is_symlink(ec)) ::chmod(it->path().c_str(), 0755);
+  }
+  ::chmod(path.c_str(), 0755);
+  std::filesystem::remove_all(path, ec);
+  if (ec) return Status::Io(fmt::format("{}: cannot remove: {}", path, ec.message()));
+  return Status::Ok();
+}
+
+Status CopyFile(const std::string& from, const std::string& to) {
+  int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) return Status::Io(fmt::format("{}: cannot open: {}", from, std::strerror(errno)));
+  struct stat st {};
+  ::fstat(in, &st);
+  int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                   (st.st_mode & 0111) ? 0755 : 0644);
+  if (out < 0) {
+    int err = errno;
+    ::close(in);
+    return Status::Io(fmt::format("{}: cannot create: {}", to, std::strerror(err)));
+  }
+  char buf[1 << 16];
+  Status status;
+  while (true) {
+    ssize_t n = ::read(in, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      status = Status::Io(fmt::format("{}: read failed: {}", from, std::strerror(errno)));
+      break;
+    }
+    if (n == 0) break;
+    for (ssize_t off = 0; off < n;) {
+      ssize_t w = ::write(out, buf + off, static_cast<size_t>(n - off));
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) {
+        status = Status::Io(fmt::format("{}: write failed: {}", to, std::strerror(errno)));
+        break;
+      }
+      off += w;
+    }
+    if (!status.ok()) break;
+  }
+  if (status.ok() && ::fsync(out) != 0) {
+    status = Status::Io(fmt::format("{}: fsync failed: {}", to, std::strerror(errno)));
+  }
+  ::close(in);
+  ::close(out);
+  if (!status.ok()) ::unlink(to.c_str());
+  return status;
+}
+
+}  // namespace weft

@@ -22,3 +22,18 @@ std::string ResolvePath(const std::string& base_dir, std::string_view rel);
 std::string DirName(const std::string& path);
 
 }  // namespace weft
+
+namespace weft {
+
+// fsyncs a file or folder by path.
+Status FsyncPath(const std::string& path);
+// Writes `data` to `path` atomically: a temporary file beside it, fsync, rename, fsync the folder.
+Status WriteFileAtomic(const std::string& path, std::string_view data);
+// Creates `path` and its parents (like mkdir -p).
+Status MakeDirs(const std::string& path);
+// Removes `path` and everything below it, making read-only folders writable first. Missing is ok.
+Status RemoveTree(const std::string& path);
+// Copies a regular file's bytes and executable bit, then fsyncs the copy.
+Status CopyFile(const std::string& from, const std::string& to);
+
+}  // namespace weft

@@ -1,0 +1,404 @@
+#include "store/store.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "base/fs.h"
+#include "base/parallel.h"
+
+namespace weft::store {
+namespace {
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string TmpName() {
+  static std::atomic<uint64_t> counter{0};
+  std::random_device rd;
+  return fmt::format("{}-{}-{:x}", ::getpid(), counter++, rd());
+}
+
+std::string BaseName(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+struct Item {
+  std::string rel;  // "" for the root of a folder
+  EntryKind kind = EntryKind::kFile;
+  struct stat st {};
+  std::string target;  // links
+  Digest digest{};
+  bool cached = false;
+};
+
+Status Walk(const std::string& root, const std::string& rel, const IgnoreRules* ignore,
+            std::vector<Item>& items) {
+  std::string dir = rel.empty() ? root : root + "/" + rel;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return Status::Io(fmt::format("{}: cannot read folder: {}", dir, std::strerror(errno)));
+  std::vector<std::string> names;
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(std::move(n));
+  }
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  for (const std::string& n : names) {
+    Item item;
+    item.rel = rel.empty() ? n : rel + "/" + n;
+    std::string full = root + "/" + item.rel;
+    if (::lstat(full.c_str(), &item.st) != 0) {
+      return Status::Io(fmt::format("{}: cannot stat: {}", full, std::strerror(errno)));
+    }
+    bool is_dir = S_ISDIR(item.st.st_mode);
+    if (ignore != nullptr && ignore->Ignored(item.rel, is_dir)) continue;
+    if (is_dir) {
+      item.kind = EntryKind::kFolder;
+      items.push_back(item);
+      Status s = Walk(root, item.rel, ignore, items);
+      if (!s.ok()) return s;
+      continue;
+    }
+    if (S_ISLNK(item.st.st_mode)) {
+      std::vector<char> buf(static_cast<size_t>(item.st.st_size) + 1 + 4096);
+      ssize_t n_read = ::readlink(full.c_str(), buf.data(), buf.size());
+      if (n_read < 0) return Status::Io(fmt::format("{}: cannot read link", full));
+      item.kind = EntryKind::kLink;
+      item.target.assign(buf.data(), static_cast<size_t>(n_read));
+      if (!LinkStaysInside(item.rel, item.target)) {
+        return Status::Invalid(fmt::format("symbolic link `{}` points outside its folder (to `{}`)",
+                                           item.rel, item.target));
+      }
+      item.digest = LinkDigest(item.target);
+    } else if (S_ISREG(item.st.st_mode)) {
+      item.kind = (item.st.st_mode & 0111) ? EntryKind::kExecutable : EntryKind::kFile;
+    } else {
+      return Status::Invalid(fmt::format("`{}` is not a regular file, folder or link", item.rel));
+    }
+    items.push_back(std::move(item));
+  }
+  return Status::Ok();
+}
+
+// Hashes every file that the cache does not vouch for, on all cores.
+Status HashAll(const std::string& root, std::vector<Item>& items, HashCache* cache) {
+  std::vector<size_t> todo;
+  for (size_t i = 0; i < items.size(); ++i) {
+    Item& it = items[i];
+    if (it.kind != EntryKind::kFile && it.kind != EntryKind::kExecutable) continue;
+    std::string full = it.rel.empty() ? root : root + "/" + it.rel;
+    if (cache != nullptr) {
+      if (std::optional<Digest> d = cache->Lookup(full, it.st)) {
+        it.digest = *d;
+        it.cached = true;
+        continue;
+      }
+    }
+    todo.push_back(i);
+  }
+  int64_t hashed_at = NowNs();
+  std::vector<Status> errors(todo.size());
+  ParallelFor(todo.size(), [&](size_t k) {
+    Item& it = items[todo[k]];
+    std::string full = it.rel.empty() ? root : root + "/" + it.rel;
+    Result<Digest> d = HashFile(full, it.kind == EntryKind::kExecutable);
+    if (d.ok()) {
+      it.digest = *d;
+    } else {
+      errors[k] = d.status();
+    }
+  });
+  for (const Status& s : errors) {
+    if (!s.ok()) return s;
+  }
+  if (cache != nullptr) {
+    for (size_t i : todo) {
+      std::string full = items[i].rel.empty() ? root : root + "/" + items[i].rel;
+      cache->Record(full, items[i].st, items[i].digest, hashed_at);
+    }
+  }
+  return Status::Ok();
+}
+
+std::string Parent(const std::string& rel) {
+  size_t slash = rel.find_last_of('/');
+  return slash == std::string::npos ? "" : rel.substr(0, slash);
+}
+
+std::string Leaf(const std::string& rel) {
+  size_t slash = rel.find_last_of('/');
+  return slash == std::string::npos ? rel : rel.substr(slash + 1);
+}
+
+}  // namespace
+
+Status Store::Init() const {
+  for (const char* sub : {"blobs", "objects", "tmp"}) {
+    Status s = MakeDirs(root_ + "/" + sub);
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+std::string Store::ObjectPath(const Digest& d) const { return root_ + "/objects/" + ToHex(d); }
+
+std::string Store::DeliveryPath(const ObjectRef& ref) const {
+  std::string dir = ObjectPath(ref.digest);
+  return ref.type == ObjectType::kFile ? dir + "/" + ref.name : dir;
+}
+
+bool Store::Has(const Digest& d) const {
+  struct stat st {};
+  return ::stat(ObjectPath(d).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+namespace {
+
+// Puts the content of `src` (already hashed as `digest`) into blobs/, moving when allowed.
+Status PlaceBlob(const std::string& root, const std::string& src, const Digest& digest,
+                 bool executable, bool move, const struct stat& st) {
+  std::string blob = root + "/blobs/" + ToHex(digest);
+  struct stat existing {};
+  if (::stat(blob.c_str(), &existing) == 0) {
+    if (move) ::unlink(src.c_str());
+    return Status::Ok();
+  }
+  mode_t mode = executable ? 0555 : 0444;
+  if (move && st.st_nlink == 1) {
+    Status s = FsyncPath(src);
+    if (!s.ok()) return s;
+    ::chmod(src.c_str(), mode);
+    if (::rename(src.c_str(), blob.c_str()) == 0) return Status::Ok();
+    if (errno != EXDEV) {
+      return Status::Io(fmt::format("{}: cannot move into the store: {}", src, std::strerror(errno)));
+    }
+  }
+  // Another filesystem, other hard links, or a user's file: copy, then publish by rename.
+  std::string tmp = root + "/tmp/blob-" + TmpName();
+  Status s = CopyFile(src, tmp);
+  if (!s.ok()) return s;
+  ::chmod(tmp.c_str(), mode);
+  if (::rename(tmp.c_str(), blob.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return Status::Io(fmt::format("{}: cannot publish blob: {}", blob, std::strerror(err)));
+  }
+  if (move) ::unlink(src.c_str());
+  return Status::Ok();
+}
+
+// Links a blob into an object under construction (copies when the blob has too many links).
+Status LinkBlob(const std::string& root, const Digest& digest, const std::string& dst) {
+  std::string blob = root + "/blobs/" + ToHex(digest);
+  if (::link(blob.c_str(), dst.c_str()) == 0) return Status::Ok();
+  if (errno == EMLINK) {
+    Status s = CopyFile(blob, dst);
+    if (s.ok()) ::chmod(dst.c_str(), 0444);
+    return s;
+  }
+  return Status::Io(fmt::format("{}: cannot link into the store: {}", dst, std::strerror(errno)));
+}
+
+}  // namespace
+
+Status Store::Publish(const std::string& tmp, const Digest& d) {
+  std::string dst = ObjectPath(d);
+  if (Has(d)) return RemoveTree(tmp);
+  Status s = FsyncPath(tmp);
+  if (!s.ok()) return s;
+  ::chmod(tmp.c_str(), 0555);
+  if (::rename(tmp.c_str(), dst.c_str()) != 0) {
+    int err = errno;
+    if (Has(d)) return RemoveTree(tmp);  // another process published it first
+    RemoveTree(tmp).ok();
+    return Status::Io(fmt::format("{}: cannot publish object: {}", dst, std::strerror(err)));
+  }
+  return FsyncPath(root_ + "/objects");
+}
+
+Status Store::AddName(const Digest& d, const std::string& name) {
+  std::string dir = ObjectPath(d);
+  std::string path = dir + "/" + name;
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) return Status::Ok();
+  // Any existing name of a file object links to the same blob.
+  DIR* dh = ::opendir(dir.c_str());
+  if (dh == nullptr) return Status::Io(fmt::format("{}: missing object", dir));
+  std::string existing;
+  while (dirent* e = ::readdir(dh)) {
+    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) {
+      existing = e->d_name;
+      break;
+    }
+  }
+  ::closedir(dh);
+  ::chmod(dir.c_str(), 0755);
+  int rc = ::link((dir + "/" + existing).c_str(), path.c_str());
+  int err = errno;
+  ::chmod(dir.c_str(), 0555);
+  if (rc != 0 && err != EEXIST) {
+    return Status::Io(fmt::format("{}: cannot add a name: {}", path, std::strerror(err)));
+  }
+  return FsyncPath(dir);
+}
+
+Result<ObjectRef> Store::Ingest(const std::string& path, bool move, HashCache* cache,
+                                const IgnoreRules* ignore) {
+  struct stat root_st {};
+  if (::lstat(path.c_str(), &root_st) != 0) {
+    return Status::NotFound(fmt::format("{}: does not exist", path));
+  }
+  ObjectRef ref;
+  std::vector<Item> items;
+  if (S_ISREG(root_st.st_mode)) {
+    Item it;
+    it.st = root_st;
+    it.kind = (root_st.st_mode & 0111) ? EntryKind::kExecutable : EntryKind::kFile;
+    items.push_back(it);
+    ref.type = ObjectType::kFile;
+    ref.name = BaseName(path);
+  } else if (S_ISDIR(root_st.st_mode)) {
+    Status s = Walk(path, "", ignore, items);
+    if (!s.ok()) return s;
+  } else {
+    return Status::Invalid(fmt::format("{}: not a regular file or folder", path));
+  }
+  Status s = HashAll(path, items, cache);
+  if (!s.ok()) return s;
+
+  // Contents into blobs/.
+  for (Item& it : items) {
+    if (it.kind != EntryKind::kFile && it.kind != EntryKind::kExecutable) continue;
+    std::string full = it.rel.empty() ? path : path + "/" + it.rel;
+    s = PlaceBlob(root_, full, it.digest, it.kind == EntryKind::kExecutable, move, it.st);
+    if (!s.ok()) return s;
+    ref.bytes += static_cast<uint64_t>(it.st.st_size);
+    ++ref.files;
+  }
+  s = FsyncPath(root_ + "/blobs");
+  if (!s.ok()) return s;
+
+  std::string tmp = root_ + "/tmp/object-" + TmpName();
+  s = MakeDirs(tmp);
+  if (!s.ok()) return s;
+  if (ref.type == ObjectType::kFile) {
+    ref.digest = items[0].digest;
+    if (Has(ref.digest)) {
+      RemoveTree(tmp).ok();
+      s = AddName(ref.digest, ref.name);
+      if (!s.ok()) return s;
+      return ref;
+    }
+    s = LinkBlob(root_, ref.digest, tmp + "/" + ref.name);
+    if (s.ok()) s = Publish(tmp, ref.digest);
+    if (!s.ok()) return s;
+    return ref;
+  }
+  // Build the tree: folders first (walk order puts a folder before its entries), then files and
+  // links; digests bottom-up by walking the items backwards.
+  for (const Item& it : items) {
+    std::string dst = tmp + "/" + it.rel;
+    switch (it.kind) {
+      case EntryKind::kFolder:
+        if (::mkdir(dst.c_str(), 0755) != 0) s = Status::Io(fmt::format("{}: mkdir failed", dst));
+        break;
+      case EntryKind::kLink:
+        if (::symlink(it.target.c_str(), dst.c_str()) != 0) {
+          s = Status::Io(fmt::format("{}: symlink failed", dst));
+        }
+        break;
+      default:
+        s = LinkBlob(root_, it.digest, dst);
+    }
+    if (!s.ok()) {
+      RemoveTree(tmp).ok();
+      return s;
+    }
+  }
+  std::map<std::string, std::vector<TreeEntry>> children;
+  for (auto it = items.rbegin(); it != items.rend(); ++it) {
+    Digest d = it->digest;
+    if (it->kind == EntryKind::kFolder) {
+      d = TreeDigest(std::move(children[it->rel]));
+      children.erase(it->rel);
+      std::string dir = tmp + "/" + it->rel;
+      FsyncPath(dir).ok();
+      ::chmod(dir.c_str(), 0555);
+    }
+    children[Parent(it->rel)].push_back({Leaf(it->rel), it->kind, d});
+  }
+  ref.digest = TreeDigest(std::move(children[""]));
+  if (move && S_ISDIR(root_st.st_mode)) {
+    s = RemoveTree(path);  // what is left of the staged folder: empty folders and links
+    if (!s.ok()) return s;
+  }
+  s = Publish(tmp, ref.digest);
+  if (!s.ok()) return s;
+  return ref;
+}
+
+Result<ObjectRef> Store::Commit(const std::string& staged) {
+  return Ingest(staged, true, nullptr, nullptr);
+}
+
+Result<ObjectRef> Store::Snapshot(const std::string& path, HashCache* cache,
+                                  const IgnoreRules* ignore) {
+  return Ingest(path, false, cache, ignore);
+}
+
+IgnoreRules IgnoreRules::ForFolder(const std::string& root) {
+  IgnoreRules rules;
+  for (const char* always : {".weft", ".git", "__pycache__"}) {
+    rules.patterns_.push_back({always, false, true, false});
+  }
+  std::ifstream in(root + "/.amlignore");
+  if (!in) in = std::ifstream(root + "/.gitignore");
+  for (std::string line; std::getline(in, line);) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (line.empty() || line[0] == '#') continue;
+    Pattern p;
+    if (line[0] == '!') {
+      p.negate = true;
+      line.erase(0, 1);
+    }
+    if (!line.empty() && line.back() == '/') {
+      p.dir_only = true;
+      line.pop_back();
+    }
+    if (!line.empty() && line[0] == '/') line.erase(0, 1);
+    p.anchored = line.find('/') != std::string::npos;
+    p.glob = line;
+    if (!p.glob.empty()) rules.patterns_.push_back(std::move(p));
+  }
+  return rules;
+}
+
+bool IgnoreRules::Ignored(const std::string& rel, bool is_dir) const {
+  bool ignored = false;
+  std::string leaf = Leaf(rel);
+  for (const Pattern& p : patterns_) {
+    if (p.dir_only && !is_dir) continue;
+    bool match = p.anchored ? ::fnmatch(p.glob.c_str(), rel.c_str(), FNM_PATHNAME) == 0
+                            : ::fnmatch(p.glob.c_str(), leaf.c_str(), 0) == 0;
+    if (match) ignored = !p.negate;
+  }
+  return ignored;
+}
+
+}  // namespace weft::store

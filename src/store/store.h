@@ -1,0 +1,103 @@
+// The content-addressed store: immutable, read-only objects named by their digest.
+//
+// Layout under the store's root:
+//   blobs/<hex>          file contents (read-only), shared by every object that holds them
+//   objects/<hex>/       a folder object: its tree, files hard-linked to blobs, read-only;
+//                        a file object: a folder holding the file under each name it arrived with
+//   tmp/                 objects under construction; renamed into objects/ when complete
+//
+// Committing moves a step's staged output in (rename, no copy, unless the file has other hard links
+// or lives on another filesystem); snapshotting copies a user's files in (only files the store does
+// not hold yet). Every file and folder is fsynced before the rename that publishes it, and the
+// folders after, so an object that is visible is complete on disk.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "store/object.h"
+
+namespace weft::store {
+
+enum class ObjectType { kFile, kFolder };
+
+struct ObjectRef {
+  Digest digest{};
+  ObjectType type = ObjectType::kFolder;
+  std::string name;  // file objects: the name it is delivered under
+  uint64_t bytes = 0;
+  uint64_t files = 0;
+};
+
+// Remembers the digests of a user's files, keyed by what stat says about them, so that unchanged
+// files are not read again. Implemented over the metadata database.
+class HashCache {
+ public:
+  virtual ~HashCache() = default;
+  virtual std::optional<Digest> Lookup(const std::string& path, const struct stat& st) = 0;
+  // `hashed_at_ns` is the wall clock just before the file was read (git's racy-clean rule: an entry
+  // whose mtime is not clearly before it is never trusted).
+  virtual void Record(const std::string& path, const struct stat& st, const Digest& digest,
+                      int64_t hashed_at_ns) = 0;
+};
+
+// Which files of a code folder to leave out (.amlignore, else .gitignore, at the folder's root;
+// .weft/, .git/ and __pycache__/ always).
+class IgnoreRules {
+ public:
+  static IgnoreRules ForFolder(const std::string& root);
+  // `rel` uses `/` and has no leading slash.
+  bool Ignored(const std::string& rel, bool is_dir) const;
+
+ private:
+  struct Pattern {
+    std::string glob;
+    bool negate = false;
+    bool dir_only = false;
+    bool anchored = false;  // contains a slash: matched against the whole relative path
+  };
+  std::vector<Pattern> patterns_;
+};
+
+class Store {
+ public:
+  explicit Store(std::string root) : root_(std::move(root)) {}
+
+  // Creates the layout. Idempotent.
+  Status Init() const;
+  const std::string& root() const { return root_; }
+
+  // Moves `staged` (a file or a folder) into the store. On success `staged` no longer exists.
+  // A symbolic link that points outside the staged tree is an error naming it, and nothing enters
+  // the store.
+  Result<ObjectRef> Commit(const std::string& staged);
+
+  // Copies a user's file or folder into the store (code snapshots, local data inputs). Files whose
+  // stat matches `cache` are not read again; files the store already holds are not copied.
+  Result<ObjectRef> Snapshot(const std::string& path, HashCache* cache,
+                             const IgnoreRules* ignore);
+
+  bool Has(const Digest& d) const;
+  // The folder of an object; for a file object, the file is `ObjectPath(d) + "/" + name`.
+  std::string ObjectPath(const Digest& d) const;
+  // The path a step receives: the folder of a folder object, the named file of a file object.
+  std::string DeliveryPath(const ObjectRef& ref) const;
+  // Makes sure a file object holds the file under `name` too (hard link; idempotent).
+  Status AddName(const Digest& d, const std::string& name);
+
+ private:
+  // Commit (move) and Snapshot (copy) share everything but how file contents enter blobs/.
+  Result<ObjectRef> Ingest(const std::string& path, bool move, HashCache* cache,
+                           const IgnoreRules* ignore);
+  // Renames a finished object folder into objects/ (or drops it when the object exists).
+  Status Publish(const std::string& tmp, const Digest& d);
+
+  std::string root_;
+};
+
+}  // namespace weft::store

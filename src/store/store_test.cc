@@ -1,0 +1,160 @@
+#include "store/store.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include <gtest/gtest.h>
+
+#include "test_util.h"
+
+namespace weft::store {
+namespace {
+
+using weft::testing::TempDir;
+
+std::string Read(const std::string& p) {
+  std::ifstream in(p);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// A HashCache kept in memory: the real cache lives in the metadata database.
+class MapCache : public HashCache {
+ public:
+  std::optional<Digest> Lookup(const std::string& path, const struct stat& st) override {
+    ++lookups;
+    auto it = entries.find(path);
+    if (it == entries.end() || it->second.first != st.st_mtim.tv_nsec + st.st_size) {
+      return std::nullopt;
+    }
+    ++hits;
+    return it->second.second;
+  }
+  void Record(const std::string& path, const struct stat& st, const Digest& d, int64_t) override {
+    entries[path] = {st.st_mtim.tv_nsec + st.st_size, d};
+    ++records;
+  }
+  std::map<std::string, std::pair<int64_t, Digest>> entries;
+  int lookups = 0, hits = 0, records = 0;
+};
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(store_.Init().ok()); }
+  TempDir dir_;
+  Store store_{dir_.path() + "/store"};
+};
+
+TEST_F(StoreTest, CommitMovesAFolderInAndMakesItReadOnly) {
+  dir_.Write("out/model.pkl", "weights");
+  dir_.Write("out/sub/metrics.json", "{}");
+  ::symlink("sub/metrics.json", (dir_.path() + "/out/latest").c_str());
+  Result<ObjectRef> ref = store_.Commit(dir_.path() + "/out");
+  ASSERT_TRUE(ref.ok()) << ref.status().message();
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() + "/out"));
+  std::string obj = store_.DeliveryPath(*ref);
+  EXPECT_EQ(Read(obj + "/model.pkl"), "weights");
+  EXPECT_EQ(Read(obj + "/latest"), "{}");
+  struct stat st {};
+  ::stat((obj + "/model.pkl").c_str(), &st);
+  EXPECT_EQ(st.st_mode & 0222, 0u);
+  ::stat(obj.c_str(), &st);
+  EXPECT_EQ(st.st_mode & 0222, 0u);
+  // The digest is the tree digest of what was committed.
+  Digest expected = TreeDigest(
+      {{"model.pkl", EntryKind::kFile, FileDigest("weights", false)},
+       {"sub", EntryKind::kFolder,
+        TreeDigest({{"metrics.json", EntryKind::kFile, FileDigest("{}", false)}})},
+       {"latest", EntryKind::kLink, LinkDigest("sub/metrics.json")}});
+  EXPECT_EQ(ref->digest, expected);
+  EXPECT_EQ(ref->files, 2u);
+}
+
+TEST_F(StoreTest, IdenticalContentIsStoredOnce) {
+  dir_.Write("a/x.txt", "same");
+  dir_.Write("b/x.txt", "same");
+  Result<ObjectRef> a = store_.Commit(dir_.path() + "/a");
+  Result<ObjectRef> b = store_.Commit(dir_.path() + "/b");
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->digest, b->digest);
+  size_t blobs = 0;
+  for (auto& e : std::filesystem::directory_iterator(store_.root() + "/blobs")) {
+    (void)e;
+    ++blobs;
+  }
+  EXPECT_EQ(blobs, 1u);
+}
+
+TEST_F(StoreTest, FileObjectsKeepTheirNames) {
+  dir_.Write("one/train.csv", "a,b\n1,2\n");
+  dir_.Write("two/other.csv", "a,b\n1,2\n");
+  Result<ObjectRef> a = store_.Commit(dir_.path() + "/one/train.csv");
+  Result<ObjectRef> b = store_.Commit(dir_.path() + "/two/other.csv");
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->digest, b->digest);
+  EXPECT_EQ(a->digest, FileDigest("a,b\n1,2\n", false));
+  EXPECT_TRUE(store_.DeliveryPath(*a).ends_with("/train.csv"));
+  EXPECT_EQ(Read(store_.DeliveryPath(*a)), "a,b\n1,2\n");
+  EXPECT_EQ(Read(store_.DeliveryPath(*b)), "a,b\n1,2\n");
+}
+
+TEST_F(StoreTest, LinkOutsideTheTreeIsRefusedAndNothingEntersTheStore) {
+  dir_.Write("out/ok.txt", "fine");
+  ::symlink("../../etc/passwd", (dir_.path() + "/out/escape").c_str());
+  Result<ObjectRef> ref = store_.Commit(dir_.path() + "/out");
+  ASSERT_FALSE(ref.ok());
+  EXPECT_NE(ref.status().message().find("symbolic link `escape` points outside its folder"),
+            std::string::npos);
+  EXPECT_TRUE(std::filesystem::is_empty(store_.root() + "/objects"));
+  EXPECT_TRUE(std::filesystem::is_empty(store_.root() + "/blobs"));
+  EXPECT_TRUE(std::filesystem::exists(dir_.path() + "/out/ok.txt"));
+}
+
+TEST_F(StoreTest, SnapshotCopiesHonoursIgnoreRulesAndUsesTheHashCache) {
+  dir_.Write("code/train.py", "print(1)");
+  dir_.Write("code/.gitignore", "*.log\nbuild/\n!keep.log\n");
+  dir_.Write("code/run.log", "noise");
+  dir_.Write("code/keep.log", "kept");
+  dir_.Write("code/build/x.o", "obj");
+  dir_.Write("code/__pycache__/t.pyc", "cache");
+  dir_.Write("code/.git/HEAD", "ref");
+  std::string code = dir_.path() + "/code";
+  IgnoreRules rules = IgnoreRules::ForFolder(code);
+  MapCache cache;
+  Result<ObjectRef> first = store_.Snapshot(code, &cache, &rules);
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  EXPECT_TRUE(std::filesystem::exists(code + "/train.py"));  // a copy, not a move
+  std::string obj = store_.DeliveryPath(*first);
+  EXPECT_TRUE(std::filesystem::exists(obj + "/train.py"));
+  EXPECT_TRUE(std::filesystem::exists(obj + "/keep.log"));
+  EXPECT_TRUE(std::filesystem::exists(obj + "/.gitignore"));
+  EXPECT_FALSE(std::filesystem::exists(obj + "/run.log"));
+  EXPECT_FALSE(std::filesystem::exists(obj + "/build"));
+  EXPECT_FALSE(std::filesystem::exists(obj + "/__pycache__"));
+  EXPECT_FALSE(std::filesystem::exists(obj + "/.git"));
+  EXPECT_EQ(cache.records, 3);
+  Result<ObjectRef> second = store_.Snapshot(code, &cache, &rules);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->digest, first->digest);
+  EXPECT_EQ(cache.hits, 3);  // unchanged files were not read again
+  dir_.Write("code/train.py", "print(2)");
+  Result<ObjectRef> third = store_.Snapshot(code, &cache, &rules);
+  ASSERT_TRUE(third.ok());
+  EXPECT_NE(third->digest, first->digest);
+}
+
+TEST_F(StoreTest, FilesWithOtherHardLinksAreCopiedNotMoved) {
+  std::string a = dir_.Write("out/a.txt", "shared");
+  ::link(a.c_str(), (dir_.path() + "/elsewhere.txt").c_str());
+  Result<ObjectRef> ref = store_.Commit(dir_.path() + "/out");
+  ASSERT_TRUE(ref.ok());
+  // The other link still points at a writable file that the store does not share.
+  std::ofstream(dir_.path() + "/elsewhere.txt") << "changed";
+  EXPECT_EQ(Read(store_.DeliveryPath(*ref) + "/a.txt"), "shared");
+}
+
+}  // namespace
+}  // namespace weft::store
