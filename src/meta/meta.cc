@@ -1,0 +1,339 @@
+#include "meta/meta.h"
+
+#include <fmt/format.h>
+
+namespace weft::meta {
+namespace {
+
+// Numbered migrations; never edit one that has shipped, add the next.
+constexpr const char* kMigrations[] = {
+    // 1: runs, steps, transitions, fingerprints, inputs and outputs, hash cache.
+    R"sql(
+CREATE TABLE runs(
+  id TEXT PRIMARY KEY, seq INTEGER UNIQUE NOT NULL, pipeline_file TEXT, name TEXT,
+  experiment TEXT, status TEXT, created_ns INTEGER, finished_ns INTEGER, exit_code INTEGER,
+  seeds_reuse INTEGER, workdir TEXT);
+CREATE TABLE steps(
+  run_id TEXT NOT NULL REFERENCES runs(id), idx INTEGER NOT NULL, name TEXT, component TEXT,
+  status TEXT, fingerprint TEXT, reused_run TEXT, reused_idx INTEGER, attempt INTEGER,
+  started_ns INTEGER, finished_ns INTEGER, exit_code INTEGER, message TEXT,
+  deterministic INTEGER, PRIMARY KEY(run_id, idx));
+CREATE INDEX steps_by_fingerprint ON steps(fingerprint, status);
+CREATE INDEX steps_by_name ON steps(name);
+CREATE TABLE transitions(run_id TEXT, idx INTEGER, status TEXT, at_ns INTEGER);
+CREATE TABLE fingerprint_fields(fingerprint TEXT, ord INTEGER, label TEXT, value TEXT,
+  PRIMARY KEY(fingerprint, ord));
+CREATE TABLE step_outputs(run_id TEXT, idx INTEGER, name TEXT, digest TEXT, type TEXT,
+  object_name TEXT, bytes INTEGER, inode INTEGER, mtime_ns INTEGER,
+  PRIMARY KEY(run_id, idx, name));
+CREATE INDEX outputs_by_digest ON step_outputs(digest);
+CREATE TABLE step_inputs(run_id TEXT, idx INTEGER, name TEXT, kind TEXT, value TEXT,
+  digest TEXT, PRIMARY KEY(run_id, idx, name));
+CREATE INDEX inputs_by_digest ON step_inputs(digest);
+CREATE TABLE hash_cache(path TEXT PRIMARY KEY, dev INTEGER, ino INTEGER, size INTEGER,
+  mtime_ns INTEGER, ctime_ns INTEGER, digest TEXT, hashed_at_ns INTEGER);
+)sql",
+};
+
+constexpr int64_t kClockTickNs = 10'000'000;  // mtimes within this of hashing are not trusted
+
+int64_t Ns(const struct timespec& t) { return int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec; }
+
+StepRecord ReadStep(const Statement& q) {
+  StepRecord s;
+  s.run_id = q.Text(0);
+  s.index = q.Int(1);
+  s.name = q.Text(2);
+  s.component = q.Text(3);
+  s.status = q.Text(4);
+  s.fingerprint = q.Text(5);
+  s.reused_run = q.Text(6);
+  s.reused_index = q.IsNull(7) ? -1 : q.Int(7);
+  s.attempt = q.Int(8);
+  s.started_ns = q.Int(9);
+  s.finished_ns = q.Int(10);
+  s.exit_code = q.IsNull(11) ? -1 : q.Int(11);
+  s.message = q.Text(12);
+  s.deterministic = q.Int(13) != 0;
+  return s;
+}
+
+constexpr const char* kStepColumns =
+    "s.run_id, s.idx, s.name, s.component, s.status, s.fingerprint, s.reused_run, s.reused_idx, "
+    "s.attempt, s.started_ns, s.finished_ns, s.exit_code, s.message, s.deterministic";
+
+RunRecord ReadRun(const Statement& q) {
+  RunRecord r;
+  r.id = q.Text(0);
+  r.seq = q.Int(1);
+  r.pipeline_file = q.Text(2);
+  r.name = q.Text(3);
+  r.experiment = q.Text(4);
+  r.status = q.Text(5);
+  r.created_ns = q.Int(6);
+  r.finished_ns = q.Int(7);
+  r.exit_code = q.IsNull(8) ? -1 : static_cast<int>(q.Int(8));
+  r.seeds_reuse = q.Int(9) != 0;
+  r.workdir = q.Text(10);
+  return r;
+}
+
+constexpr const char* kRunColumns =
+    "id, seq, pipeline_file, name, experiment, status, created_ns, finished_ns, exit_code, "
+    "seeds_reuse, workdir";
+
+template <typename T, typename Read>
+Result<std::vector<T>> All(Result<Statement>& q, Read read) {
+  if (!q.ok()) return q.status();
+  std::vector<T> out;
+  while (true) {
+    Result<bool> row = q->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    out.push_back(read(*q));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<MetaStore>> MetaStore::Open(const std::string& path) {
+  Result<std::unique_ptr<Db>> db = Db::Open(path);
+  if (!db.ok()) return db.status();
+  std::unique_ptr<MetaStore> m(new MetaStore(std::move(*db)));
+  Status s = m->Migrate();
+  if (!s.ok()) return s;
+  return m;
+}
+
+Status MetaStore::Migrate() {
+  Status s = db_->BeginImmediate();
+  if (!s.ok()) return s;
+  Result<Statement> q = db_->Prepare("PRAGMA user_version");
+  if (!q.ok()) return db_->Rollback(), q.status();
+  Result<bool> row = q->Step();
+  int64_t version = row.ok() && *row ? q->Int(0) : 0;
+  int64_t latest = static_cast<int64_t>(std::size(kMigrations));
+  if (version > latest) {
+    db_->Rollback();
+    return Status::Invalid(fmt::format("the workspace database has schema version {}, newer than "
+                                       "this weft understands ({}); upgrade weft",
+                                       version, latest));
+  }
+  for (int64_t v = version; v < latest; ++v) {
+    s = db_->Exec(kMigrations[v]);
+    if (s.ok()) s = db_->Exec(fmt::format("PRAGMA user_version = {}", v + 1));
+    if (!s.ok()) {
+      db_->Rollback();
+      return s;
+    }
+  }
+  return db_->Commit();
+}
+
+Result<RunRecord> MetaStore::CreateRun(RunRecord run) {
+  Result<Statement> q = db_->Prepare("SELECT COALESCE(MAX(seq), 0) + 1 FROM runs");
+  if (!q.ok()) return q.status();
+  Result<bool> row = q->Step();
+  if (!row.ok()) return row.status();
+  run.seq = q->Int(0);
+  run.id = fmt::format("r{}", run.seq);
+  Result<Statement> ins = db_->Prepare(fmt::format(
+      "INSERT INTO runs({}) VALUES(?,?,?,?,?,?,?,?,?,?,?)", kRunColumns));
+  if (!ins.ok()) return ins.status();
+  ins->Bind(1, run.id).Bind(2, run.seq).Bind(3, run.pipeline_file).Bind(4, run.name);
+  ins->Bind(5, run.experiment).Bind(6, run.status).Bind(7, run.created_ns);
+  ins->Bind(8, run.finished_ns).Bind(9, int64_t{run.exit_code});
+  ins->Bind(10, int64_t{run.seeds_reuse}).Bind(11, run.workdir);
+  Status s = ins->Run();
+  if (!s.ok()) return s;
+  return run;
+}
+
+Status MetaStore::FinishRun(const std::string& id, const std::string& status, int exit_code,
+                            int64_t finished_ns) {
+  Result<Statement> q =
+      db_->Prepare("UPDATE runs SET status=?, exit_code=?, finished_ns=? WHERE id=?");
+  if (!q.ok()) return q.status();
+  return q->Bind(1, status).Bind(2, int64_t{exit_code}).Bind(3, finished_ns).Bind(4, id).Run();
+}
+
+Status MetaStore::PutStep(const StepRecord& st) {
+  Result<Statement> q = db_->Prepare(
+      "INSERT OR REPLACE INTO steps(run_id, idx, name, component, status, fingerprint, "
+      "reused_run, reused_idx, attempt, started_ns, finished_ns, exit_code, message, "
+      "deterministic) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  if (!q.ok()) return q.status();
+  q->Bind(1, st.run_id).Bind(2, st.index).Bind(3, st.name).Bind(4, st.component);
+  q->Bind(5, st.status).Bind(6, st.fingerprint).Bind(7, st.reused_run);
+  if (st.reused_index >= 0) q->Bind(8, st.reused_index); else q->BindNull(8);
+  q->Bind(9, st.attempt).Bind(10, st.started_ns).Bind(11, st.finished_ns);
+  if (st.exit_code >= 0) q->Bind(12, st.exit_code); else q->BindNull(12);
+  q->Bind(13, st.message).Bind(14, int64_t{st.deterministic});
+  return q->Run();
+}
+
+Status MetaStore::AddTransition(const std::string& run, int64_t index, const std::string& status,
+                                int64_t at_ns) {
+  Result<Statement> q = db_->Prepare("INSERT INTO transitions VALUES(?,?,?,?)");
+  if (!q.ok()) return q.status();
+  return q->Bind(1, run).Bind(2, index).Bind(3, status).Bind(4, at_ns).Run();
+}
+
+Status MetaStore::PutFingerprint(const std::string& fingerprint,
+                                 const std::vector<std::pair<std::string, std::string>>& fields) {
+  Result<Statement> q =
+      db_->Prepare("INSERT OR IGNORE INTO fingerprint_fields VALUES(?,?,?,?)");
+  if (!q.ok()) return q.status();
+  for (size_t i = 0; i < fields.size(); ++i) {
+    Status s = q->Bind(1, fingerprint)
+                   .Bind(2, static_cast<int64_t>(i))
+                   .Bind(3, fields[i].first)
+                   .Bind(4, fields[i].second)
+                   .Run();
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+Status MetaStore::PutOutput(const std::string& run, int64_t index, const OutputRecord& o) {
+  Result<Statement> q = db_->Prepare("INSERT OR REPLACE INTO step_outputs VALUES(?,?,?,?,?,?,?,?,?)");
+  if (!q.ok()) return q.status();
+  return q->Bind(1, run).Bind(2, index).Bind(3, o.name).Bind(4, o.digest).Bind(5, o.type)
+      .Bind(6, o.object_name).Bind(7, o.bytes).Bind(8, o.inode).Bind(9, o.mtime_ns).Run();
+}
+
+Status MetaStore::PutInput(const std::string& run, int64_t index, const InputRecord& in) {
+  Result<Statement> q = db_->Prepare("INSERT OR REPLACE INTO step_inputs VALUES(?,?,?,?,?,?)");
+  if (!q.ok()) return q.status();
+  return q->Bind(1, run).Bind(2, index).Bind(3, in.name).Bind(4, in.kind).Bind(5, in.value)
+      .Bind(6, in.digest).Run();
+}
+
+Result<std::vector<StepRecord>> MetaStore::ReuseCandidates(const std::string& fingerprint) {
+  Result<Statement> q = db_->Prepare(fmt::format(
+      "SELECT {} FROM steps s JOIN runs r ON r.id = s.run_id WHERE s.fingerprint = ? AND "
+      "s.status = 'succeeded' AND r.seeds_reuse = 1 ORDER BY s.finished_ns DESC LIMIT 8",
+      kStepColumns));
+  if (q.ok()) q->Bind(1, fingerprint);
+  return All<StepRecord>(q, ReadStep);
+}
+
+Result<std::vector<OutputRecord>> MetaStore::Outputs(const std::string& run, int64_t index) {
+  Result<Statement> q = db_->Prepare(
+      "SELECT name, digest, type, object_name, bytes, inode, mtime_ns FROM step_outputs WHERE "
+      "run_id = ? AND idx = ? ORDER BY name");
+  if (q.ok()) q->Bind(1, run).Bind(2, index);
+  return All<OutputRecord>(q, [](const Statement& s) {
+    return OutputRecord{s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Int(4), s.Int(5), s.Int(6)};
+  });
+}
+
+Result<std::vector<InputRecord>> MetaStore::Inputs(const std::string& run, int64_t index) {
+  Result<Statement> q = db_->Prepare(
+      "SELECT name, kind, value, digest FROM step_inputs WHERE run_id = ? AND idx = ? ORDER BY "
+      "name");
+  if (q.ok()) q->Bind(1, run).Bind(2, index);
+  return All<InputRecord>(q, [](const Statement& s) {
+    return InputRecord{s.Text(0), s.Text(1), s.Text(2), s.Text(3)};
+  });
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> MetaStore::FingerprintFields(
+    const std::string& fingerprint) {
+  Result<Statement> q = db_->Prepare(
+      "SELECT label, value FROM fingerprint_fields WHERE fingerprint = ? ORDER BY ord");
+  if (q.ok()) q->Bind(1, fingerprint);
+  return All<std::pair<std::string, std::string>>(
+      q, [](const Statement& s) { return std::make_pair(s.Text(0), s.Text(1)); });
+}
+
+Result<std::optional<StepRecord>> MetaStore::PreviousStep(const std::string& experiment,
+                                                          const std::string& name,
+                                                          const std::string& component,
+                                                          int64_t before_seq) {
+  for (int pass = 0; pass < 2; ++pass) {
+    Result<Statement> q = db_->Prepare(fmt::format(
+        "SELECT {} FROM steps s JOIN runs r ON r.id = s.run_id WHERE r.seq < ? AND "
+        "s.fingerprint != '' AND {} ORDER BY r.seq DESC LIMIT 1",
+        kStepColumns, pass == 0 ? "r.experiment = ? AND s.name = ?" : "s.component = ?"));
+    if (!q.ok()) return q.status();
+    q->Bind(1, before_seq);
+    if (pass == 0) {
+      q->Bind(2, experiment).Bind(3, name);
+    } else {
+      if (component.empty() || component == "(inline)") break;
+      q->Bind(2, component);
+    }
+    Result<std::vector<StepRecord>> rows = All<StepRecord>(q, ReadStep);
+    if (!rows.ok()) return rows.status();
+    if (!rows->empty()) return std::optional<StepRecord>(rows->front());
+  }
+  return std::optional<StepRecord>();
+}
+
+Result<std::vector<RunRecord>> MetaStore::Runs(int64_t limit) {
+  Result<Statement> q =
+      db_->Prepare(fmt::format("SELECT {} FROM runs ORDER BY seq DESC LIMIT ?", kRunColumns));
+  if (q.ok()) q->Bind(1, limit);
+  return All<RunRecord>(q, ReadRun);
+}
+
+Result<std::optional<RunRecord>> MetaStore::FindRun(const std::string& ref) {
+  std::string sql = ref == "last"
+                        ? fmt::format("SELECT {} FROM runs ORDER BY seq DESC LIMIT 1", kRunColumns)
+                        : fmt::format("SELECT {} FROM runs WHERE id = ? OR id = 'r' || ?",
+                                      kRunColumns);
+  Result<Statement> q = db_->Prepare(sql);
+  if (q.ok() && ref != "last") q->Bind(1, ref).Bind(2, ref);
+  Result<std::vector<RunRecord>> rows = All<RunRecord>(q, ReadRun);
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return std::optional<RunRecord>();
+  return std::optional<RunRecord>(rows->front());
+}
+
+Result<std::vector<StepRecord>> MetaStore::Steps(const std::string& run) {
+  Result<Statement> q = db_->Prepare(
+      fmt::format("SELECT {} FROM steps s WHERE s.run_id = ? ORDER BY s.idx", kStepColumns));
+  if (q.ok()) q->Bind(1, run);
+  return All<StepRecord>(q, ReadStep);
+}
+
+Result<std::optional<StepRecord>> MetaStore::FindStep(const std::string& run,
+                                                      const std::string& name) {
+  Result<Statement> q = db_->Prepare(fmt::format(
+      "SELECT {} FROM steps s WHERE s.run_id = ? AND s.name = ?", kStepColumns));
+  if (q.ok()) q->Bind(1, run).Bind(2, name);
+  Result<std::vector<StepRecord>> rows = All<StepRecord>(q, ReadStep);
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return std::optional<StepRecord>();
+  return std::optional<StepRecord>(rows->front());
+}
+
+std::optional<Digest> MetaStore::Lookup(const std::string& path, const struct stat& st) {
+  Result<Statement> q = db_->Prepare(
+      "SELECT digest, hashed_at_ns FROM hash_cache WHERE path = ? AND dev = ? AND ino = ? AND "
+      "size = ? AND mtime_ns = ? AND ctime_ns = ?");
+  if (!q.ok()) return std::nullopt;
+  q->Bind(1, path).Bind(2, static_cast<int64_t>(st.st_dev)).Bind(3, static_cast<int64_t>(st.st_ino));
+  q->Bind(4, static_cast<int64_t>(st.st_size)).Bind(5, Ns(st.st_mtim)).Bind(6, Ns(st.st_ctim));
+  Result<bool> row = q->Step();
+  if (!row.ok() || !*row) return std::nullopt;
+  // Git's racy-clean rule: a file modified in the same clock tick as its hashing may have changed
+  // again without its mtime moving; such an entry is never trusted.
+  if (Ns(st.st_mtim) + kClockTickNs > q->Int(1)) return std::nullopt;
+  return store::ParseHex(q->Text(0));
+}
+
+void MetaStore::Record(const std::string& path, const struct stat& st, const Digest& digest,
+                       int64_t hashed_at_ns) {
+  Result<Statement> q =
+      db_->Prepare("INSERT OR REPLACE INTO hash_cache VALUES(?,?,?,?,?,?,?,?)");
+  if (!q.ok()) return;
+  q->Bind(1, path).Bind(2, static_cast<int64_t>(st.st_dev)).Bind(3, static_cast<int64_t>(st.st_ino));
+  q->Bind(4, static_cast<int64_t>(st.st_size)).Bind(5, Ns(st.st_mtim)).Bind(6, Ns(st.st_ctim));
+  q->Bind(7, ToHex(digest)).Bind(8, hashed_at_ns);
+  q->Run().ok();
+}
+
+}  // namespace weft::meta

@@ -1,0 +1,120 @@
+// The metadata store: runs, steps, their transitions, fingerprints and their labelled fields,
+// inputs and outputs (the lineage edges), and the hash cache of the user's files.
+//
+// SQLite in WAL mode; the schema is versioned by numbered migrations (docs/metadata.md). Writers
+// group their changes between Begin() and Commit(): the engine commits once per pass of its event
+// loop, so a transition is durable before the engine acts on it, at one commit per pass.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/status.h"
+#include "meta/sqlite.h"
+#include "store/store.h"
+
+namespace weft::meta {
+
+struct RunRecord {
+  std::string id;  // "r<seq>"
+  int64_t seq = 0;
+  std::string pipeline_file;
+  std::string name;
+  std::string experiment;
+  std::string status;  // running, succeeded, failed, canceled
+  int64_t created_ns = 0;
+  int64_t finished_ns = 0;
+  int exit_code = -1;
+  bool seeds_reuse = true;  // false for force_rerun pipelines: their results are never reused
+  std::string workdir;      // the folder the run was submitted from
+};
+
+struct StepRecord {
+  std::string run_id;
+  int64_t index = 0;
+  std::string name;
+  std::string component;
+  std::string status;  // pending, running, succeeded, failed, timed_out, canceled, skipped, reused
+  std::string fingerprint;
+  std::string reused_run;  // for reused steps: the attempt whose results these are
+  int64_t reused_index = -1;
+  int64_t attempt = 0;
+  int64_t started_ns = 0;
+  int64_t finished_ns = 0;
+  int64_t exit_code = -1;
+  std::string message;
+  bool deterministic = true;
+};
+
+struct OutputRecord {
+  std::string name;
+  std::string digest;  // hex
+  std::string type;    // file, folder
+  std::string object_name;
+  int64_t bytes = 0;
+  int64_t inode = 0;
+  int64_t mtime_ns = 0;
+};
+
+struct InputRecord {
+  std::string name;
+  std::string kind;    // literal, data, step_output, none
+  std::string value;   // the rendered literal, or the path/URI, or "step.output"
+  std::string digest;  // content digest for data
+};
+
+class MetaStore : public store::HashCache {
+ public:
+  static Result<std::unique_ptr<MetaStore>> Open(const std::string& path);
+
+  Status Begin() { return db_->BeginImmediate(); }
+  Status Commit() { return db_->Commit(); }
+  void Rollback() { db_->Rollback(); }
+
+  // Allocates the next run id (call inside Begin/Commit).
+  Result<RunRecord> CreateRun(RunRecord run);
+  Status FinishRun(const std::string& id, const std::string& status, int exit_code,
+                   int64_t finished_ns);
+  Status PutStep(const StepRecord& step);
+  Status AddTransition(const std::string& run, int64_t index, const std::string& status,
+                       int64_t at_ns);
+  Status PutFingerprint(const std::string& fingerprint,
+                        const std::vector<std::pair<std::string, std::string>>& fields);
+  Status PutOutput(const std::string& run, int64_t index, const OutputRecord& out);
+  Status PutInput(const std::string& run, int64_t index, const InputRecord& in);
+
+  // Succeeded steps that ran (not reused) with this fingerprint, from runs whose results seed
+  // reuse, newest first.
+  Result<std::vector<StepRecord>> ReuseCandidates(const std::string& fingerprint);
+  Result<std::vector<OutputRecord>> Outputs(const std::string& run, int64_t index);
+  Result<std::vector<InputRecord>> Inputs(const std::string& run, int64_t index);
+  Result<std::vector<std::pair<std::string, std::string>>> FingerprintFields(
+      const std::string& fingerprint);
+  // The newest step of the same name in the same experiment from an earlier run, else the newest
+  // step running the same component; for `weft explain`.
+  Result<std::optional<StepRecord>> PreviousStep(const std::string& experiment,
+                                                 const std::string& name,
+                                                 const std::string& component, int64_t before_seq);
+
+  Result<std::vector<RunRecord>> Runs(int64_t limit);
+  // "last", "r12" or "12".
+  Result<std::optional<RunRecord>> FindRun(const std::string& ref);
+  Result<std::vector<StepRecord>> Steps(const std::string& run);
+  Result<std::optional<StepRecord>> FindStep(const std::string& run, const std::string& name);
+
+  // store::HashCache
+  std::optional<Digest> Lookup(const std::string& path, const struct stat& st) override;
+  void Record(const std::string& path, const struct stat& st, const Digest& digest,
+              int64_t hashed_at_ns) override;
+
+ private:
+  explicit MetaStore(std::unique_ptr<Db> db) : db_(std::move(db)) {}
+  Status Migrate();
+  std::unique_ptr<Db> db_;
+};
+
+}  // namespace weft::meta
