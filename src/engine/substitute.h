@@ -1,0 +1,33 @@
+// Turning a component's command template into the text that bash runs.
+//
+// Azure pastes values raw. weft gives the same argv for every value without shell
+// metacharacters, and never lets a value's content become shell syntax:
+//   - unquoted `${{inputs.x}}`: the value's whitespace-separated words, each single-quoted (so a
+//     published component may still pass `--epochs 5 --lr 0.1` through one input);
+//   - inside "...": one word, with \ " $ ` escaped;
+//   - inside '...': one word, each ' written as '\''.
+// `$[[...]]` segments are kept or dropped first, by whether their inputs have values.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "spec/expr.h"
+
+namespace weft::engine {
+
+// The value of `${{inputs.NAME}}` / `${{outputs.NAME}}` (kind is kInputs or kOutputs), or nullopt
+// when it has none.
+using ValueOf = std::function<std::optional<std::string>(spec::RefKind kind, const std::string& name)>;
+
+// Renders `command`. References other than inputs and outputs (already refused by validation) are
+// left as written.
+std::string Substitute(std::string_view command, const ValueOf& value_of);
+
+// Quotes one value for the given context (exposed for tests).
+enum class QuoteContext { kBare, kDouble, kSingle };
+std::string QuoteFor(std::string_view value, QuoteContext context);
+
+}  // namespace weft::engine

@@ -1,0 +1,233 @@
+#include "exec/local.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+namespace weft::exec {
+namespace {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+sigset_t WatchedSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+
+// In the child, between fork and exec: only async-signal-safe calls.
+[[noreturn]] void ExecChild(const LaunchSpec& spec, pid_t pgid, char** envp, int log_fd) {
+  ::setpgid(0, pgid);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::signal(SIGINT, SIG_DFL);
+  ::signal(SIGTERM, SIG_DFL);
+  ::signal(SIGPIPE, SIG_DFL);
+  int devnull = ::open("/dev/null", O_RDONLY);
+  if (devnull >= 0) ::dup2(devnull, 0);
+  ::dup2(log_fd, 1);
+  ::dup2(log_fd, 2);
+  if (::chdir(spec.cwd.c_str()) != 0) {
+    const char msg[] = "weft: cannot enter the step's working folder\n";
+    (void)!::write(2, msg, sizeof msg - 1);
+    ::_exit(127);
+  }
+  const char* argv[] = {"/bin/bash", "-c", spec.command.c_str(), nullptr};
+  ::execve("/bin/bash", const_cast<char**>(argv), envp);
+  const char msg[] = "weft: cannot start /bin/bash\n";
+  (void)!::write(2, msg, sizeof msg - 1);
+  ::_exit(127);
+}
+
+}  // namespace
+
+struct LocalExecutor::Job {
+  LaunchSpec spec;
+  pid_t pgid = 0;
+  std::map<pid_t, bool> pids;  // our direct children: pid -> still running
+  int exit_code = 0;
+  int64_t deadline_ms = 0;     // timeout
+  int64_t kill_at_ms = 0;      // SIGKILL after SIGTERM
+  bool timed_out = false;
+  bool canceled = false;
+  std::string start_time;
+};
+
+std::string ProcessStartTime(int64_t pid) {
+  std::ifstream in(fmt::format("/proc/{}/stat", pid));
+  std::string stat((std::istreambuf_iterator<char>(in)), {});
+  size_t close = stat.rfind(')');
+  if (close == std::string::npos) return {};
+  std::istringstream rest(stat.substr(close + 2));
+  std::string field;
+  for (int i = 3; i <= 22 && rest >> field; ++i) {
+    if (i == 22) return field;
+  }
+  return {};
+}
+
+Result<std::unique_ptr<LocalExecutor>> LocalExecutor::Create() {
+  sigset_t set = WatchedSignals();
+  if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0) {
+    return Status::Io(fmt::format("cannot block signals: {}", std::strerror(errno)));
+  }
+  int fd = ::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (fd < 0) return Status::Io(fmt::format("signalfd: {}", std::strerror(errno)));
+  if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
+    ::close(fd);
+    return Status::Io(fmt::format("cannot become the subreaper: {}", std::strerror(errno)));
+  }
+  return std::unique_ptr<LocalExecutor>(new LocalExecutor(fd));
+}
+
+LocalExecutor::~LocalExecutor() {
+  for (auto& [h, job] : jobs_) {
+    ::kill(-job->pgid, SIGKILL);
+  }
+  ::close(signal_fd_);
+}
+
+Result<uint64_t> LocalExecutor::Submit(const LaunchSpec& spec) {
+  auto job = std::make_unique<Job>();
+  job->spec = spec;
+  int log_fd = ::open(spec.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (log_fd < 0) {
+    return Status::Io(fmt::format("{}: cannot open the log: {}", spec.log_path, std::strerror(errno)));
+  }
+  std::vector<std::vector<std::string>> processes = spec.per_process_env;
+  if (processes.empty()) processes.emplace_back();
+  for (const std::vector<std::string>& extra : processes) {
+    // Build envp before fork: the child may only make async-signal-safe calls.
+    std::vector<std::string> env = spec.env;
+    env.insert(env.end(), extra.begin(), extra.end());
+    std::vector<char*> envp;
+    for (std::string& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    pid_t pid = ::fork();
+    if (pid < 0) {
+      int err = errno;
+      ::close(log_fd);
+      if (job->pgid != 0) ::kill(-job->pgid, SIGKILL);
+      return Status::Io(fmt::format("step {}: cannot start a process: {}", spec.step,
+                                    std::strerror(err)));
+    }
+    if (pid == 0) ExecChild(spec, job->pgid, envp.data(), log_fd);
+    if (job->pgid == 0) job->pgid = pid;
+    ::setpgid(pid, job->pgid);  // also in the parent, so the group exists before we signal it
+    job->pids[pid] = true;
+  }
+  ::close(log_fd);
+  job->start_time = ProcessStartTime(job->pgid);
+  if (spec.timeout_ms > 0) job->deadline_ms = NowMs() + spec.timeout_ms;
+  uint64_t handle = next_handle_++;
+  jobs_[handle] = std::move(job);
+  return handle;
+}
+
+JobInfo LocalExecutor::Info(uint64_t handle) const {
+  auto it = jobs_.find(handle);
+  if (it == jobs_.end()) return {};
+  const Job& j = *it->second;
+  return {std::to_string(j.pgid), j.pgid, j.pgid, j.start_time};
+}
+
+void LocalExecutor::Signal(Job& job, int sig) {
+  ::kill(-job.pgid, sig);
+  if (sig == SIGTERM && job.kill_at_ms == 0) job.kill_at_ms = NowMs() + job.spec.kill_grace_ms;
+}
+
+void LocalExecutor::Cancel(uint64_t handle) {
+  auto it = jobs_.find(handle);
+  if (it == jobs_.end()) return;
+  it->second->canceled = true;
+  Signal(*it->second, SIGTERM);
+}
+
+void LocalExecutor::Reap() {
+  while (true) {
+    int status = 0;
+    pid_t pid = ::waitpid(-1, &status, WNOHANG);
+    if (pid <= 0) return;
+    for (auto& [h, job] : jobs_) {
+      auto p = job->pids.find(pid);
+      if (p == job->pids.end() || !p->second) continue;
+      p->second = false;
+      int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      if (job->exit_code == 0) job->exit_code = code;
+    }
+    // Orphaned grandchildren reparented to us are reaped here too; their group tells us when a
+    // job's whole tree is gone.
+  }
+}
+
+std::vector<JobEnd> LocalExecutor::Wait(int64_t timeout_ms) {
+  int64_t until = NowMs() + timeout_ms;
+  std::vector<JobEnd> ended;
+  while (true) {
+    Reap();
+    int64_t now = NowMs();
+    int64_t next_wake = until;
+    for (auto it = jobs_.begin(); it != jobs_.end();) {
+      Job& job = *it->second;
+      if (job.deadline_ms != 0 && now >= job.deadline_ms && !job.timed_out && !job.canceled) {
+        job.timed_out = true;
+        Signal(job, SIGTERM);
+      }
+      if (job.kill_at_ms != 0 && now >= job.kill_at_ms) {
+        ::kill(-job.pgid, SIGKILL);
+        job.kill_at_ms = 0;
+      }
+      bool leaders_done = true;
+      for (const auto& [pid, alive] : job.pids) leaders_done &= !alive;
+      // The job is over when no process of its group is left (stragglers included).
+      bool group_gone = leaders_done && ::kill(-job.pgid, 0) != 0 && errno == ESRCH;
+      if (group_gone) {
+        JobEnd end;
+        end.handle = it->first;
+        end.exit_code = job.exit_code;
+        end.reason = job.canceled    ? EndReason::kCanceled
+                     : job.timed_out ? EndReason::kTimedOut
+                                     : EndReason::kExited;
+        ended.push_back(end);
+        it = jobs_.erase(it);
+        continue;
+      }
+      if (job.deadline_ms != 0 && !job.timed_out) next_wake = std::min(next_wake, job.deadline_ms);
+      if (job.kill_at_ms != 0) next_wake = std::min(next_wake, job.kill_at_ms);
+      // Leaders gone but stragglers remain: look again soon (they are not our children).
+      if (leaders_done) next_wake = std::min(next_wake, now + 20);
+      ++it;
+    }
+    if (!ended.empty() || interrupted_ || now >= until) return ended;
+    pollfd pfd{signal_fd_, POLLIN, 0};
+    int wait_ms = static_cast<int>(std::max<int64_t>(0, next_wake - now));
+    if (::poll(&pfd, 1, wait_ms) > 0) {
+      signalfd_siginfo info{};
+      while (::read(signal_fd_, &info, sizeof info) == sizeof info) {
+        if (info.ssi_signo == SIGINT || info.ssi_signo == SIGTERM) interrupted_ = true;
+      }
+    }
+  }
+}
+
+}  // namespace weft::exec
