@@ -170,3 +170,30 @@ Status CopyFile(const std::string& from, const std::string& to) {
 }
 
 }  // namespace weft
+
+namespace weft {
+
+Status CopyTree(const std::string& from, const std::string& to) {
+  std::error_code ec;
+  namespace fs = std::filesystem;
+  fs::create_directories(to, ec);
+  if (ec) return Status::Io(fmt::format("{}: cannot create: {}", to, ec.message()));
+  for (auto it = fs::recursive_directory_iterator(from, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    fs::path rel = it->path().lexically_relative(from);
+    fs::path dst = fs::path(to) / rel;
+    if (it->is_symlink(ec)) {
+      fs::copy_symlink(it->path(), dst, ec);
+    } else if (it->is_directory(ec)) {
+      fs::create_directories(dst, ec);
+    } else {
+      Status s = CopyFile(it->path().string(), dst.string());
+      if (!s.ok()) return s;
+    }
+    if (ec) return Status::Io(fmt::format("{}: cannot copy: {}", dst.string(), ec.message()));
+  }
+  if (ec) return Status::Io(fmt::format("{}: cannot copy: {}", from, ec.message()));
+  return Status::Ok();
+}
+
+}  // namespace weft

@@ -37,3 +37,11 @@ Status RemoveTree(const std::string& path);
 Status CopyFile(const std::string& from, const std::string& to);
 
 }  // namespace weft
+
+namespace weft {
+
+// Copies a folder tree (files with their executable bit, folders, symbolic links as links), with
+// every copy writable by its owner. `to` must not exist.
+Status CopyTree(const std::string& from, const std::string& to);
+
+}  // namespace weft

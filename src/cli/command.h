@@ -24,5 +24,6 @@ const std::vector<CommandSpec>& Commands();
 // Defined in the subcommand files.
 std::function<int()> SetupValidate(CLI::App& sub);
 std::function<int()> SetupGraph(CLI::App& sub);
+std::function<int()> SetupRun(CLI::App& sub);
 
 }  // namespace weft::cli

@@ -100,6 +100,8 @@ Result<std::unique_ptr<LocalExecutor>> LocalExecutor::Create() {
   return std::unique_ptr<LocalExecutor>(new LocalExecutor(fd));
 }
 
+LocalExecutor::LocalExecutor(int signal_fd) : signal_fd_(signal_fd) {}
+
 LocalExecutor::~LocalExecutor() {
   for (auto& [h, job] : jobs_) {
     ::kill(-job->pgid, SIGKILL);

@@ -29,7 +29,7 @@ class LocalExecutor : public Executor {
 
  private:
   struct Job;
-  explicit LocalExecutor(int signal_fd) : signal_fd_(signal_fd) {}
+  explicit LocalExecutor(int signal_fd);
   void Reap();
   void Signal(Job& job, int sig);
 

@@ -17,7 +17,7 @@ CREATE TABLE steps(
   run_id TEXT NOT NULL REFERENCES runs(id), idx INTEGER NOT NULL, name TEXT, component TEXT,
   status TEXT, fingerprint TEXT, reused_run TEXT, reused_idx INTEGER, attempt INTEGER,
   started_ns INTEGER, finished_ns INTEGER, exit_code INTEGER, message TEXT,
-  deterministic INTEGER, PRIMARY KEY(run_id, idx));
+  deterministic INTEGER, job TEXT, PRIMARY KEY(run_id, idx));
 CREATE INDEX steps_by_fingerprint ON steps(fingerprint, status);
 CREATE INDEX steps_by_name ON steps(name);
 CREATE TABLE transitions(run_id TEXT, idx INTEGER, status TEXT, at_ns INTEGER);
@@ -55,12 +55,13 @@ StepRecord ReadStep(const Statement& q) {
   s.exit_code = q.IsNull(11) ? -1 : q.Int(11);
   s.message = q.Text(12);
   s.deterministic = q.Int(13) != 0;
+  s.job = q.Text(14);
   return s;
 }
 
 constexpr const char* kStepColumns =
     "s.run_id, s.idx, s.name, s.component, s.status, s.fingerprint, s.reused_run, s.reused_idx, "
-    "s.attempt, s.started_ns, s.finished_ns, s.exit_code, s.message, s.deterministic";
+    "s.attempt, s.started_ns, s.finished_ns, s.exit_code, s.message, s.deterministic, s.job";
 
 RunRecord ReadRun(const Statement& q) {
   RunRecord r;
@@ -162,14 +163,14 @@ Status MetaStore::PutStep(const StepRecord& st) {
   Result<Statement> q = db_->Prepare(
       "INSERT OR REPLACE INTO steps(run_id, idx, name, component, status, fingerprint, "
       "reused_run, reused_idx, attempt, started_ns, finished_ns, exit_code, message, "
-      "deterministic) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+      "deterministic, job) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   if (!q.ok()) return q.status();
   q->Bind(1, st.run_id).Bind(2, st.index).Bind(3, st.name).Bind(4, st.component);
   q->Bind(5, st.status).Bind(6, st.fingerprint).Bind(7, st.reused_run);
   if (st.reused_index >= 0) q->Bind(8, st.reused_index); else q->BindNull(8);
   q->Bind(9, st.attempt).Bind(10, st.started_ns).Bind(11, st.finished_ns);
   if (st.exit_code >= 0) q->Bind(12, st.exit_code); else q->BindNull(12);
-  q->Bind(13, st.message).Bind(14, int64_t{st.deterministic});
+  q->Bind(13, st.message).Bind(14, int64_t{st.deterministic}).Bind(15, st.job);
   return q->Run();
 }
 

@@ -48,6 +48,7 @@ struct StepRecord {
   int64_t exit_code = -1;
   std::string message;
   bool deterministic = true;
+  std::string job;  // where it ran: "pid=<pid> pgid=<pgid> start=<ticks>" for local processes
 };
 
 struct OutputRecord {

@@ -1,0 +1,109 @@
+// `weft run FILE`: run a pipeline on this machine, reusing what has not changed.
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "cli/command.h"
+#include "cli/pipeline_args.h"
+#include "cli/workspace_args.h"
+#include "engine/engine.h"
+#include "exec/local.h"
+
+namespace weft::cli {
+namespace {
+
+// One plain line per event: readable in a terminal and in a CI log alike.
+class LinePrinter : public engine::Observer {
+ public:
+  void OnRunStarted(const std::string& run_id, const std::string& workspace) override {
+    start_ = std::chrono::steady_clock::now();
+    fmt::print("run {} in workspace {}\n", run_id, workspace);
+    std::fflush(stdout);
+  }
+  void OnStep(const engine::StepEvent& e) override {
+    double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    std::string detail = e.detail.empty() ? "" : "  " + e.detail;
+    if (e.status == "succeeded" || e.status == "failed" || e.status == "timed_out") {
+      detail = fmt::format("  ({:.1f}s){}", e.seconds, e.status == "succeeded" ? "" : detail);
+    }
+    fmt::print("[{:7.1f}s] {:<10} {}{}\n", t, e.status, e.step, detail);
+    std::fflush(stdout);
+  }
+  void OnWarning(const std::string& message) override {
+    fmt::print(stderr, "warning: {}\n", message);
+  }
+
+ private:
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+struct Options {
+  PipelineArgs pipeline;
+  WorkspaceArgs workspace;
+  int64_t jobs = 0;
+  bool force = false;
+  std::vector<std::string> force_steps;
+  std::string only, until, experiment;
+};
+
+void PrintSummary(meta::MetaStore& meta, const std::string& run_id) {
+  Result<std::vector<meta::StepRecord>> steps = meta.Steps(run_id);
+  if (!steps.ok()) return;
+  size_t width = 4;
+  for (const auto& s : *steps) width = std::max(width, s.name.size());
+  fmt::print("\n{:<{}}  {:<10} {:>9}  {}\n", "step", width, "status", "duration", "note");
+  for (const auto& s : *steps) {
+    double secs = s.started_ns && s.finished_ns ? (s.finished_ns - s.started_ns) / 1e9 : 0;
+    std::string note = s.status == "reused" ? fmt::format("from {}", s.reused_run) : "";
+    if (s.status == "failed" || s.status == "timed_out" || s.status == "skipped") note = s.message;
+    fmt::print("{:<{}}  {:<10} {:>8.1f}s  {}\n", s.name, width, s.status, secs, note);
+  }
+}
+
+}  // namespace
+
+std::function<int()> SetupRun(CLI::App& sub) {
+  auto o = std::make_shared<Options>();
+  o->pipeline.AddTo(sub);
+  o->workspace.AddTo(sub);
+  sub.add_option("-j,--jobs", o->jobs, "CPU capacity to schedule on (default: all cores)");
+  sub.add_flag("--force", o->force, "run every step; reuse nothing");
+  sub.add_option("--force-step", o->force_steps, "run this step even if it could be reused");
+  sub.add_option("--only", o->only, "run only this step (its inputs must be reusable)");
+  sub.add_option("--until", o->until, "run this step and everything it needs");
+  sub.add_option("--experiment", o->experiment, "the experiment the run belongs to");
+  return [o] {
+    int code = 0;
+    std::unique_ptr<LoadedGraph> g = LoadGraph(o->pipeline, stderr, &code);
+    if (!g) return code;
+    Result<OpenWorkspaceResult> ws = OpenWorkspace(o->workspace);
+    if (!ws.ok()) return Fail(ws.status());
+    Result<std::unique_ptr<exec::LocalExecutor>> ex = exec::LocalExecutor::Create();
+    if (!ex.ok()) return Fail(ex.status());
+    engine::RunOptions options;
+    options.jobs = o->jobs;
+    options.force = o->force;
+    options.force_steps = {o->force_steps.begin(), o->force_steps.end()};
+    options.only = o->only;
+    options.until = o->until;
+    options.workdir = std::filesystem::current_path().string();
+    options.experiment = !o->experiment.empty() ? o->experiment
+                         : !g->pipeline->job.experiment_name.empty()
+                             ? g->pipeline->job.experiment_name
+                             : std::filesystem::current_path().filename().string();
+    LinePrinter printer;
+    engine::Engine engine(ws->ws, *ws->meta, *ws->store, **ex, printer);
+    Result<engine::RunResult> r = engine.Run(*g->pipeline, g->graph, options);
+    if (!r.ok()) return Fail(r.status());
+    PrintSummary(*ws->meta, r->run_id);
+    fmt::print("\nrun {}: {}\n", r->run_id,
+               r->exit_code == 0 ? "succeeded" : r->exit_code == 130 ? "canceled" : "failed");
+    return r->exit_code;
+  };
+}
+
+}  // namespace weft::cli

@@ -1,0 +1,654 @@
+#include "engine/engine.h"
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <deque>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "base/fs.h"
+#include "engine/fingerprint.h"
+#include "engine/plan.h"
+#include "engine/substitute.h"
+
+extern char** environ;
+
+namespace weft::engine {
+namespace {
+
+enum class St { kPending, kRunning, kSucceeded, kReused, kFailed, kTimedOut, kCanceled, kSkipped };
+
+const char* Name(St s) {
+  switch (s) {
+    case St::kPending: return "pending";
+    case St::kRunning: return "running";
+    case St::kSucceeded: return "succeeded";
+    case St::kReused: return "reused";
+    case St::kFailed: return "failed";
+    case St::kTimedOut: return "timed_out";
+    case St::kCanceled: return "canceled";
+    case St::kSkipped: return "skipped";
+  }
+  return "pending";
+}
+
+bool Produced(St s) { return s == St::kSucceeded || s == St::kReused; }
+bool Done(St s) { return s != St::kPending && s != St::kRunning; }
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+struct StepRun {
+  St st = St::kPending;
+  int waiting = 0;
+  std::vector<uint32_t> producers;  // graph dependencies plus on_init / on_finalize ordering
+  std::vector<uint32_t> consumers;
+  bool selected = true;
+  bool queued = false;
+  std::map<std::string, store::ObjectRef> outputs;
+  Fingerprint fp;
+  uint64_t handle = 0;
+  std::string dir;  // attempt folder
+  std::vector<int64_t> gpu_ids;
+  meta::StepRecord rec;
+};
+
+class RunLoop {
+ public:
+  RunLoop(const Workspace& ws, meta::MetaStore& meta, store::Store& store, exec::Executor& ex,
+          Observer& obs, const spec::LoadedPipeline& p, const graph::Graph& g,
+          std::vector<StepPlan> plans, const RunOptions& o, Capacity cap)
+      : ws_(ws), meta_(meta), store_(store), ex_(ex), obs_(obs), pipeline_(p), g_(g),
+        plans_(std::move(plans)), opts_(o), cap_(cap), runs_(g.steps.size()) {}
+
+  Result<RunResult> Go();
+
+ private:
+  Status Wire();
+  void Ready(uint32_t i);
+  bool Fingerprinted(uint32_t i);
+  std::optional<std::string> InputValue(uint32_t i, const graph::StepInput& in) const;
+  void Launch(std::vector<uint32_t>& started);
+  Status Start(uint32_t i);
+  void End(const exec::JobEnd& end);
+  Status CommitOutputs(uint32_t i);
+  void Finish(uint32_t i, St st, std::string message);
+  void Halt(const std::string& why);
+  void Record(uint32_t i);
+  void Release(uint32_t i);
+  bool TryReuse(uint32_t i);
+
+  const Workspace& ws_;
+  meta::MetaStore& meta_;
+  store::Store& store_;
+  exec::Executor& ex_;
+  Observer& obs_;
+  const spec::LoadedPipeline& pipeline_;
+  const graph::Graph& g_;
+  std::vector<StepPlan> plans_;
+  const RunOptions& opts_;
+  Capacity cap_;
+  std::vector<StepRun> runs_;
+  std::deque<uint32_t> queue_;
+  std::map<uint64_t, uint32_t> by_handle_;
+  Capacity used_{0, 0, 0};
+  std::vector<bool> gpu_busy_;
+  meta::RunRecord run_;
+  bool halted_ = false;
+  bool failed_ = false;
+  bool canceled_ = false;
+  Status error_;
+};
+
+Status RunLoop::Wire() {
+  size_t n = g_.steps.size();
+  for (uint32_t i = 0; i < n; ++i) runs_[i].producers = g_.steps[i].deps;
+  // on_init runs before every other step; on_finalize after all of them, whatever they did.
+  for (uint32_t i = 0; i < n; ++i) {
+    if (g_.on_init != graph::kNoStep && i != g_.on_init) runs_[i].producers.push_back(g_.on_init);
+    if (g_.on_finalize != graph::kNoStep && i != g_.on_finalize) {
+      runs_[g_.on_finalize].producers.push_back(i);
+    }
+  }
+  for (uint32_t i = 0; i < n; ++i) {
+    std::vector<uint32_t>& p = runs_[i].producers;
+    std::sort(p.begin(), p.end());
+    p.erase(std::unique(p.begin(), p.end()), p.end());
+    runs_[i].waiting = static_cast<int>(p.size());
+    for (uint32_t d : p) runs_[d].consumers.push_back(i);
+  }
+  // --until S: S and what it needs; --only S: S alone. The rest may only be reused.
+  auto find = [&](const std::string& name) -> std::optional<uint32_t> {
+    for (uint32_t i = 0; i < n; ++i) {
+      if (g_.steps[i].name == name) return i;
+    }
+    return std::nullopt;
+  };
+  for (const std::string& s : opts_.force_steps) {
+    if (!find(s)) return Status::Invalid(fmt::format("--force-step {}: no such step", s));
+  }
+  if (!opts_.only.empty() || !opts_.until.empty()) {
+    std::string target = opts_.only.empty() ? opts_.until : opts_.only;
+    std::optional<uint32_t> t = find(target);
+    if (!t) return Status::Invalid(fmt::format("--{} {}: no such step", opts_.only.empty() ? "until" : "only", target));
+    for (StepRun& r : runs_) r.selected = false;
+    std::vector<uint32_t> stack{*t};
+    while (!stack.empty()) {
+      uint32_t s = stack.back();
+      stack.pop_back();
+      if (runs_[s].selected) continue;
+      runs_[s].selected = true;
+      if (!opts_.only.empty()) break;
+      for (uint32_t d : g_.steps[s].deps) stack.push_back(d);
+    }
+  }
+  return Status::Ok();
+}
+
+std::optional<std::string> RunLoop::InputValue(uint32_t i, const graph::StepInput& in) const {
+  const graph::ValueSource& s = in.source;
+  switch (s.kind) {
+    case graph::ValueSource::Kind::kLiteral:
+      return s.literal.Render();
+    case graph::ValueSource::Kind::kData: {
+      auto it = plans_[i].data.find(in.name);
+      return it == plans_[i].data.end() ? std::nullopt
+                                        : std::optional<std::string>(store_.DeliveryPath(it->second));
+    }
+    case graph::ValueSource::Kind::kStepOutput: {
+      const auto& outs = runs_[s.step].outputs;
+      auto it = outs.find(s.output);
+      return it == outs.end() ? std::nullopt
+                              : std::optional<std::string>(store_.DeliveryPath(it->second));
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+// Builds the fingerprint from what the step is; false when it cannot be known (an input is
+// missing).
+bool RunLoop::Fingerprinted(uint32_t i) {
+  const graph::Step& step = g_.steps[i];
+  const StepPlan& plan = plans_[i];
+  const spec::CommandComponent& c = *plan.command;
+  Fingerprint& fp = runs_[i].fp;
+  fp = {};
+  fp.Add("type", spec::NodeTypeName(step.type()));
+  fp.Add("command", c.command.text);
+  for (const spec::InputPort& p : c.inputs) {
+    fp.Add("port " + p.name, fmt::format("{} optional={} default={} mode={}",
+                                         spec::PortTypeName(p.type), p.optional,
+                                         p.default_value ? p.default_value->Render() : "",
+                                         p.mode));
+  }
+  for (const spec::OutputPort& p : c.outputs) {
+    fp.Add("output port " + p.name, fmt::format("{} mode={}", spec::PortTypeName(p.type), p.mode));
+  }
+  fp.Add("code", plan.code ? "sha256:" + ToHex(plan.code->digest) : "none");
+  fp.Add("environment", plan.env.identity);
+  for (const graph::StepInput& in : step.inputs) {
+    const graph::ValueSource& s = in.source;
+    std::string value;
+    switch (s.kind) {
+      case graph::ValueSource::Kind::kLiteral:
+        value = "literal " + s.literal.Render();
+        break;
+      case graph::ValueSource::Kind::kData:
+        value = fmt::format("data {} sha256:{}", spec::PortTypeName(s.type),
+                            ToHex(plans_[i].data.at(in.name).digest));
+        break;
+      case graph::ValueSource::Kind::kStepOutput: {
+        auto it = runs_[s.step].outputs.find(s.output);
+        if (it == runs_[s.step].outputs.end()) {
+          value = "none";
+        } else {
+          value = fmt::format("data {} sha256:{}", spec::PortTypeName(s.type), ToHex(it->second.digest));
+        }
+        break;
+      }
+      default:
+        value = "none";
+    }
+    fp.Add("input " + in.name, value);
+  }
+  for (const graph::StepOutput& o : step.outputs) {
+    if (o.setting == nullptr) continue;
+    fp.Add("output " + o.name,
+           fmt::format("type={} mode={} path={} asset={}:{}",
+                       o.setting->type ? spec::PortTypeName(*o.setting->type) : "",
+                       o.setting->mode, o.setting->path.text, o.setting->asset_name,
+                       o.setting->asset_version));
+  }
+  for (const auto& [k, v] : plan.env_vars) fp.Add("env " + k, v);
+  if (!plan.distribution.empty()) {
+    fp.Add("distribution", fmt::format("{} x{}", plan.distribution, plan.per_instance));
+    fp.Add("instance_count", std::to_string(plan.instance_count));
+  }
+  fp.Seal();
+  return true;
+}
+
+bool RunLoop::TryReuse(uint32_t i) {
+  const graph::Step& step = g_.steps[i];
+  StepRun& r = runs_[i];
+  bool allowed = plans_[i].command->is_deterministic && !pipeline_.job.settings.force_rerun &&
+                 !opts_.force && opts_.force_steps.count(step.name) == 0;
+  if (!allowed) {
+    r.rec.message = !plans_[i].command->is_deterministic ? "ran: the component is not deterministic"
+                    : pipeline_.job.settings.force_rerun ? "ran: settings.force_rerun"
+                    : opts_.force                        ? "ran: --force"
+                                                         : "ran: --force-step";
+    return false;
+  }
+  Result<std::vector<meta::StepRecord>> cands = meta_.ReuseCandidates(r.fp.digest);
+  if (!cands.ok()) return false;
+  for (const meta::StepRecord& c : *cands) {
+    Result<std::vector<meta::OutputRecord>> outs = meta_.Outputs(c.run_id, c.index);
+    if (!outs.ok()) continue;
+    bool intact = true;
+    std::map<std::string, store::ObjectRef> refs;
+    for (const meta::OutputRecord& o : *outs) {
+      std::optional<Digest> d = store::ParseHex(o.digest);
+      struct stat st {};
+      intact &= d.has_value() && ::stat(store_.ObjectPath(*d).c_str(), &st) == 0 &&
+                static_cast<int64_t>(st.st_ino) == o.inode &&
+                static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec ==
+                    o.mtime_ns;
+      if (!intact) break;
+      store::ObjectRef ref;
+      ref.digest = *d;
+      ref.type = o.type == "file" ? store::ObjectType::kFile : store::ObjectType::kFolder;
+      ref.name = o.object_name;
+      ref.bytes = static_cast<uint64_t>(o.bytes);
+      refs[o.name] = ref;
+    }
+    if (!intact) continue;
+    r.outputs = std::move(refs);
+    r.rec.reused_run = c.run_id;
+    r.rec.reused_index = c.index;
+    r.rec.message = fmt::format("reused from {} step {}", c.run_id, c.name);
+    return true;
+  }
+  r.rec.message = "ran: no earlier success with this fingerprint";
+  return false;
+}
+
+void RunLoop::Record(uint32_t i) {
+  StepRun& r = runs_[i];
+  r.rec.status = Name(r.st);
+  Status s = meta_.PutStep(r.rec);
+  if (s.ok()) s = meta_.AddTransition(run_.id, i, r.rec.status, NowNs());
+  if (!s.ok() && error_.ok()) error_ = s;
+}
+
+// Called when every producer of step i has finished.
+void RunLoop::Ready(uint32_t i) {
+  StepRun& r = runs_[i];
+  const graph::Step& step = g_.steps[i];
+  if (halted_ && i != g_.on_finalize) {
+    return Finish(i, canceled_ ? St::kCanceled : St::kSkipped,
+                  canceled_ ? "the run was canceled" : "an earlier step failed");
+  }
+  // A producer that did not produce: skip, unless only optional inputs came from it and the
+  // pipeline continues on failure (or this is on_finalize).
+  for (uint32_t p : r.producers) {
+    if (Produced(runs_[p].st) || i == g_.on_finalize) continue;
+    bool needed = p == g_.on_init;
+    for (const graph::StepInput& in : step.inputs) {
+      if (in.source.kind == graph::ValueSource::Kind::kStepOutput && in.source.step == p &&
+          !in.port->optional) {
+        needed = true;
+      }
+    }
+    if (needed || !pipeline_.job.settings.continue_on_step_failure) {
+      return Finish(i, St::kSkipped, fmt::format("{} did not succeed", g_.steps[p].name));
+    }
+  }
+  Fingerprinted(i);
+  r.rec.fingerprint = r.fp.digest;
+  meta_.PutFingerprint(r.fp.digest, r.fp.fields).ok();
+  if (TryReuse(i)) return Finish(i, St::kReused, r.rec.message);
+  if (!r.selected) {
+    return Finish(i, St::kSkipped, fmt::format("not selected (--{}) and no reusable result",
+                                               opts_.only.empty() ? "until" : "only"));
+  }
+  r.queued = true;
+  queue_.push_back(i);
+}
+
+void RunLoop::Finish(uint32_t i, St st, std::string message) {
+  StepRun& r = runs_[i];
+  r.st = st;
+  r.rec.finished_ns = NowNs();
+  if (!message.empty()) r.rec.message = std::move(message);
+  Record(i);
+  double secs = r.rec.started_ns ? (r.rec.finished_ns - r.rec.started_ns) / 1e9 : 0;
+  obs_.OnStep({g_.steps[i].name, Name(st), r.rec.message, secs});
+  if (st == St::kFailed || st == St::kTimedOut) {
+    failed_ = true;
+    if (!pipeline_.job.settings.continue_on_step_failure) Halt("an earlier step failed");
+  }
+  for (uint32_t c : r.consumers) {
+    if (--runs_[c].waiting == 0) Ready(c);
+  }
+}
+
+// Stops starting steps; running ones are stopped (canceled), waiting ones will be skipped.
+void RunLoop::Halt(const std::string& why) {
+  if (halted_) return;
+  halted_ = true;
+  for (const auto& [handle, i] : by_handle_) {
+    if (i != g_.on_finalize) ex_.Cancel(handle);
+  }
+  std::deque<uint32_t> queued;
+  queued.swap(queue_);
+  for (uint32_t i : queued) {
+    runs_[i].queued = false;
+    if (i == g_.on_finalize) {
+      queue_.push_back(i);
+    } else {
+      Finish(i, canceled_ ? St::kCanceled : St::kSkipped, why);
+    }
+  }
+}
+
+Status RunLoop::Start(uint32_t i) {
+  const graph::Step& step = g_.steps[i];
+  const StepPlan& plan = plans_[i];
+  StepRun& r = runs_[i];
+  r.dir = fmt::format("{}/{}/{}/{}", ws_.runs_dir(), run_.id, i, r.rec.attempt);
+  std::string work = r.dir + "/work";
+  Status s = MakeDirs(r.dir + "/out");
+  if (s.ok() && plan.code) s = CopyTree(store_.DeliveryPath(*plan.code), work);
+  if (s.ok()) s = MakeDirs(work + "/outputs");
+  if (s.ok()) s = MakeDirs(work + "/logs");
+  if (!s.ok()) return s;
+  std::map<std::string, std::string> out_paths;
+  for (const graph::StepOutput& o : step.outputs) {
+    if (o.name == "artifacts") continue;
+    std::string folder = r.dir + "/out/" + o.name;
+    s = MakeDirs(folder);
+    if (!s.ok()) return s;
+    out_paths[o.name] = o.type == spec::PortType::kUriFile ? folder + "/" + o.name : folder;
+  }
+  std::map<std::string, std::optional<std::string>> in_values;
+  for (const graph::StepInput& in : step.inputs) in_values[in.name] = InputValue(i, in);
+  std::string command = Substitute(plan.command->command.text,
+                                   [&](spec::RefKind kind, const std::string& name) -> std::optional<std::string> {
+                                     if (kind == spec::RefKind::kOutputs) {
+                                       auto it = out_paths.find(name);
+                                       return it == out_paths.end() ? std::nullopt : std::optional<std::string>(it->second);
+                                     }
+                                     auto it = in_values.find(name);
+                                     return it == in_values.end() ? std::nullopt : it->second;
+                                   });
+  exec::LaunchSpec spec;
+  spec.step = step.name;
+  spec.command = command;
+  spec.cwd = work;
+  spec.log_path = r.dir + "/log";
+  spec.timeout_ms = plan.timeout_s * 1000;
+  std::string path = "/usr/local/bin:/usr/bin:/bin";
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string kv = *e;
+    if (kv.rfind("PATH=", 0) == 0) {
+      path = kv.substr(5);
+      continue;
+    }
+    if (kv.rfind("WEFT_", 0) == 0 || kv.rfind("CUDA_VISIBLE_DEVICES=", 0) == 0) continue;
+    spec.env.push_back(kv);
+  }
+  spec.env.push_back("PATH=" + plan.env.bin_dir + ":" + path);
+  for (const auto& [k, v] : plan.env_vars) spec.env.push_back(k + "=" + v);
+  spec.env.push_back("WEFT_RUN_ID=" + run_.id);
+  spec.env.push_back("WEFT_STEP=" + step.name);
+  spec.env.push_back("WEFT_METRICS=" + r.dir + "/metrics.jsonl");
+  if (cap_.gpus > 0) {
+    std::string ids;
+    for (int64_t g : r.gpu_ids) ids += (ids.empty() ? "" : ",") + std::to_string(g);
+    spec.env.push_back("CUDA_VISIBLE_DEVICES=" + ids);
+  }
+  if (!plan.distribution.empty()) {
+    int world = plan.needs.processes;
+    for (int rank = 0; rank < world; ++rank) {
+      int local = static_cast<int>(rank % plan.per_instance);
+      int node = static_cast<int>(rank / plan.per_instance);
+      std::vector<std::string> extra = {
+          fmt::format("RANK={}", rank), fmt::format("LOCAL_RANK={}", local),
+          fmt::format("NODE_RANK={}", node), fmt::format("WORLD_SIZE={}", world),
+          "MASTER_ADDR=127.0.0.1", fmt::format("MASTER_PORT={}", 29500 + (i % 1000))};
+      if (plan.distribution == "tensorflow") {
+        extra.push_back(fmt::format(
+            R"(TF_CONFIG={{"cluster": {{"worker": [{}]}}, "task": {{"type": "worker", "index": {}}}}})",
+            [&] {
+              std::string w;
+              for (int k = 0; k < world; ++k) w += fmt::format("{}\"127.0.0.1:{}\"", k ? ", " : "", 30000 + k);
+              return w;
+            }(),
+            rank));
+      }
+      spec.per_process_env.push_back(std::move(extra));
+    }
+  }
+  Result<uint64_t> h = ex_.Submit(spec);
+  if (!h.ok()) return h.status();
+  r.handle = *h;
+  by_handle_[*h] = i;
+  exec::JobInfo info = ex_.Info(*h);
+  r.rec.job = fmt::format("pid={} pgid={} start={}", info.pid, info.pgid, info.start_time);
+  return Status::Ok();
+}
+
+void RunLoop::Launch(std::vector<uint32_t>& started) {
+  for (auto it = queue_.begin(); it != queue_.end();) {
+    uint32_t i = *it;
+    const Needs& n = plans_[i].needs;
+    bool fits = used_.cpus + n.cpus <= cap_.cpus && used_.gpus + n.gpus <= cap_.gpus &&
+                (cap_.memory_mb == 0 || used_.memory_mb + n.memory_mb <= cap_.memory_mb);
+    if (!fits) {
+      if (used_.cpus >= cap_.cpus) break;
+      ++it;
+      continue;
+    }
+    used_.cpus += n.cpus;
+    used_.gpus += n.gpus;
+    used_.memory_mb += n.memory_mb;
+    StepRun& r = runs_[i];
+    for (int64_t g = 0; g < cap_.gpus && static_cast<int64_t>(r.gpu_ids.size()) < n.gpus; ++g) {
+      if (!gpu_busy_[g]) {
+        gpu_busy_[g] = true;
+        r.gpu_ids.push_back(g);
+      }
+    }
+    r.queued = false;
+    r.st = St::kRunning;
+    r.rec.attempt = 1;
+    r.rec.started_ns = NowNs();
+    Record(i);
+    started.push_back(i);
+    it = queue_.erase(it);
+  }
+}
+
+void RunLoop::Release(uint32_t i) {
+  const Needs& n = plans_[i].needs;
+  used_.cpus -= n.cpus;
+  used_.gpus -= n.gpus;
+  used_.memory_mb -= n.memory_mb;
+  for (int64_t g : runs_[i].gpu_ids) gpu_busy_[g] = false;
+  runs_[i].gpu_ids.clear();
+}
+
+Status RunLoop::CommitOutputs(uint32_t i) {
+  const graph::Step& step = g_.steps[i];
+  StepRun& r = runs_[i];
+  std::string artifacts = r.dir + "/out/artifacts";
+  Status s = MakeDirs(artifacts);
+  for (const char* sub : {"outputs", "logs"}) {
+    std::error_code ec;
+    std::filesystem::rename(r.dir + "/work/" + sub, artifacts + "/" + sub, ec);
+  }
+  for (const graph::StepOutput& o : step.outputs) {
+    std::string staged = r.dir + "/out/" + o.name;
+    if (o.type == spec::PortType::kUriFile && o.name != "artifacts") {
+      staged += "/" + o.name;
+      if (StatPath(staged) != PathKind::kFile) {
+        return Status::Invalid(fmt::format("output {} is a uri_file, but the step wrote no file at "
+                                           "{}",
+                                           o.name, staged));
+      }
+    }
+    Result<store::ObjectRef> ref = store_.Commit(staged);
+    if (!ref.ok()) {
+      return Status(ref.status().code(), fmt::format("output {}: {}", o.name, ref.status().message()));
+    }
+    r.outputs[o.name] = *ref;
+  }
+  return s;
+}
+
+void RunLoop::End(const exec::JobEnd& end) {
+  auto it = by_handle_.find(end.handle);
+  if (it == by_handle_.end()) return;
+  uint32_t i = it->second;
+  by_handle_.erase(it);
+  Release(i);
+  StepRun& r = runs_[i];
+  r.rec.exit_code = end.exit_code;
+  if (end.reason == exec::EndReason::kCanceled) {
+    return Finish(i, St::kCanceled, canceled_ ? "canceled" : "stopped: an earlier step failed");
+  }
+  if (end.reason == exec::EndReason::kTimedOut) {
+    return Finish(i, St::kTimedOut, fmt::format("stopped after its {} s limit (limits.timeout)",
+                                                plans_[i].timeout_s));
+  }
+  if (end.exit_code != 0) {
+    return Finish(i, St::kFailed, fmt::format("exit code {}; see `weft logs {} {}`", end.exit_code,
+                                              run_.id, g_.steps[i].name));
+  }
+  Status s = CommitOutputs(i);
+  if (!s.ok()) return Finish(i, St::kFailed, s.message());
+  for (const auto& [name, ref] : r.outputs) {
+    struct stat st {};
+    ::stat(store_.ObjectPath(ref.digest).c_str(), &st);
+    meta::OutputRecord o{name, ToHex(ref.digest), ref.type == store::ObjectType::kFile ? "file" : "folder",
+                         ref.name, static_cast<int64_t>(ref.bytes), static_cast<int64_t>(st.st_ino),
+                         static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
+    meta_.PutOutput(run_.id, i, o).ok();
+  }
+  Finish(i, St::kSucceeded, r.rec.message);
+}
+
+Result<RunResult> RunLoop::Go() {
+  Status s = Wire();
+  if (!s.ok()) return s;
+  gpu_busy_.assign(static_cast<size_t>(std::max<int64_t>(0, cap_.gpus)), false);
+  s = meta_.Begin();
+  if (!s.ok()) return s;
+  meta::RunRecord rec;
+  rec.pipeline_file = pipeline_.job.file;
+  rec.name = g_.name;
+  rec.experiment = opts_.experiment;
+  rec.status = "running";
+  rec.created_ns = NowNs();
+  rec.seeds_reuse = !pipeline_.job.settings.force_rerun;
+  rec.workdir = opts_.workdir;
+  Result<meta::RunRecord> created = meta_.CreateRun(rec);
+  if (!created.ok()) {
+    meta_.Rollback();
+    return created.status();
+  }
+  run_ = *created;
+  obs_.OnRunStarted(run_.id, ws_.dir);
+  for (uint32_t i = 0; i < g_.steps.size(); ++i) {
+    StepRun& r = runs_[i];
+    r.rec.run_id = run_.id;
+    r.rec.index = i;
+    r.rec.name = g_.steps[i].name;
+    r.rec.component = g_.steps[i].ComponentLabel();
+    r.rec.deterministic = plans_[i].command->is_deterministic;
+    Record(i);
+  }
+  for (uint32_t i = 0; i < g_.steps.size(); ++i) {
+    if (runs_[i].waiting == 0 && runs_[i].st == St::kPending) Ready(i);
+  }
+  s = meta_.Commit();
+  if (!s.ok()) return s;
+  while (true) {
+    std::vector<uint32_t> started;
+    if (!halted_ || !queue_.empty()) {
+      s = meta_.Begin();
+      if (!s.ok()) return s;
+      Launch(started);
+      s = meta_.Commit();
+      if (!s.ok()) return s;
+    }
+    std::vector<std::pair<uint32_t, Status>> failures;
+    for (uint32_t i : started) {
+      obs_.OnStep({g_.steps[i].name, "running", "", 0});
+      Status st = Start(i);
+      if (!st.ok()) failures.emplace_back(i, st);
+    }
+    s = meta_.Begin();
+    if (!s.ok()) return s;
+    for (uint32_t i : started) Record(i);  // the job id, now that it is known
+    for (auto& [i, st] : failures) {
+      Release(i);
+      Finish(i, St::kFailed, st.message());
+    }
+    s = meta_.Commit();
+    if (!s.ok()) return s;
+    if (ex_.running() == 0 && queue_.empty()) break;
+    std::vector<exec::JobEnd> ends = ex_.Wait(1000);
+    s = meta_.Begin();
+    if (!s.ok()) return s;
+    if (ex_.interrupted() && !canceled_) {
+      canceled_ = true;
+      obs_.OnWarning("interrupted: stopping every running step");
+      Halt("the run was canceled");
+      for (const auto& [handle, i] : by_handle_) ex_.Cancel(handle);
+      std::deque<uint32_t> q;
+      q.swap(queue_);
+      for (uint32_t i : q) Finish(i, St::kCanceled, "the run was canceled");
+    }
+    for (const exec::JobEnd& e : ends) End(e);
+    s = meta_.Commit();
+    if (!s.ok()) return s;
+    if (!error_.ok()) return error_;
+  }
+  int code = canceled_ ? kExitCanceled : failed_ ? kExitStepFailed : kExitOk;
+  s = meta_.Begin();
+  if (s.ok()) s = meta_.FinishRun(run_.id, canceled_ ? "canceled" : failed_ ? "failed" : "succeeded",
+                                  code, NowNs());
+  if (s.ok()) s = meta_.Commit();
+  if (!s.ok()) return s;
+  if (!error_.ok()) return error_;
+  return RunResult{run_.id, code};
+}
+
+}  // namespace
+
+Result<RunResult> Engine::Run(const spec::LoadedPipeline& pipeline, const graph::Graph& graph,
+                              const RunOptions& options) {
+  Capacity cap = DetectCapacity(ws_, options.jobs);
+  Environments envs(ws_);
+  std::vector<std::string> warnings;
+  Status s = meta_.Begin();
+  if (!s.ok()) return s;
+  Result<std::vector<StepPlan>> plans = PlanSteps(graph, ws_, cap, store_, meta_, envs, &warnings);
+  s = meta_.Commit();
+  if (!plans.ok()) return plans.status();
+  if (!s.ok()) return s;
+  for (const std::string& w : warnings) observer_.OnWarning(w);
+  RunLoop loop(ws_, meta_, store_, executor_, observer_, pipeline, graph, std::move(*plans),
+               options, cap);
+  return loop.Go();
+}
+
+}  // namespace weft::engine

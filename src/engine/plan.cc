@@ -1,0 +1,163 @@
+#include "engine/plan.h"
+
+#include <unistd.h>
+
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "base/fs.h"
+
+namespace weft::engine {
+namespace {
+
+int64_t MemoryMb(const std::string& text) {
+  size_t i = 0;
+  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
+  double n = std::atof(text.substr(0, i).c_str());
+  std::string unit = text.substr(i);
+  for (char& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (unit.rfind("g", 0) == 0) return static_cast<int64_t>(n * 1024);
+  if (unit.rfind("t", 0) == 0) return static_cast<int64_t>(n * 1024 * 1024);
+  return static_cast<int64_t>(n);
+}
+
+std::string Property(const spec::Resources& node, const spec::Resources& component,
+                     const std::string& key) {
+  for (const auto* r : {&node, &component}) {
+    for (const auto& [k, v] : r->properties) {
+      if (k == key) return v;
+    }
+  }
+  return {};
+}
+
+// Resolves a data URI that weft can read locally; empty (with `error`) otherwise.
+std::string LocalPathForUri(const Workspace& ws, const std::string& uri, std::string* error) {
+  constexpr std::string_view kDatastore = "azureml://datastores/";
+  if (uri.rfind(kDatastore, 0) == 0) {
+    std::string rest = uri.substr(kDatastore.size());
+    size_t slash = rest.find("/paths/");
+    if (slash == std::string::npos) {
+      *error = fmt::format("`{}` is not a datastore path (azureml://datastores/NAME/paths/PATH)",
+                           uri);
+      return {};
+    }
+    std::string path = rest.substr(slash + 7);
+    if (path.find("..") != std::string::npos) {
+      *error = fmt::format("`{}` leaves its datastore (`..`)", uri);
+      return {};
+    }
+    return ws.Datastore(rest.substr(0, slash)) + "/" + path;
+  }
+  *error = fmt::format("`{}` is remote; weft reads local paths and datastore folders", uri);
+  return {};
+}
+
+}  // namespace
+
+Capacity DetectCapacity(const Workspace& ws, int64_t jobs) {
+  Capacity c;
+  c.cpus = jobs > 0 ? jobs : ws.config.cpus > 0 ? ws.config.cpus : std::max<long>(1, ::sysconf(_SC_NPROCESSORS_ONLN));
+  c.memory_mb = ws.config.memory_mb > 0
+                    ? ws.config.memory_mb
+                    : static_cast<int64_t>(::sysconf(_SC_PHYS_PAGES)) * ::sysconf(_SC_PAGE_SIZE) /
+                          (1024 * 1024);
+  if (ws.config.gpus >= 0) {
+    c.gpus = ws.config.gpus;
+  } else {
+    int n = 0;
+    for (int i = 0; i < 64; ++i) {
+      if (::access(fmt::format("/dev/nvidia{}", i).c_str(), F_OK) == 0) ++n;
+    }
+    c.gpus = n;
+  }
+  return c;
+}
+
+Result<std::vector<StepPlan>> PlanSteps(const graph::Graph& graph, const Workspace& ws,
+                                        const Capacity& capacity, store::Store& store,
+                                        meta::MetaStore& meta, Environments& envs,
+                                        std::vector<std::string>* warnings) {
+  std::vector<StepPlan> plans(graph.steps.size());
+  std::map<std::string, store::ObjectRef> snapshots;  // by local path
+  auto snapshot = [&](const std::string& path, bool code) -> Result<store::ObjectRef> {
+    if (auto it = snapshots.find(path); it != snapshots.end()) return it->second;
+    store::IgnoreRules rules = store::IgnoreRules::ForFolder(path);
+    Result<store::ObjectRef> ref = store.Snapshot(path, &meta, code ? &rules : nullptr);
+    if (ref.ok()) snapshots[path] = *ref;
+    return ref;
+  };
+  for (size_t i = 0; i < graph.steps.size(); ++i) {
+    const graph::Step& step = graph.steps[i];
+    const spec::Node& node = *step.node;
+    StepPlan& plan = plans[i];
+    if (node.type == spec::NodeType::kParallel || node.type == spec::NodeType::kSweep) {
+      return Status::Invalid(fmt::format("step {} is a {} job; weft validates {} jobs but cannot run "
+                                         "them yet",
+                                         step.name, spec::NodeTypeName(node.type),
+                                         spec::NodeTypeName(node.type)));
+    }
+    plan.command = node.command.get();
+    const spec::CommandComponent& c = *plan.command;
+    if (!c.code.empty()) {
+      Result<store::ObjectRef> ref = snapshot(c.code, true);
+      if (!ref.ok()) {
+        return Status::Invalid(fmt::format("step {}: cannot snapshot its code: {}", step.name,
+                                           ref.status().message()));
+      }
+      plan.code = *ref;
+    }
+    const spec::Environment& env =
+        node.environment.kind != spec::Environment::Kind::kNone ? node.environment : c.environment;
+    Result<ResolvedEnvironment> resolved = envs.Resolve(env, step.name);
+    if (!resolved.ok()) return resolved.status();
+    plan.env = *resolved;
+    for (const std::string& w : resolved->warnings) warnings->push_back(w);
+    for (const graph::StepInput& in : step.inputs) {
+      if (in.source.kind != graph::ValueSource::Kind::kData) continue;
+      std::string path = in.source.local_path;
+      std::string error;
+      if (path.empty()) path = LocalPathForUri(ws, in.source.uri, &error);
+      if (path.empty()) return Status::Invalid(fmt::format("step {}, input {}: {}", step.name, in.name, error));
+      Result<store::ObjectRef> ref = snapshot(path, false);
+      if (!ref.ok()) {
+        return Status::Invalid(fmt::format("step {}, input {}: {}", step.name, in.name,
+                                           ref.status().message()));
+      }
+      plan.data[in.name] = *ref;
+    }
+    plan.env_vars = c.environment_variables;
+    for (const auto& kv : node.environment_variables) plan.env_vars.push_back(kv);
+    plan.timeout_s = node.timeout.value_or(0);
+    const spec::Distribution& d = node.distribution.type.empty() ? c.distribution : node.distribution;
+    plan.distribution = d.type;
+    plan.instance_count = node.resources.instance_count.value_or(c.resources.instance_count.value_or(1));
+    if (d.type == "pytorch" || d.type == "mpi") {
+      plan.per_instance = d.process_count_per_instance.value_or(1);
+    } else if (d.type == "tensorflow") {
+      plan.per_instance = d.worker_count.value_or(1) + d.parameter_server_count.value_or(0);
+    }
+    Needs& n = plan.needs;
+    n.processes = static_cast<int>(d.type.empty() ? 1 : plan.instance_count * plan.per_instance);
+    std::string cpus = Property(node.resources, c.resources, "weft.cpus");
+    std::string memory = Property(node.resources, c.resources, "weft.memory");
+    std::string gpus = Property(node.resources, c.resources, "weft.gpus");
+    n.cpus = cpus.empty() ? 1 : std::max<int64_t>(1, std::atoll(cpus.c_str()));
+    n.memory_mb = memory.empty() ? 0 : MemoryMb(memory);
+    n.gpus = gpus.empty() ? 0 : std::atoll(gpus.c_str());
+    auto clamp = [&](int64_t& need, int64_t have, const char* what) {
+      if (need > have) {
+        warnings->push_back(fmt::format("step {} asks for {} {}; this machine has {}, so it gets {}",
+                                        step.name, need, what, have, have));
+        need = have;
+      }
+    };
+    clamp(n.cpus, capacity.cpus, "CPUs");
+    if (capacity.memory_mb > 0) clamp(n.memory_mb, capacity.memory_mb, "MB of memory");
+    clamp(n.gpus, capacity.gpus, "GPUs");
+  }
+  return plans;
+}
+
+}  // namespace weft::engine

@@ -1,0 +1,54 @@
+// What can be settled about each step before anything runs: its code snapshot, its environment,
+// its resource needs, and the store objects of its local data inputs. (engine/ internal.)
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/environment.h"
+#include "engine/workspace.h"
+#include "graph/graph.h"
+#include "meta/meta.h"
+#include "store/store.h"
+
+namespace weft::engine {
+
+struct Needs {
+  int64_t cpus = 1;
+  int64_t memory_mb = 0;
+  int64_t gpus = 0;
+  int processes = 1;  // instance_count x processes per instance
+};
+
+struct StepPlan {
+  const spec::CommandComponent* command = nullptr;  // what runs
+  std::optional<store::ObjectRef> code;             // code snapshot
+  ResolvedEnvironment env;
+  Needs needs;
+  // Data inputs that are not other steps' outputs, already in the store, by input name.
+  std::map<std::string, store::ObjectRef> data;
+  std::vector<std::pair<std::string, std::string>> env_vars;  // node's, over component's
+  int64_t timeout_s = 0;
+  std::string distribution;  // pytorch, tensorflow, mpi or empty
+  int64_t instance_count = 1;
+  int64_t per_instance = 1;
+};
+
+struct Capacity {
+  int64_t cpus = 1;
+  int64_t memory_mb = 0;
+  int64_t gpus = 0;
+};
+
+Capacity DetectCapacity(const Workspace& ws, int64_t jobs);
+
+// Plans every step. Errors name the step (exit 2): parallel and sweep nodes, unreadable code or
+// data, missing packages, datastore paths that do not exist, URLs weft cannot fetch.
+Result<std::vector<StepPlan>> PlanSteps(const graph::Graph& graph, const Workspace& ws,
+                                        const Capacity& capacity, store::Store& store,
+                                        meta::MetaStore& meta, Environments& envs,
+                                        std::vector<std::string>* warnings);
+
+}  // namespace weft::engine

@@ -1,0 +1,95 @@
+#include "engine/workspace.h"
+
+#include <cstdlib>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "base/fs.h"
+#include "spec/fields.h"
+#include "spec/yaml.h"
+
+namespace weft::engine {
+namespace {
+
+namespace fs = std::filesystem;
+
+int64_t ParseMegabytes(const std::string& text) {
+  size_t i = 0;
+  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
+  double n = std::atof(text.substr(0, i).c_str());
+  std::string unit = text.substr(i);
+  for (char& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (unit == "g" || unit == "gb" || unit == "gib") return static_cast<int64_t>(n * 1024);
+  if (unit == "t" || unit == "tb" || unit == "tib") return static_cast<int64_t>(n * 1024 * 1024);
+  return static_cast<int64_t>(n);  // megabytes
+}
+
+void ReadConfig(const std::string& path, Workspace& ws, Diagnostics& diags) {
+  Result<std::string> text = ReadFileCapped(path, 1 << 20);
+  if (!text.ok()) return;
+  std::unique_ptr<yaml::Document> doc = yaml::Parse(path, *text, diags);
+  if (!doc || doc->root() == nullptr) return;
+  spec::Source src = spec::MakeSource(*doc, diags);
+  spec::Fields f(src, doc->root(), "the workspace configuration", src.Loc(doc->root()));
+  Config& c = ws.config;
+  c.python = f.String("python").value_or(c.python);
+  if (const yaml::Node* r = f.Get("resources")) {
+    spec::Fields rf(src, r, "`resources`", src.Loc(r));
+    c.cpus = rf.Int("cpus", 1).value_or(0);
+    c.gpus = rf.Int("gpus", 0).value_or(-1);
+    if (auto m = rf.Version("memory")) c.memory_mb = ParseMegabytes(*m);
+    rf.Finish();
+  }
+  if (const yaml::Node* e = f.Get("environments"); e != nullptr && e->is_mapping()) {
+    for (size_t i = 0; i < e->entry_count(); ++i) {
+      spec::Fields ef(src, e->value(i), fmt::format("environment `{}`", e->key(i)->text),
+                      src.Loc(e->key(i)));
+      c.environments[e->key(i)->text].python = ef.String("python").value_or(c.python);
+      ef.Finish();
+    }
+  }
+  for (const auto& [name, dir] : f.StringMap("datastores")) {
+    c.datastores[name] = ResolvePath(DirName(ws.dir), dir);
+  }
+  f.Finish();
+}
+
+}  // namespace
+
+std::string Workspace::Datastore(const std::string& name) const {
+  auto it = config.datastores.find(name);
+  if (it != config.datastores.end()) return it->second;
+  return dir + "/datastores/" + name;
+}
+
+Result<Workspace> OpenWorkspace(const std::string& explicit_dir, const std::string& cwd,
+                                Diagnostics& diags) {
+  Workspace ws;
+  std::string chosen = explicit_dir;
+  if (chosen.empty()) {
+    if (const char* env = std::getenv("WEFT_WORKSPACE"); env != nullptr && *env) chosen = env;
+  }
+  if (!chosen.empty()) {
+    fs::path p = fs::absolute(chosen).lexically_normal();
+    ws.dir = p.filename() == ".weft" ? p.string() : (p / ".weft").string();
+  } else {
+    for (fs::path p = fs::absolute(cwd); ; p = p.parent_path()) {
+      std::error_code ec;
+      if (fs::is_directory(p / ".weft", ec)) {
+        ws.dir = (p / ".weft").string();
+        break;
+      }
+      if (p == p.parent_path()) break;
+    }
+    if (ws.dir.empty()) ws.dir = (fs::absolute(cwd) / ".weft").lexically_normal().string();
+  }
+  for (const std::string& sub : {ws.dir, ws.store_dir(), ws.runs_dir(), ws.envs_dir()}) {
+    Status s = MakeDirs(sub);
+    if (!s.ok()) return s;
+  }
+  ReadConfig(ws.dir + "/config.yaml", ws, diags);
+  return ws;
+}
+
+}  // namespace weft::engine

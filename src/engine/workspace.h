@@ -1,0 +1,53 @@
+// The workspace: where weft keeps its database, store, run folders and configuration.
+//
+//   .weft/weft.db        metadata (SQLite, WAL)
+//   .weft/store/         content-addressed objects
+//   .weft/runs/<run>/<step index>/<attempt>/   a step attempt: log, working folder, staged outputs
+//   .weft/envs/<id>/bin  the `python` each environment puts first on PATH
+//   .weft/config.yaml    optional settings (docs/workspace.md)
+//
+// Found like git: the nearest `.weft` folder above the current one, else created there; or named
+// with --workspace DIR or WEFT_WORKSPACE.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/diag.h"
+#include "base/status.h"
+
+namespace weft::engine {
+
+struct EnvironmentConfig {
+  std::string python;  // interpreter to use for this environment
+};
+
+struct Config {
+  std::string python = "/usr/bin/python3";  // the default interpreter
+  int64_t cpus = 0;                         // 0: detect
+  int64_t memory_mb = 0;                    // 0: detect
+  int64_t gpus = -1;                        // -1: detect
+  std::map<std::string, EnvironmentConfig> environments;  // by reference ("azureml:x:1") or name
+  std::map<std::string, std::string> datastores;          // name -> folder
+};
+
+struct Workspace {
+  std::string dir;  // the .weft folder, absolute
+  Config config;
+
+  std::string db_path() const { return dir + "/weft.db"; }
+  std::string store_dir() const { return dir + "/store"; }
+  std::string runs_dir() const { return dir + "/runs"; }
+  std::string envs_dir() const { return dir + "/envs"; }
+  std::string Datastore(const std::string& name) const;
+};
+
+// Finds or creates the workspace. `explicit_dir` (--workspace) wins, then $WEFT_WORKSPACE, then
+// the nearest `.weft` above `cwd`, else `cwd/.weft` is created. Reads config.yaml when present;
+// its problems are reported to `diags`.
+Result<Workspace> OpenWorkspace(const std::string& explicit_dir, const std::string& cwd,
+                                Diagnostics& diags);
+
+}  // namespace weft::engine
