@@ -25,5 +25,10 @@ const std::vector<CommandSpec>& Commands();
 std::function<int()> SetupValidate(CLI::App& sub);
 std::function<int()> SetupGraph(CLI::App& sub);
 std::function<int()> SetupRun(CLI::App& sub);
+std::function<int()> SetupRuns(CLI::App& sub);
+std::function<int()> SetupShow(CLI::App& sub);
+std::function<int()> SetupLogs(CLI::App& sub);
+std::function<int()> SetupGet(CLI::App& sub);
+std::function<int()> SetupExplain(CLI::App& sub);
 
 }  // namespace weft::cli

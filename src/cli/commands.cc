@@ -7,6 +7,11 @@ const std::vector<CommandSpec>& Commands() {
       {"validate", "check a pipeline file and everything it references", SetupValidate},
       {"graph", "draw the flattened graph of a pipeline (text, dot, mermaid, json)", SetupGraph},
       {"run", "run a pipeline here, reusing every step whose inputs did not change", SetupRun},
+      {"runs", "list the runs of this workspace", SetupRuns},
+      {"show", "show a run and its steps", SetupShow},
+      {"logs", "print a step's log", SetupLogs},
+      {"explain", "say why a step ran or was reused", SetupExplain},
+      {"get", "copy a step's output out of the store", SetupGet},
   };
   return kCommands;
 }

@@ -80,6 +80,7 @@ class RunLoop {
   void Finish(uint32_t i, St st, std::string message);
   void Halt(const std::string& why);
   void Record(uint32_t i);
+  void RecordInputs(uint32_t i);
   void Release(uint32_t i);
   bool TryReuse(uint32_t i);
 
@@ -240,10 +241,10 @@ bool RunLoop::TryReuse(uint32_t i) {
   bool allowed = plans_[i].command->is_deterministic && !pipeline_.job.settings.force_rerun &&
                  !opts_.force && opts_.force_steps.count(step.name) == 0;
   if (!allowed) {
-    r.rec.message = !plans_[i].command->is_deterministic ? "ran: the component is not deterministic"
-                    : pipeline_.job.settings.force_rerun ? "ran: settings.force_rerun"
-                    : opts_.force                        ? "ran: --force"
-                                                         : "ran: --force-step";
+    r.rec.message = !plans_[i].command->is_deterministic ? "the component is not deterministic"
+                    : pipeline_.job.settings.force_rerun ? "settings.force_rerun is set"
+                    : opts_.force                        ? "forced by --force"
+                                                         : "forced by --force-step";
     return false;
   }
   Result<std::vector<meta::StepRecord>> cands = meta_.ReuseCandidates(r.fp.digest);
@@ -275,7 +276,8 @@ bool RunLoop::TryReuse(uint32_t i) {
     r.rec.message = fmt::format("reused from {} step {}", c.run_id, c.name);
     return true;
   }
-  r.rec.message = "ran: no earlier success with this fingerprint";
+  r.rec.message = cands->empty() ? "no earlier success with this fingerprint"
+                                 : "earlier results with this fingerprint are no longer intact";
   return false;
 }
 
@@ -285,6 +287,28 @@ void RunLoop::Record(uint32_t i) {
   Status s = meta_.PutStep(r.rec);
   if (s.ok()) s = meta_.AddTransition(run_.id, i, r.rec.status, NowNs());
   if (!s.ok() && error_.ok()) error_ = s;
+}
+
+// The lineage edges: what each input of step i was.
+void RunLoop::RecordInputs(uint32_t i) {
+  for (const graph::StepInput& in : g_.steps[i].inputs) {
+    const graph::ValueSource& s = in.source;
+    meta::InputRecord rec{in.name, "none", "", ""};
+    if (s.kind == graph::ValueSource::Kind::kLiteral) {
+      rec.kind = "literal";
+      rec.value = s.literal.Render();
+    } else if (s.kind == graph::ValueSource::Kind::kData) {
+      rec.kind = "data";
+      rec.value = s.uri;
+      rec.digest = ToHex(plans_[i].data.at(in.name).digest);
+    } else if (s.kind == graph::ValueSource::Kind::kStepOutput) {
+      rec.kind = "step_output";
+      rec.value = g_.steps[s.step].name + "." + s.output;
+      auto it = runs_[s.step].outputs.find(s.output);
+      if (it != runs_[s.step].outputs.end()) rec.digest = ToHex(it->second.digest);
+    }
+    meta_.PutInput(run_.id, i, rec).ok();
+  }
 }
 
 // Called when every producer of step i has finished.
@@ -313,6 +337,7 @@ void RunLoop::Ready(uint32_t i) {
   Fingerprinted(i);
   r.rec.fingerprint = r.fp.digest;
   meta_.PutFingerprint(r.fp.digest, r.fp.fields).ok();
+  RecordInputs(i);
   if (TryReuse(i)) return Finish(i, St::kReused, r.rec.message);
   if (!r.selected) {
     return Finish(i, St::kSkipped, fmt::format("not selected (--{}) and no reusable result",
@@ -575,9 +600,12 @@ Result<RunResult> RunLoop::Go() {
     r.rec.deterministic = plans_[i].command->is_deterministic;
     Record(i);
   }
+  // Collect the roots first: Ready() of one root may already make others ready.
+  std::vector<uint32_t> roots;
   for (uint32_t i = 0; i < g_.steps.size(); ++i) {
-    if (runs_[i].waiting == 0 && runs_[i].st == St::kPending) Ready(i);
+    if (runs_[i].producers.empty()) roots.push_back(i);
   }
+  for (uint32_t i : roots) Ready(i);
   s = meta_.Commit();
   if (!s.ok()) return s;
   while (true) {

@@ -1,0 +1,52 @@
+// `weft runs`: the runs of this workspace, newest first.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "base/json.h"
+#include "cli/command.h"
+#include "cli/workspace_args.h"
+
+namespace weft::cli {
+
+std::function<int()> SetupRuns(CLI::App& sub) {
+  struct Options {
+    WorkspaceArgs workspace;
+    int64_t limit = 20;
+    bool json = false;
+  };
+  auto o = std::make_shared<Options>();
+  o->workspace.AddTo(sub);
+  sub.add_option("-n,--limit", o->limit, "how many runs to list (default 20)");
+  sub.add_flag("--json", o->json, "print JSON");
+  return [o] {
+    Result<OpenWorkspaceResult> ws = OpenWorkspace(o->workspace);
+    if (!ws.ok()) return Fail(ws.status());
+    Result<std::vector<meta::RunRecord>> runs = ws->meta->Runs(o->limit);
+    if (!runs.ok()) return Fail(runs.status());
+    if (o->json) {
+      Json arr = Json::MakeArray();
+      for (const auto& r : *runs) {
+        arr.Push(Json::MakeObject()
+                     .Set("id", r.id)
+                     .Set("name", r.name)
+                     .Set("experiment", r.experiment)
+                     .Set("status", r.status)
+                     .Set("exit_code", r.exit_code)
+                     .Set("created_ns", r.created_ns)
+                     .Set("finished_ns", r.finished_ns)
+                     .Set("pipeline_file", r.pipeline_file));
+      }
+      fmt::print("{}\n", arr.Dump());
+      return 0;
+    }
+    fmt::print("{:<6} {:<10} {:>9}  {:<16} {}\n", "run", "status", "duration", "experiment", "pipeline");
+    for (const auto& r : *runs) {
+      double secs = r.finished_ns > r.created_ns ? (r.finished_ns - r.created_ns) / 1e9 : 0;
+      fmt::print("{:<6} {:<10} {:>8.1f}s  {:<16} {}\n", r.id, r.status, secs, r.experiment,
+                 r.name.empty() ? r.pipeline_file : r.name);
+    }
+    return 0;
+  };
+}
+
+}  // namespace weft::cli

@@ -1,0 +1,78 @@
+// `weft show RUN`: a run and its steps.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "base/json.h"
+#include "cli/command.h"
+#include "cli/workspace_args.h"
+
+namespace weft::cli {
+
+std::function<int()> SetupShow(CLI::App& sub) {
+  struct Options {
+    WorkspaceArgs workspace;
+    std::string run = "last";
+    bool json = false;
+  };
+  auto o = std::make_shared<Options>();
+  o->workspace.AddTo(sub);
+  sub.add_option("run", o->run, "the run (`last` by default)");
+  sub.add_flag("--json", o->json, "print JSON");
+  return [o] {
+    Result<OpenWorkspaceResult> ws = OpenWorkspace(o->workspace);
+    if (!ws.ok()) return Fail(ws.status());
+    Result<meta::RunRecord> run = FindRun(*ws->meta, o->run);
+    if (!run.ok()) return Fail(run.status());
+    Result<std::vector<meta::StepRecord>> steps = ws->meta->Steps(run->id);
+    if (!steps.ok()) return Fail(steps.status());
+    if (o->json) {
+      Json arr = Json::MakeArray();
+      for (const auto& s : *steps) {
+        Json outs = Json::MakeArray();
+        std::string src_run = s.status == "reused" ? s.reused_run : s.run_id;
+        int64_t src_idx = s.status == "reused" ? s.reused_index : s.index;
+        Result<std::vector<meta::OutputRecord>> o2 = ws->meta->Outputs(src_run, src_idx);
+        if (o2.ok()) {
+          for (const auto& out : *o2) {
+            outs.Push(Json::MakeObject().Set("name", out.name).Set("digest", "sha256:" + out.digest));
+          }
+        }
+        arr.Push(Json::MakeObject()
+                     .Set("name", s.name)
+                     .Set("status", s.status)
+                     .Set("component", s.component)
+                     .Set("fingerprint", s.fingerprint)
+                     .Set("reused_from", s.reused_run)
+                     .Set("started_ns", s.started_ns)
+                     .Set("finished_ns", s.finished_ns)
+                     .Set("exit_code", s.exit_code)
+                     .Set("message", s.message)
+                     .Set("outputs", std::move(outs)));
+      }
+      fmt::print("{}\n", Json::MakeObject()
+                             .Set("id", run->id)
+                             .Set("name", run->name)
+                             .Set("experiment", run->experiment)
+                             .Set("status", run->status)
+                             .Set("exit_code", run->exit_code)
+                             .Set("pipeline_file", run->pipeline_file)
+                             .Set("steps", std::move(arr))
+                             .Dump());
+      return 0;
+    }
+    fmt::print("run {}  {}  {}  (experiment {}, {})\n", run->id, run->status,
+               run->name.empty() ? "(unnamed)" : run->name, run->experiment, run->pipeline_file);
+    size_t width = 4;
+    for (const auto& s : *steps) width = std::max(width, s.name.size());
+    fmt::print("{:<{}}  {:<10} {:>9}  {:<20}  {}\n", "step", width, "status", "duration",
+               "fingerprint", "note");
+    for (const auto& s : *steps) {
+      double secs = s.started_ns && s.finished_ns ? (s.finished_ns - s.started_ns) / 1e9 : 0;
+      fmt::print("{:<{}}  {:<10} {:>8.1f}s  {:<20}  {}\n", s.name, width, s.status, secs,
+                 s.fingerprint.substr(0, 19), s.message);
+    }
+    return 0;
+  };
+}
+
+}  // namespace weft::cli

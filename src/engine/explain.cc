@@ -1,0 +1,149 @@
+#include "engine/explain.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+namespace weft::engine {
+namespace {
+
+std::string Short(const std::string& v) {
+  // "data uri_folder sha256:<64 hex>" -> "sha256:abcdef012345"
+  size_t at = v.find("sha256:");
+  if (at != std::string::npos && v.size() >= at + 7 + 12) return v.substr(at, 7 + 12);
+  return v.size() > 80 ? v.substr(0, 77) + "..." : v;
+}
+
+std::string Literal(const std::string& v) { return v.rfind("literal ", 0) == 0 ? v.substr(8) : v; }
+
+// Files of a code snapshot: relative path -> inode of the blob it links to (same inode, same
+// content: the store links every copy of a content to one blob).
+std::map<std::string, uint64_t> CodeFiles(const store::Store& store, const std::string& value) {
+  std::map<std::string, uint64_t> files;
+  std::optional<Digest> d = store::ParseHex(value.size() > 7 ? value.substr(7) : "");
+  if (!d) return files;
+  std::string root = store.ObjectPath(*d);
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(root, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (!it->is_regular_file(ec)) continue;
+    struct stat st {};
+    ::stat(it->path().c_str(), &st);
+    files[it->path().lexically_relative(root).string()] = st.st_ino;
+  }
+  return files;
+}
+
+void DiffCode(const std::string& now, const std::string& before, const store::Store& store,
+              std::vector<std::string>& out) {
+  std::map<std::string, uint64_t> a = CodeFiles(store, before);
+  std::map<std::string, uint64_t> b = CodeFiles(store, now);
+  size_t listed = 0;
+  for (const auto& [path, inode] : b) {
+    auto it = a.find(path);
+    if (it == a.end()) {
+      out.push_back(fmt::format("code file {} added", path));
+    } else if (it->second != inode) {
+      out.push_back(fmt::format("code file {} changed", path));
+    } else {
+      continue;
+    }
+    ++listed;
+  }
+  for (const auto& [path, inode] : a) {
+    if (b.count(path) == 0) {
+      out.push_back(fmt::format("code file {} removed", path));
+      ++listed;
+    }
+  }
+  if (listed == 0) out.push_back(fmt::format("code {} -> {}", Short(before), Short(now)));
+}
+
+}  // namespace
+
+std::vector<std::string> DiffFields(const Fields& now, const Fields& before,
+                                    const store::Store& store) {
+  std::map<std::string, std::string> old(before.begin(), before.end());
+  std::set<std::string> seen;
+  std::vector<std::string> out;
+  for (const auto& [label, value] : now) {
+    seen.insert(label);
+    auto it = old.find(label);
+    std::string prev = it == old.end() ? "(none)" : it->second;
+    if (prev == value) continue;
+    if (label == "code") {
+      DiffCode(value, prev, store, out);
+    } else if (label.rfind("input ", 0) == 0) {
+      out.push_back(fmt::format("{} {} -> {}", label, Short(Literal(prev)), Short(Literal(value))));
+    } else if (label == "command") {
+      out.push_back("command template changed");
+    } else {
+      out.push_back(fmt::format("{}: {} -> {}", label, Short(prev), Short(value)));
+    }
+  }
+  for (const auto& [label, value] : before) {
+    if (seen.count(label) == 0) out.push_back(fmt::format("{} removed (was {})", label, Short(value)));
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> Explain(meta::MetaStore& meta, const store::Store& store,
+                                         const meta::RunRecord& run, const std::string& name) {
+  Result<std::optional<meta::StepRecord>> found = meta.FindStep(run.id, name);
+  if (!found.ok()) return found.status();
+  if (!*found) {
+    return Status::NotFound(fmt::format("run {} has no step `{}`; `weft show {}` lists them",
+                                        run.id, name, run.id));
+  }
+  const meta::StepRecord& step = **found;
+  std::vector<std::string> lines;
+  if (step.fingerprint.empty()) {
+    lines.push_back(fmt::format("{} {}: {}", name, step.status, step.message));
+    return lines;
+  }
+  Result<Fields> now = meta.FingerprintFields(step.fingerprint);
+  if (!now.ok()) return now.status();
+  if (step.status == "reused") {
+    lines.push_back(fmt::format("{} was reused: its fingerprint {} matches {} step {}", name,
+                                Short(step.fingerprint), step.reused_run, name));
+    // Upstream steps that ran again in this run but produced identical outputs.
+    Result<std::vector<meta::InputRecord>> inputs = meta.Inputs(run.id, step.index);
+    if (inputs.ok()) {
+      for (const meta::InputRecord& in : *inputs) {
+        if (in.kind != "step_output") continue;
+        std::string producer = in.value.substr(0, in.value.rfind('.'));
+        Result<std::optional<meta::StepRecord>> p = meta.FindStep(run.id, producer);
+        if (p.ok() && *p && (*p)->status == "succeeded") {
+          lines.push_back(fmt::format("upstream {} reran, output identical: reused", producer));
+        }
+      }
+    }
+    return lines;
+  }
+  lines.push_back(fmt::format("{} {}: {}", name, step.status == "succeeded" ? "ran" : step.status,
+                              step.message));
+  Result<std::optional<meta::StepRecord>> prev =
+      meta.PreviousStep(run.experiment, name, step.component, run.seq);
+  if (!prev.ok()) return prev.status();
+  if (!*prev) {
+    lines.push_back("no earlier run of this step to compare with");
+    return lines;
+  }
+  Result<Fields> before = meta.FingerprintFields((*prev)->fingerprint);
+  if (!before.ok()) return before.status();
+  std::vector<std::string> diff = DiffFields(*now, *before, store);
+  lines.push_back(fmt::format("compared with {} step {}:", (*prev)->run_id, (*prev)->name));
+  if (diff.empty()) {
+    lines.push_back("  every field is the same; it ran because " +
+                    (step.message.empty() ? std::string("the earlier result was not usable")
+                                          : step.message));
+  }
+  for (const std::string& d : diff) lines.push_back("  " + d);
+  return lines;
+}
+
+}  // namespace weft::engine

@@ -1,0 +1,25 @@
+// Why a step ran or was reused, field by field against the nearest earlier fingerprint of the same
+// step (same experiment and step path, else the latest run of the same component).
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "meta/meta.h"
+#include "store/store.h"
+
+namespace weft::engine {
+
+using Fields = std::vector<std::pair<std::string, std::string>>;
+
+// Lines describing how `now` differs from `before` ("input lr: 0.1 -> 0.2", "code: train.py
+// changed"). Code folders are compared file by file through the store.
+std::vector<std::string> DiffFields(const Fields& now, const Fields& before,
+                                    const store::Store& store);
+
+// The explanation of step `step` of `run`, one line each.
+Result<std::vector<std::string>> Explain(meta::MetaStore& meta, const store::Store& store,
+                                         const meta::RunRecord& run, const std::string& step);
+
+}  // namespace weft::engine
