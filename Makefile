@@ -10,9 +10,10 @@ FUZZ_SECONDS ?= 60
 BUILD_DEPS := g++ cmake ninja-build pkg-config libyaml-dev nlohmann-json3-dev libsqlite3-dev \
               libssl-dev libcli11-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
 FUZZ_DEPS  := clang-16 libclang-rt-16-dev
+RUN_DEPS   := python3 python3-sklearn bash
 FORMAT_DEPS := clang-format
 
-.PHONY: all deps fuzz-deps configure build test test-one unit e2e slow fuzz fuzz-build bench \
+.PHONY: all deps fuzz-deps run-deps configure build test test-one unit e2e slow fuzz fuzz-build bench \
         demo format format-check clean
 
 all: build
@@ -22,6 +23,9 @@ deps:
 
 fuzz-deps:
 	@tools/install-deps $(FUZZ_DEPS)
+
+run-deps:
+	@tools/install-deps $(RUN_DEPS)
 
 $(BUILD)/build.ninja:
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
@@ -33,7 +37,7 @@ build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
 # Every test: unit tests, end-to-end tests of the binary, and a compile of the fuzz target.
-test: build fuzz-build
+test: build fuzz-build run-deps
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE slow
 
 # One test (GoogleTest filter), for example: make test-one T='Yaml11*'
@@ -60,7 +64,7 @@ fuzz: fuzz-build
 bench: build
 	bench/run $(BUILD)
 
-demo: build
+demo: build run-deps
 	examples/demo
 
 format: deps

@@ -475,7 +475,8 @@ void Builder::CheckDelivery(StepInput& in, const Step& step) {
   ValueSource& src = in.source;
   What what("input `{}` of job `{}`", in.name, step.name);
   if (src.kind == ValueSource::Kind::kNone) {
-    if (!port.optional && pipeline_.kind != spec::DocumentKind::kCommandComponent &&
+    if (!port.optional && !port.any_type &&
+        pipeline_.kind != spec::DocumentKind::kCommandComponent &&
         pipeline_.kind != spec::DocumentKind::kParallelComponent) {
       diags_.Error(step.node->loc, fmt::format("{} has no value", what.str()),
                    "bind it under the job's `inputs:`, give the port a `default`, or mark it "

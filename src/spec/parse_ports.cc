@@ -404,10 +404,9 @@ std::vector<InputPort> Loader::PortsFromValues(
           p.type = PortType::kString;
       }
     }
-    // A binding's type is not known until graph resolution: the port takes whatever arrives, and
-    // nothing when the binding names an optional input that has no value.
+    // A binding's type is not known until graph resolution: the port takes whatever arrives (and
+    // nothing, when the binding names an optional input that has no value).
     p.any_type = v.kind == InputValue::Kind::kBinding && !v.type;
-    if (p.any_type) p.optional = true;
     ports.push_back(std::move(p));
   }
   return ports;

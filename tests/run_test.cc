@@ -1,0 +1,373 @@
+// End-to-end tests of `weft run` and the commands that read runs: real processes, a real SQLite
+// file, a real store, in a temporary folder per test.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "test_util.h"
+
+namespace weft {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::ProcessResult;
+
+std::string Read(const std::string& p) {
+  std::ifstream in(p);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+class RunTest : public ::testing::Test {
+ protected:
+  ProcessResult Weft(std::vector<std::string> args) {
+    args.insert(args.begin(), WEFT_BINARY);
+    return testing::Run(args, dir_.path());
+  }
+  // Step name -> status of the last run (from `weft show --json`).
+  std::map<std::string, std::string> Statuses(const std::string& run = "last") {
+    ProcessResult r = Weft({"show", run, "--json"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::map<std::string, std::string> out;
+    nlohmann::json j = nlohmann::json::parse(r.out);
+    for (const auto& s : j["steps"]) {
+      out[s["name"].get<std::string>()] = s["status"].get<std::string>();
+    }
+    return out;
+  }
+  std::string Explain(const std::string& step) {
+    ProcessResult r = Weft({"explain", "last", step});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.out;
+  }
+  testing::TempDir dir_;
+};
+
+constexpr const char* kEnv = "environment: {image: python:3.11}\n";
+
+// prep counts the lines of a data file; train reads the count and a learning rate; report
+// reads the count. Each component has its own code folder; train and report share `lib/`.
+void WriteReusePipeline(const testing::TempDir& d) {
+  d.Write("data/rows.csv", "a\nb\nc\n");
+  d.Write("prep/prep.sh", "wc -l < \"$1\" > \"$2/count.txt\"\n");
+  d.Write("train/train.sh", "echo \"lr=$2 count=$(cat $1/count.txt)\" > \"$3/model.txt\"\n");
+  d.Write("shared/lib.sh", "helper=1\n");
+  d.Write("pipeline.yml", std::string(R"(type: pipeline
+experiment_name: reuse
+inputs:
+  rows: {type: uri_file, path: ./data/rows.csv}
+  lr: 0.1
+jobs:
+  prep:
+    command: bash prep.sh ${{inputs.rows}} ${{outputs.counted}}
+    code: ./prep
+    )") + kEnv + R"(    inputs: {rows: "${{parent.inputs.rows}}"}
+    outputs: {counted: {type: uri_folder}}
+  train:
+    command: bash train.sh ${{inputs.counted}} ${{inputs.lr}} ${{outputs.model}}
+    code: ./train
+    )" + kEnv + R"(    inputs:
+      counted: ${{parent.jobs.prep.outputs.counted}}
+      lr: ${{parent.inputs.lr}}
+    outputs: {model: {type: uri_folder}}
+  report:
+    command: cat ${{inputs.counted}}/count.txt
+    )" + kEnv + R"(    inputs: {counted: "${{parent.jobs.prep.outputs.counted}}"}
+)");
+}
+
+TEST_F(RunTest, ReuseFollowsContentAndExplainsWhy) {
+  WriteReusePipeline(dir_);
+  ProcessResult first = Weft({"run", "pipeline.yml"});
+  ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
+  EXPECT_NE(first.out.find("run r1 in workspace " + dir_.path() + "/.weft"), std::string::npos);
+  EXPECT_EQ(Statuses(), (std::map<std::string, std::string>{
+                            {"prep", "succeeded"}, {"train", "succeeded"}, {"report", "succeeded"}}));
+  ProcessResult get = Weft({"get", "last", "train.model", "model_copy"});
+  ASSERT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_EQ(Read(dir_.path() + "/model_copy/model.txt"), "lr=0.1 count=3\n");
+
+  ASSERT_EQ(Weft({"run", "pipeline.yml"}).exit_code, 0);
+  EXPECT_EQ(Statuses(), (std::map<std::string, std::string>{
+                            {"prep", "reused"}, {"train", "reused"}, {"report", "reused"}}));
+
+  // A literal: only train reruns.
+  ASSERT_EQ(Weft({"run", "pipeline.yml", "--set", "inputs.lr=0.2"}).exit_code, 0);
+  EXPECT_EQ(Statuses()["train"], "succeeded");
+  EXPECT_EQ(Statuses()["prep"], "reused");
+  EXPECT_EQ(Statuses()["report"], "reused");
+  EXPECT_NE(Explain("train").find("input lr 0.1 -> 0.2"), std::string::npos) << Explain("train");
+
+  // A code file: only the step whose code folder holds it.
+  dir_.Write("train/train.sh", "echo \"lr=$2 count=$(cat $1/count.txt) v2\" > \"$3/model.txt\"\n");
+  ASSERT_EQ(Weft({"run", "pipeline.yml", "--set", "inputs.lr=0.2"}).exit_code, 0);
+  EXPECT_EQ(Statuses()["train"], "succeeded");
+  EXPECT_EQ(Statuses()["prep"], "reused");
+  EXPECT_NE(Explain("train").find("code file train.sh changed"), std::string::npos)
+      << Explain("train");
+
+  // The data changes but its line count does not: prep reruns, its output is identical, so its
+  // consumers are reused and explain says so.
+  dir_.Write("data/rows.csv", "x\ny\nz\n");
+  ASSERT_EQ(Weft({"run", "pipeline.yml", "--set", "inputs.lr=0.2"}).exit_code, 0);
+  EXPECT_EQ(Statuses()["prep"], "succeeded");
+  EXPECT_EQ(Statuses()["train"], "reused");
+  EXPECT_EQ(Statuses()["report"], "reused");
+  EXPECT_NE(Explain("prep").find("input rows sha256:"), std::string::npos) << Explain("prep");
+  EXPECT_NE(Explain("report").find("upstream prep reran, output identical: reused"),
+            std::string::npos)
+      << Explain("report");
+}
+
+TEST_F(RunTest, SharedCodeFolderRerunsEveryUser) {
+  dir_.Write("src/a.sh", "echo a > $1/a.txt\n");
+  dir_.Write("src/b.sh", "echo b > $1/b.txt\n");
+  dir_.Write("src/common.sh", "x=1\n");
+  dir_.Write("p.yml", std::string("type: pipeline\njobs:\n") +
+                          "  one:\n    command: bash a.sh ${{outputs.o}}\n    code: ./src\n    " +
+                          kEnv + "    outputs: {o: }\n" +
+                          "  two:\n    command: bash b.sh ${{outputs.o}}\n    code: ./src\n    " +
+                          kEnv + "    outputs: {o: }\n");
+  ASSERT_EQ(Weft({"run", "p.yml"}).exit_code, 0);
+  dir_.Write("src/common.sh", "x=2\n");
+  ASSERT_EQ(Weft({"run", "p.yml"}).exit_code, 0);
+  EXPECT_EQ(Statuses()["one"], "succeeded");
+  EXPECT_EQ(Statuses()["two"], "succeeded");
+  EXPECT_NE(Explain("two").find("code file common.sh changed"), std::string::npos);
+}
+
+TEST_F(RunTest, ForceFlagsAndNonDeterministicComponents) {
+  WriteReusePipeline(dir_);
+  ASSERT_EQ(Weft({"run", "pipeline.yml"}).exit_code, 0);
+  ASSERT_EQ(Weft({"run", "pipeline.yml", "--force"}).exit_code, 0);
+  EXPECT_EQ(Statuses(), (std::map<std::string, std::string>{
+                            {"prep", "succeeded"}, {"train", "succeeded"}, {"report", "succeeded"}}));
+  ASSERT_EQ(Weft({"run", "pipeline.yml", "--force-step", "prep"}).exit_code, 0);
+  EXPECT_EQ(Statuses()["prep"], "succeeded");
+  EXPECT_EQ(Statuses()["train"], "reused");  // prep's output is identical
+  EXPECT_NE(Explain("prep").find("forced by --force-step"), std::string::npos);
+  EXPECT_EQ(Weft({"run", "pipeline.yml", "--force-step", "nope"}).exit_code, 2);
+
+  dir_.Write("nd.yml", std::string("type: pipeline\njobs:\n  roll:\n    component: ./roll.yml\n"));
+  dir_.Write("roll.yml", std::string("name: roll\nis_deterministic: false\n") + kEnv +
+                             "command: echo $RANDOM\n");
+  ASSERT_EQ(Weft({"run", "nd.yml"}).exit_code, 0);
+  ASSERT_EQ(Weft({"run", "nd.yml"}).exit_code, 0);
+  EXPECT_EQ(Statuses()["roll"], "succeeded");
+}
+
+TEST_F(RunTest, ForceRerunResultsNeverSeedReuse) {
+  dir_.Write("p.yml", std::string("type: pipeline\nsettings: {force_rerun: true}\njobs:\n  a:\n") +
+                          "    command: echo hi\n    " + kEnv);
+  dir_.Write("q.yml", std::string("type: pipeline\njobs:\n  a:\n    command: echo hi\n    ") + kEnv);
+  ASSERT_EQ(Weft({"run", "p.yml"}).exit_code, 0);
+  ASSERT_EQ(Weft({"run", "p.yml"}).exit_code, 0);
+  EXPECT_EQ(Statuses()["a"], "succeeded");
+  ASSERT_EQ(Weft({"run", "q.yml"}).exit_code, 0);
+  EXPECT_EQ(Statuses()["a"], "succeeded");  // same fingerprint, but only force_rerun results exist
+  ASSERT_EQ(Weft({"run", "q.yml"}).exit_code, 0);
+  EXPECT_EQ(Statuses()["a"], "reused");
+}
+
+TEST_F(RunTest, HostileValuesRunNothingAndArriveVerbatim) {
+  std::string canary = dir_.path() + "/pwned";
+  dir_.Write("p.yml", std::string(R"(type: pipeline
+inputs:
+  a: '"; touch )") + canary + R"(1; echo "'
+  b: '$(touch )" + canary + R"(2)'
+  c: '`touch )" + canary + R"(3`'
+  d: '* ~ && touch )" + canary + R"(4'
+jobs:
+  echo:
+    command: >-
+      for x in ${{inputs.a}} "${{inputs.b}}" '${{inputs.c}}' ${{inputs.d}}; do printf '<%s>' "$x"; done
+      > ${{outputs.o}}/argv.txt
+    )" + kEnv + R"(    inputs: {a: "${{parent.inputs.a}}", b: "${{parent.inputs.b}}", c: "${{parent.inputs.c}}", d: "${{parent.inputs.d}}"}
+    outputs: {o: }
+)");
+  ProcessResult r = Weft({"run", "p.yml"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  for (int i = 1; i <= 4; ++i) EXPECT_FALSE(fs::exists(canary + std::to_string(i))) << i;
+  ASSERT_EQ(Weft({"get", "last", "echo.o", "got"}).exit_code, 0);
+  EXPECT_EQ(Read(dir_.path() + "/got/argv.txt"),
+            "<\";><touch><" + canary + "1;><echo><\"><$(touch " + canary + "2)><`touch " + canary +
+                "3`><*><~><&&><touch><" + canary + "4>");
+}
+
+TEST_F(RunTest, OutputFoldersExistBeforeTheStepStarts) {
+  dir_.Write("p.yml", std::string(R"(type: pipeline
+jobs:
+  check:
+    command: test -d ${{outputs.folder}} && test -d $(dirname ${{outputs.file}}) && echo ok > ${{outputs.file}} && test -d outputs && echo art > outputs/a.txt
+    )") + kEnv + R"(    outputs:
+      folder: {type: uri_folder}
+      file: {type: uri_file}
+  use:
+    command: cat ${{inputs.f}} ${{inputs.art}}/outputs/a.txt
+    )" + kEnv + R"(    inputs: {f: "${{parent.jobs.check.outputs.file}}", art: "${{parent.jobs.check.outputs.artifacts}}"}
+)");
+  ProcessResult r = Weft({"run", "p.yml"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  ProcessResult logs = Weft({"logs", "last", "use"});
+  EXPECT_EQ(logs.out, "ok\nart\n");
+}
+
+TEST_F(RunTest, TimeoutStopsTheWholeGroup) {
+  dir_.Write("p.yml", std::string(R"(type: pipeline
+jobs:
+  slow:
+    command: (sleep 60 & echo $! > )") + dir_.path() + R"(/child.pid; wait)
+    )" + kEnv + "    limits: {timeout: 1}\n");
+  auto start = std::chrono::steady_clock::now();
+  ProcessResult r = Weft({"run", "p.yml"});
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_LT(took, std::chrono::seconds(15));
+  EXPECT_EQ(Statuses()["slow"], "timed_out");
+  pid_t child = std::stoi(Read(dir_.path() + "/child.pid"));
+  EXPECT_NE(::kill(child, 0), 0) << "the step's background process survived";
+}
+
+TEST_F(RunTest, InterruptCancelsTheRunAndCommitsNothing) {
+  dir_.Write("p.yml", std::string(R"(type: pipeline
+jobs:
+  slow:
+    command: echo started > ${{outputs.o}}/partial.txt; touch )") + dir_.path() + R"(/started; sleep 60
+    )" + kEnv + "    outputs: {o: }\n");
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::chdir(dir_.path().c_str());
+    int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, 1);
+    ::execl(WEFT_BINARY, WEFT_BINARY, "run", "p.yml", nullptr);
+    ::_exit(127);
+  }
+  for (int i = 0; i < 200 && !fs::exists(dir_.path() + "/started"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(fs::exists(dir_.path() + "/started"));
+  ::kill(pid, SIGINT);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  EXPECT_EQ(Statuses()["slow"], "canceled");
+  EXPECT_TRUE(fs::is_empty(dir_.path() + "/.weft/store/objects"));
+}
+
+TEST_F(RunTest, FailureStopsTheRunUnlessContinueOnStepFailure) {
+  auto pipeline = [&](bool keep_going) {
+    return std::string("type: pipeline\nsettings: {continue_on_step_failure: ") +
+           (keep_going ? "true" : "false") + "}\njobs:\n" +
+           "  bad:\n    command: sleep 0.3; exit 3\n    " + kEnv + "    outputs: {o: }\n" +
+           "  after_bad:\n    command: ls ${{inputs.i}}\n    " + kEnv +
+           "    inputs: {i: \"${{parent.jobs.bad.outputs.o}}\"}\n" +
+           "  optional_after_bad:\n    command: echo $[[${{inputs.i}}]] ok\n    " + kEnv +
+           "    inputs: {i: {type: uri_folder, optional: true, path: \"${{parent.jobs.bad.outputs.o}}\"}}\n" +
+           "  independent:\n    command: sleep 2\n    " + kEnv;
+  };
+  dir_.Write("stop.yml", pipeline(false));
+  ProcessResult r = Weft({"run", "stop.yml"});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  std::map<std::string, std::string> st = Statuses();
+  EXPECT_EQ(st["bad"], "failed");
+  EXPECT_EQ(st["after_bad"], "skipped");
+  EXPECT_EQ(st["independent"], "canceled");
+
+  dir_.Write("go.yml", pipeline(true));
+  r = Weft({"run", "go.yml"});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  st = Statuses();
+  EXPECT_EQ(st["bad"], "failed");
+  EXPECT_EQ(st["after_bad"], "skipped");
+  EXPECT_EQ(st["optional_after_bad"], "succeeded");
+  EXPECT_EQ(st["independent"], "succeeded");
+}
+
+TEST_F(RunTest, InitAndFinalizeStepsBracketTheRun) {
+  std::string log = dir_.path() + "/order.txt";
+  dir_.Write("p.yml", std::string("type: pipeline\nsettings: {on_init: setup, on_finalize: teardown}\n") +
+                          "jobs:\n" + "  work:\n    command: echo work >> " + log + "; exit 1\n    " +
+                          kEnv + "  setup:\n    command: echo setup >> " + log + "\n    " + kEnv +
+                          "  teardown:\n    command: echo teardown >> " + log + "\n    " + kEnv);
+  EXPECT_EQ(Weft({"run", "p.yml"}).exit_code, 1);
+  EXPECT_EQ(Read(log), "setup\nwork\nteardown\n");
+}
+
+TEST_F(RunTest, SamePipelineInTwoWorkspacesHasTheSameFingerprints) {
+  testing::TempDir other;
+  for (const testing::TempDir* d : {&dir_, &other}) WriteReusePipeline(*d);
+  ASSERT_EQ(Weft({"run", "pipeline.yml"}).exit_code, 0);
+  ProcessResult b = testing::Run({WEFT_BINARY, "run", "pipeline.yml"}, other.path());
+  ASSERT_EQ(b.exit_code, 0);
+  ProcessResult ja = Weft({"show", "last", "--json"});
+  ProcessResult jb = testing::Run({WEFT_BINARY, "show", "last", "--json"}, other.path());
+  auto fps = [](const std::string& json) {
+    std::vector<std::string> out;
+    nlohmann::json j = nlohmann::json::parse(json);
+    for (const auto& s : j["steps"]) out.push_back(s["fingerprint"]);
+    return out;
+  };
+  EXPECT_EQ(fps(ja.out), fps(jb.out));
+  EXPECT_EQ(fps(ja.out).size(), 3u);
+}
+
+TEST_F(RunTest, GpuStepsGetTheirDevicesAndDistributedStepsTheirRanks) {
+  dir_.Write(".weft/config.yaml", "resources: {gpus: 2, cpus: 4}\n");
+  dir_.Write("p.yml", std::string(R"(type: pipeline
+jobs:
+  g1:
+    command: echo $CUDA_VISIBLE_DEVICES > ${{outputs.o}}/dev; sleep 0.5
+    )") + kEnv + R"(    resources: {properties: {weft.gpus: 1}}
+    outputs: {o: }
+  g2:
+    command: echo $CUDA_VISIBLE_DEVICES > ${{outputs.o}}/dev; sleep 0.5
+    )" + kEnv + R"(    resources: {properties: {weft.gpus: 1}}
+    outputs: {o: }
+  ddp:
+    command: echo "$RANK/$WORLD_SIZE local=$LOCAL_RANK" > ${{outputs.o}}/rank$RANK
+    )" + kEnv + R"(    distribution: {type: pytorch, process_count_per_instance: 2}
+    outputs: {o: }
+)");
+  ProcessResult r = Weft({"run", "p.yml"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  for (const char* s : {"g1", "g2", "ddp"}) {
+    ASSERT_EQ(Weft({"get", "last", std::string(s) + ".o", s}).exit_code, 0);
+  }
+  std::string d1 = Read(dir_.path() + "/g1/dev");
+  std::string d2 = Read(dir_.path() + "/g2/dev");
+  EXPECT_TRUE((d1 == "0\n" && d2 == "1\n") || (d1 == "1\n" && d2 == "0\n")) << d1 << d2;
+  EXPECT_EQ(Read(dir_.path() + "/ddp/rank0"), "0/2 local=0\n");
+  EXPECT_EQ(Read(dir_.path() + "/ddp/rank1"), "1/2 local=1\n");
+}
+
+TEST_F(RunTest, UnrunnableNodesAndMissingPackagesAreRefusedBeforeAnythingRuns) {
+  ProcessResult sweep = testing::Run(
+      {WEFT_BINARY, "run", "valid/sweep.yml", "--workspace", dir_.path()},
+      std::string(WEFT_SOURCE_DIR) + "/tests/pipelines");
+  EXPECT_EQ(sweep.exit_code, 2);
+  EXPECT_NE(sweep.err.find("step random_search is a sweep job"), std::string::npos) << sweep.err;
+  dir_.Write("env/conda.yml", "dependencies:\n  - pip:\n    - surely-not-installed-pkg==1.0\n");
+  dir_.Write("p.yml", R"(type: pipeline
+jobs:
+  a:
+    command: echo
+    environment: {image: python:3.11, conda_file: ./env/conda.yml}
+)");
+  ProcessResult r = Weft({"run", "p.yml"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("needs the Python package `surely-not-installed-pkg`"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("python3-surely-not-installed-pkg"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace weft
