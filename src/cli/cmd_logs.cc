@@ -43,7 +43,7 @@ std::function<int()> SetupLogs(CLI::App& sub) {
                                                s.message)));
     }
     int64_t attempt = s.status == "reused" ? 1 : s.attempt;
-    std::string path = fmt::format("{}/{}/{}/{}/log", ws->ws.runs_dir(), src_run, src_idx, attempt);
+    std::string path = fmt::format("{}/{}/{}.{}/log", ws->ws.runs_dir(), src_run, src_idx, attempt);
     if (s.status == "reused") fmt::print(stderr, "(reused: the log of {} step {})\n", src_run, o->step);
     std::ifstream in(path);
     if (!in) return Fail(Status::NotFound(fmt::format("{}: no log", path)));

@@ -31,7 +31,11 @@ class LinePrinter : public engine::Observer {
       detail = fmt::format("  ({:.1f}s){}", e.seconds, e.status == "succeeded" ? "" : detail);
     }
     fmt::print("[{:7.1f}s] {:<10} {}{}\n", t, e.status, e.step, detail);
-    std::fflush(stdout);
+    // Flush at most every 100 ms: live enough to follow, cheap for pipelines of 10,000 steps.
+    if (t - last_flush_ >= 0.1 || e.status != "reused") {
+      std::fflush(stdout);
+      last_flush_ = t;
+    }
   }
   void OnWarning(const std::string& message) override {
     fmt::print(stderr, "warning: {}\n", message);
@@ -39,6 +43,7 @@ class LinePrinter : public engine::Observer {
 
  private:
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  double last_flush_ = 0;
 };
 
 struct Options {

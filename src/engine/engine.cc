@@ -95,7 +95,9 @@ class RunLoop {
   const RunOptions& opts_;
   Capacity cap_;
   std::vector<StepRun> runs_;
-  std::deque<uint32_t> queue_;
+  std::deque<uint32_t> queue_;    // fingerprinted, waiting for capacity
+  std::deque<uint32_t> ready_;    // producers finished, not yet looked at
+  bool draining_ = false;
   std::map<uint64_t, uint32_t> by_handle_;
   Capacity used_{0, 0, 0};
   std::vector<bool> gpu_busy_;
@@ -337,8 +339,10 @@ void RunLoop::Ready(uint32_t i) {
   Fingerprinted(i);
   r.rec.fingerprint = r.fp.digest;
   meta_.PutFingerprint(r.fp.digest, r.fp.fields).ok();
-  RecordInputs(i);
+  // A reused step's inputs are, by its fingerprint, those of the attempt it reuses: its lineage
+  // edges are that attempt's.
   if (TryReuse(i)) return Finish(i, St::kReused, r.rec.message);
+  RecordInputs(i);
   if (!r.selected) {
     return Finish(i, St::kSkipped, fmt::format("not selected (--{}) and no reusable result",
                                                opts_.only.empty() ? "until" : "only"));
@@ -360,8 +364,17 @@ void RunLoop::Finish(uint32_t i, St st, std::string message) {
     if (!pipeline_.job.settings.continue_on_step_failure) Halt("an earlier step failed");
   }
   for (uint32_t c : r.consumers) {
-    if (--runs_[c].waiting == 0) Ready(c);
+    if (--runs_[c].waiting == 0) ready_.push_back(c);
   }
+  // Drain iteratively: a chain of reused steps must not become a chain of nested calls.
+  if (draining_) return;
+  draining_ = true;
+  while (!ready_.empty()) {
+    uint32_t next = ready_.front();
+    ready_.pop_front();
+    Ready(next);
+  }
+  draining_ = false;
 }
 
 // Stops starting steps; running ones are stopped (canceled), waiting ones will be skipped.
@@ -387,7 +400,7 @@ Status RunLoop::Start(uint32_t i) {
   const graph::Step& step = g_.steps[i];
   const StepPlan& plan = plans_[i];
   StepRun& r = runs_[i];
-  r.dir = fmt::format("{}/{}/{}/{}", ws_.runs_dir(), run_.id, i, r.rec.attempt);
+  r.dir = fmt::format("{}/{}/{}.{}", ws_.runs_dir(), run_.id, i, r.rec.attempt);
   std::string work = r.dir + "/work";
   Status s = MakeDirs(r.dir + "/out");
   if (s.ok() && plan.code) s = CopyTree(store_.DeliveryPath(*plan.code), work);
@@ -598,7 +611,7 @@ Result<RunResult> RunLoop::Go() {
     r.rec.name = g_.steps[i].name;
     r.rec.component = g_.steps[i].ComponentLabel();
     r.rec.deterministic = plans_[i].command->is_deterministic;
-    Record(i);
+    // A step's row is written at its first transition; until then it is pending by absence.
   }
   // Collect the roots first: Ready() of one root may already make others ready.
   std::vector<uint32_t> roots;
@@ -608,21 +621,13 @@ Result<RunResult> RunLoop::Go() {
   for (uint32_t i : roots) Ready(i);
   s = meta_.Commit();
   if (!s.ok()) return s;
+  // One pass: record what happened (ends of jobs, the job ids of steps started last pass),
+  // decide what starts, commit (so every transition is durable before it is acted on), then start
+  // the steps and wait for the next event.
+  std::vector<uint32_t> started;
+  std::vector<exec::JobEnd> ends;
+  std::vector<std::pair<uint32_t, Status>> failures;
   while (true) {
-    std::vector<uint32_t> started;
-    if (!halted_ || !queue_.empty()) {
-      s = meta_.Begin();
-      if (!s.ok()) return s;
-      Launch(started);
-      s = meta_.Commit();
-      if (!s.ok()) return s;
-    }
-    std::vector<std::pair<uint32_t, Status>> failures;
-    for (uint32_t i : started) {
-      obs_.OnStep({g_.steps[i].name, "running", "", 0});
-      Status st = Start(i);
-      if (!st.ok()) failures.emplace_back(i, st);
-    }
     s = meta_.Begin();
     if (!s.ok()) return s;
     for (uint32_t i : started) Record(i);  // the job id, now that it is known
@@ -630,12 +635,6 @@ Result<RunResult> RunLoop::Go() {
       Release(i);
       Finish(i, St::kFailed, st.message());
     }
-    s = meta_.Commit();
-    if (!s.ok()) return s;
-    if (ex_.running() == 0 && queue_.empty()) break;
-    std::vector<exec::JobEnd> ends = ex_.Wait(1000);
-    s = meta_.Begin();
-    if (!s.ok()) return s;
     if (ex_.interrupted() && !canceled_) {
       canceled_ = true;
       obs_.OnWarning("interrupted: stopping every running step");
@@ -646,9 +645,19 @@ Result<RunResult> RunLoop::Go() {
       for (uint32_t i : q) Finish(i, St::kCanceled, "the run was canceled");
     }
     for (const exec::JobEnd& e : ends) End(e);
+    started.clear();
+    failures.clear();
+    if (!halted_ || !queue_.empty()) Launch(started);
     s = meta_.Commit();
     if (!s.ok()) return s;
     if (!error_.ok()) return error_;
+    for (uint32_t i : started) {
+      obs_.OnStep({g_.steps[i].name, "running", "", 0});
+      Status st = Start(i);
+      if (!st.ok()) failures.emplace_back(i, st);
+    }
+    if (ex_.running() == 0 && queue_.empty() && failures.empty() && started.empty()) break;
+    ends = failures.empty() ? ex_.Wait(1000) : std::vector<exec::JobEnd>{};
   }
   int code = canceled_ ? kExitCanceled : failed_ ? kExitStepFailed : kExitOk;
   s = meta_.Begin();

@@ -111,7 +111,7 @@ Result<std::vector<std::string>> Explain(meta::MetaStore& meta, const store::Sto
     lines.push_back(fmt::format("{} was reused: its fingerprint {} matches {} step {}", name,
                                 Short(step.fingerprint), step.reused_run, name));
     // Upstream steps that ran again in this run but produced identical outputs.
-    Result<std::vector<meta::InputRecord>> inputs = meta.Inputs(run.id, step.index);
+    Result<std::vector<meta::InputRecord>> inputs = meta.Inputs(step.reused_run, step.reused_index);
     if (inputs.ok()) {
       for (const meta::InputRecord& in : *inputs) {
         if (in.kind != "step_output") continue;

@@ -2,7 +2,7 @@
 //
 //   .weft/weft.db        metadata (SQLite, WAL)
 //   .weft/store/         content-addressed objects
-//   .weft/runs/<run>/<step index>/<attempt>/   a step attempt: log, working folder, staged outputs
+//   .weft/runs/<run>/<step index>.<attempt>/   a step attempt: log, working folder, staged outputs
 //   .weft/envs/<id>/bin  the `python` each environment puts first on PATH
 //   .weft/config.yaml    optional settings (docs/workspace.md)
 //

@@ -84,16 +84,22 @@ constexpr const char* kRunColumns =
     "seeds_reuse, workdir";
 
 template <typename T, typename Read>
-Result<std::vector<T>> All(Result<Statement>& q, Read read) {
-  if (!q.ok()) return q.status();
+Result<std::vector<T>> AllRows(Statement& q, Read read) {
   std::vector<T> out;
   while (true) {
-    Result<bool> row = q->Step();
+    Result<bool> row = q.Step();
     if (!row.ok()) return row.status();
     if (!*row) break;
-    out.push_back(read(*q));
+    out.push_back(read(q));
   }
+  q.Reset();
   return out;
+}
+
+template <typename T, typename Read>
+Result<std::vector<T>> All(Result<Statement>& q, Read read) {
+  if (!q.ok()) return q.status();
+  return AllRows<T>(*q, read);
 }
 
 }  // namespace
@@ -160,34 +166,43 @@ Status MetaStore::FinishRun(const std::string& id, const std::string& status, in
 }
 
 Status MetaStore::PutStep(const StepRecord& st) {
-  Result<Statement> q = db_->Prepare(
+  Result<Statement*> r = db_->Cached(
       "INSERT OR REPLACE INTO steps(run_id, idx, name, component, status, fingerprint, "
       "reused_run, reused_idx, attempt, started_ns, finished_ns, exit_code, message, "
       "deterministic, job) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-  if (!q.ok()) return q.status();
-  q->Bind(1, st.run_id).Bind(2, st.index).Bind(3, st.name).Bind(4, st.component);
-  q->Bind(5, st.status).Bind(6, st.fingerprint).Bind(7, st.reused_run);
-  if (st.reused_index >= 0) q->Bind(8, st.reused_index); else q->BindNull(8);
-  q->Bind(9, st.attempt).Bind(10, st.started_ns).Bind(11, st.finished_ns);
-  if (st.exit_code >= 0) q->Bind(12, st.exit_code); else q->BindNull(12);
-  q->Bind(13, st.message).Bind(14, int64_t{st.deterministic}).Bind(15, st.job);
-  return q->Run();
+  if (!r.ok()) return r.status();
+  Statement& q = **r;
+  q.Bind(1, st.run_id).Bind(2, st.index).Bind(3, st.name).Bind(4, st.component);
+  q.Bind(5, st.status).Bind(6, st.fingerprint).Bind(7, st.reused_run);
+  if (st.reused_index >= 0) q.Bind(8, st.reused_index); else q.BindNull(8);
+  q.Bind(9, st.attempt).Bind(10, st.started_ns).Bind(11, st.finished_ns);
+  if (st.exit_code >= 0) q.Bind(12, st.exit_code); else q.BindNull(12);
+  q.Bind(13, st.message).Bind(14, int64_t{st.deterministic}).Bind(15, st.job);
+  return q.Run();
 }
 
 Status MetaStore::AddTransition(const std::string& run, int64_t index, const std::string& status,
                                 int64_t at_ns) {
-  Result<Statement> q = db_->Prepare("INSERT INTO transitions VALUES(?,?,?,?)");
+  Result<Statement*> q = db_->Cached("INSERT INTO transitions VALUES(?,?,?,?)");
   if (!q.ok()) return q.status();
-  return q->Bind(1, run).Bind(2, index).Bind(3, status).Bind(4, at_ns).Run();
+  return (*q)->Bind(1, run).Bind(2, index).Bind(3, status).Bind(4, at_ns).Run();
 }
 
 Status MetaStore::PutFingerprint(const std::string& fingerprint,
                                  const std::vector<std::pair<std::string, std::string>>& fields) {
-  Result<Statement> q =
-      db_->Prepare("INSERT OR IGNORE INTO fingerprint_fields VALUES(?,?,?,?)");
+  // A fingerprint's fields never change: write them once.
+  Result<Statement*> known =
+      db_->Cached("SELECT 1 FROM fingerprint_fields WHERE fingerprint = ? LIMIT 1");
+  if (!known.ok()) return known.status();
+  (*known)->Bind(1, fingerprint);
+  Result<bool> row = (*known)->Step();
+  (*known)->Reset();
+  if (!row.ok()) return row.status();
+  if (*row) return Status::Ok();
+  Result<Statement*> q = db_->Cached("INSERT OR IGNORE INTO fingerprint_fields VALUES(?,?,?,?)");
   if (!q.ok()) return q.status();
   for (size_t i = 0; i < fields.size(); ++i) {
-    Status s = q->Bind(1, fingerprint)
+    Status s = (*q)->Bind(1, fingerprint)
                    .Bind(2, static_cast<int64_t>(i))
                    .Bind(3, fields[i].first)
                    .Bind(4, fields[i].second)
@@ -198,34 +213,37 @@ Status MetaStore::PutFingerprint(const std::string& fingerprint,
 }
 
 Status MetaStore::PutOutput(const std::string& run, int64_t index, const OutputRecord& o) {
-  Result<Statement> q = db_->Prepare("INSERT OR REPLACE INTO step_outputs VALUES(?,?,?,?,?,?,?,?,?)");
+  Result<Statement*> q = db_->Cached("INSERT OR REPLACE INTO step_outputs VALUES(?,?,?,?,?,?,?,?,?)");
   if (!q.ok()) return q.status();
-  return q->Bind(1, run).Bind(2, index).Bind(3, o.name).Bind(4, o.digest).Bind(5, o.type)
+  return (*q)->Bind(1, run).Bind(2, index).Bind(3, o.name).Bind(4, o.digest).Bind(5, o.type)
       .Bind(6, o.object_name).Bind(7, o.bytes).Bind(8, o.inode).Bind(9, o.mtime_ns).Run();
 }
 
 Status MetaStore::PutInput(const std::string& run, int64_t index, const InputRecord& in) {
-  Result<Statement> q = db_->Prepare("INSERT OR REPLACE INTO step_inputs VALUES(?,?,?,?,?,?)");
+  Result<Statement*> q = db_->Cached("INSERT OR REPLACE INTO step_inputs VALUES(?,?,?,?,?,?)");
   if (!q.ok()) return q.status();
-  return q->Bind(1, run).Bind(2, index).Bind(3, in.name).Bind(4, in.kind).Bind(5, in.value)
+  return (*q)->Bind(1, run).Bind(2, index).Bind(3, in.name).Bind(4, in.kind).Bind(5, in.value)
       .Bind(6, in.digest).Run();
 }
 
 Result<std::vector<StepRecord>> MetaStore::ReuseCandidates(const std::string& fingerprint) {
-  Result<Statement> q = db_->Prepare(fmt::format(
+  static const std::string sql = fmt::format(
       "SELECT {} FROM steps s JOIN runs r ON r.id = s.run_id WHERE s.fingerprint = ? AND "
       "s.status = 'succeeded' AND r.seeds_reuse = 1 ORDER BY s.finished_ns DESC LIMIT 8",
-      kStepColumns));
-  if (q.ok()) q->Bind(1, fingerprint);
-  return All<StepRecord>(q, ReadStep);
+      kStepColumns);
+  Result<Statement*> q = db_->Cached(sql);
+  if (!q.ok()) return q.status();
+  (*q)->Bind(1, fingerprint);
+  return AllRows<StepRecord>(**q, ReadStep);
 }
 
 Result<std::vector<OutputRecord>> MetaStore::Outputs(const std::string& run, int64_t index) {
-  Result<Statement> q = db_->Prepare(
+  Result<Statement*> q = db_->Cached(
       "SELECT name, digest, type, object_name, bytes, inode, mtime_ns FROM step_outputs WHERE "
       "run_id = ? AND idx = ? ORDER BY name");
-  if (q.ok()) q->Bind(1, run).Bind(2, index);
-  return All<OutputRecord>(q, [](const Statement& s) {
+  if (!q.ok()) return q.status();
+  (*q)->Bind(1, run).Bind(2, index);
+  return AllRows<OutputRecord>(**q, [](const Statement& s) {
     return OutputRecord{s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Int(4), s.Int(5), s.Int(6)};
   });
 }
@@ -312,25 +330,32 @@ Result<std::optional<StepRecord>> MetaStore::FindStep(const std::string& run,
 }
 
 std::optional<Digest> MetaStore::Lookup(const std::string& path, const struct stat& st) {
-  Result<Statement> q = db_->Prepare(
+  Result<Statement*> r = db_->Cached(
       "SELECT digest, hashed_at_ns FROM hash_cache WHERE path = ? AND dev = ? AND ino = ? AND "
       "size = ? AND mtime_ns = ? AND ctime_ns = ?");
-  if (!q.ok()) return std::nullopt;
+  if (!r.ok()) return std::nullopt;
+  Statement* q = *r;
   q->Bind(1, path).Bind(2, static_cast<int64_t>(st.st_dev)).Bind(3, static_cast<int64_t>(st.st_ino));
   q->Bind(4, static_cast<int64_t>(st.st_size)).Bind(5, Ns(st.st_mtim)).Bind(6, Ns(st.st_ctim));
   Result<bool> row = q->Step();
-  if (!row.ok() || !*row) return std::nullopt;
+  if (!row.ok() || !*row) {
+    q->Reset();
+    return std::nullopt;
+  }
+  int64_t hashed_at = q->Int(1);
+  std::string digest = q->Text(0);
+  q->Reset();
   // Git's racy-clean rule: a file modified in the same clock tick as its hashing may have changed
   // again without its mtime moving; such an entry is never trusted.
-  if (Ns(st.st_mtim) + kClockTickNs > q->Int(1)) return std::nullopt;
-  return store::ParseHex(q->Text(0));
+  if (Ns(st.st_mtim) + kClockTickNs > hashed_at) return std::nullopt;
+  return store::ParseHex(digest);
 }
 
 void MetaStore::Record(const std::string& path, const struct stat& st, const Digest& digest,
                        int64_t hashed_at_ns) {
-  Result<Statement> q =
-      db_->Prepare("INSERT OR REPLACE INTO hash_cache VALUES(?,?,?,?,?,?,?,?)");
-  if (!q.ok()) return;
+  Result<Statement*> r = db_->Cached("INSERT OR REPLACE INTO hash_cache VALUES(?,?,?,?,?,?,?,?)");
+  if (!r.ok()) return;
+  Statement* q = *r;
   q->Bind(1, path).Bind(2, static_cast<int64_t>(st.st_dev)).Bind(3, static_cast<int64_t>(st.st_ino));
   q->Bind(4, static_cast<int64_t>(st.st_size)).Bind(5, Ns(st.st_mtim)).Bind(6, Ns(st.st_ctim));
   q->Bind(7, ToHex(digest)).Bind(8, hashed_at_ns);

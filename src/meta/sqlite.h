@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -52,6 +53,9 @@ class Db {
 
   Status Exec(std::string_view sql);
   Result<Statement> Prepare(std::string_view sql);
+  // A statement prepared once and kept for the Db's lifetime (reset before it is returned), for
+  // the statements a run executes per step. The SQL text must be a literal or otherwise stable.
+  Result<Statement*> Cached(std::string_view sql);
   Status BeginImmediate() { return Exec("BEGIN IMMEDIATE"); }
   Status Commit() { return Exec("COMMIT"); }
   void Rollback();
@@ -59,6 +63,7 @@ class Db {
  private:
   explicit Db(sqlite3* db) : db_(db) {}
   sqlite3* db_;
+  std::map<std::string, std::unique_ptr<Statement>, std::less<>> cache_;
 };
 
 }  // namespace weft::meta

@@ -146,6 +146,21 @@ std::string Leaf(const std::string& rel) {
   return slash == std::string::npos ? rel : rel.substr(slash + 1);
 }
 
+// The digest of a walked folder, bottom-up: walking the items backwards meets every entry of a
+// folder before the folder itself.
+Digest FolderDigest(const std::vector<Item>& items) {
+  std::map<std::string, std::vector<TreeEntry>> children;
+  for (auto it = items.rbegin(); it != items.rend(); ++it) {
+    Digest d = it->digest;
+    if (it->kind == EntryKind::kFolder) {
+      d = TreeDigest(std::move(children[it->rel]));
+      children.erase(it->rel);
+    }
+    children[Parent(it->rel)].push_back({Leaf(it->rel), it->kind, d});
+  }
+  return TreeDigest(std::move(children[""]));
+}
+
 }  // namespace
 
 Status Store::Init() const {
@@ -291,9 +306,21 @@ Result<ObjectRef> Store::Ingest(const std::string& path, bool move, HashCache* c
     ref.bytes += static_cast<uint64_t>(it.st.st_size);
     ++ref.files;
   }
-  s = FsyncPath(root_ + "/blobs");
-  if (!s.ok()) return s;
+  if (ref.files > 0) {
+    s = FsyncPath(root_ + "/blobs");
+    if (!s.ok()) return s;
+  }
 
+  if (ref.type == ObjectType::kFolder) {
+    ref.digest = FolderDigest(items);
+    if (Has(ref.digest)) {  // the same tree is stored already: nothing to build
+      if (move) {
+        s = RemoveTree(path);
+        if (!s.ok()) return s;
+      }
+      return ref;
+    }
+  }
   std::string tmp = root_ + "/tmp/object-" + TmpName();
   s = MakeDirs(tmp);
   if (!s.ok()) return s;
@@ -331,19 +358,12 @@ Result<ObjectRef> Store::Ingest(const std::string& path, bool move, HashCache* c
       return s;
     }
   }
-  std::map<std::string, std::vector<TreeEntry>> children;
   for (auto it = items.rbegin(); it != items.rend(); ++it) {
-    Digest d = it->digest;
-    if (it->kind == EntryKind::kFolder) {
-      d = TreeDigest(std::move(children[it->rel]));
-      children.erase(it->rel);
-      std::string dir = tmp + "/" + it->rel;
-      FsyncPath(dir).ok();
-      ::chmod(dir.c_str(), 0555);
-    }
-    children[Parent(it->rel)].push_back({Leaf(it->rel), it->kind, d});
+    if (it->kind != EntryKind::kFolder) continue;
+    std::string dir = tmp + "/" + it->rel;
+    FsyncPath(dir).ok();
+    ::chmod(dir.c_str(), 0555);
   }
-  ref.digest = TreeDigest(std::move(children[""]));
   if (move && S_ISDIR(root_st.st_mode)) {
     s = RemoveTree(path);  // what is left of the staged folder: empty folders and links
     if (!s.ok()) return s;
