@@ -99,6 +99,15 @@ TEST_F(RunTest, ReuseFollowsContentAndExplainsWhy) {
   EXPECT_EQ(Statuses(), (std::map<std::string, std::string>{
                             {"prep", "reused"}, {"train", "reused"}, {"report", "reused"}}));
 
+  // --dry-run says what would happen and why, and runs nothing.
+  ProcessResult dry = Weft({"run", "pipeline.yml", "--set", "inputs.lr=0.2", "--dry-run"});
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_NE(dry.out.find("would-reuse prep"), std::string::npos) << dry.out;
+  EXPECT_NE(dry.out.find("would-run  train  input lr 0.1 -> 0.2"), std::string::npos) << dry.out;
+  EXPECT_NE(dry.out.find("would-reuse report"), std::string::npos) << dry.out;
+  ProcessResult runs = Weft({"runs", "--json"});
+  EXPECT_EQ(nlohmann::json::parse(runs.out).size(), 2u);
+
   // A literal: only train reruns.
   ASSERT_EQ(Weft({"run", "pipeline.yml", "--set", "inputs.lr=0.2"}).exit_code, 0);
   EXPECT_EQ(Statuses()["train"], "succeeded");

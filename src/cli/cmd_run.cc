@@ -20,6 +20,7 @@ namespace {
 class LinePrinter : public engine::Observer {
  public:
   void OnRunStarted(const std::string& run_id, const std::string& workspace) override {
+    // (dry runs start no run and print only their step lines)
     start_ = std::chrono::steady_clock::now();
     fmt::print("run {} in workspace {}\n", run_id, workspace);
     std::fflush(stdout);
@@ -53,6 +54,7 @@ struct Options {
   bool force = false;
   std::vector<std::string> force_steps;
   std::string only, until, experiment;
+  bool dry_run = false;
 };
 
 void PrintSummary(meta::MetaStore& meta, const std::string& run_id) {
@@ -81,6 +83,8 @@ std::function<int()> SetupRun(CLI::App& sub) {
   sub.add_option("--only", o->only, "run only this step (its inputs must be reusable)");
   sub.add_option("--until", o->until, "run this step and everything it needs");
   sub.add_option("--experiment", o->experiment, "the experiment the run belongs to");
+  sub.add_flag("--dry-run", o->dry_run,
+               "say what would be reused and what would run, and why; run nothing");
   return [o] {
     int code = 0;
     std::unique_ptr<LoadedGraph> g = LoadGraph(o->pipeline, stderr, &code);
@@ -95,6 +99,7 @@ std::function<int()> SetupRun(CLI::App& sub) {
     options.force_steps = {o->force_steps.begin(), o->force_steps.end()};
     options.only = o->only;
     options.until = o->until;
+    options.dry_run = o->dry_run;
     options.workdir = std::filesystem::current_path().string();
     options.experiment = !o->experiment.empty() ? o->experiment
                          : !g->pipeline->job.experiment_name.empty()
@@ -104,6 +109,7 @@ std::function<int()> SetupRun(CLI::App& sub) {
     engine::Engine engine(ws->ws, *ws->meta, *ws->store, **ex, printer);
     Result<engine::RunResult> r = engine.Run(*g->pipeline, g->graph, options);
     if (!r.ok()) return Fail(r.status());
+    if (o->dry_run) return 0;
     PrintSummary(*ws->meta, r->run_id);
     fmt::print("\nrun {}: {}\n", r->run_id,
                r->exit_code == 0 ? "succeeded" : r->exit_code == 130 ? "canceled" : "failed");

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "base/fs.h"
+#include "engine/explain.h"
 #include "engine/fingerprint.h"
 #include "engine/plan.h"
 #include "engine/substitute.h"
@@ -67,6 +68,9 @@ class RunLoop {
         plans_(std::move(plans)), opts_(o), cap_(cap), runs_(g.steps.size()) {}
 
   Result<RunResult> Go();
+  // Says, step by step, what a run would reuse and what it would run, and why; runs nothing and
+  // writes no run.
+  Result<RunResult> DryRun();
 
  private:
   Status Wire();
@@ -669,6 +673,45 @@ Result<RunResult> RunLoop::Go() {
   return RunResult{run_.id, code};
 }
 
+Result<RunResult> RunLoop::DryRun() {
+  Status s = Wire();
+  if (!s.ok()) return s;
+  std::vector<uint32_t> order = graph::TopologicalOrder(g_);
+  std::vector<std::string> runs_because(g_.steps.size());
+  for (uint32_t i : order) {
+    StepRun& r = runs_[i];
+    std::string upstream;
+    for (uint32_t p : g_.steps[i].deps) {
+      if (runs_[p].st != St::kReused) upstream = g_.steps[p].name;
+    }
+    if (!upstream.empty()) {
+      obs_.OnStep({g_.steps[i].name, "would-run", fmt::format("upstream {} runs first", upstream), 0});
+      continue;
+    }
+    Fingerprinted(i);
+    if (TryReuse(i)) {
+      r.st = St::kReused;
+      obs_.OnStep({g_.steps[i].name, "would-reuse", r.rec.message, 0});
+      continue;
+    }
+    std::string why = r.rec.message;
+    Result<std::optional<meta::StepRecord>> prev = meta_.PreviousStep(
+        opts_.experiment, g_.steps[i].name, g_.steps[i].ComponentLabel(), INT64_MAX);
+    if (prev.ok() && *prev) {
+      Result<Fields> before = meta_.FingerprintFields((*prev)->fingerprint);
+      if (before.ok()) {
+        std::vector<std::string> diff = DiffFields(r.fp.fields, *before, store_);
+        if (!diff.empty()) {
+          why.clear();
+          for (const std::string& d : diff) why += (why.empty() ? "" : "; ") + d;
+        }
+      }
+    }
+    obs_.OnStep({g_.steps[i].name, "would-run", why, 0});
+  }
+  return RunResult{"", 0};
+}
+
 }  // namespace
 
 Result<RunResult> Engine::Run(const spec::LoadedPipeline& pipeline, const graph::Graph& graph,
@@ -685,7 +728,7 @@ Result<RunResult> Engine::Run(const spec::LoadedPipeline& pipeline, const graph:
   for (const std::string& w : warnings) observer_.OnWarning(w);
   RunLoop loop(ws_, meta_, store_, executor_, observer_, pipeline, graph, std::move(*plans),
                options, cap);
-  return loop.Go();
+  return options.dry_run ? loop.DryRun() : loop.Go();
 }
 
 }  // namespace weft::engine
