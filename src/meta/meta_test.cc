@@ -1,0 +1,115 @@
+#include "meta/meta.h"
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "test_util.h"
+
+namespace weft::meta {
+namespace {
+
+using weft::testing::TempDir;
+
+class MetaTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Result<std::unique_ptr<MetaStore>> m = MetaStore::Open(dir_.path() + "/weft.db");
+    ASSERT_TRUE(m.ok()) << m.status().message();
+    meta_ = std::move(*m);
+  }
+  RunRecord NewRun(bool seeds = true) {
+    EXPECT_TRUE(meta_->Begin().ok());
+    RunRecord r;
+    r.experiment = "exp";
+    r.seeds_reuse = seeds;
+    Result<RunRecord> created = meta_->CreateRun(r);
+    EXPECT_TRUE(meta_->Commit().ok());
+    return *created;
+  }
+  TempDir dir_;
+  std::unique_ptr<MetaStore> meta_;
+};
+
+TEST_F(MetaTest, RunIdsAreShortAndSequential) {
+  EXPECT_EQ(NewRun().id, "r1");
+  EXPECT_EQ(NewRun().id, "r2");
+  Result<std::optional<RunRecord>> last = meta_->FindRun("last");
+  ASSERT_TRUE(last.ok() && last->has_value());
+  EXPECT_EQ((*last)->id, "r2");
+  EXPECT_EQ((*meta_->FindRun("1"))->id, "r1");
+  EXPECT_FALSE(meta_->FindRun("r9")->has_value());
+}
+
+TEST_F(MetaTest, ReopeningKeepsDataAndSchemaVersion) {
+  NewRun();
+  meta_.reset();
+  Result<std::unique_ptr<MetaStore>> again = MetaStore::Open(dir_.path() + "/weft.db");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again)->Runs(10)->size(), 1u);
+}
+
+TEST_F(MetaTest, ReuseCandidatesAreSucceededStepsOfSeedingRuns) {
+  RunRecord seeding = NewRun(true);
+  RunRecord forced = NewRun(false);
+  ASSERT_TRUE(meta_->Begin().ok());
+  for (const RunRecord* r : {&seeding, &forced}) {
+    StepRecord s;
+    s.run_id = r->id;
+    s.index = 0;
+    s.name = "train";
+    s.status = "succeeded";
+    s.fingerprint = "sha256:f";
+    s.finished_ns = r->seq;
+    ASSERT_TRUE(meta_->PutStep(s).ok());
+  }
+  StepRecord failed;
+  failed.run_id = seeding.id;
+  failed.index = 1;
+  failed.status = "failed";
+  failed.fingerprint = "sha256:f";
+  ASSERT_TRUE(meta_->PutStep(failed).ok());
+  ASSERT_TRUE(meta_->Commit().ok());
+  Result<std::vector<StepRecord>> c = meta_->ReuseCandidates("sha256:f");
+  ASSERT_TRUE(c.ok());
+  ASSERT_EQ(c->size(), 1u);
+  EXPECT_EQ((*c)[0].run_id, seeding.id);
+}
+
+TEST_F(MetaTest, FingerprintFieldsAreWrittenOnceAndReadInOrder) {
+  ASSERT_TRUE(meta_->Begin().ok());
+  ASSERT_TRUE(meta_->PutFingerprint("fp", {{"b", "2"}, {"a", "1"}}).ok());
+  ASSERT_TRUE(meta_->PutFingerprint("fp", {{"c", "3"}}).ok());
+  ASSERT_TRUE(meta_->Commit().ok());
+  Result<std::vector<std::pair<std::string, std::string>>> f = meta_->FingerprintFields("fp");
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(*f, (std::vector<std::pair<std::string, std::string>>{{"b", "2"}, {"a", "1"}}));
+}
+
+TEST_F(MetaTest, HashCacheFollowsStatAndDistrustsTheSameClockTick) {
+  std::string path = dir_.Write("f.txt", "x");
+  struct stat st {};
+  ::stat(path.c_str(), &st);
+  Digest d{};
+  d[0] = 7;
+  int64_t mtime = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
+  // Hashed in the same tick the file was written: never trusted.
+  meta_->Record(path, st, d, mtime + 1000);
+  EXPECT_FALSE(meta_->Lookup(path, st).has_value());
+  // Hashed clearly later: trusted while stat says the same.
+  meta_->Record(path, st, d, mtime + 1'000'000'000);
+  ASSERT_TRUE(meta_->Lookup(path, st).has_value());
+  EXPECT_EQ(*meta_->Lookup(path, st), d);
+  struct stat changed = st;
+  changed.st_size += 1;
+  EXPECT_FALSE(meta_->Lookup(path, changed).has_value());
+  changed = st;
+  changed.st_ino += 1;
+  EXPECT_FALSE(meta_->Lookup(path, changed).has_value());
+}
+
+}  // namespace
+}  // namespace weft::meta
