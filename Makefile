@@ -10,10 +10,12 @@ FUZZ_SECONDS ?= 60
 BUILD_DEPS := g++ cmake ninja-build pkg-config libyaml-dev nlohmann-json3-dev libsqlite3-dev \
               libssl-dev libcli11-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
 FUZZ_DEPS  := clang-16 libclang-rt-16-dev
-RUN_DEPS   := python3 python3-sklearn bash
+TEST_DEPS  := python3 bash
+DEMO_DEPS  := python3 python3-sklearn bash
+BENCH_DEPS := ninja-build snakemake time
 FORMAT_DEPS := clang-format
 
-.PHONY: all deps fuzz-deps run-deps configure build test test-one unit e2e slow fuzz fuzz-build bench \
+.PHONY: all deps fuzz-deps test-deps demo-deps configure build test test-one slow fuzz fuzz-build bench \
         demo format format-check clean
 
 all: build
@@ -24,8 +26,11 @@ deps:
 fuzz-deps:
 	@tools/install-deps $(FUZZ_DEPS)
 
-run-deps:
-	@tools/install-deps $(RUN_DEPS)
+test-deps:
+	@tools/install-deps $(TEST_DEPS)
+
+demo-deps:
+	@tools/install-deps $(DEMO_DEPS)
 
 $(BUILD)/build.ninja:
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
@@ -37,7 +42,7 @@ build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
 # Every test: unit tests, end-to-end tests of the binary, and a compile of the fuzz target.
-test: build fuzz-build run-deps
+test: build fuzz-build test-deps
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE slow
 
 # One test (GoogleTest filter), for example: make test-one T='Yaml11*'
@@ -61,10 +66,11 @@ fuzz: fuzz-build
 	$(FUZZ_BUILD)/weft_loader_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
 	  -timeout=10 -dict=fuzz/yaml.dict $(FUZZ_BUILD)/corpus
 
-bench: build
+bench: build test-deps
+	@tools/install-deps $(BENCH_DEPS)
 	bench/run $(BUILD)
 
-demo: build run-deps
+demo: build demo-deps
 	examples/demo
 
 format: deps

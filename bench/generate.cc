@@ -37,10 +37,10 @@ std::string FanInComponent(int inputs, const std::string& command) {
   std::ostringstream c;
   c << "type: command\nname: bench_fan_in\nversion: 1\ninputs:\n";
   for (int i = 0; i < inputs; ++i) c << "  in" << i << ": {type: uri_folder}\n";
-  c << "outputs:\n  out: {type: uri_folder}\nenvironment: azureml:bench-env:1\ncommand: " << command
-    << " ${{outputs.out}}";
+  c << "outputs:\n  out: {type: uri_folder}\nenvironment: azureml:bench-env:1\ncommand: >-\n  "
+    << command;
   for (int i = 0; i < inputs; ++i) c << " ${{inputs.in" << i << "}}";
-  c << "\n";
+  c << " ${{outputs.out}}\n";  // the output last, as in the step component
   return c.str();
 }
 

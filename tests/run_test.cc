@@ -173,6 +173,22 @@ TEST_F(RunTest, ForceFlagsAndNonDeterministicComponents) {
   EXPECT_EQ(Statuses()["roll"], "succeeded");
 }
 
+TEST_F(RunTest, UntilAndOnlySelectSteps) {
+  WriteReusePipeline(dir_);
+  ASSERT_EQ(Weft({"run", "pipeline.yml", "--until", "prep"}).exit_code, 0);
+  std::map<std::string, std::string> st = Statuses();
+  EXPECT_EQ(st["prep"], "succeeded");
+  EXPECT_EQ(st["train"], "skipped");
+  EXPECT_EQ(st["report"], "skipped");
+  // --only runs one step; what it needs must be reusable (prep is, from the run above).
+  ASSERT_EQ(Weft({"run", "pipeline.yml", "--only", "report"}).exit_code, 0);
+  st = Statuses();
+  EXPECT_EQ(st["prep"], "reused");
+  EXPECT_EQ(st["report"], "succeeded");
+  EXPECT_EQ(st["train"], "skipped");
+  EXPECT_EQ(Weft({"run", "pipeline.yml", "--only", "nope"}).exit_code, 2);
+}
+
 TEST_F(RunTest, ForceRerunResultsNeverSeedReuse) {
   dir_.Write("p.yml", std::string("type: pipeline\nsettings: {force_rerun: true}\njobs:\n  a:\n") +
                           "    command: echo hi\n    " + kEnv);

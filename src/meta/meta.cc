@@ -117,7 +117,10 @@ Status MetaStore::Migrate() {
   Status s = db_->BeginImmediate();
   if (!s.ok()) return s;
   Result<Statement> q = db_->Prepare("PRAGMA user_version");
-  if (!q.ok()) return db_->Rollback(), q.status();
+  if (!q.ok()) {
+    db_->Rollback();
+    return q.status();
+  }
   Result<bool> row = q->Step();
   int64_t version = row.ok() && *row ? q->Int(0) : 0;
   int64_t latest = static_cast<int64_t>(std::size(kMigrations));
