@@ -19,6 +19,7 @@ namespace {
 // One plain line per event: readable in a terminal and in a CI log alike.
 class LinePrinter : public engine::Observer {
  public:
+  ~LinePrinter() override = default;
   void OnRunStarted(const std::string& run_id, const std::string& workspace) override {
     // (dry runs start no run and print only their step lines)
     start_ = std::chrono::steady_clock::now();
@@ -42,9 +43,58 @@ class LinePrinter : public engine::Observer {
     fmt::print(stderr, "warning: {}\n", message);
   }
 
+ protected:
+  double Elapsed() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+
  private:
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   double last_flush_ = 0;
+};
+
+// On a terminal: the same event lines, with a live status line kept below them (elapsed time,
+// counts, a progress bar, the running steps and how long each has run).
+class TerminalPrinter : public LinePrinter {
+ public:
+  void OnStep(const engine::StepEvent& e) override {
+    std::fputs("\r\033[K", stdout);
+    LinePrinter::OnStep(e);
+    Redraw();
+  }
+  void OnWarning(const std::string& message) override {
+    std::fputs("\r\033[K", stdout);
+    std::fflush(stdout);
+    LinePrinter::OnWarning(message);
+    Redraw();
+  }
+  void OnProgress(const engine::Progress& p) override {
+    last_ = p;
+    Redraw();
+  }
+  ~TerminalPrinter() override {
+    std::fputs("\r\033[K", stdout);
+    std::fflush(stdout);
+  }
+
+ private:
+  void Redraw() {
+    const engine::Progress& p = last_;
+    if (p.total == 0) return;
+    size_t done = p.succeeded + p.reused + p.failed + p.other;
+    int filled = static_cast<int>(20.0 * done / p.total);
+    std::string bar = std::string(filled, '#') + std::string(20 - filled, '-');
+    std::string running;
+    for (size_t k = 0; k < p.running.size() && k < 4; ++k) {
+      running += fmt::format("{}{} {:.0f}s", k ? ", " : "", p.running[k].first, p.running[k].second);
+    }
+    if (p.running.size() > 4) running += fmt::format(", +{}", p.running.size() - 4);
+    fmt::print("\r\033[K[{:7.1f}s] [{}] {}/{}  done {}  reused {}  failed {}  queued {}  {}",
+               Elapsed(), bar, done, p.total, p.succeeded, p.reused, p.failed, p.queued,
+               running.empty() ? "" : "running: " + running);
+    std::fflush(stdout);
+  }
+  engine::Progress last_;
 };
 
 struct Options {
@@ -105,9 +155,11 @@ std::function<int()> SetupRun(CLI::App& sub) {
                          : !g->pipeline->job.experiment_name.empty()
                              ? g->pipeline->job.experiment_name
                              : std::filesystem::current_path().filename().string();
-    LinePrinter printer;
-    engine::Engine engine(ws->ws, *ws->meta, *ws->store, **ex, printer);
+    std::unique_ptr<LinePrinter> printer = ::isatty(1) ? std::make_unique<TerminalPrinter>()
+                                                       : std::make_unique<LinePrinter>();
+    engine::Engine engine(ws->ws, *ws->meta, *ws->store, **ex, *printer);
     Result<engine::RunResult> r = engine.Run(*g->pipeline, g->graph, options);
+    printer.reset();  // clears the live status line
     if (!r.ok()) return Fail(r.status());
     if (o->dry_run) return 0;
     PrintSummary(*ws->meta, r->run_id);

@@ -85,6 +85,7 @@ class RunLoop {
   void Halt(const std::string& why);
   void Record(uint32_t i);
   void RecordInputs(uint32_t i);
+  void ReportProgress();
   void Release(uint32_t i);
   bool TryReuse(uint32_t i);
 
@@ -106,6 +107,7 @@ class RunLoop {
   Capacity used_{0, 0, 0};
   std::vector<bool> gpu_busy_;
   meta::RunRecord run_;
+  std::map<St, size_t> finished_;  // how many steps ended in each state
   bool halted_ = false;
   bool failed_ = false;
   bool canceled_ = false;
@@ -358,6 +360,7 @@ void RunLoop::Ready(uint32_t i) {
 void RunLoop::Finish(uint32_t i, St st, std::string message) {
   StepRun& r = runs_[i];
   r.st = st;
+  ++finished_[st];
   r.rec.finished_ns = NowNs();
   if (!message.empty()) r.rec.message = std::move(message);
   Record(i);
@@ -379,6 +382,21 @@ void RunLoop::Finish(uint32_t i, St st, std::string message) {
     Ready(next);
   }
   draining_ = false;
+}
+
+void RunLoop::ReportProgress() {
+  Progress p;
+  p.total = g_.steps.size();
+  p.succeeded = finished_[St::kSucceeded];
+  p.reused = finished_[St::kReused];
+  p.failed = finished_[St::kFailed] + finished_[St::kTimedOut];
+  p.other = finished_[St::kSkipped] + finished_[St::kCanceled];
+  p.queued = queue_.size();
+  int64_t now = NowNs();
+  for (const auto& [handle, i] : by_handle_) {
+    p.running.emplace_back(g_.steps[i].name, (now - runs_[i].rec.started_ns) / 1e9);
+  }
+  obs_.OnProgress(p);
 }
 
 // Stops starting steps; running ones are stopped (canceled), waiting ones will be skipped.
@@ -661,6 +679,7 @@ Result<RunResult> RunLoop::Go() {
       if (!st.ok()) failures.emplace_back(i, st);
     }
     if (ex_.running() == 0 && queue_.empty() && failures.empty() && started.empty()) break;
+    ReportProgress();
     ends = failures.empty() ? ex_.Wait(1000) : std::vector<exec::JobEnd>{};
   }
   int code = canceled_ ? kExitCanceled : failed_ ? kExitStepFailed : kExitOk;

@@ -42,12 +42,24 @@ struct StepEvent {
   double seconds = 0;
 };
 
+// Where a run stands, once per pass of the event loop (at least every second).
+struct Progress {
+  size_t total = 0;
+  size_t succeeded = 0;
+  size_t reused = 0;
+  size_t failed = 0;   // failed and timed out
+  size_t other = 0;    // skipped and canceled
+  size_t queued = 0;   // ready, waiting for capacity
+  std::vector<std::pair<std::string, double>> running;  // step, seconds so far
+};
+
 class Observer {
  public:
   virtual ~Observer() = default;
   virtual void OnRunStarted(const std::string& run_id, const std::string& workspace) = 0;
   virtual void OnStep(const StepEvent& e) = 0;
   virtual void OnWarning(const std::string& message) = 0;
+  virtual void OnProgress(const Progress& p) {}
 };
 
 struct RunResult {
