@@ -245,6 +245,25 @@ jobs:
   EXPECT_EQ(logs.out, "ok\nart\n");
 }
 
+TEST_F(RunTest, DatastoreOutputsAreLinkedToTheirStoredObject) {
+  dir_.Write("p.yml", std::string(R"(type: pipeline
+settings: {default_datastore: azureml:workspaceblobstore}
+jobs:
+  make:
+    command: echo model > ${{outputs.m}}/model.txt
+    )") + kEnv + R"(    outputs:
+      m:
+        type: uri_folder
+        path: azureml://datastores/${{default_datastore}}/paths/models/${{name}}/${{output_name}}
+)");
+  ProcessResult r = Weft({"run", "p.yml"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::string linked = dir_.path() + "/.weft/datastores/workspaceblobstore/models/make/m";
+  EXPECT_TRUE(fs::is_symlink(linked));
+  EXPECT_EQ(Read(linked + "/model.txt"), "model\n");
+  EXPECT_NE(fs::read_symlink(linked).string().find("/.weft/store/objects/"), std::string::npos);
+}
+
 TEST_F(RunTest, TimeoutStopsTheWholeGroup) {
   dir_.Write("p.yml", std::string(R"(type: pipeline
 jobs:

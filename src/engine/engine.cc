@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "base/fs.h"
+#include "engine/datastore.h"
 #include "engine/explain.h"
 #include "engine/fingerprint.h"
 #include "engine/plan.h"
@@ -81,6 +82,7 @@ class RunLoop {
   Status Start(uint32_t i);
   void End(const exec::JobEnd& end);
   Status CommitOutputs(uint32_t i);
+  Status PublishOutputs(uint32_t i);
   void Finish(uint32_t i, St st, std::string message);
   void Halt(const std::string& why);
   void Record(uint32_t i);
@@ -573,6 +575,21 @@ Status RunLoop::CommitOutputs(uint32_t i) {
   return s;
 }
 
+// Outputs whose settings name a datastore path get a link there to their stored object.
+Status RunLoop::PublishOutputs(uint32_t i) {
+  const graph::Step& step = g_.steps[i];
+  std::string ds = pipeline_.job.settings.default_datastore;
+  if (ds.rfind("azureml:", 0) == 0) ds = ds.substr(8);
+  for (const graph::StepOutput& o : step.outputs) {
+    if (o.setting == nullptr || o.setting->path.empty()) continue;
+    OutputPlace place{step.node->name, o.name, ds.empty() ? "workspaceblobstore" : ds};
+    Status s = PublishToDatastore(ws_, o.setting->path.text, place,
+                                  store_.DeliveryPath(runs_[i].outputs.at(o.name)));
+    if (!s.ok()) return Status(s.code(), fmt::format("output {}: {}", o.name, s.message()));
+  }
+  return Status::Ok();
+}
+
 void RunLoop::End(const exec::JobEnd& end) {
   auto it = by_handle_.find(end.handle);
   if (it == by_handle_.end()) return;
@@ -593,6 +610,7 @@ void RunLoop::End(const exec::JobEnd& end) {
                                               run_.id, g_.steps[i].name));
   }
   Status s = CommitOutputs(i);
+  if (s.ok()) s = PublishOutputs(i);
   if (!s.ok()) return Finish(i, St::kFailed, s.message());
   for (const auto& [name, ref] : r.outputs) {
     struct stat st {};

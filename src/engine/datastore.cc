@@ -1,0 +1,86 @@
+#include "engine/datastore.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "base/fs.h"
+
+namespace weft::engine {
+namespace {
+
+std::string ReplaceAll(std::string text, const std::string& from, const std::string& to) {
+  for (size_t at = 0; (at = text.find(from, at)) != std::string::npos; at += to.size()) {
+    text.replace(at, from.size(), to);
+  }
+  return text;
+}
+
+std::string Fill(std::string text, const OutputPlace& place) {
+  for (const char* open : {"${{", "${{ "}) {
+    for (const char* close : {"}}", " }}"}) {
+      auto token = [&](const char* name) { return std::string(open) + name + close; };
+      text = ReplaceAll(text, token("name"), place.step);
+      text = ReplaceAll(text, token("output_name"), place.output);
+      text = ReplaceAll(text, token("default_datastore"), place.default_datastore);
+    }
+  }
+  return text;
+}
+
+}  // namespace
+
+Result<std::string> DatastorePath(const Workspace& ws, const std::string& uri_template,
+                                  const OutputPlace& place) {
+  constexpr std::string_view kPrefix = "azureml://datastores/";
+  std::string uri = Fill(uri_template, place);
+  if (uri.rfind(kPrefix, 0) != 0) {
+    return Status::Invalid(fmt::format("`{}` is not a datastore path "
+                                       "(azureml://datastores/NAME/paths/PATH)",
+                                       uri));
+  }
+  std::string rest = uri.substr(kPrefix.size());
+  size_t paths = rest.find("/paths/");
+  if (paths == std::string::npos || paths == 0) {
+    return Status::Invalid(fmt::format("`{}` is not a datastore path "
+                                       "(azureml://datastores/NAME/paths/PATH)",
+                                       uri));
+  }
+  std::string name = rest.substr(0, paths);
+  if (name.rfind("azureml:", 0) == 0) name = name.substr(8);
+  std::filesystem::path rel = std::filesystem::path(rest.substr(paths + 7)).lexically_normal();
+  if (rel.empty() || rel.is_absolute() || *rel.begin() == ".." || name.find('/') != std::string::npos ||
+      name == ".." || name == ".") {
+    return Status::Invalid(fmt::format("`{}` leaves its datastore's folder", uri));
+  }
+  std::string path = (std::filesystem::path(ws.Datastore(name)) / rel).string();
+  while (!path.empty() && path.back() == '/') path.pop_back();
+  return path;
+}
+
+Status PublishToDatastore(const Workspace& ws, const std::string& uri_template,
+                          const OutputPlace& place, const std::string& object_path) {
+  Result<std::string> dest = DatastorePath(ws, uri_template, place);
+  if (!dest.ok()) return dest.status();
+  std::error_code ec;
+  std::filesystem::file_status st = std::filesystem::symlink_status(*dest, ec);
+  if (std::filesystem::exists(st)) {
+    if (std::filesystem::is_symlink(st) && std::filesystem::read_symlink(*dest, ec) == object_path) {
+      return Status::Ok();
+    }
+    return Status::Invalid(fmt::format("datastore path {} already holds something else; weft does "
+                                       "not overwrite it",
+                                       *dest));
+  }
+  Status s = MakeDirs(DirName(*dest));
+  if (!s.ok()) return s;
+  if (::symlink(object_path.c_str(), dest->c_str()) != 0) {
+    return Status::Io(fmt::format("{}: cannot link the output there: {}", *dest,
+                                  std::strerror(errno)));
+  }
+  return Status::Ok();
+}
+
+}  // namespace weft::engine

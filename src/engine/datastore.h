@@ -1,0 +1,32 @@
+// Datastores: named folders that stand for Azure ML's datastores on this machine.
+//
+// An output whose `path` is `azureml://datastores/<name>/paths/<path>` (with `${{name}}`,
+// `${{output_name}}` and `${{default_datastore}}` filled in) is still committed to the store, which
+// stays the truth; the datastore path then gets a link to the stored object. weft never writes
+// outside a datastore's folder and never replaces a datastore path that holds something else.
+#pragma once
+
+#include <string>
+
+#include "base/status.h"
+#include "engine/workspace.h"
+
+namespace weft::engine {
+
+struct OutputPlace {
+  std::string step;              // ${{name}}
+  std::string output;            // ${{output_name}}
+  std::string default_datastore; // ${{default_datastore}}
+};
+
+// The local path a datastore URI names, after filling in the placeholders. An error when the URI
+// is not a datastore path, or when it would leave the datastore's folder.
+Result<std::string> DatastorePath(const Workspace& ws, const std::string& uri_template,
+                                  const OutputPlace& place);
+
+// Links `object_path` (a store object) at the datastore path `uri_template` names. Linking the
+// same object again is a no-op; a path that holds anything else is an error naming it.
+Status PublishToDatastore(const Workspace& ws, const std::string& uri_template,
+                          const OutputPlace& place, const std::string& object_path);
+
+}  // namespace weft::engine
