@@ -112,6 +112,11 @@ Status MakeDirs(const std::string& path) {
   return Status::Ok();
 }
 
+Status MakeDir(const std::string& path) {
+  if (::mkdir(path.c_str(), 0755) == 0 || errno == EEXIST) return Status::Ok();
+  return Status::Io(fmt::format("{}: cannot create folder: {}", path, std::strerror(errno)));
+}
+
 Status RemoveTree(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::exists(std::filesystem::symlink_status(path, ec))) return Status::Ok();

@@ -31,6 +31,8 @@ Status FsyncPath(const std::string& path);
 Status WriteFileAtomic(const std::string& path, std::string_view data);
 // Creates `path` and its parents (like mkdir -p).
 Status MakeDirs(const std::string& path);
+// Creates one folder whose parent exists (an existing folder is fine).
+Status MakeDir(const std::string& path);
 // Removes `path` and everything below it, making read-only folders writable first. Missing is ok.
 Status RemoveTree(const std::string& path);
 // Copies a regular file's bytes and executable bit, then fsyncs the copy.

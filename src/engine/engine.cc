@@ -426,16 +426,17 @@ Status RunLoop::Start(uint32_t i) {
   StepRun& r = runs_[i];
   r.dir = fmt::format("{}/{}/{}.{}", ws_.runs_dir(), run_.id, i, r.rec.attempt);
   std::string work = r.dir + "/work";
-  Status s = MakeDirs(r.dir + "/out");
-  if (s.ok() && plan.code) s = CopyTree(store_.DeliveryPath(*plan.code), work);
-  if (s.ok()) s = MakeDirs(work + "/outputs");
-  if (s.ok()) s = MakeDirs(work + "/logs");
+  // One mkdir per folder (the run's folder exists): folders cost real time on some disks.
+  Status s = MakeDir(r.dir);
+  if (s.ok()) s = plan.code ? CopyTree(store_.DeliveryPath(*plan.code), work) : MakeDir(work);
+  if (s.ok()) s = MakeDir(work + "/outputs");
+  if (s.ok()) s = MakeDir(work + "/logs");
   if (!s.ok()) return s;
   std::map<std::string, std::string> out_paths;
   for (const graph::StepOutput& o : step.outputs) {
     if (o.name == "artifacts") continue;
-    std::string folder = r.dir + "/out/" + o.name;
-    s = MakeDirs(folder);
+    std::string folder = r.dir + "/out." + o.name;
+    s = MakeDir(folder);
     if (!s.ok()) return s;
     out_paths[o.name] = o.type == spec::PortType::kUriFile ? folder + "/" + o.name : folder;
   }
@@ -550,14 +551,14 @@ void RunLoop::Release(uint32_t i) {
 Status RunLoop::CommitOutputs(uint32_t i) {
   const graph::Step& step = g_.steps[i];
   StepRun& r = runs_[i];
-  std::string artifacts = r.dir + "/out/artifacts";
-  Status s = MakeDirs(artifacts);
+  std::string artifacts = r.dir + "/out.artifacts";
+  Status s = MakeDir(artifacts);
   for (const char* sub : {"outputs", "logs"}) {
     std::error_code ec;
     std::filesystem::rename(r.dir + "/work/" + sub, artifacts + "/" + sub, ec);
   }
   for (const graph::StepOutput& o : step.outputs) {
-    std::string staged = r.dir + "/out/" + o.name;
+    std::string staged = r.dir + "/out." + o.name;
     if (o.type == spec::PortType::kUriFile && o.name != "artifacts") {
       staged += "/" + o.name;
       if (StatPath(staged) != PathKind::kFile) {
@@ -643,6 +644,11 @@ Result<RunResult> RunLoop::Go() {
     return created.status();
   }
   run_ = *created;
+  s = MakeDirs(ws_.runs_dir() + "/" + run_.id);
+  if (!s.ok()) {
+    meta_.Rollback();
+    return s;
+  }
   obs_.OnRunStarted(run_.id, ws_.dir);
   for (uint32_t i = 0; i < g_.steps.size(); ++i) {
     StepRun& r = runs_[i];

@@ -146,6 +146,20 @@ std::string Leaf(const std::string& rel) {
   return slash == std::string::npos ? rel : rel.substr(slash + 1);
 }
 
+// Removes what is left of a staged folder once its files have moved into blobs/: its links and
+// (now empty) folders, deepest first. Whatever cannot be removed stays in the attempt folder.
+void RemoveStaged(const std::string& root, const std::vector<Item>& items) {
+  for (auto it = items.rbegin(); it != items.rend(); ++it) {
+    std::string full = root + "/" + it->rel;
+    if (it->kind == EntryKind::kFolder) {
+      ::rmdir(full.c_str());
+    } else if (it->kind == EntryKind::kLink) {
+      ::unlink(full.c_str());
+    }
+  }
+  ::rmdir(root.c_str());
+}
+
 // The digest of a walked folder, bottom-up: walking the items backwards meets every entry of a
 // folder before the folder itself.
 Digest FolderDigest(const std::vector<Item>& items) {
@@ -314,10 +328,7 @@ Result<ObjectRef> Store::Ingest(const std::string& path, bool move, HashCache* c
   if (ref.type == ObjectType::kFolder) {
     ref.digest = FolderDigest(items);
     if (Has(ref.digest)) {  // the same tree is stored already: nothing to build
-      if (move) {
-        s = RemoveTree(path);
-        if (!s.ok()) return s;
-      }
+      if (move) RemoveStaged(path, items);
       return ref;
     }
   }
@@ -364,10 +375,7 @@ Result<ObjectRef> Store::Ingest(const std::string& path, bool move, HashCache* c
     FsyncPath(dir).ok();
     ::chmod(dir.c_str(), 0555);
   }
-  if (move && S_ISDIR(root_st.st_mode)) {
-    s = RemoveTree(path);  // what is left of the staged folder: empty folders and links
-    if (!s.ok()) return s;
-  }
+  if (move && S_ISDIR(root_st.st_mode)) RemoveStaged(path, items);
   s = Publish(tmp, ref.digest);
   if (!s.ok()) return s;
   return ref;
