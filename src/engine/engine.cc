@@ -325,7 +325,7 @@ void RunLoop::RecordInputs(uint32_t i) {
 void RunLoop::Ready(uint32_t i) {
   StepRun& r = runs_[i];
   const graph::Step& step = g_.steps[i];
-  if (halted_ && i != g_.on_finalize) {
+  if (canceled_ || (halted_ && i != g_.on_finalize)) {
     return Finish(i, canceled_ ? St::kCanceled : St::kSkipped,
                   canceled_ ? "the run was canceled" : "an earlier step failed");
   }
