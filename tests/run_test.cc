@@ -264,6 +264,21 @@ jobs:
   EXPECT_NE(fs::read_symlink(linked).string().find("/.weft/store/objects/"), std::string::npos);
 }
 
+TEST_F(RunTest, AnOutputLinkingOutsideItselfFailsTheStepAndStoresNothing) {
+  dir_.Write("p.yml", std::string(R"(type: pipeline
+jobs:
+  sneaky:
+    command: echo fine > ${{outputs.good}}/ok.txt && ln -s /etc/passwd ${{outputs.o}}/escape
+    )") + kEnv + "    outputs: {good: , o: }\n");
+  ProcessResult r = Weft({"run", "p.yml"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(Statuses()["sneaky"], "failed");
+  ProcessResult show = Weft({"show", "last"});
+  EXPECT_NE(show.out.find("symbolic link `escape` points outside its folder"), std::string::npos)
+      << show.out;
+  EXPECT_TRUE(fs::is_empty(dir_.path() + "/.weft/store/objects"));
+}
+
 TEST_F(RunTest, TimeoutStopsTheWholeGroup) {
   dir_.Write("p.yml", std::string(R"(type: pipeline
 jobs:

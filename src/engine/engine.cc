@@ -557,6 +557,8 @@ Status RunLoop::CommitOutputs(uint32_t i) {
     std::error_code ec;
     std::filesystem::rename(r.dir + "/work/" + sub, artifacts + "/" + sub, ec);
   }
+  // Check every output before committing any: a failed step's outputs never enter the store.
+  std::vector<std::string> staged_paths;
   for (const graph::StepOutput& o : step.outputs) {
     std::string staged = r.dir + "/out." + o.name;
     if (o.type == spec::PortType::kUriFile && o.name != "artifacts") {
@@ -567,7 +569,13 @@ Status RunLoop::CommitOutputs(uint32_t i) {
                                            o.name, staged));
       }
     }
-    Result<store::ObjectRef> ref = store_.Commit(staged);
+    Status check = store_.Check(staged);
+    if (!check.ok()) return Status(check.code(), fmt::format("output {}: {}", o.name, check.message()));
+    staged_paths.push_back(staged);
+  }
+  for (size_t k = 0; k < step.outputs.size(); ++k) {
+    const graph::StepOutput& o = step.outputs[k];
+    Result<store::ObjectRef> ref = store_.Commit(staged_paths[k]);
     if (!ref.ok()) {
       return Status(ref.status().code(), fmt::format("output {}: {}", o.name, ref.status().message()));
     }

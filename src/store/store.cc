@@ -381,6 +381,15 @@ Result<ObjectRef> Store::Ingest(const std::string& path, bool move, HashCache* c
   return ref;
 }
 
+Status Store::Check(const std::string& staged) const {
+  struct stat st {};
+  if (::lstat(staged.c_str(), &st) != 0) return Status::NotFound(fmt::format("{}: does not exist", staged));
+  if (S_ISREG(st.st_mode)) return Status::Ok();
+  if (!S_ISDIR(st.st_mode)) return Status::Invalid(fmt::format("{}: not a regular file or folder", staged));
+  std::vector<Item> items;
+  return Walk(staged, "", nullptr, items);
+}
+
 Result<ObjectRef> Store::Commit(const std::string& staged) {
   return Ingest(staged, true, nullptr, nullptr);
 }

@@ -77,6 +77,11 @@ class Store {
   // the store.
   Result<ObjectRef> Commit(const std::string& staged);
 
+  // Checks, without hashing or moving anything, that `staged` could be committed: a regular file
+  // or a folder of files, folders and links that stay inside it. Lets a caller with several
+  // outputs refuse them all before any enters the store.
+  Status Check(const std::string& staged) const;
+
   // Copies a user's file or folder into the store (code snapshots, local data inputs). Files whose
   // stat matches `cache` are not read again; files the store already holds are not copied.
   Result<ObjectRef> Snapshot(const std::string& path, HashCache* cache,
