@@ -2,7 +2,7 @@
 //
 // The model is built by the loader (spec/loader.h) and is immutable afterwards. Components are
 // shared: a component file used by many nodes is loaded once and referenced by all of them. Field
-// meanings follow docs/aml-v2-format.md; values keep Azure's YAML 1.1 semantics (spec/literal.h).
+// meanings follow docs/format.md; values keep Azure's YAML 1.1 semantics (spec/literal.h).
 #pragma once
 
 #include <cstdint>

@@ -11,7 +11,7 @@
 
 namespace weft::spec {
 
-// A parsed `azureml:` reference. Forms (docs/aml-v2-format.md, section 0):
+// A parsed `azureml:` reference. Forms (docs/format.md):
 //   azureml:NAME:VERSION, azureml:NAME@LABEL, azureml:NAME,
 //   azureml:/subscriptions/.../workspaces/W/KIND/NAME/versions/V (long ARM id),
 //   azureml://registries/R/KIND/NAME/versions/V or .../labels/LABEL.
