@@ -279,6 +279,33 @@ jobs:
   EXPECT_TRUE(fs::is_empty(dir_.path() + "/.weft/store/objects"));
 }
 
+TEST_F(RunTest, DatastoreInputsReadTheConfiguredFolder) {
+  dir_.Write(".weft/config.yaml", "datastores: {lake: ../lake}\n");
+  dir_.Write("lake/raw/rows.csv", "a\nb\n");
+  dir_.Write("p.yml", std::string(R"(type: pipeline
+inputs:
+  raw: {type: uri_folder, path: azureml://datastores/lake/paths/raw}
+  gone: {type: uri_folder, path: azureml://datastores/lake/paths/missing}
+jobs:
+  count:
+    command: wc -l < ${{inputs.raw}}/rows.csv
+    )") + kEnv + R"(    inputs: {raw: "${{parent.inputs.raw}}"}
+)");
+  ProcessResult r = Weft({"run", "p.yml"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(Weft({"logs", "last", "count"}).out, "2\n");
+  dir_.Write("q.yml", std::string(R"(type: pipeline
+jobs:
+  count:
+    command: ls ${{inputs.raw}}
+    )") + kEnv + R"(    inputs: {raw: {type: uri_folder, path: azureml://datastores/lake/paths/missing}}
+)");
+  ProcessResult missing = Weft({"run", "q.yml"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("step count, input raw:"), std::string::npos) << missing.err;
+  EXPECT_NE(missing.err.find("lake/missing: does not exist"), std::string::npos) << missing.err;
+}
+
 TEST_F(RunTest, TimeoutStopsTheWholeGroup) {
   dir_.Write("p.yml", std::string(R"(type: pipeline
 jobs:

@@ -7,20 +7,10 @@
 #include <fmt/format.h>
 
 #include "base/fs.h"
+#include "engine/datastore.h"
 
 namespace weft::engine {
 namespace {
-
-int64_t MemoryMb(const std::string& text) {
-  size_t i = 0;
-  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
-  double n = std::atof(text.substr(0, i).c_str());
-  std::string unit = text.substr(i);
-  for (char& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (unit.rfind("g", 0) == 0) return static_cast<int64_t>(n * 1024);
-  if (unit.rfind("t", 0) == 0) return static_cast<int64_t>(n * 1024 * 1024);
-  return static_cast<int64_t>(n);
-}
 
 std::string Property(const spec::Resources& node, const spec::Resources& component,
                      const std::string& key) {
@@ -32,26 +22,15 @@ std::string Property(const spec::Resources& node, const spec::Resources& compone
   return {};
 }
 
-// Resolves a data URI that weft can read locally; empty (with `error`) otherwise.
+// Resolves a data URI that weft can read locally (a datastore path); empty, with `error`, otherwise.
 std::string LocalPathForUri(const Workspace& ws, const std::string& uri, std::string* error) {
-  constexpr std::string_view kDatastore = "azureml://datastores/";
-  if (uri.rfind(kDatastore, 0) == 0) {
-    std::string rest = uri.substr(kDatastore.size());
-    size_t slash = rest.find("/paths/");
-    if (slash == std::string::npos) {
-      *error = fmt::format("`{}` is not a datastore path (azureml://datastores/NAME/paths/PATH)",
-                           uri);
-      return {};
-    }
-    std::string path = rest.substr(slash + 7);
-    if (path.find("..") != std::string::npos) {
-      *error = fmt::format("`{}` leaves its datastore (`..`)", uri);
-      return {};
-    }
-    return ws.Datastore(rest.substr(0, slash)) + "/" + path;
+  if (uri.rfind("azureml://datastores/", 0) != 0) {
+    *error = fmt::format("`{}` is remote; weft reads local paths and datastore folders", uri);
+    return {};
   }
-  *error = fmt::format("`{}` is remote; weft reads local paths and datastore folders", uri);
-  return {};
+  Result<std::string> path = DatastorePath(ws, uri, OutputPlace{});
+  if (!path.ok()) *error = path.status().message();
+  return path.ok() ? *path : std::string();
 }
 
 }  // namespace
@@ -144,7 +123,7 @@ Result<std::vector<StepPlan>> PlanSteps(const graph::Graph& graph, const Workspa
     std::string memory = Property(node.resources, c.resources, "weft.memory");
     std::string gpus = Property(node.resources, c.resources, "weft.gpus");
     n.cpus = cpus.empty() ? 1 : std::max<int64_t>(1, std::atoll(cpus.c_str()));
-    n.memory_mb = memory.empty() ? 0 : MemoryMb(memory);
+    n.memory_mb = memory.empty() ? 0 : ParseMegabytes(memory);
     n.gpus = gpus.empty() ? 0 : std::atoll(gpus.c_str());
     auto clamp = [&](int64_t& need, int64_t have, const char* what) {
       if (need > have) {

@@ -14,17 +14,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-int64_t ParseMegabytes(const std::string& text) {
-  size_t i = 0;
-  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
-  double n = std::atof(text.substr(0, i).c_str());
-  std::string unit = text.substr(i);
-  for (char& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (unit == "g" || unit == "gb" || unit == "gib") return static_cast<int64_t>(n * 1024);
-  if (unit == "t" || unit == "tb" || unit == "tib") return static_cast<int64_t>(n * 1024 * 1024);
-  return static_cast<int64_t>(n);  // megabytes
-}
-
 void ReadConfig(const std::string& path, Workspace& ws, Diagnostics& diags) {
   Result<std::string> text = ReadFileCapped(path, 1 << 20);
   if (!text.ok()) return;
@@ -50,12 +39,23 @@ void ReadConfig(const std::string& path, Workspace& ws, Diagnostics& diags) {
     }
   }
   for (const auto& [name, dir] : f.StringMap("datastores")) {
-    c.datastores[name] = ResolvePath(DirName(ws.dir), dir);
+    c.datastores[name] = ResolvePath(ws.dir, dir);  // relative to config.yaml's folder
   }
   f.Finish();
 }
 
 }  // namespace
+
+int64_t ParseMegabytes(const std::string& text) {
+  size_t i = 0;
+  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
+  double n = std::atof(text.substr(0, i).c_str());
+  std::string unit = text.substr(i);
+  for (char& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (!unit.empty() && unit[0] == 'g') return static_cast<int64_t>(n * 1024);
+  if (!unit.empty() && unit[0] == 't') return static_cast<int64_t>(n * 1024 * 1024);
+  return static_cast<int64_t>(n);  // megabytes
+}
 
 std::string Workspace::Datastore(const std::string& name) const {
   auto it = config.datastores.find(name);

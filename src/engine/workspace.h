@@ -44,6 +44,9 @@ struct Workspace {
   std::string Datastore(const std::string& name) const;
 };
 
+// "512", "512MB", "8G", "8GiB", "1TB" -> megabytes (a plain number is megabytes).
+int64_t ParseMegabytes(const std::string& text);
+
 // Finds or creates the workspace. `explicit_dir` (--workspace) wins, then $WEFT_WORKSPACE, then
 // the nearest `.weft` above `cwd`, else `cwd/.weft` is created. Reads config.yaml when present;
 // its problems are reported to `diags`.
