@@ -7,14 +7,18 @@
 namespace weft::engine {
 
 void Fingerprint::Seal() {
-  Sha256 h;
-  h.Update(kFingerprintFormat);
-  h.Update(std::string_view("\0", 1));
+  // One buffer, hashed once: fingerprints are computed for every step of every run.
+  std::string buf = kFingerprintFormat;
+  buf.push_back('\0');
   for (const auto& [label, value] : fields) {
-    h.Update(fmt::format("{}:{}{}:", label.size(), label, value.size()));
-    h.Update(value);
+    buf += std::to_string(label.size());
+    buf += ':';
+    buf += label;
+    buf += std::to_string(value.size());
+    buf += ':';
+    buf += value;
   }
-  digest = "sha256:" + ToHex(h.Finish());
+  digest = "sha256:" + ToHex(Sha256Of(buf));
 }
 
 }  // namespace weft::engine

@@ -18,8 +18,7 @@ CREATE TABLE steps(
   status TEXT, fingerprint TEXT, reused_run TEXT, reused_idx INTEGER, attempt INTEGER,
   started_ns INTEGER, finished_ns INTEGER, exit_code INTEGER, message TEXT,
   deterministic INTEGER, job TEXT, PRIMARY KEY(run_id, idx));
-CREATE INDEX steps_by_fingerprint ON steps(fingerprint, status);
-CREATE INDEX steps_by_name ON steps(name);
+CREATE INDEX steps_by_fingerprint ON steps(fingerprint, status, finished_ns);
 CREATE TABLE transitions(run_id TEXT, idx INTEGER, status TEXT, at_ns INTEGER);
 CREATE TABLE fingerprint_fields(fingerprint TEXT, ord INTEGER, label TEXT, value TEXT,
   PRIMARY KEY(fingerprint, ord));
