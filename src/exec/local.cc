@@ -127,7 +127,7 @@ Result<uint64_t> LocalExecutor::Submit(const LaunchSpec& spec) {
   std::vector<std::vector<std::string>> processes = spec.per_process_env;
   if (processes.empty()) processes.emplace_back();
   for (const std::vector<std::string>& extra : processes) {
-    // Build envp before fork: the child may only make async-signal-safe calls.
+    // The whole environment of this process: the step's, then its own (RANK and friends).
     std::vector<std::string> env = spec.env;
     env.insert(env.end(), extra.begin(), extra.end());
     std::vector<char*> envp;
