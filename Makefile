@@ -3,6 +3,7 @@
 
 BUILD      ?= build
 FUZZ_BUILD ?= build-fuzz
+ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 WEFT       := $(BUILD)/weft
 FUZZ_SECONDS ?= 60
@@ -15,7 +16,7 @@ DEMO_DEPS  := python3 python3-sklearn bash
 BENCH_DEPS := ninja-build snakemake time
 FORMAT_DEPS := clang-format
 
-.PHONY: all deps fuzz-deps test-deps demo-deps configure build test test-one slow fuzz fuzz-build bench \
+.PHONY: all deps fuzz-deps test-deps demo-deps configure build test test-one slow sanitize fuzz fuzz-build bench \
         demo format format-check clean
 
 all: build
@@ -41,9 +42,21 @@ configure: deps $(BUILD)/build.ninja
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
-# Every test: unit tests, end-to-end tests of the binary, and a compile of the fuzz target.
+# Every test: unit tests, end-to-end tests of the binary, the unit tests again under ASan and
+# UBSan, and a compile of the fuzz target.
 test: build fuzz-build test-deps
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE slow
+	$(MAKE) --no-print-directory sanitize
+
+$(ASAN_BUILD)/build.ninja:
+	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+	  -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
+	  -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined"
+
+# The unit tests built with AddressSanitizer and UndefinedBehaviorSanitizer.
+sanitize: deps test-deps $(ASAN_BUILD)/build.ninja
+	cmake --build $(ASAN_BUILD) -j $(JOBS) --target weft_unit_tests
+	$(ASAN_BUILD)/weft_unit_tests --gtest_brief=1
 
 # One test (GoogleTest filter), for example: make test-one T='Yaml11*'
 test-one: build
@@ -82,4 +95,4 @@ format-check: deps
 	git ls-files '*.cc' '*.h' | xargs clang-format --dry-run --Werror
 
 clean:
-	rm -rf $(BUILD) $(FUZZ_BUILD) compile_commands.json
+	rm -rf $(BUILD) $(FUZZ_BUILD) $(ASAN_BUILD) compile_commands.json
