@@ -36,8 +36,7 @@ std::function<int()> SetupGet(CLI::App& sub) {
     if (!*step) return Fail(Status::NotFound(fmt::format("run {} has no step `{}`", run->id, step_name)));
     const meta::StepRecord& s = **step;
     Result<std::vector<meta::OutputRecord>> outs =
-        ws->meta->Outputs(s.status == "reused" ? s.reused_run : s.run_id,
-                          s.status == "reused" ? s.reused_index : s.index);
+        ws->meta->Outputs(s.ResultAttempt().first, s.ResultAttempt().second);
     if (!outs.ok()) return Fail(outs.status());
     for (const meta::OutputRecord& out : *outs) {
       if (out.name != out_name) continue;

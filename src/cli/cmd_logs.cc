@@ -36,8 +36,7 @@ std::function<int()> SetupLogs(CLI::App& sub) {
       return Fail(Status::NotFound(fmt::format("run {} has no step `{}`", run->id, o->step)));
     }
     const meta::StepRecord& s = **step;
-    std::string src_run = s.status == "reused" ? s.reused_run : s.run_id;
-    int64_t src_idx = s.status == "reused" ? s.reused_index : s.index;
+    auto [src_run, src_idx] = s.ResultAttempt();
     if (s.attempt == 0 && s.status != "reused") {
       return Fail(Status::NotFound(fmt::format("step {} did not run ({}: {})", o->step, s.status,
                                                s.message)));

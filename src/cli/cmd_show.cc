@@ -29,8 +29,7 @@ std::function<int()> SetupShow(CLI::App& sub) {
       Json arr = Json::MakeArray();
       for (const auto& s : *steps) {
         Json outs = Json::MakeArray();
-        std::string src_run = s.status == "reused" ? s.reused_run : s.run_id;
-        int64_t src_idx = s.status == "reused" ? s.reused_index : s.index;
+        auto [src_run, src_idx] = s.ResultAttempt();
         Result<std::vector<meta::OutputRecord>> o2 = ws->meta->Outputs(src_run, src_idx);
         if (o2.ok()) {
           for (const auto& out : *o2) {

@@ -49,6 +49,12 @@ struct StepRecord {
   std::string message;
   bool deterministic = true;
   std::string job;  // where it ran: "pid=<pid> pgid=<pgid> start=<ticks>" for local processes
+
+  // The attempt whose outputs and log are this step's: the one it reuses, or its own.
+  std::pair<std::string, int64_t> ResultAttempt() const {
+    return status == "reused" ? std::make_pair(reused_run, reused_index)
+                              : std::make_pair(run_id, index);
+  }
 };
 
 struct OutputRecord {
