@@ -19,6 +19,21 @@ const char* ShapeName(Shape s) {
 
 namespace {
 
+// `command` with "{inputs}" replaced by `inputs` and "{out}" by the output's placeholder; without
+// them, the inputs and then the output are appended.
+std::string Expand(std::string command, const std::string& inputs) {
+  auto replace = [&](const std::string& from, const std::string& to) {
+    size_t at = command.find(from);
+    if (at == std::string::npos) return false;
+    command.replace(at, from.size(), to);
+    return true;
+  };
+  bool has_inputs = replace("{inputs}", inputs);
+  bool has_out = replace("{out}", "${{outputs.out}}");
+  if (!has_inputs && !has_out) command += " " + inputs + " ${{outputs.out}}";
+  return command;
+}
+
 // A step with up to two optional inputs and one output.
 std::string StepComponent(const std::string& command) {
   return "$schema: https://azuremlschemas.azureedge.net/latest/commandComponent.schema.json\n"
@@ -29,18 +44,18 @@ std::string StepComponent(const std::string& command) {
          "  index: {type: integer}\n"
          "outputs:\n  out: {type: uri_folder}\n"
          "environment: azureml:bench-env:1\n"
-         "command: >-\n  " + command +
-         " $[[${{inputs.a}}]] $[[${{inputs.b}}]] ${{inputs.index}} ${{outputs.out}}\n";
+         "command: >-\n  " +
+         Expand(command, "$[[${{inputs.a}}]] $[[${{inputs.b}}]] ${{inputs.index}}") + "\n";
 }
 
 std::string FanInComponent(int inputs, const std::string& command) {
   std::ostringstream c;
   c << "type: command\nname: bench_fan_in\nversion: 1\ninputs:\n";
   for (int i = 0; i < inputs; ++i) c << "  in" << i << ": {type: uri_folder}\n";
+  std::string refs;
+  for (int i = 0; i < inputs; ++i) refs += (i ? " " : "") + ("${{inputs.in" + std::to_string(i)) + "}}";
   c << "outputs:\n  out: {type: uri_folder}\nenvironment: azureml:bench-env:1\ncommand: >-\n  "
-    << command;
-  for (int i = 0; i < inputs; ++i) c << " ${{inputs.in" << i << "}}";
-  c << " ${{outputs.out}}\n";  // the output last, as in the step component
+    << Expand(command, refs) << "\n";
   return c.str();
 }
 

@@ -15,7 +15,8 @@ const char* ShapeName(Shape s);
 
 // Writes `pipeline.yml` and the component files it uses into `dir` (which must exist) and returns
 // the pipeline's path. Every step runs `command` ("true" by default: the benchmark measures weft)
-// followed by its inputs' values and, last, its output folder.
+// with "{inputs}" replaced by its inputs' values and "{out}" by its output folder; a command
+// without either gets the inputs and then the output appended.
 std::string GeneratePipeline(const std::string& dir, Shape shape, int steps, int width = 100,
                              const std::string& command = "true");
 

@@ -13,7 +13,8 @@ namespace weft {
 // call concurrently for different i. Returns when all calls have returned.
 template <typename Fn>
 void ParallelFor(size_t n, Fn fn) {
-  size_t threads = std::min<size_t>(n, std::max(1u, std::thread::hardware_concurrency()));
+  static const size_t cores = std::max(1u, std::thread::hardware_concurrency());  // reads /sys
+  size_t threads = std::min(n, cores);
   if (threads <= 1) {
     for (size_t i = 0; i < n; ++i) fn(i);
     return;

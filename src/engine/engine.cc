@@ -346,10 +346,10 @@ void RunLoop::Ready(uint32_t i) {
   }
   Fingerprinted(i);
   r.rec.fingerprint = r.fp.digest;
-  meta_.PutFingerprint(r.fp.digest, r.fp.fields).ok();
   // A reused step's inputs are, by its fingerprint, those of the attempt it reuses: its lineage
-  // edges are that attempt's.
+  // edges and its fingerprint's fields are that attempt's, already recorded.
   if (TryReuse(i)) return Finish(i, St::kReused, r.rec.message);
+  meta_.PutFingerprint(r.fp.digest, r.fp.fields).ok();
   RecordInputs(i);
   if (!r.selected) {
     return Finish(i, St::kSkipped, fmt::format("not selected (--{}) and no reusable result",
@@ -551,17 +551,14 @@ void RunLoop::Release(uint32_t i) {
 Status RunLoop::CommitOutputs(uint32_t i) {
   const graph::Step& step = g_.steps[i];
   StepRun& r = runs_[i];
-  std::string artifacts = r.dir + "/out.artifacts";
-  Status s = MakeDir(artifacts);
-  for (const char* sub : {"outputs", "logs"}) {
-    std::error_code ec;
-    std::filesystem::rename(r.dir + "/work/" + sub, artifacts + "/" + sub, ec);
-  }
   // Check every output before committing any: a failed step's outputs never enter the store.
+  // The implicit `artifacts` output is the working folder's outputs/ and logs/, as in Azure ML.
+  const std::vector<std::string> kArtifacts = {"outputs", "logs"};
   std::vector<std::string> staged_paths;
   for (const graph::StepOutput& o : step.outputs) {
-    std::string staged = r.dir + "/out." + o.name;
-    if (o.type == spec::PortType::kUriFile && o.name != "artifacts") {
+    bool artifacts = o.name == "artifacts";
+    std::string staged = artifacts ? r.dir + "/work" : r.dir + "/out." + o.name;
+    if (o.type == spec::PortType::kUriFile && !artifacts) {
       staged += "/" + o.name;
       if (StatPath(staged) != PathKind::kFile) {
         return Status::Invalid(fmt::format("output {} is a uri_file, but the step wrote no file at "
@@ -569,19 +566,20 @@ Status RunLoop::CommitOutputs(uint32_t i) {
                                            o.name, staged));
       }
     }
-    Status check = store_.Check(staged);
+    Status check = store_.Check(staged, artifacts ? kArtifacts : std::vector<std::string>{});
     if (!check.ok()) return Status(check.code(), fmt::format("output {}: {}", o.name, check.message()));
     staged_paths.push_back(staged);
   }
   for (size_t k = 0; k < step.outputs.size(); ++k) {
     const graph::StepOutput& o = step.outputs[k];
-    Result<store::ObjectRef> ref = store_.Commit(staged_paths[k]);
+    Result<store::ObjectRef> ref =
+        store_.Commit(staged_paths[k], o.name == "artifacts" ? kArtifacts : std::vector<std::string>{});
     if (!ref.ok()) {
       return Status(ref.status().code(), fmt::format("output {}: {}", o.name, ref.status().message()));
     }
     r.outputs[o.name] = *ref;
   }
-  return s;
+  return Status::Ok();
 }
 
 // Outputs whose settings name a datastore path get a link there to their stored object.

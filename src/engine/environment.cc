@@ -4,7 +4,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
+#include <chrono>
 #include <filesystem>
+#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -45,11 +49,15 @@ std::string Capture(const std::vector<std::string>& argv) {
   return out;
 }
 
-// Prints {"python": "<version>", "packages": {"<name>": "<version or null>"}}.
+// Prints {"python": "<version>", "packages": {"<name>": "<version or null>"}, "paths": [...]}
+// where paths are the folders the interpreter looks for packages in.
 constexpr const char* kProbe = R"py(
-import json, sys
+import json, site, sys
 from importlib import metadata
-out = {"python": sys.version.split()[0], "packages": {}}
+paths = [p for p in sys.path if p.startswith("/")]
+if site.ENABLE_USER_SITE is not False:
+    paths.append(site.getusersitepackages())
+out = {"python": sys.version.split()[0], "packages": {}, "paths": paths}
 for name in sys.argv[1:]:
     try:
         out["packages"][name] = metadata.version(name)
@@ -57,6 +65,81 @@ for name in sys.argv[1:]:
         out["packages"][name] = None
 print(json.dumps(out))
 )py";
+
+// The probe's answer has the expected shape (a cached one might not).
+bool WellFormed(const nlohmann::json& probe) {
+  if (!probe.is_object() || !probe["python"].is_string() || !probe["packages"].is_object()) {
+    return false;
+  }
+  for (const auto& [name, version] : probe["packages"].items()) {
+    if (!version.is_null() && !version.is_string()) return false;
+  }
+  return true;
+}
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// What stat says about a path ("missing" when absent), and its modification time.
+std::pair<std::string, int64_t> Stamp(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return {"missing", 0};
+  int64_t mtime = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
+  int64_t ctime = int64_t{st.st_ctim.tv_sec} * 1'000'000'000 + st.st_ctim.tv_nsec;
+  return {fmt::format("{}:{}:{}:{}", st.st_ino, st.st_size, mtime, ctime), mtime};
+}
+
+// Probing an interpreter costs a Python start (tens of milliseconds) per environment and run, so
+// answers are kept in the workspace, with the stamps of what they depend on: the interpreter and
+// every folder on its package path. Installing, removing or upgrading a package renames entries
+// in such a folder (a distribution's metadata folder carries its version), which changes the
+// folder's stamp; a changed or missing stamp means probing again.
+class ProbeCache {
+ public:
+  ProbeCache(const std::string& dir, const std::string& key)
+      : path_(fmt::format("{}/probe-{}.json", dir, ToHex(Sha256Of(key)).substr(0, 16))), key_(key) {}
+
+  std::optional<nlohmann::json> Lookup(const std::string& interpreter) const {
+    Result<std::string> text = ReadFileCapped(path_, 1 << 20);
+    if (!text.ok()) return std::nullopt;
+    nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || j.value("key", "") != key_) return std::nullopt;
+    if (j.value("interpreter", "") != Stamp(interpreter).first) return std::nullopt;
+    const nlohmann::json& stamps = j["stamps"];
+    if (!stamps.is_object()) return std::nullopt;
+    for (const auto& [path, stamp] : stamps.items()) {
+      if (!stamp.is_string() || stamp.get<std::string>() != Stamp(path).first) return std::nullopt;
+    }
+    if (!WellFormed(j["probe"])) return std::nullopt;
+    return j["probe"];
+  }
+
+  // `started_ns`: when the probe started. A folder modified since (or within a clock tick before)
+  // may have changed while the probe read it: such an answer is not kept.
+  void Store(const std::string& interpreter, const nlohmann::json& probe, int64_t started_ns) const {
+    nlohmann::json j;
+    j["key"] = key_;
+    j["interpreter"] = Stamp(interpreter).first;
+    j["stamps"] = nlohmann::json::object();
+    if (!probe["paths"].is_array()) return;
+    for (const nlohmann::json& p : probe["paths"]) {
+      if (!p.is_string()) return;
+      auto [stamp, mtime] = Stamp(p.get<std::string>());
+      if (mtime >= started_ns - 10'000'000) return;
+      j["stamps"][p.get<std::string>()] = stamp;
+    }
+    j["probe"] = probe;
+    // A cache: failing to keep it costs only time.
+    if (MakeDirs(DirName(path_)).ok()) WriteFileAtomic(path_, j.dump()).ok();
+  }
+
+ private:
+  std::string path_;
+  std::string key_;
+};
 
 }  // namespace
 
@@ -120,12 +203,19 @@ Result<ResolvedEnvironment> Environments::Resolve(const spec::Environment& env,
     return Status::Invalid(fmt::format("step {}: the interpreter `{}` does not exist", step, python,
                                        "set `python:` in .weft/config.yaml"));
   }
-  std::vector<std::string> argv = {real, "-c", kProbe};
-  argv.insert(argv.end(), wanted.begin(), wanted.end());
-  std::string out = Capture(argv);
-  nlohmann::json probe = nlohmann::json::parse(out, nullptr, false);
-  if (probe.is_discarded()) {
-    return Status::Invalid(fmt::format("step {}: cannot run `{}` to inspect its packages", step, real));
+  ProbeCache probes(ws_.envs_dir(), real + "\n" + cache_key);
+  nlohmann::json probe;
+  if (std::optional<nlohmann::json> known = probes.Lookup(real)) {
+    probe = std::move(*known);
+  } else {
+    std::vector<std::string> argv = {real, "-c", kProbe};
+    argv.insert(argv.end(), wanted.begin(), wanted.end());
+    int64_t started = NowNs();
+    probe = nlohmann::json::parse(Capture(argv), nullptr, false);
+    if (probe.is_discarded() || !WellFormed(probe)) {
+      return Status::Invalid(fmt::format("step {}: cannot run `{}` to inspect its packages", step, real));
+    }
+    probes.Store(real, probe, started);
   }
   ResolvedEnvironment r;
   std::string identity = fmt::format("{} {}", real, probe["python"].get<std::string>());

@@ -1,6 +1,10 @@
 #include "engine/environment.h"
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include <gtest/gtest.h>
 
@@ -44,6 +48,59 @@ TEST(EnvironmentTest, PythonOnPathIsTheConfiguredInterpreter) {
   ws.config.python = "/no/such/python";
   Environments broken(ws);
   EXPECT_FALSE(broken.Resolve(spec::Environment{}, "x").ok());
+}
+
+// An interpreter is asked about its packages once; the answer is kept until a folder on its
+// package path changes. The interpreter here is a script that counts how often it is asked.
+TEST(EnvironmentTest, ProbeAnswersAreKeptUntilThePackagePathChanges) {
+  weft::testing::TempDir dir;
+  std::string site = dir.Mkdir("site");
+  std::string count = dir.path() + "/count";
+  // Called as `python -c PROBE PACKAGE...`: says every package is there, at version 2.0.
+  std::string python = dir.Write("python", "#!/bin/bash\necho probe >> " + count + R"(
+pkgs=""
+for p in "${@:3}"; do pkgs+="${pkgs:+, }\"$p\": \"2.0\""; done
+printf '{"python": "3.99.0", "packages": {%s}, "paths": ["%s"]}' "$pkgs" ")" + site + "\"\n");
+  std::filesystem::permissions(python, std::filesystem::perms::owner_all);
+  auto age = [&](int hours) {
+    std::filesystem::last_write_time(
+        site, std::filesystem::file_time_type::clock::now() - std::chrono::hours(hours));
+  };
+  auto probes = [&] {
+    std::ifstream in(count);
+    return std::count(std::istreambuf_iterator<char>(in), {}, '\n');
+  };
+  age(2);
+  Workspace ws;
+  ws.dir = dir.Mkdir("ws");
+  ws.config.python = python;
+  spec::Environment env;
+  env.packages = {"numpy"};
+  auto resolve = [&] {
+    Environments envs(ws);  // a new run: nothing remembered in memory
+    Result<ResolvedEnvironment> r = envs.Resolve(env, "step");
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() ? r->identity : "";
+  };
+  std::string first = resolve();
+  EXPECT_NE(first.find("3.99.0 numpy==2.0"), std::string::npos) << first;
+  EXPECT_EQ(probes(), 1);
+  EXPECT_EQ(resolve(), first);
+  EXPECT_EQ(probes(), 1);  // answered from the workspace
+  dir.Write("site/newpkg-1.0.dist-info/METADATA", "");  // a package appears
+  age(1);
+  resolve();
+  EXPECT_EQ(probes(), 2);
+  resolve();
+  EXPECT_EQ(probes(), 2);
+  env.packages = {"numpy", "pandas"};  // other questions: another answer
+  resolve();
+  EXPECT_EQ(probes(), 3);
+  // A folder modified just now may still be changing: its answer is not kept.
+  age(0);
+  resolve();
+  resolve();
+  EXPECT_EQ(probes(), 5);
 }
 
 }  // namespace

@@ -32,6 +32,12 @@ CREATE INDEX inputs_by_digest ON step_inputs(digest);
 CREATE TABLE hash_cache(path TEXT PRIMARY KEY, dev INTEGER, ino INTEGER, size INTEGER,
   mtime_ns INTEGER, ctime_ns INTEGER, digest TEXT, hashed_at_ns INTEGER);
 )sql",
+    // 2: reuse looks up succeeded steps only; an index of just those is not written for the
+    // reused, skipped and failed rows that most runs mostly add.
+    R"sql(
+DROP INDEX steps_by_fingerprint;
+CREATE INDEX succeeded_by_fingerprint ON steps(fingerprint, finished_ns) WHERE status = 'succeeded';
+)sql",
 };
 
 constexpr int64_t kClockTickNs = 10'000'000;  // mtimes within this of hashing are not trusted
@@ -115,13 +121,16 @@ Result<std::unique_ptr<MetaStore>> MetaStore::Open(const std::string& path) {
 Status MetaStore::Migrate() {
   Status s = db_->BeginImmediate();
   if (!s.ok()) return s;
-  Result<Statement> q = db_->Prepare("PRAGMA user_version");
-  if (!q.ok()) {
-    db_->Rollback();
-    return q.status();
+  int64_t version = 0;
+  {  // finished before migrating: a pending statement would keep schema changes from running
+    Result<Statement> q = db_->Prepare("PRAGMA user_version");
+    if (!q.ok()) {
+      db_->Rollback();
+      return q.status();
+    }
+    Result<bool> row = q->Step();
+    if (row.ok() && *row) version = q->Int(0);
   }
-  Result<bool> row = q->Step();
-  int64_t version = row.ok() && *row ? q->Int(0) : 0;
   int64_t latest = static_cast<int64_t>(std::size(kMigrations));
   if (version > latest) {
     db_->Rollback();

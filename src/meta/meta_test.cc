@@ -52,6 +52,34 @@ TEST_F(MetaTest, ReopeningKeepsDataAndSchemaVersion) {
   EXPECT_EQ((*again)->Runs(10)->size(), 1u);
 }
 
+// A database left at an older schema version is brought up to date when opened, its data kept.
+TEST_F(MetaTest, OpeningAnOlderSchemaMigratesIt) {
+  NewRun();
+  meta_.reset();
+  std::string path = dir_.path() + "/weft.db";
+  {  // put the database back to schema version 1, as an earlier weft left it
+    Result<std::unique_ptr<Db>> db = Db::Open(path);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->Exec("DROP INDEX succeeded_by_fingerprint; CREATE INDEX "
+                            "steps_by_fingerprint ON steps(fingerprint, status, finished_ns); "
+                            "PRAGMA user_version = 1")
+                    .ok());
+  }
+  Result<std::unique_ptr<MetaStore>> again = MetaStore::Open(path);
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ((*again)->Runs(10)->size(), 1u);
+  meta_ = std::move(*again);
+  meta_.reset();
+  Result<std::unique_ptr<Db>> db = Db::Open(path);
+  ASSERT_TRUE(db.ok());
+  Result<Statement> q = (*db)->Prepare(
+      "SELECT (SELECT user_version FROM pragma_user_version), (SELECT COUNT(*) FROM sqlite_master "
+      "WHERE name = 'succeeded_by_fingerprint')");
+  ASSERT_TRUE(q.ok() && *q->Step());
+  EXPECT_EQ(q->Int(0), 2);
+  EXPECT_EQ(q->Int(1), 1);
+}
+
 TEST_F(MetaTest, ReuseCandidatesAreSucceededStepsOfSeedingRuns) {
   RunRecord seeding = NewRun(true);
   RunRecord forced = NewRun(false);

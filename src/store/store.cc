@@ -96,6 +96,28 @@ Status Walk(const std::string& root, const std::string& rel, const IgnoreRules* 
   return Status::Ok();
 }
 
+// The entries of `root` (a folder) to store: all of them, or with `only`, just those top-level
+// entries (missing ones are left out) and everything under them.
+Status Gather(const std::string& root, const std::vector<std::string>& only,
+              const IgnoreRules* ignore, std::vector<Item>& items) {
+  if (only.empty()) return Walk(root, "", ignore, items);
+  std::vector<std::string> names = only;
+  std::sort(names.begin(), names.end());
+  for (const std::string& n : names) {
+    Item item;
+    item.rel = n;
+    if (::lstat((root + "/" + n).c_str(), &item.st) != 0) continue;
+    if (!S_ISDIR(item.st.st_mode)) {
+      return Status::Invalid(fmt::format("`{}` is not a folder", n));
+    }
+    item.kind = EntryKind::kFolder;
+    items.push_back(item);
+    Status s = Walk(root, n, ignore, items);
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
 // Hashes every file that the cache does not vouch for, on all cores.
 Status HashAll(const std::string& root, std::vector<Item>& items, HashCache* cache) {
   std::vector<size_t> todo;
@@ -146,20 +168,6 @@ std::string Leaf(const std::string& rel) {
   return slash == std::string::npos ? rel : rel.substr(slash + 1);
 }
 
-// Removes what is left of a staged folder once its files have moved into blobs/: its links and
-// (now empty) folders, deepest first. Whatever cannot be removed stays in the attempt folder.
-void RemoveStaged(const std::string& root, const std::vector<Item>& items) {
-  for (auto it = items.rbegin(); it != items.rend(); ++it) {
-    std::string full = root + "/" + it->rel;
-    if (it->kind == EntryKind::kFolder) {
-      ::rmdir(full.c_str());
-    } else if (it->kind == EntryKind::kLink) {
-      ::unlink(full.c_str());
-    }
-  }
-  ::rmdir(root.c_str());
-}
-
 // The digest of a walked folder, bottom-up: walking the items backwards meets every entry of a
 // folder before the folder itself.
 Digest FolderDigest(const std::vector<Item>& items) {
@@ -199,15 +207,17 @@ bool Store::Has(const Digest& d) const {
 
 namespace {
 
-// Puts the content of `src` (already hashed as `digest`) into blobs/, moving when allowed.
+// Puts the content of `src` (already hashed as `digest`) into blobs/, moving when allowed. Sets
+// `placed` when blobs/ gained an entry (and so needs an fsync).
 Status PlaceBlob(const std::string& root, const std::string& src, const Digest& digest,
-                 bool executable, bool move, const struct stat& st) {
+                 bool executable, bool move, const struct stat& st, bool& placed) {
   std::string blob = root + "/blobs/" + ToHex(digest);
   struct stat existing {};
   if (::stat(blob.c_str(), &existing) == 0) {
     if (move) ::unlink(src.c_str());
     return Status::Ok();
   }
+  placed = true;
   mode_t mode = executable ? 0555 : 0444;
   if (move && st.st_nlink == 1) {
     Status s = FsyncPath(src);
@@ -287,8 +297,8 @@ Status Store::AddName(const Digest& d, const std::string& name) {
   return FsyncPath(dir);
 }
 
-Result<ObjectRef> Store::Ingest(const std::string& path, bool move, HashCache* cache,
-                                const IgnoreRules* ignore) {
+Result<ObjectRef> Store::Ingest(const std::string& path, const std::vector<std::string>& only,
+                                bool move, HashCache* cache, const IgnoreRules* ignore) {
   struct stat root_st {};
   if (::lstat(path.c_str(), &root_st) != 0) {
     return Status::NotFound(fmt::format("{}: does not exist", path));
@@ -303,7 +313,7 @@ Result<ObjectRef> Store::Ingest(const std::string& path, bool move, HashCache* c
     ref.type = ObjectType::kFile;
     ref.name = BaseName(path);
   } else if (S_ISDIR(root_st.st_mode)) {
-    Status s = Walk(path, "", ignore, items);
+    Status s = Gather(path, only, ignore, items);
     if (!s.ok()) return s;
   } else {
     return Status::Invalid(fmt::format("{}: not a regular file or folder", path));
@@ -312,25 +322,23 @@ Result<ObjectRef> Store::Ingest(const std::string& path, bool move, HashCache* c
   if (!s.ok()) return s;
 
   // Contents into blobs/.
+  bool placed = false;
   for (Item& it : items) {
     if (it.kind != EntryKind::kFile && it.kind != EntryKind::kExecutable) continue;
     std::string full = it.rel.empty() ? path : path + "/" + it.rel;
-    s = PlaceBlob(root_, full, it.digest, it.kind == EntryKind::kExecutable, move, it.st);
+    s = PlaceBlob(root_, full, it.digest, it.kind == EntryKind::kExecutable, move, it.st, placed);
     if (!s.ok()) return s;
     ref.bytes += static_cast<uint64_t>(it.st.st_size);
     ++ref.files;
   }
-  if (ref.files > 0) {
+  if (placed) {
     s = FsyncPath(root_ + "/blobs");
     if (!s.ok()) return s;
   }
 
   if (ref.type == ObjectType::kFolder) {
     ref.digest = FolderDigest(items);
-    if (Has(ref.digest)) {  // the same tree is stored already: nothing to build
-      if (move) RemoveStaged(path, items);
-      return ref;
-    }
+    if (Has(ref.digest)) return ref;  // the same tree is stored already: nothing to build
   }
   std::string tmp = root_ + "/tmp/object-" + TmpName();
   s = MakeDirs(tmp);
@@ -375,28 +383,27 @@ Result<ObjectRef> Store::Ingest(const std::string& path, bool move, HashCache* c
     FsyncPath(dir).ok();
     ::chmod(dir.c_str(), 0555);
   }
-  if (move && S_ISDIR(root_st.st_mode)) RemoveStaged(path, items);
   s = Publish(tmp, ref.digest);
   if (!s.ok()) return s;
   return ref;
 }
 
-Status Store::Check(const std::string& staged) const {
+Status Store::Check(const std::string& staged, const std::vector<std::string>& only) const {
   struct stat st {};
   if (::lstat(staged.c_str(), &st) != 0) return Status::NotFound(fmt::format("{}: does not exist", staged));
   if (S_ISREG(st.st_mode)) return Status::Ok();
   if (!S_ISDIR(st.st_mode)) return Status::Invalid(fmt::format("{}: not a regular file or folder", staged));
   std::vector<Item> items;
-  return Walk(staged, "", nullptr, items);
+  return Gather(staged, only, nullptr, items);
 }
 
-Result<ObjectRef> Store::Commit(const std::string& staged) {
-  return Ingest(staged, true, nullptr, nullptr);
+Result<ObjectRef> Store::Commit(const std::string& staged, const std::vector<std::string>& only) {
+  return Ingest(staged, only, true, nullptr, nullptr);
 }
 
 Result<ObjectRef> Store::Snapshot(const std::string& path, HashCache* cache,
                                   const IgnoreRules* ignore) {
-  return Ingest(path, false, cache, ignore);
+  return Ingest(path, {}, false, cache, ignore);
 }
 
 IgnoreRules IgnoreRules::ForFolder(const std::string& root) {

@@ -72,15 +72,16 @@ class Store {
   Status Init() const;
   const std::string& root() const { return root_; }
 
-  // Moves `staged` (a file or a folder) into the store. On success `staged` no longer exists.
-  // A symbolic link that points outside the staged tree is an error naming it, and nothing enters
-  // the store.
-  Result<ObjectRef> Commit(const std::string& staged);
+  // Moves the files of `staged` (a file or a folder) into the store; its folders and links stay
+  // behind, empty and unused (removing them would only cost time). With `only`, the object is the
+  // folder of just those top-level folders of `staged` (missing ones are left out). A symbolic
+  // link that points outside the staged tree is an error naming it, and nothing enters the store.
+  Result<ObjectRef> Commit(const std::string& staged, const std::vector<std::string>& only = {});
 
-  // Checks, without hashing or moving anything, that `staged` could be committed: a regular file
-  // or a folder of files, folders and links that stay inside it. Lets a caller with several
-  // outputs refuse them all before any enters the store.
-  Status Check(const std::string& staged) const;
+  // Checks, without hashing or moving anything, that `staged` (with `only`, as Commit) could be
+  // committed: a regular file or a folder of files, folders and links that stay inside it. Lets a
+  // caller with several outputs refuse them all before any enters the store.
+  Status Check(const std::string& staged, const std::vector<std::string>& only = {}) const;
 
   // Copies a user's file or folder into the store (code snapshots, local data inputs). Files whose
   // stat matches `cache` are not read again; files the store already holds are not copied.
@@ -97,8 +98,8 @@ class Store {
 
  private:
   // Commit (move) and Snapshot (copy) share everything but how file contents enter blobs/.
-  Result<ObjectRef> Ingest(const std::string& path, bool move, HashCache* cache,
-                           const IgnoreRules* ignore);
+  Result<ObjectRef> Ingest(const std::string& path, const std::vector<std::string>& only, bool move,
+                           HashCache* cache, const IgnoreRules* ignore);
   // Renames a finished object folder into objects/ (or drops it when the object exists).
   Status Publish(const std::string& tmp, const Digest& d);
 

@@ -54,7 +54,9 @@ TEST_F(StoreTest, CommitMovesAFolderInAndMakesItReadOnly) {
   ::symlink("sub/metrics.json", (dir_.path() + "/out/latest").c_str());
   Result<ObjectRef> ref = store_.Commit(dir_.path() + "/out");
   ASSERT_TRUE(ref.ok()) << ref.status().message();
-  EXPECT_FALSE(std::filesystem::exists(dir_.path() + "/out"));
+  // The files moved (no copy); only the emptied folders stay behind.
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() + "/out/model.pkl"));
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() + "/out/sub/metrics.json"));
   std::string obj = store_.DeliveryPath(*ref);
   EXPECT_EQ(Read(obj + "/model.pkl"), "weights");
   EXPECT_EQ(Read(obj + "/latest"), "{}");
@@ -71,6 +73,27 @@ TEST_F(StoreTest, CommitMovesAFolderInAndMakesItReadOnly) {
        {"latest", EntryKind::kLink, LinkDigest("sub/metrics.json")}});
   EXPECT_EQ(ref->digest, expected);
   EXPECT_EQ(ref->files, 2u);
+}
+
+TEST_F(StoreTest, CommitOfSomeEntriesStoresJustThoseFolders) {
+  dir_.Write("work/train.py", "code");
+  dir_.Write("work/outputs/model.pkl", "weights");
+  dir_.Write("work/scratch/tmp.bin", "noise");
+  std::string work = dir_.path() + "/work";
+  ASSERT_TRUE(store_.Check(work, {"outputs", "logs"}).ok());
+  Result<ObjectRef> ref = store_.Commit(work, {"outputs", "logs"});  // logs/ is missing
+  ASSERT_TRUE(ref.ok()) << ref.status().message();
+  Digest expected = TreeDigest(
+      {{"outputs", EntryKind::kFolder,
+        TreeDigest({{"model.pkl", EntryKind::kFile, FileDigest("weights", false)}})}});
+  EXPECT_EQ(ref->digest, expected);
+  EXPECT_EQ(Read(store_.DeliveryPath(*ref) + "/outputs/model.pkl"), "weights");
+  EXPECT_FALSE(std::filesystem::exists(store_.DeliveryPath(*ref) + "/train.py"));
+  EXPECT_EQ(Read(work + "/train.py"), "code");  // not part of the object: untouched
+  EXPECT_EQ(Read(work + "/scratch/tmp.bin"), "noise");
+  // A file where a folder is expected is refused before anything moves.
+  dir_.Write("bad/outputs", "a file");
+  EXPECT_FALSE(store_.Check(dir_.path() + "/bad", {"outputs"}).ok());
 }
 
 TEST_F(StoreTest, IdenticalContentIsStoredOnce) {
