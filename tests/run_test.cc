@@ -136,6 +136,27 @@ TEST_F(RunTest, ReuseFollowsContentAndExplainsWhy) {
       << Explain("report");
 }
 
+// `weft hash` names a path as the store does: a snapshotted data file and code folder are found
+// under the digests it prints.
+TEST_F(RunTest, HashNamesPathsAsTheStoreDoes) {
+  WriteReusePipeline(dir_);
+  ASSERT_EQ(Weft({"run", "pipeline.yml"}).exit_code, 0);
+  for (const char* path : {"data/rows.csv", "prep"}) {
+    ProcessResult r = Weft({"hash", path});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ASSERT_EQ(r.out.rfind("sha256:", 0), 0u) << r.out;
+    std::string hex = r.out.substr(7, 64);
+    EXPECT_TRUE(fs::is_directory(dir_.path() + "/.weft/store/objects/" + hex)) << path;
+    EXPECT_NE(r.out.find("  " + std::string(path)), std::string::npos);
+  }
+  std::string before = Weft({"hash", "data/rows.csv"}).out;
+  dir_.Write("data/rows.csv", "a\n");
+  EXPECT_NE(Weft({"hash", "data/rows.csv"}).out, before);
+  ProcessResult missing = Weft({"hash", "nope"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("nope: does not exist"), std::string::npos) << missing.err;
+}
+
 TEST_F(RunTest, SharedCodeFolderRerunsEveryUser) {
   dir_.Write("src/a.sh", "echo a > $1/a.txt\n");
   dir_.Write("src/b.sh", "echo b > $1/b.txt\n");

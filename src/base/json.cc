@@ -26,7 +26,49 @@ nlohmann::ordered_json ToNlohmann(const Json& j) {
       j.variant());
 }
 
+Json FromNlohmann(const nlohmann::ordered_json& n) {
+  switch (n.type()) {
+    case nlohmann::ordered_json::value_t::boolean:
+      return Json(n.get<bool>());
+    case nlohmann::ordered_json::value_t::number_integer:
+      return Json(n.get<int64_t>());
+    case nlohmann::ordered_json::value_t::number_unsigned:
+      return Json(n.get<uint64_t>());
+    case nlohmann::ordered_json::value_t::number_float:
+      return Json(n.get<double>());
+    case nlohmann::ordered_json::value_t::string:
+      return Json(n.get<std::string>());
+    case nlohmann::ordered_json::value_t::array: {
+      Json a = Json::MakeArray();
+      for (const auto& e : n) a.Push(FromNlohmann(e));
+      return a;
+    }
+    case nlohmann::ordered_json::value_t::object: {
+      Json o = Json::MakeObject();
+      for (const auto& [k, e] : n.items()) o.Set(k, FromNlohmann(e));
+      return o;
+    }
+    default:
+      return Json();
+  }
+}
+
 }  // namespace
+
+std::optional<Json> Json::Parse(std::string_view text) {
+  nlohmann::ordered_json n = nlohmann::ordered_json::parse(text, nullptr, false);
+  if (n.is_discarded()) return std::nullopt;
+  return FromNlohmann(n);
+}
+
+const Json* Json::Find(std::string_view key) const {
+  const Object* o = Members();
+  if (o == nullptr) return nullptr;
+  for (auto it = o->rbegin(); it != o->rend(); ++it) {
+    if (it->first == key) return &it->second;
+  }
+  return nullptr;
+}
 
 Json& Json::Set(std::string key, Json value) {
   assert(std::holds_alternative<Object>(v_));

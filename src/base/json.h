@@ -6,7 +6,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -38,6 +40,16 @@ class Json {
 
   // Serialises; indent < 0 gives one line.
   std::string Dump(int indent = 2) const;
+  // Parses one JSON text (duplicate keys: the last wins); nullopt if it is not valid JSON.
+  static std::optional<Json> Parse(std::string_view text);
+
+  // Reading: a member of an object (nullptr if absent or not an object), and typed views that are
+  // nullptr when the value has another type.
+  const Json* Find(std::string_view key) const;
+  const std::string* String() const { return std::get_if<std::string>(&v_); }
+  const Array* Items() const { return std::get_if<Array>(&v_); }
+  const Object* Members() const { return std::get_if<Object>(&v_); }
+  bool IsNull() const { return std::holds_alternative<std::nullptr_t>(v_); }
 
   using Variant = std::variant<std::nullptr_t, bool, int64_t, double, std::string, Array, Object>;
   const Variant& variant() const { return v_; }

@@ -30,5 +30,6 @@ std::function<int()> SetupShow(CLI::App& sub);
 std::function<int()> SetupLogs(CLI::App& sub);
 std::function<int()> SetupGet(CLI::App& sub);
 std::function<int()> SetupExplain(CLI::App& sub);
+std::function<int()> SetupHash(CLI::App& sub);
 
 }  // namespace weft::cli

@@ -12,6 +12,7 @@ const std::vector<CommandSpec>& Commands() {
       {"logs", "print a step's log", SetupLogs},
       {"explain", "say why a step ran or was reused", SetupExplain},
       {"get", "copy a step's output out of the store", SetupGet},
+      {"hash", "print the digest a file or folder has in the store, without storing it", SetupHash},
   };
   return kCommands;
 }

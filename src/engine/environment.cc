@@ -12,9 +12,9 @@
 #include <sstream>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "base/fs.h"
+#include "base/json.h"
 #include "base/sha256.h"
 
 extern char** environ;
@@ -66,15 +66,37 @@ for name in sys.argv[1:]:
 print(json.dumps(out))
 )py";
 
-// The probe's answer has the expected shape (a cached one might not).
-bool WellFormed(const nlohmann::json& probe) {
-  if (!probe.is_object() || !probe["python"].is_string() || !probe["packages"].is_object()) {
-    return false;
+// The probe's answer, read: {"python": VERSION, "packages": {NAME: VERSION or null}, "paths": [...]}.
+struct Probe {
+  std::string python;
+  std::map<std::string, std::optional<std::string>> packages;
+  std::vector<std::string> paths;
+};
+
+std::optional<Probe> ReadProbe(const Json& j) {
+  const Json* python = j.Find("python");
+  const Json* packages = j.Find("packages");
+  const Json* paths = j.Find("paths");
+  if (!python || !python->String() || !packages || !packages->Members() || !paths ||
+      !paths->Items()) {
+    return std::nullopt;
   }
-  for (const auto& [name, version] : probe["packages"].items()) {
-    if (!version.is_null() && !version.is_string()) return false;
+  Probe p;
+  p.python = *python->String();
+  for (const auto& [name, version] : *packages->Members()) {
+    if (version.String()) {
+      p.packages[name] = *version.String();
+    } else if (version.IsNull()) {
+      p.packages[name] = std::nullopt;
+    } else {
+      return std::nullopt;
+    }
   }
-  return true;
+  for (const Json& path : *paths->Items()) {
+    if (!path.String()) return std::nullopt;
+    p.paths.push_back(*path.String());
+  }
+  return p;
 }
 
 int64_t NowNs() {
@@ -102,38 +124,40 @@ class ProbeCache {
   ProbeCache(const std::string& dir, const std::string& key)
       : path_(fmt::format("{}/probe-{}.json", dir, ToHex(Sha256Of(key)).substr(0, 16))), key_(key) {}
 
-  std::optional<nlohmann::json> Lookup(const std::string& interpreter) const {
+  std::optional<Probe> Lookup(const std::string& interpreter) const {
     Result<std::string> text = ReadFileCapped(path_, 1 << 20);
     if (!text.ok()) return std::nullopt;
-    nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
-    if (j.is_discarded() || !j.is_object() || j.value("key", "") != key_) return std::nullopt;
-    if (j.value("interpreter", "") != Stamp(interpreter).first) return std::nullopt;
-    const nlohmann::json& stamps = j["stamps"];
-    if (!stamps.is_object()) return std::nullopt;
-    for (const auto& [path, stamp] : stamps.items()) {
-      if (!stamp.is_string() || stamp.get<std::string>() != Stamp(path).first) return std::nullopt;
+    std::optional<Json> j = Json::Parse(*text);
+    if (!j) return std::nullopt;
+    const Json* key = j->Find("key");
+    const Json* stamp = j->Find("interpreter");
+    const Json* stamps = j->Find("stamps");
+    const Json* probe = j->Find("probe");
+    if (!key || !key->String() || *key->String() != key_ || !stamp || !stamp->String() ||
+        *stamp->String() != Stamp(interpreter).first || !stamps || !stamps->Members() || !probe) {
+      return std::nullopt;
     }
-    if (!WellFormed(j["probe"])) return std::nullopt;
-    return j["probe"];
+    for (const auto& [path, st] : *stamps->Members()) {
+      if (!st.String() || *st.String() != Stamp(path).first) return std::nullopt;
+    }
+    return ReadProbe(*probe);
   }
 
   // `started_ns`: when the probe started. A folder modified since (or within a clock tick before)
   // may have changed while the probe read it: such an answer is not kept.
-  void Store(const std::string& interpreter, const nlohmann::json& probe, int64_t started_ns) const {
-    nlohmann::json j;
-    j["key"] = key_;
-    j["interpreter"] = Stamp(interpreter).first;
-    j["stamps"] = nlohmann::json::object();
-    if (!probe["paths"].is_array()) return;
-    for (const nlohmann::json& p : probe["paths"]) {
-      if (!p.is_string()) return;
-      auto [stamp, mtime] = Stamp(p.get<std::string>());
+  void Store(const std::string& interpreter, const Json& probe, const Probe& read,
+             int64_t started_ns) const {
+    Json stamps = Json::MakeObject();
+    for (const std::string& p : read.paths) {
+      auto [stamp, mtime] = Stamp(p);
       if (mtime >= started_ns - 10'000'000) return;
-      j["stamps"][p.get<std::string>()] = stamp;
+      stamps.Set(p, stamp);
     }
-    j["probe"] = probe;
+    Json j = Json::MakeObject();
+    j.Set("key", key_).Set("interpreter", Stamp(interpreter).first).Set("stamps", stamps);
+    j.Set("probe", probe);
     // A cache: failing to keep it costs only time.
-    if (MakeDirs(DirName(path_)).ok()) WriteFileAtomic(path_, j.dump()).ok();
+    if (MakeDirs(DirName(path_)).ok()) WriteFileAtomic(path_, j.Dump(-1)).ok();
   }
 
  private:
@@ -204,30 +228,29 @@ Result<ResolvedEnvironment> Environments::Resolve(const spec::Environment& env,
                                        "set `python:` in .weft/config.yaml"));
   }
   ProbeCache probes(ws_.envs_dir(), real + "\n" + cache_key);
-  nlohmann::json probe;
-  if (std::optional<nlohmann::json> known = probes.Lookup(real)) {
-    probe = std::move(*known);
-  } else {
+  std::optional<Probe> probe = probes.Lookup(real);
+  if (!probe) {
     std::vector<std::string> argv = {real, "-c", kProbe};
     argv.insert(argv.end(), wanted.begin(), wanted.end());
     int64_t started = NowNs();
-    probe = nlohmann::json::parse(Capture(argv), nullptr, false);
-    if (probe.is_discarded() || !WellFormed(probe)) {
+    std::optional<Json> answer = Json::Parse(Capture(argv));
+    if (answer) probe = ReadProbe(*answer);
+    if (!probe) {
       return Status::Invalid(fmt::format("step {}: cannot run `{}` to inspect its packages", step, real));
     }
-    probes.Store(real, probe, started);
+    probes.Store(real, *answer, *probe, started);
   }
   ResolvedEnvironment r;
-  std::string identity = fmt::format("{} {}", real, probe["python"].get<std::string>());
+  std::string identity = fmt::format("{} {}", real, probe->python);
   for (size_t i = 0; i < wanted.size(); ++i) {
-    const nlohmann::json& v = probe["packages"][wanted[i]];
-    if (v.is_null()) {
+    auto v = probe->packages.find(wanted[i]);
+    if (v == probe->packages.end() || !v->second) {
       return Status::Invalid(fmt::format(
           "step {}: its environment needs the Python package `{}`, which {} does not have; "
           "install the Debian package {} (apt-get install {})",
           step, wanted[i], real, DebianPackageFor(wanted[i]), DebianPackageFor(wanted[i])));
     }
-    std::string have = v.get<std::string>();
+    const std::string& have = *v->second;
     if (!versions[i].empty() && have != versions[i]) {
       r.warnings.push_back(fmt::format("step {}: the environment asks for {} {}, {} has {}", step,
                                        wanted[i], versions[i], real, have));

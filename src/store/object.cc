@@ -68,10 +68,10 @@ Result<Digest> HashFile(const std::string& path, bool executable) {
   Sha256 h;
   h.Update(fmt::format("file {} {}", executable ? "x" : "-", size));
   h.Update(std::string_view("\0", 1));
-  std::vector<char> buf(1 << 20);
+  std::unique_ptr<char[]> buf(new char[1 << 20]);  // not zeroed: read() fills it
   off_t total = 0;
   while (true) {
-    ssize_t n = ::read(fd, buf.data(), buf.size());
+    ssize_t n = ::read(fd, buf.get(), 1 << 20);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       int err = errno;
@@ -80,7 +80,7 @@ Result<Digest> HashFile(const std::string& path, bool executable) {
     }
     if (n == 0) break;
     total += n;
-    h.Update(std::string_view(buf.data(), static_cast<size_t>(n)));
+    h.Update(std::string_view(buf.get(), static_cast<size_t>(n)));
   }
   ::close(fd);
   if (total != size) return Status::Io(fmt::format("{}: changed while it was read", path));

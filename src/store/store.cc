@@ -183,7 +183,51 @@ Digest FolderDigest(const std::vector<Item>& items) {
   return TreeDigest(std::move(children[""]));
 }
 
+// A path walked and hashed: what Ingest stores and HashPath reports.
+struct Scanned {
+  ObjectRef ref;
+  std::vector<Item> items;
+};
+
+Result<Scanned> Scan(const std::string& path, const std::vector<std::string>& only,
+                     HashCache* cache, const IgnoreRules* ignore) {
+  struct stat root_st {};
+  if (::lstat(path.c_str(), &root_st) != 0) {
+    return Status::NotFound(fmt::format("{}: does not exist", path));
+  }
+  Scanned out;
+  ObjectRef& ref = out.ref;
+  if (S_ISREG(root_st.st_mode)) {
+    Item it;
+    it.st = root_st;
+    it.kind = (root_st.st_mode & 0111) ? EntryKind::kExecutable : EntryKind::kFile;
+    out.items.push_back(it);
+    ref.type = ObjectType::kFile;
+    ref.name = BaseName(path);
+  } else if (S_ISDIR(root_st.st_mode)) {
+    Status s = Gather(path, only, ignore, out.items);
+    if (!s.ok()) return s;
+  } else {
+    return Status::Invalid(fmt::format("{}: not a regular file or folder", path));
+  }
+  Status s = HashAll(path, out.items, cache);
+  if (!s.ok()) return s;
+  for (const Item& it : out.items) {
+    if (it.kind != EntryKind::kFile && it.kind != EntryKind::kExecutable) continue;
+    ref.bytes += static_cast<uint64_t>(it.st.st_size);
+    ++ref.files;
+  }
+  ref.digest = ref.type == ObjectType::kFile ? out.items[0].digest : FolderDigest(out.items);
+  return out;
+}
+
 }  // namespace
+
+Result<ObjectRef> HashPath(const std::string& path, const IgnoreRules* ignore) {
+  Result<Scanned> scanned = Scan(path, {}, nullptr, ignore);
+  if (!scanned.ok()) return scanned.status();
+  return scanned->ref;
+}
 
 Status Store::Init() const {
   for (const char* sub : {"blobs", "objects", "tmp"}) {
@@ -299,58 +343,33 @@ Status Store::AddName(const Digest& d, const std::string& name) {
 
 Result<ObjectRef> Store::Ingest(const std::string& path, const std::vector<std::string>& only,
                                 bool move, HashCache* cache, const IgnoreRules* ignore) {
-  struct stat root_st {};
-  if (::lstat(path.c_str(), &root_st) != 0) {
-    return Status::NotFound(fmt::format("{}: does not exist", path));
-  }
-  ObjectRef ref;
-  std::vector<Item> items;
-  if (S_ISREG(root_st.st_mode)) {
-    Item it;
-    it.st = root_st;
-    it.kind = (root_st.st_mode & 0111) ? EntryKind::kExecutable : EntryKind::kFile;
-    items.push_back(it);
-    ref.type = ObjectType::kFile;
-    ref.name = BaseName(path);
-  } else if (S_ISDIR(root_st.st_mode)) {
-    Status s = Gather(path, only, ignore, items);
-    if (!s.ok()) return s;
-  } else {
-    return Status::Invalid(fmt::format("{}: not a regular file or folder", path));
-  }
-  Status s = HashAll(path, items, cache);
-  if (!s.ok()) return s;
+  Result<Scanned> scanned = Scan(path, only, cache, ignore);
+  if (!scanned.ok()) return scanned.status();
+  ObjectRef& ref = scanned->ref;
+  std::vector<Item>& items = scanned->items;
 
   // Contents into blobs/.
   bool placed = false;
   for (Item& it : items) {
     if (it.kind != EntryKind::kFile && it.kind != EntryKind::kExecutable) continue;
     std::string full = it.rel.empty() ? path : path + "/" + it.rel;
-    s = PlaceBlob(root_, full, it.digest, it.kind == EntryKind::kExecutable, move, it.st, placed);
-    if (!s.ok()) return s;
-    ref.bytes += static_cast<uint64_t>(it.st.st_size);
-    ++ref.files;
-  }
-  if (placed) {
-    s = FsyncPath(root_ + "/blobs");
+    Status s = PlaceBlob(root_, full, it.digest, it.kind == EntryKind::kExecutable, move, it.st, placed);
     if (!s.ok()) return s;
   }
+  Status s = placed ? FsyncPath(root_ + "/blobs") : Status::Ok();
+  if (!s.ok()) return s;
 
-  if (ref.type == ObjectType::kFolder) {
-    ref.digest = FolderDigest(items);
-    if (Has(ref.digest)) return ref;  // the same tree is stored already: nothing to build
+  if (Has(ref.digest)) {  // stored already: nothing to build
+    if (ref.type == ObjectType::kFile) {
+      s = AddName(ref.digest, ref.name);
+      if (!s.ok()) return s;
+    }
+    return ref;
   }
   std::string tmp = root_ + "/tmp/object-" + TmpName();
   s = MakeDirs(tmp);
   if (!s.ok()) return s;
   if (ref.type == ObjectType::kFile) {
-    ref.digest = items[0].digest;
-    if (Has(ref.digest)) {
-      RemoveTree(tmp).ok();
-      s = AddName(ref.digest, ref.name);
-      if (!s.ok()) return s;
-      return ref;
-    }
     s = LinkBlob(root_, ref.digest, tmp + "/" + ref.name);
     if (s.ok()) s = Publish(tmp, ref.digest);
     if (!s.ok()) return s;

@@ -64,6 +64,9 @@ class IgnoreRules {
   std::vector<Pattern> patterns_;
 };
 
+// The digest (and size) a file or folder would have in the store, without storing anything.
+Result<ObjectRef> HashPath(const std::string& path, const IgnoreRules* ignore = nullptr);
+
 class Store {
  public:
   explicit Store(std::string root) : root_(std::move(root)) {}
