@@ -11,9 +11,9 @@ FUZZ_SECONDS ?= 60
 BUILD_DEPS := g++ cmake ninja-build pkg-config libyaml-dev nlohmann-json3-dev libsqlite3-dev \
               libssl-dev libcli11-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
 FUZZ_DEPS  := clang-16 libclang-rt-16-dev
-TEST_DEPS  := python3 bash
-DEMO_DEPS  := python3 python3-sklearn bash
-BENCH_DEPS := ninja-build snakemake time
+TEST_DEPS  := python3 bash bubblewrap
+DEMO_DEPS  := python3 python3-sklearn bash bubblewrap
+BENCH_DEPS := ninja-build snakemake time strace
 FORMAT_DEPS := clang-format
 
 .PHONY: all deps fuzz-deps test-deps demo-deps configure build test test-one slow sanitize fuzz fuzz-build bench \

@@ -266,6 +266,61 @@ jobs:
   EXPECT_EQ(logs.out, "ok\nart\n");
 }
 
+// Steps run as root here, and read-only bits do not stop root: the sandbox must. A step that
+// writes into its input, the store or the database fails, and the store keeps its content.
+TEST_F(RunTest, StepsCannotChangeTheStoreOrTheDatabaseEvenAsRoot) {
+  dir_.Write("data/rows.csv", "a,b\n");
+  dir_.Write("p.yml", std::string(R"(type: pipeline
+settings: {continue_on_step_failure: true}
+inputs:
+  rows: {type: uri_file, path: ./data/rows.csv}
+jobs:
+  tamper_input:
+    command: echo evil >> ${{inputs.rows}}
+    inputs: {rows: "${{parent.inputs.rows}}"}
+    )") + kEnv + R"(  tamper_store:
+    command: touch $WEFT_STORE_PROBE/objects/evil
+    environment_variables: {WEFT_STORE_PROBE: )" + dir_.path() + R"(/.weft/store}
+    )" + kEnv + R"(  tamper_db:
+    command: echo evil >> )" + dir_.path() + R"(/.weft/weft.db
+    )" + kEnv + R"(  own_output:
+    command: echo fine > ${{outputs.o}}/f
+    outputs: {o: {type: uri_folder}}
+    )" + kEnv);
+  ProcessResult r = Weft({"run", "p.yml"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_EQ(Statuses(), (std::map<std::string, std::string>{{"tamper_input", "failed"},
+                                                             {"tamper_store", "failed"},
+                                                             {"tamper_db", "failed"},
+                                                             {"own_output", "succeeded"}}));
+  EXPECT_NE(Weft({"logs", "last", "tamper_input"}).out.find("Read-only file system"),
+            std::string::npos);
+  EXPECT_FALSE(fs::exists(dir_.path() + "/.weft/store/objects/evil"));
+  // Every object still has the content its name says (a file object is a folder holding the
+  // file under its names: its digest is the file's).
+  for (const auto& e : fs::directory_iterator(dir_.path() + "/.weft/store/objects")) {
+    std::string name = e.path().filename().string();
+    std::string as_folder = Weft({"hash", e.path().string()}).out.substr(7, 64);
+    fs::path first = fs::directory_iterator(e.path())->path();
+    std::string as_file =
+        fs::is_regular_file(first) ? Weft({"hash", first.string()}).out.substr(7, 64) : "";
+    EXPECT_TRUE(as_folder == name || as_file == name) << "object " << name << " changed";
+  }
+  EXPECT_EQ(Read(dir_.path() + "/data/rows.csv"), "a,b\n");
+  ProcessResult again = Weft({"runs"});
+  EXPECT_EQ(again.exit_code, 0) << again.err;  // the database is fine
+}
+
+TEST_F(RunTest, ABadSandboxSettingIsALocatedError) {
+  dir_.Write(".weft/config.yaml", "sandbox: maybe\n");
+  dir_.Write("p.yml", std::string("type: pipeline\njobs:\n  a:\n    command: 'true'\n    ") + kEnv);
+  ProcessResult r = Weft({"run", "p.yml"});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("config.yaml:1:10: error: `sandbox` is `bubblewrap` (the default) or `off`"),
+            std::string::npos)
+      << r.err;
+}
+
 TEST_F(RunTest, DatastoreOutputsAreLinkedToTheirStoredObject) {
   dir_.Write("p.yml", std::string(R"(type: pipeline
 settings: {default_datastore: azureml:workspaceblobstore}

@@ -456,6 +456,9 @@ Status RunLoop::Start(uint32_t i) {
   spec.command = command;
   spec.cwd = work;
   spec.log_path = r.dir + "/log";
+  // The step may write its attempt folder (working folder, outputs, metrics) and nothing else of
+  // the workspace: not the store, not the database, not other runs.
+  if (ws_.config.sandbox) spec.sandbox = exec::Sandbox{{ws_.dir}, {r.dir}};
   spec.timeout_ms = plan.timeout_s * 1000;
   std::string path = "/usr/local/bin:/usr/bin:/bin";
   for (char** e = environ; *e != nullptr; ++e) {
@@ -765,6 +768,10 @@ Result<RunResult> RunLoop::DryRun() {
 
 Result<RunResult> Engine::Run(const spec::LoadedPipeline& pipeline, const graph::Graph& graph,
                               const RunOptions& options) {
+  if (ws_.config.sandbox && !options.dry_run) {
+    Status sandbox = exec::CheckSandbox();
+    if (!sandbox.ok()) return sandbox;
+  }
   Capacity cap = DetectCapacity(ws_, options.jobs);
   Environments envs(ws_);
   std::vector<std::string> warnings;

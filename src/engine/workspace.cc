@@ -23,6 +23,14 @@ void ReadConfig(const std::string& path, Workspace& ws, Diagnostics& diags) {
   spec::Fields f(src, doc->root(), "the workspace configuration", src.Loc(doc->root()));
   Config& c = ws.config;
   c.python = f.String("python").value_or(c.python);
+  if (const yaml::Node* sb = f.Get("sandbox")) {
+    if (sb->is_scalar() && (sb->text == "bubblewrap" || sb->text == "off")) {
+      c.sandbox = sb->text == "bubblewrap";
+    } else {
+      diags.Error(src.Loc(sb), "`sandbox` is `bubblewrap` (the default) or `off`",
+                  "`off` lets steps change the store when they run as root");
+    }
+  }
   if (const yaml::Node* r = f.Get("resources")) {
     spec::Fields rf(src, r, "`resources`", src.Loc(r));
     c.cpus = rf.Int("cpus", 1).value_or(0);

@@ -31,6 +31,7 @@ struct Config {
   int64_t gpus = -1;                        // -1: detect
   std::map<std::string, EnvironmentConfig> environments;  // by reference ("azureml:x:1") or name
   std::map<std::string, std::string> datastores;          // name -> folder
+  bool sandbox = true;  // steps run under bubblewrap with the workspace read-only (`sandbox: off`)
 };
 
 struct Workspace {

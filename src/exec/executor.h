@@ -6,10 +6,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "base/status.h"
+#include "exec/sandbox.h"
 
 namespace weft::exec {
 
@@ -24,6 +26,7 @@ struct LaunchSpec {
   std::string log_path;          // stdout and stderr of every process, appended
   int64_t timeout_ms = 0;        // 0: no limit
   int64_t kill_grace_ms = 5000;  // after SIGTERM, SIGKILL follows
+  std::optional<Sandbox> sandbox;  // none: the command runs unconfined
 };
 
 enum class EndReason { kExited, kTimedOut, kCanceled, kFailedToStart };

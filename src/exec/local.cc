@@ -55,13 +55,17 @@ Result<pid_t> Spawn(const LaunchSpec& spec, pid_t pgid, char** envp, int log_fd)
   posix_spawnattr_setpgroup(&attr, pgid);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
                                       POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_USEVFORK);
-  const char* argv[] = {"/bin/bash", "-c", spec.command.c_str(), nullptr};
+  std::vector<std::string> args = {"/bin/bash", "-c", spec.command};
+  if (spec.sandbox) args = SandboxedArgv(*spec.sandbox, args);
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
   pid_t pid = 0;
-  int rc = posix_spawn(&pid, "/bin/bash", &fa, &attr, const_cast<char**>(argv), envp);
+  int rc = posix_spawn(&pid, argv[0], &fa, &attr, argv.data(), envp);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) {
-    return Status::Io(fmt::format("step {}: cannot start /bin/bash in {}: {}", spec.step, spec.cwd,
+    return Status::Io(fmt::format("step {}: cannot start {} in {}: {}", spec.step, args[0], spec.cwd,
                                   std::strerror(rc)));
   }
   return pid;
