@@ -284,7 +284,7 @@ jobs:
     )" + kEnv + R"(  tamper_db:
     command: echo evil >> )" + dir_.path() + R"(/.weft/weft.db
     )" + kEnv + R"(  own_output:
-    command: echo fine > ${{outputs.o}}/f
+    command: head -c 4 /dev/zero > ${{outputs.o}}/f  # devices work
     outputs: {o: {type: uri_folder}}
     )" + kEnv);
   ProcessResult r = Weft({"run", "p.yml"});

@@ -19,9 +19,10 @@ constexpr const char* kBwrap = "/usr/bin/bwrap";
 }  // namespace
 
 std::vector<std::string> SandboxedArgv(const Sandbox& sandbox, const std::vector<std::string>& argv) {
-  // --bind / / first (recursive: /dev, /proc and every other mount come along), then the narrower
+  // The whole tree first (recursive: /dev, /proc and every other mount come along; --dev-bind, as
+  // a plain --bind would forbid device files, /dev/zero and GPUs included), then the narrower
   // mounts on top; --die-with-parent: the step dies with bubblewrap, never outlives it.
-  std::vector<std::string> out = {kBwrap, "--bind", "/", "/"};
+  std::vector<std::string> out = {kBwrap, "--dev-bind", "/", "/"};
   for (const std::string& p : sandbox.read_only) {
     out.insert(out.end(), {"--ro-bind", p, p});
   }

@@ -38,6 +38,14 @@ CREATE TABLE hash_cache(path TEXT PRIMARY KEY, dev INTEGER, ino INTEGER, size IN
 DROP INDEX steps_by_fingerprint;
 CREATE INDEX succeeded_by_fingerprint ON steps(fingerprint, finished_ns) WHERE status = 'succeeded';
 )sql",
+    // 3: registered assets (components, environments, data, models).
+    R"sql(
+CREATE TABLE assets(kind TEXT NOT NULL, registry TEXT NOT NULL, name TEXT NOT NULL,
+  version TEXT NOT NULL, digest TEXT NOT NULL, entry TEXT, type TEXT, description TEXT,
+  source TEXT, created_ns INTEGER, archived INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY(kind, registry, name, version));
+CREATE INDEX assets_by_digest ON assets(digest);
+)sql",
 };
 
 constexpr int64_t kClockTickNs = 10'000'000;  // mtimes within this of hashing are not trusted
@@ -87,6 +95,14 @@ RunRecord ReadRun(const Statement& q) {
 constexpr const char* kRunColumns =
     "id, seq, pipeline_file, name, experiment, status, created_ns, finished_ns, exit_code, "
     "seeds_reuse, workdir";
+
+constexpr const char* kAssetColumns =
+    "kind, registry, name, version, digest, entry, type, description, source, created_ns, archived";
+
+AssetRecord ReadAsset(const Statement& q) {
+  return AssetRecord{q.Text(0), q.Text(1), q.Text(2), q.Text(3), q.Text(4), q.Text(5),
+                     q.Text(6), q.Text(7), q.Text(8), q.Int(9),  q.Int(10) != 0};
+}
 
 template <typename T, typename Read>
 Result<std::vector<T>> AllRows(Statement& q, Read read) {
@@ -300,6 +316,60 @@ Result<std::optional<StepRecord>> MetaStore::PreviousStep(const std::string& exp
     if (!rows->empty()) return std::optional<StepRecord>(rows->front());
   }
   return std::optional<StepRecord>();
+}
+
+Status MetaStore::PutAsset(const AssetRecord& a) {
+  Result<Statement> q = db_->Prepare(
+      fmt::format("INSERT INTO assets({}) VALUES(?,?,?,?,?,?,?,?,?,?,?)", kAssetColumns));
+  if (!q.ok()) return q.status();
+  return q->Bind(1, a.kind).Bind(2, a.registry).Bind(3, a.name).Bind(4, a.version)
+      .Bind(5, a.digest).Bind(6, a.entry).Bind(7, a.type).Bind(8, a.description)
+      .Bind(9, a.source).Bind(10, a.created_ns).Bind(11, int64_t{a.archived}).Run();
+}
+
+Result<std::optional<AssetRecord>> MetaStore::FindAsset(const std::string& kind,
+                                                        const std::string& registry,
+                                                        const std::string& name,
+                                                        const std::string& version) {
+  Result<Statement> q = db_->Prepare(fmt::format(
+      "SELECT {} FROM assets WHERE kind = ? AND registry = ? AND name = ? AND {} ORDER BY "
+      "created_ns DESC, rowid DESC LIMIT 1",
+      kAssetColumns, version.empty() ? "archived = 0 AND ? = ''" : "version = ?"));
+  if (q.ok()) q->Bind(1, kind).Bind(2, registry).Bind(3, name).Bind(4, version);
+  Result<std::vector<AssetRecord>> rows = All<AssetRecord>(q, ReadAsset);
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return std::optional<AssetRecord>();
+  return std::optional<AssetRecord>(rows->front());
+}
+
+Result<std::vector<AssetRecord>> MetaStore::Assets(const std::string& kind, const std::string& name,
+                                                   bool archived) {
+  Result<Statement> q = db_->Prepare(fmt::format(
+      "SELECT {} FROM assets WHERE kind = ? AND (? = '' OR name = ?) AND (? OR archived = 0) "
+      "ORDER BY name, created_ns DESC, rowid DESC",
+      kAssetColumns));
+  if (q.ok()) q->Bind(1, kind).Bind(2, name).Bind(3, name).Bind(4, int64_t{archived});
+  return All<AssetRecord>(q, ReadAsset);
+}
+
+Result<std::string> MetaStore::NextAssetVersion(const std::string& kind,
+                                                const std::string& registry,
+                                                const std::string& name) {
+  Result<Statement> q = db_->Prepare(
+      "SELECT COALESCE(MAX(CAST(version AS INTEGER)), 0) + 1 FROM assets WHERE kind = ? AND "
+      "registry = ? AND name = ? AND version GLOB '[0-9]*' AND version NOT GLOB '*[^0-9]*'");
+  if (!q.ok()) return q.status();
+  q->Bind(1, kind).Bind(2, registry).Bind(3, name);
+  Result<bool> row = q->Step();
+  if (!row.ok()) return row.status();
+  return std::to_string(q->Int(0));
+}
+
+Status MetaStore::ArchiveAsset(const AssetRecord& a) {
+  Result<Statement> q = db_->Prepare(
+      "UPDATE assets SET archived = 1 WHERE kind = ? AND registry = ? AND name = ? AND version = ?");
+  if (!q.ok()) return q.status();
+  return q->Bind(1, a.kind).Bind(2, a.registry).Bind(3, a.name).Bind(4, a.version).Run();
 }
 
 Result<std::vector<RunRecord>> MetaStore::Runs(int64_t limit) {

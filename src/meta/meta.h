@@ -74,6 +74,23 @@ struct InputRecord {
   std::string digest;  // content digest for data
 };
 
+// A registered version of a component, environment, data or model asset (`weft component|
+// environment|data create`). Versions are immutable: the same name and version always mean the
+// same stored object.
+struct AssetRecord {
+  std::string kind;      // component, environment, data, model
+  std::string registry;  // "" for the workspace's own; else azureml://registries/<registry>/...
+  std::string name;
+  std::string version;
+  std::string digest;    // hex of the store object holding it
+  std::string entry;     // components and environments: the YAML file's path inside the object
+  std::string type;      // data: uri_file, uri_folder, mltable; components: command, pipeline...
+  std::string description;
+  std::string source;    // what it was registered from, for people
+  int64_t created_ns = 0;
+  bool archived = false;
+};
+
 class MetaStore : public store::HashCache {
  public:
   static Result<std::unique_ptr<MetaStore>> Open(const std::string& path);
@@ -112,6 +129,18 @@ class MetaStore : public store::HashCache {
   Result<std::optional<RunRecord>> FindRun(const std::string& ref);
   Result<std::vector<StepRecord>> Steps(const std::string& run);
   Result<std::optional<StepRecord>> FindStep(const std::string& run, const std::string& name);
+
+  // Assets. Find with an empty version means the latest: the newest version not archived.
+  Status PutAsset(const AssetRecord& asset);
+  Result<std::optional<AssetRecord>> FindAsset(const std::string& kind, const std::string& registry,
+                                               const std::string& name, const std::string& version);
+  // Every version of `kind` (of `name`, when given), newest first; archived ones only if asked.
+  Result<std::vector<AssetRecord>> Assets(const std::string& kind, const std::string& name,
+                                          bool archived);
+  // The version an unversioned registration gets: one more than the largest integer version.
+  Result<std::string> NextAssetVersion(const std::string& kind, const std::string& registry,
+                                       const std::string& name);
+  Status ArchiveAsset(const AssetRecord& asset);
 
   // store::HashCache
   std::optional<Digest> Lookup(const std::string& path, const struct stat& st) override;
