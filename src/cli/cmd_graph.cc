@@ -19,7 +19,8 @@ std::function<int()> SetupGraph(CLI::App& sub) {
       ->check(CLI::IsMember({"text", "dot", "mermaid", "json"}));
   return [o] {
     int code = 0;
-    std::unique_ptr<LoadedGraph> g = LoadGraph(o->pipeline, stderr, &code);
+    FoundRegistry registry;
+    std::unique_ptr<LoadedGraph> g = LoadGraph(o->pipeline, registry.get(), stderr, &code);
     if (!g) return code;
     fmt::print("{}", graph::Render(g->graph, *graph::ParseFormat(o->format)));
     return 0;

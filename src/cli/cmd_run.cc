@@ -11,6 +11,7 @@
 #include "cli/pipeline_args.h"
 #include "cli/workspace_args.h"
 #include "engine/engine.h"
+#include "engine/registry.h"
 #include "exec/local.h"
 
 namespace weft::cli {
@@ -137,10 +138,11 @@ std::function<int()> SetupRun(CLI::App& sub) {
                "say what would be reused and what would run, and why; run nothing");
   return [o] {
     int code = 0;
-    std::unique_ptr<LoadedGraph> g = LoadGraph(o->pipeline, stderr, &code);
-    if (!g) return code;
     Result<OpenWorkspaceResult> ws = OpenWorkspace(o->workspace);
     if (!ws.ok()) return Fail(ws.status());
+    engine::WorkspaceRegistry registry(*ws->meta, *ws->store);
+    std::unique_ptr<LoadedGraph> g = LoadGraph(o->pipeline, registry, stderr, &code);
+    if (!g) return code;
     Result<std::unique_ptr<exec::LocalExecutor>> ex = exec::LocalExecutor::Create();
     if (!ex.ok()) return Fail(ex.status());
     engine::RunOptions options;

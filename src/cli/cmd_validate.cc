@@ -12,7 +12,8 @@ std::function<int()> SetupValidate(CLI::App& sub) {
   args->AddTo(sub);
   return [args] {
     int code = 0;
-    std::unique_ptr<LoadedGraph> g = LoadGraph(*args, stderr, &code);
+    FoundRegistry registry;
+    std::unique_ptr<LoadedGraph> g = LoadGraph(*args, registry.get(), stderr, &code);
     if (!g) return code;
     const spec::LoadedPipeline& p = *g->pipeline;
     std::string name = g->graph.name.empty() ? "" : fmt::format(" `{}`", g->graph.name);

@@ -13,6 +13,9 @@ const std::vector<CommandSpec>& Commands() {
       {"explain", "say why a step ran or was reused", SetupExplain},
       {"get", "copy a step's output out of the store", SetupGet},
       {"hash", "print the digest a file or folder has in the store, without storing it", SetupHash},
+      {"component", "register, list and show components (azureml:NAME:VERSION)", SetupComponent},
+      {"environment", "register, list and show environments", SetupEnvironment},
+      {"data", "register, list and show data assets", SetupData},
   };
   return kCommands;
 }

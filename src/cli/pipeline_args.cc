@@ -3,8 +3,14 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <cstdlib>
+#include <filesystem>
+
 #include "base/status.h"
+#include "engine/registry.h"
+#include "meta/meta.h"
 #include "spec/registry.h"
+#include "store/store.h"
 
 namespace weft::cli {
 
@@ -15,7 +21,45 @@ void PipelineArgs::AddTo(CLI::App& sub) {
       ->take_all();
 }
 
-std::unique_ptr<LoadedGraph> LoadGraph(const PipelineArgs& args, std::FILE* err, int* exit_code) {
+struct FoundRegistry::Parts {
+  std::unique_ptr<meta::MetaStore> meta;
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<spec::Registry> registry;
+};
+
+FoundRegistry::FoundRegistry() : parts_(std::make_unique<Parts>()) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::string dir;
+  if (const char* env = std::getenv("WEFT_WORKSPACE"); env != nullptr && *env) {
+    dir = env;
+  } else {
+    for (fs::path p = fs::current_path(ec); !ec; p = p.parent_path()) {
+      if (fs::exists(p / ".weft" / "weft.db", ec)) {
+        dir = (p / ".weft").string();
+        break;
+      }
+      if (p == p.parent_path()) break;
+    }
+  }
+  if (!dir.empty() && fs::exists(fs::path(dir) / "weft.db", ec)) {
+    Result<std::unique_ptr<meta::MetaStore>> meta = meta::MetaStore::Open(dir + "/weft.db");
+    if (meta.ok()) {
+      parts_->meta = std::move(*meta);
+      parts_->store = std::make_unique<store::Store>(dir + "/store");
+      parts_->registry = std::make_unique<engine::WorkspaceRegistry>(*parts_->meta, *parts_->store);
+      return;
+    }
+  }
+  parts_->registry = std::make_unique<spec::EmptyRegistry>();
+}
+
+FoundRegistry::~FoundRegistry() = default;
+
+const spec::Registry& FoundRegistry::get() const { return *parts_->registry; }
+
+std::unique_ptr<LoadedGraph> LoadGraph(const PipelineArgs& args, const spec::Registry& registry,
+                                       std::FILE* err, int* exit_code) {
   auto out = std::make_unique<LoadedGraph>();
   graph::BuildOptions options;
   for (const std::string& s : args.sets) {
@@ -27,7 +71,6 @@ std::unique_ptr<LoadedGraph> LoadGraph(const PipelineArgs& args, std::FILE* err,
     }
     options.set_inputs.emplace_back(s.substr(7, eq - 7), s.substr(eq + 1));
   }
-  spec::EmptyRegistry registry;
   out->pipeline = spec::LoadPipeline(args.file, registry, out->diags);
   if (out->pipeline) out->graph = graph::Build(*out->pipeline, options, out->diags);
   std::string report = out->diags.FormatAll();

@@ -31,8 +31,23 @@ struct LoadedGraph {
   Diagnostics diags;
 };
 
-// Loads and flattens the pipeline. Diagnostics are printed to `err`. Returns nullptr (and the
-// exit code in `exit_code`) when the pipeline is invalid.
-std::unique_ptr<LoadedGraph> LoadGraph(const PipelineArgs& args, std::FILE* err, int* exit_code);
+// Loads and flattens the pipeline, resolving `azureml:` references against `registry`.
+// Diagnostics are printed to `err`. Returns nullptr (and the exit code in `exit_code`) when the
+// pipeline is invalid.
+std::unique_ptr<LoadedGraph> LoadGraph(const PipelineArgs& args, const spec::Registry& registry,
+                                       std::FILE* err, int* exit_code);
+
+// The registry of the workspace that `weft run` here would use, if one exists (none is created
+// just to validate or draw a file); else an empty one.
+class FoundRegistry {
+ public:
+  FoundRegistry();
+  ~FoundRegistry();
+  const spec::Registry& get() const;
+
+ private:
+  struct Parts;
+  std::unique_ptr<Parts> parts_;
+};
 
 }  // namespace weft::cli

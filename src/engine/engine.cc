@@ -13,6 +13,7 @@
 #include "engine/explain.h"
 #include "engine/fingerprint.h"
 #include "engine/plan.h"
+#include "engine/registry.h"
 #include "engine/substitute.h"
 
 extern char** environ;
@@ -83,6 +84,8 @@ class RunLoop {
   void End(const exec::JobEnd& end);
   Status CommitOutputs(uint32_t i);
   Status PublishOutputs(uint32_t i);
+  Status RegisterOutputs(uint32_t i);
+  Status RegisterEachOutput(uint32_t i);
   void Finish(uint32_t i, St st, std::string message);
   void Halt(const std::string& why);
   void Record(uint32_t i);
@@ -348,7 +351,11 @@ void RunLoop::Ready(uint32_t i) {
   r.rec.fingerprint = r.fp.digest;
   // A reused step's inputs are, by its fingerprint, those of the attempt it reuses: its lineage
   // edges and its fingerprint's fields are that attempt's, already recorded.
-  if (TryReuse(i)) return Finish(i, St::kReused, r.rec.message);
+  if (TryReuse(i)) {
+    Status registered = RegisterOutputs(i);
+    if (!registered.ok()) return Finish(i, St::kFailed, registered.message());
+    return Finish(i, St::kReused, r.rec.message);
+  }
   meta_.PutFingerprint(r.fp.digest, r.fp.fields).ok();
   RecordInputs(i);
   if (!r.selected) {
@@ -600,6 +607,37 @@ Status RunLoop::PublishOutputs(uint32_t i) {
   return Status::Ok();
 }
 
+// Outputs whose settings give a `name` (and maybe a `version`) register a data version (a model
+// version for model types), when the step succeeds or is reused: all of them or none.
+Status RunLoop::RegisterOutputs(uint32_t i) {
+  Status s = meta_.BeginPart();
+  if (s.ok()) s = RegisterEachOutput(i);
+  if (s.ok()) s = meta_.EndPart();
+  if (!s.ok()) meta_.UndoPart();
+  return s;
+}
+
+Status RunLoop::RegisterEachOutput(uint32_t i) {
+  for (const graph::StepOutput& o : g_.steps[i].outputs) {
+    if (o.setting == nullptr || o.setting->asset_name.empty()) continue;
+    const store::ObjectRef& ref = runs_[i].outputs.at(o.name);
+    spec::PortType type = o.setting->type ? *o.setting->type : o.type;
+    bool model = type == spec::PortType::kMlflowModel || type == spec::PortType::kCustomModel ||
+                 type == spec::PortType::kTritonModel;
+    meta::AssetRecord a;
+    a.kind = model ? "model" : "data";
+    a.name = o.setting->asset_name;
+    a.version = o.setting->asset_version;
+    a.digest = ToHex(ref.digest);
+    a.entry = ref.type == store::ObjectType::kFile ? ref.name : "";
+    a.type = spec::PortTypeName(type);
+    a.source = fmt::format("run {} step {} output {}", run_.id, g_.steps[i].name, o.name);
+    Result<WorkspaceRegistry::Registered> r = WorkspaceRegistry::Record(meta_, a);
+    if (!r.ok()) return Status(r.status().code(), fmt::format("output {}: {}", o.name, r.status().message()));
+  }
+  return Status::Ok();
+}
+
 void RunLoop::End(const exec::JobEnd& end) {
   auto it = by_handle_.find(end.handle);
   if (it == by_handle_.end()) return;
@@ -621,6 +659,7 @@ void RunLoop::End(const exec::JobEnd& end) {
   }
   Status s = CommitOutputs(i);
   if (s.ok()) s = PublishOutputs(i);
+  if (s.ok()) s = RegisterOutputs(i);
   if (!s.ok()) return Finish(i, St::kFailed, s.message());
   for (const auto& [name, ref] : r.outputs) {
     struct stat st {};

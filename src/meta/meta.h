@@ -98,6 +98,13 @@ class MetaStore : public store::HashCache {
   Status Begin() { return db_->BeginImmediate(); }
   Status Commit() { return db_->Commit(); }
   void Rollback() { db_->Rollback(); }
+  // A part of the open transaction that can be undone alone (SQLite savepoints).
+  Status BeginPart() { return db_->Exec("SAVEPOINT part"); }
+  Status EndPart() { return db_->Exec("RELEASE part"); }
+  void UndoPart() {
+    db_->Exec("ROLLBACK TO part").ok();
+    db_->Exec("RELEASE part").ok();
+  }
 
   // Allocates the next run id (call inside Begin/Commit).
   Result<RunRecord> CreateRun(RunRecord run);

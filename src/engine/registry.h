@@ -1,0 +1,59 @@
+// The workspace's registry of components, environments and data assets: the metadata store's
+// `assets` table, with every registered file kept in the store by content.
+//
+// `azureml:` references in pipeline files resolve here (spec::Registry), so a published Azure ML
+// pipeline that names registered assets runs unchanged once they are registered with `weft
+// component|environment|data create`. Versions are immutable: registering a name and version again
+// with the same content is a no-op, with other content an error naming the asset.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "base/diag.h"
+#include "base/status.h"
+#include "meta/meta.h"
+#include "spec/registry.h"
+#include "store/store.h"
+
+namespace weft::engine {
+
+class WorkspaceRegistry : public spec::Registry {
+ public:
+  WorkspaceRegistry(meta::MetaStore& meta, store::Store& store) : meta_(meta), store_(store) {}
+
+  std::optional<std::string> FindComponent(const spec::AssetRef& ref) const override;
+  std::optional<std::string> FindEnvironment(const spec::AssetRef& ref) const override;
+  std::optional<spec::RegisteredData> FindData(const spec::AssetRef& ref) const override;
+  // `kind`: component, environment or data. No version and no label means the latest.
+  std::optional<meta::AssetRecord> Find(const std::string& kind, const spec::AssetRef& ref) const;
+
+  struct Registered {
+    meta::AssetRecord asset;
+    bool existed = false;  // the same name, version and content were registered before
+  };
+  // Registers what a YAML file defines: `component` (a command, parallel or pipeline component)
+  // or `environment`, with every local file it uses (component and environment files, conda
+  // files, code folders) stored by content, or `data` (a data asset file; its path is stored).
+  // The file's `version`, else the next integer. Problems in the file go to `diags`.
+  Result<Registered> CreateFromFile(const std::string& kind, const std::string& file,
+                                    const std::string& registry, Diagnostics& diags);
+  // Registers `path` (a local file or folder) as data asset `asset` (name, type, optional
+  // version and description).
+  Result<Registered> CreateData(meta::AssetRecord asset, const std::string& path);
+
+  // Records `asset` inside the caller's transaction: a new version (the next integer when it has
+  // none, unless the newest version holds the same content), or the same content again (a
+  // no-op); the same version with other content is an error naming it. Used for outputs
+  // registered by a run, too.
+  static Result<Registered> Record(meta::MetaStore& meta, meta::AssetRecord asset);
+
+ private:
+  // Record in a transaction of its own.
+  Result<Registered> Put(meta::AssetRecord asset);
+
+  meta::MetaStore& meta_;
+  store::Store& store_;
+};
+
+}  // namespace weft::engine
