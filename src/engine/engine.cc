@@ -260,14 +260,12 @@ bool RunLoop::TryReuse(uint32_t i) {
                                                          : "forced by --force-step";
     return false;
   }
-  Result<std::vector<meta::StepRecord>> cands = meta_.ReuseCandidates(r.fp.digest);
+  Result<std::vector<meta::ReuseCandidate>> cands = meta_.ReuseCandidates(r.fp.digest);
   if (!cands.ok()) return false;
-  for (const meta::StepRecord& c : *cands) {
-    Result<std::vector<meta::OutputRecord>> outs = meta_.Outputs(c.run_id, c.index);
-    if (!outs.ok()) continue;
+  for (const meta::ReuseCandidate& c : *cands) {
     bool intact = true;
     std::map<std::string, store::ObjectRef> refs;
-    for (const meta::OutputRecord& o : *outs) {
+    for (const meta::OutputRecord& o : c.outputs) {
       std::optional<Digest> d = store::ParseHex(o.digest);
       struct stat st {};
       intact &= d.has_value() && ::stat(store_.ObjectPath(*d).c_str(), &st) == 0 &&
@@ -610,6 +608,11 @@ Status RunLoop::PublishOutputs(uint32_t i) {
 // Outputs whose settings give a `name` (and maybe a `version`) register a data version (a model
 // version for model types), when the step succeeds or is reused: all of them or none.
 Status RunLoop::RegisterOutputs(uint32_t i) {
+  bool any = false;
+  for (const graph::StepOutput& o : g_.steps[i].outputs) {
+    any |= o.setting != nullptr && !o.setting->asset_name.empty();
+  }
+  if (!any) return Status::Ok();
   Status s = meta_.BeginPart();
   if (s.ok()) s = RegisterEachOutput(i);
   if (s.ok()) s = meta_.EndPart();

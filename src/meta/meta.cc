@@ -1,5 +1,7 @@
 #include "meta/meta.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace weft::meta {
@@ -253,15 +255,40 @@ Status MetaStore::PutInput(const std::string& run, int64_t index, const InputRec
       .Bind(6, in.digest).Run();
 }
 
-Result<std::vector<StepRecord>> MetaStore::ReuseCandidates(const std::string& fingerprint) {
-  static const std::string sql = fmt::format(
-      "SELECT {} FROM steps s JOIN runs r ON r.id = s.run_id WHERE s.fingerprint = ? AND "
-      "s.status = 'succeeded' AND r.seeds_reuse = 1 ORDER BY s.finished_ns DESC LIMIT 8",
-      kStepColumns);
-  Result<Statement*> q = db_->Cached(sql);
-  if (!q.ok()) return q.status();
-  (*q)->Bind(1, fingerprint);
-  return AllRows<StepRecord>(**q, ReadStep);
+Result<std::vector<ReuseCandidate>> MetaStore::ReuseCandidates(const std::string& fingerprint) {
+  Result<Statement*> r = db_->Cached(
+      "SELECT s.run_id, s.idx, s.name, o.name, o.digest, o.type, o.object_name, o.bytes, o.inode, "
+      "o.mtime_ns FROM steps s JOIN runs r ON r.id = s.run_id LEFT JOIN step_outputs o ON "
+      "o.run_id = s.run_id AND o.idx = s.idx WHERE s.fingerprint = ? AND s.status = 'succeeded' "
+      "AND r.seeds_reuse = 1 ORDER BY s.finished_ns DESC LIMIT 256");  // outputs follow their step
+  if (!r.ok()) return r.status();
+  Statement& q = **r;
+  q.Bind(1, fingerprint);
+  std::vector<ReuseCandidate> out;
+  while (true) {
+    Result<bool> row = q.Step();
+    if (!row.ok()) {
+      q.Reset();
+      return row.status();
+    }
+    if (!*row) break;
+    // Rows of one step come together in practice; grouping does not rely on it.
+    std::string run = q.Text(0);
+    int64_t idx = q.Int(1);
+    auto it = std::find_if(out.rbegin(), out.rend(), [&](const ReuseCandidate& c) {
+      return c.index == idx && c.run_id == run;
+    });
+    ReuseCandidate& c = it != out.rend() ? *it : out.emplace_back(ReuseCandidate{run, idx, q.Text(2), {}});
+    if (!q.IsNull(3)) {
+      c.outputs.push_back({q.Text(3), q.Text(4), q.Text(5), q.Text(6), q.Int(7), q.Int(8), q.Int(9)});
+    }
+  }
+  q.Reset();
+  for (ReuseCandidate& c : out) {
+    std::sort(c.outputs.begin(), c.outputs.end(),
+              [](const OutputRecord& a, const OutputRecord& b) { return a.name < b.name; });
+  }
+  return out;
 }
 
 Result<std::vector<OutputRecord>> MetaStore::Outputs(const std::string& run, int64_t index) {

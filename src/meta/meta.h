@@ -67,6 +67,13 @@ struct OutputRecord {
   int64_t mtime_ns = 0;
 };
 
+struct ReuseCandidate {
+  std::string run_id;
+  int64_t index = 0;
+  std::string name;
+  std::vector<OutputRecord> outputs;  // by name
+};
+
 struct InputRecord {
   std::string name;
   std::string kind;    // literal, data, step_output, none
@@ -119,8 +126,8 @@ class MetaStore : public store::HashCache {
   Status PutInput(const std::string& run, int64_t index, const InputRecord& in);
 
   // Succeeded steps that ran (not reused) with this fingerprint, from runs whose results seed
-  // reuse, newest first.
-  Result<std::vector<StepRecord>> ReuseCandidates(const std::string& fingerprint);
+  // reuse, newest first, each with its outputs (one query).
+  Result<std::vector<ReuseCandidate>> ReuseCandidates(const std::string& fingerprint);
   Result<std::vector<OutputRecord>> Outputs(const std::string& run, int64_t index);
   Result<std::vector<InputRecord>> Inputs(const std::string& run, int64_t index);
   Result<std::vector<std::pair<std::string, std::string>>> FingerprintFields(

@@ -99,6 +99,9 @@ TEST_F(MetaTest, ReuseCandidatesAreSucceededStepsOfSeedingRuns) {
     s.fingerprint = "sha256:f";
     s.finished_ns = r->seq;
     ASSERT_TRUE(meta_->PutStep(s).ok());
+    for (const char* out : {"model", "artifacts"}) {
+      ASSERT_TRUE(meta_->PutOutput(r->id, 0, {out, std::string(out) + "-digest", "folder", "", 1, 2, 3}).ok());
+    }
   }
   StepRecord failed;
   failed.run_id = seeding.id;
@@ -107,10 +110,14 @@ TEST_F(MetaTest, ReuseCandidatesAreSucceededStepsOfSeedingRuns) {
   failed.fingerprint = "sha256:f";
   ASSERT_TRUE(meta_->PutStep(failed).ok());
   ASSERT_TRUE(meta_->Commit().ok());
-  Result<std::vector<StepRecord>> c = meta_->ReuseCandidates("sha256:f");
+  Result<std::vector<ReuseCandidate>> c = meta_->ReuseCandidates("sha256:f");
   ASSERT_TRUE(c.ok());
   ASSERT_EQ(c->size(), 1u);
   EXPECT_EQ((*c)[0].run_id, seeding.id);
+  EXPECT_EQ((*c)[0].name, "train");
+  ASSERT_EQ((*c)[0].outputs.size(), 2u);  // its own outputs only, by name
+  EXPECT_EQ((*c)[0].outputs[0].name, "artifacts");
+  EXPECT_EQ((*c)[0].outputs[1].digest, "model-digest");
 }
 
 TEST_F(MetaTest, FingerprintFieldsAreWrittenOnceAndReadInOrder) {
