@@ -157,6 +157,44 @@ TEST_F(RunTest, HashNamesPathsAsTheStoreDoes) {
   EXPECT_NE(missing.err.find("nope: does not exist"), std::string::npos) << missing.err;
 }
 
+// Steps log metrics as JSON lines or with `weft log-metric`; `weft metrics` shows them, and a
+// reused step's metrics are those of the attempt it reuses.
+TEST_F(RunTest, MetricsFromJsonLinesAndLogMetric) {
+  dir_.Write("p.yml", std::string(R"(type: pipeline
+jobs:
+  train:
+    command: >-
+      echo '{"name": "acc", "value": 0.5, "step": 1}' >> $WEFT_METRICS &&
+      weft log-metric acc 0.75 --step 2 &&
+      weft log-metric loss 1e-3 &&
+      echo 'not json' >> $WEFT_METRICS
+    )") + kEnv);
+  ProcessResult first = Weft({"run", "p.yml"});
+  ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
+  EXPECT_NE((first.out + first.err).find("line 4: not a JSON object (skipped)"), std::string::npos)
+      << first.out << first.err;
+  ProcessResult m = Weft({"metrics", "last", "--json"});
+  ASSERT_EQ(m.exit_code, 0) << m.err;
+  nlohmann::json j = nlohmann::json::parse(m.out);
+  ASSERT_EQ(j.size(), 1u);
+  ASSERT_EQ(j[0]["metrics"].size(), 2u);
+  EXPECT_EQ(j[0]["metrics"][0]["name"], "acc");
+  EXPECT_EQ(j[0]["metrics"][0]["latest"], 0.75);
+  EXPECT_EQ(j[0]["metrics"][0]["min"], 0.5);
+  EXPECT_EQ(j[0]["metrics"][0]["count"], 2);
+  EXPECT_EQ(j[0]["metrics"][1]["latest"], 0.001);
+  nlohmann::json h = nlohmann::json::parse(Weft({"metrics", "last", "train", "--history", "--json"}).out);
+  ASSERT_EQ(h[0]["metrics"].size(), 3u);
+  EXPECT_EQ(h[0]["metrics"][1]["step"], 2);
+  ASSERT_EQ(Weft({"run", "p.yml"}).exit_code, 0);
+  ProcessResult reused = Weft({"metrics", "last"});
+  EXPECT_NE(reused.out.find("train (reused from r1)"), std::string::npos) << reused.out;
+  EXPECT_NE(reused.out.find("acc"), std::string::npos) << reused.out;
+  ProcessResult outside = Weft({"log-metric", "acc", "1"});
+  EXPECT_EQ(outside.exit_code, 2);
+  EXPECT_NE(outside.err.find("$WEFT_METRICS is not set"), std::string::npos) << outside.err;
+}
+
 TEST_F(RunTest, SharedCodeFolderRerunsEveryUser) {
   dir_.Write("src/a.sh", "echo a > $1/a.txt\n");
   dir_.Write("src/b.sh", "echo b > $1/b.txt\n");

@@ -50,6 +50,13 @@ class Json {
   const Array* Items() const { return std::get_if<Array>(&v_); }
   const Object* Members() const { return std::get_if<Object>(&v_); }
   bool IsNull() const { return std::holds_alternative<std::nullptr_t>(v_); }
+  const int64_t* Int() const { return std::get_if<int64_t>(&v_); }
+  // Integers and floating-point numbers alike.
+  std::optional<double> Number() const {
+    if (const int64_t* i = Int()) return static_cast<double>(*i);
+    if (const double* d = std::get_if<double>(&v_)) return *d;
+    return std::nullopt;
+  }
 
   using Variant = std::variant<std::nullptr_t, bool, int64_t, double, std::string, Array, Object>;
   const Variant& variant() const { return v_; }

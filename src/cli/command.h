@@ -31,6 +31,8 @@ std::function<int()> SetupLogs(CLI::App& sub);
 std::function<int()> SetupGet(CLI::App& sub);
 std::function<int()> SetupExplain(CLI::App& sub);
 std::function<int()> SetupHash(CLI::App& sub);
+std::function<int()> SetupMetrics(CLI::App& sub);
+std::function<int()> SetupLogMetric(CLI::App& sub);
 std::function<int()> SetupComponent(CLI::App& sub);
 std::function<int()> SetupEnvironment(CLI::App& sub);
 std::function<int()> SetupData(CLI::App& sub);

@@ -12,6 +12,8 @@ const std::vector<CommandSpec>& Commands() {
       {"logs", "print a step's log", SetupLogs},
       {"explain", "say why a step ran or was reused", SetupExplain},
       {"get", "copy a step's output out of the store", SetupGet},
+      {"metrics", "show the metrics a run's steps logged", SetupMetrics},
+      {"log-metric", "log a metric from inside a step (appends to $WEFT_METRICS)", SetupLogMetric},
       {"hash", "print the digest a file or folder has in the store, without storing it", SetupHash},
       {"component", "register, list and show components (azureml:NAME:VERSION)", SetupComponent},
       {"environment", "register, list and show environments", SetupEnvironment},

@@ -12,6 +12,7 @@
 #include "engine/datastore.h"
 #include "engine/explain.h"
 #include "engine/fingerprint.h"
+#include "engine/metrics.h"
 #include "engine/plan.h"
 #include "engine/registry.h"
 #include "engine/substitute.h"
@@ -85,6 +86,7 @@ class RunLoop {
   Status CommitOutputs(uint32_t i);
   Status PublishOutputs(uint32_t i);
   Status RegisterOutputs(uint32_t i);
+  void RecordMetrics(uint32_t i);
   Status RegisterEachOutput(uint32_t i);
   void Finish(uint32_t i, St st, std::string message);
   void Halt(const std::string& why);
@@ -605,6 +607,22 @@ Status RunLoop::PublishOutputs(uint32_t i) {
   return Status::Ok();
 }
 
+// What the attempt logged to $WEFT_METRICS, whatever its end; lines that are not metrics are
+// reported, not fatal.
+void RunLoop::RecordMetrics(uint32_t i) {
+  std::string path = runs_[i].dir + "/metrics.jsonl";
+  Result<MetricsFile> m = ReadMetrics(path, NowNs() / 1'000'000);
+  if (!m.ok()) {
+    obs_.OnWarning(fmt::format("step {}: {}", g_.steps[i].name, m.status().message()));
+    return;
+  }
+  for (const std::string& p : m->problems) {
+    obs_.OnWarning(fmt::format("step {}: {}: {} (skipped)", g_.steps[i].name, path, p));
+  }
+  Status s = meta_.PutMetrics(run_.id, i, m->metrics);
+  if (!s.ok() && error_.ok()) error_ = s;
+}
+
 // Outputs whose settings give a `name` (and maybe a `version`) register a data version (a model
 // version for model types), when the step succeeds or is reused: all of them or none.
 Status RunLoop::RegisterOutputs(uint32_t i) {
@@ -649,6 +667,7 @@ void RunLoop::End(const exec::JobEnd& end) {
   Release(i);
   StepRun& r = runs_[i];
   r.rec.exit_code = end.exit_code;
+  RecordMetrics(i);
   if (end.reason == exec::EndReason::kCanceled) {
     return Finish(i, St::kCanceled, canceled_ ? "canceled" : "stopped: an earlier step failed");
   }

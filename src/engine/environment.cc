@@ -262,10 +262,14 @@ Result<ResolvedEnvironment> Environments::Resolve(const spec::Environment& env,
   r.bin_dir = fmt::format("{}/{}/bin", ws_.envs_dir(), id);
   Status s = MakeDirs(r.bin_dir);
   if (!s.ok()) return s;
-  for (const char* name : {"python", "python3"}) {
+  // `python` is the environment's interpreter; `weft` (for `weft log-metric`) is this weft.
+  std::string self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+  for (const auto& [name, target] : {std::pair<std::string, std::string>{"python", real},
+                                     {"python3", real}, {"weft", self}}) {
     std::string link = r.bin_dir + "/" + name;
+    if (target.empty() || std::filesystem::read_symlink(link, ec) == target) continue;
     std::filesystem::remove(link, ec);
-    std::filesystem::create_symlink(real, link, ec);
+    std::filesystem::create_symlink(target, link, ec);
     if (ec) return Status::Io(fmt::format("{}: cannot create: {}", link, ec.message()));
   }
   cache_[cache_key] = r;

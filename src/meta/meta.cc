@@ -48,6 +48,12 @@ CREATE TABLE assets(kind TEXT NOT NULL, registry TEXT NOT NULL, name TEXT NOT NU
   PRIMARY KEY(kind, registry, name, version));
 CREATE INDEX assets_by_digest ON assets(digest);
 )sql",
+    // 4: metrics logged by steps.
+    R"sql(
+CREATE TABLE metrics(run_id TEXT NOT NULL, idx INTEGER NOT NULL, seq INTEGER NOT NULL,
+  name TEXT NOT NULL, value REAL, step INTEGER, timestamp_ms INTEGER,
+  PRIMARY KEY(run_id, idx, seq));
+)sql",
 };
 
 constexpr int64_t kClockTickNs = 10'000'000;  // mtimes within this of hashing are not trusted
@@ -397,6 +403,31 @@ Status MetaStore::ArchiveAsset(const AssetRecord& a) {
       "UPDATE assets SET archived = 1 WHERE kind = ? AND registry = ? AND name = ? AND version = ?");
   if (!q.ok()) return q.status();
   return q->Bind(1, a.kind).Bind(2, a.registry).Bind(3, a.name).Bind(4, a.version).Run();
+}
+
+Status MetaStore::PutMetrics(const std::string& run, int64_t index,
+                             const std::vector<MetricRecord>& metrics) {
+  Result<Statement*> q = db_->Cached("INSERT OR REPLACE INTO metrics VALUES(?,?,?,?,?,?,?)");
+  if (!q.ok()) return q.status();
+  for (size_t i = 0; i < metrics.size(); ++i) {
+    const MetricRecord& m = metrics[i];
+    Statement& st = **q;
+    st.Bind(1, run).Bind(2, index).Bind(3, static_cast<int64_t>(i)).Bind(4, m.name).Bind(5, m.value);
+    if (m.step >= 0) st.Bind(6, m.step); else st.BindNull(6);
+    Status s = st.Bind(7, m.timestamp_ms).Run();
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<MetricRecord>> MetaStore::Metrics(const std::string& run, int64_t index) {
+  Result<Statement> q = db_->Prepare(
+      "SELECT name, value, step, timestamp_ms FROM metrics WHERE run_id = ? AND idx = ? ORDER BY "
+      "seq");
+  if (q.ok()) q->Bind(1, run).Bind(2, index);
+  return All<MetricRecord>(q, [](const Statement& s) {
+    return MetricRecord{s.Text(0), s.Double(1), s.IsNull(2) ? -1 : s.Int(2), s.Int(3)};
+  });
 }
 
 Result<std::vector<RunRecord>> MetaStore::Runs(int64_t limit) {

@@ -67,6 +67,14 @@ struct OutputRecord {
   int64_t mtime_ns = 0;
 };
 
+// One value a step logged (JSON lines in $WEFT_METRICS, `weft log-metric`, the MLflow shim).
+struct MetricRecord {
+  std::string name;
+  double value = 0;
+  int64_t step = -1;          // the training step it belongs to, -1 when not given
+  int64_t timestamp_ms = 0;
+};
+
 struct ReuseCandidate {
   std::string run_id;
   int64_t index = 0;
@@ -155,6 +163,10 @@ class MetaStore : public store::HashCache {
   Result<std::string> NextAssetVersion(const std::string& kind, const std::string& registry,
                                        const std::string& name);
   Status ArchiveAsset(const AssetRecord& asset);
+
+  // The metrics an attempt logged, in the order logged.
+  Status PutMetrics(const std::string& run, int64_t index, const std::vector<MetricRecord>& metrics);
+  Result<std::vector<MetricRecord>> Metrics(const std::string& run, int64_t index);
 
   // store::HashCache
   std::optional<Digest> Lookup(const std::string& path, const struct stat& st) override;

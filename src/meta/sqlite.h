@@ -27,6 +27,7 @@ class Statement {
 
   Statement& Bind(int index, std::string_view text);
   Statement& Bind(int index, int64_t value);
+  Statement& Bind(int index, double value);
   Statement& BindNull(int index);
   // Advances; true when a row is available.
   Result<bool> Step();
@@ -36,6 +37,7 @@ class Statement {
 
   std::string Text(int column) const;
   int64_t Int(int column) const;
+  double Double(int column) const;
   bool IsNull(int column) const;
 
  private:

@@ -1,0 +1,151 @@
+// `weft metrics RUN [STEP] [--history] [--json]`: what steps logged; `weft log-metric NAME VALUE
+// [--step N]`: log one value from inside a step.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "base/json.h"
+#include "cli/command.h"
+#include "cli/workspace_args.h"
+#include "engine/metrics.h"
+
+namespace weft::cli {
+namespace {
+
+struct Summary {
+  double last = 0, min = 0, max = 0;
+  int64_t count = 0;
+};
+
+// Per metric name, in the order first logged.
+std::vector<std::pair<std::string, Summary>> Summarise(const std::vector<meta::MetricRecord>& ms) {
+  std::vector<std::pair<std::string, Summary>> out;
+  std::map<std::string, size_t> at;
+  for (const meta::MetricRecord& m : ms) {
+    auto [it, fresh] = at.emplace(m.name, out.size());
+    if (fresh) out.push_back({m.name, {m.value, m.value, m.value, 0}});
+    Summary& s = out[it->second].second;
+    s.last = m.value;
+    s.min = std::min(s.min, m.value);
+    s.max = std::max(s.max, m.value);
+    ++s.count;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::function<int()> SetupMetrics(CLI::App& sub) {
+  struct Options {
+    WorkspaceArgs workspace;
+    std::string run, step;
+    bool history = false, json = false;
+  };
+  auto o = std::make_shared<Options>();
+  o->workspace.AddTo(sub);
+  sub.add_option("run", o->run, "the run (`last` for the newest)")->required();
+  sub.add_option("step", o->step, "only this step");
+  sub.add_flag("--history", o->history, "every value, not the latest, min and max");
+  sub.add_flag("--json", o->json, "print JSON");
+  return [o] {
+    Result<OpenWorkspaceResult> ws = OpenWorkspace(o->workspace);
+    if (!ws.ok()) return Fail(ws.status());
+    Result<meta::RunRecord> run = FindRun(*ws->meta, o->run);
+    if (!run.ok()) return Fail(run.status());
+    Result<std::vector<meta::StepRecord>> steps = ws->meta->Steps(run->id);
+    if (!steps.ok()) return Fail(steps.status());
+    Json all = Json::MakeArray();
+    bool found = o->step.empty();
+    for (const meta::StepRecord& s : *steps) {
+      if (!o->step.empty() && s.name != o->step) continue;
+      found = true;
+      // A reused step's metrics are those of the attempt it reuses.
+      auto [src_run, src_idx] = s.ResultAttempt();
+      Result<std::vector<meta::MetricRecord>> ms = ws->meta->Metrics(src_run, src_idx);
+      if (!ms.ok()) return Fail(ms.status());
+      if (ms->empty()) continue;
+      if (o->json) {
+        Json step = Json::MakeObject();
+        step.Set("step", s.name).Set("status", s.status);
+        Json metrics = Json::MakeArray();
+        if (o->history) {
+          for (const meta::MetricRecord& m : *ms) {
+            Json j = Json::MakeObject();
+            j.Set("name", m.name).Set("value", m.value);
+            if (m.step >= 0) j.Set("step", m.step);
+            metrics.Push(j.Set("timestamp", m.timestamp_ms));
+          }
+        } else {
+          for (const auto& [name, sum] : Summarise(*ms)) {
+            Json j = Json::MakeObject();
+            j.Set("name", name).Set("latest", sum.last).Set("min", sum.min).Set("max", sum.max);
+            metrics.Push(j.Set("count", sum.count));
+          }
+        }
+        all.Push(step.Set("metrics", metrics));
+        continue;
+      }
+      fmt::print("{}{}\n", s.name, s.status == "reused" ? fmt::format(" (reused from {})", src_run) : "");
+      if (o->history) {
+        for (const meta::MetricRecord& m : *ms) {
+          fmt::print("  {:<24} {:>14.6g}{}\n", m.name, m.value,
+                     m.step >= 0 ? fmt::format("  step {}", m.step) : "");
+        }
+      } else {
+        fmt::print("  {:<24} {:>14} {:>14} {:>14} {:>6}\n", "metric", "latest", "min", "max", "count");
+        for (const auto& [name, sum] : Summarise(*ms)) {
+          fmt::print("  {:<24} {:>14.6g} {:>14.6g} {:>14.6g} {:>6}\n", name, sum.last, sum.min,
+                     sum.max, sum.count);
+        }
+      }
+    }
+    if (!found) return Fail(Status::NotFound(fmt::format("run {} has no step `{}`", run->id, o->step)));
+    if (o->json) fmt::print("{}\n", all.Dump());
+    return 0;
+  };
+}
+
+std::function<int()> SetupLogMetric(CLI::App& sub) {
+  struct Options {
+    std::string name, value;
+    int64_t step = -1;
+  };
+  auto o = std::make_shared<Options>();
+  sub.add_option("name", o->name, "the metric")->required();
+  sub.add_option("value", o->value, "a number")->required();
+  sub.add_option("--step", o->step, "the training step it belongs to");
+  return [o] {
+    const char* path = std::getenv("WEFT_METRICS");
+    if (path == nullptr || *path == '\0') {
+      return Fail(Status::Invalid("weft log-metric logs for the step it runs in; $WEFT_METRICS is "
+                                  "not set (run it inside a step)"));
+    }
+    char* end = nullptr;
+    double v = std::strtod(o->value.c_str(), &end);
+    if (o->value.empty() || *end != '\0') {
+      return Fail(Status::Invalid(fmt::format("`{}` is not a number", o->value)));
+    }
+    int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+    std::string line = engine::MetricLine(o->name, v, o->step, now);
+    int fd = ::open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) return Fail(Status::Io(fmt::format("{}: cannot open: {}", path, std::strerror(errno))));
+    // One write with O_APPEND: lines from concurrent writers do not interleave.
+    ssize_t n = ::write(fd, line.data(), line.size());
+    ::close(fd);
+    if (n != static_cast<ssize_t>(line.size())) return Fail(Status::Io(fmt::format("{}: write failed", path)));
+    return 0;
+  };
+}
+
+}  // namespace weft::cli

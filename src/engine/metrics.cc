@@ -1,0 +1,62 @@
+#include "engine/metrics.h"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "base/fs.h"
+#include "base/json.h"
+
+namespace weft::engine {
+
+Result<MetricsFile> ReadMetrics(const std::string& path, int64_t default_ms) {
+  MetricsFile out;
+  if (StatPath(path) == PathKind::kMissing) return out;
+  Result<std::string> text = ReadFileCapped(path, size_t{256} << 20);
+  if (!text.ok()) return text.status();
+  size_t line_no = 0;
+  for (size_t start = 0; start < text->size();) {
+    size_t end = text->find('\n', start);
+    if (end == std::string::npos) end = text->size();
+    std::string_view line(text->data() + start, end - start);
+    start = end + 1;
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    auto problem = [&](const std::string& why) {
+      if (out.problems.size() < 20) out.problems.push_back(fmt::format("line {}: {}", line_no, why));
+    };
+    std::optional<Json> j = Json::Parse(line);
+    if (!j || !j->Members()) {
+      problem("not a JSON object");
+      continue;
+    }
+    const Json* name = j->Find("name");
+    const Json* value = j->Find("value");
+    std::optional<double> v = value != nullptr ? value->Number() : std::nullopt;
+    if (name == nullptr || name->String() == nullptr || name->String()->empty()) {
+      problem("no `name`");
+      continue;
+    }
+    if (!v || !std::isfinite(*v)) {
+      problem(fmt::format("metric `{}` has no numeric `value`", *name->String()));
+      continue;
+    }
+    meta::MetricRecord m{*name->String(), *v, -1, default_ms};
+    if (const Json* step = j->Find("step"); step != nullptr && step->Int() != nullptr) m.step = *step->Int();
+    if (const Json* ts = j->Find("timestamp"); ts != nullptr && ts->Number()) {
+      m.timestamp_ms = static_cast<int64_t>(*ts->Number());
+    }
+    out.metrics.push_back(std::move(m));
+  }
+  return out;
+}
+
+std::string MetricLine(const std::string& name, double value, int64_t step, int64_t timestamp_ms) {
+  Json j = Json::MakeObject();
+  j.Set("name", name).Set("value", value);
+  if (step >= 0) j.Set("step", step);
+  j.Set("timestamp", timestamp_ms);
+  return j.Dump(-1) + "\n";
+}
+
+}  // namespace weft::engine

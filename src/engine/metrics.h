@@ -1,0 +1,26 @@
+// Metrics a step logs: JSON lines appended to the file named by $WEFT_METRICS, one object per
+// value: {"name": "accuracy", "value": 0.93, "step": 3, "timestamp": 1764000000000}, where `step`
+// (the training step) and `timestamp` (milliseconds since 1970) are optional.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "meta/meta.h"
+
+namespace weft::engine {
+
+struct MetricsFile {
+  std::vector<meta::MetricRecord> metrics;
+  std::vector<std::string> problems;  // "line N: why", for lines that are not a metric
+};
+
+// Reads a step's metrics file; a missing file has no metrics. `default_ms` stamps values logged
+// without a timestamp.
+Result<MetricsFile> ReadMetrics(const std::string& path, int64_t default_ms);
+
+// One JSON line for `weft log-metric` (and anything else that logs for a step).
+std::string MetricLine(const std::string& name, double value, int64_t step, int64_t timestamp_ms);
+
+}  // namespace weft::engine
