@@ -57,12 +57,14 @@ TEST_F(MetaTest, OpeningAnOlderSchemaMigratesIt) {
   NewRun();
   meta_.reset();
   std::string path = dir_.path() + "/weft.db";
-  {  // put the database back to schema version 1, as an earlier weft left it
+  {  // put the database back to schema version 1, as an earlier weft left it (undo every
+     // later migration here when adding one)
     Result<std::unique_ptr<Db>> db = Db::Open(path);
     ASSERT_TRUE(db.ok());
-    ASSERT_TRUE((*db)->Exec("DROP TABLE assets; DROP INDEX succeeded_by_fingerprint; CREATE INDEX "
-                            "steps_by_fingerprint ON steps(fingerprint, status, finished_ns); "
-                            "PRAGMA user_version = 1")
+    ASSERT_TRUE((*db)->Exec("DROP TABLE metrics; DROP TABLE assets; "
+                            "DROP INDEX succeeded_by_fingerprint; "
+                            "CREATE INDEX steps_by_fingerprint ON steps(fingerprint, status, "
+                            "finished_ns); PRAGMA user_version = 1")
                     .ok());
   }
   Result<std::unique_ptr<MetaStore>> again = MetaStore::Open(path);
