@@ -195,6 +195,39 @@ jobs:
   EXPECT_NE(outside.err.find("$WEFT_METRICS is not set"), std::string::npos) << outside.err;
 }
 
+// resources.properties weft.retries: a step that fails twice succeeds on its third attempt, each
+// attempt in its own folder with its own log; without enough retries it fails.
+TEST_F(RunTest, RetriesGiveEachAttemptItsOwnFolder) {
+  std::string tries = dir_.path() + "/tries";
+  std::string command = "echo try >> " + tries + " && echo \"attempt $(wc -l < " + tries +
+                        ")\" && test $(wc -l < " + tries + ") -ge 3";
+  auto write = [&](int retries) {
+    dir_.Write("p.yml", "type: pipeline\njobs:\n  flaky:\n    command: '" + command +
+                            "'\n    resources:\n      properties: {weft.retries: " +
+                            std::to_string(retries) + ", weft.retry_delay: 0}\n    " + kEnv);
+  };
+  write(1);
+  ProcessResult short_of = Weft({"run", "p.yml"});
+  EXPECT_EQ(short_of.exit_code, 1) << short_of.out << short_of.err;
+  EXPECT_NE(short_of.out.find("attempt 1 of 2: exit code 1"), std::string::npos) << short_of.out;
+  fs::remove(dir_.path() + "/tries");
+  write(2);
+  ProcessResult r = Weft({"run", "p.yml"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(Statuses()["flaky"], "succeeded");
+  std::string run_dir = dir_.path() + "/.weft/runs/r2";
+  for (int a = 1; a <= 3; ++a) {
+    EXPECT_EQ(Read(run_dir + "/0." + std::to_string(a) + "/log"), "attempt " + std::to_string(a) + "\n");
+  }
+  EXPECT_EQ(Weft({"logs", "last", "flaky"}).out, "attempt 3\n");
+  dir_.Write("p.yml", std::string("type: pipeline\njobs:\n  a:\n    command: 'true'\n"
+                                  "    resources: {properties: {weft.retries: many}}\n    ") + kEnv);
+  ProcessResult bad = Weft({"run", "p.yml"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("step a: resources.properties weft.retries is `many`"), std::string::npos)
+      << bad.err;
+}
+
 TEST_F(RunTest, SharedCodeFolderRerunsEveryUser) {
   dir_.Write("src/a.sh", "echo a > $1/a.txt\n");
   dir_.Write("src/b.sh", "echo b > $1/b.txt\n");

@@ -59,6 +59,7 @@ struct StepRun {
   uint64_t handle = 0;
   std::string dir;  // attempt folder
   std::vector<int64_t> gpu_ids;
+  int64_t retry_at_ns = 0;  // waiting to be tried again (weft.retries) at this time
   meta::StepRecord rec;
 };
 
@@ -86,6 +87,8 @@ class RunLoop {
   Status CommitOutputs(uint32_t i);
   Status PublishOutputs(uint32_t i);
   Status RegisterOutputs(uint32_t i);
+  bool Retry(uint32_t i, const std::string& why);
+  int64_t DueRetries();
   void RecordMetrics(uint32_t i);
   Status RegisterEachOutput(uint32_t i);
   void Finish(uint32_t i, St st, std::string message);
@@ -109,6 +112,7 @@ class RunLoop {
   std::vector<StepRun> runs_;
   std::deque<uint32_t> queue_;    // fingerprinted, waiting for capacity
   std::deque<uint32_t> ready_;    // producers finished, not yet looked at
+  std::vector<uint32_t> retrying_;  // failed attempts waiting for their next try
   bool draining_ = false;
   std::map<uint64_t, uint32_t> by_handle_;
   Capacity used_{0, 0, 0};
@@ -541,7 +545,7 @@ void RunLoop::Launch(std::vector<uint32_t>& started) {
     }
     r.queued = false;
     r.st = St::kRunning;
-    r.rec.attempt = 1;
+    ++r.rec.attempt;
     r.rec.started_ns = NowNs();
     Record(i);
     started.push_back(i);
@@ -659,6 +663,50 @@ Status RunLoop::RegisterEachOutput(uint32_t i) {
   return Status::Ok();
 }
 
+// After a failed or timed-out attempt: schedules the next one when the step has retries left
+// (resources.properties weft.retries) and the run goes on.
+bool RunLoop::Retry(uint32_t i, const std::string& why) {
+  StepRun& r = runs_[i];
+  const StepPlan& plan = plans_[i];
+  if (r.rec.attempt > plan.retries || canceled_ || halted_) return false;
+  int64_t delay_s = plan.retry_delay_s << std::min<int64_t>(r.rec.attempt - 1, 20);
+  r.retry_at_ns = NowNs() + delay_s * 1'000'000'000;
+  r.st = St::kPending;
+  r.rec.message = fmt::format("attempt {} of {}: {}; next attempt in {} s", r.rec.attempt,
+                              plan.retries + 1, why, delay_s);
+  r.rec.status = "retrying";
+  Status s = meta_.PutStep(r.rec);
+  if (s.ok()) s = meta_.AddTransition(run_.id, i, "retrying", NowNs());
+  if (!s.ok() && error_.ok()) error_ = s;
+  obs_.OnStep({g_.steps[i].name, "retrying", r.rec.message, 0});
+  retrying_.push_back(i);
+  return true;
+}
+
+// Steps whose retry time has come go back to the queue; returns how long until the next one
+// (milliseconds; -1 when none waits).
+int64_t RunLoop::DueRetries() {
+  int64_t now = NowNs();
+  int64_t next = -1;
+  for (auto it = retrying_.begin(); it != retrying_.end();) {
+    StepRun& r = runs_[*it];
+    if (canceled_ || halted_) {
+      Finish(*it, canceled_ ? St::kCanceled : St::kFailed, r.rec.message);
+      it = retrying_.erase(it);
+    } else if (r.retry_at_ns <= now) {
+      r.retry_at_ns = 0;
+      r.queued = true;
+      queue_.push_back(*it);
+      it = retrying_.erase(it);
+    } else {
+      int64_t ms = (r.retry_at_ns - now) / 1'000'000 + 1;
+      next = next < 0 ? ms : std::min(next, ms);
+      ++it;
+    }
+  }
+  return next;
+}
+
 void RunLoop::End(const exec::JobEnd& end) {
   auto it = by_handle_.find(end.handle);
   if (it == by_handle_.end()) return;
@@ -672,12 +720,15 @@ void RunLoop::End(const exec::JobEnd& end) {
     return Finish(i, St::kCanceled, canceled_ ? "canceled" : "stopped: an earlier step failed");
   }
   if (end.reason == exec::EndReason::kTimedOut) {
-    return Finish(i, St::kTimedOut, fmt::format("stopped after its {} s limit (limits.timeout)",
-                                                plans_[i].timeout_s));
+    std::string why = fmt::format("stopped after its {} s limit (limits.timeout)", plans_[i].timeout_s);
+    if (Retry(i, why)) return;
+    return Finish(i, St::kTimedOut, why);
   }
   if (end.exit_code != 0) {
-    return Finish(i, St::kFailed, fmt::format("exit code {}; see `weft logs {} {}`", end.exit_code,
-                                              run_.id, g_.steps[i].name));
+    std::string why = fmt::format("exit code {}; see `weft logs {} {}`", end.exit_code, run_.id,
+                                  g_.steps[i].name);
+    if (Retry(i, why)) return;
+    return Finish(i, St::kFailed, why);
   }
   Status s = CommitOutputs(i);
   if (s.ok()) s = PublishOutputs(i);
@@ -761,6 +812,7 @@ Result<RunResult> RunLoop::Go() {
       for (uint32_t i : q) Finish(i, St::kCanceled, "the run was canceled");
     }
     for (const exec::JobEnd& e : ends) End(e);
+    int64_t retry_wait_ms = DueRetries();
     started.clear();
     failures.clear();
     if (!halted_ || !queue_.empty()) Launch(started);
@@ -772,9 +824,13 @@ Result<RunResult> RunLoop::Go() {
       Status st = Start(i);
       if (!st.ok()) failures.emplace_back(i, st);
     }
-    if (ex_.running() == 0 && queue_.empty() && failures.empty() && started.empty()) break;
+    if (ex_.running() == 0 && queue_.empty() && failures.empty() && started.empty() &&
+        retrying_.empty()) {
+      break;
+    }
     ReportProgress();
-    ends = failures.empty() ? ex_.Wait(1000) : std::vector<exec::JobEnd>{};
+    int64_t wait_ms = retry_wait_ms >= 0 ? std::min<int64_t>(retry_wait_ms, 1000) : 1000;
+    ends = failures.empty() ? ex_.Wait(wait_ms) : std::vector<exec::JobEnd>{};
   }
   int code = canceled_ ? kExitCanceled : failed_ ? kExitStepFailed : kExitOk;
   s = meta_.Begin();

@@ -109,6 +109,20 @@ Result<std::vector<StepPlan>> PlanSteps(const graph::Graph& graph, const Workspa
     plan.env_vars = c.environment_variables;
     for (const auto& kv : node.environment_variables) plan.env_vars.push_back(kv);
     plan.timeout_s = node.timeout.value_or(0);
+    for (auto [key, field] : {std::pair<const char*, int64_t*>{"weft.retries", &plan.retries},
+                              {"weft.retry_delay", &plan.retry_delay_s}}) {
+      std::string v = Property(node.resources, c.resources, key);
+      if (v.empty()) continue;
+      char* end = nullptr;
+      long long n = std::strtoll(v.c_str(), &end, 10);
+      if (*end != '\0' || n < 0 || n > 1000000) {
+        return Status::Invalid(fmt::format("step {}: resources.properties {} is `{}`; it takes a "
+                                           "whole number of {} (0 or more)",
+                                           step.name, key, v,
+                                           std::string(key) == "weft.retries" ? "attempts" : "seconds"));
+      }
+      *field = n;
+    }
     const spec::Distribution& d = node.distribution.type.empty() ? c.distribution : node.distribution;
     plan.distribution = d.type;
     plan.instance_count = node.resources.instance_count.value_or(c.resources.instance_count.value_or(1));

@@ -31,6 +31,10 @@ struct StepPlan {
   std::map<std::string, store::ObjectRef> data;
   std::vector<std::pair<std::string, std::string>> env_vars;  // node's, over component's
   int64_t timeout_s = 0;
+  // resources.properties weft.retries / weft.retry_delay: attempts after a failure or timeout, the
+  // first after retry_delay_s seconds, each later one after twice the wait before it.
+  int64_t retries = 0;
+  int64_t retry_delay_s = 10;
   std::string distribution;  // pytorch, tensorflow, mpi or empty
   int64_t instance_count = 1;
   int64_t per_instance = 1;

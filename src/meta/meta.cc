@@ -407,6 +407,10 @@ Status MetaStore::ArchiveAsset(const AssetRecord& a) {
 
 Status MetaStore::PutMetrics(const std::string& run, int64_t index,
                              const std::vector<MetricRecord>& metrics) {
+  Result<Statement*> clear = db_->Cached("DELETE FROM metrics WHERE run_id = ? AND idx = ?");
+  if (!clear.ok()) return clear.status();
+  Status cleared = (*clear)->Bind(1, run).Bind(2, index).Run();  // an earlier attempt's
+  if (!cleared.ok()) return cleared;
   Result<Statement*> q = db_->Cached("INSERT OR REPLACE INTO metrics VALUES(?,?,?,?,?,?,?)");
   if (!q.ok()) return q.status();
   for (size_t i = 0; i < metrics.size(); ++i) {

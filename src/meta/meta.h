@@ -164,7 +164,8 @@ class MetaStore : public store::HashCache {
                                        const std::string& name);
   Status ArchiveAsset(const AssetRecord& asset);
 
-  // The metrics an attempt logged, in the order logged.
+  // The metrics a step's latest attempt logged, in the order logged (replacing an earlier
+  // attempt's).
   Status PutMetrics(const std::string& run, int64_t index, const std::vector<MetricRecord>& metrics);
   Result<std::vector<MetricRecord>> Metrics(const std::string& run, int64_t index);
 
