@@ -469,6 +469,60 @@ jobs:
   EXPECT_NE(::kill(child, 0), 0) << "the step's background process survived";
 }
 
+// `weft cancel` from another terminal: the run's own process stops its steps and exits with 130;
+// when that process is gone (kill -9), weft cancel stops the steps it left running itself.
+TEST_F(RunTest, CancelFromAnotherTerminal) {
+  dir_.Write("p.yml", std::string(R"(type: pipeline
+jobs:
+  slow:
+    command: echo $$ > )") + dir_.path() + R"(/started; sleep 60
+    )" + kEnv);
+  auto start = [&] {
+    fs::remove(dir_.path() + "/started");
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      ::chdir(dir_.path().c_str());
+      int null = ::open("/dev/null", O_WRONLY);
+      ::dup2(null, 1);
+      ::dup2(null, 2);
+      ::execl(WEFT_BINARY, WEFT_BINARY, "run", "p.yml", "--force", nullptr);
+      ::_exit(127);
+    }
+    for (int i = 0; i < 200 && Read(dir_.path() + "/started").empty(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return pid;
+  };
+  pid_t owner = start();
+  ASSERT_FALSE(Read(dir_.path() + "/started").empty());
+  ProcessResult c = Weft({"cancel", "last"});
+  EXPECT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_NE(c.out.find("canceled (its process"), std::string::npos) << c.out;
+  int status = 0;
+  ::waitpid(owner, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 130);
+  EXPECT_EQ(Statuses()["slow"], "canceled");
+
+  owner = start();
+  std::string step_pid = Read(dir_.path() + "/started");
+  ASSERT_FALSE(step_pid.empty());
+  ::kill(owner, SIGKILL);  // the run's process dies; its step lives on
+  ::waitpid(owner, &status, 0);
+  pid_t step = static_cast<pid_t>(std::stol(step_pid));
+  EXPECT_EQ(::kill(step, 0), 0);
+  ProcessResult c2 = Weft({"cancel", "last"});
+  EXPECT_EQ(c2.exit_code, 0) << c2.err;
+  EXPECT_NE(c2.out.find("its process was gone"), std::string::npos) << c2.out;
+  for (int i = 0; i < 100 && ::kill(step, 0) == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_NE(::kill(step, 0), 0) << "the orphaned step still runs";
+  EXPECT_EQ(Statuses()["slow"], "canceled");
+  ProcessResult again = Weft({"cancel", "last"});
+  EXPECT_EQ(again.exit_code, 2);
+  EXPECT_NE(again.err.find("is not running (it canceled)"), std::string::npos) << again.err;
+}
+
 TEST_F(RunTest, InterruptCancelsTheRunAndCommitsNothing) {
   dir_.Write("p.yml", std::string(R"(type: pipeline
 jobs:

@@ -31,6 +31,7 @@ std::function<int()> SetupLogs(CLI::App& sub);
 std::function<int()> SetupGet(CLI::App& sub);
 std::function<int()> SetupExplain(CLI::App& sub);
 std::function<int()> SetupHash(CLI::App& sub);
+std::function<int()> SetupCancel(CLI::App& sub);
 std::function<int()> SetupMetrics(CLI::App& sub);
 std::function<int()> SetupLogMetric(CLI::App& sub);
 std::function<int()> SetupComponent(CLI::App& sub);

@@ -10,6 +10,7 @@ const std::vector<CommandSpec>& Commands() {
       {"runs", "list the runs of this workspace", SetupRuns},
       {"show", "show a run and its steps", SetupShow},
       {"logs", "print a step's log", SetupLogs},
+      {"cancel", "stop a running run (from any terminal)", SetupCancel},
       {"explain", "say why a step ran or was reused", SetupExplain},
       {"get", "copy a step's output out of the store", SetupGet},
       {"metrics", "show the metrics a run's steps logged", SetupMetrics},

@@ -1,6 +1,7 @@
 #include "engine/engine.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <deque>
@@ -16,6 +17,7 @@
 #include "engine/plan.h"
 #include "engine/registry.h"
 #include "engine/substitute.h"
+#include "exec/local.h"
 
 extern char** environ;
 
@@ -759,6 +761,7 @@ Result<RunResult> RunLoop::Go() {
   rec.created_ns = NowNs();
   rec.seeds_reuse = !pipeline_.job.settings.force_rerun;
   rec.workdir = opts_.workdir;
+  rec.owner = fmt::format("pid={} start={}", ::getpid(), exec::ProcessStartTime(::getpid()));
   Result<meta::RunRecord> created = meta_.CreateRun(rec);
   if (!created.ok()) {
     meta_.Rollback();

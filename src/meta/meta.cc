@@ -54,6 +54,10 @@ CREATE TABLE metrics(run_id TEXT NOT NULL, idx INTEGER NOT NULL, seq INTEGER NOT
   name TEXT NOT NULL, value REAL, step INTEGER, timestamp_ms INTEGER,
   PRIMARY KEY(run_id, idx, seq));
 )sql",
+    // 5: which process runs a run, for `weft cancel`.
+    R"sql(
+ALTER TABLE runs ADD COLUMN owner TEXT;
+)sql",
 };
 
 constexpr int64_t kClockTickNs = 10'000'000;  // mtimes within this of hashing are not trusted
@@ -97,12 +101,13 @@ RunRecord ReadRun(const Statement& q) {
   r.exit_code = q.IsNull(8) ? -1 : static_cast<int>(q.Int(8));
   r.seeds_reuse = q.Int(9) != 0;
   r.workdir = q.Text(10);
+  r.owner = q.Text(11);
   return r;
 }
 
 constexpr const char* kRunColumns =
     "id, seq, pipeline_file, name, experiment, status, created_ns, finished_ns, exit_code, "
-    "seeds_reuse, workdir";
+    "seeds_reuse, workdir, owner";
 
 constexpr const char* kAssetColumns =
     "kind, registry, name, version, digest, entry, type, description, source, created_ns, archived";
@@ -181,12 +186,12 @@ Result<RunRecord> MetaStore::CreateRun(RunRecord run) {
   run.seq = q->Int(0);
   run.id = fmt::format("r{}", run.seq);
   Result<Statement> ins = db_->Prepare(fmt::format(
-      "INSERT INTO runs({}) VALUES(?,?,?,?,?,?,?,?,?,?,?)", kRunColumns));
+      "INSERT INTO runs({}) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)", kRunColumns));
   if (!ins.ok()) return ins.status();
   ins->Bind(1, run.id).Bind(2, run.seq).Bind(3, run.pipeline_file).Bind(4, run.name);
   ins->Bind(5, run.experiment).Bind(6, run.status).Bind(7, run.created_ns);
   ins->Bind(8, run.finished_ns).Bind(9, int64_t{run.exit_code});
-  ins->Bind(10, int64_t{run.seeds_reuse}).Bind(11, run.workdir);
+  ins->Bind(10, int64_t{run.seeds_reuse}).Bind(11, run.workdir).Bind(12, run.owner);
   Status s = ins->Run();
   if (!s.ok()) return s;
   return run;

@@ -31,6 +31,7 @@ struct RunRecord {
   int exit_code = -1;
   bool seeds_reuse = true;  // false for force_rerun pipelines: their results are never reused
   std::string workdir;      // the folder the run was submitted from
+  std::string owner;        // the weft process running it: "pid=<pid> start=<ticks>"
 };
 
 struct StepRecord {
