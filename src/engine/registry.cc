@@ -88,30 +88,30 @@ std::optional<meta::AssetRecord> WorkspaceRegistry::Find(const std::string& kind
   return **found;
 }
 
-std::optional<std::string> WorkspaceRegistry::FindComponent(const spec::AssetRef& ref) const {
-  std::optional<meta::AssetRecord> a = Find("component", ref);
-  if (!a) return std::nullopt;
-  std::optional<Digest> d = store::ParseHex(a->digest);
+std::optional<std::string> WorkspaceRegistry::Locate(const std::string& kind,
+                                                     const spec::AssetRef& ref,
+                                                     std::string* type) const {
+  std::optional<meta::AssetRecord> a = Find(kind, ref);
+  std::optional<Digest> d = a ? store::ParseHex(a->digest) : std::nullopt;
   if (!d) return std::nullopt;
-  return store_.ObjectPath(*d) + "/" + a->entry;
+  if (type != nullptr) *type = a->type;
+  // The entry: a component's or environment's YAML file, a data file object's file name.
+  return a->entry.empty() ? store_.ObjectPath(*d) : store_.ObjectPath(*d) + "/" + a->entry;
+}
+
+std::optional<std::string> WorkspaceRegistry::FindComponent(const spec::AssetRef& ref) const {
+  return Locate("component", ref, nullptr);
 }
 
 std::optional<std::string> WorkspaceRegistry::FindEnvironment(const spec::AssetRef& ref) const {
-  std::optional<meta::AssetRecord> a = Find("environment", ref);
-  if (!a) return std::nullopt;
-  std::optional<Digest> d = store::ParseHex(a->digest);
-  if (!d) return std::nullopt;
-  return store_.ObjectPath(*d) + "/" + a->entry;
+  return Locate("environment", ref, nullptr);
 }
 
 std::optional<spec::RegisteredData> WorkspaceRegistry::FindData(const spec::AssetRef& ref) const {
-  std::optional<meta::AssetRecord> a = Find("data", ref);
-  if (!a) return std::nullopt;
-  std::optional<Digest> d = store::ParseHex(a->digest);
-  if (!d) return std::nullopt;
-  std::string path = store_.ObjectPath(*d);
-  if (!a->entry.empty()) path += "/" + a->entry;  // a file object: the file under its name
-  return spec::RegisteredData{a->type, path};
+  std::string type;
+  std::optional<std::string> path = Locate("data", ref, &type);
+  if (!path) return std::nullopt;
+  return spec::RegisteredData{type, *path};
 }
 
 Result<WorkspaceRegistry::Registered> WorkspaceRegistry::Record(meta::MetaStore& meta,

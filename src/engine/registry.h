@@ -49,6 +49,9 @@ class WorkspaceRegistry : public spec::Registry {
   static Result<Registered> Record(meta::MetaStore& meta, meta::AssetRecord asset);
 
  private:
+  // Where a registered asset is in the store (and its type).
+  std::optional<std::string> Locate(const std::string& kind, const spec::AssetRef& ref,
+                                    std::string* type) const;
   // Record in a transaction of its own.
   Result<Registered> Put(meta::AssetRecord asset);
 
