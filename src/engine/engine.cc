@@ -41,7 +41,6 @@ const char* Name(St s) {
 }
 
 bool Produced(St s) { return s == St::kSucceeded || s == St::kReused; }
-bool Done(St s) { return s != St::kPending && s != St::kRunning; }
 
 int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -88,11 +87,9 @@ class RunLoop {
   void End(const exec::JobEnd& end);
   Status CommitOutputs(uint32_t i);
   Status PublishOutputs(uint32_t i);
-  Status RegisterOutputs(uint32_t i);
   bool Retry(uint32_t i, const std::string& why);
   int64_t DueRetries();
   void RecordMetrics(uint32_t i);
-  Status RegisterEachOutput(uint32_t i);
   void Finish(uint32_t i, St st, std::string message);
   void Halt(const std::string& why);
   void Record(uint32_t i);
@@ -196,63 +193,10 @@ std::optional<std::string> RunLoop::InputValue(uint32_t i, const graph::StepInpu
 // Builds the fingerprint from what the step is; false when it cannot be known (an input is
 // missing).
 bool RunLoop::Fingerprinted(uint32_t i) {
-  const graph::Step& step = g_.steps[i];
-  const StepPlan& plan = plans_[i];
-  const spec::CommandComponent& c = *plan.command;
-  Fingerprint& fp = runs_[i].fp;
-  fp = {};
-  fp.Add("type", spec::NodeTypeName(step.type()));
-  fp.Add("command", c.command.text);
-  for (const spec::InputPort& p : c.inputs) {
-    fp.Add("port " + p.name, fmt::format("{} optional={} default={} mode={}",
-                                         spec::PortTypeName(p.type), p.optional,
-                                         p.default_value ? p.default_value->Render() : "",
-                                         p.mode));
-  }
-  for (const spec::OutputPort& p : c.outputs) {
-    fp.Add("output port " + p.name, fmt::format("{} mode={}", spec::PortTypeName(p.type), p.mode));
-  }
-  fp.Add("code", plan.code ? "sha256:" + ToHex(plan.code->digest) : "none");
-  fp.Add("environment", plan.env.identity);
-  for (const graph::StepInput& in : step.inputs) {
-    const graph::ValueSource& s = in.source;
-    std::string value;
-    switch (s.kind) {
-      case graph::ValueSource::Kind::kLiteral:
-        value = "literal " + s.literal.Render();
-        break;
-      case graph::ValueSource::Kind::kData:
-        value = fmt::format("data {} sha256:{}", spec::PortTypeName(s.type),
-                            ToHex(plans_[i].data.at(in.name).digest));
-        break;
-      case graph::ValueSource::Kind::kStepOutput: {
-        auto it = runs_[s.step].outputs.find(s.output);
-        if (it == runs_[s.step].outputs.end()) {
-          value = "none";
-        } else {
-          value = fmt::format("data {} sha256:{}", spec::PortTypeName(s.type), ToHex(it->second.digest));
-        }
-        break;
-      }
-      default:
-        value = "none";
-    }
-    fp.Add("input " + in.name, value);
-  }
-  for (const graph::StepOutput& o : step.outputs) {
-    if (o.setting == nullptr) continue;
-    fp.Add("output " + o.name,
-           fmt::format("type={} mode={} path={} asset={}:{}",
-                       o.setting->type ? spec::PortTypeName(*o.setting->type) : "",
-                       o.setting->mode, o.setting->path.text, o.setting->asset_name,
-                       o.setting->asset_version));
-  }
-  for (const auto& [k, v] : plan.env_vars) fp.Add("env " + k, v);
-  if (!plan.distribution.empty()) {
-    fp.Add("distribution", fmt::format("{} x{}", plan.distribution, plan.per_instance));
-    fp.Add("instance_count", std::to_string(plan.instance_count));
-  }
-  fp.Seal();
+  runs_[i].fp = StepFingerprint(g_.steps[i], plans_[i], [&](uint32_t step, const std::string& output) {
+    auto it = runs_[step].outputs.find(output);
+    return it == runs_[step].outputs.end() ? nullptr : &it->second;
+  });
   return true;
 }
 
@@ -358,7 +302,7 @@ void RunLoop::Ready(uint32_t i) {
   // A reused step's inputs are, by its fingerprint, those of the attempt it reuses: its lineage
   // edges and its fingerprint's fields are that attempt's, already recorded.
   if (TryReuse(i)) {
-    Status registered = RegisterOutputs(i);
+    Status registered = RegisterStepOutputs(meta_, run_.id, g_.steps[i], r.outputs);
     if (!registered.ok()) return Finish(i, St::kFailed, registered.message());
     return Finish(i, St::kReused, r.rec.message);
   }
@@ -493,28 +437,7 @@ Status RunLoop::Start(uint32_t i) {
     for (int64_t g : r.gpu_ids) ids += (ids.empty() ? "" : ",") + std::to_string(g);
     spec.env.push_back("CUDA_VISIBLE_DEVICES=" + ids);
   }
-  if (!plan.distribution.empty()) {
-    int world = plan.needs.processes;
-    for (int rank = 0; rank < world; ++rank) {
-      int local = static_cast<int>(rank % plan.per_instance);
-      int node = static_cast<int>(rank / plan.per_instance);
-      std::vector<std::string> extra = {
-          fmt::format("RANK={}", rank), fmt::format("LOCAL_RANK={}", local),
-          fmt::format("NODE_RANK={}", node), fmt::format("WORLD_SIZE={}", world),
-          "MASTER_ADDR=127.0.0.1", fmt::format("MASTER_PORT={}", 29500 + (i % 1000))};
-      if (plan.distribution == "tensorflow") {
-        extra.push_back(fmt::format(
-            R"(TF_CONFIG={{"cluster": {{"worker": [{}]}}, "task": {{"type": "worker", "index": {}}}}})",
-            [&] {
-              std::string w;
-              for (int k = 0; k < world; ++k) w += fmt::format("{}\"127.0.0.1:{}\"", k ? ", " : "", 30000 + k);
-              return w;
-            }(),
-            rank));
-      }
-      spec.per_process_env.push_back(std::move(extra));
-    }
-  }
+  spec.per_process_env = DistributedEnv(plan, i);
   Result<uint64_t> h = ex_.Submit(spec);
   if (!h.ok()) return h.status();
   r.handle = *h;
@@ -629,42 +552,6 @@ void RunLoop::RecordMetrics(uint32_t i) {
   if (!s.ok() && error_.ok()) error_ = s;
 }
 
-// Outputs whose settings give a `name` (and maybe a `version`) register a data version (a model
-// version for model types), when the step succeeds or is reused: all of them or none.
-Status RunLoop::RegisterOutputs(uint32_t i) {
-  bool any = false;
-  for (const graph::StepOutput& o : g_.steps[i].outputs) {
-    any |= o.setting != nullptr && !o.setting->asset_name.empty();
-  }
-  if (!any) return Status::Ok();
-  Status s = meta_.BeginPart();
-  if (s.ok()) s = RegisterEachOutput(i);
-  if (s.ok()) s = meta_.EndPart();
-  if (!s.ok()) meta_.UndoPart();
-  return s;
-}
-
-Status RunLoop::RegisterEachOutput(uint32_t i) {
-  for (const graph::StepOutput& o : g_.steps[i].outputs) {
-    if (o.setting == nullptr || o.setting->asset_name.empty()) continue;
-    const store::ObjectRef& ref = runs_[i].outputs.at(o.name);
-    spec::PortType type = o.setting->type ? *o.setting->type : o.type;
-    bool model = type == spec::PortType::kMlflowModel || type == spec::PortType::kCustomModel ||
-                 type == spec::PortType::kTritonModel;
-    meta::AssetRecord a;
-    a.kind = model ? "model" : "data";
-    a.name = o.setting->asset_name;
-    a.version = o.setting->asset_version;
-    a.digest = ToHex(ref.digest);
-    a.entry = ref.type == store::ObjectType::kFile ? ref.name : "";
-    a.type = spec::PortTypeName(type);
-    a.source = fmt::format("run {} step {} output {}", run_.id, g_.steps[i].name, o.name);
-    Result<WorkspaceRegistry::Registered> r = WorkspaceRegistry::Record(meta_, a);
-    if (!r.ok()) return Status(r.status().code(), fmt::format("output {}: {}", o.name, r.status().message()));
-  }
-  return Status::Ok();
-}
-
 // After a failed or timed-out attempt: schedules the next one when the step has retries left
 // (resources.properties weft.retries) and the run goes on.
 bool RunLoop::Retry(uint32_t i, const std::string& why) {
@@ -734,7 +621,7 @@ void RunLoop::End(const exec::JobEnd& end) {
   }
   Status s = CommitOutputs(i);
   if (s.ok()) s = PublishOutputs(i);
-  if (s.ok()) s = RegisterOutputs(i);
+  if (s.ok()) s = RegisterStepOutputs(meta_, run_.id, g_.steps[i], runs_[i].outputs);
   if (!s.ok()) return Finish(i, St::kFailed, s.message());
   for (const auto& [name, ref] : r.outputs) {
     struct stat st {};

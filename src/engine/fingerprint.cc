@@ -21,4 +21,61 @@ void Fingerprint::Seal() {
   digest = "sha256:" + ToHex(Sha256Of(buf));
 }
 
+Fingerprint StepFingerprint(const graph::Step& step, const StepPlan& plan,
+                            const UpstreamOutput& upstream) {
+  const spec::CommandComponent& c = *plan.command;
+  Fingerprint fp;
+  fp.Add("type", spec::NodeTypeName(step.type()));
+  fp.Add("command", c.command.text);
+  for (const spec::InputPort& p : c.inputs) {
+    fp.Add("port " + p.name, fmt::format("{} optional={} default={} mode={}",
+                                         spec::PortTypeName(p.type), p.optional,
+                                         p.default_value ? p.default_value->Render() : "",
+                                         p.mode));
+  }
+  for (const spec::OutputPort& p : c.outputs) {
+    fp.Add("output port " + p.name, fmt::format("{} mode={}", spec::PortTypeName(p.type), p.mode));
+  }
+  fp.Add("code", plan.code ? "sha256:" + ToHex(plan.code->digest) : "none");
+  fp.Add("environment", plan.env.identity);
+  for (const graph::StepInput& in : step.inputs) {
+    const graph::ValueSource& s = in.source;
+    std::string value;
+    switch (s.kind) {
+      case graph::ValueSource::Kind::kLiteral:
+        value = "literal " + s.literal.Render();
+        break;
+      case graph::ValueSource::Kind::kData:
+        value = fmt::format("data {} sha256:{}", spec::PortTypeName(s.type),
+                            ToHex(plan.data.at(in.name).digest));
+        break;
+      case graph::ValueSource::Kind::kStepOutput: {
+        const store::ObjectRef* out = upstream(s.step, s.output);
+        value = out == nullptr ? "none"
+                               : fmt::format("data {} sha256:{}", spec::PortTypeName(s.type),
+                                             ToHex(out->digest));
+        break;
+      }
+      default:
+        value = "none";
+    }
+    fp.Add("input " + in.name, value);
+  }
+  for (const graph::StepOutput& o : step.outputs) {
+    if (o.setting == nullptr) continue;
+    fp.Add("output " + o.name,
+           fmt::format("type={} mode={} path={} asset={}:{}",
+                       o.setting->type ? spec::PortTypeName(*o.setting->type) : "",
+                       o.setting->mode, o.setting->path.text, o.setting->asset_name,
+                       o.setting->asset_version));
+  }
+  for (const auto& [k, v] : plan.env_vars) fp.Add("env " + k, v);
+  if (!plan.distribution.empty()) {
+    fp.Add("distribution", fmt::format("{} x{}", plan.distribution, plan.per_instance));
+    fp.Add("instance_count", std::to_string(plan.instance_count));
+  }
+  fp.Seal();
+  return fp;
+}
+
 }  // namespace weft::engine

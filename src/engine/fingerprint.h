@@ -7,9 +7,15 @@
 // values or where it runs. The fields are stored so that `weft explain` can say what changed.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "engine/plan.h"
+#include "graph/graph.h"
+#include "store/store.h"
 
 namespace weft::engine {
 
@@ -25,5 +31,12 @@ struct Fingerprint {
 };
 
 constexpr const char* kFingerprintFormat = "weft-fingerprint-1";
+
+// The stored object of another step's output, or nullptr when it produced none.
+using UpstreamOutput = std::function<const store::ObjectRef*(uint32_t step, const std::string& output)>;
+
+// The fingerprint of `step` as planned (docs/store.md lists the fields in order).
+Fingerprint StepFingerprint(const graph::Step& step, const StepPlan& plan,
+                            const UpstreamOutput& upstream);
 
 }  // namespace weft::engine

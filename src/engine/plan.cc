@@ -153,4 +153,31 @@ Result<std::vector<StepPlan>> PlanSteps(const graph::Graph& graph, const Workspa
   return plans;
 }
 
+std::vector<std::vector<std::string>> DistributedEnv(const StepPlan& plan, uint32_t step) {
+  std::vector<std::vector<std::string>> out;
+  if (!plan.distribution.empty()) {
+    int world = plan.needs.processes;
+    for (int rank = 0; rank < world; ++rank) {
+      int local = static_cast<int>(rank % plan.per_instance);
+      int node = static_cast<int>(rank / plan.per_instance);
+      std::vector<std::string> extra = {
+          fmt::format("RANK={}", rank), fmt::format("LOCAL_RANK={}", local),
+          fmt::format("NODE_RANK={}", node), fmt::format("WORLD_SIZE={}", world),
+          "MASTER_ADDR=127.0.0.1", fmt::format("MASTER_PORT={}", 29500 + (step % 1000))};
+      if (plan.distribution == "tensorflow") {
+        extra.push_back(fmt::format(
+            R"(TF_CONFIG={{"cluster": {{"worker": [{}]}}, "task": {{"type": "worker", "index": {}}}}})",
+            [&] {
+              std::string w;
+              for (int k = 0; k < world; ++k) w += fmt::format("{}\"127.0.0.1:{}\"", k ? ", " : "", 30000 + k);
+              return w;
+            }(),
+            rank));
+      }
+      out.push_back(std::move(extra));
+    }
+  }
+  return out;
+}
+
 }  // namespace weft::engine

@@ -55,4 +55,9 @@ Result<std::vector<StepPlan>> PlanSteps(const graph::Graph& graph, const Workspa
                                         meta::MetaStore& meta, Environments& envs,
                                         std::vector<std::string>* warnings);
 
+// The variables of each process of a distributed step (RANK, LOCAL_RANK, NODE_RANK, WORLD_SIZE,
+// MASTER_ADDR, MASTER_PORT, and TF_CONFIG for tensorflow); empty for a single-process step.
+// `step` spreads MASTER_PORT so that concurrent distributed steps do not collide.
+std::vector<std::vector<std::string>> DistributedEnv(const StepPlan& plan, uint32_t step);
+
 }  // namespace weft::engine

@@ -75,6 +75,29 @@ const char* KindDir(const std::string& kind) {
   return kind == "component" ? "components" : kind == "environment" ? "environments" : "data";
 }
 
+// One registration per output that names an asset.
+Status RegisterEach(meta::MetaStore& meta, const std::string& run_id, const graph::Step& step,
+                    const std::map<std::string, store::ObjectRef>& outputs) {
+  for (const graph::StepOutput& o : step.outputs) {
+    if (o.setting == nullptr || o.setting->asset_name.empty()) continue;
+    const store::ObjectRef& ref = outputs.at(o.name);
+    spec::PortType type = o.setting->type ? *o.setting->type : o.type;
+    bool model = type == spec::PortType::kMlflowModel || type == spec::PortType::kCustomModel ||
+                 type == spec::PortType::kTritonModel;
+    meta::AssetRecord a;
+    a.kind = model ? "model" : "data";
+    a.name = o.setting->asset_name;
+    a.version = o.setting->asset_version;
+    a.digest = ToHex(ref.digest);
+    a.entry = ref.type == store::ObjectType::kFile ? ref.name : "";
+    a.type = spec::PortTypeName(type);
+    a.source = fmt::format("run {} step {} output {}", run_id, step.name, o.name);
+    Result<WorkspaceRegistry::Registered> r = WorkspaceRegistry::Record(meta, a);
+    if (!r.ok()) return Status(r.status().code(), fmt::format("output {}: {}", o.name, r.status().message()));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::optional<meta::AssetRecord> WorkspaceRegistry::Find(const std::string& kind,
@@ -270,5 +293,23 @@ Result<WorkspaceRegistry::Registered> WorkspaceRegistry::CreateFromFile(const st
   asset.source = main;
   return Put(std::move(asset));
 }
+
+// Outputs whose values give a `name` (and maybe a `version`) register a data version (a model
+// version for model types), when the step succeeds or is reused: all of them or none.
+Status RegisterStepOutputs(meta::MetaStore& meta, const std::string& run_id,
+                           const graph::Step& step,
+                           const std::map<std::string, store::ObjectRef>& outputs) {
+  bool any = false;
+  for (const graph::StepOutput& o : step.outputs) {
+    any |= o.setting != nullptr && !o.setting->asset_name.empty();
+  }
+  if (!any) return Status::Ok();
+  Status s = meta.BeginPart();
+  if (s.ok()) s = RegisterEach(meta, run_id, step, outputs);
+  if (s.ok()) s = meta.EndPart();
+  if (!s.ok()) meta.UndoPart();
+  return s;
+}
+
 
 }  // namespace weft::engine

@@ -7,11 +7,13 @@
 // with the same content is a no-op, with other content an error naming the asset.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 
 #include "base/diag.h"
 #include "base/status.h"
+#include "graph/graph.h"
 #include "meta/meta.h"
 #include "spec/registry.h"
 #include "store/store.h"
@@ -58,5 +60,12 @@ class WorkspaceRegistry : public spec::Registry {
   meta::MetaStore& meta_;
   store::Store& store_;
 };
+
+// Registers the outputs of `step` whose values give a `name` (and maybe a `version`) as data
+// versions (model versions for model types), inside the caller's transaction: all of them or
+// none (an error names the output and the asset).
+Status RegisterStepOutputs(meta::MetaStore& meta, const std::string& run_id,
+                           const graph::Step& step,
+                           const std::map<std::string, store::ObjectRef>& outputs);
 
 }  // namespace weft::engine
