@@ -228,6 +228,32 @@ TEST_F(RunTest, RetriesGiveEachAttemptItsOwnFolder) {
       << bad.err;
 }
 
+// `weft runs` filters by experiment, status and date.
+TEST_F(RunTest, RunsFilterByExperimentStatusAndDate) {
+  dir_.Write("ok.yml", std::string("type: pipeline\njobs:\n  a:\n    command: 'true'\n    ") + kEnv);
+  dir_.Write("bad.yml", std::string("type: pipeline\njobs:\n  a:\n    command: 'false'\n    ") + kEnv);
+  ASSERT_EQ(Weft({"run", "ok.yml", "--experiment", "alpha"}).exit_code, 0);
+  ASSERT_EQ(Weft({"run", "bad.yml", "--experiment", "alpha"}).exit_code, 1);
+  ASSERT_EQ(Weft({"run", "ok.yml", "--experiment", "beta", "--force"}).exit_code, 0);
+  auto ids = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"runs", "--json"});
+    ProcessResult r = Weft(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::vector<std::string> out;
+    for (const auto& run : nlohmann::json::parse(r.out)) out.push_back(run["id"]);
+    return out;
+  };
+  EXPECT_EQ(ids({}), (std::vector<std::string>{"r3", "r2", "r1"}));
+  EXPECT_EQ(ids({"--experiment", "alpha"}), (std::vector<std::string>{"r2", "r1"}));
+  EXPECT_EQ(ids({"--status", "failed"}), (std::vector<std::string>{"r2"}));
+  EXPECT_EQ(ids({"--experiment", "beta", "--status", "succeeded"}), (std::vector<std::string>{"r3"}));
+  EXPECT_EQ(ids({"--since", "2000-01-01"}).size(), 3u);
+  EXPECT_TRUE(ids({"--since", "2999-01-01"}).empty());
+  ProcessResult bad = Weft({"runs", "--since", "yesterday"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--since yesterday: expected a date, YYYY-MM-DD"), std::string::npos) << bad.err;
+}
+
 TEST_F(RunTest, SharedCodeFolderRerunsEveryUser) {
   dir_.Write("src/a.sh", "echo a > $1/a.txt\n");
   dir_.Write("src/b.sh", "echo b > $1/b.txt\n");

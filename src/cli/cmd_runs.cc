@@ -1,4 +1,7 @@
 // `weft runs`: the runs of this workspace, newest first.
+#include <cstdint>
+#include <ctime>
+
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -13,15 +16,31 @@ std::function<int()> SetupRuns(CLI::App& sub) {
     WorkspaceArgs workspace;
     int64_t limit = 20;
     bool json = false;
+    meta::RunFilter filter;
+    std::string since;
   };
   auto o = std::make_shared<Options>();
   o->workspace.AddTo(sub);
   sub.add_option("-n,--limit", o->limit, "how many runs to list (default 20)");
+  sub.add_option("--experiment", o->filter.experiment, "only runs of this experiment");
+  sub.add_option("--status", o->filter.status, "only runs with this status (running, succeeded, "
+                                                "failed, canceled)");
+  sub.add_option("--since", o->since, "only runs created on or after this date (YYYY-MM-DD, UTC)");
   sub.add_flag("--json", o->json, "print JSON");
   return [o] {
     Result<OpenWorkspaceResult> ws = OpenWorkspace(o->workspace);
     if (!ws.ok()) return Fail(ws.status());
-    Result<std::vector<meta::RunRecord>> runs = ws->meta->Runs(o->limit);
+    if (!o->since.empty()) {
+      std::tm tm{};
+      const char* end = ::strptime(o->since.c_str(), "%Y-%m-%d", &tm);
+      if (end == nullptr || *end != '\0') {
+        return Fail(Status::Invalid(fmt::format("--since {}: expected a date, YYYY-MM-DD", o->since)));
+      }
+      int64_t secs = static_cast<int64_t>(::timegm(&tm));
+      constexpr int64_t kMaxSecs = INT64_MAX / 1'000'000'000;  // past 2262: later than any run
+      o->filter.since_ns = secs >= kMaxSecs ? INT64_MAX : secs * 1'000'000'000;
+    }
+    Result<std::vector<meta::RunRecord>> runs = ws->meta->Runs(o->limit, o->filter);
     if (!runs.ok()) return Fail(runs.status());
     if (o->json) {
       Json arr = Json::MakeArray();

@@ -439,10 +439,15 @@ Result<std::vector<MetricRecord>> MetaStore::Metrics(const std::string& run, int
   });
 }
 
-Result<std::vector<RunRecord>> MetaStore::Runs(int64_t limit) {
-  Result<Statement> q =
-      db_->Prepare(fmt::format("SELECT {} FROM runs ORDER BY seq DESC LIMIT ?", kRunColumns));
-  if (q.ok()) q->Bind(1, limit);
+Result<std::vector<RunRecord>> MetaStore::Runs(int64_t limit, const RunFilter& filter) {
+  Result<Statement> q = db_->Prepare(fmt::format(
+      "SELECT {} FROM runs WHERE (? = '' OR experiment = ?) AND (? = '' OR status = ?) AND "
+      "created_ns >= ? ORDER BY seq DESC LIMIT ?",
+      kRunColumns));
+  if (q.ok()) {
+    q->Bind(1, filter.experiment).Bind(2, filter.experiment).Bind(3, filter.status);
+    q->Bind(4, filter.status).Bind(5, filter.since_ns).Bind(6, limit);
+  }
   return All<RunRecord>(q, ReadRun);
 }
 

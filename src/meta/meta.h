@@ -107,6 +107,13 @@ struct AssetRecord {
   bool archived = false;
 };
 
+// Which runs to list; empty fields match everything. `since_ns`: created at or after.
+struct RunFilter {
+  std::string experiment;
+  std::string status;
+  int64_t since_ns = 0;
+};
+
 class MetaStore : public store::HashCache {
  public:
   static Result<std::unique_ptr<MetaStore>> Open(const std::string& path);
@@ -147,7 +154,8 @@ class MetaStore : public store::HashCache {
                                                  const std::string& name,
                                                  const std::string& component, int64_t before_seq);
 
-  Result<std::vector<RunRecord>> Runs(int64_t limit);
+  // The newest runs first.
+  Result<std::vector<RunRecord>> Runs(int64_t limit, const RunFilter& filter = {});
   // "last", "r12" or "12".
   Result<std::optional<RunRecord>> FindRun(const std::string& ref);
   Result<std::vector<StepRecord>> Steps(const std::string& run);
