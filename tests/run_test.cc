@@ -228,13 +228,16 @@ TEST_F(RunTest, RetriesGiveEachAttemptItsOwnFolder) {
       << bad.err;
 }
 
-// `weft runs` filters by experiment, status and date.
+// `weft runs` filters by experiment, status, date and tag.
 TEST_F(RunTest, RunsFilterByExperimentStatusAndDate) {
-  dir_.Write("ok.yml", std::string("type: pipeline\njobs:\n  a:\n    command: 'true'\n    ") + kEnv);
+  dir_.Write("ok.yml", std::string("type: pipeline\ntags: {team: vision}\njobs:\n  a:\n"
+                                   "    command: 'true'\n    ") + kEnv);
   dir_.Write("bad.yml", std::string("type: pipeline\njobs:\n  a:\n    command: 'false'\n    ") + kEnv);
   ASSERT_EQ(Weft({"run", "ok.yml", "--experiment", "alpha"}).exit_code, 0);
   ASSERT_EQ(Weft({"run", "bad.yml", "--experiment", "alpha"}).exit_code, 1);
-  ASSERT_EQ(Weft({"run", "ok.yml", "--experiment", "beta", "--force"}).exit_code, 0);
+  ASSERT_EQ(Weft({"run", "ok.yml", "--experiment", "beta", "--force", "--tag", "owner=ann",
+                  "--tag", "team=speech"}).exit_code,
+            0);
   auto ids = [&](std::vector<std::string> args) {
     args.insert(args.begin(), {"runs", "--json"});
     ProcessResult r = Weft(args);
@@ -249,6 +252,11 @@ TEST_F(RunTest, RunsFilterByExperimentStatusAndDate) {
   EXPECT_EQ(ids({"--experiment", "beta", "--status", "succeeded"}), (std::vector<std::string>{"r3"}));
   EXPECT_EQ(ids({"--since", "2000-01-01"}).size(), 3u);
   EXPECT_TRUE(ids({"--since", "2999-01-01"}).empty());
+  EXPECT_EQ(ids({"--tag", "team"}), (std::vector<std::string>{"r3", "r1"}));
+  EXPECT_EQ(ids({"--tag", "team=vision"}), (std::vector<std::string>{"r1"}));  // --tag wins
+  EXPECT_EQ(ids({"--tag", "owner=ann"}), (std::vector<std::string>{"r3"}));
+  nlohmann::json r3 = nlohmann::json::parse(Weft({"runs", "--json", "-n", "1"}).out)[0];
+  EXPECT_EQ(r3["tags"], nlohmann::json({{"team", "speech"}, {"owner", "ann"}}));
   ProcessResult bad = Weft({"runs", "--since", "yesterday"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("--since yesterday: expected a date, YYYY-MM-DD"), std::string::npos) << bad.err;

@@ -105,6 +105,7 @@ struct Options {
   bool force = false;
   std::vector<std::string> force_steps;
   std::string only, until, experiment;
+  std::vector<std::string> tags;
   bool dry_run = false;
 };
 
@@ -134,6 +135,7 @@ std::function<int()> SetupRun(CLI::App& sub) {
   sub.add_option("--only", o->only, "run only this step (its inputs must be reusable)");
   sub.add_option("--until", o->until, "run this step and everything it needs");
   sub.add_option("--experiment", o->experiment, "the experiment the run belongs to");
+  sub.add_option("--tag", o->tags, "tag the run: --tag KEY=VALUE (repeatable)");
   sub.add_flag("--dry-run", o->dry_run,
                "say what would be reused and what would run, and why; run nothing");
   return [o] {
@@ -152,6 +154,13 @@ std::function<int()> SetupRun(CLI::App& sub) {
     options.only = o->only;
     options.until = o->until;
     options.dry_run = o->dry_run;
+    for (const std::string& t : o->tags) {
+      size_t eq = t.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        return Fail(Status::Invalid(fmt::format("--tag {}: expected KEY=VALUE", t)));
+      }
+      options.tags.emplace_back(t.substr(0, eq), t.substr(eq + 1));
+    }
     options.workdir = std::filesystem::current_path().string();
     options.experiment = !o->experiment.empty() ? o->experiment
                          : !g->pipeline->job.experiment_name.empty()

@@ -18,6 +18,7 @@ std::function<int()> SetupRuns(CLI::App& sub) {
     bool json = false;
     meta::RunFilter filter;
     std::string since;
+    std::string tag;
   };
   auto o = std::make_shared<Options>();
   o->workspace.AddTo(sub);
@@ -26,6 +27,7 @@ std::function<int()> SetupRuns(CLI::App& sub) {
   sub.add_option("--status", o->filter.status, "only runs with this status (running, succeeded, "
                                                 "failed, canceled)");
   sub.add_option("--since", o->since, "only runs created on or after this date (YYYY-MM-DD, UTC)");
+  sub.add_option("--tag", o->tag, "only runs with this tag: KEY or KEY=VALUE");
   sub.add_flag("--json", o->json, "print JSON");
   return [o] {
     Result<OpenWorkspaceResult> ws = OpenWorkspace(o->workspace);
@@ -40,6 +42,9 @@ std::function<int()> SetupRuns(CLI::App& sub) {
       constexpr int64_t kMaxSecs = INT64_MAX / 1'000'000'000;  // past 2262: later than any run
       o->filter.since_ns = secs >= kMaxSecs ? INT64_MAX : secs * 1'000'000'000;
     }
+    size_t eq = o->tag.find('=');
+    o->filter.tag = o->tag.substr(0, eq);
+    if (eq != std::string::npos) o->filter.tag_value = o->tag.substr(eq + 1);
     Result<std::vector<meta::RunRecord>> runs = ws->meta->Runs(o->limit, o->filter);
     if (!runs.ok()) return Fail(runs.status());
     if (o->json) {
@@ -53,7 +58,12 @@ std::function<int()> SetupRuns(CLI::App& sub) {
                      .Set("exit_code", r.exit_code)
                      .Set("created_ns", r.created_ns)
                      .Set("finished_ns", r.finished_ns)
-                     .Set("pipeline_file", r.pipeline_file));
+                     .Set("pipeline_file", r.pipeline_file)
+                     .Set("tags", [&] {
+                       Json tags = Json::MakeObject();
+                       for (const auto& [k, v] : r.tags) tags.Set(k, v);
+                       return tags;
+                     }()));
       }
       fmt::print("{}\n", arr.Dump());
       return 0;

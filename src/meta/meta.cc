@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "base/json.h"
+
 namespace weft::meta {
 namespace {
 
@@ -58,6 +60,10 @@ CREATE TABLE metrics(run_id TEXT NOT NULL, idx INTEGER NOT NULL, seq INTEGER NOT
     R"sql(
 ALTER TABLE runs ADD COLUMN owner TEXT;
 )sql",
+    // 6: tags on runs (a JSON object).
+    R"sql(
+ALTER TABLE runs ADD COLUMN tags TEXT;
+)sql",
 };
 
 constexpr int64_t kClockTickNs = 10'000'000;  // mtimes within this of hashing are not trusted
@@ -102,12 +108,17 @@ RunRecord ReadRun(const Statement& q) {
   r.seeds_reuse = q.Int(9) != 0;
   r.workdir = q.Text(10);
   r.owner = q.Text(11);
+  if (std::optional<Json> tags = Json::Parse(q.Text(12)); tags && tags->Members()) {
+    for (const auto& [k, v] : *tags->Members()) {
+      if (v.String()) r.tags.emplace_back(k, *v.String());
+    }
+  }
   return r;
 }
 
 constexpr const char* kRunColumns =
     "id, seq, pipeline_file, name, experiment, status, created_ns, finished_ns, exit_code, "
-    "seeds_reuse, workdir, owner";
+    "seeds_reuse, workdir, owner, tags";
 
 constexpr const char* kAssetColumns =
     "kind, registry, name, version, digest, entry, type, description, source, created_ns, archived";
@@ -186,12 +197,15 @@ Result<RunRecord> MetaStore::CreateRun(RunRecord run) {
   run.seq = q->Int(0);
   run.id = fmt::format("r{}", run.seq);
   Result<Statement> ins = db_->Prepare(fmt::format(
-      "INSERT INTO runs({}) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)", kRunColumns));
+      "INSERT INTO runs({}) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)", kRunColumns));
   if (!ins.ok()) return ins.status();
   ins->Bind(1, run.id).Bind(2, run.seq).Bind(3, run.pipeline_file).Bind(4, run.name);
   ins->Bind(5, run.experiment).Bind(6, run.status).Bind(7, run.created_ns);
   ins->Bind(8, run.finished_ns).Bind(9, int64_t{run.exit_code});
   ins->Bind(10, int64_t{run.seeds_reuse}).Bind(11, run.workdir).Bind(12, run.owner);
+  Json tags = Json::MakeObject();
+  for (const auto& [k, v] : run.tags) tags.Set(k, v);
+  ins->Bind(13, tags.Dump(-1));
   Status s = ins->Run();
   if (!s.ok()) return s;
   return run;
@@ -442,11 +456,13 @@ Result<std::vector<MetricRecord>> MetaStore::Metrics(const std::string& run, int
 Result<std::vector<RunRecord>> MetaStore::Runs(int64_t limit, const RunFilter& filter) {
   Result<Statement> q = db_->Prepare(fmt::format(
       "SELECT {} FROM runs WHERE (? = '' OR experiment = ?) AND (? = '' OR status = ?) AND "
-      "created_ns >= ? ORDER BY seq DESC LIMIT ?",
+      "created_ns >= ? AND (? = '' OR EXISTS (SELECT 1 FROM json_each(runs.tags) WHERE key = ? "
+      "AND (? = '' OR value = ?))) ORDER BY seq DESC LIMIT ?",
       kRunColumns));
   if (q.ok()) {
     q->Bind(1, filter.experiment).Bind(2, filter.experiment).Bind(3, filter.status);
-    q->Bind(4, filter.status).Bind(5, filter.since_ns).Bind(6, limit);
+    q->Bind(4, filter.status).Bind(5, filter.since_ns).Bind(6, filter.tag).Bind(7, filter.tag);
+    q->Bind(8, filter.tag_value).Bind(9, filter.tag_value).Bind(10, limit);
   }
   return All<RunRecord>(q, ReadRun);
 }

@@ -32,6 +32,7 @@ struct RunRecord {
   bool seeds_reuse = true;  // false for force_rerun pipelines: their results are never reused
   std::string workdir;      // the folder the run was submitted from
   std::string owner;        // the weft process running it: "pid=<pid> start=<ticks>"
+  std::vector<std::pair<std::string, std::string>> tags;  // the pipeline's, then `weft run --tag`
 };
 
 struct StepRecord {
@@ -112,6 +113,8 @@ struct RunFilter {
   std::string experiment;
   std::string status;
   int64_t since_ns = 0;
+  std::string tag;        // runs with this tag
+  std::string tag_value;  // ... and this value, when not empty
 };
 
 class MetaStore : public store::HashCache {

@@ -61,7 +61,8 @@ TEST_F(MetaTest, OpeningAnOlderSchemaMigratesIt) {
      // later migration here when adding one)
     Result<std::unique_ptr<Db>> db = Db::Open(path);
     ASSERT_TRUE(db.ok());
-    ASSERT_TRUE((*db)->Exec("ALTER TABLE runs DROP COLUMN owner; DROP TABLE metrics; DROP TABLE assets; "
+    ASSERT_TRUE((*db)->Exec("ALTER TABLE runs DROP COLUMN tags; ALTER TABLE runs DROP COLUMN owner; "
+                            "DROP TABLE metrics; DROP TABLE assets; "
                             "DROP INDEX succeeded_by_fingerprint; "
                             "CREATE INDEX steps_by_fingerprint ON steps(fingerprint, status, "
                             "finished_ns); PRAGMA user_version = 1")
