@@ -154,12 +154,15 @@ std::function<int()> SetupRun(CLI::App& sub) {
     options.only = o->only;
     options.until = o->until;
     options.dry_run = o->dry_run;
+    options.tags = g->pipeline->job.tags;  // then --tag, which wins
     for (const std::string& t : o->tags) {
       size_t eq = t.find('=');
       if (eq == std::string::npos || eq == 0) {
         return Fail(Status::Invalid(fmt::format("--tag {}: expected KEY=VALUE", t)));
       }
-      options.tags.emplace_back(t.substr(0, eq), t.substr(eq + 1));
+      std::string key = t.substr(0, eq);
+      std::erase_if(options.tags, [&](const auto& kv) { return kv.first == key; });
+      options.tags.emplace_back(key, t.substr(eq + 1));
     }
     options.workdir = std::filesystem::current_path().string();
     options.experiment = !o->experiment.empty() ? o->experiment

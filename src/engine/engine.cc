@@ -648,11 +648,7 @@ Result<RunResult> RunLoop::Go() {
   rec.created_ns = NowNs();
   rec.seeds_reuse = !pipeline_.job.settings.force_rerun;
   rec.workdir = opts_.workdir;
-  rec.tags = pipeline_.job.tags;
-  for (const auto& [k, v] : opts_.tags) {
-    std::erase_if(rec.tags, [&](const auto& t) { return t.first == k; });
-    rec.tags.emplace_back(k, v);
-  }
+  rec.tags = opts_.tags;
   rec.owner = fmt::format("pid={} start={}", ::getpid(), exec::ProcessStartTime(::getpid()));
   Result<meta::RunRecord> created = meta_.CreateRun(rec);
   if (!created.ok()) {

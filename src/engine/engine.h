@@ -32,7 +32,7 @@ struct RunOptions {
   bool dry_run = false;
   std::string experiment;               // overrides the pipeline's experiment_name
   std::string workdir;                  // where weft was started
-  std::vector<std::pair<std::string, std::string>> tags;  // --tag, after the pipeline's own
+  std::vector<std::pair<std::string, std::string>> tags;  // the run's tags
 };
 
 // What observers hear about (the terminal printer, tests).
