@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "base/clock.h"
 #include "base/status.h"
 #include "cli/command.h"
 #include "cli/workspace_args.h"
@@ -81,9 +82,7 @@ std::function<int()> SetupCancel(CLI::App& sub) {
     }
     for (int64_t pgid : groups) ::kill(static_cast<pid_t>(-pgid), SIGKILL);
     Status st = ws->meta->Begin();
-    int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+    int64_t now_ns = NowNs();
     for (meta::StepRecord s : *steps) {
       if (!st.ok()) break;
       if (s.status != "running" && s.status != "retrying") continue;

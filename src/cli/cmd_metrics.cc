@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -13,6 +12,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "base/clock.h"
 #include "base/json.h"
 #include "cli/command.h"
 #include "cli/workspace_args.h"
@@ -134,10 +134,7 @@ std::function<int()> SetupLogMetric(CLI::App& sub) {
     if (o->value.empty() || *end != '\0') {
       return Fail(Status::Invalid(fmt::format("`{}` is not a number", o->value)));
     }
-    int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
-    std::string line = engine::MetricLine(o->name, v, o->step, now);
+    std::string line = engine::MetricLine(o->name, v, o->step, NowNs() / 1'000'000);
     int fd = ::open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) return Fail(Status::Io(fmt::format("{}: cannot open: {}", path, std::strerror(errno))));
     // One write with O_APPEND: lines from concurrent writers do not interleave.

@@ -3,12 +3,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <deque>
 #include <filesystem>
 
 #include <fmt/format.h>
 
+#include "base/clock.h"
 #include "base/fs.h"
 #include "engine/datastore.h"
 #include "engine/explain.h"
@@ -41,12 +41,6 @@ const char* Name(St s) {
 }
 
 bool Produced(St s) { return s == St::kSucceeded || s == St::kReused; }
-
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 struct StepRun {
   St st = St::kPending;

@@ -6,13 +6,13 @@
 
 #include <sys/stat.h>
 
-#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
 
+#include "base/clock.h"
 #include "base/fs.h"
 #include "base/json.h"
 #include "base/sha256.h"
@@ -97,12 +97,6 @@ std::optional<Probe> ReadProbe(const Json& j) {
     p.paths.push_back(*path.String());
   }
   return p;
-}
-
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 // What stat says about a path ("missing" when absent), and its modification time.

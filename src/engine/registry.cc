@@ -3,12 +3,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <filesystem>
 #include <random>
 
 #include <fmt/format.h>
 
+#include "base/clock.h"
 #include "base/fs.h"
 #include "spec/loader.h"
 #include "spec/yaml.h"
@@ -17,12 +17,6 @@ namespace weft::engine {
 namespace {
 
 namespace fs = std::filesystem;
-
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string Absolute(const std::string& path) {
   std::error_code ec;

@@ -7,7 +7,6 @@
 
 #include <atomic>
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -15,17 +14,12 @@
 
 #include <fmt/format.h>
 
+#include "base/clock.h"
 #include "base/fs.h"
 #include "base/parallel.h"
 
 namespace weft::store {
 namespace {
-
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string TmpName() {
   static std::atomic<uint64_t> counter{0};

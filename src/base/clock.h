@@ -1,0 +1,16 @@
+// Wall-clock time, as weft records it (run and step times, hash-cache stamps, asset creation).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+namespace weft {
+
+// Nanoseconds since 1970 (the system clock: comparable with file mtimes, not monotonic).
+inline int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace weft
