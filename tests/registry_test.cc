@@ -205,5 +205,39 @@ TEST_F(RegistryTest, NamedOutputsRegisterVersions) {
   EXPECT_EQ(Output("read.o", "copy.txt"), "alpha\n");
 }
 
+TEST_F(RegistryTest, DataAssetsFromDatastoresAndMirroredUrlsStoreTheirContent) {
+  dir_.Write(".weft/config.yaml", "datastores: {lake: ../lake}\n"
+                                  "mirrors: {\"abfss://fs@acct.dfs.core.windows.net/\": ../adls}\n");
+  dir_.Write("lake/raw/a.csv", "x\n1\n");
+  dir_.Write("adls/tables/t.csv", "y\n2\n");
+  dir_.Write("lake.yml", "name: lakeraw\ntype: uri_folder\npath: azureml://datastores/lake/paths/raw\n");
+  ProcessResult a = Weft({"data", "create", "-f", "lake.yml"});
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  ProcessResult b = Weft({"data", "create", "--name", "adls", "--type", "uri_file", "--path",
+                          "abfss://fs@acct.dfs.core.windows.net/tables/t.csv"});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  nlohmann::json shown = nlohmann::json::parse(Weft({"data", "show", "adls:1", "--json"}).out);
+  EXPECT_EQ(shown["source"], "abfss://fs@acct.dfs.core.windows.net/tables/t.csv");
+  EXPECT_EQ(shown["type"], "uri_file");
+  // Stored by content: changing the datastore afterwards does not change the version.
+  dir_.Write("lake/raw/a.csv", "changed\n");
+  dir_.Write("p.yml", "type: pipeline\njobs:\n  read:\n    command: cat ${{inputs.l}}/a.csv "
+                      "${{inputs.t}}\n    environment: {image: python:3.11}\n"
+                      "    inputs:\n      l: {type: uri_folder, path: azureml:lakeraw:1}\n"
+                      "      t: {type: uri_file, path: azureml:adls@latest}\n");
+  ProcessResult r = Weft({"run", "p.yml"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(Weft({"logs", "last", "read"}).out, "x\n1\ny\n2\n");
+  // What is not there, or not mirrored, registers nothing and says why.
+  ProcessResult gone = Weft({"data", "create", "--name", "g", "--path", "azureml://datastores/lake/paths/nope"});
+  EXPECT_EQ(gone.exit_code, 2);
+  EXPECT_NE(gone.err.find("datastore path `azureml://datastores/lake/paths/nope` does not exist"),
+            std::string::npos) << gone.err;
+  ProcessResult far = Weft({"data", "create", "--name", "g", "--path", "https://far.example/x.csv"});
+  EXPECT_EQ(far.exit_code, 2);
+  EXPECT_NE(far.err.find("has no local mirror"), std::string::npos) << far.err;
+  EXPECT_EQ(nlohmann::json::parse(Weft({"data", "list", "--json"}).out).size(), 2u);
+}
+
 }  // namespace
 }  // namespace weft

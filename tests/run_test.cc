@@ -483,8 +483,61 @@ jobs:
 )");
   ProcessResult missing = Weft({"run", "q.yml"});
   EXPECT_EQ(missing.exit_code, 2);
-  EXPECT_NE(missing.err.find("step count, input raw:"), std::string::npos) << missing.err;
-  EXPECT_NE(missing.err.find("lake/missing: does not exist"), std::string::npos) << missing.err;
+  EXPECT_NE(missing.err.find("q.yml:6:"), std::string::npos) << missing.err;
+  EXPECT_NE(missing.err.find("input `raw` of job `count`: datastore path "
+                             "`azureml://datastores/lake/paths/missing` does not exist"),
+            std::string::npos)
+      << missing.err;
+}
+
+TEST_F(RunTest, UrlInputsReadTheirMirrorOrNameTheKeyToAdd) {
+  dir_.Write("p.yml", std::string(R"(type: pipeline
+inputs:
+  root: {type: uri_folder, path: "https://data.example.org/sets/iris?sv=2024&sig=x"}
+jobs:
+  count:
+    command: wc -l < ${{inputs.raw}}/rows.csv
+    )") + kEnv + R"(    inputs: {raw: "${{parent.inputs.root}}"}
+  blob:
+    command: cat ${{inputs.raw}}
+    )" + kEnv + R"(    inputs:
+      raw: {type: uri_file, path: "wasbs://c@acct.blob.core.windows.net/x/a.txt"}
+)");
+  ProcessResult unmapped = Weft({"run", "p.yml"});
+  EXPECT_EQ(unmapped.exit_code, 2);
+  EXPECT_NE(unmapped.err.find("p.yml:3:"), std::string::npos) << unmapped.err;
+  EXPECT_NE(unmapped.err.find("has no local mirror"), std::string::npos) << unmapped.err;
+  EXPECT_NE(unmapped.err.find("mirrors: {\"https://data.example.org/\""), std::string::npos)
+      << unmapped.err;
+  EXPECT_NE(unmapped.err.find("p.yml:13:"), std::string::npos) << unmapped.err;
+  EXPECT_FALSE(fs::exists(dir_.path() + "/.weft/runs/r1")) << "nothing ran";
+
+  // The longest prefix wins; a query string (a SAS token) is not part of the path.
+  dir_.Write(".weft/config.yaml", "mirrors:\n  \"https://data.example.org/\": ../wrong\n"
+                                  "  \"https://data.example.org/sets\": ../mirror/sets\n"
+                                  "  \"wasbs://c@acct.blob.core.windows.net/\": ../blob\n");
+  dir_.Write("mirror/sets/iris/rows.csv", "1\n2\n3\n");
+  dir_.Write("blob/x/a.txt", "from blob\n");
+  ProcessResult r = Weft({"run", "p.yml"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(Weft({"logs", "last", "count"}).out, "3\n");
+  EXPECT_EQ(Weft({"logs", "last", "blob"}).out, "from blob\n");
+
+  // A mirrored path that is not there names where it looked; `..` cannot leave the mirror.
+  dir_.Write("q.yml", std::string(R"(type: pipeline
+jobs:
+  a:
+    command: ls ${{inputs.x}}
+    )") + kEnv + R"(    inputs: {x: {type: uri_folder, path: "https://data.example.org/sets/gone"}}
+  b:
+    command: ls ${{inputs.x}}
+    )" + kEnv + R"(    inputs: {x: {type: uri_folder, path: "https://data.example.org/sets/../../../etc"}}
+)");
+  ProcessResult bad = Weft({"run", "q.yml"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("is not in its mirror"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("mirror/sets/gone"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("leaves its mirror's folder"), std::string::npos) << bad.err;
 }
 
 TEST_F(RunTest, TimeoutStopsTheWholeGroup) {

@@ -65,7 +65,7 @@ std::function<int()> SetupAssets(CLI::App& sub, const std::string& kind) {
   return [o, kind, create, list, show, archive] {
     Result<OpenWorkspaceResult> ws = OpenWorkspace(o->workspace);
     if (!ws.ok()) return Fail(ws.status());
-    engine::WorkspaceRegistry registry(*ws->meta, *ws->store);
+    engine::WorkspaceRegistry registry(ws->ws, *ws->meta, *ws->store);
     if (create->parsed()) {
       Result<engine::WorkspaceRegistry::Registered> r = Status::Ok();
       if (!o->file.empty()) {

@@ -142,7 +142,7 @@ std::function<int()> SetupRun(CLI::App& sub) {
     int code = 0;
     Result<OpenWorkspaceResult> ws = OpenWorkspace(o->workspace);
     if (!ws.ok()) return Fail(ws.status());
-    engine::WorkspaceRegistry registry(*ws->meta, *ws->store);
+    engine::WorkspaceRegistry registry(ws->ws, *ws->meta, *ws->store);
     std::unique_ptr<LoadedGraph> g = LoadGraph(o->pipeline, registry, stderr, &code);
     if (!g) return code;
     Result<std::unique_ptr<exec::LocalExecutor>> ex = exec::LocalExecutor::Create();

@@ -8,6 +8,7 @@
 
 #include "base/status.h"
 #include "engine/registry.h"
+#include "engine/workspace.h"
 #include "meta/meta.h"
 #include "spec/registry.h"
 #include "store/store.h"
@@ -22,6 +23,7 @@ void PipelineArgs::AddTo(CLI::App& sub) {
 }
 
 struct FoundRegistry::Parts {
+  engine::Workspace ws;
   std::unique_ptr<meta::MetaStore> meta;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<spec::Registry> registry;
@@ -43,11 +45,16 @@ FoundRegistry::FoundRegistry() : parts_(std::make_unique<Parts>()) {
     }
   }
   if (!dir.empty() && fs::exists(fs::path(dir) / "weft.db", ec)) {
-    Result<std::unique_ptr<meta::MetaStore>> meta = meta::MetaStore::Open(dir + "/weft.db");
+    Diagnostics ignored;  // `weft run` reports the configuration's problems
+    Result<engine::Workspace> ws = engine::OpenWorkspace(dir, fs::current_path(ec).string(), ignored);
+    Result<std::unique_ptr<meta::MetaStore>> meta =
+        ws.ok() ? meta::MetaStore::Open(ws->db_path()) : Result<std::unique_ptr<meta::MetaStore>>(ws.status());
     if (meta.ok()) {
+      parts_->ws = std::move(*ws);
       parts_->meta = std::move(*meta);
-      parts_->store = std::make_unique<store::Store>(dir + "/store");
-      parts_->registry = std::make_unique<engine::WorkspaceRegistry>(*parts_->meta, *parts_->store);
+      parts_->store = std::make_unique<store::Store>(parts_->ws.store_dir());
+      parts_->registry =
+          std::make_unique<engine::WorkspaceRegistry>(parts_->ws, *parts_->meta, *parts_->store);
       return;
     }
   }
@@ -57,6 +64,29 @@ FoundRegistry::FoundRegistry() : parts_(std::make_unique<Parts>()) {
 FoundRegistry::~FoundRegistry() = default;
 
 const spec::Registry& FoundRegistry::get() const { return *parts_->registry; }
+
+namespace {
+
+// Data inputs given as URIs (datastore paths, mirrored URLs) read from where the workspace keeps
+// them; one that is nowhere is an error at the place the input is written.
+void LocateUris(const spec::Registry& registry, graph::Graph& graph, Diagnostics& diags) {
+  for (graph::Step& step : graph.steps) {
+    for (graph::StepInput& in : step.inputs) {
+      graph::ValueSource& src = in.source;
+      if (src.kind != graph::ValueSource::Kind::kData || !src.local_path.empty()) continue;
+      std::optional<spec::UriLocation> at = registry.LocateUri(src.uri);
+      if (!at) continue;
+      if (!at->error.empty()) {
+        diags.Error(src.loc, fmt::format("input `{}` of job `{}`: {}", in.name, step.name, at->error),
+                    at->hint);
+      } else {
+        src.local_path = at->path;
+      }
+    }
+  }
+}
+
+}  // namespace
 
 std::unique_ptr<LoadedGraph> LoadGraph(const PipelineArgs& args, const spec::Registry& registry,
                                        std::FILE* err, int* exit_code) {
@@ -73,6 +103,7 @@ std::unique_ptr<LoadedGraph> LoadGraph(const PipelineArgs& args, const spec::Reg
   }
   out->pipeline = spec::LoadPipeline(args.file, registry, out->diags);
   if (out->pipeline) out->graph = graph::Build(*out->pipeline, options, out->diags);
+  if (!out->diags.has_errors()) LocateUris(registry, out->graph, out->diags);
   std::string report = out->diags.FormatAll();
   std::fputs(report.c_str(), err);
   if (!out->pipeline || out->diags.has_errors()) {

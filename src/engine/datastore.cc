@@ -36,12 +36,18 @@ Result<std::string> DatastorePath(const Workspace& ws, const std::string& uri_te
                                   const OutputPlace& place) {
   constexpr std::string_view kPrefix = "azureml://datastores/";
   std::string uri = Fill(uri_template, place);
-  if (uri.rfind(kPrefix, 0) != 0) {
+  std::string rest;
+  if (uri.rfind(kPrefix, 0) == 0) {
+    rest = uri.substr(kPrefix.size());
+  } else if (size_t ds = uri.find("/datastores/");
+             uri.rfind("azureml://subscriptions/", 0) == 0 && ds != std::string::npos) {
+    rest = uri.substr(ds + 12);  // the long form: .../workspaces/W/datastores/NAME/paths/PATH
+  }
+  if (rest.empty()) {
     return Status::Invalid(fmt::format("`{}` is not a datastore path "
                                        "(azureml://datastores/NAME/paths/PATH)",
                                        uri));
   }
-  std::string rest = uri.substr(kPrefix.size());
   size_t paths = rest.find("/paths/");
   if (paths == std::string::npos || paths == 0) {
     return Status::Invalid(fmt::format("`{}` is not a datastore path "
@@ -58,6 +64,62 @@ Result<std::string> DatastorePath(const Workspace& ws, const std::string& uri_te
   std::string path = (std::filesystem::path(ws.Datastore(name)) / rel).string();
   while (!path.empty() && path.back() == '/') path.pop_back();
   return path;
+}
+
+spec::UriLocation LocateData(const Workspace& ws, const std::string& uri) {
+  spec::UriLocation at;
+  if (uri.rfind("azureml:", 0) == 0) {
+    Result<std::string> path = DatastorePath(ws, uri, OutputPlace{});
+    if (!path.ok()) {
+      at.error = path.status().message();
+    } else if (StatPath(*path) == PathKind::kMissing) {
+      at.error = fmt::format("datastore path `{}` does not exist", uri);
+      at.hint = fmt::format("looked for {}", *path);
+    } else {
+      at.path = *path;
+    }
+    return at;
+  }
+  std::string url = uri.substr(0, uri.find_first_of("?#"));  // without a SAS token or fragment
+  const std::pair<const std::string, std::string>* mirror = nullptr;
+  for (const auto& m : ws.config.mirrors) {
+    bool boundary = url.size() == m.first.size() || m.first.ends_with('/') ||
+                    url[m.first.size()] == '/';
+    if (url.rfind(m.first, 0) == 0 && boundary &&
+        (mirror == nullptr || m.first.size() > mirror->first.size())) {
+      mirror = &m;
+    }
+  }
+  size_t scheme = url.find("://");
+  if (mirror == nullptr) {
+    if (scheme == std::string::npos) {
+      at.error = fmt::format("`{}` is not data weft can read here", uri);
+      at.hint = "give a local path, a datastore path (azureml://datastores/NAME/paths/PATH) or a "
+                "registered data asset (azureml:NAME:VERSION)";
+      return at;
+    }
+    size_t host_end = url.find('/', scheme + 3);
+    at.error = fmt::format("`{}` has no local mirror", uri);
+    at.hint = fmt::format("add its prefix under `mirrors:` in {}, e.g. `mirrors: {{\"{}/\": "
+                          "/path/to/a/copy}}`",
+                          ws.config_path(), url.substr(0, host_end));
+    return at;
+  }
+  std::filesystem::path rel = std::filesystem::path(url.substr(mirror->first.size())).relative_path();
+  rel = rel.lexically_normal();
+  if (!rel.empty() && *rel.begin() == "..") {
+    at.error = fmt::format("`{}` leaves its mirror's folder", uri);
+    return at;
+  }
+  std::string path = (std::filesystem::path(mirror->second) / rel).lexically_normal().string();
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  if (StatPath(path) == PathKind::kMissing) {
+    at.error = fmt::format("`{}` is not in its mirror", uri);
+    at.hint = fmt::format("looked for {} (mirrors: `{}`)", path, mirror->first);
+    return at;
+  }
+  at.path = path;
+  return at;
 }
 
 Status PublishToDatastore(const Workspace& ws, const std::string& uri_template,

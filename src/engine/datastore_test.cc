@@ -44,5 +44,40 @@ TEST(DatastoreTest, PublishLinksOnceAndNeverOverwrites) {
   EXPECT_EQ(std::filesystem::read_symlink(dest), object);
 }
 
+TEST(DatastoreTest, UrlsReadTheLongestMatchingMirror) {
+  weft::testing::TempDir dir;
+  Workspace ws;
+  ws.dir = dir.path() + "/.weft";
+  ws.config.mirrors["https://h.example/"] = dir.Mkdir("all");
+  ws.config.mirrors["https://h.example/data"] = dir.Mkdir("data");
+  dir.Write("data/x/f.csv", "1");
+  dir.Write("all/database/f.csv", "1");
+  EXPECT_EQ(LocateData(ws, "https://h.example/data/x/f.csv?sig=abc").path, dir.path() + "/data/x/f.csv");
+  // `data` is a prefix of `database` as text, not as a path.
+  EXPECT_EQ(LocateData(ws, "https://h.example/database/f.csv").path,
+            dir.path() + "/all/database/f.csv");
+  EXPECT_EQ(LocateData(ws, "https://h.example/data/../../etc").error,
+            "`https://h.example/data/../../etc` leaves its mirror's folder");
+  spec::UriLocation none = LocateData(ws, "wasbs://c@a.blob.core.windows.net/f");
+  EXPECT_EQ(none.error, "`wasbs://c@a.blob.core.windows.net/f` has no local mirror");
+  EXPECT_NE(none.hint.find("\"wasbs://c@a.blob.core.windows.net/\""), std::string::npos) << none.hint;
+  EXPECT_NE(LocateData(ws, "https://h.example/data/gone").hint.find(dir.path() + "/data/gone"),
+            std::string::npos);
+  EXPECT_EQ(LocateData(ws, "azureml://jobs/j1/outputs/o/paths/x").error,
+            "`azureml://jobs/j1/outputs/o/paths/x` is not a datastore path "
+            "(azureml://datastores/NAME/paths/PATH)");
+}
+
+TEST(DatastoreTest, TheLongFormNamesTheSameDatastore) {
+  weft::testing::TempDir dir;
+  Workspace ws;
+  ws.dir = dir.path() + "/.weft";
+  ws.config.datastores["lake"] = dir.Mkdir("lake");
+  dir.Write("lake/a/b.txt", "1");
+  EXPECT_EQ(LocateData(ws, "azureml://subscriptions/s/resourcegroups/g/workspaces/w/datastores/lake/"
+                           "paths/a/b.txt").path,
+            dir.path() + "/lake/a/b.txt");
+}
+
 }  // namespace
 }  // namespace weft::engine

@@ -22,17 +22,6 @@ std::string Property(const spec::Resources& node, const spec::Resources& compone
   return {};
 }
 
-// Resolves a data URI that weft can read locally (a datastore path); empty, with `error`, otherwise.
-std::string LocalPathForUri(const Workspace& ws, const std::string& uri, std::string* error) {
-  if (uri.rfind("azureml://datastores/", 0) != 0) {
-    *error = fmt::format("`{}` is remote; weft reads local paths and datastore folders", uri);
-    return {};
-  }
-  Result<std::string> path = DatastorePath(ws, uri, OutputPlace{});
-  if (!path.ok()) *error = path.status().message();
-  return path.ok() ? *path : std::string();
-}
-
 }  // namespace
 
 Capacity DetectCapacity(const Workspace& ws, int64_t jobs) {
@@ -96,9 +85,13 @@ Result<std::vector<StepPlan>> PlanSteps(const graph::Graph& graph, const Workspa
     for (const graph::StepInput& in : step.inputs) {
       if (in.source.kind != graph::ValueSource::Kind::kData) continue;
       std::string path = in.source.local_path;
-      std::string error;
-      if (path.empty()) path = LocalPathForUri(ws, in.source.uri, &error);
-      if (path.empty()) return Status::Invalid(fmt::format("step {}, input {}: {}", step.name, in.name, error));
+      if (path.empty()) {
+        spec::UriLocation at = LocateData(ws, in.source.uri);
+        if (!at.error.empty()) {
+          return Status::Invalid(fmt::format("step {}, input {}: {}", step.name, in.name, at.error));
+        }
+        path = at.path;
+      }
       Result<store::ObjectRef> ref = snapshot(path, false);
       if (!ref.ok()) {
         return Status::Invalid(fmt::format("step {}, input {}: {}", step.name, in.name,

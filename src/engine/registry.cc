@@ -10,7 +10,9 @@
 
 #include "base/clock.h"
 #include "base/fs.h"
+#include "engine/datastore.h"
 #include "spec/loader.h"
+#include "spec/model.h"
 #include "spec/yaml.h"
 
 namespace weft::engine {
@@ -178,8 +180,21 @@ Result<WorkspaceRegistry::Registered> WorkspaceRegistry::Put(meta::AssetRecord a
   return r;
 }
 
+std::optional<spec::UriLocation> WorkspaceRegistry::LocateUri(const std::string& uri) const {
+  return LocateData(ws_, uri);
+}
+
 Result<WorkspaceRegistry::Registered> WorkspaceRegistry::CreateData(meta::AssetRecord asset,
-                                                                   const std::string& path) {
+                                                                   const std::string& written) {
+  std::string path = written;
+  if (spec::IsUri(written)) {
+    spec::UriLocation at = LocateData(ws_, written);
+    if (!at.error.empty()) {
+      return Status::Invalid(fmt::format("data {}: {}{}", asset.name, at.error,
+                                         at.hint.empty() ? "" : " (" + at.hint + ")"));
+    }
+    path = at.path;
+  }
   Result<store::ObjectRef> ref = store_.Snapshot(path, &meta_, nullptr);
   if (!ref.ok()) return Status(ref.status().code(), fmt::format("data {}: {}", asset.name, ref.status().message()));
   if (asset.type.empty()) {
@@ -192,7 +207,7 @@ Result<WorkspaceRegistry::Registered> WorkspaceRegistry::CreateData(meta::AssetR
   asset.kind = "data";
   asset.digest = ToHex(ref->digest);
   asset.entry = ref->type == store::ObjectType::kFile ? ref->name : "";
-  asset.source = Absolute(path);
+  asset.source = spec::IsUri(written) ? written : Absolute(path);
   return Put(std::move(asset));
 }
 
@@ -229,12 +244,8 @@ Result<WorkspaceRegistry::Registered> WorkspaceRegistry::CreateFromFile(const st
   if (kind == "data") {
     asset.type = Scalar(root, "type");
     std::string path = Scalar(root, "path");
-    if (path.find("://") != std::string::npos || path.rfind("azureml:", 0) == 0) {
-      return Status::Invalid(fmt::format("{}: data {} has path `{}`; weft registers local files "
-                                         "and folders",
-                                         file, asset.name, path));
-    }
-    return CreateData(std::move(asset), ResolvePath(DirName(Absolute(file)), path));
+    if (!spec::IsUri(path)) path = ResolvePath(DirName(Absolute(file)), spec::WithoutFileScheme(path));
+    return CreateData(std::move(asset), path);
   }
 
   // Components and environments: the YAML files read and the local paths they use, stored as

@@ -13,6 +13,7 @@
 
 #include "base/diag.h"
 #include "base/status.h"
+#include "engine/workspace.h"
 #include "graph/graph.h"
 #include "meta/meta.h"
 #include "spec/registry.h"
@@ -22,11 +23,13 @@ namespace weft::engine {
 
 class WorkspaceRegistry : public spec::Registry {
  public:
-  WorkspaceRegistry(meta::MetaStore& meta, store::Store& store) : meta_(meta), store_(store) {}
+  WorkspaceRegistry(const Workspace& ws, meta::MetaStore& meta, store::Store& store)
+      : ws_(ws), meta_(meta), store_(store) {}
 
   std::optional<std::string> FindComponent(const spec::AssetRef& ref) const override;
   std::optional<std::string> FindEnvironment(const spec::AssetRef& ref) const override;
   std::optional<spec::RegisteredData> FindData(const spec::AssetRef& ref) const override;
+  std::optional<spec::UriLocation> LocateUri(const std::string& uri) const override;
   // `kind`: component, environment or data. No version and no label means the latest.
   std::optional<meta::AssetRecord> Find(const std::string& kind, const spec::AssetRef& ref) const;
 
@@ -40,8 +43,8 @@ class WorkspaceRegistry : public spec::Registry {
   // The file's `version`, else the next integer. Problems in the file go to `diags`.
   Result<Registered> CreateFromFile(const std::string& kind, const std::string& file,
                                     const std::string& registry, Diagnostics& diags);
-  // Registers `path` (a local file or folder) as data asset `asset` (name, type, optional
-  // version and description).
+  // Registers `path` (a local file or folder, a datastore path or a mirrored URL) as data asset
+  // `asset` (name, type, optional version and description); its content is stored.
   Result<Registered> CreateData(meta::AssetRecord asset, const std::string& path);
 
   // Records `asset` inside the caller's transaction: a new version (the next integer when it has
@@ -57,6 +60,7 @@ class WorkspaceRegistry : public spec::Registry {
   // Record in a transaction of its own.
   Result<Registered> Put(meta::AssetRecord asset);
 
+  const Workspace& ws_;
   meta::MetaStore& meta_;
   store::Store& store_;
 };

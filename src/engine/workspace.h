@@ -31,6 +31,7 @@ struct Config {
   int64_t gpus = -1;                        // -1: detect
   std::map<std::string, EnvironmentConfig> environments;  // by reference ("azureml:x:1") or name
   std::map<std::string, std::string> datastores;          // name -> folder
+  std::map<std::string, std::string> mirrors;  // URL prefix (https://, wasbs://, ...) -> folder
   bool sandbox = true;  // steps run under bubblewrap with the workspace read-only (`sandbox: off`)
 };
 
@@ -43,6 +44,7 @@ struct Workspace {
   std::string runs_dir() const { return dir + "/runs"; }
   std::string envs_dir() const { return dir + "/envs"; }
   std::string Datastore(const std::string& name) const;
+  std::string config_path() const { return dir + "/config.yaml"; }
 };
 
 // "512", "512MB", "8G", "8GiB", "1TB" -> megabytes (a plain number is megabytes).

@@ -15,6 +15,11 @@
 namespace weft::graph {
 namespace {
 
+// The local path a data path names (relative ones against `base`); empty for a URI.
+std::string LocalDataPath(const std::string& base, std::string_view path) {
+  return spec::IsUri(path) ? std::string() : ResolvePath(base, spec::WithoutFileScheme(path));
+}
+
 using spec::InputValue;
 using spec::Node;
 using spec::NodeType;
@@ -198,8 +203,8 @@ void Builder::ApplySetInputs() {
       v.kind = InputValue::Kind::kData;
       v.path = spec::Text{text, nowhere, {}};
       v.local_path.clear();
-      if (text.find("://") == std::string::npos && text.rfind("azureml:", 0) != 0) {
-        v.local_path = ResolvePath(".", text);
+      v.local_path = LocalDataPath(".", text);
+      if (!v.local_path.empty()) {
         if (StatPath(v.local_path) == PathKind::kMissing) {
           diags_.Error(nowhere, fmt::format("--set inputs.{}={}: no such file or folder", name, text));
         }
@@ -452,10 +457,13 @@ ValueSource Builder::ResolveValue(int32_t s, const InputValue& v, const What& wh
         out = ResolveBinding(s, v.path, what);
         if (out.kind == ValueSource::Kind::kLiteral) {
           // A path assembled from literals, such as `${{parent.inputs.root}}/train.csv`.
+          // Relative to the file that holds the literal.
           std::string p = out.literal.Render();
+          std::string base = out.loc.file ? DirName(*out.loc.file) : DirName(*v.loc.file);
           out = {};
           out.kind = ValueSource::Kind::kData;
           out.uri = p;
+          out.local_path = LocalDataPath(base, p);
           out.loc = v.loc;
         }
       } else {
@@ -507,8 +515,8 @@ void Builder::CheckDelivery(StepInput& in, const Step& step) {
     src.kind = ValueSource::Kind::kData;
     src.uri = p;
     src.type = port.type;
-    if (p.find("://") == std::string::npos && p.rfind("azureml:", 0) != 0 && src.loc.file) {
-      src.local_path = ResolvePath(DirName(*src.loc.file), p);
+    if (src.loc.file) src.local_path = LocalDataPath(DirName(*src.loc.file), p);
+    if (!src.local_path.empty()) {
       if (StatPath(src.local_path) == PathKind::kMissing) {
         diags_.Error(src.loc, fmt::format("data path `{}` does not exist", p),
                      fmt::format("looked for {}", src.local_path));

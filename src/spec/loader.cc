@@ -123,12 +123,7 @@ const yaml::Document* Loader::Open(const std::string& path, const SourceLoc& fro
 
 std::string Loader::LocalPath(const Source& src, std::string_view written, const SourceLoc& at,
                               const What& what, bool want_dir) {
-  std::string_view p = written;
-  if (p.rfind("file://", 0) == 0) {
-    p.remove_prefix(7);
-  } else if (p.rfind("file:", 0) == 0) {
-    p.remove_prefix(5);
-  }
+  std::string_view p = WithoutFileScheme(written);
   if (p.empty()) {
     diags_.Error(at, fmt::format("{} is empty", what.str()));
     return {};

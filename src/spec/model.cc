@@ -3,6 +3,19 @@
 #include <algorithm>
 
 namespace weft::spec {
+
+bool IsUri(std::string_view path) {
+  if (path.rfind("azureml:", 0) == 0 || path.rfind("runs:/", 0) == 0) return true;
+  size_t scheme = path.find("://");
+  return scheme != std::string_view::npos && path.substr(0, scheme) != "file";
+}
+
+std::string_view WithoutFileScheme(std::string_view path) {
+  for (std::string_view scheme : {"file://", "file:"}) {
+    if (path.rfind(scheme, 0) == 0) return path.substr(scheme.size());
+  }
+  return path;
+}
 namespace {
 
 struct TypeName {

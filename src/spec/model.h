@@ -39,6 +39,12 @@ const char* PortTypeName(PortType t);
 inline bool IsPrimitive(PortType t) { return t >= PortType::kInteger; }
 inline bool IsData(PortType t) { return t < PortType::kInteger; }
 
+// A data path that is not on this machine's file system as written: `azureml:` references and
+// datastore paths, `runs:/`, and URLs (https://, wasbs://, abfss://, ...) other than file://.
+bool IsUri(std::string_view path);
+// `path` without a leading `file://` or `file:`.
+std::string_view WithoutFileScheme(std::string_view path);
+
 // Finds items by name in a list of ports or (name, value) pairs. Short lists are searched; long
 // ones (a fan-in step can have thousands of inputs) are indexed once, so lookups stay O(1).
 template <typename T>

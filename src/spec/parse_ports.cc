@@ -33,12 +33,6 @@ std::optional<PortType> ReadType(Fields& f, const What& what) {
   return pt;
 }
 
-bool IsUri(std::string_view p) {
-  return p.rfind("azureml:", 0) == 0 || p.rfind("http://", 0) == 0 ||
-         p.rfind("https://", 0) == 0 || p.rfind("wasbs://", 0) == 0 ||
-         p.rfind("abfss://", 0) == 0 || p.rfind("adl://", 0) == 0 || p.rfind("runs:/", 0) == 0 ||
-         p.rfind("s3://", 0) == 0 || p.rfind("gs://", 0) == 0;
-}
 
 }  // namespace
 

@@ -34,9 +34,20 @@ struct RegisteredData {
   std::string path;  // a local path or URI
 };
 
+// Where a data URI (a datastore path, a URL) is on this machine, or why it is nowhere.
+struct UriLocation {
+  std::string path;
+  std::string error, hint;
+};
+
 class Registry {
  public:
   virtual ~Registry() = default;
+  // Where the workspace keeps the data `uri` names; nullopt when there is no workspace to ask.
+  virtual std::optional<UriLocation> LocateUri(const std::string& uri) const {
+    (void)uri;
+    return std::nullopt;
+  }
   // The path of the YAML file that defines the component, when registered.
   virtual std::optional<std::string> FindComponent(const AssetRef& ref) const = 0;
   // The path of the environment's YAML file, when registered.
