@@ -1,4 +1,4 @@
-// `weft metrics RUN [STEP] [--history] [--json]`: what steps logged; `weft log-metric NAME VALUE
+// `weft metrics RUN [STEP] [--history] [--json]`: what steps logged (metrics, params, tags); `weft log-metric NAME VALUE
 // [--step N]`: log one value from inside a step.
 #include <fcntl.h>
 #include <unistd.h>
@@ -72,10 +72,15 @@ std::function<int()> SetupMetrics(CLI::App& sub) {
       auto [src_run, src_idx] = s.ResultAttempt();
       Result<std::vector<meta::MetricRecord>> ms = ws->meta->Metrics(src_run, src_idx);
       if (!ms.ok()) return Fail(ms.status());
-      if (ms->empty()) continue;
+      Result<std::vector<meta::ParamRecord>> ps = ws->meta->Params(src_run, src_idx);
+      if (!ps.ok()) return Fail(ps.status());
+      if (ms->empty() && ps->empty()) continue;
       if (o->json) {
         Json step = Json::MakeObject();
         step.Set("step", s.name).Set("status", s.status);
+        Json params = Json::MakeObject(), tags = Json::MakeObject();
+        for (const meta::ParamRecord& p : *ps) (p.kind == "param" ? params : tags).Set(p.name, p.value);
+        step.Set("params", params).Set("tags", tags);
         Json metrics = Json::MakeArray();
         if (o->history) {
           for (const meta::MetricRecord& m : *ms) {
@@ -100,13 +105,14 @@ std::function<int()> SetupMetrics(CLI::App& sub) {
           fmt::print("  {:<24} {:>14.6g}{}\n", m.name, m.value,
                      m.step >= 0 ? fmt::format("  step {}", m.step) : "");
         }
-      } else {
+      } else if (!ms->empty()) {
         fmt::print("  {:<24} {:>14} {:>14} {:>14} {:>6}\n", "metric", "latest", "min", "max", "count");
         for (const auto& [name, sum] : Summarise(*ms)) {
           fmt::print("  {:<24} {:>14.6g} {:>14.6g} {:>14.6g} {:>6}\n", name, sum.last, sum.min,
                      sum.max, sum.count);
         }
       }
+      for (const meta::ParamRecord& p : *ps) fmt::print("  {:<5} {} = {}\n", p.kind, p.name, p.value);
     }
     if (!found) return Fail(Status::NotFound(fmt::format("run {} has no step `{}`", run->id, o->step)));
     if (o->json) fmt::print("{}\n", all.Dump());

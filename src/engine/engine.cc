@@ -412,20 +412,38 @@ Status RunLoop::Start(uint32_t i) {
   if (ws_.config.sandbox) spec.sandbox = exec::Sandbox{{ws_.dir}, {r.dir}};
   spec.timeout_ms = plan.timeout_s * 1000;
   std::string path = "/usr/local/bin:/usr/bin:/bin";
+  std::string python_path;  // the step's, else weft's own
   for (char** e = environ; *e != nullptr; ++e) {
     std::string kv = *e;
     if (kv.rfind("PATH=", 0) == 0) {
       path = kv.substr(5);
       continue;
     }
+    if (kv.rfind("PYTHONPATH=", 0) == 0) {
+      python_path = kv.substr(11);
+      continue;
+    }
     if (kv.rfind("WEFT_", 0) == 0 || kv.rfind("CUDA_VISIBLE_DEVICES=", 0) == 0) continue;
     spec.env.push_back(kv);
   }
   spec.env.push_back("PATH=" + plan.env.bin_dir + ":" + path);
-  for (const auto& [k, v] : plan.env_vars) spec.env.push_back(k + "=" + v);
+  for (const auto& [k, v] : plan.env_vars) {
+    if (k == "PYTHONPATH") {
+      python_path = v;
+    } else {
+      spec.env.push_back(k + "=" + v);
+    }
+  }
+  // The MLflow shim comes first, so that `import mlflow` finds it.
+  if (!plan.env.python_path.empty()) {
+    python_path = plan.env.python_path + (python_path.empty() ? "" : ":" + python_path);
+  }
+  if (!python_path.empty()) spec.env.push_back("PYTHONPATH=" + python_path);
   spec.env.push_back("WEFT_RUN_ID=" + run_.id);
   spec.env.push_back("WEFT_STEP=" + step.name);
+  spec.env.push_back("WEFT_EXPERIMENT=" + run_.experiment);
   spec.env.push_back("WEFT_METRICS=" + r.dir + "/metrics.jsonl");
+  spec.env.push_back("WEFT_ARTIFACTS=" + work + "/outputs");  // the `artifacts` output
   if (cap_.gpus > 0) {
     std::string ids;
     for (int64_t g : r.gpu_ids) ids += (ids.empty() ? "" : ",") + std::to_string(g);
@@ -542,7 +560,7 @@ void RunLoop::RecordMetrics(uint32_t i) {
   for (const std::string& p : m->problems) {
     obs_.OnWarning(fmt::format("step {}: {}: {} (skipped)", g_.steps[i].name, path, p));
   }
-  Status s = meta_.PutMetrics(run_.id, i, m->metrics);
+  Status s = meta_.PutMetrics(run_.id, i, m->metrics, m->params);
   if (!s.ok() && error_.ok()) error_ = s;
 }
 

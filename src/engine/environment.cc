@@ -6,6 +6,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <optional>
 #include <sstream>
@@ -16,6 +17,7 @@
 #include "base/fs.h"
 #include "base/json.h"
 #include "base/sha256.h"
+#include "engine/mlflow_shim.h"
 
 extern char** environ;
 
@@ -211,6 +213,8 @@ Result<ResolvedEnvironment> Environments::Resolve(const spec::Environment& env,
     wanted.push_back(name);
     versions.push_back(version);
   }
+  // Whether the interpreter has MLflow decides whether the shim is needed.
+  if (std::find(wanted.begin(), wanted.end(), "mlflow") == wanted.end()) wanted.push_back("mlflow");
   std::string cache_key = python;
   for (const std::string& w : wanted) cache_key += "\n" + w;
   if (auto it = cache_.find(cache_key); it != cache_.end()) return it->second;
@@ -236,15 +240,28 @@ Result<ResolvedEnvironment> Environments::Resolve(const spec::Environment& env,
   }
   ResolvedEnvironment r;
   std::string identity = fmt::format("{} {}", real, probe->python);
-  for (size_t i = 0; i < wanted.size(); ++i) {
-    auto v = probe->packages.find(wanted[i]);
-    if (v == probe->packages.end() || !v->second) {
+  auto has = [&](const std::string& name) {
+    auto v = probe->packages.find(name);
+    return v != probe->packages.end() && v->second.has_value();
+  };
+  if (!has("mlflow")) {
+    Result<InstalledShim> shim = InstallMlflowShim(ws_);
+    if (!shim.ok()) return shim.status();
+    r.python_path = shim->dir;
+    identity += " " + shim->identity;
+  }
+  for (size_t i = 0; i < versions.size(); ++i) {  // the declared packages
+    if (!has(wanted[i]) && !r.python_path.empty() &&
+        (wanted[i] == "mlflow" || wanted[i] == "mlflow-skinny" || wanted[i] == "azureml-mlflow")) {
+      continue;  // the shim stands in
+    }
+    if (!has(wanted[i])) {
       return Status::Invalid(fmt::format(
           "step {}: its environment needs the Python package `{}`, which {} does not have; "
           "install the Debian package {} (apt-get install {})",
           step, wanted[i], real, DebianPackageFor(wanted[i]), DebianPackageFor(wanted[i])));
     }
-    const std::string& have = *v->second;
+    const std::string& have = *probe->packages.at(wanted[i]);
     if (!versions[i].empty() && have != versions[i]) {
       r.warnings.push_back(fmt::format("step {}: the environment asks for {} {}, {} has {}", step,
                                        wanted[i], versions[i], real, have));

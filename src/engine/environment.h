@@ -7,6 +7,9 @@
 // checked against what the interpreter has: a missing one is an error naming the Debian package to
 // install; another version is a warning. weft never installs anything from the network.
 //
+// An interpreter without the `mlflow` package gets weft's MLflow shim (engine/mlflow_shim.h) on
+// PYTHONPATH; it also stands in for a declared mlflow, mlflow-skinny or azureml-mlflow.
+//
 // An environment's identity, part of every fingerprint, is the interpreter's real path and version
 // and the installed versions of the declared packages: upgrading python3-sklearn reruns the steps
 // that use it.
@@ -25,6 +28,7 @@ namespace weft::engine {
 struct ResolvedEnvironment {
   std::string identity;  // interpreter realpath, version, package versions
   std::string bin_dir;   // first on PATH
+  std::string python_path;  // first on PYTHONPATH: weft's MLflow shim, when there is no mlflow
   std::vector<std::string> warnings;
 };
 

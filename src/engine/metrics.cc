@@ -30,6 +30,16 @@ Result<MetricsFile> ReadMetrics(const std::string& path, int64_t default_ms) {
       problem("not a JSON object");
       continue;
     }
+    if (const Json* key = j->Find("param") ? j->Find("param") : j->Find("tag"); key != nullptr) {
+      const Json* value = j->Find("value");
+      if (key->String() == nullptr || key->String()->empty() || value == nullptr) {
+        problem("a param or tag needs a name and a `value`");
+        continue;
+      }
+      std::string text = value->String() != nullptr ? *value->String() : value->Dump(-1);
+      out.params.push_back({j->Find("param") ? "param" : "tag", *key->String(), std::move(text)});
+      continue;
+    }
     const Json* name = j->Find("name");
     const Json* value = j->Find("value");
     std::optional<double> v = value != nullptr ? value->Number() : std::nullopt;

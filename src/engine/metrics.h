@@ -1,6 +1,8 @@
 // Metrics a step logs: JSON lines appended to the file named by $WEFT_METRICS, one object per
 // value: {"name": "accuracy", "value": 0.93, "step": 3, "timestamp": 1764000000000}, where `step`
-// (the training step) and `timestamp` (milliseconds since 1970) are optional.
+// (the training step) and `timestamp` (milliseconds since 1970) are optional. Parameters and tags
+// (MLflow's log_param and set_tag, through weft's shim) are lines {"param": "alpha", "value": "0.1"}
+// and {"tag": "estimator_name", "value": "SVC"}.
 #pragma once
 
 #include <string>
@@ -13,6 +15,7 @@ namespace weft::engine {
 
 struct MetricsFile {
   std::vector<meta::MetricRecord> metrics;
+  std::vector<meta::ParamRecord> params;
   std::vector<std::string> problems;  // "line N: why", for lines that are not a metric
 };
 

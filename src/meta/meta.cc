@@ -64,6 +64,11 @@ ALTER TABLE runs ADD COLUMN owner TEXT;
     R"sql(
 ALTER TABLE runs ADD COLUMN tags TEXT;
 )sql",
+    // 7: parameters and tags logged by steps (MLflow's log_param, set_tag).
+    R"sql(
+CREATE TABLE params(run_id TEXT NOT NULL, idx INTEGER NOT NULL, kind TEXT NOT NULL,
+  name TEXT NOT NULL, value TEXT, seq INTEGER, PRIMARY KEY(run_id, idx, kind, name));
+)sql",
 };
 
 constexpr int64_t kClockTickNs = 10'000'000;  // mtimes within this of hashing are not trusted
@@ -425,11 +430,23 @@ Status MetaStore::ArchiveAsset(const AssetRecord& a) {
 }
 
 Status MetaStore::PutMetrics(const std::string& run, int64_t index,
-                             const std::vector<MetricRecord>& metrics) {
-  Result<Statement*> clear = db_->Cached("DELETE FROM metrics WHERE run_id = ? AND idx = ?");
-  if (!clear.ok()) return clear.status();
-  Status cleared = (*clear)->Bind(1, run).Bind(2, index).Run();  // an earlier attempt's
-  if (!cleared.ok()) return cleared;
+                             const std::vector<MetricRecord>& metrics,
+                             const std::vector<ParamRecord>& params) {
+  for (const char* table : {"metrics", "params"}) {  // an earlier attempt's
+    Result<Statement*> clear =
+        db_->Cached(fmt::format("DELETE FROM {} WHERE run_id = ? AND idx = ?", table));
+    if (!clear.ok()) return clear.status();
+    Status cleared = (*clear)->Bind(1, run).Bind(2, index).Run();
+    if (!cleared.ok()) return cleared;
+  }
+  Result<Statement*> p = db_->Cached("INSERT OR REPLACE INTO params VALUES(?,?,?,?,?,?)");
+  if (!p.ok()) return p.status();
+  for (size_t i = 0; i < params.size(); ++i) {
+    const ParamRecord& r = params[i];
+    Status s = (*p)->Bind(1, run).Bind(2, index).Bind(3, r.kind).Bind(4, r.name).Bind(5, r.value)
+                   .Bind(6, static_cast<int64_t>(i)).Run();
+    if (!s.ok()) return s;
+  }
   Result<Statement*> q = db_->Cached("INSERT OR REPLACE INTO metrics VALUES(?,?,?,?,?,?,?)");
   if (!q.ok()) return q.status();
   for (size_t i = 0; i < metrics.size(); ++i) {
@@ -450,6 +467,15 @@ Result<std::vector<MetricRecord>> MetaStore::Metrics(const std::string& run, int
   if (q.ok()) q->Bind(1, run).Bind(2, index);
   return All<MetricRecord>(q, [](const Statement& s) {
     return MetricRecord{s.Text(0), s.Double(1), s.IsNull(2) ? -1 : s.Int(2), s.Int(3)};
+  });
+}
+
+Result<std::vector<ParamRecord>> MetaStore::Params(const std::string& run, int64_t index) {
+  Result<Statement> q = db_->Prepare(
+      "SELECT kind, name, value FROM params WHERE run_id = ? AND idx = ? ORDER BY kind, seq");
+  if (q.ok()) q->Bind(1, run).Bind(2, index);
+  return All<ParamRecord>(q, [](const Statement& s) {
+    return ParamRecord{s.Text(0), s.Text(1), s.Text(2)};
   });
 }
 

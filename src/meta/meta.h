@@ -77,6 +77,13 @@ struct MetricRecord {
   int64_t timestamp_ms = 0;
 };
 
+// A parameter or tag a step logged (MLflow's log_param and set_tag); a name's last value wins.
+struct ParamRecord {
+  std::string kind;  // param, tag
+  std::string name;
+  std::string value;
+};
+
 struct ReuseCandidate {
   std::string run_id;
   int64_t index = 0;
@@ -176,10 +183,12 @@ class MetaStore : public store::HashCache {
                                        const std::string& name);
   Status ArchiveAsset(const AssetRecord& asset);
 
-  // The metrics a step's latest attempt logged, in the order logged (replacing an earlier
-  // attempt's).
-  Status PutMetrics(const std::string& run, int64_t index, const std::vector<MetricRecord>& metrics);
+  // The metrics, parameters and tags a step's latest attempt logged, in the order logged
+  // (replacing an earlier attempt's).
+  Status PutMetrics(const std::string& run, int64_t index, const std::vector<MetricRecord>& metrics,
+                    const std::vector<ParamRecord>& params = {});
   Result<std::vector<MetricRecord>> Metrics(const std::string& run, int64_t index);
+  Result<std::vector<ParamRecord>> Params(const std::string& run, int64_t index);
 
   // store::HashCache
   std::optional<Digest> Lookup(const std::string& path, const struct stat& st) override;

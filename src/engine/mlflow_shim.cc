@@ -1,0 +1,40 @@
+#include "engine/mlflow_shim.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "base/fs.h"
+#include "base/sha256.h"
+
+namespace weft::engine {
+
+Result<InstalledShim> InstallMlflowShim(const Workspace& ws) {
+  std::string all;
+  for (const ShimFile& f : MlflowShimFiles()) all += fmt::format("{}\n{}\n{}\n", f.path, f.text.size(), f.text);
+  std::string digest = ToHex(Sha256Of(all)).substr(0, 16);
+  InstalledShim shim{fmt::format("{}/mlflow-shim-{}", ws.envs_dir(), digest), "mlflow-shim-" + digest};
+  if (StatPath(shim.dir) == PathKind::kDirectory) return shim;
+  std::string stage = fmt::format("{}.tmp-{}-{:x}", shim.dir, ::getpid(), std::random_device{}());
+  Status s = Status::Ok();
+  for (const ShimFile& f : MlflowShimFiles()) {
+    std::string path = stage + "/" + f.path;
+    s = MakeDirs(DirName(path));
+    if (s.ok()) s = WriteFileAtomic(path, f.text);
+    if (!s.ok()) break;
+  }
+  std::error_code ec;
+  if (s.ok() && std::rename(stage.c_str(), shim.dir.c_str()) != 0 &&
+      StatPath(shim.dir) != PathKind::kDirectory) {
+    s = Status::Io(fmt::format("{}: cannot install weft's MLflow shim: {}", shim.dir, std::strerror(errno)));
+  }
+  std::filesystem::remove_all(stage, ec);  // left over when another run installed it first
+  if (!s.ok()) return s;
+  return shim;
+}
+
+}  // namespace weft::engine
