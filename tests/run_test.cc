@@ -262,6 +262,45 @@ TEST_F(RunTest, RunsFilterByExperimentStatusAndDate) {
   EXPECT_NE(bad.err.find("--since yesterday: expected a date, YYYY-MM-DD"), std::string::npos) << bad.err;
 }
 
+TEST_F(RunTest, CompareSetsRunsSideBySideAndMarksDifferences) {
+  dir_.Write("p.yml", std::string(R"(type: pipeline
+inputs: {lr: 0.1}
+jobs:
+  prep:
+    command: echo fixed > ${{outputs.o}}/a.txt
+    )") + kEnv + R"(    outputs: {o: {type: uri_folder}}
+  train:
+    command: weft log-metric loss ${{inputs.lr}} && echo ${{inputs.lr}} > ${{outputs.m}}/m.txt
+    )" + kEnv + R"(    inputs: {lr: "${{parent.inputs.lr}}", data: "${{parent.jobs.prep.outputs.o}}"}
+    outputs: {m: {type: uri_folder}}
+)");
+  ASSERT_EQ(Weft({"run", "p.yml"}).exit_code, 0);
+  ASSERT_EQ(Weft({"run", "p.yml", "--set", "inputs.lr=0.2"}).exit_code, 0);
+  ProcessResult r = Weft({"compare", "r1", "r2", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::map<std::string, nlohmann::json> rows;  // "step/kind/name" -> row
+  nlohmann::json all = nlohmann::json::parse(r.out);
+  for (const auto& row : all["rows"]) {
+    rows[row["step"].get<std::string>() + "/" + row["kind"].get<std::string>() + "/" +
+         row["name"].get<std::string>()] = row;
+  }
+  EXPECT_EQ(rows["train/input/lr"]["values"], nlohmann::json::parse(R"(["0.1", "0.2"])"));
+  EXPECT_TRUE(rows["train/input/lr"]["differs"]);
+  EXPECT_EQ(rows["train/metric/loss"]["values"], nlohmann::json::parse(R"(["0.1", "0.2"])"));
+  EXPECT_TRUE(rows["train/output/m"]["differs"]);
+  // prep was reused: the same output digest, the status says how it came.
+  EXPECT_FALSE(rows["prep/output/o"]["differs"]);
+  EXPECT_EQ(rows["prep/output/o"]["values"][0].get<std::string>().rfind("sha256:", 0), 0u);
+  EXPECT_EQ(rows["prep/status/status"]["values"], nlohmann::json::parse(R"(["succeeded", "reused"])"));
+  EXPECT_EQ(rows["train/input/data"]["values"][0], rows["prep/output/o"]["values"][0]);
+  // --diff keeps only rows that differ; the text marks them.
+  ProcessResult d = Weft({"compare", "r1", "r2", "--diff"});
+  EXPECT_NE(d.out.find("*   input lr"), std::string::npos) << d.out;
+  EXPECT_EQ(d.out.find("output o"), std::string::npos) << d.out;
+  EXPECT_EQ(Weft({"compare", "r1"}).exit_code, 2);
+  EXPECT_EQ(Weft({"compare", "r1", "r9"}).exit_code, 2);
+}
+
 TEST_F(RunTest, SharedCodeFolderRerunsEveryUser) {
   dir_.Write("src/a.sh", "echo a > $1/a.txt\n");
   dir_.Write("src/b.sh", "echo b > $1/b.txt\n");

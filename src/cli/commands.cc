@@ -14,6 +14,7 @@ const std::vector<CommandSpec>& Commands() {
       {"explain", "say why a step ran or was reused", SetupExplain},
       {"get", "copy a step's output out of the store", SetupGet},
       {"metrics", "show the metrics a run's steps logged", SetupMetrics},
+      {"compare", "put runs side by side: inputs, params, metrics, output digests", SetupCompare},
       {"log-metric", "log a metric from inside a step (appends to $WEFT_METRICS)", SetupLogMetric},
       {"hash", "print the digest a file or folder has in the store, without storing it", SetupHash},
       {"component", "register, list and show components (azureml:NAME:VERSION)", SetupComponent},
