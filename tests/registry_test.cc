@@ -239,5 +239,71 @@ TEST_F(RegistryTest, DataAssetsFromDatastoresAndMirroredUrlsStoreTheirContent) {
   EXPECT_EQ(nlohmann::json::parse(Weft({"data", "list", "--json"}).out).size(), 2u);
 }
 
+// Three pipelines, three runs: prep registers `clean`, train reads it and registers model `clf`,
+// score reads both. Lineage answers "where did this model come from" and "who used this data".
+TEST_F(RegistryTest, LineageFollowsOutputsAcrossRunsAndPipelines) {
+  const std::string env = "    environment: {image: python:3.11}\n";
+  dir_.Write("data/rows.csv", "b\na\n");
+  dir_.Write("p1.yml", "type: pipeline\njobs:\n  prep:\n    command: sort ${{inputs.raw}} > "
+                       "${{outputs.clean}}/clean.csv\n" + env +
+                       "    inputs: {raw: {type: uri_file, path: ./data/rows.csv}}\n"
+                       "    outputs: {clean: {type: uri_folder, name: clean, version: '1'}}\n");
+  dir_.Write("p2.yml", "type: pipeline\njobs:\n  train:\n    command: cat ${{inputs.d}}/clean.csv "
+                       "> ${{outputs.model}}/m.txt && echo ${{inputs.lr}} >> ${{outputs.model}}/m.txt\n" + env +
+                       "    inputs: {d: {type: uri_folder, path: azureml:clean:1}, lr: '0.5'}\n"
+                       "    outputs: {model: {type: custom_model, name: clf}}\n");
+  dir_.Write("p3.yml", "type: pipeline\njobs:\n  score:\n    command: cat ${{inputs.m}}/m.txt "
+                       "${{inputs.d}}/clean.csv > ${{outputs.s}}/s.txt\n" + env +
+                       "    inputs:\n      m: {type: custom_model, path: azureml:clf@latest}\n"
+                       "      d: {type: uri_folder, path: azureml:clean:1}\n"
+                       "    outputs: {s: {type: uri_folder}}\n");
+  for (const char* p : {"p1.yml", "p2.yml", "p3.yml"}) {
+    ProcessResult r = Weft({"run", p});
+    ASSERT_EQ(r.exit_code, 0) << p << r.out << r.err;
+  }
+  // Upstream of the model, named as an asset: train in r2, from clean:1 (made by prep in r1, from
+  // the source file) and lr.
+  ProcessResult up = Weft({"lineage", "clf:1", "--json"});
+  ASSERT_EQ(up.exit_code, 0) << up.err;
+  nlohmann::json tree = nlohmann::json::parse(up.out)["tree"];
+  EXPECT_EQ(tree["assets"][0]["name"], "clf");
+  nlohmann::json train = tree["children"][0];
+  EXPECT_EQ(train["step"], "train");
+  EXPECT_EQ(train["run"], "r2");
+  ASSERT_EQ(train["children"].size(), 2u) << train;
+  nlohmann::json clean = train["children"][0];
+  EXPECT_EQ(clean["port"], "d");
+  EXPECT_EQ(clean["assets"][0]["name"], "clean");
+  EXPECT_EQ(train["children"][1]["value"], "0.5");
+  nlohmann::json prep = clean["children"][0];
+  EXPECT_EQ(prep["step"], "prep");
+  EXPECT_EQ(prep["run"], "r1");
+  EXPECT_EQ(prep["children"][0]["source"].get<std::string>(), dir_.path() + "/data/rows.csv");
+  // The same answer for the run output and for the digest.
+  ProcessResult by_output = Weft({"lineage", "r2/train.model"});
+  ASSERT_EQ(by_output.exit_code, 0) << by_output.err;
+  EXPECT_NE(by_output.out.find("made by step prep in run r1"), std::string::npos) << by_output.out;
+  std::string digest = tree["digest"];
+  ProcessResult by_digest = Weft({"lineage", digest.substr(0, 7 + 10)});
+  EXPECT_EQ(by_digest.out.substr(by_digest.out.find('\n')), by_output.out.substr(by_output.out.find('\n')));
+
+  // Downstream of the source data: prep (r1) made clean:1, which train (r2) and score (r3) read;
+  // score also read what train made.
+  ProcessResult down = Weft({"lineage", "r1/prep.clean", "--downstream"});
+  ASSERT_EQ(down.exit_code, 0) << down.err;
+  EXPECT_NE(down.out.find("[data clean:1]"), std::string::npos) << down.out;
+  EXPECT_NE(down.out.find("input d of step train in run r2"), std::string::npos) << down.out;
+  EXPECT_NE(down.out.find("input d of step score in run r3"), std::string::npos) << down.out;
+  EXPECT_NE(down.out.find("[model clf:1]"), std::string::npos) << down.out;
+  EXPECT_NE(down.out.find("input m of step score in run r3"), std::string::npos) << down.out;
+
+  ProcessResult unknown = Weft({"lineage", "nosuch:3"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("no data or model asset `nosuch:3`"), std::string::npos) << unknown.err;
+  ProcessResult no_output = Weft({"lineage", "r2/train.nothing"});
+  EXPECT_EQ(no_output.exit_code, 2);
+  EXPECT_NE(no_output.err.find("has no stored output `nothing`"), std::string::npos) << no_output.err;
+}
+
 }  // namespace
 }  // namespace weft

@@ -15,6 +15,7 @@ const std::vector<CommandSpec>& Commands() {
       {"get", "copy a step's output out of the store", SetupGet},
       {"metrics", "show the metrics a run's steps logged", SetupMetrics},
       {"compare", "put runs side by side: inputs, params, metrics, output digests", SetupCompare},
+      {"lineage", "where an output or data asset came from, or (--downstream) who used it", SetupLineage},
       {"log-metric", "log a metric from inside a step (appends to $WEFT_METRICS)", SetupLogMetric},
       {"hash", "print the digest a file or folder has in the store, without storing it", SetupHash},
       {"component", "register, list and show components (azureml:NAME:VERSION)", SetupComponent},

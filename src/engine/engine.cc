@@ -256,7 +256,7 @@ void RunLoop::RecordInputs(uint32_t i) {
       rec.value = s.literal.Render();
     } else if (s.kind == graph::ValueSource::Kind::kData) {
       rec.kind = "data";
-      rec.value = s.uri;
+      rec.value = spec::IsUri(s.uri) || s.local_path.empty() ? s.uri : s.local_path;  // which file
       rec.digest = ToHex(plans_[i].data.at(in.name).digest);
     } else if (s.kind == graph::ValueSource::Kind::kStepOutput) {
       rec.kind = "step_output";

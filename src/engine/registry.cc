@@ -68,7 +68,9 @@ std::string Scalar(const yaml::Node* root, std::string_view key) {
 }
 
 const char* KindDir(const std::string& kind) {
-  return kind == "component" ? "components" : kind == "environment" ? "environments" : "data";
+  return kind == "component" ? "components" : kind == "environment" ? "environments"
+                               : kind == "model"       ? "models"
+                                                       : "data";
 }
 
 // One registration per output that names an asset.
@@ -98,7 +100,7 @@ Status RegisterEach(meta::MetaStore& meta, const std::string& run_id, const grap
 
 std::optional<meta::AssetRecord> WorkspaceRegistry::Find(const std::string& kind,
                                                          const spec::AssetRef& ref) const {
-  if (!ref.kind.empty() && ref.kind != KindDir(kind) && !(kind == "data" && ref.kind == "models")) {
+  if (!ref.kind.empty() && ref.kind != KindDir(kind)) {
     return std::nullopt;
   }
   Result<std::optional<meta::AssetRecord>> found =
@@ -127,10 +129,13 @@ std::optional<std::string> WorkspaceRegistry::FindEnvironment(const spec::AssetR
 }
 
 std::optional<spec::RegisteredData> WorkspaceRegistry::FindData(const spec::AssetRef& ref) const {
-  std::string type;
-  std::optional<std::string> path = Locate("data", ref, &type);
-  if (!path) return std::nullopt;
-  return spec::RegisteredData{type, *path};
+  // Data assets, then models (registered by outputs of the model types): inputs read both.
+  for (const char* kind : {"data", "model"}) {
+    std::string type;
+    std::optional<std::string> path = Locate(kind, ref, &type);
+    if (path) return spec::RegisteredData{type, *path};
+  }
+  return std::nullopt;
 }
 
 Result<WorkspaceRegistry::Registered> WorkspaceRegistry::Record(meta::MetaStore& meta,

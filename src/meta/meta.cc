@@ -342,6 +342,42 @@ Result<std::vector<InputRecord>> MetaStore::Inputs(const std::string& run, int64
   });
 }
 
+Result<std::vector<PortUse>> MetaStore::Producers(const std::string& digest) {
+  Result<Statement> q = db_->Prepare(fmt::format(
+      "SELECT {}, o.name, '' FROM step_outputs o JOIN steps s ON s.run_id = o.run_id AND s.idx = "
+      "o.idx JOIN runs r ON r.id = s.run_id WHERE o.digest = ? ORDER BY r.seq, s.idx, o.name",
+      kStepColumns));
+  if (q.ok()) q->Bind(1, digest);
+  return All<PortUse>(q, [](const Statement& s) { return PortUse{ReadStep(s), s.Text(15), s.Text(16)}; });
+}
+
+Result<std::vector<PortUse>> MetaStore::Consumers(const std::string& digest) {
+  Result<Statement> q = db_->Prepare(fmt::format(
+      "SELECT {}, i.name, i.value FROM step_inputs i JOIN steps s ON s.run_id = i.run_id AND s.idx "
+      "= i.idx JOIN runs r ON r.id = s.run_id WHERE i.digest = ? ORDER BY r.seq, s.idx, i.name",
+      kStepColumns));
+  if (q.ok()) q->Bind(1, digest);
+  return All<PortUse>(q, [](const Statement& s) { return PortUse{ReadStep(s), s.Text(15), s.Text(16)}; });
+}
+
+Result<std::vector<AssetRecord>> MetaStore::AssetsWithDigest(const std::string& digest) {
+  Result<Statement> q = db_->Prepare(fmt::format(
+      "SELECT {} FROM assets WHERE digest = ? ORDER BY kind, name, created_ns", kAssetColumns));
+  if (q.ok()) q->Bind(1, digest);
+  return All<AssetRecord>(q, ReadAsset);
+}
+
+Result<std::vector<std::string>> MetaStore::DigestsWithPrefix(const std::string& prefix,
+                                                              int64_t limit) {
+  // Ranges, so that each table's digest index is used.
+  Result<Statement> q = db_->Prepare(
+      "SELECT digest FROM step_outputs WHERE digest >= ?1 AND digest < ?1 || 'g' UNION "
+      "SELECT digest FROM step_inputs WHERE digest >= ?1 AND digest < ?1 || 'g' UNION "
+      "SELECT digest FROM assets WHERE digest >= ?1 AND digest < ?1 || 'g' LIMIT ?2");
+  if (q.ok()) q->Bind(1, prefix).Bind(2, limit);
+  return All<std::string>(q, [](const Statement& s) { return s.Text(0); });
+}
+
 Result<std::vector<std::pair<std::string, std::string>>> MetaStore::FingerprintFields(
     const std::string& fingerprint) {
   Result<Statement> q = db_->Prepare(

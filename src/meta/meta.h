@@ -115,6 +115,13 @@ struct AssetRecord {
   bool archived = false;
 };
 
+// A step whose input or output port held a given object (lineage).
+struct PortUse {
+  StepRecord step;
+  std::string port;   // the input's or output's name
+  std::string value;  // inputs: as recorded (a data input's path or URI, "step.output")
+};
+
 // Which runs to list; empty fields match everything. `since_ns`: created at or after.
 struct RunFilter {
   std::string experiment;
@@ -156,6 +163,13 @@ class MetaStore : public store::HashCache {
   Result<std::vector<ReuseCandidate>> ReuseCandidates(const std::string& fingerprint);
   Result<std::vector<OutputRecord>> Outputs(const std::string& run, int64_t index);
   Result<std::vector<InputRecord>> Inputs(const std::string& run, int64_t index);
+  // Lineage: the step attempts that computed `digest` (hex) as an output, and the steps that were
+  // given it as an input, oldest run first; the asset versions that hold it.
+  Result<std::vector<PortUse>> Producers(const std::string& digest);
+  Result<std::vector<PortUse>> Consumers(const std::string& digest);
+  Result<std::vector<AssetRecord>> AssetsWithDigest(const std::string& digest);
+  // The digests (hex) that start with `prefix` among outputs, inputs and assets; at most `limit`.
+  Result<std::vector<std::string>> DigestsWithPrefix(const std::string& prefix, int64_t limit);
   Result<std::vector<std::pair<std::string, std::string>>> FingerprintFields(
       const std::string& fingerprint);
   // The newest step of the same name in the same experiment from an earlier run, else the newest
