@@ -43,6 +43,32 @@ class RunTest : public ::testing::Test {
     }
     return out;
   }
+  // Starts `weft ARGS...` in the test's folder without waiting (output discarded), then waits up
+  // to 10 s for the file `marker` (which a step creates) to appear.
+  pid_t Start(const std::vector<std::string>& args, const std::string& marker) {
+    fs::remove(marker);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      ::chdir(dir_.path().c_str());
+      int null = ::open("/dev/null", O_WRONLY);
+      ::dup2(null, 1);
+      ::dup2(null, 2);
+      std::vector<char*> argv = {const_cast<char*>(WEFT_BINARY)};
+      for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+      argv.push_back(nullptr);
+      ::execv(WEFT_BINARY, argv.data());
+      ::_exit(127);
+    }
+    for (int i = 0; i < 200 && !fs::exists(marker); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return pid;
+  }
+  static int Wait(pid_t pid) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
   std::string Explain(const std::string& step) {
     ProcessResult r = Weft({"explain", "last", step});
     EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -299,6 +325,79 @@ jobs:
   EXPECT_EQ(d.out.find("output o"), std::string::npos) << d.out;
   EXPECT_EQ(Weft({"compare", "r1"}).exit_code, 2);
   EXPECT_EQ(Weft({"compare", "r1", "r9"}).exit_code, 2);
+}
+
+TEST_F(RunTest, GcKeepsWhatIsReferencedAndFreesTheRest) {
+  WriteReusePipeline(dir_);
+  dir_.Write("data/other.csv", "kept by an asset\n");
+  ASSERT_EQ(Weft({"run", "pipeline.yml"}).exit_code, 0);                         // r1, lr 0.1
+  ASSERT_EQ(Weft({"run", "pipeline.yml", "--set", "inputs.lr=0.2"}).exit_code, 0);  // r2: train reruns
+  ASSERT_EQ(Weft({"data", "create", "--name", "other", "--path", "data/other.csv"}).exit_code, 0);
+  auto output = [&](const std::string& run, const std::string& step, const std::string& name) {
+    nlohmann::json j = nlohmann::json::parse(Weft({"compare", run, run, "--json"}).out);
+    for (const auto& row : j["rows"]) {
+      if (row["step"] == step && row["kind"] == "output" && row["name"] == name) {
+        return dir_.path() + "/.weft/store/objects/" + row["values"][0].get<std::string>().substr(7);
+      }
+    }
+    return std::string();
+  };
+  std::string old_model = output("r1", "train", "model");
+  std::string new_model = output("r2", "train", "model");
+  std::string counted = output("r2", "prep", "counted");  // computed by r1, reused by r2
+  ASSERT_TRUE(fs::exists(old_model) && fs::exists(new_model) && fs::exists(counted));
+  auto objects = [&] {
+    size_t n = 0;
+    for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir_.path() + "/.weft/store/objects")) ++n;
+    return n;
+  };
+  size_t before = objects();
+
+  // Every run kept: nothing is garbage.
+  ProcessResult all = Weft({"gc"});
+  ASSERT_EQ(all.exit_code, 0) << all.err;
+  EXPECT_NE(all.out.find("removed 0 of"), std::string::npos) << all.out;
+  EXPECT_EQ(objects(), before);
+  // Keeping the newest run: a dry run names r1's model and removes nothing.
+  ProcessResult dry = Weft({"gc", "--keep-runs", "1", "--dry-run", "-v"});
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_NE(dry.out.find("would remove sha256:" + fs::path(old_model).filename().string()), std::string::npos)
+      << dry.out;
+  EXPECT_EQ(objects(), before);
+  ProcessResult gc = Weft({"gc", "--keep-runs", "1"});
+  ASSERT_EQ(gc.exit_code, 0) << gc.err;
+  EXPECT_FALSE(fs::exists(old_model));
+  EXPECT_TRUE(fs::exists(new_model));
+  EXPECT_TRUE(fs::exists(counted)) << "r2 reuses it";
+  EXPECT_LT(objects(), before);
+  ProcessResult asset = Weft({"data", "show", "other:1", "--json"});
+  std::string asset_digest = nlohmann::json::parse(asset.out)["digest"];
+  EXPECT_TRUE(fs::exists(dir_.path() + "/.weft/store/objects/" + asset_digest.substr(7)));
+
+  ProcessResult gone = Weft({"get", "r1", "train.model", "got"});
+  EXPECT_EQ(gone.exit_code, 2);
+  EXPECT_NE(gone.err.find("is no longer in the store (removed by `weft gc`)"), std::string::npos) << gone.err;
+  // What r2 needs is all there: running it again reuses every step.
+  ASSERT_EQ(Weft({"run", "pipeline.yml", "--set", "inputs.lr=0.2"}).exit_code, 0);
+  for (const auto& [step, status] : Statuses()) EXPECT_EQ(status, "reused") << step;
+  // r1's model is gone: its step runs again rather than being reused, and makes the same object.
+  ASSERT_EQ(Weft({"run", "pipeline.yml"}).exit_code, 0);
+  EXPECT_EQ(Statuses()["train"], "succeeded");
+  EXPECT_EQ(Statuses()["prep"], "reused");
+  EXPECT_TRUE(fs::exists(old_model));
+
+  // Never while a run uses the workspace: gc gives up (exit 75), or waits with --wait.
+  dir_.Write("slow.yml", std::string("type: pipeline\njobs:\n  slow:\n    command: touch ") +
+                             dir_.path() + "/started; sleep 2\n    " + kEnv);
+  pid_t run = Start({"run", "slow.yml"}, dir_.path() + "/started");
+  ASSERT_TRUE(fs::exists(dir_.path() + "/started"));
+  ProcessResult busy = Weft({"gc", "--keep-runs", "0"});
+  EXPECT_EQ(busy.exit_code, 75);
+  EXPECT_NE(busy.err.find("nothing was removed"), std::string::npos) << busy.err;
+  EXPECT_TRUE(fs::exists(new_model));
+  ProcessResult waited = Weft({"gc", "--wait"});
+  EXPECT_EQ(waited.exit_code, 0) << waited.err;
+  EXPECT_EQ(Wait(run), 0);
 }
 
 TEST_F(RunTest, SharedCodeFolderRerunsEveryUser) {
@@ -603,22 +702,7 @@ jobs:
   slow:
     command: echo $$ > )") + dir_.path() + R"(/started; sleep 60
     )" + kEnv);
-  auto start = [&] {
-    fs::remove(dir_.path() + "/started");
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      ::chdir(dir_.path().c_str());
-      int null = ::open("/dev/null", O_WRONLY);
-      ::dup2(null, 1);
-      ::dup2(null, 2);
-      ::execl(WEFT_BINARY, WEFT_BINARY, "run", "p.yml", "--force", nullptr);
-      ::_exit(127);
-    }
-    for (int i = 0; i < 200 && Read(dir_.path() + "/started").empty(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return pid;
-  };
+  auto start = [&] { return Start({"run", "p.yml", "--force"}, dir_.path() + "/started"); };
   pid_t owner = start();
   ASSERT_FALSE(Read(dir_.path() + "/started").empty());
   ProcessResult c = Weft({"cancel", "last"});
@@ -655,23 +739,10 @@ jobs:
   slow:
     command: echo started > ${{outputs.o}}/partial.txt; touch )") + dir_.path() + R"(/started; sleep 60
     )" + kEnv + "    outputs: {o: }\n");
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::chdir(dir_.path().c_str());
-    int null = ::open("/dev/null", O_WRONLY);
-    ::dup2(null, 1);
-    ::execl(WEFT_BINARY, WEFT_BINARY, "run", "p.yml", nullptr);
-    ::_exit(127);
-  }
-  for (int i = 0; i < 200 && !fs::exists(dir_.path() + "/started"); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  pid_t pid = Start({"run", "p.yml"}, dir_.path() + "/started");
   ASSERT_TRUE(fs::exists(dir_.path() + "/started"));
   ::kill(pid, SIGINT);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  EXPECT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 130);
+  EXPECT_EQ(Wait(pid), 130);
   EXPECT_EQ(Statuses()["slow"], "canceled");
   EXPECT_TRUE(fs::is_empty(dir_.path() + "/.weft/store/objects"));
 }

@@ -11,6 +11,8 @@ int ExitCodeFor(const Status& status) {
       return kExitInvalid;
     case Code::kCanceled:
       return kExitCanceled;
+    case Code::kBusy:
+      return kExitBusy;
     case Code::kIo:
     case Code::kInternal:
       return kExitSystem;

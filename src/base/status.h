@@ -20,6 +20,7 @@ enum class Code {
   kIo,         // the system failed us: disk, permissions (exit 3)
   kInternal,   // a bug in weft (exit 3)
   kCanceled,   // the user asked us to stop (exit 130)
+  kBusy,       // something else holds what we need; try again later (exit 75, EX_TEMPFAIL)
 };
 
 class [[nodiscard]] Status {
@@ -32,6 +33,7 @@ class [[nodiscard]] Status {
   static Status NotFound(std::string m) { return {Code::kNotFound, std::move(m)}; }
   static Status Io(std::string m) { return {Code::kIo, std::move(m)}; }
   static Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
+  static Status Busy(std::string m) { return {Code::kBusy, std::move(m)}; }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
@@ -73,6 +75,7 @@ enum ExitCode : int {
   kExitInvalid = 2,
   kExitSystem = 3,
   kExitCanceled = 130,
+  kExitBusy = 75,
 };
 
 // The exit code that a failed Status maps to.

@@ -41,6 +41,12 @@ std::function<int()> SetupGet(CLI::App& sub) {
     for (const meta::OutputRecord& out : *outs) {
       if (out.name != out_name) continue;
       std::optional<Digest> d = store::ParseHex(out.digest);
+      if (!d || !ws->store->Has(*d)) {
+        return Fail(Status::NotFound(fmt::format(
+            "{} of run {} (sha256:{}) is no longer in the store (removed by `weft gc`); rerun the "
+            "pipeline to make it again",
+            o->output, run->id, out.digest.substr(0, 12))));
+      }
       std::string from = ws->store->ObjectPath(*d);
       if (StatPath(o->dest) != PathKind::kMissing) {
         return Fail(Status::Invalid(fmt::format("{} already exists", o->dest)));

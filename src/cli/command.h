@@ -36,6 +36,7 @@ std::function<int()> SetupMetrics(CLI::App& sub);
 std::function<int()> SetupLogMetric(CLI::App& sub);
 std::function<int()> SetupCompare(CLI::App& sub);
 std::function<int()> SetupLineage(CLI::App& sub);
+std::function<int()> SetupGc(CLI::App& sub);
 std::function<int()> SetupComponent(CLI::App& sub);
 std::function<int()> SetupEnvironment(CLI::App& sub);
 std::function<int()> SetupData(CLI::App& sub);

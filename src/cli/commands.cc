@@ -18,6 +18,7 @@ const std::vector<CommandSpec>& Commands() {
       {"lineage", "where an output or data asset came from, or (--downstream) who used it", SetupLineage},
       {"log-metric", "log a metric from inside a step (appends to $WEFT_METRICS)", SetupLogMetric},
       {"hash", "print the digest a file or folder has in the store, without storing it", SetupHash},
+      {"gc", "remove store objects that no asset or retained run needs", SetupGc},
       {"component", "register, list and show components (azureml:NAME:VERSION)", SetupComponent},
       {"environment", "register, list and show environments", SetupEnvironment},
       {"data", "register, list and show data assets", SetupData},

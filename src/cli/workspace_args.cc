@@ -12,7 +12,8 @@ void WorkspaceArgs::AddTo(CLI::App& sub) {
                  "the workspace folder (default: the nearest .weft above here, or $WEFT_WORKSPACE)");
 }
 
-Result<OpenWorkspaceResult> OpenWorkspace(const WorkspaceArgs& args) {
+Result<OpenWorkspaceResult> OpenWorkspace(const WorkspaceArgs& args, engine::WorkspaceLock::Mode mode,
+                                          bool wait) {
   Diagnostics diags;
   Result<engine::Workspace> ws =
       engine::OpenWorkspace(args.dir, std::filesystem::current_path().string(), diags);
@@ -20,7 +21,10 @@ Result<OpenWorkspaceResult> OpenWorkspace(const WorkspaceArgs& args) {
   std::fputs(report.c_str(), stderr);
   if (!ws.ok()) return ws.status();
   if (diags.has_errors()) return Status::Invalid("the workspace configuration is invalid");
-  OpenWorkspaceResult out{*ws, nullptr, nullptr};
+  OpenWorkspaceResult out{*ws, std::nullopt, nullptr, nullptr};
+  Result<engine::WorkspaceLock> lock = engine::WorkspaceLock::Acquire(out.ws, mode, wait);
+  if (!lock.ok()) return lock.status();
+  out.lock = std::move(*lock);
   Result<std::unique_ptr<meta::MetaStore>> meta = meta::MetaStore::Open(out.ws.db_path());
   if (!meta.ok()) return meta.status();
   out.meta = std::move(*meta);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "base/status.h"
@@ -22,13 +23,17 @@ struct WorkspaceArgs {
 
 struct OpenWorkspaceResult {
   engine::Workspace ws;
+  std::optional<engine::WorkspaceLock> lock;  // held until the command ends
   std::unique_ptr<meta::MetaStore> meta;
   std::unique_ptr<store::Store> store;
 };
 
-// Finds or creates the workspace and opens its database and store. Configuration problems are
-// printed as warnings.
-Result<OpenWorkspaceResult> OpenWorkspace(const WorkspaceArgs& args);
+// Finds or creates the workspace, takes its lock (shared: waits while `weft gc` runs) and opens
+// its database and store. Configuration problems are printed as warnings. `weft gc` asks for the
+// lock exclusively, and without `wait` fails with Status::Busy while other commands hold it.
+Result<OpenWorkspaceResult> OpenWorkspace(
+    const WorkspaceArgs& args,
+    engine::WorkspaceLock::Mode mode = engine::WorkspaceLock::Mode::kShared, bool wait = true);
 
 // Prints `status` as "weft: error: ..." and returns its exit code.
 int Fail(const Status& status);

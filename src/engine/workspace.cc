@@ -1,6 +1,12 @@
 #include "engine/workspace.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -70,6 +76,35 @@ std::string Workspace::Datastore(const std::string& name) const {
   auto it = config.datastores.find(name);
   if (it != config.datastores.end()) return it->second;
   return dir + "/datastores/" + name;
+}
+
+Result<WorkspaceLock> WorkspaceLock::Acquire(const Workspace& ws, Mode mode, bool wait) {
+  std::string path = ws.dir + "/lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::Io(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+  int op = (mode == Mode::kShared ? LOCK_SH : LOCK_EX) | (wait ? 0 : LOCK_NB);
+  int rc;
+  while ((rc = ::flock(fd, op)) != 0 && errno == EINTR) {
+  }
+  if (rc != 0) {
+    int err = errno;
+    ::close(fd);
+    if (err == EWOULDBLOCK) return Status::Busy(fmt::format("{} is held by another weft", path));
+    return Status::Io(fmt::format("{}: cannot lock: {}", path, std::strerror(err)));
+  }
+  return WorkspaceLock(fd);
+}
+
+WorkspaceLock& WorkspaceLock::operator=(WorkspaceLock&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(other.fd_, -1);
+  }
+  return *this;
+}
+
+WorkspaceLock::~WorkspaceLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing releases the lock
 }
 
 Result<Workspace> OpenWorkspace(const std::string& explicit_dir, const std::string& cwd,

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/diag.h"
@@ -45,6 +46,25 @@ struct Workspace {
   std::string envs_dir() const { return dir + "/envs"; }
   std::string Datastore(const std::string& name) const;
   std::string config_path() const { return dir + "/config.yaml"; }
+};
+
+// The workspace lock (`.weft/lock`, flock): every command that uses the workspace holds it
+// shared for as long as it runs; `weft gc` holds it exclusively, so it never removes an object a
+// run is using or about to use. Not inherited by steps.
+class WorkspaceLock {
+ public:
+  enum class Mode { kShared, kExclusive };
+  // With `wait`, blocks until the lock is free; else fails (Status::Busy) when it is not.
+  static Result<WorkspaceLock> Acquire(const Workspace& ws, Mode mode, bool wait);
+  WorkspaceLock(WorkspaceLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  WorkspaceLock& operator=(WorkspaceLock&& other) noexcept;
+  WorkspaceLock(const WorkspaceLock&) = delete;
+  WorkspaceLock& operator=(const WorkspaceLock&) = delete;
+  ~WorkspaceLock();
+
+ private:
+  explicit WorkspaceLock(int fd) : fd_(fd) {}
+  int fd_ = -1;
 };
 
 // "512", "512MB", "8G", "8GiB", "1TB" -> megabytes (a plain number is megabytes).

@@ -367,6 +367,24 @@ Result<std::vector<AssetRecord>> MetaStore::AssetsWithDigest(const std::string& 
   return All<AssetRecord>(q, ReadAsset);
 }
 
+Result<std::vector<std::string>> MetaStore::ReferencedDigests(int64_t keep_runs) {
+  Result<Statement> q = db_->Prepare(
+      "WITH kept(id) AS (SELECT id FROM runs WHERE ?1 < 0 OR status = 'running' OR "
+      "  seq > (SELECT COALESCE(MAX(seq), 0) FROM runs) - ?1) "
+      "SELECT digest FROM assets "
+      "UNION SELECT i.digest FROM step_inputs i JOIN kept k ON i.run_id = k.id "
+      "UNION SELECT o.digest FROM step_outputs o JOIN kept k ON o.run_id = k.id "
+      "UNION SELECT o.digest FROM steps s JOIN kept k ON s.run_id = k.id JOIN step_outputs o ON "
+      "  o.run_id = s.reused_run AND o.idx = s.reused_idx "
+      "UNION SELECT substr(f.value, 8) FROM steps s JOIN kept k ON s.run_id = k.id JOIN "
+      "  fingerprint_fields f ON f.fingerprint = s.fingerprint WHERE f.label = 'code' AND "
+      "  f.value LIKE 'sha256:%'");
+  if (q.ok()) q->Bind(1, keep_runs);
+  Result<std::vector<std::string>> all = All<std::string>(q, [](const Statement& s) { return s.Text(0); });
+  if (all.ok()) std::erase(*all, std::string());
+  return all;
+}
+
 Result<std::vector<std::string>> MetaStore::DigestsWithPrefix(const std::string& prefix,
                                                               int64_t limit) {
   // Ranges, so that each table's digest index is used.

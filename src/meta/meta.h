@@ -168,6 +168,10 @@ class MetaStore : public store::HashCache {
   Result<std::vector<PortUse>> Producers(const std::string& digest);
   Result<std::vector<PortUse>> Consumers(const std::string& digest);
   Result<std::vector<AssetRecord>> AssetsWithDigest(const std::string& digest);
+  // What `weft gc` keeps (hex digests): every asset version's object, and for the newest
+  // `keep_runs` runs (all when negative) and every run still marked running, their steps' inputs,
+  // outputs (a reused step's: those of the attempt it reuses) and code snapshots.
+  Result<std::vector<std::string>> ReferencedDigests(int64_t keep_runs);
   // The digests (hex) that start with `prefix` among outputs, inputs and assets; at most `limit`.
   Result<std::vector<std::string>> DigestsWithPrefix(const std::string& prefix, int64_t limit);
   Result<std::vector<std::pair<std::string, std::string>>> FingerprintFields(

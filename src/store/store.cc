@@ -5,6 +5,7 @@
 #include <fnmatch.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -456,6 +457,54 @@ bool IgnoreRules::Ignored(const std::string& rel, bool is_dir) const {
     if (match) ignored = !p.negate;
   }
   return ignored;
+}
+
+Result<std::vector<Digest>> Store::Objects() const {
+  std::vector<Digest> out;
+  DIR* dir = ::opendir((root_ + "/objects").c_str());
+  if (dir == nullptr) return Status::Io(fmt::format("{}/objects: cannot list: {}", root_, std::strerror(errno)));
+  while (struct dirent* e = ::readdir(dir)) {
+    if (std::optional<Digest> d = ParseHex(e->d_name)) out.push_back(*d);
+  }
+  ::closedir(dir);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Status Store::Remove(const Digest& d) {
+  std::string from = ObjectPath(d);
+  std::string to = root_ + "/tmp/removed-" + ToHex(d) + "-" + TmpName();
+  ::chmod(from.c_str(), 0755);  // a folder moves only if it can be written (its `..` changes)
+  if (::rename(from.c_str(), to.c_str()) != 0) {
+    if (errno == ENOENT) return Status::Ok();
+    return Status::Io(fmt::format("{}: cannot remove: {}", from, std::strerror(errno)));
+  }
+  return RemoveTree(to);
+}
+
+Result<Store::Swept> Store::Sweep() {
+  Swept swept;
+  Status s = RemoveTree(root_ + "/tmp");
+  if (s.ok()) s = MakeDirs(root_ + "/tmp");
+  if (!s.ok()) return s;
+  std::string blobs = root_ + "/blobs";
+  DIR* dir = ::opendir(blobs.c_str());
+  if (dir == nullptr) return Status::Io(fmt::format("{}: cannot list: {}", blobs, std::strerror(errno)));
+  while (struct dirent* e = ::readdir(dir)) {
+    if (!ParseHex(e->d_name)) continue;
+    std::string path = blobs + "/" + e->d_name;
+    struct stat st {};
+    // One link: blobs/ is the only name left; no object holds the content.
+    if (::lstat(path.c_str(), &st) != 0 || st.st_nlink != 1) continue;
+    if (::unlink(path.c_str()) != 0) {
+      ::closedir(dir);
+      return Status::Io(fmt::format("{}: cannot remove: {}", path, std::strerror(errno)));
+    }
+    ++swept.blobs;
+    swept.bytes += static_cast<uint64_t>(st.st_size);
+  }
+  ::closedir(dir);
+  return swept;
 }
 
 }  // namespace weft::store

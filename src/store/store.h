@@ -99,6 +99,19 @@ class Store {
   // Makes sure a file object holds the file under `name` too (hard link; idempotent).
   Status AddName(const Digest& d, const std::string& name);
 
+  // Housekeeping, for `weft gc` and `weft fsck`, which hold the workspace lock exclusively.
+  // Every object in the store.
+  Result<std::vector<Digest>> Objects() const;
+  // Takes an object out of objects/ with one rename (it is either whole or gone), then deletes it.
+  Status Remove(const Digest& d);
+  struct Swept {
+    uint64_t blobs = 0;
+    uint64_t bytes = 0;
+  };
+  // Deletes the blobs no object links to any more and everything left in tmp/ (by runs that
+  // died while building an object).
+  Result<Swept> Sweep();
+
  private:
   // Commit (move) and Snapshot (copy) share everything but how file contents enter blobs/.
   Result<ObjectRef> Ingest(const std::string& path, const std::vector<std::string>& only, bool move,

@@ -1,0 +1,52 @@
+// `weft gc [--keep-runs N] [--dry-run] [--wait]`: remove store objects nothing needs.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "cli/command.h"
+#include "cli/workspace_args.h"
+#include "engine/gc.h"
+
+namespace weft::cli {
+
+std::function<int()> SetupGc(CLI::App& sub) {
+  struct Options {
+    WorkspaceArgs workspace;
+    int64_t keep_runs = -1;
+    bool dry_run = false, wait = false, verbose = false;
+  };
+  auto o = std::make_shared<Options>();
+  o->workspace.AddTo(sub);
+  sub.add_option("--keep-runs", o->keep_runs,
+                 "keep what the newest N runs use (default: every run); older runs keep their "
+                 "records, and their steps run again when next needed")
+      ->check(CLI::NonNegativeNumber);
+  sub.add_flag("--dry-run", o->dry_run, "say what would be removed; remove nothing");
+  sub.add_flag("--wait", o->wait, "wait for running commands to finish instead of giving up");
+  sub.add_flag("-v,--verbose", o->verbose, "list every object removed");
+  return [o] {
+    Result<OpenWorkspaceResult> ws =
+        OpenWorkspace(o->workspace, engine::WorkspaceLock::Mode::kExclusive, o->wait);
+    if (!ws.ok() && ws.status().code() == Code::kBusy) {
+      return Fail(Status::Busy("weft gc: other weft commands (runs) are using this workspace; "
+                               "nothing was removed. Try again when they finish, or pass --wait"));
+    }
+    if (!ws.ok()) return Fail(ws.status());
+    engine::GcOptions options{o->keep_runs, o->dry_run};
+    Result<engine::GcReport> r = engine::CollectGarbage(*ws->meta, *ws->store, options);
+    if (!r.ok()) return Fail(r.status());
+    if (o->verbose) {
+      for (const std::string& d : r->removed) fmt::print("{} sha256:{}\n", o->dry_run ? "would remove" : "removed", d);
+    }
+    double mb = 1024.0 * 1024.0;
+    if (o->dry_run) {
+      fmt::print("would remove {} of {} objects ({:.1f} MB of files); nothing removed\n",
+                 r->removed.size(), r->objects, r->removed_bytes / mb);
+    } else {
+      fmt::print("removed {} of {} objects; freed {:.1f} MB ({} file contents)\n", r->removed.size(),
+                 r->objects, r->blob_bytes / mb, r->blobs);
+    }
+    return 0;
+  };
+}
+
+}  // namespace weft::cli
