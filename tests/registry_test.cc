@@ -296,6 +296,11 @@ TEST_F(RegistryTest, LineageFollowsOutputsAcrossRunsAndPipelines) {
   EXPECT_NE(down.out.find("input d of step score in run r3"), std::string::npos) << down.out;
   EXPECT_NE(down.out.find("[model clf:1]"), std::string::npos) << down.out;
   EXPECT_NE(down.out.find("input m of step score in run r3"), std::string::npos) << down.out;
+  // A run that reuses score used the same objects without running: it is listed under r3's score.
+  ASSERT_EQ(Weft({"run", "p3.yml"}).exit_code, 0);
+  ProcessResult reused = Weft({"lineage", "clf:1", "--downstream"});
+  EXPECT_NE(reused.out.find("input m of step score in run r4 (reused from r3)"), std::string::npos)
+      << reused.out;
 
   ProcessResult unknown = Weft({"lineage", "nosuch:3"});
   EXPECT_EQ(unknown.exit_code, 2);

@@ -323,6 +323,15 @@ jobs:
   ProcessResult d = Weft({"compare", "r1", "r2", "--diff"});
   EXPECT_NE(d.out.find("*   input lr"), std::string::npos) << d.out;
   EXPECT_EQ(d.out.find("output o"), std::string::npos) << d.out;
+  // A reused step shows what the attempt it reuses was given and made.
+  ASSERT_EQ(Weft({"run", "p.yml", "--set", "inputs.lr=0.2"}).exit_code, 0);
+  nlohmann::json again = nlohmann::json::parse(Weft({"compare", "r2", "r3", "--json"}).out);
+  for (const auto& row : again["rows"]) {
+    if (row["step"] == "train" && row["kind"] == "input" && row["name"] == "lr") {
+      EXPECT_EQ(row["values"], nlohmann::json::parse(R"(["0.2", "0.2"])"));
+    }
+    if (row["step"] == "train" && row["kind"] != "status") EXPECT_FALSE(row["differs"]) << row;
+  }
   EXPECT_EQ(Weft({"compare", "r1"}).exit_code, 2);
   EXPECT_EQ(Weft({"compare", "r1", "r9"}).exit_code, 2);
 }

@@ -71,13 +71,14 @@ Result<std::vector<CompareRow>> CompareRuns(meta::MetaStore& meta,
         step_order.push_back(s.name);
       }
       t.Set(c, s.name, "status", "status", s.status);
-      Result<std::vector<meta::InputRecord>> ins = meta.Inputs(run.id, s.index);
+      // A reused step's inputs are, by its fingerprint, those of the attempt it reuses.
+      auto [src_run, src_idx] = s.ResultAttempt();
+      Result<std::vector<meta::InputRecord>> ins = meta.Inputs(src_run, src_idx);
       if (!ins.ok()) return ins.status();
       for (const meta::InputRecord& in : *ins) {
         if (in.kind == "none") continue;
         t.Set(c, s.name, "input", in.name, in.digest.empty() ? in.value : Digest(in.digest));
       }
-      auto [src_run, src_idx] = s.ResultAttempt();
       Result<std::vector<meta::ParamRecord>> ps = meta.Params(src_run, src_idx);
       if (!ps.ok()) return ps.status();
       for (const meta::ParamRecord& p : *ps) t.Set(c, s.name, p.kind, p.name, p.value);

@@ -113,6 +113,14 @@ class Tracer {
         n.children.push_back(Repeated(std::move(step)));  // reached through another input first
         continue;
       }
+      // Runs that reused this attempt used the object too, without running anything.
+      Result<std::vector<meta::StepRecord>> reusers = meta_.Reusers(use.step.run_id, use.step.index);
+      if (!reusers.ok()) return reusers.status();
+      for (meta::StepRecord& r : *reusers) {
+        LineageNode reuse{LineageNode::Kind::kStep, use.port};
+        reuse.step = std::move(r);
+        step.children.push_back(std::move(reuse));
+      }
       auto [src_run, src_idx] = use.step.ResultAttempt();
       Result<std::vector<meta::OutputRecord>> outs = meta_.Outputs(src_run, src_idx);
       if (!outs.ok()) return outs.status();

@@ -360,6 +360,15 @@ Result<std::vector<PortUse>> MetaStore::Consumers(const std::string& digest) {
   return All<PortUse>(q, [](const Statement& s) { return PortUse{ReadStep(s), s.Text(15), s.Text(16)}; });
 }
 
+Result<std::vector<StepRecord>> MetaStore::Reusers(const std::string& run, int64_t index) {
+  Result<Statement> q = db_->Prepare(fmt::format(
+      "SELECT {} FROM steps s JOIN runs r ON r.id = s.run_id WHERE s.reused_run = ? AND "
+      "s.reused_idx = ? ORDER BY r.seq",
+      kStepColumns));
+  if (q.ok()) q->Bind(1, run).Bind(2, index);
+  return All<StepRecord>(q, ReadStep);
+}
+
 Result<std::vector<AssetRecord>> MetaStore::AssetsWithDigest(const std::string& digest) {
   Result<Statement> q = db_->Prepare(fmt::format(
       "SELECT {} FROM assets WHERE digest = ? ORDER BY kind, name, created_ns", kAssetColumns));

@@ -168,6 +168,8 @@ class MetaStore : public store::HashCache {
   Result<std::vector<PortUse>> Producers(const std::string& digest);
   Result<std::vector<PortUse>> Consumers(const std::string& digest);
   Result<std::vector<AssetRecord>> AssetsWithDigest(const std::string& digest);
+  // The steps of later runs that reused the attempt (run, index) instead of running.
+  Result<std::vector<StepRecord>> Reusers(const std::string& run, int64_t index);
   // What `weft gc` keeps (hex digests): every asset version's object, and for the newest
   // `keep_runs` runs (all when negative) and every run still marked running, their steps' inputs,
   // outputs (a reused step's: those of the attempt it reuses) and code snapshots.
