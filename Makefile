@@ -16,7 +16,7 @@ DEMO_DEPS  := $(TEST_DEPS)
 BENCH_DEPS := ninja-build snakemake time strace
 FORMAT_DEPS := clang-format
 
-.PHONY: all deps fuzz-deps test-deps demo-deps configure build test test-one slow sanitize fuzz fuzz-build bench \
+.PHONY: all deps fuzz-deps test-deps demo-deps configure build test test-one slow sanitize fuzz fuzz-long fuzz-build bench \
         demo format format-check clean
 
 all: build
@@ -44,9 +44,13 @@ build: configure
 
 # Every test: unit tests, end-to-end tests of the binary, the unit tests again under ASan and
 # UBSan, and a compile of the fuzz target.
-test: build fuzz-build test-deps
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE slow
-	$(MAKE) --no-print-directory sanitize
+# Each phase is timed (tools/timed), so that CI shows where its minutes go.
+test:
+	@tools/timed "install packages" $(MAKE) --no-print-directory deps test-deps fuzz-deps
+	@tools/timed "build" $(MAKE) --no-print-directory build
+	@tools/timed "build fuzz targets" $(MAKE) --no-print-directory fuzz-build
+	@tools/timed "tests" sh -c 'cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE slow'
+	@tools/timed "unit tests under ASan+UBSan" $(MAKE) --no-print-directory sanitize
 
 $(ASAN_BUILD)/build.ninja:
 	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug \
@@ -72,6 +76,10 @@ $(FUZZ_BUILD)/build.ninja:
 
 fuzz-build: fuzz-deps deps $(FUZZ_BUILD)/build.ninja
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target weft_loader_fuzz
+
+# The long fuzzing run of the slow tier: ten minutes, under ASan and UBSan (leaks included).
+fuzz-long:
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=600
 
 fuzz: fuzz-build
 	mkdir -p $(FUZZ_BUILD)/corpus
