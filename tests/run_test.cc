@@ -409,6 +409,45 @@ TEST_F(RunTest, GcKeepsWhatIsReferencedAndFreesTheRest) {
   EXPECT_EQ(Wait(run), 0);
 }
 
+TEST_F(RunTest, SecretsReachStepsButNotLogsTheDatabaseOrShow) {
+  const std::string secret = "s3cr3t-Value-42", pipe_secret = "pipeline-set-secret";
+  ::setenv("MY_TOKEN", secret.c_str(), 1);
+  dir_.Write(".weft/config.yaml", "secrets: [MY_TOKEN, PIPE_SECRET]\n");
+  dir_.Write("p.yml", std::string(R"(type: pipeline
+inputs: {note: s3cr3t-Value-42}
+jobs:
+  s:
+    command: >-
+      echo "token=$MY_TOKEN pipe=$PIPE_SECRET note=${{inputs.note}}" &&
+      echo "$MY_TOKEN" > ${{outputs.o}}/t.txt &&
+      weft log-metric "loss-$MY_TOKEN" 1 &&
+      echo '{"param": "tok", "value": "'$MY_TOKEN'"}' >> $WEFT_METRICS
+    )") + kEnv + R"(    environment_variables: {PIPE_SECRET: pipeline-set-secret}
+    inputs: {note: "${{parent.inputs.note}}"}
+    outputs: {o: {type: uri_folder}}
+)");
+  ProcessResult r = Weft({"run", "p.yml", "--tag", "who=" + secret});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  // The step had the real values.
+  ASSERT_EQ(Weft({"get", "last", "s.o", "got"}).exit_code, 0);
+  EXPECT_EQ(Read(dir_.path() + "/got/t.txt"), secret + "\n");
+  // Nothing weft wrote has them.
+  std::string log = Weft({"logs", "last", "s"}).out;
+  EXPECT_EQ(log, "token=[secret] pipe=[secret] note=[secret]\n");
+  std::string shown = Weft({"show", "last", "--json"}).out + Weft({"show", "last"}).out +
+                      Weft({"metrics", "last", "--json"}).out + Weft({"explain", "last", "s"}).out +
+                      Weft({"runs", "--json"}).out;
+  EXPECT_NE(shown.find("[secret]"), std::string::npos) << shown;
+  for (const std::string& v : {secret, pipe_secret}) {
+    EXPECT_EQ(shown.find(v), std::string::npos) << shown;
+    for (const auto& e : fs::recursive_directory_iterator(dir_.path() + "/.weft")) {
+      if (!e.is_regular_file() || e.path().string().find("/store/") != std::string::npos) continue;
+      EXPECT_EQ(Read(e.path().string()).find(v), std::string::npos) << e.path();
+    }
+  }
+  ::unsetenv("MY_TOKEN");
+}
+
 TEST_F(RunTest, SharedCodeFolderRerunsEveryUser) {
   dir_.Write("src/a.sh", "echo a > $1/a.txt\n");
   dir_.Write("src/b.sh", "echo b > $1/b.txt\n");

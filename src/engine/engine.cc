@@ -16,6 +16,7 @@
 #include "engine/metrics.h"
 #include "engine/plan.h"
 #include "engine/registry.h"
+#include "engine/secrets.h"
 #include "engine/substitute.h"
 #include "exec/local.h"
 
@@ -64,7 +65,11 @@ class RunLoop {
           Observer& obs, const spec::LoadedPipeline& p, const graph::Graph& g,
           std::vector<StepPlan> plans, const RunOptions& o, Capacity cap)
       : ws_(ws), meta_(meta), store_(store), ex_(ex), obs_(obs), pipeline_(p), g_(g),
-        plans_(std::move(plans)), opts_(o), cap_(cap), runs_(g.steps.size()) {}
+        plans_(std::move(plans)), opts_(o), cap_(cap), runs_(g.steps.size()) {
+    std::vector<std::pair<std::string, std::string>> set;
+    for (const StepPlan& plan : plans_) set.insert(set.end(), plan.env_vars.begin(), plan.env_vars.end());
+    redact_ = Redactor::ForSecrets(ws.config.secrets, set);
+  }
 
   Result<RunResult> Go();
   // Says, step by step, what a run would reuse and what it would run, and why; runs nothing and
@@ -101,6 +106,7 @@ class RunLoop {
   const graph::Graph& g_;
   std::vector<StepPlan> plans_;
   const RunOptions& opts_;
+  Redactor redact_;  // applied to everything written about a step: logs, fields, values, messages
   Capacity cap_;
   std::vector<StepRun> runs_;
   std::deque<uint32_t> queue_;    // fingerprinted, waiting for capacity
@@ -241,6 +247,7 @@ bool RunLoop::TryReuse(uint32_t i) {
 void RunLoop::Record(uint32_t i) {
   StepRun& r = runs_[i];
   r.rec.status = Name(r.st);
+  r.rec.message = redact_.Apply(std::move(r.rec.message));
   Status s = meta_.PutStep(r.rec);
   if (s.ok()) s = meta_.AddTransition(run_.id, i, r.rec.status, NowNs());
   if (!s.ok() && error_.ok()) error_ = s;
@@ -264,6 +271,7 @@ void RunLoop::RecordInputs(uint32_t i) {
       auto it = runs_[s.step].outputs.find(s.output);
       if (it != runs_[s.step].outputs.end()) rec.digest = ToHex(it->second.digest);
     }
+    rec.value = redact_.Apply(std::move(rec.value));
     meta_.PutInput(run_.id, i, rec).ok();
   }
 }
@@ -300,7 +308,9 @@ void RunLoop::Ready(uint32_t i) {
     if (!registered.ok()) return Finish(i, St::kFailed, registered.message());
     return Finish(i, St::kReused, r.rec.message);
   }
-  meta_.PutFingerprint(r.fp.digest, r.fp.fields).ok();
+  std::vector<std::pair<std::string, std::string>> fields = r.fp.fields;
+  for (auto& [label, value] : fields) value = redact_.Apply(std::move(value));
+  meta_.PutFingerprint(r.fp.digest, fields).ok();
   RecordInputs(i);
   if (!r.selected) {
     return Finish(i, St::kSkipped, fmt::format("not selected (--{}) and no reusable result",
@@ -560,6 +570,11 @@ void RunLoop::RecordMetrics(uint32_t i) {
   for (const std::string& p : m->problems) {
     obs_.OnWarning(fmt::format("step {}: {}: {} (skipped)", g_.steps[i].name, path, p));
   }
+  for (meta::MetricRecord& metric : m->metrics) metric.name = redact_.Apply(std::move(metric.name));
+  for (meta::ParamRecord& p : m->params) {
+    p.name = redact_.Apply(std::move(p.name));
+    p.value = redact_.Apply(std::move(p.value));
+  }
   Status s = meta_.PutMetrics(run_.id, i, m->metrics, m->params);
   if (!s.ok() && error_.ok()) error_ = s;
 }
@@ -617,6 +632,11 @@ void RunLoop::End(const exec::JobEnd& end) {
   StepRun& r = runs_[i];
   r.rec.exit_code = end.exit_code;
   RecordMetrics(i);
+  for (const char* file : {"/log", "/metrics.jsonl"}) {
+    if (Status s = redact_.ApplyToFile(r.dir + file); !s.ok()) {
+      obs_.OnWarning(fmt::format("step {}: {}", g_.steps[i].name, s.message()));
+    }
+  }
   if (end.reason == exec::EndReason::kCanceled) {
     return Finish(i, St::kCanceled, canceled_ ? "canceled" : "stopped: an earlier step failed");
   }
@@ -661,6 +681,7 @@ Result<RunResult> RunLoop::Go() {
   rec.seeds_reuse = !pipeline_.job.settings.force_rerun;
   rec.workdir = opts_.workdir;
   rec.tags = opts_.tags;
+  for (auto& [key, value] : rec.tags) value = redact_.Apply(std::move(value));
   rec.owner = fmt::format("pid={} start={}", ::getpid(), exec::ProcessStartTime(::getpid()));
   Result<meta::RunRecord> created = meta_.CreateRun(rec);
   if (!created.ok()) {

@@ -55,6 +55,7 @@ void ReadConfig(const std::string& path, Workspace& ws, Diagnostics& diags) {
   for (const auto& [name, dir] : f.StringMap("datastores")) {
     c.datastores[name] = ResolvePath(ws.dir, dir);  // relative to config.yaml's folder
   }
+  c.secrets = f.StringList("secrets");
   for (const auto& [prefix, dir] : f.StringMap("mirrors")) c.mirrors[prefix] = ResolvePath(ws.dir, dir);
   f.Finish();
 }

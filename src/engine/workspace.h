@@ -34,6 +34,7 @@ struct Config {
   std::map<std::string, std::string> datastores;          // name -> folder
   std::map<std::string, std::string> mirrors;  // URL prefix (https://, wasbs://, ...) -> folder
   bool sandbox = true;  // steps run under bubblewrap with the workspace read-only (`sandbox: off`)
+  std::vector<std::string> secrets;  // environment variables whose values weft never writes down
 };
 
 struct Workspace {
