@@ -389,7 +389,12 @@ Status RunLoop::Start(uint32_t i) {
   std::string work = r.dir + "/work";
   // One mkdir per folder (the run's folder exists): folders cost real time on some disks.
   Status s = MakeDir(r.dir);
-  if (s.ok()) s = plan.code ? CopyTree(store_.DeliveryPath(*plan.code), work) : MakeDir(work);
+  if (s.ok()) s = plan.code && plan.code->type == store::ObjectType::kFolder
+                     ? CopyTree(store_.DeliveryPath(*plan.code), work)
+                     : MakeDir(work);
+  if (s.ok() && plan.code && plan.code->type == store::ObjectType::kFile) {  // `code: ./train.py`
+    s = CopyFile(store_.DeliveryPath(*plan.code), work + "/" + plan.code->name);
+  }
   if (s.ok()) s = MakeDir(work + "/outputs");
   if (s.ok()) s = MakeDir(work + "/logs");
   if (!s.ok()) return s;

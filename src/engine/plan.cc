@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include <fmt/format.h>
@@ -51,6 +52,18 @@ Result<std::vector<StepPlan>> PlanSteps(const graph::Graph& graph, const Workspa
   std::map<std::string, store::ObjectRef> snapshots;  // by local path
   auto snapshot = [&](const std::string& path, bool code) -> Result<store::ObjectRef> {
     if (auto it = snapshots.find(path); it != snapshots.end()) return it->second;
+    // weft's own files are never pipeline data or code; a code folder may hold the workspace
+    // (its `.weft` is always left out), data may not.
+    std::string real = std::filesystem::weakly_canonical(path).string();
+    bool stored = real.rfind(ws.store_dir() + "/objects/", 0) == 0;  // a registered asset
+    bool inside = !stored && (real == ws.dir || real.rfind(ws.dir + "/", 0) == 0);
+    bool holds = ws.dir.rfind(real == "/" ? real : real + "/", 0) == 0;
+    if (inside || (holds && !code)) {
+      return Status::Invalid(fmt::format("`{}` {} weft's workspace ({}); pipeline {} cannot be weft's "
+                                         "own files",
+                                         path, inside ? "is inside" : "holds", ws.dir,
+                                         code ? "code" : "data"));
+    }
     store::IgnoreRules rules = store::IgnoreRules::ForFolder(path);
     Result<store::ObjectRef> ref = store.Snapshot(path, &meta, code ? &rules : nullptr);
     if (ref.ok()) snapshots[path] = *ref;

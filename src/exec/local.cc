@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -64,6 +65,14 @@ Result<pid_t> Spawn(const LaunchSpec& spec, pid_t pgid, char** envp, int log_fd)
   int rc = posix_spawn(&pid, argv[0], &fa, &attr, argv.data(), envp);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
+  if (rc == E2BIG) {
+    size_t longest = 0;
+    for (const std::string& a : args) longest = std::max(longest, a.size());
+    return Status::Invalid(fmt::format(
+        "step {}: its command is too long to start ({} bytes in one argument; Linux allows 128 KiB "
+        "per argument and 2 MiB in all); pass large values as files",
+        spec.step, longest));
+  }
   if (rc != 0) {
     return Status::Io(fmt::format("step {}: cannot start {} in {}: {}", spec.step, args[0], spec.cwd,
                                   std::strerror(rc)));

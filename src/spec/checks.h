@@ -24,6 +24,10 @@ void CheckNodePorts(Diagnostics& diags, const Node& node, const std::vector<Inpu
 // Checks a step name: errors for `/`, NUL, control characters, `.` and `..`; warnings for names
 // outside Azure's [a-z_][a-z0-9_]*. Returns false on error.
 bool CheckStepName(Diagnostics& diags, const SourceLoc& at, std::string_view name);
+// Errors for names that cannot be parts of paths (`/`, NUL, control characters, `.`, `..`);
+// `what` ("job", "input", "output") names the kind in messages. Returns false on error.
+bool CheckPortName(Diagnostics& diags, const SourceLoc& at, std::string_view name,
+                   std::string_view what);
 
 // The closest of `candidates` to `name`, for "did you mean" hints; empty when none is close.
 std::string Closest(std::string_view name, const std::vector<std::string>& candidates);

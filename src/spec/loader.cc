@@ -41,35 +41,48 @@ std::string Closest(std::string_view name, const std::vector<std::string>& candi
   return best;
 }
 
-bool CheckStepName(Diagnostics& diags, const SourceLoc& at, std::string_view name) {
-  auto shown = [&] {
-    std::string s;
-    for (unsigned char c : name.substr(0, 80)) {
-      s += (c < 0x20 || c == 0x7f) ? fmt::format("\\x{:02x}", c) : std::string(1, char(c));
-    }
-    return s;
-  };
+namespace {
+
+std::string Printable(std::string_view name) {
+  std::string s;
+  for (unsigned char c : name.substr(0, 80)) {
+    s += (c < 0x20 || c == 0x7f) ? fmt::format("\\x{:02x}", c) : std::string(1, char(c));
+  }
+  return s;
+}
+
+}  // namespace
+
+// Names become parts of paths (run folders, output folders) and of nested names: `/`, NUL,
+// control characters, `.` and `..` are errors. `what`: "job", "input", "output".
+bool CheckPortName(Diagnostics& diags, const SourceLoc& at, std::string_view name,
+                   std::string_view what) {
   if (name.empty() || name == "." || name == "..") {
-    diags.Error(at, fmt::format("`{}` cannot be a job name", shown()),
-                "job names become parts of paths; use letters, digits and `_`");
+    diags.Error(at, fmt::format("`{}` cannot be {} {} name", Printable(name), what == "job" ? "a" : "an", what),
+                fmt::format("{} names become parts of paths; use letters, digits and `_`", what));
     return false;
   }
   for (unsigned char c : name) {
     if (c == '/' || c < 0x20 || c == 0x7f) {
       diags.Error(at,
-                  fmt::format("job name `{}` contains {}", shown(),
+                  fmt::format("{} name `{}` contains {}", what, Printable(name),
                               c == '/' ? "`/`" : "a control character"),
-                  "job names become parts of paths and of nested names (`outer/inner`); use "
-                  "letters, digits and `_`");
+                  fmt::format("{} names become parts of paths{}; use letters, digits and `_`", what,
+                              what == "job" ? " and of nested names (`outer/inner`)" : ""));
       return false;
     }
   }
+  return true;
+}
+
+bool CheckStepName(Diagnostics& diags, const SourceLoc& at, std::string_view name) {
+  if (!CheckPortName(diags, at, name, "job")) return false;
   bool azure_ok = (name[0] >= 'a' && name[0] <= 'z') || name[0] == '_';
   for (char c : name) {
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) azure_ok = false;
   }
   if (!azure_ok || name.size() > 255) {
-    diags.Warning(at, fmt::format("job name `{}` is not a valid Azure ML name", shown()),
+    diags.Warning(at, fmt::format("job name `{}` is not a valid Azure ML name", Printable(name)),
                   "Azure ML expects lower-case letters, digits and `_`, starting with a letter or "
                   "`_`, at most 255 characters");
   }

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "base/fs.h"
+#include "spec/checks.h"
 #include "spec/loader_internal.h"
 
 namespace weft::spec {
@@ -69,6 +70,7 @@ std::vector<InputPort> Loader::ParseInputPorts(const Source& src, const yaml::No
     InputPort p;
     p.name = k->text;
     p.loc = src.Loc(k);
+    if (!CheckPortName(diags_, p.loc, p.name, "input")) continue;
     What what("input `{}`", p.name);
     if (!v->is_mapping()) {
       diags_.Error(src.Loc(v), fmt::format("{} must be a definition such as `{{type: uri_folder}}`, "
@@ -134,6 +136,7 @@ std::vector<OutputPort> Loader::ParseOutputPorts(const Source& src, const yaml::
     OutputPort p;
     p.name = map->key(i)->text;
     p.loc = src.Loc(map->key(i));
+    if (!CheckPortName(diags_, p.loc, p.name, "output")) continue;
     const yaml::Node* v = map->value(i);
     What what("output `{}`", p.name);
     if (p.name == "artifacts") {
@@ -176,6 +179,7 @@ std::vector<std::pair<std::string, InputValue>> Loader::ParseInputValues(const S
       diags_.Error(src.Loc(k), "an input name must be a plain name");
       continue;
     }
+    if (!CheckPortName(diags_, src.Loc(k), k->text, "input")) continue;
     std::optional<InputValue> v = ParseInputValue(src, map->value(i), k->text, pipeline_level);
     if (!v) continue;
     if (map->value(i)->is_null()) v->loc = src.Loc(k);
@@ -295,6 +299,7 @@ std::vector<std::pair<std::string, OutputValue>> Loader::ParseOutputValues(const
   for (size_t i = 0; i < map->entry_count(); ++i) {
     const yaml::Node* k = map->key(i);
     const yaml::Node* n = map->value(i);
+    if (!CheckPortName(diags_, src.Loc(k), k->text, "output")) continue;
     What what("output `{}`", k->text);
     OutputValue v;
     v.loc = src.Loc(n->is_null() ? k : n);

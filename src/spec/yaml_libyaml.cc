@@ -187,7 +187,34 @@ void Builder::FinishMapping(Node* map) {
   map->children = std::move(out);
 }
 
+// The tags PyYAML's safe_load constructs (Azure ML loads files with it); anything else, such as
+// `!!python/object/apply:os.system`, it refuses, and so does weft.
+bool SafeTag(const yaml_char_t* tag) {
+  if (tag == nullptr) return true;
+  std::string_view t = reinterpret_cast<const char*>(tag);
+  if (t == "!") return true;  // the non-specific tag of a quoted scalar
+  constexpr std::string_view kCore = "tag:yaml.org,2002:";
+  if (t.rfind(kCore, 0) != 0) return false;
+  t.remove_prefix(kCore.size());
+  for (std::string_view ok : {"str", "int", "float", "bool", "null", "seq", "map", "binary",
+                              "timestamp", "omap", "pairs", "set", "merge"}) {
+    if (t == ok) return true;
+  }
+  return false;
+}
+
 bool Builder::Handle(const yaml_event_t& e) {
+  const yaml_char_t* tag = e.type == YAML_SCALAR_EVENT           ? e.data.scalar.tag
+                           : e.type == YAML_SEQUENCE_START_EVENT ? e.data.sequence_start.tag
+                           : e.type == YAML_MAPPING_START_EVENT  ? e.data.mapping_start.tag
+                                                                 : nullptr;
+  if (!SafeTag(tag)) {
+    std::string shown = reinterpret_cast<const char*>(tag);
+    if (shown.rfind("tag:yaml.org,2002:", 0) == 0) shown = "!!" + shown.substr(18);
+    return Error(e.start_mark, fmt::format("the tag `{}` is not allowed", shown),
+                 "Azure ML reads pipeline files with PyYAML's safe_load, which builds only plain "
+                 "values; remove the tag");
+  }
   switch (e.type) {
     case YAML_DOCUMENT_START_EVENT:
       if (++documents_ > 1) {
