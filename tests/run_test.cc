@@ -409,6 +409,39 @@ TEST_F(RunTest, GcKeepsWhatIsReferencedAndFreesTheRest) {
   EXPECT_EQ(Wait(run), 0);
 }
 
+TEST_F(RunTest, FsckQuarantinesDamageAndTheStepsThatMadeItRunAgain) {
+  WriteReusePipeline(dir_);
+  ASSERT_EQ(Weft({"run", "pipeline.yml"}).exit_code, 0);
+  ProcessResult clean = Weft({"fsck"});
+  EXPECT_EQ(clean.exit_code, 0) << clean.out << clean.err;
+  EXPECT_NE(clean.out.find("all intact"), std::string::npos) << clean.out;
+  // Damage prep's output as root can: through the object's file, which is the blob's inode.
+  nlohmann::json rows = nlohmann::json::parse(Weft({"compare", "r1", "r1", "--json"}).out)["rows"];
+  std::string digest;
+  for (const auto& row : rows) {
+    if (row["step"] == "prep" && row["name"] == "counted") digest = row["values"][0].get<std::string>().substr(7);
+  }
+  std::string file = dir_.path() + "/.weft/store/objects/" + digest + "/count.txt";
+  ASSERT_TRUE(fs::exists(file));
+  fs::permissions(file, fs::perms::owner_write, fs::perm_options::add);
+  std::ofstream(file) << "999\n";
+  ProcessResult found = Weft({"fsck", "--json"});
+  EXPECT_EQ(found.exit_code, 1) << found.out << found.err;
+  nlohmann::json j = nlohmann::json::parse(found.out);
+  EXPECT_FALSE(j["clean"]);
+  EXPECT_EQ(j["quarantined_objects"], nlohmann::json::array({digest}));
+  EXPECT_EQ(j["quarantined_blobs"].size(), 1u);
+  EXPECT_FALSE(fs::exists(dir_.path() + "/.weft/store/objects/" + digest));
+  EXPECT_FALSE(fs::is_empty(dir_.path() + "/.weft/store/quarantine"));
+  // Never reused again: prep runs and makes the object anew, intact; train's input is the same.
+  ASSERT_EQ(Weft({"run", "pipeline.yml"}).exit_code, 0);
+  EXPECT_EQ(Statuses()["prep"], "succeeded");
+  EXPECT_EQ(Statuses()["train"], "reused");
+  EXPECT_EQ(Read(file), "3\n");
+  ProcessResult again = Weft({"fsck"});
+  EXPECT_EQ(again.exit_code, 0) << again.out;
+}
+
 TEST_F(RunTest, SecretsReachStepsButNotLogsTheDatabaseOrShow) {
   const std::string secret = "s3cr3t-Value-42", pipe_secret = "pipeline-set-secret";
   ::setenv("MY_TOKEN", secret.c_str(), 1);

@@ -37,6 +37,7 @@ std::function<int()> SetupLogMetric(CLI::App& sub);
 std::function<int()> SetupCompare(CLI::App& sub);
 std::function<int()> SetupLineage(CLI::App& sub);
 std::function<int()> SetupGc(CLI::App& sub);
+std::function<int()> SetupFsck(CLI::App& sub);
 std::function<int()> SetupComponent(CLI::App& sub);
 std::function<int()> SetupEnvironment(CLI::App& sub);
 std::function<int()> SetupData(CLI::App& sub);

@@ -19,6 +19,7 @@ const std::vector<CommandSpec>& Commands() {
       {"log-metric", "log a metric from inside a step (appends to $WEFT_METRICS)", SetupLogMetric},
       {"hash", "print the digest a file or folder has in the store, without storing it", SetupHash},
       {"gc", "remove store objects that no asset or retained run needs", SetupGc},
+      {"fsck", "re-hash the store, quarantine damaged objects, check the database's references", SetupFsck},
       {"component", "register, list and show components (azureml:NAME:VERSION)", SetupComponent},
       {"environment", "register, list and show environments", SetupEnvironment},
       {"data", "register, list and show data assets", SetupData},

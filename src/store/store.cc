@@ -218,8 +218,8 @@ Result<Scanned> Scan(const std::string& path, const std::vector<std::string>& on
 
 }  // namespace
 
-Result<ObjectRef> HashPath(const std::string& path, const IgnoreRules* ignore) {
-  Result<Scanned> scanned = Scan(path, {}, nullptr, ignore);
+Result<ObjectRef> HashPath(const std::string& path, const IgnoreRules* ignore, HashCache* cache) {
+  Result<Scanned> scanned = Scan(path, {}, cache, ignore);
   if (!scanned.ok()) return scanned.status();
   return scanned->ref;
 }
@@ -459,10 +459,13 @@ bool IgnoreRules::Ignored(const std::string& rel, bool is_dir) const {
   return ignored;
 }
 
-Result<std::vector<Digest>> Store::Objects() const {
+namespace {
+
+// The digests named by the entries of a store folder (objects/, blobs/).
+Result<std::vector<Digest>> Named(const std::string& folder) {
   std::vector<Digest> out;
-  DIR* dir = ::opendir((root_ + "/objects").c_str());
-  if (dir == nullptr) return Status::Io(fmt::format("{}/objects: cannot list: {}", root_, std::strerror(errno)));
+  DIR* dir = ::opendir(folder.c_str());
+  if (dir == nullptr) return Status::Io(fmt::format("{}: cannot list: {}", folder, std::strerror(errno)));
   while (struct dirent* e = ::readdir(dir)) {
     if (std::optional<Digest> d = ParseHex(e->d_name)) out.push_back(*d);
   }
@@ -470,6 +473,28 @@ Result<std::vector<Digest>> Store::Objects() const {
   std::sort(out.begin(), out.end());
   return out;
 }
+
+// Moves `from` into quarantine/ under `name` and the time, so that a second one never collides.
+Status MoveToQuarantine(const std::string& root, const std::string& from, const std::string& name) {
+  Status s = MakeDirs(root + "/quarantine");
+  if (!s.ok()) return s;
+  std::string to = fmt::format("{}/quarantine/{}-{}", root, name, NowNs());
+  ::chmod(from.c_str(), 0755);  // a read-only folder cannot move (its `..` changes)
+  if (::rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT) {
+    return Status::Io(fmt::format("{}: cannot move to quarantine: {}", from, std::strerror(errno)));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::vector<Digest>> Store::Objects() const { return Named(root_ + "/objects"); }
+
+Result<std::vector<Digest>> Store::Blobs() const { return Named(root_ + "/blobs"); }
+
+Status Store::Quarantine(const Digest& d) { return MoveToQuarantine(root_, ObjectPath(d), "object-" + ToHex(d)); }
+
+Status Store::QuarantineBlob(const Digest& d) { return MoveToQuarantine(root_, BlobPath(d), "blob-" + ToHex(d)); }
 
 Status Store::Remove(const Digest& d) {
   std::string from = ObjectPath(d);

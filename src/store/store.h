@@ -65,7 +65,9 @@ class IgnoreRules {
 };
 
 // The digest (and size) a file or folder would have in the store, without storing anything.
-Result<ObjectRef> HashPath(const std::string& path, const IgnoreRules* ignore = nullptr);
+// With `cache`, files it knows are not read (fsck passes what it learnt hashing blobs).
+Result<ObjectRef> HashPath(const std::string& path, const IgnoreRules* ignore = nullptr,
+                           HashCache* cache = nullptr);
 
 class Store {
  public:
@@ -108,6 +110,13 @@ class Store {
     uint64_t blobs = 0;
     uint64_t bytes = 0;
   };
+  // Every blob (file content), by digest, and where it is.
+  Result<std::vector<Digest>> Blobs() const;
+  std::string BlobPath(const Digest& d) const { return root_ + "/blobs/" + ToHex(d); }
+  // Moves a damaged object or blob to quarantine/ (kept for inspection, never used again).
+  Status Quarantine(const Digest& d);
+  Status QuarantineBlob(const Digest& d);
+
   // Deletes the blobs no object links to any more and everything left in tmp/ (by runs that
   // died while building an object).
   Result<Swept> Sweep();
