@@ -409,6 +409,69 @@ TEST_F(RunTest, GcKeepsWhatIsReferencedAndFreesTheRest) {
   EXPECT_EQ(Wait(run), 0);
 }
 
+TEST_F(RunTest, ResumeFinishesAKilledRunAsItWasSubmitted) {
+  dir_.Write("src/s.py", "import sys, time\ntime.sleep(float(sys.argv[1]))\n"
+                         "open(sys.argv[2] + '/o.txt', 'w').write(sys.argv[3])\n");
+  auto write = [&](const std::string& word) {
+    dir_.Write("p.yml", std::string(R"(type: pipeline
+inputs: {word: )") + word + R"(}
+jobs:
+  first:
+    code: ./src
+    command: python s.py 0 ${{outputs.o}} ${{inputs.word}}
+    )" + kEnv + R"(    inputs: {word: "${{parent.inputs.word}}"}
+    outputs: {o: }
+  second:
+    code: ./src
+    command: touch )" + dir_.path() + R"(/started && python s.py 2 ${{outputs.o}} $(cat ${{inputs.i}}/o.txt)-2
+    )" + kEnv + R"(    inputs: {i: "${{parent.jobs.first.outputs.o}}"}
+    outputs: {o: }
+)");
+  };
+  write("submitted");
+  pid_t owner = Start({"run", "p.yml", "--set", "inputs.word=as-set"}, dir_.path() + "/started");
+  ASSERT_TRUE(fs::exists(dir_.path() + "/started"));
+  ::kill(owner, SIGKILL);
+  EXPECT_EQ(Wait(owner), 128 + SIGKILL);
+  // Edited since: resume still replays what was submitted, --set included.
+  write("edited");
+  dir_.Write("src/s.py", "raise SystemExit('the edited code must not run')\n");
+  ProcessResult notice = Weft({"run", "p.yml", "--dry-run"});
+  ProcessResult run_notice = Weft({"runs"});
+  EXPECT_NE(run_notice.out.find("running"), std::string::npos) << run_notice.out;
+  ProcessResult r = Weft({"resume", "r1"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("resuming run r1 as submitted"), std::string::npos) << r.out;
+  std::map<std::string, std::string> st = Statuses("r2");
+  EXPECT_EQ(st["first"], "reused") << "it had succeeded in r1";
+  EXPECT_EQ(st["second"], "succeeded");
+  ASSERT_EQ(Weft({"get", "r2", "second.o", "got"}).exit_code, 0);
+  EXPECT_EQ(Read(dir_.path() + "/got/o.txt"), "as-set-2");
+  EXPECT_EQ(Statuses("r1")["second"], "interrupted");
+  nlohmann::json runs = nlohmann::json::parse(Weft({"runs", "--json"}).out);
+  EXPECT_EQ(runs[1]["status"], "interrupted");
+  // Nothing left to resume; a later plain run does not mention r1 again.
+  ProcessResult again = Weft({"resume", "r2"});
+  EXPECT_EQ(again.exit_code, 2);
+  EXPECT_NE(again.err.find("nothing to resume"), std::string::npos) << again.err;
+}
+
+TEST_F(RunTest, RunNoticesAnInterruptedRunOfTheSameFile) {
+  dir_.Write("p.yml", std::string("type: pipeline\njobs:\n  slow:\n    command: touch ") + dir_.path() +
+                          "/started; sleep 30\n    " + kEnv);
+  pid_t owner = Start({"run", "p.yml"}, dir_.path() + "/started");
+  ASSERT_TRUE(fs::exists(dir_.path() + "/started"));
+  ::kill(owner, SIGKILL);
+  Wait(owner);
+  dir_.Write("p.yml", std::string("type: pipeline\njobs:\n  quick:\n    command: echo hi\n    ") + kEnv);
+  ProcessResult r = Weft({"run", "p.yml"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.err.find("note: run r1 of p.yml was interrupted (its weft process is gone); `weft "
+                       "resume r1` finishes it"),
+            std::string::npos)
+      << r.err;
+}
+
 TEST_F(RunTest, FsckQuarantinesDamageAndTheStepsThatMadeItRunAgain) {
   WriteReusePipeline(dir_);
   ASSERT_EQ(Weft({"run", "pipeline.yml"}).exit_code, 0);
@@ -676,7 +739,10 @@ jobs:
   ProcessResult show = Weft({"show", "last"});
   EXPECT_NE(show.out.find("symbolic link `escape` points outside its folder"), std::string::npos)
       << show.out;
-  EXPECT_TRUE(fs::is_empty(dir_.path() + "/.weft/store/objects"));
+  // The only object is the pipeline file, kept for `weft resume`; no output entered the store.
+  for (const auto& e : fs::recursive_directory_iterator(dir_.path() + "/.weft/store/objects")) {
+    EXPECT_NE(e.path().filename(), "partial.txt") << e.path();
+  }
 }
 
 TEST_F(RunTest, DatastoreInputsReadTheConfiguredFolder) {
@@ -825,7 +891,10 @@ jobs:
   ::kill(pid, SIGINT);
   EXPECT_EQ(Wait(pid), 130);
   EXPECT_EQ(Statuses()["slow"], "canceled");
-  EXPECT_TRUE(fs::is_empty(dir_.path() + "/.weft/store/objects"));
+  // The only object is the pipeline file, kept for `weft resume`; no output entered the store.
+  for (const auto& e : fs::recursive_directory_iterator(dir_.path() + "/.weft/store/objects")) {
+    EXPECT_NE(e.path().filename(), "partial.txt") << e.path();
+  }
 }
 
 TEST_F(RunTest, FailureStopsTheRunUnlessContinueOnStepFailure) {

@@ -51,6 +51,7 @@ class Json {
   const Object* Members() const { return std::get_if<Object>(&v_); }
   bool IsNull() const { return std::holds_alternative<std::nullptr_t>(v_); }
   const int64_t* Int() const { return std::get_if<int64_t>(&v_); }
+  const bool* Bool() const { return std::get_if<bool>(&v_); }
   // Integers and floating-point numbers alike.
   std::optional<double> Number() const {
     if (const int64_t* i = Int()) return static_cast<double>(*i);

@@ -12,6 +12,7 @@
 #include "cli/workspace_args.h"
 #include "engine/engine.h"
 #include "engine/registry.h"
+#include "engine/resume.h"
 #include "exec/local.h"
 
 namespace weft::cli {
@@ -123,7 +124,86 @@ void PrintSummary(meta::MetaStore& meta, const std::string& run_id) {
   }
 }
 
+// Runs the loaded pipeline with `options` and prints how each step ended.
+int Execute(OpenWorkspaceResult& ws, LoadedGraph& g, const engine::RunOptions& options) {
+  Result<std::unique_ptr<exec::LocalExecutor>> ex = exec::LocalExecutor::Create();
+  if (!ex.ok()) return Fail(ex.status());
+  std::unique_ptr<LinePrinter> printer = ::isatty(1) ? std::make_unique<TerminalPrinter>()
+                                                     : std::make_unique<LinePrinter>();
+  engine::Engine engine(ws.ws, *ws.meta, *ws.store, **ex, *printer);
+  Result<engine::RunResult> r = engine.Run(*g.pipeline, g.graph, options);
+  printer.reset();  // clears the live status line
+  if (!r.ok()) return Fail(r.status());
+  if (options.dry_run) return 0;
+  PrintSummary(*ws.meta, r->run_id);
+  fmt::print("\nrun {}: {}\n", r->run_id,
+             r->exit_code == 0 ? "succeeded" : r->exit_code == 130 ? "canceled" : "failed");
+  return r->exit_code;
+}
+
+// Runs of the same file, from the same folder, whose weft process died before they ended.
+void NoticeInterrupted(meta::MetaStore& meta, const std::string& file, const std::string& workdir) {
+  meta::RunFilter running;
+  running.status = "running";
+  Result<std::vector<meta::RunRecord>> runs = meta.Runs(20, running);
+  if (!runs.ok()) return;
+  for (const meta::RunRecord& r : *runs) {
+    if (r.pipeline_file != file || r.workdir != workdir || engine::OwnerAlive(r.owner)) continue;
+    fmt::print(stderr, "note: run {} of {} was interrupted (its weft process is gone); `weft resume "
+                       "{}` finishes it as it was submitted\n",
+               r.id, file, r.id);
+  }
+}
+
 }  // namespace
+
+std::function<int()> SetupResume(CLI::App& sub) {
+  struct Options {
+    WorkspaceArgs workspace;
+    std::string run;
+    int64_t jobs = 0;
+  };
+  auto o = std::make_shared<Options>();
+  o->workspace.AddTo(sub);
+  sub.add_option("run", o->run, "the run to finish (`last` for the newest)")->required();
+  sub.add_option("-j,--jobs", o->jobs, "CPU capacity to schedule on (default: as submitted)");
+  return [o] {
+    Result<OpenWorkspaceResult> ws = OpenWorkspace(o->workspace);
+    if (!ws.ok()) return Fail(ws.status());
+    Result<meta::RunRecord> run = FindRun(*ws->meta, o->run);
+    if (!run.ok()) return Fail(run.status());
+    if (run->status == "succeeded") {
+      return Fail(Status::Invalid(fmt::format("run {} succeeded; there is nothing to resume", run->id)));
+    }
+    if (run->status == "running" && engine::OwnerAlive(run->owner)) {
+      return Fail(Status::Busy(fmt::format("run {} is still running ({}); `weft cancel {}` stops it",
+                                           run->id, run->owner, run->id)));
+    }
+    Result<engine::Submission> sub = engine::ParseSubmission(run->submission);
+    if (!sub.ok()) return Fail(sub.status());
+    if (run->status == "running") {
+      Status s = engine::StopLeftovers(*ws->meta, *run, "interrupted",
+                                       "its weft process was gone; see the run that resumes it",
+                                       kExitStepFailed);
+      if (!s.ok()) return Fail(s);
+    }
+    Result<std::string> file = engine::MirrorSubmission(ws->ws, *ws->store, run->id, *sub);
+    if (!file.ok()) return Fail(file.status());
+    std::error_code ec;
+    if (!sub->options.workdir.empty()) std::filesystem::current_path(sub->options.workdir, ec);
+    engine::WorkspaceRegistry registry(ws->ws, *ws->meta, *ws->store);
+    PipelineArgs args{*file, sub->options.sets};
+    int code = 0;
+    std::unique_ptr<LoadedGraph> g = LoadGraph(args, registry, stderr, &code);
+    if (!g) return code;
+    engine::RunOptions options = sub->options;
+    options.resumes = run->id;
+    options.replay = &sub->snapshots;
+    if (o->jobs > 0) options.jobs = o->jobs;
+    fmt::print("resuming run {} as submitted ({})\n", run->id, sub->file);
+    return Execute(*ws, *g, options);
+  };
+}
 
 std::function<int()> SetupRun(CLI::App& sub) {
   auto o = std::make_shared<Options>();
@@ -145,8 +225,6 @@ std::function<int()> SetupRun(CLI::App& sub) {
     engine::WorkspaceRegistry registry(ws->ws, *ws->meta, *ws->store);
     std::unique_ptr<LoadedGraph> g = LoadGraph(o->pipeline, registry, stderr, &code);
     if (!g) return code;
-    Result<std::unique_ptr<exec::LocalExecutor>> ex = exec::LocalExecutor::Create();
-    if (!ex.ok()) return Fail(ex.status());
     engine::RunOptions options;
     options.jobs = o->jobs;
     options.force = o->force;
@@ -169,17 +247,9 @@ std::function<int()> SetupRun(CLI::App& sub) {
                          : !g->pipeline->job.experiment_name.empty()
                              ? g->pipeline->job.experiment_name
                              : std::filesystem::current_path().filename().string();
-    std::unique_ptr<LinePrinter> printer = ::isatty(1) ? std::make_unique<TerminalPrinter>()
-                                                       : std::make_unique<LinePrinter>();
-    engine::Engine engine(ws->ws, *ws->meta, *ws->store, **ex, *printer);
-    Result<engine::RunResult> r = engine.Run(*g->pipeline, g->graph, options);
-    printer.reset();  // clears the live status line
-    if (!r.ok()) return Fail(r.status());
-    if (o->dry_run) return 0;
-    PrintSummary(*ws->meta, r->run_id);
-    fmt::print("\nrun {}: {}\n", r->run_id,
-               r->exit_code == 0 ? "succeeded" : r->exit_code == 130 ? "canceled" : "failed");
-    return r->exit_code;
+    options.sets = o->pipeline.sets;
+    if (!o->dry_run) NoticeInterrupted(*ws->meta, g->pipeline->job.file, options.workdir);
+    return Execute(*ws, *g, options);
   };
 }
 

@@ -25,6 +25,7 @@ const std::vector<CommandSpec>& Commands();
 std::function<int()> SetupValidate(CLI::App& sub);
 std::function<int()> SetupGraph(CLI::App& sub);
 std::function<int()> SetupRun(CLI::App& sub);
+std::function<int()> SetupResume(CLI::App& sub);
 std::function<int()> SetupRuns(CLI::App& sub);
 std::function<int()> SetupShow(CLI::App& sub);
 std::function<int()> SetupLogs(CLI::App& sub);

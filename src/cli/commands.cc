@@ -7,6 +7,7 @@ const std::vector<CommandSpec>& Commands() {
       {"validate", "check a pipeline file and everything it references", SetupValidate},
       {"graph", "draw the flattened graph of a pipeline (text, dot, mermaid, json)", SetupGraph},
       {"run", "run a pipeline here, reusing every step whose inputs did not change", SetupRun},
+      {"resume", "finish a run whose weft process died, exactly as it was submitted", SetupResume},
       {"runs", "list the runs of this workspace", SetupRuns},
       {"show", "show a run and its steps", SetupShow},
       {"logs", "print a step's log", SetupLogs},

@@ -16,6 +16,7 @@
 #include "engine/metrics.h"
 #include "engine/plan.h"
 #include "engine/registry.h"
+#include "engine/resume.h"
 #include "engine/secrets.h"
 #include "engine/substitute.h"
 #include "exec/local.h"
@@ -63,9 +64,10 @@ class RunLoop {
  public:
   RunLoop(const Workspace& ws, meta::MetaStore& meta, store::Store& store, exec::Executor& ex,
           Observer& obs, const spec::LoadedPipeline& p, const graph::Graph& g,
-          std::vector<StepPlan> plans, const RunOptions& o, Capacity cap)
+          std::vector<StepPlan> plans, const RunOptions& o, Capacity cap, std::string submission)
       : ws_(ws), meta_(meta), store_(store), ex_(ex), obs_(obs), pipeline_(p), g_(g),
-        plans_(std::move(plans)), opts_(o), cap_(cap), runs_(g.steps.size()) {
+        plans_(std::move(plans)), opts_(o), cap_(cap), runs_(g.steps.size()),
+        submission_(std::move(submission)) {
     std::vector<std::pair<std::string, std::string>> set;
     for (const StepPlan& plan : plans_) set.insert(set.end(), plan.env_vars.begin(), plan.env_vars.end());
     redact_ = Redactor::ForSecrets(ws.config.secrets, set);
@@ -96,6 +98,7 @@ class RunLoop {
   void ReportProgress();
   void Release(uint32_t i);
   bool TryReuse(uint32_t i);
+  bool ReuseResumed(uint32_t i);
 
   const Workspace& ws_;
   meta::MetaStore& meta_;
@@ -109,6 +112,7 @@ class RunLoop {
   Redactor redact_;  // applied to everything written about a step: logs, fields, values, messages
   Capacity cap_;
   std::vector<StepRun> runs_;
+  std::string submission_;  // recorded with the run, for `weft resume`
   std::deque<uint32_t> queue_;    // fingerprinted, waiting for capacity
   std::deque<uint32_t> ready_;    // producers finished, not yet looked at
   std::vector<uint32_t> retrying_;  // failed attempts waiting for their next try
@@ -190,6 +194,36 @@ std::optional<std::string> RunLoop::InputValue(uint32_t i, const graph::StepInpu
   }
 }
 
+// `weft resume`: a step that succeeded in the run being resumed, with the same fingerprint, is not
+// run again, whatever forces reruns otherwise (--force, force_rerun, non-deterministic).
+bool RunLoop::ReuseResumed(uint32_t i) {
+  StepRun& r = runs_[i];
+  Result<std::optional<meta::StepRecord>> before = meta_.FindStep(opts_.resumes, g_.steps[i].name);
+  if (!before.ok() || !*before || (*before)->fingerprint != r.fp.digest ||
+      ((*before)->status != "succeeded" && (*before)->status != "reused")) {
+    return false;
+  }
+  auto [src_run, src_idx] = (*before)->ResultAttempt();
+  Result<std::vector<meta::OutputRecord>> outs = meta_.Outputs(src_run, src_idx);
+  if (!outs.ok()) return false;
+  std::map<std::string, store::ObjectRef> refs;
+  for (const meta::OutputRecord& o : *outs) {
+    std::optional<Digest> d = store::ParseHex(o.digest);
+    if (!d || !store_.Has(*d)) return false;
+    store::ObjectRef ref;
+    ref.digest = *d;
+    ref.type = o.type == "file" ? store::ObjectType::kFile : store::ObjectType::kFolder;
+    ref.name = o.object_name;
+    ref.bytes = static_cast<uint64_t>(o.bytes);
+    refs[o.name] = ref;
+  }
+  r.outputs = std::move(refs);
+  r.rec.reused_run = src_run;
+  r.rec.reused_index = src_idx;
+  r.rec.message = fmt::format("succeeded in {}, which this run resumes", opts_.resumes);
+  return true;
+}
+
 // Builds the fingerprint from what the step is; false when it cannot be known (an input is
 // missing).
 bool RunLoop::Fingerprinted(uint32_t i) {
@@ -203,6 +237,7 @@ bool RunLoop::Fingerprinted(uint32_t i) {
 bool RunLoop::TryReuse(uint32_t i) {
   const graph::Step& step = g_.steps[i];
   StepRun& r = runs_[i];
+  if (!opts_.resumes.empty() && ReuseResumed(i)) return true;
   bool allowed = plans_[i].command->is_deterministic && !pipeline_.job.settings.force_rerun &&
                  !opts_.force && opts_.force_steps.count(step.name) == 0;
   if (!allowed) {
@@ -679,6 +714,13 @@ Result<RunResult> RunLoop::Go() {
   if (!s.ok()) return s;
   meta::RunRecord rec;
   rec.pipeline_file = pipeline_.job.file;
+  if (opts_.replay != nullptr) {  // resumed: the file as submitted, not its mirror
+    std::string root = opts_.replay->replay_root;
+    std::string file = std::filesystem::absolute(rec.pipeline_file).lexically_normal().string();
+    if (file.rfind(root + "/", 0) == 0) file = file.substr(root.size());
+    std::filesystem::path rel = std::filesystem::path(file).lexically_relative(opts_.workdir);
+    rec.pipeline_file = !rel.empty() && *rel.begin() != ".." ? rel.string() : file;
+  }
   rec.name = g_.name;
   rec.experiment = opts_.experiment;
   rec.status = "running";
@@ -688,6 +730,8 @@ Result<RunResult> RunLoop::Go() {
   rec.tags = opts_.tags;
   for (auto& [key, value] : rec.tags) value = redact_.Apply(std::move(value));
   rec.owner = fmt::format("pid={} start={}", ::getpid(), exec::ProcessStartTime(::getpid()));
+  rec.submission = submission_;
+  rec.resumes = opts_.resumes;
   Result<meta::RunRecord> created = meta_.CreateRun(rec);
   if (!created.ok()) {
     meta_.Rollback();
@@ -823,13 +867,28 @@ Result<RunResult> Engine::Run(const spec::LoadedPipeline& pipeline, const graph:
   std::vector<std::string> warnings;
   Status s = meta_.Begin();
   if (!s.ok()) return s;
-  Result<std::vector<StepPlan>> plans = PlanSteps(graph, ws_, cap, store_, meta_, envs, &warnings);
+  Snapshots snapshots = options.replay != nullptr ? *options.replay : Snapshots{};
+  Result<std::vector<StepPlan>> plans =
+      PlanSteps(graph, ws_, cap, store_, meta_, envs, snapshots, &warnings);
+  // The pipeline's own files too, so that `weft resume` can replay it as it was submitted.
+  if (plans.ok() && options.replay == nullptr && !options.dry_run) {
+    for (const auto& file : pipeline.files) {
+      std::string path = std::filesystem::absolute(*file).lexically_normal().string();
+      if (snapshots.by_path.count(path)) continue;
+      Result<store::ObjectRef> ref = store_.Snapshot(path, &meta_, nullptr);
+      if (ref.ok()) snapshots.by_path[path] = *ref;  // unreadable now: resume reports it
+    }
+  }
   s = meta_.Commit();
   if (!plans.ok()) return plans.status();
   if (!s.ok()) return s;
   for (const std::string& w : warnings) observer_.OnWarning(w);
+  std::string file = std::filesystem::absolute(pipeline.job.file).lexically_normal().string();
+  if (options.replay != nullptr && file.rfind(options.replay->replay_root + "/", 0) == 0) {
+    file = file.substr(options.replay->replay_root.size());
+  }
   RunLoop loop(ws_, meta_, store_, executor_, observer_, pipeline, graph, std::move(*plans),
-               options, cap);
+               options, cap, SubmissionJson(file, options, snapshots));
   return options.dry_run ? loop.DryRun() : loop.Go();
 }
 

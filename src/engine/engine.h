@@ -23,6 +23,8 @@
 
 namespace weft::engine {
 
+struct Snapshots;  // engine/plan.h
+
 struct RunOptions {
   int64_t jobs = 0;                     // CPU capacity (-j); 0: the workspace's or the machine's
   bool force = false;                   // --force: no reuse at all
@@ -33,6 +35,12 @@ struct RunOptions {
   std::string experiment;               // overrides the pipeline's experiment_name
   std::string workdir;                  // where weft was started
   std::vector<std::pair<std::string, std::string>> tags;  // the run's tags
+  std::vector<std::string> sets;        // --set inputs.NAME=VALUE, as given (recorded for resume)
+  // `weft resume`: the run being resumed, and what it was submitted with (its paths are read
+  // from the store, not the file system). Steps that succeeded in it are reused whatever the
+  // force settings.
+  std::string resumes;
+  const Snapshots* replay = nullptr;
 };
 
 // What observers hear about (the terminal printer, tests).

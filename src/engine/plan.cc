@@ -47,11 +47,14 @@ Capacity DetectCapacity(const Workspace& ws, int64_t jobs) {
 Result<std::vector<StepPlan>> PlanSteps(const graph::Graph& graph, const Workspace& ws,
                                         const Capacity& capacity, store::Store& store,
                                         meta::MetaStore& meta, Environments& envs,
-                                        std::vector<std::string>* warnings) {
+                                        Snapshots& snapshots, std::vector<std::string>* warnings) {
   std::vector<StepPlan> plans(graph.steps.size());
-  std::map<std::string, store::ObjectRef> snapshots;  // by local path
   auto snapshot = [&](const std::string& path, bool code) -> Result<store::ObjectRef> {
-    if (auto it = snapshots.find(path); it != snapshots.end()) return it->second;
+    const std::string& root = snapshots.replay_root;
+    std::string key = !root.empty() && path.rfind(root + "/", 0) == 0
+                          ? path.substr(root.size())
+                          : std::filesystem::absolute(path).lexically_normal().string();
+    if (auto it = snapshots.by_path.find(key); it != snapshots.by_path.end()) return it->second;
     // weft's own files are never pipeline data or code; a code folder may hold the workspace
     // (its `.weft` is always left out), data may not.
     std::string real = std::filesystem::weakly_canonical(path).string();
@@ -66,7 +69,7 @@ Result<std::vector<StepPlan>> PlanSteps(const graph::Graph& graph, const Workspa
     }
     store::IgnoreRules rules = store::IgnoreRules::ForFolder(path);
     Result<store::ObjectRef> ref = store.Snapshot(path, &meta, code ? &rules : nullptr);
-    if (ref.ok()) snapshots[path] = *ref;
+    if (ref.ok()) snapshots.by_path[key] = *ref;
     return ref;
   };
   for (size_t i = 0; i < graph.steps.size(); ++i) {

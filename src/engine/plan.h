@@ -48,12 +48,22 @@ struct Capacity {
 
 Capacity DetectCapacity(const Workspace& ws, int64_t jobs);
 
+// The local paths a run read (code folders, data inputs, its YAML files) and what they held. A
+// resumed run reads them from here instead of the file system: it replays what was submitted.
+struct Snapshots {
+  // When replaying: the folder that mirrors the submitted paths; a path under it stands for the
+  // same path without it.
+  std::string replay_root;
+  std::map<std::string, store::ObjectRef> by_path;  // recorded; when replaying, given
+};
+
 // Plans every step. Errors name the step (exit 2): parallel and sweep nodes, unreadable code or
-// data, missing packages, datastore paths that do not exist, URLs weft cannot fetch.
+// data, missing packages, datastore paths that do not exist, URLs weft cannot fetch. Every path
+// it snapshots is recorded in `snapshots` (and taken from there when it is already).
 Result<std::vector<StepPlan>> PlanSteps(const graph::Graph& graph, const Workspace& ws,
                                         const Capacity& capacity, store::Store& store,
                                         meta::MetaStore& meta, Environments& envs,
-                                        std::vector<std::string>* warnings);
+                                        Snapshots& snapshots, std::vector<std::string>* warnings);
 
 // The variables of each process of a distributed step (RANK, LOCAL_RANK, NODE_RANK, WORLD_SIZE,
 // MASTER_ADDR, MASTER_PORT, and TF_CONFIG for tensorflow); empty for a single-process step.

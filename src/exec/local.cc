@@ -107,6 +107,14 @@ std::string ProcessStartTime(int64_t pid) {
   return {};
 }
 
+bool ProcessEnded(int64_t pid) {
+  std::ifstream in(fmt::format("/proc/{}/stat", pid));
+  std::string stat((std::istreambuf_iterator<char>(in)), {});
+  size_t close = stat.rfind(')');
+  return close == std::string::npos || close + 2 >= stat.size() || stat[close + 2] == 'Z' ||
+         stat[close + 2] == 'X';
+}
+
 Result<std::unique_ptr<LocalExecutor>> LocalExecutor::Create() {
   sigset_t set = WatchedSignals();
   if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0) {

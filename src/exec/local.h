@@ -41,5 +41,7 @@ class LocalExecutor : public Executor {
 
 // Reads field 22 (start time in clock ticks) of /proc/PID/stat; empty when the process is gone.
 std::string ProcessStartTime(int64_t pid);
+// Whether `pid` has ended: gone, or a zombie waiting for its parent to collect it.
+bool ProcessEnded(int64_t pid);
 
 }  // namespace weft::exec

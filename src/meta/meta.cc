@@ -69,6 +69,11 @@ ALTER TABLE runs ADD COLUMN tags TEXT;
 CREATE TABLE params(run_id TEXT NOT NULL, idx INTEGER NOT NULL, kind TEXT NOT NULL,
   name TEXT NOT NULL, value TEXT, seq INTEGER, PRIMARY KEY(run_id, idx, kind, name));
 )sql",
+    // 8: what a run was submitted with (for `weft resume`), and the run a run resumes.
+    R"sql(
+ALTER TABLE runs ADD COLUMN submission TEXT;
+ALTER TABLE runs ADD COLUMN resumes TEXT;
+)sql",
 };
 
 constexpr int64_t kClockTickNs = 10'000'000;  // mtimes within this of hashing are not trusted
@@ -118,12 +123,14 @@ RunRecord ReadRun(const Statement& q) {
       if (v.String()) r.tags.emplace_back(k, *v.String());
     }
   }
+  r.submission = q.Text(13);
+  r.resumes = q.Text(14);
   return r;
 }
 
 constexpr const char* kRunColumns =
     "id, seq, pipeline_file, name, experiment, status, created_ns, finished_ns, exit_code, "
-    "seeds_reuse, workdir, owner, tags";
+    "seeds_reuse, workdir, owner, tags, submission, resumes";
 
 constexpr const char* kAssetColumns =
     "kind, registry, name, version, digest, entry, type, description, source, created_ns, archived";
@@ -202,7 +209,7 @@ Result<RunRecord> MetaStore::CreateRun(RunRecord run) {
   run.seq = q->Int(0);
   run.id = fmt::format("r{}", run.seq);
   Result<Statement> ins = db_->Prepare(fmt::format(
-      "INSERT INTO runs({}) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)", kRunColumns));
+      "INSERT INTO runs({}) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", kRunColumns));
   if (!ins.ok()) return ins.status();
   ins->Bind(1, run.id).Bind(2, run.seq).Bind(3, run.pipeline_file).Bind(4, run.name);
   ins->Bind(5, run.experiment).Bind(6, run.status).Bind(7, run.created_ns);
@@ -210,7 +217,7 @@ Result<RunRecord> MetaStore::CreateRun(RunRecord run) {
   ins->Bind(10, int64_t{run.seeds_reuse}).Bind(11, run.workdir).Bind(12, run.owner);
   Json tags = Json::MakeObject();
   for (const auto& [k, v] : run.tags) tags.Set(k, v);
-  ins->Bind(13, tags.Dump(-1));
+  ins->Bind(13, tags.Dump(-1)).Bind(14, run.submission).Bind(15, run.resumes);
   Status s = ins->Run();
   if (!s.ok()) return s;
   return run;

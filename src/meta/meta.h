@@ -33,6 +33,8 @@ struct RunRecord {
   std::string workdir;      // the folder the run was submitted from
   std::string owner;        // the weft process running it: "pid=<pid> start=<ticks>"
   std::vector<std::pair<std::string, std::string>> tags;  // the pipeline's, then `weft run --tag`
+  std::string submission;  // JSON: what it was submitted with, for `weft resume` (engine/resume.h)
+  std::string resumes;     // the run this one resumes, if any
 };
 
 struct StepRecord {

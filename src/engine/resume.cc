@@ -1,0 +1,187 @@
+#include "engine/resume.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "base/clock.h"
+#include "base/fs.h"
+#include "base/json.h"
+#include "exec/local.h"
+
+namespace weft::engine {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The value of `key` in "k=v k=v" (the form weft records processes in); 0 when absent.
+int64_t Field(const std::string& text, const std::string& key) {
+  size_t at = text.find(key + "=");
+  if (at == std::string::npos || (at > 0 && text[at - 1] != ' ')) return 0;
+  return std::atoll(text.c_str() + at + key.size() + 1);
+}
+
+bool SameProcess(int64_t pid, int64_t start) {
+  return pid > 0 && start > 0 && exec::ProcessStartTime(pid) == std::to_string(start);
+}
+
+bool GroupGone(int64_t pgid) { return ::kill(static_cast<pid_t>(-pgid), 0) != 0 && errno == ESRCH; }
+
+}  // namespace
+
+std::string SubmissionJson(const std::string& file, const RunOptions& o, const Snapshots& snapshots) {
+  auto strings = [](const auto& list) {
+    Json a = Json::MakeArray();
+    for (const std::string& s : list) a.Push(Json(s));
+    return a;
+  };
+  Json tags = Json::MakeObject();
+  for (const auto& [k, v] : o.tags) tags.Set(k, v);
+  Json paths = Json::MakeObject();
+  for (const auto& [path, ref] : snapshots.by_path) {
+    Json p = Json::MakeObject();
+    p.Set("digest", ToHex(ref.digest)).Set("type", ref.type == store::ObjectType::kFile ? "file" : "folder");
+    if (!ref.name.empty()) p.Set("name", ref.name);
+    paths.Set(path, p);
+  }
+  Json j = Json::MakeObject();
+  j.Set("file", file).Set("sets", strings(o.sets)).Set("force", o.force);
+  j.Set("force_steps", strings(o.force_steps)).Set("only", o.only).Set("until", o.until);
+  j.Set("experiment", o.experiment).Set("workdir", o.workdir).Set("jobs", o.jobs);
+  j.Set("tags", tags).Set("paths", paths);
+  return j.Dump(-1);
+}
+
+Result<Submission> ParseSubmission(const std::string& text) {
+  std::optional<Json> j = Json::Parse(text);
+  auto str = [&](const char* key) {
+    const Json* v = j ? j->Find(key) : nullptr;
+    return v && v->String() ? *v->String() : std::string();
+  };
+  const Json* paths = j ? j->Find("paths") : nullptr;
+  if (!j || str("file").empty() || !paths || !paths->Members()) {
+    return Status::Invalid("the run has no record of what it was submitted with (it was made by an "
+                           "older weft); run the pipeline again instead");
+  }
+  Submission s;
+  s.file = str("file");
+  RunOptions& o = s.options;
+  o.only = str("only");
+  o.until = str("until");
+  o.experiment = str("experiment");
+  o.workdir = str("workdir");
+  if (const Json* f = j->Find("force"); f && f->Bool()) o.force = *f->Bool();
+  if (const Json* n = j->Find("jobs"); n && n->Int()) o.jobs = *n->Int();
+  for (const char* key : {"sets", "force_steps"}) {
+    const Json* list = j->Find(key);
+    if (!list || !list->Items()) continue;
+    for (const Json& v : *list->Items()) {
+      if (!v.String()) continue;
+      if (std::string(key) == "sets") o.sets.push_back(*v.String());
+      else o.force_steps.insert(*v.String());
+    }
+  }
+  if (const Json* tags = j->Find("tags"); tags && tags->Members()) {
+    for (const auto& [k, v] : *tags->Members()) {
+      if (v.String()) o.tags.emplace_back(k, *v.String());
+    }
+  }
+  for (const auto& [path, p] : *paths->Members()) {
+    const Json* digest = p.Find("digest");
+    const Json* type = p.Find("type");
+    const Json* name = p.Find("name");
+    std::optional<Digest> d = digest && digest->String() ? store::ParseHex(*digest->String()) : std::nullopt;
+    if (!d || !type || !type->String()) return Status::Invalid(fmt::format("the record of `{}` is damaged", path));
+    store::ObjectRef ref;
+    ref.digest = *d;
+    ref.type = *type->String() == "file" ? store::ObjectType::kFile : store::ObjectType::kFolder;
+    if (name && name->String()) ref.name = *name->String();
+    s.snapshots.by_path[path] = ref;
+  }
+  return s;
+}
+
+Result<std::string> MirrorSubmission(const Workspace& ws, const store::Store& store,
+                                     const std::string& run_id, Submission& submission) {
+  std::string root = fmt::format("{}/{}/submitted", ws.runs_dir(), run_id);
+  Status s = RemoveTree(root);
+  if (!s.ok()) return s;
+  // Outermost first: a path inside a recorded folder is reached through that folder's link.
+  std::vector<std::string> paths;
+  for (const auto& [path, ref] : submission.snapshots.by_path) paths.push_back(path);
+  std::sort(paths.begin(), paths.end());
+  std::vector<std::string> linked;
+  for (const std::string& path : paths) {
+    bool inside = std::any_of(linked.begin(), linked.end(), [&](const std::string& l) {
+      return path.rfind(l + "/", 0) == 0;
+    });
+    if (inside || path.empty() || path[0] != '/') continue;
+    const store::ObjectRef& ref = submission.snapshots.by_path.at(path);
+    if (!store.Has(ref.digest)) {
+      return Status::NotFound(fmt::format("`{}` as submitted (sha256:{}) is no longer in the store "
+                                          "(removed by `weft gc`?); the run cannot be replayed",
+                                          path, ToHex(ref.digest).substr(0, 12)));
+    }
+    std::string link = root + path;
+    s = MakeDirs(DirName(link));
+    if (!s.ok()) return s;
+    std::error_code ec;
+    fs::create_symlink(store.DeliveryPath(ref), link, ec);
+    if (ec) return Status::Io(fmt::format("{}: cannot link: {}", link, ec.message()));
+    linked.push_back(path);
+  }
+  submission.snapshots.replay_root = root;
+  if (!submission.snapshots.by_path.count(submission.file)) {
+    return Status::Invalid(fmt::format("the run's record does not hold its pipeline file {}", submission.file));
+  }
+  return root + submission.file;
+}
+
+bool OwnerAlive(const std::string& owner) {
+  int64_t pid = Field(owner, "pid");
+  return SameProcess(pid, Field(owner, "start")) && !exec::ProcessEnded(pid);
+}
+
+Status StopLeftovers(meta::MetaStore& meta, const meta::RunRecord& run, const std::string& status,
+                     const std::string& message, int exit_code) {
+  Result<std::vector<meta::StepRecord>> steps = meta.Steps(run.id);
+  if (!steps.ok()) return steps.status();
+  std::vector<int64_t> groups;
+  for (const meta::StepRecord& s : *steps) {
+    if (s.status != "running") continue;
+    int64_t pgid = Field(s.job, "pgid");
+    if (SameProcess(pgid, Field(s.job, "start"))) {
+      ::kill(static_cast<pid_t>(-pgid), SIGTERM);
+      groups.push_back(pgid);
+    }
+  }
+  for (int i = 0; i < 50 && !groups.empty(); ++i) {
+    std::erase_if(groups, GroupGone);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  for (int64_t pgid : groups) ::kill(static_cast<pid_t>(-pgid), SIGKILL);
+  Status st = meta.Begin();
+  int64_t now_ns = NowNs();
+  for (meta::StepRecord s : *steps) {
+    if (!st.ok()) break;
+    if (s.status != "running" && s.status != "retrying") continue;
+    s.status = status;
+    s.message = message;
+    s.finished_ns = now_ns;
+    st = meta.PutStep(s);
+    if (st.ok()) st = meta.AddTransition(run.id, s.index, status, now_ns);
+  }
+  if (st.ok()) st = meta.FinishRun(run.id, status, exit_code, now_ns);
+  if (st.ok()) st = meta.Commit();
+  if (!st.ok()) meta.Rollback();
+  return st;
+}
+
+}  // namespace weft::engine

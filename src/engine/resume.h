@@ -1,0 +1,50 @@
+// `weft resume`: finishing a run whose weft process died (kill -9, a crash, a reboot).
+//
+// Every run records what it was submitted with (its submission): the pipeline file, `--set`
+// values and options, and every local path it read (its YAML files, code folders, data inputs)
+// with the store object that held it then. Resuming replays exactly that, even if the files were
+// edited or removed since: the paths are mirrored under the old run's folder as links to their
+// objects, the pipeline is loaded from the mirror, and the snapshots are taken from the record.
+// The new run reuses every step that succeeded in the old one and runs the rest.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "engine/engine.h"
+#include "engine/plan.h"
+#include "engine/workspace.h"
+#include "meta/meta.h"
+#include "store/store.h"
+
+namespace weft::engine {
+
+struct Submission {
+  std::string file;  // the pipeline file, absolute
+  RunOptions options;
+  Snapshots snapshots;
+};
+
+// The JSON a run records as its submission.
+std::string SubmissionJson(const std::string& file, const RunOptions& options,
+                           const Snapshots& snapshots);
+Result<Submission> ParseSubmission(const std::string& json);
+
+// Mirrors the submitted paths under `.weft/runs/<run>/submitted` as links to their store objects
+// (a path inside another recorded folder comes with that folder); sets the submission's
+// `snapshots.replay_root` and returns the path of the pipeline file in the mirror.
+Result<std::string> MirrorSubmission(const Workspace& ws, const store::Store& store,
+                                     const std::string& run_id, Submission& submission);
+
+// Whether the process recorded as "pid=P start=T" is alive and the very same process (a reused
+// pid has another start time).
+bool OwnerAlive(const std::string& owner);
+
+// For a run whose process is gone: stops the process groups its running steps left behind
+// (checked by start time; SIGTERM, then SIGKILL after 5 s), records those steps and any retrying
+// ones with `status` and `message`, and the run with `status` and `exit_code`.
+Status StopLeftovers(meta::MetaStore& meta, const meta::RunRecord& run, const std::string& status,
+                     const std::string& message, int exit_code);
+
+}  // namespace weft::engine
