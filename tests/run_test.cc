@@ -43,23 +43,24 @@ class RunTest : public ::testing::Test {
     }
     return out;
   }
-  // Starts `weft ARGS...` in the test's folder without waiting (output discarded), then waits up
-  // to 10 s for the file `marker` (which a step creates) to appear.
-  pid_t Start(const std::vector<std::string>& args, const std::string& marker) {
-    fs::remove(marker);
+  // Starts `weft ARGS...` in the test's folder without waiting (output to `log`, else discarded),
+  // then waits up to 10 s for the file `marker` (which a step creates), if one is given.
+  pid_t Start(const std::vector<std::string>& args, const std::string& marker,
+              const std::string& log = "/dev/null") {
+    if (!marker.empty()) fs::remove(marker);
     pid_t pid = ::fork();
     if (pid == 0) {
       ::chdir(dir_.path().c_str());
-      int null = ::open("/dev/null", O_WRONLY);
-      ::dup2(null, 1);
-      ::dup2(null, 2);
+      int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      ::dup2(out, 1);
+      ::dup2(out, 2);
       std::vector<char*> argv = {const_cast<char*>(WEFT_BINARY)};
       for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
       argv.push_back(nullptr);
       ::execv(WEFT_BINARY, argv.data());
       ::_exit(127);
     }
-    for (int i = 0; i < 200 && !fs::exists(marker); ++i) {
+    for (int i = 0; i < 200 && !marker.empty() && !fs::exists(marker); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     return pid;
@@ -469,6 +470,66 @@ TEST_F(RunTest, RunNoticesAnInterruptedRunOfTheSameFile) {
                        "resume r1` finishes it"),
             std::string::npos)
       << r.err;
+}
+
+// Each step appends a line to count/<step> (outside the workspace) each time it really runs.
+void WriteCountingPipeline(const testing::TempDir& d, const std::string& slow_marker = "") {
+  std::string count = d.Mkdir("count");
+  auto step = [&](const std::string& name, double secs, const std::string& input) {
+    std::string cmd = "echo x >> " + count + "/" + name + (name == "prep" && !slow_marker.empty()
+                                                               ? " && touch " + slow_marker : "") +
+                      " && sleep " + std::to_string(secs) + " && echo " + name + " > ${{outputs.o}}/v";
+    std::string y = "  " + name + ":\n    command: " + cmd + "\n    " + kEnv;
+    if (!input.empty()) y += "    inputs: {i: \"${{parent.jobs." + input + ".outputs.o}}\"}\n";
+    return y + "    outputs: {o: }\n";
+  };
+  d.Write("p.yml", "type: pipeline\njobs:\n" + step("prep", slow_marker.empty() ? 0.5 : 3, "") +
+                       step("a", 0.4, "prep") + step("b", 0.4, "prep") + step("c", 0.4, "prep") +
+                       step("join", 0.2, "a"));
+}
+
+TEST_F(RunTest, FourConcurrentRunsComputeEachStepOnce) {
+  WriteCountingPipeline(dir_);
+  ASSERT_EQ(Weft({"validate", "p.yml"}).exit_code, 0);  // the workspace exists before they race
+  std::vector<pid_t> runs;
+  for (int k = 0; k < 4; ++k) {
+    runs.push_back(Start({"run", "p.yml"}, "", dir_.path() + "/run" + std::to_string(k) + ".log"));
+  }
+  for (int k = 0; k < 4; ++k) {
+    EXPECT_EQ(Wait(runs[k]), 0) << Read(dir_.path() + "/run" + std::to_string(k) + ".log");
+    EXPECT_EQ(Read(dir_.path() + "/run" + std::to_string(k) + ".log").find("locked"), std::string::npos);
+  }
+  for (const char* step : {"prep", "a", "b", "c", "join"}) {
+    EXPECT_EQ(Read(dir_.path() + "/count/" + step), "x\n") << step << " ran more than once";
+  }
+  ProcessResult fsck = Weft({"fsck"});
+  EXPECT_EQ(fsck.exit_code, 0) << fsck.out;
+}
+
+TEST_F(RunTest, AWaiterTakesOverFromAClaimOwnerKilledMidStep) {
+  std::string marker = dir_.path() + "/prep-started";
+  WriteCountingPipeline(dir_, marker);
+  ASSERT_EQ(Weft({"validate", "p.yml"}).exit_code, 0);
+  pid_t owner = Start({"run", "p.yml"}, marker);
+  ASSERT_TRUE(fs::exists(marker));
+  std::vector<pid_t> waiters;
+  for (int k = 0; k < 3; ++k) {
+    waiters.push_back(Start({"run", "p.yml"}, "", dir_.path() + "/w" + std::to_string(k) + ".log"));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));  // they find prep claimed
+  ::kill(owner, SIGKILL);
+  Wait(owner);
+  for (int k = 0; k < 3; ++k) {
+    EXPECT_EQ(Wait(waiters[k]), 0) << Read(dir_.path() + "/w" + std::to_string(k) + ".log");
+  }
+  // prep: the killed owner's attempt and one take-over; everything after it once.
+  EXPECT_EQ(Read(dir_.path() + "/count/prep"), "x\nx\n");
+  for (const char* step : {"a", "b", "c", "join"}) {
+    EXPECT_EQ(Read(dir_.path() + "/count/" + step), "x\n") << step;
+  }
+  std::string logs;
+  for (int k = 0; k < 3; ++k) logs += Read(dir_.path() + "/w" + std::to_string(k) + ".log");
+  EXPECT_NE(logs.find("waiting for run r1, which is computing the same step"), std::string::npos) << logs;
 }
 
 TEST_F(RunTest, FsckQuarantinesDamageAndTheStepsThatMadeItRunAgain) {

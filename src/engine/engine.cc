@@ -57,6 +57,8 @@ struct StepRun {
   std::string dir;  // attempt folder
   std::vector<int64_t> gpu_ids;
   int64_t retry_at_ns = 0;  // waiting to be tried again (weft.retries) at this time
+  bool shareable = false;   // its result may be reused, so concurrent runs compute it once
+  bool claimed = false;     // this run holds the claim on its fingerprint
   meta::StepRecord rec;
 };
 
@@ -99,6 +101,10 @@ class RunLoop {
   void Release(uint32_t i);
   bool TryReuse(uint32_t i);
   bool ReuseResumed(uint32_t i);
+  void FinishReused(uint32_t i);
+  bool Claim(uint32_t i);
+  bool HolderGone(const meta::Claim& c) const;
+  void CheckWaiting();
 
   const Workspace& ws_;
   meta::MetaStore& meta_;
@@ -116,6 +122,8 @@ class RunLoop {
   std::deque<uint32_t> queue_;    // fingerprinted, waiting for capacity
   std::deque<uint32_t> ready_;    // producers finished, not yet looked at
   std::vector<uint32_t> retrying_;  // failed attempts waiting for their next try
+  std::vector<uint32_t> waiting_;   // waiting for another run computing the same fingerprint
+  int64_t next_heartbeat_ns_ = 0;
   bool draining_ = false;
   std::map<uint64_t, uint32_t> by_handle_;
   Capacity used_{0, 0, 0};
@@ -240,6 +248,7 @@ bool RunLoop::TryReuse(uint32_t i) {
   if (!opts_.resumes.empty() && ReuseResumed(i)) return true;
   bool allowed = plans_[i].command->is_deterministic && !pipeline_.job.settings.force_rerun &&
                  !opts_.force && opts_.force_steps.count(step.name) == 0;
+  r.shareable = allowed;
   if (!allowed) {
     r.rec.message = !plans_[i].command->is_deterministic ? "the component is not deterministic"
                     : pipeline_.job.settings.force_rerun ? "settings.force_rerun is set"
@@ -338,11 +347,7 @@ void RunLoop::Ready(uint32_t i) {
   r.rec.fingerprint = r.fp.digest;
   // A reused step's inputs are, by its fingerprint, those of the attempt it reuses: its lineage
   // edges and its fingerprint's fields are that attempt's, already recorded.
-  if (TryReuse(i)) {
-    Status registered = RegisterStepOutputs(meta_, run_.id, g_.steps[i], r.outputs);
-    if (!registered.ok()) return Finish(i, St::kFailed, registered.message());
-    return Finish(i, St::kReused, r.rec.message);
-  }
+  if (TryReuse(i)) return FinishReused(i);
   std::vector<std::pair<std::string, std::string>> fields = r.fp.fields;
   for (auto& [label, value] : fields) value = redact_.Apply(std::move(value));
   meta_.PutFingerprint(r.fp.digest, fields).ok();
@@ -351,12 +356,80 @@ void RunLoop::Ready(uint32_t i) {
     return Finish(i, St::kSkipped, fmt::format("not selected (--{}) and no reusable result",
                                                opts_.only.empty() ? "until" : "only"));
   }
+  if (r.shareable && !Claim(i)) {
+    waiting_.push_back(i);
+    obs_.OnStep({g_.steps[i].name, "waiting", r.rec.message, 0});
+    return;
+  }
   r.queued = true;
   queue_.push_back(i);
 }
 
+void RunLoop::FinishReused(uint32_t i) {
+  Status registered = RegisterStepOutputs(meta_, run_.id, g_.steps[i], runs_[i].outputs);
+  if (!registered.ok()) return Finish(i, St::kFailed, registered.message());
+  Finish(i, St::kReused, runs_[i].rec.message);
+}
+
+// Claims step i's fingerprint for this run; false when another live run holds it (the step then
+// waits for it). A holder whose process died, or whose heartbeat stopped, is taken over.
+bool RunLoop::Claim(uint32_t i) {
+  StepRun& r = runs_[i];
+  meta::Claim mine{r.fp.digest, run_.id, i, run_.owner, NowNs()};
+  Result<meta::Claim> holder = meta_.Claim(mine);
+  if (!holder.ok()) {
+    if (error_.ok()) error_ = holder.status();
+    return true;
+  }
+  if (holder->owner != run_.owner && HolderGone(*holder)) {
+    Status s = meta_.TakeOverClaim(mine, holder->owner);
+    Result<std::optional<meta::Claim>> now = meta_.ClaimOn(r.fp.digest);
+    if (s.ok() && now.ok() && *now) holder = **now;
+  }
+  r.claimed = holder->owner == run_.owner;
+  if (!r.claimed) {
+    r.rec.message = fmt::format("waiting for run {}, which is computing the same step", holder->run_id);
+  }
+  return r.claimed;
+}
+
+bool RunLoop::HolderGone(const meta::Claim& c) const {
+  constexpr int64_t kSilentNs = 60'000'000'000;  // heartbeats come every 10 s
+  return SameBoot(c.owner) ? !OwnerAlive(c.owner) : NowNs() - c.heartbeat_ns > kSilentNs;
+}
+
+// Steps waiting for another run's claim: once it is gone, reuse what that run made, or (it failed,
+// or died) claim the step and run it here.
+void RunLoop::CheckWaiting() {
+  std::vector<uint32_t> still;
+  for (uint32_t i : waiting_) {
+    Result<std::optional<meta::Claim>> c = meta_.ClaimOn(runs_[i].fp.digest);
+    if (c.ok() && *c && (*c)->owner != run_.owner && !HolderGone(**c)) {
+      still.push_back(i);
+      continue;
+    }
+    if (TryReuse(i)) {
+      FinishReused(i);
+    } else if (Claim(i)) {
+      runs_[i].queued = true;
+      queue_.push_back(i);
+    } else {
+      still.push_back(i);
+    }
+  }
+  waiting_ = std::move(still);
+  if (NowNs() >= next_heartbeat_ns_) {
+    meta_.Heartbeat(run_.owner, NowNs()).ok();
+    next_heartbeat_ns_ = NowNs() + 10'000'000'000;
+  }
+}
+
 void RunLoop::Finish(uint32_t i, St st, std::string message) {
   StepRun& r = runs_[i];
+  if (r.claimed) {  // in the same commit as the step's outputs: waiters then find them
+    meta_.ReleaseClaims(run_.owner, r.fp.digest).ok();
+    r.claimed = false;
+  }
   r.st = st;
   ++finished_[st];
   r.rec.finished_ns = NowNs();
@@ -404,6 +477,9 @@ void RunLoop::Halt(const std::string& why) {
   for (const auto& [handle, i] : by_handle_) {
     if (i != g_.on_finalize) ex_.Cancel(handle);
   }
+  std::vector<uint32_t> waiting;
+  waiting.swap(waiting_);
+  for (uint32_t i : waiting) Finish(i, canceled_ ? St::kCanceled : St::kSkipped, why);
   std::deque<uint32_t> queued;
   queued.swap(queue_);
   for (uint32_t i : queued) {
@@ -729,7 +805,8 @@ Result<RunResult> RunLoop::Go() {
   rec.workdir = opts_.workdir;
   rec.tags = opts_.tags;
   for (auto& [key, value] : rec.tags) value = redact_.Apply(std::move(value));
-  rec.owner = fmt::format("pid={} start={}", ::getpid(), exec::ProcessStartTime(::getpid()));
+  rec.owner = fmt::format("pid={} start={} boot={}", ::getpid(), exec::ProcessStartTime(::getpid()),
+                          exec::BootId());
   rec.submission = submission_;
   rec.resumes = opts_.resumes;
   Result<meta::RunRecord> created = meta_.CreateRun(rec);
@@ -785,6 +862,7 @@ Result<RunResult> RunLoop::Go() {
       for (uint32_t i : q) Finish(i, St::kCanceled, "the run was canceled");
     }
     for (const exec::JobEnd& e : ends) End(e);
+    if (!waiting_.empty()) CheckWaiting();
     int64_t retry_wait_ms = DueRetries();
     started.clear();
     failures.clear();
@@ -798,15 +876,17 @@ Result<RunResult> RunLoop::Go() {
       if (!st.ok()) failures.emplace_back(i, st);
     }
     if (ex_.running() == 0 && queue_.empty() && failures.empty() && started.empty() &&
-        retrying_.empty()) {
+        retrying_.empty() && waiting_.empty()) {
       break;
     }
     ReportProgress();
     int64_t wait_ms = retry_wait_ms >= 0 ? std::min<int64_t>(retry_wait_ms, 1000) : 1000;
+    if (!waiting_.empty()) wait_ms = std::min<int64_t>(wait_ms, 200);
     ends = failures.empty() ? ex_.Wait(wait_ms) : std::vector<exec::JobEnd>{};
   }
   int code = canceled_ ? kExitCanceled : failed_ ? kExitStepFailed : kExitOk;
   s = meta_.Begin();
+  if (s.ok()) s = meta_.ReleaseClaims(run_.owner);
   if (s.ok()) s = meta_.FinishRun(run_.id, canceled_ ? "canceled" : failed_ ? "failed" : "succeeded",
                                   code, NowNs());
   if (s.ok()) s = meta_.Commit();

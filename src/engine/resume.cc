@@ -144,9 +144,14 @@ Result<std::string> MirrorSubmission(const Workspace& ws, const store::Store& st
   return root + submission.file;
 }
 
+bool SameBoot(const std::string& owner) {
+  size_t at = owner.find(" boot=");
+  return at == std::string::npos || owner.substr(at + 6, owner.find(' ', at + 6) - at - 6) == exec::BootId();
+}
+
 bool OwnerAlive(const std::string& owner) {
   int64_t pid = Field(owner, "pid");
-  return SameProcess(pid, Field(owner, "start")) && !exec::ProcessEnded(pid);
+  return SameBoot(owner) && SameProcess(pid, Field(owner, "start")) && !exec::ProcessEnded(pid);
 }
 
 Status StopLeftovers(meta::MetaStore& meta, const meta::RunRecord& run, const std::string& status,

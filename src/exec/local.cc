@@ -115,6 +115,16 @@ bool ProcessEnded(int64_t pid) {
          stat[close + 2] == 'X';
 }
 
+const std::string& BootId() {
+  static const std::string id = [] {
+    std::ifstream in("/proc/sys/kernel/random/boot_id");
+    std::string s;
+    std::getline(in, s);
+    return s;
+  }();
+  return id;
+}
+
 Result<std::unique_ptr<LocalExecutor>> LocalExecutor::Create() {
   sigset_t set = WatchedSignals();
   if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0) {

@@ -43,5 +43,7 @@ class LocalExecutor : public Executor {
 std::string ProcessStartTime(int64_t pid);
 // Whether `pid` has ended: gone, or a zombie waiting for its parent to collect it.
 bool ProcessEnded(int64_t pid);
+// This boot of this machine (/proc/sys/kernel/random/boot_id), to tell a pid of an earlier boot.
+const std::string& BootId();
 
 }  // namespace weft::exec

@@ -74,6 +74,11 @@ CREATE TABLE params(run_id TEXT NOT NULL, idx INTEGER NOT NULL, kind TEXT NOT NU
 ALTER TABLE runs ADD COLUMN submission TEXT;
 ALTER TABLE runs ADD COLUMN resumes TEXT;
 )sql",
+    // 9: claims on fingerprints, so that concurrent runs compute each step once.
+    R"sql(
+CREATE TABLE claims(fingerprint TEXT PRIMARY KEY, run_id TEXT NOT NULL, idx INTEGER NOT NULL,
+  owner TEXT NOT NULL, heartbeat_ns INTEGER NOT NULL);
+)sql",
 };
 
 constexpr int64_t kClockTickNs = 10'000'000;  // mtimes within this of hashing are not trusted
@@ -347,6 +352,53 @@ Result<std::vector<InputRecord>> MetaStore::Inputs(const std::string& run, int64
   return All<InputRecord>(q, [](const Statement& s) {
     return InputRecord{s.Text(0), s.Text(1), s.Text(2), s.Text(3)};
   });
+}
+
+Result<Claim> MetaStore::Claim(const meta::Claim& mine) {
+  Result<Statement*> ins = db_->Cached("INSERT OR IGNORE INTO claims VALUES(?,?,?,?,?)");
+  if (!ins.ok()) return ins.status();
+  Status s = (*ins)->Bind(1, mine.fingerprint).Bind(2, mine.run_id).Bind(3, mine.index)
+                 .Bind(4, mine.owner).Bind(5, mine.heartbeat_ns).Run();
+  if (!s.ok()) return s;
+  Result<std::optional<meta::Claim>> holder = ClaimOn(mine.fingerprint);
+  if (!holder.ok()) return holder.status();
+  if (!*holder) return Status::Internal("a claim vanished inside its transaction");
+  return **holder;
+}
+
+Result<std::optional<Claim>> MetaStore::ClaimOn(const std::string& fingerprint) {
+  Result<Statement*> q = db_->Cached(
+      "SELECT fingerprint, run_id, idx, owner, heartbeat_ns FROM claims WHERE fingerprint = ?");
+  if (!q.ok()) return q.status();
+  (*q)->Bind(1, fingerprint);
+  Result<std::vector<meta::Claim>> rows = AllRows<meta::Claim>(**q, [](const Statement& r) {
+    return meta::Claim{r.Text(0), r.Text(1), r.Int(2), r.Text(3), r.Int(4)};
+  });
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return std::optional<meta::Claim>();
+  return std::optional<meta::Claim>(rows->front());
+}
+
+Status MetaStore::TakeOverClaim(const meta::Claim& mine, const std::string& from_owner) {
+  Result<Statement*> q = db_->Cached(
+      "UPDATE claims SET run_id = ?, idx = ?, owner = ?, heartbeat_ns = ? WHERE fingerprint = ? "
+      "AND owner = ?");
+  if (!q.ok()) return q.status();
+  return (*q)->Bind(1, mine.run_id).Bind(2, mine.index).Bind(3, mine.owner).Bind(4, mine.heartbeat_ns)
+      .Bind(5, mine.fingerprint).Bind(6, from_owner).Run();
+}
+
+Status MetaStore::ReleaseClaims(const std::string& owner, const std::string& fingerprint) {
+  Result<Statement*> q =
+      db_->Cached("DELETE FROM claims WHERE owner = ? AND (? = '' OR fingerprint = ?)");
+  if (!q.ok()) return q.status();
+  return (*q)->Bind(1, owner).Bind(2, fingerprint).Bind(3, fingerprint).Run();
+}
+
+Status MetaStore::Heartbeat(const std::string& owner, int64_t now_ns) {
+  Result<Statement*> q = db_->Cached("UPDATE claims SET heartbeat_ns = ? WHERE owner = ?");
+  if (!q.ok()) return q.status();
+  return (*q)->Bind(1, now_ns).Bind(2, owner).Run();
 }
 
 Result<std::vector<PortUse>> MetaStore::Producers(const std::string& digest) {

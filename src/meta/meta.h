@@ -124,6 +124,17 @@ struct PortUse {
   std::string value;  // inputs: as recorded (a data input's path or URI, "step.output")
 };
 
+// A claim on a fingerprint: the process computing it now. Concurrent runs that need the same
+// step wait for the claim to go, then reuse what the holder made; a holder that died (or whose
+// heartbeat stopped) is taken over.
+struct Claim {
+  std::string fingerprint;
+  std::string run_id;
+  int64_t index = 0;
+  std::string owner;  // "pid=P start=T boot=B"
+  int64_t heartbeat_ns = 0;
+};
+
 // Which runs to list; empty fields match everything. `since_ns`: created at or after.
 struct RunFilter {
   std::string experiment;
@@ -204,6 +215,16 @@ class MetaStore : public store::HashCache {
   Result<std::string> NextAssetVersion(const std::string& kind, const std::string& registry,
                                        const std::string& name);
   Status ArchiveAsset(const AssetRecord& asset);
+
+  // Claims (inside the caller's transaction). Claim takes the claim on `mine.fingerprint` unless
+  // another holds it, and returns the holder (`mine` when taken).
+  Result<meta::Claim> Claim(const meta::Claim& mine);
+  Result<std::optional<meta::Claim>> ClaimOn(const std::string& fingerprint);
+  // Takes a claim over from `from_owner` (dead, or silent too long); a no-op if another got it.
+  Status TakeOverClaim(const meta::Claim& mine, const std::string& from_owner);
+  // Releases `owner`'s claim on `fingerprint`, or all its claims when `fingerprint` is empty.
+  Status ReleaseClaims(const std::string& owner, const std::string& fingerprint = "");
+  Status Heartbeat(const std::string& owner, int64_t now_ns);
 
   // The metrics, parameters and tags a step's latest attempt logged, in the order logged
   // (replacing an earlier attempt's).

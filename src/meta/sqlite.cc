@@ -2,6 +2,9 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
+#include <thread>
+
 #include <fmt/format.h>
 
 namespace weft::meta {
@@ -83,7 +86,13 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path) {
   for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
                              "PRAGMA foreign_keys=ON", "PRAGMA cache_size=-65536",
                              "PRAGMA mmap_size=268435456", "PRAGMA temp_store=MEMORY"}) {
+    // Switching a new database to WAL needs it to itself, and SQLite reports a concurrent
+    // opener's hold on it as busy without waiting: several runs may create a workspace at once.
     Status s = db->Exec(pragma);
+    for (int tries = 0; !s.ok() && sqlite3_errcode(raw) == SQLITE_BUSY && tries < 600; ++tries) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10 + tries % 20));
+      s = db->Exec(pragma);
+    }
     if (!s.ok()) return s;
   }
   return db;
