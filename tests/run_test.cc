@@ -532,6 +532,55 @@ TEST_F(RunTest, AWaiterTakesOverFromAClaimOwnerKilledMidStep) {
   EXPECT_NE(logs.find("waiting for run r1, which is computing the same step"), std::string::npos) << logs;
 }
 
+TEST_F(RunTest, AFullDiskLeavesNothingHalfWrittenAndTheRunResumesOnceSpaceIsBack) {
+  dir_.Write("data/big.bin", std::string(1 << 20, 'd'));
+  // The step hard-links its output file, so committing it has to copy (the link is shared).
+  dir_.Write("p.yml", std::string(R"(type: pipeline
+jobs:
+  keep:
+    command: head -c 300000 /dev/zero > ../kept && ln ../kept ${{outputs.o}}/kept && wc -c < ${{inputs.d}}
+    )") + kEnv + R"(    inputs: {d: {type: uri_file, path: ./data/big.bin}}
+    outputs: {o: }
+)");
+  // No store file holds a part of the big input or of the output (300000 zero bytes).
+  auto nothing_partial = [&] {
+    for (const auto& e : fs::recursive_directory_iterator(dir_.path() + "/.weft/store")) {
+      if (!e.is_regular_file()) continue;
+      EXPECT_NE(e.path().filename(), "kept") << e.path();
+      EXPECT_NE(e.file_size(), 300000u) << e.path();
+      EXPECT_TRUE(e.file_size() == (1u << 20) || e.file_size() < 65536) << e.path();
+    }
+    EXPECT_TRUE(fs::is_empty(dir_.path() + "/.weft/store/tmp"));
+  };
+  ASSERT_EQ(Weft({"validate", "p.yml"}).exit_code, 0);
+  ::setenv("WEFT_FAULT", "disk-full", 1);
+  // Snapshotting the input fails: the run does not start, and nothing of the file is kept.
+  ProcessResult snap = Weft({"run", "p.yml"});
+  EXPECT_EQ(snap.exit_code, 3) << snap.out << snap.err;
+  EXPECT_NE(snap.err.find("step keep, input d: "), std::string::npos) << snap.err;
+  EXPECT_NE(snap.err.find("No space left on device"), std::string::npos) << snap.err;
+  nothing_partial();
+  for (const auto& e : fs::recursive_directory_iterator(dir_.path() + "/.weft/store")) {
+    EXPECT_NE(e.path().filename(), "big.bin") << e.path();
+  }
+  // With the input stored (a dry run stores snapshots), committing the output fails: the step
+  // fails and says why, nothing of the output is kept.
+  ::unsetenv("WEFT_FAULT");
+  ASSERT_EQ(Weft({"run", "p.yml", "--dry-run"}).exit_code, 0);
+  ::setenv("WEFT_FAULT", "disk-full", 1);
+  ProcessResult out = Weft({"run", "p.yml"});
+  ::unsetenv("WEFT_FAULT");
+  EXPECT_EQ(out.exit_code, 1) << out.out << out.err;
+  ProcessResult shown = Weft({"show", "last"});
+  EXPECT_NE(shown.out.find("No space left on device"), std::string::npos) << shown.out;
+  nothing_partial();
+  // Space is back: resuming finishes the run.
+  ProcessResult resumed = Weft({"resume", "last"});
+  EXPECT_EQ(resumed.exit_code, 0) << resumed.out << resumed.err;
+  EXPECT_EQ(Statuses()["keep"], "succeeded");
+  EXPECT_EQ(Weft({"fsck"}).exit_code, 0);
+}
+
 TEST_F(RunTest, FsckQuarantinesDamageAndTheStepsThatMadeItRunAgain) {
   WriteReusePipeline(dir_);
   ASSERT_EQ(Weft({"run", "pipeline.yml"}).exit_code, 0);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
@@ -132,6 +133,29 @@ Status RemoveTree(const std::string& path) {
   return Status::Ok();
 }
 
+namespace {
+
+// The filesystem seam for fault injection: with WEFT_FAULT=disk-full in its environment, weft's
+// file copies (into the store, into working folders, out of the store) fail after their first
+// block with ENOSPC, as on a full disk. Tests use it to show that nothing half-written remains.
+bool DiskFullInjected() {
+  static const bool on = [] {
+    const char* v = std::getenv("WEFT_FAULT");
+    return v != nullptr && std::string_view(v) == "disk-full";
+  }();
+  return on;
+}
+
+ssize_t WriteSome(int fd, const char* data, size_t n, bool first_block) {
+  if (!first_block && DiskFullInjected()) {
+    errno = ENOSPC;
+    return -1;
+  }
+  return ::write(fd, data, n);
+}
+
+}  // namespace
+
 Status CopyFile(const std::string& from, const std::string& to) {
   int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
   if (in < 0) return Status::Io(fmt::format("{}: cannot open: {}", from, std::strerror(errno)));
@@ -146,6 +170,7 @@ Status CopyFile(const std::string& from, const std::string& to) {
   }
   char buf[1 << 16];
   Status status;
+  bool first_block = true;
   while (true) {
     ssize_t n = ::read(in, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
@@ -155,7 +180,7 @@ Status CopyFile(const std::string& from, const std::string& to) {
     }
     if (n == 0) break;
     for (ssize_t off = 0; off < n;) {
-      ssize_t w = ::write(out, buf + off, static_cast<size_t>(n - off));
+      ssize_t w = WriteSome(out, buf + off, static_cast<size_t>(n - off), first_block);
       if (w < 0 && errno == EINTR) continue;
       if (w < 0) {
         status = Status::Io(fmt::format("{}: write failed: {}", to, std::strerror(errno)));
@@ -163,7 +188,11 @@ Status CopyFile(const std::string& from, const std::string& to) {
       }
       off += w;
     }
+    first_block = false;
     if (!status.ok()) break;
+  }
+  if (status.ok() && first_block && DiskFullInjected()) {  // even an empty file needs an inode
+    status = Status::Io(fmt::format("{}: write failed: {}", to, std::strerror(ENOSPC)));
   }
   if (status.ok() && ::fsync(out) != 0) {
     status = Status::Io(fmt::format("{}: fsync failed: {}", to, std::strerror(errno)));

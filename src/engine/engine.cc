@@ -807,7 +807,7 @@ Result<RunResult> RunLoop::Go() {
   for (auto& [key, value] : rec.tags) value = redact_.Apply(std::move(value));
   rec.owner = fmt::format("pid={} start={} boot={}", ::getpid(), exec::ProcessStartTime(::getpid()),
                           exec::BootId());
-  rec.submission = submission_;
+  rec.submission = redact_.Apply(submission_);  // a secret in a tag or --set is not kept either
   rec.resumes = opts_.resumes;
   Result<meta::RunRecord> created = meta_.CreateRun(rec);
   if (!created.ok()) {

@@ -87,8 +87,8 @@ Result<std::vector<StepPlan>> PlanSteps(const graph::Graph& graph, const Workspa
     if (!c.code.empty()) {
       Result<store::ObjectRef> ref = snapshot(c.code, true);
       if (!ref.ok()) {
-        return Status::Invalid(fmt::format("step {}: cannot snapshot its code: {}", step.name,
-                                           ref.status().message()));
+        return Status(ref.status().code(), fmt::format("step {}: cannot snapshot its code: {}",
+                                                       step.name, ref.status().message()));
       }
       plan.code = *ref;
     }
@@ -110,8 +110,8 @@ Result<std::vector<StepPlan>> PlanSteps(const graph::Graph& graph, const Workspa
       }
       Result<store::ObjectRef> ref = snapshot(path, false);
       if (!ref.ok()) {
-        return Status::Invalid(fmt::format("step {}, input {}: {}", step.name, in.name,
-                                           ref.status().message()));
+        return Status(ref.status().code(),
+                      fmt::format("step {}, input {}: {}", step.name, in.name, ref.status().message()));
       }
       plan.data[in.name] = *ref;
     }

@@ -14,6 +14,7 @@
 #include "base/clock.h"
 #include "base/fs.h"
 #include "base/json.h"
+#include "engine/secrets.h"
 #include "exec/local.h"
 
 namespace weft::engine {
@@ -84,6 +85,11 @@ Result<Submission> ParseSubmission(const std::string& text) {
     if (!list || !list->Items()) continue;
     for (const Json& v : *list->Items()) {
       if (!v.String()) continue;
+      if (std::string(key) == "sets" && v.String()->find(Redactor::kMask) != std::string::npos) {
+        return Status::Invalid(fmt::format("the run was submitted with a secret in `--set {}`, which "
+                                           "weft does not keep; run the pipeline again instead",
+                                           *v.String()));
+      }
       if (std::string(key) == "sets") o.sets.push_back(*v.String());
       else o.force_steps.insert(*v.String());
     }

@@ -446,7 +446,9 @@ Result<std::vector<std::string>> MetaStore::ReferencedDigests(int64_t keep_runs)
       "  o.run_id = s.reused_run AND o.idx = s.reused_idx "
       "UNION SELECT substr(f.value, 8) FROM steps s JOIN kept k ON s.run_id = k.id JOIN "
       "  fingerprint_fields f ON f.fingerprint = s.fingerprint WHERE f.label = 'code' AND "
-      "  f.value LIKE 'sha256:%'");
+      "  f.value LIKE 'sha256:%' "
+      "UNION SELECT json_extract(p.value, '$.digest') FROM runs r JOIN kept k ON r.id = k.id, "
+      "  json_each(r.submission, '$.paths') p WHERE json_valid(r.submission)");
   if (q.ok()) q->Bind(1, keep_runs);
   Result<std::vector<std::string>> all = All<std::string>(q, [](const Statement& s) { return s.Text(0); });
   if (all.ok()) std::erase(*all, std::string());

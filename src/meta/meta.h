@@ -185,7 +185,8 @@ class MetaStore : public store::HashCache {
   Result<std::vector<StepRecord>> Reusers(const std::string& run, int64_t index);
   // What `weft gc` keeps (hex digests): every asset version's object, and for the newest
   // `keep_runs` runs (all when negative) and every run still marked running, their steps' inputs,
-  // outputs (a reused step's: those of the attempt it reuses) and code snapshots.
+  // outputs (a reused step's: those of the attempt it reuses), code snapshots, and what they were
+  // submitted with (for `weft resume`).
   Result<std::vector<std::string>> ReferencedDigests(int64_t keep_runs);
   // The digests (hex) that start with `prefix` among outputs, inputs and assets; at most `limit`.
   Result<std::vector<std::string>> DigestsWithPrefix(const std::string& prefix, int64_t limit);
