@@ -20,12 +20,7 @@ std::function<int()> SetupFsck(CLI::App& sub) {
   sub.add_flag("--wait", o->wait, "wait for running commands to finish instead of giving up");
   sub.add_flag("--json", o->json, "print JSON");
   return [o] {
-    Result<OpenWorkspaceResult> ws =
-        OpenWorkspace(o->workspace, engine::WorkspaceLock::Mode::kExclusive, o->wait);
-    if (!ws.ok() && ws.status().code() == Code::kBusy) {
-      return Fail(Status::Busy("weft fsck: other weft commands (runs) are using this workspace; "
-                               "try again when they finish, or pass --wait"));
-    }
+    Result<OpenWorkspaceResult> ws = OpenWorkspaceAlone(o->workspace, o->wait, "fsck");
     if (!ws.ok()) return Fail(ws.status());
     Result<engine::FsckReport> r = engine::CheckStore(*ws->meta, *ws->store);
     if (!r.ok()) return Fail(r.status());

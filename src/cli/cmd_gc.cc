@@ -24,12 +24,7 @@ std::function<int()> SetupGc(CLI::App& sub) {
   sub.add_flag("--wait", o->wait, "wait for running commands to finish instead of giving up");
   sub.add_flag("-v,--verbose", o->verbose, "list every object removed");
   return [o] {
-    Result<OpenWorkspaceResult> ws =
-        OpenWorkspace(o->workspace, engine::WorkspaceLock::Mode::kExclusive, o->wait);
-    if (!ws.ok() && ws.status().code() == Code::kBusy) {
-      return Fail(Status::Busy("weft gc: other weft commands (runs) are using this workspace; "
-                               "nothing was removed. Try again when they finish, or pass --wait"));
-    }
+    Result<OpenWorkspaceResult> ws = OpenWorkspaceAlone(o->workspace, o->wait, "gc");
     if (!ws.ok()) return Fail(ws.status());
     engine::GcOptions options{o->keep_runs, o->dry_run};
     Result<engine::GcReport> r = engine::CollectGarbage(*ws->meta, *ws->store, options);

@@ -34,6 +34,17 @@ Result<OpenWorkspaceResult> OpenWorkspace(const WorkspaceArgs& args, engine::Wor
   return out;
 }
 
+Result<OpenWorkspaceResult> OpenWorkspaceAlone(const WorkspaceArgs& args, bool wait,
+                                               const std::string& command) {
+  Result<OpenWorkspaceResult> ws = OpenWorkspace(args, engine::WorkspaceLock::Mode::kExclusive, wait);
+  if (!ws.ok() && ws.status().code() == Code::kBusy) {
+    return Status::Busy(fmt::format("weft {}: other weft commands (runs) are using this workspace; "
+                                    "nothing was changed. Try again when they finish, or pass --wait",
+                                    command));
+  }
+  return ws;
+}
+
 int Fail(const Status& status) {
   std::fprintf(stderr, "weft: error: %s\n", status.message().c_str());
   return ExitCodeFor(status);

@@ -35,6 +35,11 @@ Result<OpenWorkspaceResult> OpenWorkspace(
     const WorkspaceArgs& args,
     engine::WorkspaceLock::Mode mode = engine::WorkspaceLock::Mode::kShared, bool wait = true);
 
+// For `weft gc` and `weft fsck`: the workspace with its lock held exclusively; while other commands
+// hold it, a Busy error that says `command` changed nothing (or, with `wait`, it waits).
+Result<OpenWorkspaceResult> OpenWorkspaceAlone(const WorkspaceArgs& args, bool wait,
+                                               const std::string& command);
+
 // Prints `status` as "weft: error: ..." and returns its exit code.
 int Fail(const Status& status);
 

@@ -101,6 +101,7 @@ class RunLoop {
   void Release(uint32_t i);
   bool TryReuse(uint32_t i);
   bool ReuseResumed(uint32_t i);
+  std::optional<store::ObjectRef> SealedOutput(const meta::OutputRecord& o) const;
   void FinishReused(uint32_t i);
   bool Claim(uint32_t i);
   bool HolderGone(const meta::Claim& c) const;
@@ -202,6 +203,25 @@ std::optional<std::string> RunLoop::InputValue(uint32_t i, const graph::StepInpu
   }
 }
 
+// The object an earlier attempt recorded as an output, if it is still in the store as it was
+// sealed (same inode and modification time): reuse checks metadata cheaply; only fsck reads
+// contents.
+std::optional<store::ObjectRef> RunLoop::SealedOutput(const meta::OutputRecord& o) const {
+  std::optional<Digest> d = store::ParseHex(o.digest);
+  struct stat st {};
+  if (!d || ::stat(store_.ObjectPath(*d).c_str(), &st) != 0 ||
+      static_cast<int64_t>(st.st_ino) != o.inode ||
+      static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec != o.mtime_ns) {
+    return std::nullopt;
+  }
+  store::ObjectRef ref;
+  ref.digest = *d;
+  ref.type = o.type == "file" ? store::ObjectType::kFile : store::ObjectType::kFolder;
+  ref.name = o.object_name;
+  ref.bytes = static_cast<uint64_t>(o.bytes);
+  return ref;
+}
+
 // `weft resume`: a step that succeeded in the run being resumed, with the same fingerprint, is not
 // run again, whatever forces reruns otherwise (--force, force_rerun, non-deterministic).
 bool RunLoop::ReuseResumed(uint32_t i) {
@@ -216,14 +236,9 @@ bool RunLoop::ReuseResumed(uint32_t i) {
   if (!outs.ok()) return false;
   std::map<std::string, store::ObjectRef> refs;
   for (const meta::OutputRecord& o : *outs) {
-    std::optional<Digest> d = store::ParseHex(o.digest);
-    if (!d || !store_.Has(*d)) return false;
-    store::ObjectRef ref;
-    ref.digest = *d;
-    ref.type = o.type == "file" ? store::ObjectType::kFile : store::ObjectType::kFolder;
-    ref.name = o.object_name;
-    ref.bytes = static_cast<uint64_t>(o.bytes);
-    refs[o.name] = ref;
+    std::optional<store::ObjectRef> ref = SealedOutput(o);
+    if (!ref) return false;
+    refs[o.name] = *ref;
   }
   r.outputs = std::move(refs);
   r.rec.reused_run = src_run;
@@ -262,19 +277,10 @@ bool RunLoop::TryReuse(uint32_t i) {
     bool intact = true;
     std::map<std::string, store::ObjectRef> refs;
     for (const meta::OutputRecord& o : c.outputs) {
-      std::optional<Digest> d = store::ParseHex(o.digest);
-      struct stat st {};
-      intact &= d.has_value() && ::stat(store_.ObjectPath(*d).c_str(), &st) == 0 &&
-                static_cast<int64_t>(st.st_ino) == o.inode &&
-                static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec ==
-                    o.mtime_ns;
+      std::optional<store::ObjectRef> ref = SealedOutput(o);
+      intact = ref.has_value();
       if (!intact) break;
-      store::ObjectRef ref;
-      ref.digest = *d;
-      ref.type = o.type == "file" ? store::ObjectType::kFile : store::ObjectType::kFolder;
-      ref.name = o.object_name;
-      ref.bytes = static_cast<uint64_t>(o.bytes);
-      refs[o.name] = ref;
+      refs[o.name] = *ref;
     }
     if (!intact) continue;
     r.outputs = std::move(refs);
