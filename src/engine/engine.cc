@@ -11,6 +11,7 @@
 #include "base/clock.h"
 #include "base/fs.h"
 #include "engine/datastore.h"
+#include "engine/run_loop.h"
 #include "engine/explain.h"
 #include "engine/fingerprint.h"
 #include "engine/metrics.h"
@@ -24,118 +25,6 @@
 extern char** environ;
 
 namespace weft::engine {
-namespace {
-
-enum class St { kPending, kRunning, kSucceeded, kReused, kFailed, kTimedOut, kCanceled, kSkipped };
-
-const char* Name(St s) {
-  switch (s) {
-    case St::kPending: return "pending";
-    case St::kRunning: return "running";
-    case St::kSucceeded: return "succeeded";
-    case St::kReused: return "reused";
-    case St::kFailed: return "failed";
-    case St::kTimedOut: return "timed_out";
-    case St::kCanceled: return "canceled";
-    case St::kSkipped: return "skipped";
-  }
-  return "pending";
-}
-
-bool Produced(St s) { return s == St::kSucceeded || s == St::kReused; }
-
-struct StepRun {
-  St st = St::kPending;
-  int waiting = 0;
-  std::vector<uint32_t> producers;  // graph dependencies plus on_init / on_finalize ordering
-  std::vector<uint32_t> consumers;
-  bool selected = true;
-  bool queued = false;
-  std::map<std::string, store::ObjectRef> outputs;
-  Fingerprint fp;
-  uint64_t handle = 0;
-  std::string dir;  // attempt folder
-  std::vector<int64_t> gpu_ids;
-  int64_t retry_at_ns = 0;  // waiting to be tried again (weft.retries) at this time
-  bool shareable = false;   // its result may be reused, so concurrent runs compute it once
-  bool claimed = false;     // this run holds the claim on its fingerprint
-  meta::StepRecord rec;
-};
-
-class RunLoop {
- public:
-  RunLoop(const Workspace& ws, meta::MetaStore& meta, store::Store& store, exec::Executor& ex,
-          Observer& obs, const spec::LoadedPipeline& p, const graph::Graph& g,
-          std::vector<StepPlan> plans, const RunOptions& o, Capacity cap, std::string submission)
-      : ws_(ws), meta_(meta), store_(store), ex_(ex), obs_(obs), pipeline_(p), g_(g),
-        plans_(std::move(plans)), opts_(o), cap_(cap), runs_(g.steps.size()),
-        submission_(std::move(submission)) {
-    std::vector<std::pair<std::string, std::string>> set;
-    for (const StepPlan& plan : plans_) set.insert(set.end(), plan.env_vars.begin(), plan.env_vars.end());
-    redact_ = Redactor::ForSecrets(ws.config.secrets, set);
-  }
-
-  Result<RunResult> Go();
-  // Says, step by step, what a run would reuse and what it would run, and why; runs nothing and
-  // writes no run.
-  Result<RunResult> DryRun();
-
- private:
-  Status Wire();
-  void Ready(uint32_t i);
-  bool Fingerprinted(uint32_t i);
-  std::optional<std::string> InputValue(uint32_t i, const graph::StepInput& in) const;
-  void Launch(std::vector<uint32_t>& started);
-  Status Start(uint32_t i);
-  void End(const exec::JobEnd& end);
-  Status CommitOutputs(uint32_t i);
-  Status PublishOutputs(uint32_t i);
-  bool Retry(uint32_t i, const std::string& why);
-  int64_t DueRetries();
-  void RecordMetrics(uint32_t i);
-  void Finish(uint32_t i, St st, std::string message);
-  void Halt(const std::string& why);
-  void Record(uint32_t i);
-  void RecordInputs(uint32_t i);
-  void ReportProgress();
-  void Release(uint32_t i);
-  bool TryReuse(uint32_t i);
-  bool ReuseResumed(uint32_t i);
-  std::optional<store::ObjectRef> SealedOutput(const meta::OutputRecord& o) const;
-  void FinishReused(uint32_t i);
-  bool Claim(uint32_t i);
-  bool HolderGone(const meta::Claim& c) const;
-  void CheckWaiting();
-
-  const Workspace& ws_;
-  meta::MetaStore& meta_;
-  store::Store& store_;
-  exec::Executor& ex_;
-  Observer& obs_;
-  const spec::LoadedPipeline& pipeline_;
-  const graph::Graph& g_;
-  std::vector<StepPlan> plans_;
-  const RunOptions& opts_;
-  Redactor redact_;  // applied to everything written about a step: logs, fields, values, messages
-  Capacity cap_;
-  std::vector<StepRun> runs_;
-  std::string submission_;  // recorded with the run, for `weft resume`
-  std::deque<uint32_t> queue_;    // fingerprinted, waiting for capacity
-  std::deque<uint32_t> ready_;    // producers finished, not yet looked at
-  std::vector<uint32_t> retrying_;  // failed attempts waiting for their next try
-  std::vector<uint32_t> waiting_;   // waiting for another run computing the same fingerprint
-  int64_t next_heartbeat_ns_ = 0;
-  bool draining_ = false;
-  std::map<uint64_t, uint32_t> by_handle_;
-  Capacity used_{0, 0, 0};
-  std::vector<bool> gpu_busy_;
-  meta::RunRecord run_;
-  std::map<St, size_t> finished_;  // how many steps ended in each state
-  bool halted_ = false;
-  bool failed_ = false;
-  bool canceled_ = false;
-  Status error_;
-};
 
 Status RunLoop::Wire() {
   size_t n = g_.steps.size();
@@ -203,50 +92,6 @@ std::optional<std::string> RunLoop::InputValue(uint32_t i, const graph::StepInpu
   }
 }
 
-// The object an earlier attempt recorded as an output, if it is still in the store as it was
-// sealed (same inode and modification time): reuse checks metadata cheaply; only fsck reads
-// contents.
-std::optional<store::ObjectRef> RunLoop::SealedOutput(const meta::OutputRecord& o) const {
-  std::optional<Digest> d = store::ParseHex(o.digest);
-  struct stat st {};
-  if (!d || ::stat(store_.ObjectPath(*d).c_str(), &st) != 0 ||
-      static_cast<int64_t>(st.st_ino) != o.inode ||
-      static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec != o.mtime_ns) {
-    return std::nullopt;
-  }
-  store::ObjectRef ref;
-  ref.digest = *d;
-  ref.type = o.type == "file" ? store::ObjectType::kFile : store::ObjectType::kFolder;
-  ref.name = o.object_name;
-  ref.bytes = static_cast<uint64_t>(o.bytes);
-  return ref;
-}
-
-// `weft resume`: a step that succeeded in the run being resumed, with the same fingerprint, is not
-// run again, whatever forces reruns otherwise (--force, force_rerun, non-deterministic).
-bool RunLoop::ReuseResumed(uint32_t i) {
-  StepRun& r = runs_[i];
-  Result<std::optional<meta::StepRecord>> before = meta_.FindStep(opts_.resumes, g_.steps[i].name);
-  if (!before.ok() || !*before || (*before)->fingerprint != r.fp.digest ||
-      ((*before)->status != "succeeded" && (*before)->status != "reused")) {
-    return false;
-  }
-  auto [src_run, src_idx] = (*before)->ResultAttempt();
-  Result<std::vector<meta::OutputRecord>> outs = meta_.Outputs(src_run, src_idx);
-  if (!outs.ok()) return false;
-  std::map<std::string, store::ObjectRef> refs;
-  for (const meta::OutputRecord& o : *outs) {
-    std::optional<store::ObjectRef> ref = SealedOutput(o);
-    if (!ref) return false;
-    refs[o.name] = *ref;
-  }
-  r.outputs = std::move(refs);
-  r.rec.reused_run = src_run;
-  r.rec.reused_index = src_idx;
-  r.rec.message = fmt::format("succeeded in {}, which this run resumes", opts_.resumes);
-  return true;
-}
-
 // Builds the fingerprint from what the step is; false when it cannot be known (an input is
 // missing).
 bool RunLoop::Fingerprinted(uint32_t i) {
@@ -255,43 +100,6 @@ bool RunLoop::Fingerprinted(uint32_t i) {
     return it == runs_[step].outputs.end() ? nullptr : &it->second;
   });
   return true;
-}
-
-bool RunLoop::TryReuse(uint32_t i) {
-  const graph::Step& step = g_.steps[i];
-  StepRun& r = runs_[i];
-  if (!opts_.resumes.empty() && ReuseResumed(i)) return true;
-  bool allowed = plans_[i].command->is_deterministic && !pipeline_.job.settings.force_rerun &&
-                 !opts_.force && opts_.force_steps.count(step.name) == 0;
-  r.shareable = allowed;
-  if (!allowed) {
-    r.rec.message = !plans_[i].command->is_deterministic ? "the component is not deterministic"
-                    : pipeline_.job.settings.force_rerun ? "settings.force_rerun is set"
-                    : opts_.force                        ? "forced by --force"
-                                                         : "forced by --force-step";
-    return false;
-  }
-  Result<std::vector<meta::ReuseCandidate>> cands = meta_.ReuseCandidates(r.fp.digest);
-  if (!cands.ok()) return false;
-  for (const meta::ReuseCandidate& c : *cands) {
-    bool intact = true;
-    std::map<std::string, store::ObjectRef> refs;
-    for (const meta::OutputRecord& o : c.outputs) {
-      std::optional<store::ObjectRef> ref = SealedOutput(o);
-      intact = ref.has_value();
-      if (!intact) break;
-      refs[o.name] = *ref;
-    }
-    if (!intact) continue;
-    r.outputs = std::move(refs);
-    r.rec.reused_run = c.run_id;
-    r.rec.reused_index = c.index;
-    r.rec.message = fmt::format("reused from {} step {}", c.run_id, c.name);
-    return true;
-  }
-  r.rec.message = cands->empty() ? "no earlier success with this fingerprint"
-                                 : "earlier results with this fingerprint are no longer intact";
-  return false;
 }
 
 void RunLoop::Record(uint32_t i) {
@@ -369,65 +177,6 @@ void RunLoop::Ready(uint32_t i) {
   }
   r.queued = true;
   queue_.push_back(i);
-}
-
-void RunLoop::FinishReused(uint32_t i) {
-  Status registered = RegisterStepOutputs(meta_, run_.id, g_.steps[i], runs_[i].outputs);
-  if (!registered.ok()) return Finish(i, St::kFailed, registered.message());
-  Finish(i, St::kReused, runs_[i].rec.message);
-}
-
-// Claims step i's fingerprint for this run; false when another live run holds it (the step then
-// waits for it). A holder whose process died, or whose heartbeat stopped, is taken over.
-bool RunLoop::Claim(uint32_t i) {
-  StepRun& r = runs_[i];
-  meta::Claim mine{r.fp.digest, run_.id, i, run_.owner, NowNs()};
-  Result<meta::Claim> holder = meta_.Claim(mine);
-  if (!holder.ok()) {
-    if (error_.ok()) error_ = holder.status();
-    return true;
-  }
-  if (holder->owner != run_.owner && HolderGone(*holder)) {
-    Status s = meta_.TakeOverClaim(mine, holder->owner);
-    Result<std::optional<meta::Claim>> now = meta_.ClaimOn(r.fp.digest);
-    if (s.ok() && now.ok() && *now) holder = **now;
-  }
-  r.claimed = holder->owner == run_.owner;
-  if (!r.claimed) {
-    r.rec.message = fmt::format("waiting for run {}, which is computing the same step", holder->run_id);
-  }
-  return r.claimed;
-}
-
-bool RunLoop::HolderGone(const meta::Claim& c) const {
-  constexpr int64_t kSilentNs = 60'000'000'000;  // heartbeats come every 10 s
-  return SameBoot(c.owner) ? !OwnerAlive(c.owner) : NowNs() - c.heartbeat_ns > kSilentNs;
-}
-
-// Steps waiting for another run's claim: once it is gone, reuse what that run made, or (it failed,
-// or died) claim the step and run it here.
-void RunLoop::CheckWaiting() {
-  std::vector<uint32_t> still;
-  for (uint32_t i : waiting_) {
-    Result<std::optional<meta::Claim>> c = meta_.ClaimOn(runs_[i].fp.digest);
-    if (c.ok() && *c && (*c)->owner != run_.owner && !HolderGone(**c)) {
-      still.push_back(i);
-      continue;
-    }
-    if (TryReuse(i)) {
-      FinishReused(i);
-    } else if (Claim(i)) {
-      runs_[i].queued = true;
-      queue_.push_back(i);
-    } else {
-      still.push_back(i);
-    }
-  }
-  waiting_ = std::move(still);
-  if (NowNs() >= next_heartbeat_ns_) {
-    meta_.Heartbeat(run_.owner, NowNs()).ok();
-    next_heartbeat_ns_ = NowNs() + 10'000'000'000;
-  }
 }
 
 void RunLoop::Finish(uint32_t i, St st, std::string message) {
@@ -940,7 +689,6 @@ Result<RunResult> RunLoop::DryRun() {
   return RunResult{"", 0};
 }
 
-}  // namespace
 
 Result<RunResult> Engine::Run(const spec::LoadedPipeline& pipeline, const graph::Graph& graph,
                               const RunOptions& options) {
