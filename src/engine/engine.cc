@@ -618,6 +618,7 @@ Result<RunResult> RunLoop::Go() {
     }
     for (const exec::JobEnd& e : ends) End(e);
     if (!waiting_.empty()) CheckWaiting();
+    Heartbeat();
     int64_t retry_wait_ms = DueRetries();
     started.clear();
     failures.clear();

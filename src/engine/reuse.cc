@@ -145,10 +145,14 @@ void RunLoop::CheckWaiting() {
     }
   }
   waiting_ = std::move(still);
-  if (NowNs() >= next_heartbeat_ns_) {
-    meta_.Heartbeat(run_.owner, NowNs()).ok();
-    next_heartbeat_ns_ = NowNs() + 10'000'000'000;
-  }
+}
+
+// Every 10 s, so that runs on another machine (another boot) can tell this run still holds its
+// claims.
+void RunLoop::Heartbeat() {
+  if (NowNs() < next_heartbeat_ns_) return;
+  meta_.Heartbeat(run_.owner, NowNs()).ok();
+  next_heartbeat_ns_ = NowNs() + 10'000'000'000;
 }
 
 }  // namespace weft::engine

@@ -97,6 +97,7 @@ class RunLoop {
   bool Claim(uint32_t i);
   bool HolderGone(const meta::Claim& c) const;
   void CheckWaiting();
+  void Heartbeat();
 
   const Workspace& ws_;
   meta::MetaStore& meta_;
