@@ -1,7 +1,6 @@
 // `weft cancel RUN`: stop a run from another terminal.
 #include <signal.h>
 
-#include <cerrno>
 #include <chrono>
 #include <thread>
 
@@ -33,7 +32,7 @@ std::function<int()> SetupCancel(CLI::App& sub) {
     }
     if (engine::OwnerAlive(run->owner)) {
       // The owner stops its steps, records them canceled and exits with 130.
-      int64_t owner = std::atoll(run->owner.c_str() + run->owner.find("pid=") + 4);
+      int64_t owner = engine::OwnerPid(run->owner);
       ::kill(static_cast<pid_t>(owner), SIGTERM);
       for (int i = 0; i < 600; ++i) {
         Result<meta::RunRecord> now = FindRun(*ws->meta, run->id);

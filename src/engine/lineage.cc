@@ -9,6 +9,16 @@
 namespace weft::engine {
 namespace {
 
+LineageNode Node(LineageNode::Kind kind, std::string port = {}, std::string digest = {},
+                 std::string value = {}) {
+  LineageNode n;
+  n.kind = kind;
+  n.port = std::move(port);
+  n.digest = std::move(digest);
+  n.value = std::move(value);
+  return n;
+}
+
 bool IsHex(const std::string& s) {
   return !s.empty() && s.find_first_not_of("0123456789abcdef") == std::string::npos;
 }
@@ -84,13 +94,13 @@ class Tracer {
       }
       return n;
     }
-    LineageNode step{LineageNode::Kind::kStep};
+    LineageNode step = Node(LineageNode::Kind::kStep);
     step.step = producers->front().step;
     Result<std::vector<meta::InputRecord>> ins = meta_.Inputs(step.step.run_id, step.step.index);
     if (!ins.ok()) return ins.status();
     for (const meta::InputRecord& in : *ins) {
       if (in.kind == "literal") {
-        step.children.push_back({LineageNode::Kind::kValue, in.name, "", in.value});
+        step.children.push_back(Node(LineageNode::Kind::kValue, in.name, "", in.value));
       } else if (!in.digest.empty()) {
         Result<LineageNode> child = Up(in.digest, in.name, in.kind == "data" ? in.value : "");
         if (!child.ok()) return child.status();
@@ -107,7 +117,7 @@ class Tracer {
     Result<std::vector<meta::PortUse>> consumers = meta_.Consumers(digest);
     if (!consumers.ok()) return consumers.status();
     for (const meta::PortUse& use : *consumers) {
-      LineageNode step{LineageNode::Kind::kStep, use.port};
+      LineageNode step = Node(LineageNode::Kind::kStep, use.port);
       step.step = use.step;
       if (!steps_.insert(use.step.run_id + "\n" + std::to_string(use.step.index)).second) {
         n.children.push_back(Repeated(std::move(step)));  // reached through another input first
@@ -117,7 +127,7 @@ class Tracer {
       Result<std::vector<meta::StepRecord>> reusers = meta_.Reusers(use.step.run_id, use.step.index);
       if (!reusers.ok()) return reusers.status();
       for (meta::StepRecord& r : *reusers) {
-        LineageNode reuse{LineageNode::Kind::kStep, use.port};
+        LineageNode reuse = Node(LineageNode::Kind::kStep, use.port);
         reuse.step = std::move(r);
         step.children.push_back(std::move(reuse));
       }
@@ -136,7 +146,7 @@ class Tracer {
 
  private:
   LineageNode Object(const std::string& digest, const std::string& port) {
-    LineageNode n{LineageNode::Kind::kObject, port, digest};
+    LineageNode n = Node(LineageNode::Kind::kObject, port, digest);
     Result<std::vector<meta::AssetRecord>> assets = meta_.AssetsWithDigest(digest);
     if (assets.ok()) n.assets = std::move(*assets);
     return n;

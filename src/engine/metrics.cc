@@ -30,28 +30,31 @@ Result<MetricsFile> ReadMetrics(const std::string& path, int64_t default_ms) {
       problem("not a JSON object");
       continue;
     }
-    if (const Json* key = j->Find("param") ? j->Find("param") : j->Find("tag"); key != nullptr) {
+    const char* kind = j->Find("param") != nullptr ? "param" : "tag";
+    if (const Json* key = j->Find(kind); key != nullptr) {
       const Json* value = j->Find("value");
       if (key->String() == nullptr || key->String()->empty() || value == nullptr) {
         problem("a param or tag needs a name and a `value`");
         continue;
       }
       std::string text = value->String() != nullptr ? *value->String() : value->Dump(-1);
-      out.params.push_back({j->Find("param") ? "param" : "tag", *key->String(), std::move(text)});
+      out.params.push_back({kind, *key->String(), std::move(text)});
       continue;
     }
     const Json* name = j->Find("name");
     const Json* value = j->Find("value");
-    std::optional<double> v = value != nullptr ? value->Number() : std::nullopt;
+    double number = 0;
+    bool numeric = value != nullptr && value->Number().has_value();
+    if (numeric) number = *value->Number();
     if (name == nullptr || name->String() == nullptr || name->String()->empty()) {
       problem("no `name`");
       continue;
     }
-    if (!v || !std::isfinite(*v)) {
+    if (!numeric || !std::isfinite(number)) {
       problem(fmt::format("metric `{}` has no numeric `value`", *name->String()));
       continue;
     }
-    meta::MetricRecord m{*name->String(), *v, -1, default_ms};
+    meta::MetricRecord m{*name->String(), number, -1, default_ms};
     if (const Json* step = j->Find("step"); step != nullptr && step->Int() != nullptr) m.step = *step->Int();
     if (const Json* ts = j->Find("timestamp"); ts != nullptr && ts->Number()) {
       m.timestamp_ms = static_cast<int64_t>(*ts->Number());

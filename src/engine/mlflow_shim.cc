@@ -14,9 +14,11 @@
 namespace weft::engine {
 
 Result<InstalledShim> InstallMlflowShim(const Workspace& ws) {
-  std::string all;
-  for (const ShimFile& f : MlflowShimFiles()) all += fmt::format("{}\n{}\n{}\n", f.path, f.text.size(), f.text);
-  std::string digest = ToHex(Sha256Of(all)).substr(0, 16);
+  static const std::string digest = [] {  // the files are compiled in: one digest per process
+    std::string all;
+    for (const ShimFile& f : MlflowShimFiles()) all += fmt::format("{}\n{}\n{}\n", f.path, f.text.size(), f.text);
+    return ToHex(Sha256Of(all)).substr(0, 16);
+  }();
   InstalledShim shim{fmt::format("{}/mlflow-shim-{}", ws.envs_dir(), digest), "mlflow-shim-" + digest};
   if (StatPath(shim.dir) == PathKind::kDirectory) return shim;
   std::string stage = fmt::format("{}.tmp-{}-{:x}", shim.dir, ::getpid(), std::random_device{}());

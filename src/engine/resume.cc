@@ -80,20 +80,24 @@ Result<Submission> ParseSubmission(const std::string& text) {
   o.workdir = str("workdir");
   if (const Json* f = j->Find("force"); f && f->Bool()) o.force = *f->Bool();
   if (const Json* n = j->Find("jobs"); n && n->Int()) o.jobs = *n->Int();
-  for (const char* key : {"sets", "force_steps"}) {
+  auto strings = [&](const char* key) {
+    std::vector<std::string> out;
     const Json* list = j->Find(key);
-    if (!list || !list->Items()) continue;
+    if (list == nullptr || list->Items() == nullptr) return out;
     for (const Json& v : *list->Items()) {
-      if (!v.String()) continue;
-      if (std::string(key) == "sets" && v.String()->find(Redactor::kMask) != std::string::npos) {
-        return Status::Invalid(fmt::format("the run was submitted with a secret in `--set {}`, which "
-                                           "weft does not keep; run the pipeline again instead",
-                                           *v.String()));
-      }
-      if (std::string(key) == "sets") o.sets.push_back(*v.String());
-      else o.force_steps.insert(*v.String());
+      if (v.String()) out.push_back(*v.String());
     }
+    return out;
+  };
+  for (const std::string& set : strings("sets")) {
+    if (set.find(Redactor::kMask) != std::string::npos) {
+      return Status::Invalid(fmt::format("the run was submitted with a secret in `--set {}`, which "
+                                         "weft does not keep; run the pipeline again instead",
+                                         set));
+    }
+    o.sets.push_back(set);
   }
+  for (const std::string& step : strings("force_steps")) o.force_steps.insert(step);
   if (const Json* tags = j->Find("tags"); tags && tags->Members()) {
     for (const auto& [k, v] : *tags->Members()) {
       if (v.String()) o.tags.emplace_back(k, *v.String());
@@ -154,6 +158,8 @@ bool SameBoot(const std::string& owner) {
   size_t at = owner.find(" boot=");
   return at == std::string::npos || owner.substr(at + 6, owner.find(' ', at + 6) - at - 6) == exec::BootId();
 }
+
+int64_t OwnerPid(const std::string& owner) { return Field(owner, "pid"); }
 
 bool OwnerAlive(const std::string& owner) {
   int64_t pid = Field(owner, "pid");

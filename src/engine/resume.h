@@ -40,6 +40,8 @@ Result<std::string> MirrorSubmission(const Workspace& ws, const store::Store& st
 // Whether the process recorded as "pid=P start=T" is alive and the very same process (a reused
 // pid has another start time).
 bool OwnerAlive(const std::string& owner);
+// The pid in such a record (0 when it has none).
+int64_t OwnerPid(const std::string& owner);
 // Whether "... boot=B" names this boot of this machine (a record without one is taken as this).
 bool SameBoot(const std::string& owner);
 

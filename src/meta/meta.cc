@@ -401,22 +401,24 @@ Status MetaStore::Heartbeat(const std::string& owner, int64_t now_ns) {
   return (*q)->Bind(1, now_ns).Bind(2, owner).Run();
 }
 
-Result<std::vector<PortUse>> MetaStore::Producers(const std::string& digest) {
+// The steps whose inputs or outputs (`table`) held `digest`, oldest run first, with the port and
+// (inputs only) its recorded value.
+Result<std::vector<PortUse>> MetaStore::PortUses(const char* table, const std::string& digest) {
+  bool inputs = std::string_view(table) == "step_inputs";
   Result<Statement> q = db_->Prepare(fmt::format(
-      "SELECT {}, o.name, '' FROM step_outputs o JOIN steps s ON s.run_id = o.run_id AND s.idx = "
-      "o.idx JOIN runs r ON r.id = s.run_id WHERE o.digest = ? ORDER BY r.seq, s.idx, o.name",
-      kStepColumns));
+      "SELECT {}, p.name, {} FROM {} p JOIN steps s ON s.run_id = p.run_id AND s.idx = p.idx "
+      "JOIN runs r ON r.id = s.run_id WHERE p.digest = ? ORDER BY r.seq, s.idx, p.name",
+      kStepColumns, inputs ? "p.value" : "''", table));
   if (q.ok()) q->Bind(1, digest);
   return All<PortUse>(q, [](const Statement& s) { return PortUse{ReadStep(s), s.Text(15), s.Text(16)}; });
 }
 
+Result<std::vector<PortUse>> MetaStore::Producers(const std::string& digest) {
+  return PortUses("step_outputs", digest);
+}
+
 Result<std::vector<PortUse>> MetaStore::Consumers(const std::string& digest) {
-  Result<Statement> q = db_->Prepare(fmt::format(
-      "SELECT {}, i.name, i.value FROM step_inputs i JOIN steps s ON s.run_id = i.run_id AND s.idx "
-      "= i.idx JOIN runs r ON r.id = s.run_id WHERE i.digest = ? ORDER BY r.seq, s.idx, i.name",
-      kStepColumns));
-  if (q.ok()) q->Bind(1, digest);
-  return All<PortUse>(q, [](const Statement& s) { return PortUse{ReadStep(s), s.Text(15), s.Text(16)}; });
+  return PortUses("step_inputs", digest);
 }
 
 Result<std::vector<StepRecord>> MetaStore::Reusers(const std::string& run, int64_t index) {

@@ -242,6 +242,7 @@ class MetaStore : public store::HashCache {
  private:
   explicit MetaStore(std::unique_ptr<Db> db) : db_(std::move(db)) {}
   Status Migrate();
+  Result<std::vector<PortUse>> PortUses(const char* table, const std::string& digest);
   std::unique_ptr<Db> db_;
 };
 
