@@ -175,6 +175,21 @@ TEST(CliTest, ExampleValidatesCleanly) {
   EXPECT_NE(r.out.find("6 steps, 10 edges"), std::string::npos) << r.out;
 }
 
+// The demo behind `make demo`, run in a folder whose name holds a space, a quote and a non-ASCII
+// letter (TempDir's names do): the workspace and the pipeline live there, and every path weft
+// substitutes must arrive as one word.
+TEST(CliTest, DigitsDemoRunsInAFolderWithASpaceAQuoteAndANonAsciiLetter) {
+  testing::TempDir tmp;
+  ::setenv("TMPDIR", tmp.path().c_str(), 1);
+  ::setenv("WEFT", WEFT_BINARY, 1);
+  ProcessResult r = testing::Run({std::string(WEFT_SOURCE_DIR) + "/examples/demo"}, WEFT_SOURCE_DIR);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("working in " + tmp.path() + "/weft demo 'ü-"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("run r3: succeeded"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("reused     prep"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("input n_estimators 100 -> 50"), std::string::npos) << r.out;
+}
+
 TEST(CliTest, HugeGeneratedFilesAreRefusedWithinBudget) {
   testing::TempDir dir;
   std::string deep(20000, '[');

@@ -305,7 +305,7 @@ TEST_F(MlflowShimTest, ARealMlflowInTheEnvironmentIsUsedInstead) {
   dir_.Write("site/mlflow/sklearn.py", "");
   dir_.Write("site/mlflow/pyfunc.py", "");
   dir_.Write("site/mlflow-9.9.dist-info/METADATA", "Metadata-Version: 2.1\nName: mlflow\nVersion: 9.9\n");
-  dir_.Write("py.sh", "#!/bin/sh\nPYTHONPATH=" + dir_.path() + "/site exec /usr/bin/python3 \"$@\"\n");
+  dir_.Write("py.sh", "#!/bin/sh\nPYTHONPATH=\"" + dir_.path() + "/site\" exec /usr/bin/python3 \"$@\"\n");
   fs::permissions(dir_.path() + "/py.sh", fs::perms::owner_all);
   dir_.Write(".weft/config.yaml", "python: " + dir_.path() + "/py.sh\n");
   RunScript("mlflow.log_metric('x', 1)\nassert mlflow.REAL\n");

@@ -28,6 +28,9 @@ std::string Read(const std::string& p) {
 
 class RunTest : public ::testing::Test {
  protected:
+  // Steps find the test's folder in $TEST_DIR (quoted in their commands: its name holds a space
+  // and a quote).
+  RunTest() { ::setenv("TEST_DIR", dir_.path().c_str(), 1); }
   ProcessResult Weft(std::vector<std::string> args) {
     args.insert(args.begin(), WEFT_BINARY);
     return testing::Run(args, dir_.path());
@@ -85,7 +88,7 @@ constexpr const char* kEnv = "environment: {image: python:3.11}\n";
 void WriteReusePipeline(const testing::TempDir& d) {
   d.Write("data/rows.csv", "a\nb\nc\n");
   d.Write("prep/prep.sh", "wc -l < \"$1\" > \"$2/count.txt\"\n");
-  d.Write("train/train.sh", "echo \"lr=$2 count=$(cat $1/count.txt)\" > \"$3/model.txt\"\n");
+  d.Write("train/train.sh", "echo \"lr=$2 count=$(cat \"$1/count.txt\")\" > \"$3/model.txt\"\n");
   d.Write("shared/lib.sh", "helper=1\n");
   d.Write("pipeline.yml", std::string(R"(type: pipeline
 experiment_name: reuse
@@ -143,7 +146,7 @@ TEST_F(RunTest, ReuseFollowsContentAndExplainsWhy) {
   EXPECT_NE(Explain("train").find("input lr 0.1 -> 0.2"), std::string::npos) << Explain("train");
 
   // A code file: only the step whose code folder holds it.
-  dir_.Write("train/train.sh", "echo \"lr=$2 count=$(cat $1/count.txt) v2\" > \"$3/model.txt\"\n");
+  dir_.Write("train/train.sh", "echo \"lr=$2 count=$(cat \"$1/count.txt\") v2\" > \"$3/model.txt\"\n");
   ASSERT_EQ(Weft({"run", "pipeline.yml", "--set", "inputs.lr=0.2"}).exit_code, 0);
   EXPECT_EQ(Statuses()["train"], "succeeded");
   EXPECT_EQ(Statuses()["prep"], "reused");
@@ -191,10 +194,10 @@ TEST_F(RunTest, MetricsFromJsonLinesAndLogMetric) {
 jobs:
   train:
     command: >-
-      echo '{"name": "acc", "value": 0.5, "step": 1}' >> $WEFT_METRICS &&
+      echo '{"name": "acc", "value": 0.5, "step": 1}' >> "$WEFT_METRICS" &&
       weft log-metric acc 0.75 --step 2 &&
       weft log-metric loss 1e-3 &&
-      echo 'not json' >> $WEFT_METRICS
+      echo 'not json' >> "$WEFT_METRICS"
     )") + kEnv);
   ProcessResult first = Weft({"run", "p.yml"});
   ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
@@ -225,9 +228,8 @@ jobs:
 // resources.properties weft.retries: a step that fails twice succeeds on its third attempt, each
 // attempt in its own folder with its own log; without enough retries it fails.
 TEST_F(RunTest, RetriesGiveEachAttemptItsOwnFolder) {
-  std::string tries = dir_.path() + "/tries";
-  std::string command = "echo try >> " + tries + " && echo \"attempt $(wc -l < " + tries +
-                        ")\" && test $(wc -l < " + tries + ") -ge 3";
+  std::string command = "echo try >> \"$TEST_DIR/tries\" && echo \"attempt $(wc -l < "
+                        "\"$TEST_DIR/tries\")\" && test $(wc -l < \"$TEST_DIR/tries\") -ge 3";
   auto write = [&](int retries) {
     dir_.Write("p.yml", "type: pipeline\njobs:\n  flaky:\n    command: '" + command +
                             "'\n    resources:\n      properties: {weft.retries: " +
@@ -397,8 +399,8 @@ TEST_F(RunTest, GcKeepsWhatIsReferencedAndFreesTheRest) {
   EXPECT_TRUE(fs::exists(old_model));
 
   // Never while a run uses the workspace: gc gives up (exit 75), or waits with --wait.
-  dir_.Write("slow.yml", std::string("type: pipeline\njobs:\n  slow:\n    command: touch ") +
-                             dir_.path() + "/started; sleep 2\n    " + kEnv);
+  dir_.Write("slow.yml", std::string("type: pipeline\njobs:\n  slow:\n    command: touch "
+                                     "\"$TEST_DIR/started\"; sleep 2\n    ") + kEnv);
   pid_t run = Start({"run", "slow.yml"}, dir_.path() + "/started");
   ASSERT_TRUE(fs::exists(dir_.path() + "/started"));
   ProcessResult busy = Weft({"gc", "--keep-runs", "0"});
@@ -424,7 +426,7 @@ jobs:
     outputs: {o: }
   second:
     code: ./src
-    command: touch )" + dir_.path() + R"(/started && python s.py 2 ${{outputs.o}} $(cat ${{inputs.i}}/o.txt)-2
+    command: touch "$TEST_DIR/started" && python s.py 2 ${{outputs.o}} $(cat ${{inputs.i}}/o.txt)-2
     )" + kEnv + R"(    inputs: {i: "${{parent.jobs.first.outputs.o}}"}
     outputs: {o: }
 )");
@@ -457,8 +459,8 @@ jobs:
 }
 
 TEST_F(RunTest, RunNoticesAnInterruptedRunOfTheSameFile) {
-  dir_.Write("p.yml", std::string("type: pipeline\njobs:\n  slow:\n    command: touch ") + dir_.path() +
-                          "/started; sleep 30\n    " + kEnv);
+  dir_.Write("p.yml", std::string("type: pipeline\njobs:\n  slow:\n    command: touch "
+                                  "\"$TEST_DIR/started\"; sleep 30\n    ") + kEnv);
   pid_t owner = Start({"run", "p.yml"}, dir_.path() + "/started");
   ASSERT_TRUE(fs::exists(dir_.path() + "/started"));
   ::kill(owner, SIGKILL);
@@ -473,17 +475,18 @@ TEST_F(RunTest, RunNoticesAnInterruptedRunOfTheSameFile) {
 }
 
 // Each step appends a line to count/<step> (outside the workspace) each time it really runs.
-void WriteCountingPipeline(const testing::TempDir& d, const std::string& slow_marker = "") {
-  std::string count = d.Mkdir("count");
+// With `slow`, prep takes 3 s and touches `prep-started` when it starts.
+void WriteCountingPipeline(const testing::TempDir& d, bool slow = false) {
+  d.Mkdir("count");
   auto step = [&](const std::string& name, double secs, const std::string& input) {
-    std::string cmd = "echo x >> " + count + "/" + name + (name == "prep" && !slow_marker.empty()
-                                                               ? " && touch " + slow_marker : "") +
+    std::string cmd = "echo x >> \"$TEST_DIR/count/" + name + "\"" +
+                      (name == "prep" && slow ? " && touch \"$TEST_DIR/prep-started\"" : "") +
                       " && sleep " + std::to_string(secs) + " && echo " + name + " > ${{outputs.o}}/v";
     std::string y = "  " + name + ":\n    command: " + cmd + "\n    " + kEnv;
     if (!input.empty()) y += "    inputs: {i: \"${{parent.jobs." + input + ".outputs.o}}\"}\n";
     return y + "    outputs: {o: }\n";
   };
-  d.Write("p.yml", "type: pipeline\njobs:\n" + step("prep", slow_marker.empty() ? 0.5 : 3, "") +
+  d.Write("p.yml", "type: pipeline\njobs:\n" + step("prep", slow ? 3 : 0.5, "") +
                        step("a", 0.4, "prep") + step("b", 0.4, "prep") + step("c", 0.4, "prep") +
                        step("join", 0.2, "a"));
 }
@@ -508,7 +511,7 @@ TEST_F(RunTest, FourConcurrentRunsComputeEachStepOnce) {
 
 TEST_F(RunTest, AWaiterTakesOverFromAClaimOwnerKilledMidStep) {
   std::string marker = dir_.path() + "/prep-started";
-  WriteCountingPipeline(dir_, marker);
+  WriteCountingPipeline(dir_, true);
   ASSERT_EQ(Weft({"validate", "p.yml"}).exit_code, 0);
   pid_t owner = Start({"run", "p.yml"}, marker);
   ASSERT_TRUE(fs::exists(marker));
@@ -626,7 +629,7 @@ jobs:
       echo "token=$MY_TOKEN pipe=$PIPE_SECRET note=${{inputs.note}}" &&
       echo "$MY_TOKEN" > ${{outputs.o}}/t.txt &&
       weft log-metric "loss-$MY_TOKEN" 1 &&
-      echo '{"param": "tok", "value": "'$MY_TOKEN'"}' >> $WEFT_METRICS
+      echo '{"param": "tok", "value": "'$MY_TOKEN'"}' >> "$WEFT_METRICS"
     )") + kEnv + R"(    environment_variables: {PIPE_SECRET: pipeline-set-secret}
     inputs: {note: "${{parent.inputs.note}}"}
     outputs: {o: {type: uri_folder}}
@@ -654,8 +657,8 @@ jobs:
 }
 
 TEST_F(RunTest, SharedCodeFolderRerunsEveryUser) {
-  dir_.Write("src/a.sh", "echo a > $1/a.txt\n");
-  dir_.Write("src/b.sh", "echo b > $1/b.txt\n");
+  dir_.Write("src/a.sh", "echo a > \"$1/a.txt\"\n");
+  dir_.Write("src/b.sh", "echo b > \"$1/b.txt\"\n");
   dir_.Write("src/common.sh", "x=1\n");
   dir_.Write("p.yml", std::string("type: pipeline\njobs:\n") +
                           "  one:\n    command: bash a.sh ${{outputs.o}}\n    code: ./src\n    " +
@@ -720,7 +723,8 @@ TEST_F(RunTest, ForceRerunResultsNeverSeedReuse) {
 }
 
 TEST_F(RunTest, HostileValuesRunNothingAndArriveVerbatim) {
-  std::string canary = dir_.path() + "/pwned";
+  // An injected command would make pwned<N> in the step's working folder.
+  std::string canary = "pwned";
   dir_.Write("p.yml", std::string(R"(type: pipeline
 inputs:
   a: '"; touch )") + canary + R"(1; echo "'
@@ -737,7 +741,9 @@ jobs:
 )");
   ProcessResult r = Weft({"run", "p.yml"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  for (int i = 1; i <= 4; ++i) EXPECT_FALSE(fs::exists(canary + std::to_string(i))) << i;
+  for (const auto& e : fs::recursive_directory_iterator(dir_.path())) {
+    EXPECT_EQ(e.path().filename().string().rfind(canary, 0), std::string::npos) << e.path();
+  }
   ASSERT_EQ(Weft({"get", "last", "echo.o", "got"}).exit_code, 0);
   EXPECT_EQ(Read(dir_.path() + "/got/argv.txt"),
             "<\";><touch><" + canary + "1;><echo><\"><$(touch " + canary + "2)><`touch " + canary +
@@ -748,7 +754,7 @@ TEST_F(RunTest, OutputFoldersExistBeforeTheStepStarts) {
   dir_.Write("p.yml", std::string(R"(type: pipeline
 jobs:
   check:
-    command: test -d ${{outputs.folder}} && test -d $(dirname ${{outputs.file}}) && echo ok > ${{outputs.file}} && test -d outputs && echo art > outputs/a.txt
+    command: test -d ${{outputs.folder}} && test -d "$(dirname ${{outputs.file}})/." && echo ok > ${{outputs.file}} && test -d outputs && echo art > outputs/a.txt
     )") + kEnv + R"(    outputs:
       folder: {type: uri_folder}
       file: {type: uri_file}
@@ -778,7 +784,7 @@ jobs:
     command: touch $WEFT_STORE_PROBE/objects/evil
     environment_variables: {WEFT_STORE_PROBE: )" + dir_.path() + R"(/.weft/store}
     )" + kEnv + R"(  tamper_db:
-    command: echo evil >> )" + dir_.path() + R"(/.weft/weft.db
+    command: echo evil >> "$TEST_DIR/.weft/weft.db"
     )" + kEnv + R"(  own_output:
     command: head -c 4 /dev/zero > ${{outputs.o}}/f  # devices work
     outputs: {o: {type: uri_folder}}
@@ -938,8 +944,8 @@ TEST_F(RunTest, TimeoutStopsTheWholeGroup) {
   dir_.Write("p.yml", std::string(R"(type: pipeline
 jobs:
   slow:
-    command: (sleep 60 & echo $! > )") + dir_.path() + R"(/child.pid; wait)
-    )" + kEnv + "    limits: {timeout: 1}\n");
+    command: (sleep 60 & echo $! > "$TEST_DIR/child.pid"; wait)
+    )") + kEnv + "    limits: {timeout: 1}\n");
   auto start = std::chrono::steady_clock::now();
   ProcessResult r = Weft({"run", "p.yml"});
   auto took = std::chrono::steady_clock::now() - start;
@@ -956,8 +962,8 @@ TEST_F(RunTest, CancelFromAnotherTerminal) {
   dir_.Write("p.yml", std::string(R"(type: pipeline
 jobs:
   slow:
-    command: echo $$ > )") + dir_.path() + R"(/started; sleep 60
-    )" + kEnv);
+    command: echo $$ > "$TEST_DIR/started"; sleep 60
+    )") + kEnv);
   auto start = [&] { return Start({"run", "p.yml", "--force"}, dir_.path() + "/started"); };
   pid_t owner = start();
   ASSERT_FALSE(Read(dir_.path() + "/started").empty());
@@ -993,8 +999,8 @@ TEST_F(RunTest, InterruptCancelsTheRunAndCommitsNothing) {
   dir_.Write("p.yml", std::string(R"(type: pipeline
 jobs:
   slow:
-    command: echo started > ${{outputs.o}}/partial.txt; touch )") + dir_.path() + R"(/started; sleep 60
-    )" + kEnv + "    outputs: {o: }\n");
+    command: echo started > ${{outputs.o}}/partial.txt; touch "$TEST_DIR/started"; sleep 60
+    )") + kEnv + "    outputs: {o: }\n");
   pid_t pid = Start({"run", "p.yml"}, dir_.path() + "/started");
   ASSERT_TRUE(fs::exists(dir_.path() + "/started"));
   ::kill(pid, SIGINT);
@@ -1037,10 +1043,11 @@ TEST_F(RunTest, FailureStopsTheRunUnlessContinueOnStepFailure) {
 
 TEST_F(RunTest, InitAndFinalizeStepsBracketTheRun) {
   std::string log = dir_.path() + "/order.txt";
+  std::string append = "\"$TEST_DIR/order.txt\"";
   dir_.Write("p.yml", std::string("type: pipeline\nsettings: {on_init: setup, on_finalize: teardown}\n") +
-                          "jobs:\n" + "  work:\n    command: echo work >> " + log + "; exit 1\n    " +
-                          kEnv + "  setup:\n    command: echo setup >> " + log + "\n    " + kEnv +
-                          "  teardown:\n    command: echo teardown >> " + log + "\n    " + kEnv);
+                          "jobs:\n" + "  work:\n    command: echo work >> " + append + "; exit 1\n    " +
+                          kEnv + "  setup:\n    command: echo setup >> " + append + "\n    " + kEnv +
+                          "  teardown:\n    command: echo teardown >> " + append + "\n    " + kEnv);
   EXPECT_EQ(Weft({"run", "p.yml"}).exit_code, 1);
   EXPECT_EQ(Read(log), "setup\nwork\nteardown\n");
 }

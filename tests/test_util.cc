@@ -14,7 +14,9 @@ namespace weft::testing {
 
 TempDir::TempDir() {
   const char* base = std::getenv("TMPDIR");
-  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/weft-test-XXXXXX";
+  // A space, a quote and a non-ASCII letter in every test folder: paths that hold them must work
+  // everywhere weft places or substitutes one.
+  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/weft test 'ü-XXXXXX";
   if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
   path_ = tmpl;
 }

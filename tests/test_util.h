@@ -6,7 +6,8 @@
 
 namespace weft::testing {
 
-// A fresh folder under $TMPDIR, removed with everything in it when the object goes away.
+// A fresh folder under $TMPDIR, removed with everything in it when the object goes away. Its name
+// holds a space, a single quote and a non-ASCII letter ("weft test 'ü-XXXXXX").
 class TempDir {
  public:
   TempDir();

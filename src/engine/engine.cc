@@ -71,21 +71,21 @@ Status RunLoop::Wire() {
   return Status::Ok();
 }
 
-std::optional<std::string> RunLoop::InputValue(uint32_t i, const graph::StepInput& in) const {
+std::optional<Value> RunLoop::InputValue(uint32_t i, const graph::StepInput& in) const {
   const graph::ValueSource& s = in.source;
   switch (s.kind) {
     case graph::ValueSource::Kind::kLiteral:
-      return s.literal.Render();
+      return Value{s.literal.Render(), false};
     case graph::ValueSource::Kind::kData: {
       auto it = plans_[i].data.find(in.name);
-      return it == plans_[i].data.end() ? std::nullopt
-                                        : std::optional<std::string>(store_.DeliveryPath(it->second));
+      if (it == plans_[i].data.end()) return std::nullopt;
+      return Value{store_.DeliveryPath(it->second), true};
     }
     case graph::ValueSource::Kind::kStepOutput: {
       const auto& outs = runs_[s.step].outputs;
       auto it = outs.find(s.output);
-      return it == outs.end() ? std::nullopt
-                              : std::optional<std::string>(store_.DeliveryPath(it->second));
+      if (it == outs.end()) return std::nullopt;
+      return Value{store_.DeliveryPath(it->second), true};
     }
     default:
       return std::nullopt;
@@ -272,17 +272,18 @@ Status RunLoop::Start(uint32_t i) {
     if (!s.ok()) return s;
     out_paths[o.name] = o.type == spec::PortType::kUriFile ? folder + "/" + o.name : folder;
   }
-  std::map<std::string, std::optional<std::string>> in_values;
+  std::map<std::string, std::optional<Value>> in_values;
   for (const graph::StepInput& in : step.inputs) in_values[in.name] = InputValue(i, in);
-  std::string command = Substitute(plan.command->command.text,
-                                   [&](spec::RefKind kind, const std::string& name) -> std::optional<std::string> {
-                                     if (kind == spec::RefKind::kOutputs) {
-                                       auto it = out_paths.find(name);
-                                       return it == out_paths.end() ? std::nullopt : std::optional<std::string>(it->second);
-                                     }
-                                     auto it = in_values.find(name);
-                                     return it == in_values.end() ? std::nullopt : it->second;
-                                   });
+  auto value_of = [&](spec::RefKind kind, const std::string& name) -> std::optional<Value> {
+    if (kind == spec::RefKind::kOutputs) {
+      auto it = out_paths.find(name);
+      if (it == out_paths.end()) return std::nullopt;
+      return Value{it->second, true};
+    }
+    auto it = in_values.find(name);
+    return it == in_values.end() ? std::nullopt : it->second;
+  };
+  std::string command = Substitute(plan.command->command.text, value_of);
   exec::LaunchSpec spec;
   spec.step = step.name;
   spec.command = command;

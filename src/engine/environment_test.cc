@@ -57,7 +57,7 @@ TEST(EnvironmentTest, ProbeAnswersAreKeptUntilThePackagePathChanges) {
   std::string site = dir.Mkdir("site");
   std::string count = dir.path() + "/count";
   // Called as `python -c PROBE PACKAGE...`: says every package is there, at version 2.0.
-  std::string python = dir.Write("python", "#!/bin/bash\necho probe >> " + count + R"(
+  std::string python = dir.Write("python", "#!/bin/bash\necho probe >> \"" + count + R"("
 pkgs=""
 for p in "${@:3}"; do pkgs+="${pkgs:+, }\"$p\": \"2.0\""; done
 printf '{"python": "3.99.0", "packages": {%s}, "paths": ["%s"]}' "$pkgs" ")" + site + "\"\n");

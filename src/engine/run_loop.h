@@ -12,6 +12,7 @@
 #include "engine/fingerprint.h"
 #include "engine/plan.h"
 #include "engine/secrets.h"
+#include "engine/substitute.h"
 #include "exec/executor.h"
 #include "meta/meta.h"
 
@@ -75,7 +76,7 @@ class RunLoop {
   Status Wire();
   void Ready(uint32_t i);
   bool Fingerprinted(uint32_t i);
-  std::optional<std::string> InputValue(uint32_t i, const graph::StepInput& in) const;
+  std::optional<Value> InputValue(uint32_t i, const graph::StepInput& in) const;
   void Launch(std::vector<uint32_t>& started);
   Status Start(uint32_t i);
   void End(const exec::JobEnd& end);

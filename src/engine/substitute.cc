@@ -17,10 +17,12 @@ std::string SingleQuoted(std::string_view word) {
 
 }  // namespace
 
-std::string QuoteFor(std::string_view value, QuoteContext context) {
+std::string QuoteFor(const Value& v, QuoteContext context) {
+  std::string_view value = v.text;
   std::string out;
   switch (context) {
     case QuoteContext::kBare: {
+      if (v.path) return SingleQuoted(value);
       size_t i = 0;
       while (i < value.size()) {
         while (i < value.size() && std::isspace(static_cast<unsigned char>(value[i]))) ++i;
@@ -52,6 +54,86 @@ std::string QuoteFor(std::string_view value, QuoteContext context) {
   return out;
 }
 
+namespace {
+
+// Where bash is while reading the command: a stack, since `$(...)` and backquotes start a new
+// command inside quotes, and quotes start again inside them.
+enum class Frame { kBare, kDouble, kSingle, kSubst, kBackquote };
+
+struct Quoting {
+  std::vector<std::pair<Frame, int>> stack = {{Frame::kBare, 0}};  // frame, open parentheses
+
+  Frame top() const { return stack.back().first; }
+  void Push(Frame f) { stack.emplace_back(f, 0); }
+  void Pop() {
+    if (stack.size() > 1) stack.pop_back();
+  }
+
+  // Reads text[i] (and what it escapes), copying it to `out`; returns the index after it.
+  size_t Step(std::string_view text, size_t i, std::string& out) {
+    char c = text[i];
+    char next = i + 1 < text.size() ? text[i + 1] : '\0';
+    out += c;
+    if (top() == Frame::kSingle) {
+      if (c == '\'') Pop();
+      return i + 1;
+    }
+    if (c == '\\' && i + 1 < text.size()) {
+      out += next;
+      return i + 2;
+    }
+    if (c == '$' && next == '(') {
+      out += next;
+      Push(Frame::kSubst);
+      return i + 2;
+    }
+    if (c == '`') {
+      if (top() == Frame::kBackquote) {
+        Pop();
+      } else {
+        Push(Frame::kBackquote);
+      }
+      return i + 1;
+    }
+    if (top() == Frame::kDouble) {
+      if (c == '"') Pop();
+      return i + 1;
+    }
+    if (c == '\'') {
+      Push(Frame::kSingle);
+    } else if (c == '"') {
+      Push(Frame::kDouble);
+    } else if (top() == Frame::kSubst && c == '(') {
+      ++stack.back().second;
+    } else if (top() == Frame::kSubst && c == ')') {
+      if (stack.back().second-- == 0) Pop();
+    }
+    return i + 1;
+  }
+
+  // `v` written so that bash, reading it here, sees exactly its text.
+  std::string Quote(const Value& v) const {
+    QuoteContext context = top() == Frame::kDouble   ? QuoteContext::kDouble
+                           : top() == Frame::kSingle ? QuoteContext::kSingle
+                                                     : QuoteContext::kBare;
+    std::string q = QuoteFor(v, context);
+    // Bash reads what is between backquotes once more after removing a backslash before \, `
+    // and $: each enclosing pair of backquotes needs one more level of escaping.
+    for (const auto& [frame, depth] : stack) {
+      if (frame != Frame::kBackquote) continue;
+      std::string escaped;
+      for (char c : q) {
+        if (c == '\\' || c == '`') escaped += '\\';
+        escaped += c;
+      }
+      q = std::move(escaped);
+    }
+    return q;
+  }
+};
+
+}  // namespace
+
 std::string Substitute(std::string_view command, const ValueOf& value_of) {
   std::vector<spec::ScanError> errors;
   spec::Template t = spec::Scan(command, &errors);
@@ -63,44 +145,21 @@ std::string Substitute(std::string_view command, const ValueOf& value_of) {
   t = spec::Scan(text, &errors);
   // Walk the text once, tracking bash's quoting state, replacing references as they come.
   std::string out;
-  QuoteContext state = QuoteContext::kBare;
+  Quoting quoting;
   size_t next_ref = 0;
   for (size_t i = 0; i < text.size();) {
     if (next_ref < t.refs.size() && i == t.refs[next_ref].begin) {
       const spec::Ref& r = t.refs[next_ref++];
       if (r.kind == spec::RefKind::kInputs || r.kind == spec::RefKind::kOutputs) {
-        std::optional<std::string> v = value_of(r.kind, r.port);
-        out += QuoteFor(v.value_or(""), state);
+        std::optional<Value> v = value_of(r.kind, r.port);
+        out += quoting.Quote(v.value_or(Value{}));
       } else {
         out.append(text, r.begin, r.end - r.begin);
       }
       i = r.end;
       continue;
     }
-    char c = text[i];
-    out += c;
-    ++i;
-    switch (state) {
-      case QuoteContext::kBare:
-        if (c == '\\' && i < text.size()) {
-          out += text[i++];
-        } else if (c == '\'') {
-          state = QuoteContext::kSingle;
-        } else if (c == '"') {
-          state = QuoteContext::kDouble;
-        }
-        break;
-      case QuoteContext::kDouble:
-        if (c == '\\' && i < text.size()) {
-          out += text[i++];
-        } else if (c == '"') {
-          state = QuoteContext::kBare;
-        }
-        break;
-      case QuoteContext::kSingle:
-        if (c == '\'') state = QuoteContext::kBare;
-        break;
-    }
+    i = quoting.Step(text, i, out);
   }
   return out;
 }

@@ -12,10 +12,10 @@ namespace {
 
 // Runs `command` in bash with `${{inputs.v}}` bound to `value`, and returns the argv that
 // `printargs` received, one per line (printargs is a bash function printing "<arg>").
-std::string Argv(const std::string& command, const std::string& value,
-                 const std::string& cwd) {
+std::string Argv(const std::string& command, const std::string& value, const std::string& cwd,
+                 bool path = false) {
   std::string rendered = Substitute(command, [&](spec::RefKind, const std::string& name) {
-    return name == "v" ? std::optional<std::string>(value) : std::nullopt;
+    return name == "v" ? std::optional<Value>(Value{value, path}) : std::nullopt;
   });
   std::string script = "printargs() { for a in \"$@\"; do printf '<%s>' \"$a\"; done; echo; }; " +
                        rendered;
@@ -56,6 +56,57 @@ TEST(SubstituteTest, ValueTimesContextGivesArgv) {
   }
 }
 
+// A path is one word in every context, whatever it holds; the literal rows above show that the
+// same text as a literal would be split (the rule Azure applies to literals).
+TEST(SubstituteTest, APathIsAlwaysExactlyOneWord) {
+  weft::testing::TempDir dir;
+  const char* paths[] = {
+      "/data/my ws/.weft/store/objects/ab/model",
+      "/data/it's \"quoted\"/x",
+      "/data/$HOME/${PATH}/$(touch pwned)/x",
+      "/data/`touch pwned`/x",
+      "/data/new\nline/x",
+      "-rf",
+      "--help me",
+      "/data/tab\there/*/?/[a]/~/x",
+      "/data/\xc3\xbcnicode/x y",
+      "/data/back\\slash/; rm -rf / #",
+  };
+  for (const char* p : paths) {
+    std::string one = std::string("<") + p + ">\n";
+    EXPECT_EQ(Argv("printargs ${{inputs.v}}", p, dir.path(), true), one) << p;
+    EXPECT_EQ(Argv("printargs \"${{inputs.v}}\"", p, dir.path(), true), one) << p;
+    EXPECT_EQ(Argv("printargs '${{inputs.v}}'", p, dir.path(), true), one) << p;
+    // Joined to the text around it, still one word.
+    EXPECT_EQ(Argv("printargs --out=${{inputs.v}}/file", p, dir.path(), true),
+              std::string("<--out=") + p + "/file>\n")
+        << p;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/pwned"));
+  // The same text as a literal is split into words (Azure's rule for literals).
+  EXPECT_EQ(Argv("printargs ${{inputs.v}}", "/data/my ws/x", dir.path(), false),
+            "</data/my><ws/x>\n");
+}
+
+// `$(...)` and backquotes start a new command, inside double quotes too: a value there is quoted
+// for that command, and backquotes add a level of backslashes.
+TEST(SubstituteTest, CommandSubstitutionsAreNewCommandsInsideQuotes) {
+  weft::testing::TempDir dir;
+  for (bool path : {true, false}) {
+    for (const char* v : {"/a b'c/d", "x\\y`z`$HOME\"q\"", "plain"}) {
+      std::string last = std::string("<") + v + ">\n";
+      if (!path && std::string(v).find(' ') != std::string::npos) continue;
+      EXPECT_EQ(Argv("printargs \"$(printf '%s' ${{inputs.v}})\"", v, dir.path(), path), last) << v;
+      EXPECT_EQ(Argv("printargs \"`printf '%s' ${{inputs.v}}`\"", v, dir.path(), path), last) << v;
+      EXPECT_EQ(Argv("printargs \"`printf '%s' \"${{inputs.v}}\"`\"", v, dir.path(), path), last) << v;
+      EXPECT_EQ(Argv("printargs \"$( (printf '%s' ${{inputs.v}}) )\"", v, dir.path(), path), last) << v;
+      EXPECT_EQ(Argv("printargs \"$(( 1 + 2 ))${{inputs.v}}\"", v, dir.path(), path),
+                std::string("<3") + v + ">\n")
+          << v;
+    }
+  }
+}
+
 TEST(SubstituteTest, ValuesJoinAdjacentText) {
   weft::testing::TempDir dir;
   EXPECT_EQ(Argv("printargs --out=${{inputs.v}}/file.txt", "/data/out", dir.path()),
@@ -66,12 +117,12 @@ TEST(SubstituteTest, ValuesJoinAdjacentText) {
 TEST(SubstituteTest, OptionalSegmentsAndShellSyntaxOutsideValues) {
   std::string with = Substitute("run $[[--x ${{inputs.v}}]] $$ ${HOME} $(date)",
                                 [](spec::RefKind, const std::string&) {
-                                  return std::optional<std::string>("1");
+                                  return std::optional<Value>(Value{"1"});
                                 });
   EXPECT_EQ(with, "run --x '1' $$ ${HOME} $(date)");
   std::string without = Substitute("run $[[--x ${{inputs.v}}]] end",
                                    [](spec::RefKind, const std::string&) {
-                                     return std::optional<std::string>();
+                                     return std::optional<Value>();
                                    });
   EXPECT_EQ(without, "run  end");
 }
