@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "test_util.h"
+#include "weft_fixture.h"
 
 namespace weft {
 namespace {
@@ -21,67 +22,10 @@ namespace {
 namespace fs = std::filesystem;
 using testing::ProcessResult;
 
-std::string Read(const std::string& p) {
-  std::ifstream in(p);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using RunTest = testing::WeftTest;
+using testing::Read;
+using testing::kEnv;
 
-class RunTest : public ::testing::Test {
- protected:
-  // Steps find the test's folder in $TEST_DIR (quoted in their commands: its name holds a space
-  // and a quote).
-  RunTest() { ::setenv("TEST_DIR", dir_.path().c_str(), 1); }
-  ProcessResult Weft(std::vector<std::string> args) {
-    args.insert(args.begin(), WEFT_BINARY);
-    return testing::Run(args, dir_.path());
-  }
-  // Step name -> status of the last run (from `weft show --json`).
-  std::map<std::string, std::string> Statuses(const std::string& run = "last") {
-    ProcessResult r = Weft({"show", run, "--json"});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    std::map<std::string, std::string> out;
-    nlohmann::json j = nlohmann::json::parse(r.out);
-    for (const auto& s : j["steps"]) {
-      out[s["name"].get<std::string>()] = s["status"].get<std::string>();
-    }
-    return out;
-  }
-  // Starts `weft ARGS...` in the test's folder without waiting (output to `log`, else discarded),
-  // then waits up to 10 s for the file `marker` (which a step creates), if one is given.
-  pid_t Start(const std::vector<std::string>& args, const std::string& marker,
-              const std::string& log = "/dev/null") {
-    if (!marker.empty()) fs::remove(marker);
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      ::chdir(dir_.path().c_str());
-      int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ::dup2(out, 1);
-      ::dup2(out, 2);
-      std::vector<char*> argv = {const_cast<char*>(WEFT_BINARY)};
-      for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      ::execv(WEFT_BINARY, argv.data());
-      ::_exit(127);
-    }
-    for (int i = 0; i < 200 && !marker.empty() && !fs::exists(marker); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return pid;
-  }
-  static int Wait(pid_t pid) {
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-  std::string Explain(const std::string& step) {
-    ProcessResult r = Weft({"explain", "last", step});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    return r.out;
-  }
-  testing::TempDir dir_;
-};
-
-constexpr const char* kEnv = "environment: {image: python:3.11}\n";
 
 // prep counts the lines of a data file; train reads the count and a learning rate; report
 // reads the count. Each component has its own code folder; train and report share `lib/`.
@@ -439,8 +383,9 @@ jobs:
   // Edited since: resume still replays what was submitted, --set included.
   write("edited");
   dir_.Write("src/s.py", "raise SystemExit('the edited code must not run')\n");
+  // Its weft is gone: any command that reads it shows it interrupted, never running.
   ProcessResult listed = Weft({"runs"});
-  EXPECT_NE(listed.out.find("running"), std::string::npos) << listed.out;
+  EXPECT_NE(listed.out.find("r1     interrupted"), std::string::npos) << listed.out;
   ProcessResult r = Weft({"resume", "r1"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("resuming run r1 as submitted"), std::string::npos) << r.out;
@@ -468,7 +413,7 @@ TEST_F(RunTest, RunNoticesAnInterruptedRunOfTheSameFile) {
   dir_.Write("p.yml", std::string("type: pipeline\njobs:\n  quick:\n    command: echo hi\n    ") + kEnv);
   ProcessResult r = Weft({"run", "p.yml"});
   EXPECT_EQ(r.exit_code, 0);
-  EXPECT_NE(r.err.find("note: run r1 of p.yml was interrupted (its weft process is gone); `weft "
+  EXPECT_NE(r.err.find("note: run r1 of p.yml was interrupted (its weft process was gone); `weft "
                        "resume r1` finishes it"),
             std::string::npos)
       << r.err;
@@ -969,7 +914,7 @@ jobs:
   ASSERT_FALSE(Read(dir_.path() + "/started").empty());
   ProcessResult c = Weft({"cancel", "last"});
   EXPECT_EQ(c.exit_code, 0) << c.err;
-  EXPECT_NE(c.out.find("canceled (its process"), std::string::npos) << c.out;
+  EXPECT_NE(c.out.find("run r1 canceled: its weft process (pid"), std::string::npos) << c.out;
   int status = 0;
   ::waitpid(owner, &status, 0);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 130);
@@ -984,7 +929,9 @@ jobs:
   EXPECT_EQ(::kill(step, 0), 0);
   ProcessResult c2 = Weft({"cancel", "last"});
   EXPECT_EQ(c2.exit_code, 0) << c2.err;
-  EXPECT_NE(c2.out.find("its process was gone"), std::string::npos) << c2.out;
+  EXPECT_NE(c2.out.find("run r2 canceled: its weft process was gone; weft stopped the "),
+            std::string::npos)
+      << c2.out;
   for (int i = 0; i < 100 && ::kill(step, 0) == 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }

@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include "base/interrupt.h"
+
 namespace weft {
 
 Result<std::string> ReadFileCapped(const std::string& path, size_t max_bytes) {
@@ -179,6 +181,10 @@ Status CopyFile(const std::string& from, const std::string& to) {
       break;
     }
     if (n == 0) break;
+    if (Interrupted()) {
+      status = InterruptedStatus(("while copying " + from).c_str());
+      break;
+    }
     for (ssize_t off = 0; off < n;) {
       ssize_t w = WriteSome(out, buf + off, static_cast<size_t>(n - off), first_block);
       if (w < 0 && errno == EINTR) continue;

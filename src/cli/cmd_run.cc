@@ -1,4 +1,5 @@
 // `weft run FILE`: run a pipeline on this machine, reusing what has not changed.
+#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -7,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "base/interrupt.h"
 #include "cli/command.h"
 #include "cli/pipeline_args.h"
 #include "cli/workspace_args.h"
@@ -18,6 +20,22 @@
 namespace weft::cli {
 namespace {
 
+// Output that never stops a run: while a run is hosted SIGPIPE is ignored, so when standard
+// output or error is a closed pipe (`weft run p.yml | head -2`) writes fail quietly and the run
+// goes on to its end.
+template <typename... Args>
+void Say(std::FILE* f, fmt::format_string<Args...> format, Args&&... args) {
+  std::string s = fmt::format(format, std::forward<Args>(args)...);
+  std::fwrite(s.data(), 1, s.size(), f);
+}
+
+// What every command that hosts a run does first: Ctrl-C, SIGTERM, SIGHUP and SIGQUIT cancel the
+// run (base/interrupt.h), and a closed output pipe does not end weft.
+void HostRun() {
+  ::signal(SIGPIPE, SIG_IGN);
+  InstallInterruptHandlers();
+}
+
 // One plain line per event: readable in a terminal and in a CI log alike.
 class LinePrinter : public engine::Observer {
  public:
@@ -25,7 +43,7 @@ class LinePrinter : public engine::Observer {
   void OnRunStarted(const std::string& run_id, const std::string& workspace) override {
     // (dry runs start no run and print only their step lines)
     start_ = std::chrono::steady_clock::now();
-    fmt::print("run {} in workspace {}\n", run_id, workspace);
+    Say(stdout, "run {} in workspace {}\n", run_id, workspace);
     std::fflush(stdout);
   }
   void OnStep(const engine::StepEvent& e) override {
@@ -34,7 +52,7 @@ class LinePrinter : public engine::Observer {
     if (e.status == "succeeded" || e.status == "failed" || e.status == "timed_out") {
       detail = fmt::format("  ({:.1f}s){}", e.seconds, e.status == "succeeded" ? "" : detail);
     }
-    fmt::print("[{:7.1f}s] {:<10} {}{}\n", t, e.status, e.step, detail);
+    Say(stdout, "[{:7.1f}s] {:<10} {}{}\n", t, e.status, e.step, detail);
     // Flush at most every 100 ms: live enough to follow, cheap for pipelines of 10,000 steps.
     if (t - last_flush_ >= 0.1 || e.status != "reused") {
       std::fflush(stdout);
@@ -42,7 +60,7 @@ class LinePrinter : public engine::Observer {
     }
   }
   void OnWarning(const std::string& message) override {
-    fmt::print(stderr, "warning: {}\n", message);
+    Say(stderr, "warning: {}\n", message);
   }
 
  protected:
@@ -91,7 +109,7 @@ class TerminalPrinter : public LinePrinter {
       running += fmt::format("{}{} {:.0f}s", k ? ", " : "", p.running[k].first, p.running[k].second);
     }
     if (p.running.size() > 4) running += fmt::format(", +{}", p.running.size() - 4);
-    fmt::print("\r\033[K[{:7.1f}s] [{}] {}/{}  done {}  reused {}  failed {}  queued {}  {}",
+    Say(stdout, "\r\033[K[{:7.1f}s] [{}] {}/{}  done {}  reused {}  failed {}  queued {}  {}",
                Elapsed(), bar, done, p.total, p.succeeded, p.reused, p.failed, p.queued,
                running.empty() ? "" : "running: " + running);
     std::fflush(stdout);
@@ -115,18 +133,19 @@ void PrintSummary(meta::MetaStore& meta, const std::string& run_id) {
   if (!steps.ok()) return;
   size_t width = 4;
   for (const auto& s : *steps) width = std::max(width, s.name.size());
-  fmt::print("\n{:<{}}  {:<10} {:>9}  {}\n", "step", width, "status", "duration", "note");
+  Say(stdout, "\n{:<{}}  {:<10} {:>9}  {}\n", "step", width, "status", "duration", "note");
   for (const auto& s : *steps) {
     double secs = s.started_ns && s.finished_ns ? (s.finished_ns - s.started_ns) / 1e9 : 0;
     std::string note = s.status == "reused" ? fmt::format("from {}", s.reused_run) : "";
     if (s.status == "failed" || s.status == "timed_out" || s.status == "skipped") note = s.message;
-    fmt::print("{:<{}}  {:<10} {:>8.1f}s  {}\n", s.name, width, s.status, secs, note);
+    Say(stdout, "{:<{}}  {:<10} {:>8.1f}s  {}\n", s.name, width, s.status, secs, note);
   }
 }
 
 // Runs the loaded pipeline with `options` and prints how each step ended.
 int Execute(OpenWorkspaceResult& ws, LoadedGraph& g, const engine::RunOptions& options) {
-  Result<std::unique_ptr<exec::LocalExecutor>> ex = exec::LocalExecutor::Create();
+  Result<std::unique_ptr<exec::LocalExecutor>> ex =
+      exec::LocalExecutor::Create(ws.ws.config.sandbox && !options.dry_run);
   if (!ex.ok()) return Fail(ex.status());
   std::unique_ptr<LinePrinter> printer = ::isatty(1) ? std::make_unique<TerminalPrinter>()
                                                      : std::make_unique<LinePrinter>();
@@ -136,22 +155,24 @@ int Execute(OpenWorkspaceResult& ws, LoadedGraph& g, const engine::RunOptions& o
   if (!r.ok()) return Fail(r.status());
   if (options.dry_run) return 0;
   PrintSummary(*ws.meta, r->run_id);
-  fmt::print("\nrun {}: {}\n", r->run_id,
+  Say(stdout, "\nrun {}: {}\n", r->run_id,
              r->exit_code == 0 ? "succeeded" : r->exit_code == 130 ? "canceled" : "failed");
   return r->exit_code;
 }
 
-// Runs of the same file, from the same folder, whose weft process died before they ended.
+// The newest interrupted run of the same file from the same folder, unless a later run of it
+// succeeded (then its steps were completed since): one note, not one per old run.
 void NoticeInterrupted(meta::MetaStore& meta, const std::string& file, const std::string& workdir) {
-  meta::RunFilter running;
-  running.status = "running";
-  Result<std::vector<meta::RunRecord>> runs = meta.Runs(20, running);
+  Result<std::vector<meta::RunRecord>> runs = meta.Runs(200);
   if (!runs.ok()) return;
   for (const meta::RunRecord& r : *runs) {
-    if (r.pipeline_file != file || r.workdir != workdir || engine::OwnerAlive(r.owner)) continue;
-    fmt::print(stderr, "note: run {} of {} was interrupted (its weft process is gone); `weft resume "
-                       "{}` finishes it as it was submitted\n",
-               r.id, file, r.id);
+    if (r.pipeline_file != file || r.workdir != workdir) continue;
+    if (r.status == "succeeded") return;
+    if (r.status != "interrupted") continue;
+    Say(stderr, "note: run {} of {} was interrupted (its weft process was gone); `weft resume "
+                "{}` finishes it as it was submitted\n",
+        r.id, file, r.id);
+    return;
   }
 }
 
@@ -168,6 +189,7 @@ std::function<int()> SetupResume(CLI::App& sub) {
   sub.add_option("run", o->run, "the run to finish (`last` for the newest)")->required();
   sub.add_option("-j,--jobs", o->jobs, "CPU capacity to schedule on (default: as submitted)");
   return [o] {
+    HostRun();
     Result<OpenWorkspaceResult> ws = OpenWorkspace(o->workspace);
     if (!ws.ok()) return Fail(ws.status());
     Result<meta::RunRecord> run = FindRun(*ws->meta, o->run);
@@ -175,18 +197,12 @@ std::function<int()> SetupResume(CLI::App& sub) {
     if (run->status == "succeeded") {
       return Fail(Status::Invalid(fmt::format("run {} succeeded; there is nothing to resume", run->id)));
     }
-    if (run->status == "running" && engine::OwnerAlive(run->owner)) {
+    if (run->status == "running") {  // a dead one was settled when the workspace was opened
       return Fail(Status::Busy(fmt::format("run {} is still running ({}); `weft cancel {}` stops it",
                                            run->id, run->owner, run->id)));
     }
     Result<engine::Submission> sub = engine::ParseSubmission(run->submission);
     if (!sub.ok()) return Fail(sub.status());
-    if (run->status == "running") {
-      Status s = engine::StopLeftovers(*ws->meta, *run, "interrupted",
-                                       "its weft process was gone; see the run that resumes it",
-                                       kExitStepFailed);
-      if (!s.ok()) return Fail(s);
-    }
     Result<std::string> file = engine::MirrorSubmission(ws->ws, *ws->store, run->id, *sub);
     if (!file.ok()) return Fail(file.status());
     std::error_code ec;
@@ -200,7 +216,7 @@ std::function<int()> SetupResume(CLI::App& sub) {
     options.resumes = run->id;
     options.replay = &sub->snapshots;
     if (o->jobs > 0) options.jobs = o->jobs;
-    fmt::print("resuming run {} as submitted ({})\n", run->id, sub->file);
+    Say(stdout, "resuming run {} as submitted ({})\n", run->id, sub->file);
     return Execute(*ws, *g, options);
   };
 }
@@ -219,6 +235,7 @@ std::function<int()> SetupRun(CLI::App& sub) {
   sub.add_flag("--dry-run", o->dry_run,
                "say what would be reused and what would run, and why; run nothing");
   return [o] {
+    HostRun();
     int code = 0;
     Result<OpenWorkspaceResult> ws = OpenWorkspace(o->workspace);
     if (!ws.ok()) return Fail(ws.status());

@@ -5,6 +5,8 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "engine/resume.h"
+
 namespace weft::cli {
 
 void WorkspaceArgs::AddTo(CLI::App& sub) {
@@ -13,7 +15,7 @@ void WorkspaceArgs::AddTo(CLI::App& sub) {
 }
 
 Result<OpenWorkspaceResult> OpenWorkspace(const WorkspaceArgs& args, engine::WorkspaceLock::Mode mode,
-                                          bool wait) {
+                                          bool wait, bool settle) {
   Diagnostics diags;
   Result<engine::Workspace> ws =
       engine::OpenWorkspace(args.dir, std::filesystem::current_path().string(), diags);
@@ -31,6 +33,10 @@ Result<OpenWorkspaceResult> OpenWorkspace(const WorkspaceArgs& args, engine::Wor
   out.store = std::make_unique<store::Store>(out.ws.store_dir());
   Status s = out.store->Init();
   if (!s.ok()) return s;
+  if (settle) {
+    Result<std::vector<std::string>> settled = engine::SettleDeadRuns(*out.meta);
+    if (!settled.ok()) return settled.status();
+  }
   return out;
 }
 

@@ -31,9 +31,12 @@ struct OpenWorkspaceResult {
 // Finds or creates the workspace, takes its lock (shared: waits while `weft gc` runs) and opens
 // its database and store. Configuration problems are printed as warnings. `weft gc` asks for the
 // lock exclusively, and without `wait` fails with Status::Busy while other commands hold it.
+// With `settle`, runs whose weft process is gone are settled first (engine::SettleDeadRuns):
+// whatever they left running is stopped and they show as `interrupted`.
 Result<OpenWorkspaceResult> OpenWorkspace(
     const WorkspaceArgs& args,
-    engine::WorkspaceLock::Mode mode = engine::WorkspaceLock::Mode::kShared, bool wait = true);
+    engine::WorkspaceLock::Mode mode = engine::WorkspaceLock::Mode::kShared, bool wait = true,
+    bool settle = true);
 
 // For `weft gc` and `weft fsck`: the workspace with its lock held exclusively; while other commands
 // hold it, a Busy error that says `command` changed nothing (or, with `wait`, it waits).

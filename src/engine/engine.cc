@@ -10,6 +10,8 @@
 
 #include "base/clock.h"
 #include "base/fs.h"
+#include "base/interrupt.h"
+#include "base/sha256.h"
 #include "engine/datastore.h"
 #include "engine/run_loop.h"
 #include "engine/explain.h"
@@ -289,9 +291,12 @@ Status RunLoop::Start(uint32_t i) {
   spec.command = command;
   spec.cwd = work;
   spec.log_path = r.dir + "/log";
+  spec.script_path = r.dir + "/command";
+  spec.group = group_;
+  spec.name = fmt::format("{}.{}", i, r.rec.attempt);
   // The step may write its attempt folder (working folder, outputs, metrics) and nothing else of
   // the workspace: not the store, not the database, not other runs.
-  if (ws_.config.sandbox) spec.sandbox = exec::Sandbox{{ws_.dir}, {r.dir}};
+  if (ws_.config.sandbox) spec.sandbox = exec::Mounts{{ws_.dir}, {r.dir}};
   spec.timeout_ms = plan.timeout_s * 1000;
   std::string path = "/usr/local/bin:/usr/bin:/bin";
   std::string python_path;  // the step's, else weft's own
@@ -337,7 +342,7 @@ Status RunLoop::Start(uint32_t i) {
   r.handle = *h;
   by_handle_[*h] = i;
   exec::JobInfo info = ex_.Info(*h);
-  r.rec.job = fmt::format("pid={} pgid={} start={}", info.pid, info.pgid, info.start_time);
+  r.rec.job = exec::FormatJob(info);
   return Status::Ok();
 }
 
@@ -504,7 +509,7 @@ void RunLoop::End(const exec::JobEnd& end) {
   StepRun& r = runs_[i];
   r.rec.exit_code = end.exit_code;
   RecordMetrics(i);
-  for (const char* file : {"/log", "/metrics.jsonl"}) {
+  for (const char* file : {"/log", "/metrics.jsonl", "/command"}) {
     if (Status s = redact_.ApplyToFile(r.dir + file); !s.ok()) {
       obs_.OnWarning(fmt::format("step {}: {}", g_.steps[i].name, s.message()));
     }
@@ -571,12 +576,20 @@ Result<RunResult> RunLoop::Go() {
     return created.status();
   }
   run_ = *created;
-  s = MakeDirs(ws_.runs_dir() + "/" + run_.id);
+  // Every process of the run's steps is tracked under one group, recorded with the run so that a
+  // later weft can stop what this one leaves if it is killed.
+  group_ = fmt::format("weft-{}-{}", ToHex(Sha256Of(ws_.dir)).substr(0, 12), run_.id);
+  if (std::string path = ex_.GroupPath(group_); !path.empty()) {
+    run_.owner += " group=" + path;
+    s = meta_.SetRunOwner(run_.id, run_.owner);
+  }
+  if (s.ok()) s = MakeDirs(ws_.runs_dir() + "/" + run_.id);
   if (!s.ok()) {
     meta_.Rollback();
     return s;
   }
   obs_.OnRunStarted(run_.id, ws_.dir);
+  for (const std::string& w : ex_.warnings()) obs_.OnWarning(w);
   for (uint32_t i = 0; i < g_.steps.size(); ++i) {
     StepRun& r = runs_[i];
     r.rec.run_id = run_.id;
@@ -601,21 +614,32 @@ Result<RunResult> RunLoop::Go() {
   std::vector<exec::JobEnd> ends;
   std::vector<std::pair<uint32_t, Status>> failures;
   while (true) {
+    // A run this one waits for may have died: stop what it left before taking its steps over.
+    if (!waiting_.empty()) {
+      Result<std::vector<std::string>> settled = SettleDeadRuns(meta_);
+      if (!settled.ok()) obs_.OnWarning(settled.status().message());
+    }
     s = meta_.Begin();
     if (!s.ok()) return s;
     for (uint32_t i : started) Record(i);  // the job id, now that it is known
     for (auto& [i, st] : failures) {
       Release(i);
-      Finish(i, St::kFailed, st.message());
+      Finish(i, st.code() == Code::kCanceled ? St::kCanceled : St::kFailed, st.message());
     }
-    if (ex_.interrupted() && !canceled_) {
+    // Ctrl-C, SIGTERM (weft cancel), SIGHUP (the terminal closed), SIGQUIT: stop every step,
+    // with the grace period; a second one: kill them now.
+    if (Interrupted() && !canceled_) {
       canceled_ = true;
-      obs_.OnWarning("interrupted: stopping every running step");
+      obs_.OnWarning("interrupted: stopping every running step (again to stop them at once)");
       Halt("the run was canceled");
       for (const auto& [handle, i] : by_handle_) ex_.Cancel(handle);
       std::deque<uint32_t> q;
       q.swap(queue_);
       for (uint32_t i : q) Finish(i, St::kCanceled, "the run was canceled");
+    }
+    if (InterruptCount() >= 2 && !killed_) {
+      killed_ = true;
+      for (const auto& [handle, i] : by_handle_) ex_.Cancel(handle, true);
     }
     for (const exec::JobEnd& e : ends) End(e);
     if (!waiting_.empty()) CheckWaiting();
@@ -628,6 +652,10 @@ Result<RunResult> RunLoop::Go() {
     if (!s.ok()) return s;
     if (!error_.ok()) return error_;
     for (uint32_t i : started) {
+      if (Interrupted()) {  // nothing starts after Ctrl-C; the next pass records it canceled
+        failures.emplace_back(i, Status(Code::kCanceled, "the run was canceled"));
+        continue;
+      }
       obs_.OnStep({g_.steps[i].name, "running", "", 0});
       Status st = Start(i);
       if (!st.ok()) failures.emplace_back(i, st);
@@ -694,10 +722,6 @@ Result<RunResult> RunLoop::DryRun() {
 
 Result<RunResult> Engine::Run(const spec::LoadedPipeline& pipeline, const graph::Graph& graph,
                               const RunOptions& options) {
-  if (ws_.config.sandbox && !options.dry_run) {
-    Status sandbox = exec::CheckSandbox();
-    if (!sandbox.ok()) return sandbox;
-  }
   Capacity cap = DetectCapacity(ws_, options.jobs);
   Environments envs(ws_);
   std::vector<std::string> warnings;
@@ -716,8 +740,14 @@ Result<RunResult> Engine::Run(const spec::LoadedPipeline& pipeline, const graph:
     }
   }
   s = meta_.Commit();
+  if (!plans.ok() && plans.status().code() == Code::kCanceled) {
+    return Status(Code::kCanceled, plans.status().message() + "; nothing ran and no run was recorded");
+  }
   if (!plans.ok()) return plans.status();
   if (!s.ok()) return s;
+  if (Interrupted()) {
+    return Status(Code::kCanceled, "interrupted before the run started; nothing ran and no run was recorded");
+  }
   for (const std::string& w : warnings) observer_.OnWarning(w);
   std::string file = std::filesystem::absolute(pipeline.job.file).lexically_normal().string();
   if (options.replay != nullptr && file.rfind(options.replay->replay_root + "/", 0) == 0) {

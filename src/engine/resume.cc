@@ -1,13 +1,8 @@
 #include "engine/resume.h"
 
-#include <signal.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <chrono>
+#include <cstring>
 #include <filesystem>
-#include <thread>
 
 #include <fmt/format.h>
 
@@ -22,18 +17,27 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The value of `key` in "k=v k=v" (the form weft records processes in); 0 when absent.
+constexpr const char* kGroupKey = " group=";
+constexpr int64_t kGraceMs = 5000;  // what steps get to exit after SIGTERM, as in a run
+
+// The value of `key` in "k=v k=v group=PATH" (the form weft records its process in); 0 when
+// absent. The group's path, last, may hold anything and is not searched.
 int64_t Field(const std::string& text, const std::string& key) {
-  size_t at = text.find(key + "=");
-  if (at == std::string::npos || (at > 0 && text[at - 1] != ' ')) return 0;
-  return std::atoll(text.c_str() + at + key.size() + 1);
+  std::string head = text.substr(0, text.find(kGroupKey));
+  size_t at = head.find(key + "=");
+  if (at == std::string::npos || (at > 0 && head[at - 1] != ' ')) return 0;
+  return std::atoll(head.c_str() + at + key.size() + 1);
 }
 
 bool SameProcess(int64_t pid, int64_t start) {
   return pid > 0 && start > 0 && exec::ProcessStartTime(pid) == std::to_string(start);
 }
 
-bool GroupGone(int64_t pgid) { return ::kill(static_cast<pid_t>(-pgid), 0) != 0 && errno == ESRCH; }
+// The folder where the run's executor tracked its jobs' processes ("" when none was recorded).
+std::string OwnerGroup(const std::string& owner) {
+  size_t at = owner.find(kGroupKey);
+  return at == std::string::npos ? "" : owner.substr(at + std::strlen(kGroupKey));
+}
 
 }  // namespace
 
@@ -166,24 +170,23 @@ bool OwnerAlive(const std::string& owner) {
   return SameBoot(owner) && SameProcess(pid, Field(owner, "start")) && !exec::ProcessEnded(pid);
 }
 
-Status StopLeftovers(meta::MetaStore& meta, const meta::RunRecord& run, const std::string& status,
-                     const std::string& message, int exit_code) {
+Result<exec::Cgroups::Stopped> StopLeftovers(meta::MetaStore& meta, const meta::RunRecord& run,
+                                             const std::string& status, const std::string& message,
+                                             int exit_code) {
   Result<std::vector<meta::StepRecord>> steps = meta.Steps(run.id);
   if (!steps.ok()) return steps.status();
-  std::vector<int64_t> groups;
+  // Every job's cgroup is below the run's group; jobs without one are stopped by process group.
+  std::string group = OwnerGroup(run.owner);
+  exec::Cgroups::Stopped stopped = group.empty() ? exec::Cgroups::Stopped{}
+                                                 : exec::Cgroups::Stop(group, kGraceMs);
   for (const meta::StepRecord& s : *steps) {
     if (s.status != "running") continue;
-    int64_t pgid = Field(s.job, "pgid");
-    if (SameProcess(pgid, Field(s.job, "start"))) {
-      ::kill(static_cast<pid_t>(-pgid), SIGTERM);
-      groups.push_back(pgid);
-    }
+    exec::JobInfo job = exec::ParseJob(s.job);
+    if (!group.empty() && job.cgroup.rfind(group + "/", 0) == 0) continue;  // stopped with it
+    exec::Cgroups::Stopped one = exec::StopJob(job, kGraceMs);
+    stopped.processes += one.processes;
+    stopped.all_gone &= one.all_gone;
   }
-  for (int i = 0; i < 50 && !groups.empty(); ++i) {
-    std::erase_if(groups, GroupGone);
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  for (int64_t pgid : groups) ::kill(static_cast<pid_t>(-pgid), SIGKILL);
   Status st = meta.Begin();
   int64_t now_ns = NowNs();
   for (meta::StepRecord s : *steps) {
@@ -197,8 +200,28 @@ Status StopLeftovers(meta::MetaStore& meta, const meta::RunRecord& run, const st
   }
   if (st.ok()) st = meta.FinishRun(run.id, status, exit_code, now_ns);
   if (st.ok()) st = meta.Commit();
-  if (!st.ok()) meta.Rollback();
-  return st;
+  if (!st.ok()) {
+    meta.Rollback();
+    return st;
+  }
+  return stopped;
+}
+
+Result<std::vector<std::string>> SettleDeadRuns(meta::MetaStore& meta) {
+  meta::RunFilter running;
+  running.status = "running";
+  Result<std::vector<meta::RunRecord>> runs = meta.Runs(-1, running);
+  if (!runs.ok()) return runs.status();
+  std::vector<std::string> settled;
+  for (const meta::RunRecord& r : *runs) {
+    if (OwnerAlive(r.owner)) continue;
+    Result<exec::Cgroups::Stopped> s = StopLeftovers(
+        meta, r, "interrupted", "its weft process was gone; `weft resume` finishes the run",
+        kExitStepFailed);
+    if (!s.ok()) return s.status();
+    settled.push_back(r.id);
+  }
+  return settled;
 }
 
 }  // namespace weft::engine

@@ -15,6 +15,7 @@
 #include "engine/engine.h"
 #include "engine/plan.h"
 #include "engine/workspace.h"
+#include "exec/cgroup.h"
 #include "meta/meta.h"
 #include "store/store.h"
 
@@ -45,10 +46,18 @@ int64_t OwnerPid(const std::string& owner);
 // Whether "... boot=B" names this boot of this machine (a record without one is taken as this).
 bool SameBoot(const std::string& owner);
 
-// For a run whose process is gone: stops the process groups its running steps left behind
-// (checked by start time; SIGTERM, then SIGKILL after 5 s), records those steps and any retrying
-// ones with `status` and `message`, and the run with `status` and `exit_code`.
-Status StopLeftovers(meta::MetaStore& meta, const meta::RunRecord& run, const std::string& status,
-                     const std::string& message, int exit_code);
+// For a run whose process is gone: stops every process its steps left behind (everything in the
+// cgroups of its jobs, else the process groups of its running steps, checked by start time;
+// SIGTERM, then SIGKILL after 5 s), records those steps and any retrying ones with `status` and
+// `message`, and the run with `status` and `exit_code`. Says how many processes it found and
+// whether every one of them has gone.
+Result<exec::Cgroups::Stopped> StopLeftovers(meta::MetaStore& meta, const meta::RunRecord& run,
+                                             const std::string& status, const std::string& message,
+                                             int exit_code);
+
+// Every run still recorded as running whose weft process is gone (killed, crashed, the machine
+// restarted) is settled: what it left is stopped and it is recorded `interrupted`. Every command
+// that opens a workspace does this first, so no dead run shows as running. Returns their ids.
+Result<std::vector<std::string>> SettleDeadRuns(meta::MetaStore& meta);
 
 }  // namespace weft::engine

@@ -67,6 +67,10 @@ class RunLoop {
     redact_ = Redactor::ForSecrets(ws.config.secrets, set);
   }
 
+  ~RunLoop() {
+    if (!group_.empty()) ex_.ReleaseGroup(group_);
+  }
+
   Result<RunResult> Go();
   // Says, step by step, what a run would reuse and what it would run, and why; runs nothing and
   // writes no run.
@@ -123,10 +127,12 @@ class RunLoop {
   Capacity used_{0, 0, 0};
   std::vector<bool> gpu_busy_;
   meta::RunRecord run_;
+  std::string group_;  // where the executor tracks the processes of the run's jobs
   std::map<St, size_t> finished_;  // how many steps ended in each state
   bool halted_ = false;
   bool failed_ = false;
   bool canceled_ = false;
+  bool killed_ = false;  // a second interrupt: running steps were killed without a grace period
   Status error_;
 };
 

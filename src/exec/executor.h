@@ -11,13 +11,16 @@
 #include <vector>
 
 #include "base/status.h"
-#include "exec/sandbox.h"
+#include "exec/spawn.h"
 
 namespace weft::exec {
 
 struct LaunchSpec {
   std::string step;              // for messages
-  std::string command;           // run with `bash -c`
+  std::string command;           // run by bash
+  // Where the command is written for bash to run (so that no single-argument limit applies to
+  // it); empty: `bash -c COMMAND`.
+  std::string script_path;
   std::string cwd;
   std::vector<std::string> env;  // the whole environment, "NAME=value"
   // Extra variables per process: one entry per process to start (distributed jobs start several,
@@ -26,7 +29,11 @@ struct LaunchSpec {
   std::string log_path;          // stdout and stderr of every process, appended
   int64_t timeout_ms = 0;        // 0: no limit
   int64_t kill_grace_ms = 5000;  // after SIGTERM, SIGKILL follows
-  std::optional<Sandbox> sandbox;  // none: the command runs unconfined
+  std::optional<Mounts> sandbox;  // none: the command runs unconfined
+  // Where the job's processes are tracked, so that a later weft can find them: the run's group
+  // ("weft-<workspace>-<run>") and the job's name in it ("<step>.<attempt>").
+  std::string group;
+  std::string name;
 };
 
 enum class EndReason { kExited, kTimedOut, kCanceled, kFailedToStart };
@@ -44,6 +51,7 @@ struct JobInfo {
   int64_t pid = 0;
   int64_t pgid = 0;
   std::string start_time;  // /proc/<pid>/stat field 22, so that a reused pid is never mistaken
+  std::string cgroup;      // the cgroup holding every process of the job (local, where possible)
 };
 
 class Executor {
@@ -51,12 +59,19 @@ class Executor {
   virtual ~Executor() = default;
   virtual Result<uint64_t> Submit(const LaunchSpec& spec) = 0;
   virtual JobInfo Info(uint64_t handle) const = 0;
-  // Waits up to `timeout_ms` for jobs to end (returns early when one does, or when interrupted).
+  // Waits up to `timeout_ms` for jobs to end (returns early when one does, or when an interrupt
+  // arrives: base/interrupt.h).
   virtual std::vector<JobEnd> Wait(int64_t timeout_ms) = 0;
-  virtual void Cancel(uint64_t handle) = 0;
+  // Stops one job: asks it to stop and kills it after its grace period, or at once with `now`.
+  virtual void Cancel(uint64_t handle, bool now = false) = 0;
   virtual size_t running() const = 0;
-  // True once SIGINT or SIGTERM reached weft (the local executor watches them with SIGCHLD).
-  virtual bool interrupted() const = 0;
+  // Where the jobs of `group` are tracked, for a later weft to stop what a dead run left
+  // (StopGroup); empty when this executor keeps no such record. ReleaseGroup forgets it once
+  // the group's jobs have ended.
+  virtual std::string GroupPath(const std::string& group) const = 0;
+  virtual void ReleaseGroup(const std::string& group) = 0;
+  // What the executor could not provide here (said once, at the start of a run).
+  virtual std::vector<std::string> warnings() const = 0;
 };
 
 }  // namespace weft::exec

@@ -2,9 +2,9 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <spawn.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,8 +15,13 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <fmt/format.h>
+
+#include "base/interrupt.h"
+#include "exec/sandbox.h"
+#include "exec/spawn.h"
 
 namespace weft::exec {
 namespace {
@@ -27,57 +32,45 @@ int64_t NowMs() {
       .count();
 }
 
-sigset_t WatchedSignals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGCHLD);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  return set;
+// Linux gives a program's arguments and environment a quarter of its stack limit, but never more
+// than 6 MiB whatever the limit (fs/exec.c).
+constexpr uint64_t kArgumentSpaceCap = 6ull << 20;
+
+std::string Size(uint64_t bytes) {
+  if (bytes >= 1 << 20) return fmt::format("{:.1f} MiB", bytes / double(1 << 20));
+  return fmt::format("{} KiB", (bytes + 1023) / 1024);
 }
 
-// Starts one process of a job with posix_spawn (vfork semantics: no copy of weft's memory),
-// in process group `pgid` (0: a new group led by the process), with default signal handling.
-Result<pid_t> Spawn(const LaunchSpec& spec, pid_t pgid, char** envp, int log_fd) {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, log_fd, 1);
-  posix_spawn_file_actions_adddup2(&fa, log_fd, 2);
-  posix_spawn_file_actions_addchdir_np(&fa, spec.cwd.c_str());
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none;
-  sigemptyset(&none);
-  sigset_t defaults = WatchedSignals();
-  sigaddset(&defaults, SIGPIPE);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setpgroup(&attr, pgid);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                      POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_USEVFORK);
-  std::vector<std::string> args = {"/bin/bash", "-c", spec.command};
-  if (spec.sandbox) args = SandboxedArgv(*spec.sandbox, args);
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  int rc = posix_spawn(&pid, argv[0], &fa, &attr, argv.data(), envp);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
-  if (rc == E2BIG) {
-    size_t longest = 0;
-    for (const std::string& a : args) longest = std::max(longest, a.size());
-    return Status::Invalid(fmt::format(
-        "step {}: its command is too long to start ({} bytes in one argument; Linux allows 128 KiB "
-        "per argument and 2 MiB in all); pass large values as files",
-        spec.step, longest));
+Status WriteScript(const std::string& path, const std::string& command) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::Io(fmt::format("{}: cannot write: {}", path, std::strerror(errno)));
+  size_t off = 0;
+  while (off < command.size()) {
+    ssize_t n = ::write(fd, command.data() + off, command.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      return Status::Io(fmt::format("{}: cannot write: {}", path, std::strerror(err)));
+    }
+    off += static_cast<size_t>(n);
   }
-  if (rc != 0) {
-    return Status::Io(fmt::format("step {}: cannot start {} in {}: {}", spec.step, args[0], spec.cwd,
-                                  std::strerror(rc)));
-  }
-  return pid;
+  ::close(fd);
+  return Status::Ok();
+}
+
+bool SameProcess(int64_t pid, const std::string& start) {
+  return pid > 0 && !start.empty() && ProcessStartTime(pid) == start;
+}
+
+bool GroupGone(int64_t pgid) { return ::kill(static_cast<pid_t>(-pgid), 0) != 0 && errno == ESRCH; }
+
+// Empties the interrupt pipe; true when an interrupt had arrived since it was last emptied.
+bool DrainInterrupts() {
+  bool any = false;
+  char buf[64];
+  while (InterruptFd() >= 0 && ::read(InterruptFd(), buf, sizeof buf) > 0) any = true;
+  return any;
 }
 
 }  // namespace
@@ -92,6 +85,7 @@ struct LocalExecutor::Job {
   bool timed_out = false;
   bool canceled = false;
   std::string start_time;
+  std::string cgroup;          // empty: tracked by its process group
 };
 
 std::string ProcessStartTime(int64_t pid) {
@@ -125,8 +119,54 @@ const std::string& BootId() {
   return id;
 }
 
-Result<std::unique_ptr<LocalExecutor>> LocalExecutor::Create() {
-  sigset_t set = WatchedSignals();
+std::string FormatJob(const JobInfo& job) {
+  std::string out = fmt::format("pid={} pgid={} start={}", job.pid, job.pgid, job.start_time);
+  if (!job.cgroup.empty()) out += " cgroup=" + job.cgroup;
+  return out;
+}
+
+JobInfo ParseJob(const std::string& text) {
+  JobInfo job;
+  std::istringstream in(text);
+  std::string field;
+  while (in >> field) {
+    size_t eq = field.find('=');
+    if (eq == std::string::npos) continue;
+    std::string key = field.substr(0, eq);
+    std::string value = field.substr(eq + 1);
+    if (key == "pid") job.pid = std::atoll(value.c_str());
+    if (key == "pgid") job.pgid = std::atoll(value.c_str());
+    if (key == "start") job.start_time = value;
+    if (key == "cgroup") {
+      std::getline(in, field);  // the last field: the path may hold spaces
+      job.cgroup = value + field;
+    }
+  }
+  job.job_id = std::to_string(job.pid);
+  return job;
+}
+
+Cgroups::Stopped StopJob(const JobInfo& job, int64_t grace_ms) {
+  if (!job.cgroup.empty()) return Cgroups::Stop(job.cgroup, grace_ms);
+  Cgroups::Stopped out;
+  if (!SameProcess(job.pgid, job.start_time)) return out;
+  out.processes = 1;
+  ::kill(static_cast<pid_t>(-job.pgid), SIGTERM);
+  for (int64_t waited = 0; waited < grace_ms && !GroupGone(job.pgid); waited += 50) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ::kill(static_cast<pid_t>(-job.pgid), SIGKILL);
+  for (int i = 0; i < 100 && !GroupGone(job.pgid); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  out.all_gone = GroupGone(job.pgid);
+  return out;
+}
+
+Result<std::unique_ptr<LocalExecutor>> LocalExecutor::Create(bool sandbox) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
   if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0) {
     return Status::Io(fmt::format("cannot block signals: {}", std::strerror(errno)));
   }
@@ -136,44 +176,109 @@ Result<std::unique_ptr<LocalExecutor>> LocalExecutor::Create() {
     ::close(fd);
     return Status::Io(fmt::format("cannot become the subreaper: {}", std::strerror(errno)));
   }
-  return std::unique_ptr<LocalExecutor>(new LocalExecutor(fd));
+  std::unique_ptr<LocalExecutor> ex(new LocalExecutor(fd));
+  ex->cgroups_ = Cgroups::Open();
+  ex->own_namespaces_ = sandbox && CanMakeMountNamespaces();
+  bool bwrap_sandbox = sandbox && !ex->own_namespaces_;
+  bool bwrap_pids = !ex->cgroups_;
+  if (bwrap_sandbox || bwrap_pids) {
+    Status s = CheckBubblewrap(bwrap_sandbox, bwrap_pids);
+    if (s.ok()) {
+      ex->bubblewrap_pids_ = bwrap_pids;
+    } else if (bwrap_sandbox) {
+      return s;
+    } else {
+      ex->warnings_.push_back(
+          "weft can make neither cgroups (it is not root) nor PID namespaces (bubblewrap is "
+          "missing or cannot make them): processes a step leaves behind may outlive this run if "
+          "weft is killed; install bubblewrap to prevent it");
+    }
+  }
+  return ex;
 }
 
 LocalExecutor::LocalExecutor(int signal_fd) : signal_fd_(signal_fd) {}
 
 LocalExecutor::~LocalExecutor() {
-  for (auto& [h, job] : jobs_) {
-    ::kill(-job->pgid, SIGKILL);
-  }
+  for (auto& [h, job] : jobs_) Signal(*job, SIGKILL);
   ::close(signal_fd_);
 }
 
+std::vector<std::string> LocalExecutor::Argv(const LaunchSpec& spec) const {
+  std::vector<std::string> args = spec.script_path.empty()
+                                      ? std::vector<std::string>{"/bin/bash", "-c", spec.command}
+                                      : std::vector<std::string>{"/bin/bash", spec.script_path};
+  bool bwrap_sandbox = spec.sandbox && !own_namespaces_;
+  if (bwrap_sandbox || bubblewrap_pids_) {
+    args = BubblewrapArgv(bwrap_sandbox ? &*spec.sandbox : nullptr, bubblewrap_pids_, args);
+  }
+  return args;
+}
+
 Result<uint64_t> LocalExecutor::Submit(const LaunchSpec& spec) {
+  // Every program the command starts gets the command's values as its arguments at most: raise
+  // the stack limit so that Linux gives them room (a quarter of it), up to its 6 MiB cap.
+  uint64_t env_bytes = 0;
+  for (const std::string& e : spec.env) env_bytes += e.size() + 1 + sizeof(char*);
+  uint64_t need = spec.command.size() + env_bytes;
+  if (need > kArgumentSpaceCap) {
+    return Status::Invalid(fmt::format(
+        "step {}: its command is {} and its environment {}; Linux passes at most {} of arguments "
+        "and environment to a program, whatever the stack limit, so the programs it starts could "
+        "not receive them; pass long lists of values in a file instead",
+        spec.step, Size(spec.command.size()), Size(env_bytes), Size(kArgumentSpaceCap)));
+  }
+  if (!spec.script_path.empty()) {
+    Status s = WriteScript(spec.script_path, spec.command);
+    if (!s.ok()) return s;
+  }
   auto job = std::make_unique<Job>();
   job->spec = spec;
   int log_fd = ::open(spec.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log_fd < 0) {
     return Status::Io(fmt::format("{}: cannot open the log: {}", spec.log_path, std::strerror(errno)));
   }
+  int cgroup_fd = -1;
+  if (cgroups_ && !spec.group.empty()) {
+    std::string name = spec.group + "/" + spec.name;
+    Result<int> fd = cgroups_->Create(name);
+    if (!fd.ok()) {
+      ::close(log_fd);
+      return fd.status();
+    }
+    cgroup_fd = *fd;
+    job->cgroup = cgroups_->PathOf(name);
+  }
   std::vector<std::vector<std::string>> processes = spec.per_process_env;
   if (processes.empty()) processes.emplace_back();
+  ProcessSpec ps;
+  ps.argv = Argv(spec);
+  ps.cwd = spec.cwd;
+  ps.out_fd = log_fd;
+  ps.cgroup_procs_fd = cgroup_fd;
+  ps.mounts = spec.sandbox && own_namespaces_ ? &*spec.sandbox : nullptr;
+  ps.stack_bytes = 4 * need + (1 << 20);
+  Status failed = Status::Ok();
   for (const std::vector<std::string>& extra : processes) {
     // The whole environment of this process: the step's, then its own (RANK and friends).
-    std::vector<std::string> env = spec.env;
-    env.insert(env.end(), extra.begin(), extra.end());
-    std::vector<char*> envp;
-    for (std::string& e : env) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    Result<pid_t> pid = Spawn(spec, job->pgid, envp.data(), log_fd);
+    ps.env = spec.env;
+    ps.env.insert(ps.env.end(), extra.begin(), extra.end());
+    ps.pgid = job->pgid;
+    Result<pid_t> pid = Spawn(ps);
     if (!pid.ok()) {
-      ::close(log_fd);
-      if (job->pgid != 0) ::kill(-job->pgid, SIGKILL);
-      return pid.status();
+      failed = Status(pid.status().code(),
+                      fmt::format("step {}: {}", spec.step, pid.status().message()));
+      break;
     }
     if (job->pgid == 0) job->pgid = *pid;
     job->pids[*pid] = true;
   }
   ::close(log_fd);
+  if (cgroup_fd >= 0) ::close(cgroup_fd);
+  if (!failed.ok()) {
+    if (job->pgid != 0) Signal(*job, SIGKILL);
+    return failed;
+  }
   job->start_time = ProcessStartTime(job->pgid);
   if (spec.timeout_ms > 0) job->deadline_ms = NowMs() + spec.timeout_ms;
   uint64_t handle = next_handle_++;
@@ -185,19 +290,31 @@ JobInfo LocalExecutor::Info(uint64_t handle) const {
   auto it = jobs_.find(handle);
   if (it == jobs_.end()) return {};
   const Job& j = *it->second;
-  return {std::to_string(j.pgid), j.pgid, j.pgid, j.start_time};
+  return {std::to_string(j.pgid), j.pgid, j.pgid, j.start_time, j.cgroup};
+}
+
+std::string LocalExecutor::GroupPath(const std::string& group) const {
+  return cgroups_ ? cgroups_->PathOf(group) : std::string();
+}
+
+void LocalExecutor::ReleaseGroup(const std::string& group) {
+  if (cgroups_) Cgroups::Remove(cgroups_->PathOf(group));
 }
 
 void LocalExecutor::Signal(Job& job, int sig) {
-  ::kill(-job.pgid, sig);
+  if (!job.cgroup.empty()) {
+    Cgroups::Signal(job.cgroup, sig);
+  } else {
+    ::kill(-job.pgid, sig);
+  }
   if (sig == SIGTERM && job.kill_at_ms == 0) job.kill_at_ms = NowMs() + job.spec.kill_grace_ms;
 }
 
-void LocalExecutor::Cancel(uint64_t handle) {
+void LocalExecutor::Cancel(uint64_t handle, bool now) {
   auto it = jobs_.find(handle);
   if (it == jobs_.end()) return;
   it->second->canceled = true;
-  Signal(*it->second, SIGTERM);
+  Signal(*it->second, now ? SIGKILL : SIGTERM);
 }
 
 void LocalExecutor::Reap() {
@@ -212,14 +329,23 @@ void LocalExecutor::Reap() {
       int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
       if (job->exit_code == 0) job->exit_code = code;
     }
-    // Orphaned grandchildren reparented to us are reaped here too; their group tells us when a
-    // job's whole tree is gone.
+    // Orphaned grandchildren reparented to us are reaped here too.
   }
+}
+
+// The job is over when none of its processes is left, stragglers included: its cgroup is empty,
+// or (without one) its process group is gone.
+bool LocalExecutor::Over(const Job& job) const {
+  for (const auto& [pid, alive] : job.pids) {
+    if (alive) return false;
+  }
+  return job.cgroup.empty() ? GroupGone(job.pgid) : !Cgroups::Populated(job.cgroup);
 }
 
 std::vector<JobEnd> LocalExecutor::Wait(int64_t timeout_ms) {
   int64_t until = NowMs() + timeout_ms;
   std::vector<JobEnd> ended;
+  bool interrupted = DrainInterrupts();
   while (true) {
     Reap();
     int64_t now = NowMs();
@@ -231,14 +357,11 @@ std::vector<JobEnd> LocalExecutor::Wait(int64_t timeout_ms) {
         Signal(job, SIGTERM);
       }
       if (job.kill_at_ms != 0 && now >= job.kill_at_ms) {
-        ::kill(-job.pgid, SIGKILL);
+        Signal(job, SIGKILL);
         job.kill_at_ms = 0;
       }
-      bool leaders_done = true;
-      for (const auto& [pid, alive] : job.pids) leaders_done &= !alive;
-      // The job is over when no process of its group is left (stragglers included).
-      bool group_gone = leaders_done && ::kill(-job.pgid, 0) != 0 && errno == ESRCH;
-      if (group_gone) {
+      if (Over(job)) {
+        if (!job.cgroup.empty()) Cgroups::Remove(job.cgroup);
         JobEnd end;
         end.handle = it->first;
         end.exit_code = job.exit_code;
@@ -252,17 +375,19 @@ std::vector<JobEnd> LocalExecutor::Wait(int64_t timeout_ms) {
       if (job.deadline_ms != 0 && !job.timed_out) next_wake = std::min(next_wake, job.deadline_ms);
       if (job.kill_at_ms != 0) next_wake = std::min(next_wake, job.kill_at_ms);
       // Leaders gone but stragglers remain: look again soon (they are not our children).
+      bool leaders_done = std::none_of(job.pids.begin(), job.pids.end(),
+                                       [](const auto& p) { return p.second; });
       if (leaders_done) next_wake = std::min(next_wake, now + 20);
       ++it;
     }
-    if (!ended.empty() || interrupted_ || now >= until) return ended;
-    pollfd pfd{signal_fd_, POLLIN, 0};
+    if (!ended.empty() || interrupted || now >= until) return ended;
+    pollfd pfds[2] = {{signal_fd_, POLLIN, 0}, {InterruptFd(), POLLIN, 0}};
     int wait_ms = static_cast<int>(std::max<int64_t>(0, next_wake - now));
-    if (::poll(&pfd, 1, wait_ms) > 0) {
+    if (::poll(pfds, InterruptFd() >= 0 ? 2 : 1, wait_ms) > 0) {
       signalfd_siginfo info{};
       while (::read(signal_fd_, &info, sizeof info) == sizeof info) {
-        if (info.ssi_signo == SIGINT || info.ssi_signo == SIGTERM) interrupted_ = true;
       }
+      interrupted = DrainInterrupts();
     }
   }
 }

@@ -31,7 +31,7 @@ std::vector<JobEnd> WaitAll(Executor& ex, int64_t max_ms = 20000) {
 class LocalExecutorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    Result<std::unique_ptr<LocalExecutor>> ex = LocalExecutor::Create();
+    Result<std::unique_ptr<LocalExecutor>> ex = LocalExecutor::Create(false);
     ASSERT_TRUE(ex.ok()) << ex.status().message();
     ex_ = std::move(*ex);
   }

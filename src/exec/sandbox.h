@@ -1,28 +1,25 @@
-// The sandbox a step runs in: bubblewrap (Debian `bubblewrap`), the only user of it.
+// bubblewrap (Debian `bubblewrap`), the only user of it.
 //
-// Read-only permission bits do not stop root, so a step runs in a mount namespace where the whole
-// filesystem is as before except the folders it must not change (the workspace: store, database,
-// other runs), which are mounted read-only, and the folders it must write (its attempt folder),
-// which stay writable. Nothing else changes: same users, same network, same devices, same PIDs.
+// Where weft may not make mount namespaces and cgroups itself (it is not root), a step runs under
+// bubblewrap: in a mount namespace where the workspace is read-only and the attempt folder
+// writable (the sandbox), and in its own PID namespace whose first process dies with weft
+// (`--die-with-parent`), taking every process of the step with it.
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "base/status.h"
+#include "exec/spawn.h"
 
 namespace weft::exec {
 
-struct Sandbox {
-  std::vector<std::string> read_only;  // mounted read-only, in this order
-  std::vector<std::string> writable;   // then these, writable again (inside read-only ones)
-};
+// The argv that runs `argv` under bubblewrap, with `sandbox`'s binds (none when null) and, with
+// `pid_namespace`, in a new PID namespace.
+std::vector<std::string> BubblewrapArgv(const Mounts* sandbox, bool pid_namespace,
+                                        const std::vector<std::string>& argv);
 
-// The argv that runs `argv` inside `sandbox`.
-std::vector<std::string> SandboxedArgv(const Sandbox& sandbox, const std::vector<std::string>& argv);
-
-// Checks once that bubblewrap is installed and can make a sandbox here (it needs mount
-// namespaces: root, or unprivileged user namespaces); the error says how to fix or opt out.
-Status CheckSandbox();
+// Checks (by running it once) that bubblewrap is installed and can do that here; the error says how to fix it.
+Status CheckBubblewrap(bool sandbox, bool pid_namespace);
 
 }  // namespace weft::exec

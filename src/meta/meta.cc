@@ -228,6 +228,12 @@ Result<RunRecord> MetaStore::CreateRun(RunRecord run) {
   return run;
 }
 
+Status MetaStore::SetRunOwner(const std::string& id, const std::string& owner) {
+  Result<Statement> q = db_->Prepare("UPDATE runs SET owner=? WHERE id=?");
+  if (!q.ok()) return q.status();
+  return q->Bind(1, owner).Bind(2, id).Run();
+}
+
 Status MetaStore::FinishRun(const std::string& id, const std::string& status, int exit_code,
                             int64_t finished_ns) {
   Result<Statement> q =

@@ -31,7 +31,9 @@ struct RunRecord {
   int exit_code = -1;
   bool seeds_reuse = true;  // false for force_rerun pipelines: their results are never reused
   std::string workdir;      // the folder the run was submitted from
-  std::string owner;        // the weft process running it: "pid=<pid> start=<ticks>"
+  // The weft process running it: "pid=<pid> start=<ticks> boot=<boot id>", then, where its
+  // executor tracks its jobs' processes, " group=<path>" (engine/resume.h reads it).
+  std::string owner;
   std::vector<std::pair<std::string, std::string>> tags;  // the pipeline's, then `weft run --tag`
   std::string submission;  // JSON: what it was submitted with, for `weft resume` (engine/resume.h)
   std::string resumes;     // the run this one resumes, if any
@@ -161,6 +163,7 @@ class MetaStore : public store::HashCache {
 
   // Allocates the next run id (call inside Begin/Commit).
   Result<RunRecord> CreateRun(RunRecord run);
+  Status SetRunOwner(const std::string& id, const std::string& owner);
   Status FinishRun(const std::string& id, const std::string& status, int exit_code,
                    int64_t finished_ns);
   Status PutStep(const StepRecord& step);

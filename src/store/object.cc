@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include "base/interrupt.h"
+
 namespace weft::store {
 namespace {
 
@@ -79,6 +81,10 @@ Result<Digest> HashFile(const std::string& path, bool executable) {
       return Status::Io(fmt::format("{}: read failed: {}", path, std::strerror(err)));
     }
     if (n == 0) break;
+    if (Interrupted()) {
+      ::close(fd);
+      return InterruptedStatus(("while hashing " + path).c_str());
+    }
     total += n;
     h.Update(std::string_view(buf.get(), static_cast<size_t>(n)));
   }

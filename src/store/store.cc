@@ -17,6 +17,7 @@
 
 #include "base/clock.h"
 #include "base/fs.h"
+#include "base/interrupt.h"
 #include "base/parallel.h"
 
 namespace weft::store {
@@ -55,6 +56,7 @@ Status Walk(const std::string& root, const std::string& rel, const IgnoreRules* 
   ::closedir(d);
   std::sort(names.begin(), names.end());
   for (const std::string& n : names) {
+    if (Interrupted()) return InterruptedStatus(("while reading " + root).c_str());
     Item item;
     item.rel = rel.empty() ? n : rel + "/" + n;
     std::string full = root + "/" + item.rel;
@@ -132,6 +134,10 @@ Status HashAll(const std::string& root, std::vector<Item>& items, HashCache* cac
   int64_t hashed_at = NowNs();
   std::vector<Status> errors(todo.size());
   ParallelFor(todo.size(), [&](size_t k) {
+    if (Interrupted()) {
+      errors[k] = InterruptedStatus(("while hashing " + root).c_str());
+      return;
+    }
     Item& it = items[todo[k]];
     std::string full = it.rel.empty() ? root : root + "/" + it.rel;
     Result<Digest> d = HashFile(full, it.kind == EntryKind::kExecutable);
@@ -347,6 +353,7 @@ Result<ObjectRef> Store::Ingest(const std::string& path, const std::vector<std::
   bool placed = false;
   for (Item& it : items) {
     if (it.kind != EntryKind::kFile && it.kind != EntryKind::kExecutable) continue;
+    if (Interrupted()) return InterruptedStatus(("while storing " + path).c_str());
     std::string full = it.rel.empty() ? path : path + "/" + it.rel;
     Status s = PlaceBlob(root_, full, it.digest, it.kind == EntryKind::kExecutable, move, it.st, placed);
     if (!s.ok()) return s;

@@ -1,0 +1,191 @@
+#include "exec/spawn.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace weft::exec {
+namespace {
+
+// Everything the child uses, prepared by the parent: between clone and exec the child may only
+// make system calls (it runs on weft's memory, in a vfork-like state).
+struct Child {
+  const char* path = nullptr;
+  char* const* argv = nullptr;
+  char* const* envp = nullptr;
+  const char* cwd = nullptr;
+  int out_fd = -1;
+  pid_t pgid = 0;
+  int cgroup_fd = -1;
+  bool new_namespace = false;
+  std::vector<const char*> writable;
+  std::vector<const char*> read_only;
+  std::vector<unsigned long> read_only_flags;  // the flags each read-only mount keeps
+  uint64_t stack_bytes = 0;
+  // Set by the child when it fails before exec.
+  int error = 0;
+  const char* failed = nullptr;
+  const char* failed_path = nullptr;
+};
+
+[[noreturn]] void Fail(Child* c, const char* what, const char* path = nullptr) {
+  c->error = errno;
+  c->failed = what;
+  c->failed_path = path;
+  ::_exit(127);
+}
+
+int RunChild(void* arg) {
+  Child* c = static_cast<Child*>(arg);
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) ::sigaction(sig, &dfl, nullptr);  // KILL, STOP: refused
+  if (::setpgid(0, c->pgid) != 0) Fail(c, "cannot set its process group");
+  if (c->cgroup_fd >= 0 && ::write(c->cgroup_fd, "0", 1) != 1) Fail(c, "cannot join its cgroup");
+  if (c->new_namespace) {
+    // Nothing mounted here reaches the host's namespace; then binds, the writable ones first so
+    // that the recursive read-only binds above them carry them along, still writable.
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) {
+      Fail(c, "cannot make its mounts private");
+    }
+    for (const char* w : c->writable) {
+      if (::mount(w, w, nullptr, MS_BIND | MS_REC, nullptr) != 0) Fail(c, "cannot bind", w);
+    }
+    for (size_t i = 0; i < c->read_only.size(); ++i) {
+      const char* r = c->read_only[i];
+      if (::mount(r, r, nullptr, MS_BIND | MS_REC, nullptr) != 0) Fail(c, "cannot bind", r);
+      unsigned long flags = MS_REMOUNT | MS_BIND | MS_RDONLY | c->read_only_flags[i];
+      if (::mount(nullptr, r, nullptr, flags, nullptr) != 0) Fail(c, "cannot make read-only", r);
+    }
+  }
+  if (c->stack_bytes > 0) {
+    struct rlimit rl {};
+    if (::getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        rl.rlim_cur < c->stack_bytes) {
+      rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? c->stack_bytes
+                                                 : std::min<rlim_t>(c->stack_bytes, rl.rlim_max);
+      ::setrlimit(RLIMIT_STACK, &rl);
+    }
+  }
+  if (::chdir(c->cwd) != 0) Fail(c, "cannot enter its folder", c->cwd);
+  int null_fd = ::open("/dev/null", O_RDONLY);
+  if (null_fd < 0 || ::dup2(null_fd, 0) < 0 || ::dup2(c->out_fd, 1) < 0 || ::dup2(c->out_fd, 2) < 0) {
+    Fail(c, "cannot set up its standard streams");
+  }
+  if (null_fd > 2) ::close(null_fd);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::execve(c->path, c->argv, c->envp);
+  Fail(c, "cannot start", c->path);
+}
+
+unsigned long KeptFlags(const std::string& path) {
+  struct statvfs vfs {};
+  if (::statvfs(path.c_str(), &vfs) != 0) return 0;
+  unsigned long flags = 0;
+  for (auto [st, ms] : {std::pair<unsigned long, unsigned long>{ST_NOSUID, MS_NOSUID},
+                        {ST_NODEV, MS_NODEV},
+                        {ST_NOEXEC, MS_NOEXEC},
+                        {ST_NOATIME, MS_NOATIME},
+                        {ST_NODIRATIME, MS_NODIRATIME},
+                        {ST_RELATIME, MS_RELATIME}}) {
+    if (vfs.f_flag & st) flags |= ms;
+  }
+  return flags;
+}
+
+std::vector<char*> Pointers(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  out.reserve(strings.size() + 1);
+  for (std::string& s : strings) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+constexpr size_t kChildStack = 64 * 1024;
+
+}  // namespace
+
+Result<pid_t> Spawn(const ProcessSpec& spec) {
+  std::vector<std::string> argv = spec.argv;
+  std::vector<std::string> env = spec.env;
+  std::vector<char*> argv_p = Pointers(argv);
+  std::vector<char*> env_p = Pointers(env);
+  Child c;
+  c.path = argv.empty() ? "" : argv[0].c_str();
+  c.argv = argv_p.data();
+  c.envp = env_p.data();
+  c.cwd = spec.cwd.c_str();
+  c.out_fd = spec.out_fd;
+  c.pgid = spec.pgid;
+  c.cgroup_fd = spec.cgroup_procs_fd;
+  c.stack_bytes = spec.stack_bytes;
+  if (spec.mounts != nullptr) {
+    c.new_namespace = true;
+    for (const std::string& w : spec.mounts->writable) c.writable.push_back(w.c_str());
+    for (const std::string& r : spec.mounts->read_only) {
+      c.read_only.push_back(r.c_str());
+      c.read_only_flags.push_back(KeptFlags(r));
+    }
+  }
+  void* stack = ::mmap(nullptr, kChildStack, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) return Status::Io(fmt::format("cannot start a process: {}", std::strerror(errno)));
+  // Signals wait until the child has reset their handlers (weft's must never run in it).
+  sigset_t all, old;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &old);
+  int flags = CLONE_VM | CLONE_VFORK | SIGCHLD | (c.new_namespace ? CLONE_NEWNS : 0);
+  pid_t pid = ::clone(RunChild, static_cast<char*>(stack) + kChildStack, flags, &c);
+  int clone_errno = errno;
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  ::munmap(stack, kChildStack);
+  if (pid < 0) {
+    return Status::Io(fmt::format("cannot start {}: {}", c.path, std::strerror(clone_errno)));
+  }
+  if (c.failed != nullptr) {
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    std::string what = c.failed_path != nullptr ? fmt::format("{} {}", c.failed, c.failed_path)
+                                                : std::string(c.failed);
+    Status s(c.error == E2BIG ? Code::kInvalid : Code::kIo,
+             fmt::format("{}: {}", what, std::strerror(c.error)));
+    return s;
+  }
+  return pid;
+}
+
+bool CanMakeMountNamespaces() {
+  static const bool can = [] {
+    int null_fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+    Mounts none;
+    ProcessSpec spec;
+    spec.argv = {"/bin/true"};
+    spec.cwd = "/";
+    spec.out_fd = null_fd;
+    spec.mounts = &none;
+    Result<pid_t> pid = Spawn(spec);
+    ::close(null_fd);
+    if (!pid.ok()) return false;
+    int status = 0;
+    while (::waitpid(*pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  }();
+  return can;
+}
+
+}  // namespace weft::exec

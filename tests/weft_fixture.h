@@ -1,0 +1,89 @@
+// The fixture of the end-to-end tests that run the real `weft` binary in a temporary folder
+// (whose name holds a space, a quote and a non-ASCII letter: test_util.h).
+#pragma once
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "test_util.h"
+
+namespace weft::testing {
+
+inline std::string Read(const std::string& p) {
+  std::ifstream in(p);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// An environment any step may name (weft maps it to the default interpreter).
+constexpr const char* kEnv = "environment: {image: python:3.11}\n";
+
+class WeftTest : public ::testing::Test {
+ protected:
+  // Steps find the test's folder in $TEST_DIR (quoted in their commands: its name holds a space
+  // and a quote).
+  WeftTest() { ::setenv("TEST_DIR", dir_.path().c_str(), 1); }
+  ProcessResult Weft(std::vector<std::string> args) {
+    args.insert(args.begin(), WEFT_BINARY);
+    return testing::Run(args, dir_.path());
+  }
+  // Step name -> status of the last run (from `weft show --json`).
+  std::map<std::string, std::string> Statuses(const std::string& run = "last") {
+    ProcessResult r = Weft({"show", run, "--json"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::map<std::string, std::string> out;
+    nlohmann::json j = nlohmann::json::parse(r.out);
+    for (const auto& s : j["steps"]) {
+      out[s["name"].get<std::string>()] = s["status"].get<std::string>();
+    }
+    return out;
+  }
+  // Starts `weft ARGS...` in the test's folder without waiting (output to `log`, else discarded),
+  // then waits up to 10 s for the file `marker` (which a step creates), if one is given.
+  pid_t Start(const std::vector<std::string>& args, const std::string& marker,
+              const std::string& log = "/dev/null") {
+    if (!marker.empty()) std::filesystem::remove(marker);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      ::chdir(dir_.path().c_str());
+      int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      ::dup2(out, 1);
+      ::dup2(out, 2);
+      std::vector<char*> argv = {const_cast<char*>(WEFT_BINARY)};
+      for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+      argv.push_back(nullptr);
+      ::execv(WEFT_BINARY, argv.data());
+      ::_exit(127);
+    }
+    for (int i = 0; i < 200 && !marker.empty() && !std::filesystem::exists(marker); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return pid;
+  }
+  static int Wait(pid_t pid) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  std::string Explain(const std::string& step) {
+    ProcessResult r = Weft({"explain", "last", step});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.out;
+  }
+  testing::TempDir dir_;
+};
+
+}  // namespace weft::testing
