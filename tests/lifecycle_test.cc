@@ -136,6 +136,47 @@ TEST_F(LifecycleTest, NoProcessOfAStepOutlivesItsRun) {
   EXPECT_EQ(runs[1]["status"], "interrupted");
 }
 
+// After kill -9 of weft its run is never shown as running: `runs` and `show` say interrupted,
+// `logs -f` stops, and `weft run` notes only the newest interrupted run of the same file, until a
+// later run of it succeeds. A live run's duration counts up.
+TEST_F(LifecycleTest, ADeadRunIsNeverShownRunning) {
+  WriteStubbornPipeline();
+  pid_t owner = Start({"run", "p.yml"}, dir_.path() + "/started");
+  ASSERT_TRUE(fs::exists(dir_.path() + "/started"));
+  auto duration = [&] {
+    std::string out = Weft({"runs"}).out;
+    size_t at = out.find("r1     running");
+    EXPECT_NE(at, std::string::npos) << out;
+    return at == std::string::npos ? 0.0 : std::stod(out.substr(at + 14));
+  };
+  double d1 = duration();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  double d2 = duration();
+  EXPECT_GT(d1, 0.0);
+  EXPECT_GE(d2, d1 + 1.0);
+  pid_t follower = Start({"logs", "-f", "last", "stubborn"}, "");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ::kill(owner, SIGKILL);
+  Wait(owner);
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(Wait(follower), 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10))
+      << "logs -f kept following a dead run";
+  EXPECT_NE(Weft({"show", "r1"}).out.find("run r1  interrupted"), std::string::npos);
+  EXPECT_EQ(Statuses("r1")["stubborn"], "interrupted");
+
+  // A second one dies too: only the newer is noted.
+  KillWeftMidStep();
+  dir_.Write("fast", "");
+  ProcessResult r3 = Weft({"run", "p.yml", "--force"});
+  EXPECT_EQ(r3.exit_code, 0) << r3.out << r3.err;
+  EXPECT_NE(r3.err.find("note: run r2 of p.yml was interrupted"), std::string::npos) << r3.err;
+  EXPECT_EQ(r3.err.find("run r1"), std::string::npos) << r3.err;
+  // r3 succeeded since: nothing to note any more.
+  ProcessResult r4 = Weft({"run", "p.yml"});
+  EXPECT_EQ(r4.err.find("note:"), std::string::npos) << r4.err;
+}
+
 // Without root weft makes no cgroups: every step runs in its own PID namespace (bubblewrap), which
 // dies with weft, taking the grandchild that ignores SIGTERM along.
 TEST_F(LifecycleTest, WithoutRootAStepsProcessesDieWithWeft) {

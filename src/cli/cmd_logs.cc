@@ -10,6 +10,7 @@
 
 #include "cli/command.h"
 #include "cli/workspace_args.h"
+#include "engine/resume.h"
 
 namespace weft::cli {
 
@@ -51,8 +52,12 @@ std::function<int()> SetupLogs(CLI::App& sub) {
       while (std::getline(in, line)) fmt::print("{}\n", line);
       if (!o->follow) break;
       in.clear();
+      // Follow while the step runs and the run's weft is alive (a dead run is settled, so that
+      // it shows as interrupted from now on).
       Result<std::optional<meta::StepRecord>> now = ws->meta->FindStep(run->id, o->step);
-      if (!now.ok() || !*now || (*now)->status != "running") {
+      bool live = engine::OwnerAlive(run->owner);
+      if (!live) engine::SettleDeadRuns(*ws->meta).ok();
+      if (!live || !now.ok() || !*now || (*now)->status != "running") {
         while (std::getline(in, line)) fmt::print("{}\n", line);
         break;
       }

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "base/clock.h"
 #include "base/json.h"
 #include "cli/command.h"
 #include "cli/workspace_args.h"
@@ -24,8 +25,8 @@ std::function<int()> SetupRuns(CLI::App& sub) {
   o->workspace.AddTo(sub);
   sub.add_option("-n,--limit", o->limit, "how many runs to list (default 20)");
   sub.add_option("--experiment", o->filter.experiment, "only runs of this experiment");
-  sub.add_option("--status", o->filter.status, "only runs with this status (running, succeeded, "
-                                                "failed, canceled)");
+  sub.add_option("--status", o->filter.status, "only runs with this status")
+      ->check(CLI::IsMember({"running", "succeeded", "failed", "canceled", "interrupted"}));
   sub.add_option("--since", o->since, "only runs created on or after this date (YYYY-MM-DD, UTC)");
   sub.add_option("--tag", o->tag, "only runs with this tag: KEY or KEY=VALUE");
   sub.add_flag("--json", o->json, "print JSON");
@@ -70,7 +71,8 @@ std::function<int()> SetupRuns(CLI::App& sub) {
     }
     fmt::print("{:<6} {:<10} {:>9}  {:<16} {}\n", "run", "status", "duration", "experiment", "pipeline");
     for (const auto& r : *runs) {
-      double secs = r.finished_ns > r.created_ns ? (r.finished_ns - r.created_ns) / 1e9 : 0;
+      int64_t end = r.status == "running" ? NowNs() : r.finished_ns;  // a live run counts up
+      double secs = end > r.created_ns ? (end - r.created_ns) / 1e9 : 0;
       fmt::print("{:<6} {:<10} {:>8.1f}s  {:<16} {}\n", r.id, r.status, secs, r.experiment,
                  r.name.empty() ? r.pipeline_file : r.name);
     }

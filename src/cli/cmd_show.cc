@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "base/clock.h"
 #include "base/json.h"
 #include "cli/command.h"
 #include "cli/workspace_args.h"
@@ -66,7 +67,8 @@ std::function<int()> SetupShow(CLI::App& sub) {
     fmt::print("{:<{}}  {:<10} {:>9}  {:<20}  {}\n", "step", width, "status", "duration",
                "fingerprint", "note");
     for (const auto& s : *steps) {
-      double secs = s.started_ns && s.finished_ns ? (s.finished_ns - s.started_ns) / 1e9 : 0;
+      int64_t end = s.status == "running" ? NowNs() : s.finished_ns;  // a running step counts up
+      double secs = s.started_ns && end > s.started_ns ? (end - s.started_ns) / 1e9 : 0;
       fmt::print("{:<{}}  {:<10} {:>8.1f}s  {:<20}  {}\n", s.name, width, s.status, secs,
                  s.fingerprint.substr(0, 19), s.message);
     }

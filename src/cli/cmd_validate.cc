@@ -4,6 +4,7 @@
 
 #include "cli/command.h"
 #include "cli/pipeline_args.h"
+#include "engine/plan.h"
 
 namespace weft::cli {
 
@@ -15,6 +16,16 @@ std::function<int()> SetupValidate(CLI::App& sub) {
     FoundRegistry registry;
     std::unique_ptr<LoadedGraph> g = LoadGraph(*args, registry.get(), stderr, &code);
     if (!g) return code;
+    // What `weft run` would refuse before anything runs: packages an environment lacks.
+    engine::Environments envs(registry.workspace(), true);
+    Diagnostics found;
+    engine::CheckEnvironments(g->graph, envs, found);
+    if (found.has_errors()) {
+      std::fputs(found.FormatAll().c_str(), stderr);
+      std::fprintf(stderr, "%s: invalid: %zu error%s\n", args->file.c_str(), found.error_count(),
+                   found.error_count() == 1 ? "" : "s");
+      return static_cast<int>(kExitInvalid);
+    }
     const spec::LoadedPipeline& p = *g->pipeline;
     std::string name = g->graph.name.empty() ? "" : fmt::format(" `{}`", g->graph.name);
     size_t warnings = g->diags.warning_count();

@@ -65,6 +65,8 @@ FoundRegistry::~FoundRegistry() = default;
 
 const spec::Registry& FoundRegistry::get() const { return *parts_->registry; }
 
+const engine::Workspace& FoundRegistry::workspace() const { return parts_->ws; }
+
 namespace {
 
 // Data inputs given as URIs (datastore paths, mirrored URLs) read from where the workspace keeps

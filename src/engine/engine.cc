@@ -313,7 +313,8 @@ Status RunLoop::Start(uint32_t i) {
     if (kv.rfind("WEFT_", 0) == 0 || kv.rfind("CUDA_VISIBLE_DEVICES=", 0) == 0) continue;
     spec.env.push_back(kv);
   }
-  spec.env.push_back("PATH=" + plan.env.bin_dir + ":" + path);
+  spec.env.push_back("PATH=" + plan.env.path_prefix + ":" + path);
+  for (const auto& [k, v] : plan.env.variables) spec.env.push_back(k + "=" + v);
   for (const auto& [k, v] : plan.env_vars) {
     if (k == "PYTHONPATH") {
       python_path = v;
@@ -707,7 +708,7 @@ Result<RunResult> RunLoop::DryRun() {
     if (prev.ok() && *prev) {
       Result<Fields> before = meta_.FingerprintFields((*prev)->fingerprint);
       if (before.ok()) {
-        std::vector<std::string> diff = DiffFields(r.fp.fields, *before, store_);
+        std::vector<std::string> diff = DiffFields(r.fp.fields, *before, store_, meta_);
         if (!diff.empty()) {
           why.clear();
           for (const std::string& d : diff) why += (why.empty() ? "" : "; ") + d;

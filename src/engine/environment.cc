@@ -1,5 +1,6 @@
 #include "engine/environment.h"
 
+#include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -31,6 +32,7 @@ std::string Capture(const std::vector<std::string>& argv) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_addclose(&actions, fds[0]);
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -51,48 +53,49 @@ std::string Capture(const std::vector<std::string>& argv) {
   return out;
 }
 
-// Prints {"python": "<version>", "packages": {"<name>": "<version or null>"}, "paths": [...]}
-// where paths are the folders the interpreter looks for packages in.
+// Prints what the interpreter provides: {"implementation", "python", "abi", "venv", "prefix",
+// "distributions": {normalized name: version}, "paths": [the folders it looks for packages in]}.
+// Where two folders hold a distribution of the same name, the first on sys.path is the one imports
+// see, so it is the one kept.
 constexpr const char* kProbe = R"py(
-import json, site, sys
+import json, platform, re, site, sys, sysconfig
 from importlib import metadata
 paths = [p for p in sys.path if p.startswith("/")]
 if site.ENABLE_USER_SITE is not False:
     paths.append(site.getusersitepackages())
-out = {"python": sys.version.split()[0], "packages": {}, "paths": paths}
-for name in sys.argv[1:]:
-    try:
-        out["packages"][name] = metadata.version(name)
-    except Exception:
-        out["packages"][name] = None
-print(json.dumps(out))
+dists = {}
+for d in metadata.distributions():
+    name = d.metadata["Name"]
+    if name:
+        dists.setdefault(re.sub(r"[-_.]+", "-", name).lower(), d.version or "")
+print(json.dumps({"implementation": sys.implementation.name, "python": platform.python_version(),
+                  "abi": sysconfig.get_config_var("SOABI") or "", "venv": sys.prefix != sys.base_prefix,
+                  "prefix": sys.prefix, "distributions": dists, "paths": paths}))
 )py";
 
-// The probe's answer, read: {"python": VERSION, "packages": {NAME: VERSION or null}, "paths": [...]}.
-struct Probe {
-  std::string python;
-  std::map<std::string, std::optional<std::string>> packages;
-  std::vector<std::string> paths;
-};
-
-std::optional<Probe> ReadProbe(const Json& j) {
-  const Json* python = j.Find("python");
-  const Json* packages = j.Find("packages");
+std::optional<Interpreter> ReadProbe(const Json& j) {
+  auto str = [&](const char* key) -> std::optional<std::string> {
+    const Json* v = j.Find(key);
+    return v && v->String() ? std::optional<std::string>(*v->String()) : std::nullopt;
+  };
+  const Json* dists = j.Find("distributions");
   const Json* paths = j.Find("paths");
-  if (!python || !python->String() || !packages || !packages->Members() || !paths ||
-      !paths->Items()) {
+  const Json* venv = j.Find("venv");
+  Interpreter p;
+  std::optional<std::string> impl = str("implementation"), python = str("python"),
+                             abi = str("abi"), prefix = str("prefix");
+  if (!impl || !python || !abi || !prefix || !dists || !dists->Members() || !paths ||
+      !paths->Items() || !venv || !venv->Bool()) {
     return std::nullopt;
   }
-  Probe p;
-  p.python = *python->String();
-  for (const auto& [name, version] : *packages->Members()) {
-    if (version.String()) {
-      p.packages[name] = *version.String();
-    } else if (version.IsNull()) {
-      p.packages[name] = std::nullopt;
-    } else {
-      return std::nullopt;
-    }
+  p.implementation = *impl;
+  p.python = *python;
+  p.abi = *abi;
+  p.prefix = *prefix;
+  p.venv = *venv->Bool();
+  for (const auto& [name, version] : *dists->Members()) {
+    if (!version.String()) return std::nullopt;
+    p.distributions[name] = *version.String();
   }
   for (const Json& path : *paths->Items()) {
     if (!path.String()) return std::nullopt;
@@ -120,7 +123,7 @@ class ProbeCache {
   ProbeCache(const std::string& dir, const std::string& key)
       : path_(fmt::format("{}/probe-{}.json", dir, ToHex(Sha256Of(key)).substr(0, 16))), key_(key) {}
 
-  std::optional<Probe> Lookup(const std::string& interpreter) const {
+  std::optional<Interpreter> Lookup(const std::string& interpreter) const {
     Result<std::string> text = ReadFileCapped(path_, 1 << 20);
     if (!text.ok()) return std::nullopt;
     std::optional<Json> j = Json::Parse(*text);
@@ -141,7 +144,7 @@ class ProbeCache {
 
   // `started_ns`: when the probe started. A folder modified since (or within a clock tick before)
   // may have changed while the probe read it: such an answer is not kept.
-  void Store(const std::string& interpreter, const Json& probe, const Probe& read,
+  void Store(const std::string& interpreter, const Json& probe, const Interpreter& read,
              int64_t started_ns) const {
     Json stamps = Json::MakeObject();
     for (const std::string& p : read.paths) {
@@ -161,7 +164,64 @@ class ProbeCache {
   std::string key_;
 };
 
+// The Debian package names apt knows, of `candidates` (asked only when a package is missing).
+std::optional<std::string> KnownToApt(const std::vector<std::string>& candidates) {
+  if (::access("/usr/bin/apt-cache", X_OK) != 0) return std::nullopt;
+  for (const std::string& c : candidates) {
+    if (!Capture({"/usr/bin/apt-cache", "show", "--no-all-versions", c}).empty()) return c;
+  }
+  return std::nullopt;
+}
+
+// One line per item the identity covers: the interpreter, then every distribution (or, declared
+// only, the declared ones), sorted; the shim when it stands in for mlflow.
+std::string Describe(const Interpreter& probe, const std::vector<std::string>& declared, bool all,
+                     const std::string& shim) {
+  std::string out = fmt::format("{} {} {}\n", probe.implementation, probe.python, probe.abi);
+  for (const auto& [name, version] : probe.distributions) {
+    if (all || std::find(declared.begin(), declared.end(), name) != declared.end()) {
+      out += fmt::format("{}=={}\n", name, version);
+    }
+  }
+  if (!shim.empty()) out += fmt::format("weft-mlflow-shim=={}\n", shim);
+  return out;
+}
+
 }  // namespace
+
+std::string Environments::NormalizeName(const std::string& name) {
+  std::string out;
+  for (char c : name) {
+    if (c == '-' || c == '_' || c == '.') {
+      if (out.empty() || out.back() != '-') out += '-';
+    } else {
+      out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> Environments::DebianCandidates(const std::string& distribution) {
+  std::string d = NormalizeName(distribution);
+  // Debian names a module's package after what is imported, which differs from the distribution
+  // for these well-known ones.
+  static const std::map<std::string, std::string> kImportName = {
+      {"scikit-learn", "sklearn"},     {"scikit-image", "skimage"},
+      {"pyyaml", "yaml"},              {"pillow", "pil"},
+      {"opencv-python", "opencv"},     {"opencv-python-headless", "opencv"},
+      {"beautifulsoup4", "bs4"},       {"python-dateutil", "dateutil"},
+      {"msgpack-python", "msgpack"},   {"protobuf", "protobuf"},
+      {"attrs", "attr"},               {"pyjwt", "jwt"},
+  };
+  std::vector<std::string> out;
+  if (auto it = kImportName.find(d); it != kImportName.end()) out.push_back("python3-" + it->second);
+  out.push_back("python3-" + d);
+  if (d.rfind("python-", 0) == 0) out.push_back("python3-" + d.substr(7));
+  if (d.rfind("py", 0) == 0 && d.size() > 2 && d.rfind("python", 0) != 0) {
+    out.push_back("python3-" + d.substr(2));
+  }
+  return out;
+}
 
 std::pair<std::string, std::string> Environments::ParseRequirement(const std::string& req) {
   std::string name;
@@ -170,8 +230,7 @@ std::pair<std::string, std::string> Environments::ParseRequirement(const std::st
                             req[i] == '_' || req[i] == '.')) {
     name += req[i++];
   }
-  std::string lower = name;
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string lower = NormalizeName(name);
   for (const char* skip : {"python", "pip", "setuptools", "wheel", "conda"}) {
     if (lower == skip) return {"", ""};
   }
@@ -179,109 +238,160 @@ std::pair<std::string, std::string> Environments::ParseRequirement(const std::st
   size_t eq = req.find("==", i);
   if (eq != std::string::npos) {
     version = req.substr(eq + 2);
-  } else if (i < req.size() && req[i] == '=' ) {
+  } else if (i < req.size() && req[i] == '=') {
     version = req.substr(i + 1);  // conda's name=version
   }
   while (!version.empty() && (version.back() == ' ' || version.back() == '*')) version.pop_back();
   return {name, version};
 }
 
-std::string Environments::DebianPackageFor(const std::string& distribution) {
-  std::string d = distribution;
-  for (char& c : d) c = static_cast<char>(c == '_' ? '-' : std::tolower(static_cast<unsigned char>(c)));
-  static const std::map<std::string, std::string> kKnown = {
-      {"scikit-learn", "sklearn"}, {"pyyaml", "yaml"},          {"pillow", "pil"},
-      {"opencv-python", "opencv"}, {"beautifulsoup4", "bs4"},   {"python-dateutil", "dateutil"},
-      {"torch", "torch"},          {"tensorflow", "tensorflow"}, {"msgpack-python", "msgpack"},
+std::vector<std::string> Environments::DiffDescriptions(const std::string& before,
+                                                       const std::string& now) {
+  auto parse = [](const std::string& text) {
+    std::pair<std::string, std::map<std::string, std::string>> out;
+    std::istringstream in(text);
+    std::getline(in, out.first);
+    for (std::string line; std::getline(in, line);) {
+      size_t eq = line.find("==");
+      if (eq != std::string::npos) out.second[line.substr(0, eq)] = line.substr(eq + 2);
+    }
+    return out;
   };
-  auto it = kKnown.find(d);
-  return "python3-" + (it != kKnown.end() ? it->second : d);
+  auto [head_a, pkgs_a] = parse(before);
+  auto [head_b, pkgs_b] = parse(now);
+  std::vector<std::string> out;
+  if (head_a != head_b) out.push_back(fmt::format("python {} -> {}", head_a, head_b));
+  for (const auto& [name, version] : pkgs_b) {
+    auto it = pkgs_a.find(name);
+    if (it == pkgs_a.end()) {
+      out.push_back(fmt::format("{} {} added", name, version));
+    } else if (it->second != version) {
+      out.push_back(fmt::format("{} {} -> {}", name, it->second, version));
+    }
+  }
+  for (const auto& [name, version] : pkgs_a) {
+    if (!pkgs_b.count(name)) out.push_back(fmt::format("{} {} removed", name, version));
+  }
+  return out;
+}
+
+std::pair<std::string, bool> Environments::InterpreterFor(const spec::Environment& env) const {
+  std::string key = env.reference.empty() ? env.name : env.reference;
+  if (auto it = ws_.config.environments.find(key); !key.empty() && it != ws_.config.environments.end()) {
+    return {it->second.python, !it->second.identity_declared};
+  }
+  return {ws_.config.python, !ws_.config.identity_declared};
+}
+
+Result<const Interpreter*> Environments::Inspect(const std::string& python, const std::string& step) {
+  std::error_code ec;
+  std::string absolute = std::filesystem::absolute(python, ec).lexically_normal().string();
+  if (auto it = interpreters_.find(absolute); it != interpreters_.end()) return &it->second;
+  if (::access(absolute.c_str(), X_OK) != 0) {
+    return Status::Invalid(fmt::format("step {}: the interpreter `{}` does not exist (set `python:` "
+                                       "in .weft/config.yaml)",
+                                       step, python));
+  }
+  ProbeCache probes(ws_.envs_dir(), "probe-2\n" + absolute);
+  std::optional<Interpreter> probe = ws_.dir.empty() ? std::nullopt : probes.Lookup(absolute);
+  if (!probe) {
+    int64_t started = NowNs();
+    std::optional<Json> answer = Json::Parse(Capture({absolute, "-c", kProbe}));
+    if (answer) probe = ReadProbe(*answer);
+    if (!probe) {
+      return Status::Invalid(fmt::format("step {}: cannot run `{}` to inspect its packages", step, absolute));
+    }
+    if (!read_only_) probes.Store(absolute, *answer, *probe, started);
+  }
+  probe->path = absolute;
+  return &(interpreters_[absolute] = std::move(*probe));
+}
+
+Result<std::vector<MissingPackage>> Environments::Missing(const spec::Environment& env,
+                                                          const std::string& step) {
+  Result<const Interpreter*> found = Inspect(InterpreterFor(env).first, step);
+  if (!found.ok()) return found.status();
+  const Interpreter& in = **found;
+  std::vector<MissingPackage> out;
+  for (size_t i = 0; i < env.packages.size(); ++i) {
+    auto [name, version] = ParseRequirement(env.packages[i]);
+    std::string norm = NormalizeName(name);
+    if (name.empty() || in.distributions.count(norm)) continue;
+    bool shim = !in.distributions.count("mlflow");
+    if (shim && (norm == "mlflow" || norm == "mlflow-skinny" || norm == "azureml-mlflow")) continue;
+    std::optional<std::string> deb = KnownToApt(DebianCandidates(name));
+    MissingPackage m{i < env.package_locs.size() ? env.package_locs[i] : SourceLoc{}, name,
+                     deb ? fmt::format("install the Debian package {} (apt-get install {})", *deb, *deb)
+                         : std::string("apt knows no Debian package for it")};
+    out.push_back(std::move(m));
+  }
+  return out;
 }
 
 Result<ResolvedEnvironment> Environments::Resolve(const spec::Environment& env,
                                                   const std::string& step) {
-  std::string python = ws_.config.python;
-  std::string key = env.reference.empty() ? env.name : env.reference;
-  if (auto it = ws_.config.environments.find(key); !key.empty() && it != ws_.config.environments.end()) {
-    python = it->second.python;
+  auto [python, all] = InterpreterFor(env);
+  std::string cache_key = fmt::format("{}\n{}", python, all);
+  for (const std::string& req : env.packages) cache_key += "\n" + req;
+  if (auto it = cache_.find(cache_key); it != cache_.end()) return it->second;
+  Result<const Interpreter*> found = Inspect(python, step);
+  if (!found.ok()) return found.status();
+  const Interpreter& probe = **found;
+  Result<std::vector<MissingPackage>> missing = Missing(env, step);
+  if (!missing.ok()) return missing.status();
+  if (!missing->empty()) {
+    std::string lines;
+    for (const MissingPackage& m : *missing) {
+      std::string at = m.at.file ? fmt::format("{}:{}:{}: ", *m.at.file, m.at.line, m.at.col) : "";
+      lines += fmt::format("\n  {}{}: {}", at, m.name, m.hint);
+    }
+    return Status::Invalid(fmt::format("step {}: its environment needs Python packages that {} does "
+                                       "not have:{}",
+                                       step, probe.path, lines));
   }
-  std::vector<std::string> wanted;
-  std::vector<std::string> versions;
+  ResolvedEnvironment r;
+  std::string shim;
+  if (!probe.distributions.count("mlflow") && !read_only_) {
+    Result<InstalledShim> installed = InstallMlflowShim(ws_);
+    if (!installed.ok()) return installed.status();
+    r.python_path = installed->dir;
+    shim = installed->identity;
+  }
+  std::vector<std::string> declared;
   for (const std::string& req : env.packages) {
     auto [name, version] = ParseRequirement(req);
     if (name.empty()) continue;
-    wanted.push_back(name);
-    versions.push_back(version);
-  }
-  // Whether the interpreter has MLflow decides whether the shim is needed.
-  if (std::find(wanted.begin(), wanted.end(), "mlflow") == wanted.end()) wanted.push_back("mlflow");
-  std::string cache_key = python;
-  for (const std::string& w : wanted) cache_key += "\n" + w;
-  if (auto it = cache_.find(cache_key); it != cache_.end()) return it->second;
-
-  std::error_code ec;
-  std::string real = std::filesystem::canonical(python, ec).string();
-  if (ec) {
-    return Status::Invalid(fmt::format("step {}: the interpreter `{}` does not exist", step, python,
-                                       "set `python:` in .weft/config.yaml"));
-  }
-  ProbeCache probes(ws_.envs_dir(), real + "\n" + cache_key);
-  std::optional<Probe> probe = probes.Lookup(real);
-  if (!probe) {
-    std::vector<std::string> argv = {real, "-c", kProbe};
-    argv.insert(argv.end(), wanted.begin(), wanted.end());
-    int64_t started = NowNs();
-    std::optional<Json> answer = Json::Parse(Capture(argv));
-    if (answer) probe = ReadProbe(*answer);
-    if (!probe) {
-      return Status::Invalid(fmt::format("step {}: cannot run `{}` to inspect its packages", step, real));
-    }
-    probes.Store(real, *answer, *probe, started);
-  }
-  ResolvedEnvironment r;
-  std::string identity = fmt::format("{} {}", real, probe->python);
-  auto has = [&](const std::string& name) {
-    auto v = probe->packages.find(name);
-    return v != probe->packages.end() && v->second.has_value();
-  };
-  if (!has("mlflow")) {
-    Result<InstalledShim> shim = InstallMlflowShim(ws_);
-    if (!shim.ok()) return shim.status();
-    r.python_path = shim->dir;
-    identity += " " + shim->identity;
-  }
-  for (size_t i = 0; i < versions.size(); ++i) {  // the declared packages
-    if (!has(wanted[i]) && !r.python_path.empty() &&
-        (wanted[i] == "mlflow" || wanted[i] == "mlflow-skinny" || wanted[i] == "azureml-mlflow")) {
-      continue;  // the shim stands in
-    }
-    if (!has(wanted[i])) {
-      return Status::Invalid(fmt::format(
-          "step {}: its environment needs the Python package `{}`, which {} does not have; "
-          "install the Debian package {} (apt-get install {})",
-          step, wanted[i], real, DebianPackageFor(wanted[i]), DebianPackageFor(wanted[i])));
-    }
-    const std::string& have = *probe->packages.at(wanted[i]);
-    if (!versions[i].empty() && have != versions[i]) {
+    declared.push_back(NormalizeName(name));
+    auto have = probe.distributions.find(declared.back());
+    if (have != probe.distributions.end() && !version.empty() && have->second != version) {
       r.warnings.push_back(fmt::format("step {}: the environment asks for {} {}, {} has {}", step,
-                                       wanted[i], versions[i], real, have));
+                                       name, version, probe.path, have->second));
     }
-    identity += fmt::format(" {}=={}", wanted[i], have);
   }
-  r.identity = identity;
-  std::string id = ToHex(Sha256Of(real)).substr(0, 16);
-  r.bin_dir = fmt::format("{}/{}/bin", ws_.envs_dir(), id);
-  Status s = MakeDirs(r.bin_dir);
+  r.description = Describe(probe, declared, all, shim);
+  r.identity = "sha256:" + ToHex(Sha256Of(r.description));
+  if (read_only_) return r;
+  // `python` on PATH: a link to a plain interpreter; a virtualenv's own bin folder (a link would
+  // lose the virtualenv: Python finds it next to the path it was started by).
+  std::error_code ec;
+  std::string bin = fmt::format("{}/{}/bin", ws_.envs_dir(),
+                                ToHex(Sha256Of(fmt::format("{}\n{}", probe.path, probe.venv))).substr(0, 16));
+  Status s = MakeDirs(bin);
   if (!s.ok()) return s;
-  // `python` is the environment's interpreter; `weft` (for `weft log-metric`) is this weft.
   std::string self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
-  for (const auto& [name, target] : {std::pair<std::string, std::string>{"python", real},
-                                     {"python3", real}, {"weft", self}}) {
-    std::string link = r.bin_dir + "/" + name;
+  std::vector<std::pair<std::string, std::string>> links = {{"weft", self}};
+  if (!probe.venv) links.insert(links.end(), {{"python", probe.path}, {"python3", probe.path}});
+  for (const auto& [name, target] : links) {
+    std::string link = bin + "/" + name;
     if (target.empty() || std::filesystem::read_symlink(link, ec) == target) continue;
     std::filesystem::remove(link, ec);
     std::filesystem::create_symlink(target, link, ec);
     if (ec) return Status::Io(fmt::format("{}: cannot create: {}", link, ec.message()));
+  }
+  r.path_prefix = bin;
+  if (probe.venv) {
+    r.path_prefix += ":" + DirName(probe.path);
+    r.variables.emplace_back("VIRTUAL_ENV", probe.prefix);
   }
   cache_[cache_key] = r;
   return r;

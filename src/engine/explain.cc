@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "engine/environment.h"
+
 namespace weft::engine {
 namespace {
 
@@ -63,10 +65,24 @@ void DiffCode(const std::string& now, const std::string& before, const store::St
   if (listed == 0) out.push_back(fmt::format("code {} -> {}", Short(before), Short(now)));
 }
 
+// "environment: scikit-learn 1.2.1 -> 1.3.0", one line per difference, when both identities'
+// descriptions are known.
+void DiffEnvironment(const std::string& now, const std::string& before, meta::MetaStore& meta,
+                     std::vector<std::string>& out) {
+  Result<std::optional<std::string>> a = meta.EnvironmentDescription(before);
+  Result<std::optional<std::string>> b = meta.EnvironmentDescription(now);
+  if (a.ok() && b.ok() && *a && *b) {
+    std::vector<std::string> lines = Environments::DiffDescriptions(**a, **b);
+    for (const std::string& l : lines) out.push_back("environment: " + l);
+    if (!lines.empty()) return;
+  }
+  out.push_back(fmt::format("environment: {} -> {}", Short(before), Short(now)));
+}
+
 }  // namespace
 
 std::vector<std::string> DiffFields(const Fields& now, const Fields& before,
-                                    const store::Store& store) {
+                                    const store::Store& store, meta::MetaStore& meta) {
   std::map<std::string, std::string> old(before.begin(), before.end());
   std::set<std::string> seen;
   std::vector<std::string> out;
@@ -77,6 +93,8 @@ std::vector<std::string> DiffFields(const Fields& now, const Fields& before,
     if (prev == value) continue;
     if (label == "code") {
       DiffCode(value, prev, store, out);
+    } else if (label == "environment") {
+      DiffEnvironment(value, prev, meta, out);
     } else if (label.rfind("input ", 0) == 0) {
       out.push_back(fmt::format("{} {} -> {}", label, Short(Literal(prev)), Short(Literal(value))));
     } else if (label == "command") {
@@ -135,7 +153,7 @@ Result<std::vector<std::string>> Explain(meta::MetaStore& meta, const store::Sto
   }
   Result<Fields> before = meta.FingerprintFields((*prev)->fingerprint);
   if (!before.ok()) return before.status();
-  std::vector<std::string> diff = DiffFields(*now, *before, store);
+  std::vector<std::string> diff = DiffFields(*now, *before, store, meta);
   lines.push_back(fmt::format("compared with {} step {}:", (*prev)->run_id, (*prev)->name));
   if (diff.empty()) {
     lines.push_back("  every field is the same; it ran because " +

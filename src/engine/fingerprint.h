@@ -30,7 +30,8 @@ struct Fingerprint {
   void Seal();
 };
 
-constexpr const char* kFingerprintFormat = "weft-fingerprint-1";
+// 2: an environment's identity is what it provides (every distribution), not where it lives.
+constexpr const char* kFingerprintFormat = "weft-fingerprint-2";
 
 // The stored object of another step's output, or nullptr when it produced none.
 using UpstreamOutput = std::function<const store::ObjectRef*(uint32_t step, const std::string& output)>;

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -42,6 +43,31 @@ Capacity DetectCapacity(const Workspace& ws, int64_t jobs) {
     c.gpus = n;
   }
   return c;
+}
+
+const spec::Environment* StepEnvironment(const graph::Step& step) {
+  const spec::Node& node = *step.node;
+  if (node.environment.kind != spec::Environment::Kind::kNone) return &node.environment;
+  return node.command ? &node.command->environment : nullptr;
+}
+
+void CheckEnvironments(const graph::Graph& graph, Environments& envs, Diagnostics& diags) {
+  std::set<const spec::Environment*> seen;
+  for (const graph::Step& step : graph.steps) {
+    const spec::Environment* env = StepEnvironment(step);
+    if (env == nullptr || !seen.insert(env).second) continue;
+    Result<std::vector<MissingPackage>> missing = envs.Missing(*env, step.name);
+    if (!missing.ok()) {
+      diags.Error(env->loc, missing.status().message());
+      continue;
+    }
+    for (const MissingPackage& m : *missing) {
+      diags.Error(m.at, fmt::format("step {}: the environment's interpreter has no Python package "
+                                    "`{}`",
+                                    step.name, m.name),
+                  m.hint);
+    }
+  }
 }
 
 Result<std::vector<StepPlan>> PlanSteps(const graph::Graph& graph, const Workspace& ws,
@@ -92,11 +118,12 @@ Result<std::vector<StepPlan>> PlanSteps(const graph::Graph& graph, const Workspa
       }
       plan.code = *ref;
     }
-    const spec::Environment& env =
-        node.environment.kind != spec::Environment::Kind::kNone ? node.environment : c.environment;
-    Result<ResolvedEnvironment> resolved = envs.Resolve(env, step.name);
+    Result<ResolvedEnvironment> resolved = envs.Resolve(*StepEnvironment(step), step.name);
     if (!resolved.ok()) return resolved.status();
     plan.env = *resolved;
+    // What the identity stands for, kept once per environment for `weft explain`.
+    Status kept = meta.PutEnvironment(resolved->identity, resolved->description);
+    if (!kept.ok()) return kept;
     for (const std::string& w : resolved->warnings) warnings->push_back(w);
     for (const graph::StepInput& in : step.inputs) {
       if (in.source.kind != graph::ValueSource::Kind::kData) continue;

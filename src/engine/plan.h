@@ -65,6 +65,14 @@ Result<std::vector<StepPlan>> PlanSteps(const graph::Graph& graph, const Workspa
                                         meta::MetaStore& meta, Environments& envs,
                                         Snapshots& snapshots, std::vector<std::string>* warnings);
 
+// The environment a step runs in: the node's, else its component's (null for nodes that have
+// neither, such as parallel and sweep nodes).
+const spec::Environment* StepEnvironment(const graph::Step& step);
+
+// For `weft validate`: every package the steps' environments declare and their interpreters lack,
+// as an error where it is declared (with what to install).
+void CheckEnvironments(const graph::Graph& graph, Environments& envs, Diagnostics& diags);
+
 // The variables of each process of a distributed step (RANK, LOCAL_RANK, NODE_RANK, WORLD_SIZE,
 // MASTER_ADDR, MASTER_PORT, and TF_CONFIG for tensorflow); empty for a single-process step.
 // `step` spreads MASTER_PORT so that concurrent distributed steps do not collide.

@@ -44,11 +44,24 @@ void ReadConfig(const std::string& path, Workspace& ws, Diagnostics& diags) {
     if (auto m = rf.Version("memory")) c.memory_mb = ParseMegabytes(*m);
     rf.Finish();
   }
+  auto identity = [&](spec::Fields& fields, const char* key, bool fallback) {
+    const yaml::Node* n = fields.Get(key);
+    if (n == nullptr) return fallback;
+    if (n->is_scalar() && (n->text == "full" || n->text == "declared")) return n->text == "declared";
+    diags.Error(src.Loc(n), fmt::format("`{}` is `full` (the default: every package the interpreter "
+                                        "can import) or `declared` (only those the environment "
+                                        "declares)",
+                                        key));
+    return fallback;
+  };
+  c.identity_declared = identity(f, "environment_identity", false);
   if (const yaml::Node* e = f.Get("environments"); e != nullptr && e->is_mapping()) {
     for (size_t i = 0; i < e->entry_count(); ++i) {
       spec::Fields ef(src, e->value(i), fmt::format("environment `{}`", e->key(i)->text),
                       src.Loc(e->key(i)));
-      c.environments[e->key(i)->text].python = ef.String("python").value_or(c.python);
+      EnvironmentConfig& ec = c.environments[e->key(i)->text];
+      ec.python = ef.String("python").value_or(c.python);
+      ec.identity_declared = identity(ef, "identity", c.identity_declared);
       ef.Finish();
     }
   }

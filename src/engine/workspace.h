@@ -22,7 +22,8 @@
 namespace weft::engine {
 
 struct EnvironmentConfig {
-  std::string python;  // interpreter to use for this environment
+  std::string python;              // interpreter to use for this environment
+  bool identity_declared = false;  // `identity: declared`: only declared packages count
 };
 
 struct Config {
@@ -30,6 +31,9 @@ struct Config {
   int64_t cpus = 0;                         // 0: detect
   int64_t memory_mb = 0;                    // 0: detect
   int64_t gpus = -1;                        // -1: detect
+  // `environment_identity: declared`: an environment's identity covers the interpreter and the
+  // packages it declares only, not every distribution it can import (engine/environment.h).
+  bool identity_declared = false;
   std::map<std::string, EnvironmentConfig> environments;  // by reference ("azureml:x:1") or name
   std::map<std::string, std::string> datastores;          // name -> folder
   std::map<std::string, std::string> mirrors;  // URL prefix (https://, wasbs://, ...) -> folder

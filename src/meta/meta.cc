@@ -79,6 +79,10 @@ ALTER TABLE runs ADD COLUMN resumes TEXT;
 CREATE TABLE claims(fingerprint TEXT PRIMARY KEY, run_id TEXT NOT NULL, idx INTEGER NOT NULL,
   owner TEXT NOT NULL, heartbeat_ns INTEGER NOT NULL);
 )sql",
+    // 10: what each environment identity stands for (interpreter and distributions), for explain.
+    R"sql(
+CREATE TABLE environments(identity TEXT PRIMARY KEY, description TEXT NOT NULL);
+)sql",
 };
 
 constexpr int64_t kClockTickNs = 10'000'000;  // mtimes within this of hashing are not trusted
@@ -226,6 +230,23 @@ Result<RunRecord> MetaStore::CreateRun(RunRecord run) {
   Status s = ins->Run();
   if (!s.ok()) return s;
   return run;
+}
+
+Status MetaStore::PutEnvironment(const std::string& identity, const std::string& description) {
+  Result<Statement*> q =
+      db_->Cached("INSERT OR IGNORE INTO environments(identity, description) VALUES(?, ?)");
+  if (!q.ok()) return q.status();
+  return (*q)->Bind(1, identity).Bind(2, description).Run();
+}
+
+Result<std::optional<std::string>> MetaStore::EnvironmentDescription(const std::string& identity) {
+  Result<Statement> q = db_->Prepare("SELECT description FROM environments WHERE identity = ?");
+  if (!q.ok()) return q.status();
+  q->Bind(1, identity);
+  Result<bool> row = q->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<std::string>();
+  return std::optional<std::string>(q->Text(0));
 }
 
 Status MetaStore::SetRunOwner(const std::string& id, const std::string& owner) {

@@ -62,7 +62,7 @@ TEST_F(MetaTest, OpeningAnOlderSchemaMigratesIt) {
     Result<std::unique_ptr<Db>> db = Db::Open(path);
     ASSERT_TRUE(db.ok());
     ASSERT_TRUE((*db)->Exec("ALTER TABLE runs DROP COLUMN resumes; ALTER TABLE runs DROP COLUMN submission; ALTER TABLE runs DROP COLUMN tags; ALTER TABLE runs DROP COLUMN owner; "
-                            "DROP TABLE claims; DROP TABLE params; DROP TABLE metrics; DROP TABLE assets; "
+                            "DROP TABLE environments; DROP TABLE claims; DROP TABLE params; DROP TABLE metrics; DROP TABLE assets; "
                             "DROP INDEX succeeded_by_fingerprint; "
                             "CREATE INDEX steps_by_fingerprint ON steps(fingerprint, status, "
                             "finished_ns); PRAGMA user_version = 1")

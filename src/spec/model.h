@@ -150,6 +150,7 @@ struct Environment {
   std::string conda_file;    // resolved local path of the conda file, if given as a path
   bool conda_inline = false;  // conda_file given as a mapping
   std::vector<std::string> packages;  // pip and conda dependencies named by the conda file
+  std::vector<SourceLoc> package_locs;  // where each is named
   std::string build_path;    // resolved local folder of build.path
   std::string dockerfile_path;
   std::string os_type;

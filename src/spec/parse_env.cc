@@ -116,7 +116,10 @@ void Loader::ReadCondaFile(const Source& src, const yaml::Node* root, Environmen
     return;
   }
   auto add = [&](const yaml::Node* item) {
-    if (auto s = ScalarString(src, item, "a conda dependency")) env.packages.push_back(*s);
+    if (auto s = ScalarString(src, item, "a conda dependency")) {
+      env.packages.push_back(*s);
+      env.package_locs.push_back(src.Loc(item));
+    }
   };
   for (const yaml::Node* item : deps->children) {
     if (item->is_scalar()) {
