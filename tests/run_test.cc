@@ -787,6 +787,57 @@ jobs:
   EXPECT_NE(fs::read_symlink(linked).string().find("/.weft/store/objects/"), std::string::npos);
 }
 
+// An untyped job output bound to a pipeline output of type uri_file is a file (Azure ML gives it
+// the pipeline output's type): the step writes a file whose folder exists, the store holds that
+// file, and the datastore gets it under the file name the path gives. A later pipeline reads it
+// back from the default datastore (under .weft/datastores).
+TEST_F(RunTest, AnUntypedOutputBoundToAUriFilePipelineOutputIsAFile) {
+  dir_.Write("p.yml", std::string(R"(type: pipeline
+outputs:
+  result:
+    type: uri_file
+    path: azureml://datastores/workspaceblobstore/paths/${{name}}/result.txt
+jobs:
+  make:
+    command: test -d "$(dirname ${{outputs.out}})/." && echo hello > ${{outputs.out}}
+    outputs:
+      out: ${{parent.outputs.result}}
+    )") + kEnv + R"(  read:
+    command: cat ${{inputs.f}} && basename ${{inputs.f}}
+    inputs: {f: "${{parent.jobs.make.outputs.out}}"}
+    )" + kEnv);
+  ProcessResult r = Weft({"run", "p.yml"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(Weft({"logs", "last", "read"}).out, "hello\nresult.txt\n");
+  std::string published = dir_.path() + "/.weft/datastores/workspaceblobstore/make/result.txt";
+  EXPECT_TRUE(fs::is_regular_file(published)) << published;
+  EXPECT_EQ(Read(published), "hello\n");
+  ASSERT_EQ(Weft({"get", "last", "make.out", "got.txt"}).exit_code, 0);
+  EXPECT_EQ(Read(dir_.path() + "/got.txt"), "hello\n");
+
+  dir_.Write("q.yml", std::string(R"(type: pipeline
+inputs:
+  before: {type: uri_file, path: azureml://datastores/workspaceblobstore/paths/make/result.txt}
+jobs:
+  again:
+    command: cat ${{inputs.f}}
+    inputs: {f: "${{parent.inputs.before}}"}
+    )") + kEnv);
+  ProcessResult q = Weft({"run", "q.yml"});
+  ASSERT_EQ(q.exit_code, 0) << q.out << q.err;
+  EXPECT_EQ(Weft({"logs", "last", "again"}).out, "hello\n");
+  // weft's own files stay refused.
+  dir_.Write("bad.yml", std::string(R"(type: pipeline
+jobs:
+  peek:
+    command: ls ${{inputs.d}}
+    inputs: {d: {type: uri_folder, path: ./.weft/store}}
+    )") + kEnv);
+  ProcessResult bad = Weft({"run", "bad.yml"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("weft's own files"), std::string::npos) << bad.err;
+}
+
 TEST_F(RunTest, AnOutputLinkingOutsideItselfFailsTheStepAndStoresNothing) {
   dir_.Write("p.yml", std::string(R"(type: pipeline
 jobs:

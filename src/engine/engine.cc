@@ -272,7 +272,7 @@ Status RunLoop::Start(uint32_t i) {
     std::string folder = r.dir + "/out." + o.name;
     s = MakeDir(folder);
     if (!s.ok()) return s;
-    out_paths[o.name] = o.type == spec::PortType::kUriFile ? folder + "/" + o.name : folder;
+    out_paths[o.name] = o.type == spec::PortType::kUriFile ? folder + "/" + o.FileName() : folder;
   }
   std::map<std::string, std::optional<Value>> in_values;
   for (const graph::StepInput& in : step.inputs) in_values[in.name] = InputValue(i, in);
@@ -398,7 +398,7 @@ Status RunLoop::CommitOutputs(uint32_t i) {
     bool artifacts = o.name == "artifacts";
     std::string staged = artifacts ? r.dir + "/work" : r.dir + "/out." + o.name;
     if (o.type == spec::PortType::kUriFile && !artifacts) {
-      staged += "/" + o.name;
+      staged += "/" + o.FileName();
       if (StatPath(staged) != PathKind::kFile) {
         return Status::Invalid(fmt::format("output {} is a uri_file, but the step wrote no file at "
                                            "{}",
@@ -427,9 +427,9 @@ Status RunLoop::PublishOutputs(uint32_t i) {
   std::string ds = pipeline_.job.settings.default_datastore;
   if (ds.rfind("azureml:", 0) == 0) ds = ds.substr(8);
   for (const graph::StepOutput& o : step.outputs) {
-    if (o.setting == nullptr || o.setting->path.empty()) continue;
+    if (o.PublishPath().empty()) continue;
     OutputPlace place{step.node->name, o.name, ds.empty() ? "workspaceblobstore" : ds};
-    Status s = PublishToDatastore(ws_, o.setting->path.text, place,
+    Status s = PublishToDatastore(ws_, o.PublishPath(), place,
                                   store_.DeliveryPath(runs_[i].outputs.at(o.name)));
     if (!s.ok()) return Status(s.code(), fmt::format("output {}: {}", o.name, s.message()));
   }

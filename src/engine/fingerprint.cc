@@ -62,12 +62,17 @@ Fingerprint StepFingerprint(const graph::Step& step, const StepPlan& plan,
     fp.Add("input " + in.name, value);
   }
   for (const graph::StepOutput& o : step.outputs) {
-    if (o.setting == nullptr) continue;
-    fp.Add("output " + o.name,
-           fmt::format("type={} mode={} path={} asset={}:{}",
-                       o.setting->type ? spec::PortTypeName(*o.setting->type) : "",
-                       o.setting->mode, o.setting->path.text, o.setting->asset_name,
-                       o.setting->asset_version));
+    if (o.setting != nullptr) {
+      fp.Add("output " + o.name,
+             fmt::format("type={} mode={} path={} asset={}:{}",
+                         o.setting->type ? spec::PortTypeName(*o.setting->type) : "",
+                         o.setting->mode, o.setting->path.text, o.setting->asset_name,
+                         o.setting->asset_version));
+    }
+    if (o.pipeline_setting != nullptr) {  // what the output takes from the pipeline's output
+      fp.Add("pipeline output " + o.name, fmt::format("type={} file={}", spec::PortTypeName(o.type),
+                                                      o.FileName()));
+    }
   }
   for (const auto& [k, v] : plan.env_vars) fp.Add("env " + k, v);
   if (!plan.distribution.empty()) {

@@ -81,20 +81,32 @@ Result<std::vector<StepPlan>> PlanSteps(const graph::Graph& graph, const Workspa
                           ? path.substr(root.size())
                           : std::filesystem::absolute(path).lexically_normal().string();
     if (auto it = snapshots.by_path.find(key); it != snapshots.by_path.end()) return it->second;
-    // weft's own files are never pipeline data or code; a code folder may hold the workspace
-    // (its `.weft` is always left out), data may not.
+    // weft's own files (store, database, run folders, environments) are never pipeline data or
+    // code; a code folder may hold the workspace (its `.weft` is always left out), data may not.
+    // The workspace's datastores (`.weft/datastores`) are the user's data, and what is inside a
+    // store object (what a datastore path or a registered asset links to) is immutable data.
     std::string real = std::filesystem::weakly_canonical(path).string();
-    bool stored = real.rfind(ws.store_dir() + "/objects/", 0) == 0;  // a registered asset
-    bool inside = !stored && (real == ws.dir || real.rfind(ws.dir + "/", 0) == 0);
+    auto under = [&](const std::string& dir) { return real == dir || real.rfind(dir + "/", 0) == 0; };
+    bool object = real.rfind(ws.store_dir() + "/objects/", 0) == 0;
+    bool own = (under(ws.store_dir()) && !object) || under(ws.runs_dir()) ||
+               under(ws.envs_dir()) || real.rfind(ws.db_path(), 0) == 0 || real == ws.dir;
     bool holds = ws.dir.rfind(real == "/" ? real : real + "/", 0) == 0;
-    if (inside || (holds && !code)) {
+    if (own || (holds && !code)) {
       return Status::Invalid(fmt::format("`{}` {} weft's workspace ({}); pipeline {} cannot be weft's "
                                          "own files",
-                                         path, inside ? "is inside" : "holds", ws.dir,
+                                         path, own ? "is inside" : "holds", ws.dir,
                                          code ? "code" : "data"));
     }
-    store::IgnoreRules rules = store::IgnoreRules::ForFolder(path);
-    Result<store::ObjectRef> ref = store.Snapshot(path, &meta, code ? &rules : nullptr);
+    for (const char* kernel : {"/proc", "/sys", "/dev"}) {
+      if (under(kernel)) {
+        return Status::Invalid(fmt::format("`{}` is in {}, where the kernel shows its own state; "
+                                           "pipeline {} must be files and folders",
+                                           path, kernel, code ? "code" : "data"));
+      }
+    }
+    // A link (a datastore path weft published) is read where it points.
+    store::IgnoreRules rules = store::IgnoreRules::ForFolder(real);
+    Result<store::ObjectRef> ref = store.Snapshot(real, &meta, code ? &rules : nullptr);
     if (ref.ok()) snapshots.by_path[key] = *ref;
     return ref;
   };

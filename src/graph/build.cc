@@ -60,7 +60,10 @@ class Builder {
                 int32_t group);
   void BindScopeOutputs(int32_t s);
   void ResolveStep(uint32_t index, int32_t scope);
-  void AddOutputs(Step& step);
+  void AddOutputs(Step& step, int32_t s);
+  // The type an output of job `n` (in scope `s`) with no type of its own takes from the pipeline
+  // (or pipeline component) output it is bound to, if that has one.
+  std::optional<spec::PortType> InheritedType(int32_t s, const Node& n, const std::string& output) const;
   ValueSource ResolveValue(int32_t scope, const InputValue& v, const What& what);
   ValueSource ResolveBinding(int32_t scope, const spec::Text& t, const What& what);
   ValueSource ResolveRef(int32_t scope, const Ref& r, const SourceLoc& at, const What& what);
@@ -343,7 +346,7 @@ ValueSource Builder::JobOutput(int32_t s, size_t job, const std::string& output,
   for (const spec::OutputPort& p : *outs) {
     if (p.name == output) {
       found = true;
-      src.type = p.type;
+      src.type = InheritedType(s, n, output).value_or(p.type);
     }
   }
   if (!found) {
@@ -543,13 +546,41 @@ void Builder::CheckDelivery(StepInput& in, const Step& step) {
   }
 }
 
-void Builder::AddOutputs(Step& step) {
+std::optional<spec::PortType> Builder::InheritedType(int32_t s, const Node& n,
+                                                    const std::string& output) const {
+  const std::vector<spec::OutputPort>* outs = OutputPortsOf(n);
+  auto port = std::find_if(outs->begin(), outs->end(),
+                           [&](const spec::OutputPort& p) { return p.name == output; });
+  if (port == outs->end() || port->typed) return std::nullopt;
+  const spec::OutputValue* setting = nullptr;
+  for (const auto& [name, ov] : n.outputs) {
+    if (name == output) setting = &ov;
+  }
+  if (setting == nullptr || setting->type || setting->binding.tmpl.refs.empty()) return std::nullopt;
+  const std::string& target = setting->binding.tmpl.refs[0].port;
+  const Scope& sc = scopes_[s];
+  if (sc.component == nullptr) {
+    for (const auto& [name, ov] : pipeline_.job.outputs) {
+      if (name == target && ov.type) return ov.type;
+    }
+    return std::nullopt;
+  }
+  for (const spec::OutputPort& p : sc.component->outputs) {
+    if (p.name != target) continue;
+    if (p.typed) return p.type;
+    // An untyped output of the component: what the caller binds it to decides.
+    return InheritedType(sc.parent, (*scopes_[sc.parent].jobs)[sc.parent_job], target);
+  }
+  return std::nullopt;
+}
+
+void Builder::AddOutputs(Step& step, int32_t s) {
   const Node& n = *step.node;
   const std::vector<spec::OutputPort>* outs = OutputPortsOf(n);
   for (const spec::OutputPort& p : *outs) {
     StepOutput o;
     o.name = p.name;
-    o.type = p.type;
+    o.type = InheritedType(s, n, p.name).value_or(p.type);
     for (const auto& [name, ov] : n.outputs) {
       if (name == p.name) o.setting = &ov;
     }
@@ -616,7 +647,7 @@ void Builder::ResolveStep(uint32_t index, int32_t s) {
     st.compute = pipeline_.job.settings.default_compute.empty() ? pipeline_.job.compute.text
                                                                  : pipeline_.job.settings.default_compute;
   }
-  AddOutputs(st);
+  AddOutputs(st, s);
 }
 
 void Builder::FindCycles() {
@@ -676,7 +707,9 @@ Graph Builder::Run() {
     if (src.kind != ValueSource::Kind::kStepOutput) continue;
     g_.outputs.push_back({name, src.step, src.output});
     for (StepOutput& o : g_.steps[src.step].outputs) {
-      if (o.name == src.output) o.pipeline_output = name;
+      if (o.name != src.output) continue;
+      o.pipeline_output = name;
+      o.pipeline_setting = &ov;
     }
   }
   auto hook = [&](const std::string& name) {

@@ -47,4 +47,22 @@ std::vector<uint32_t> TopologicalOrder(const Graph& g) {
 
 std::string Step::ComponentLabel() const { return graph::ComponentLabel(*node); }
 
+const std::string& StepOutput::PublishPath() const {
+  static const std::string kNone;
+  if (setting != nullptr && !setting->path.text.empty()) return setting->path.text;
+  if (pipeline_setting != nullptr) return pipeline_setting->path.text;
+  return kNone;
+}
+
+std::string StepOutput::FileName() const {
+  const std::string& path = PublishPath();
+  size_t slash = path.find_last_of('/');
+  std::string last = slash == std::string::npos ? "" : path.substr(slash + 1);
+  // A name of its own (no expression, not a folder): the file keeps it, extension included.
+  if (last.empty() || last == "." || last == ".." || last.find("${{") != std::string::npos) {
+    return name;
+  }
+  return last;
+}
+
 }  // namespace weft::graph

@@ -42,9 +42,19 @@ struct StepInput {
 
 struct StepOutput {
   std::string name;
+  // Its declared type; an output with no type of its own takes the type of the pipeline (or
+  // pipeline component) output it is bound to, as in Azure ML.
   spec::PortType type = spec::PortType::kUriFolder;
   const spec::OutputValue* setting = nullptr;  // the node's value for it, when given
   std::string pipeline_output;                 // the top-level output it is bound to, if any
+  const spec::OutputValue* pipeline_setting = nullptr;  // that output's value (its path, ...)
+
+  // Where the output is published (a datastore URI template), if anywhere: its own path, else
+  // the pipeline output's.
+  const std::string& PublishPath() const;
+  // For a uri_file output: the name of the file the step writes, from the path it is published
+  // to ("paths/${{name}}/result.txt" -> "result.txt"), else the output's name.
+  std::string FileName() const;
 };
 
 struct Step {

@@ -97,6 +97,7 @@ struct OutputPort {
   SourceLoc loc;
   PortType type = PortType::kUriFolder;
   std::string mode;
+  bool typed = false;  // the type was written; an untyped output bound to a pipeline output takes its type
 };
 
 // A text that may hold expressions, with its location and its scanned references.

@@ -146,7 +146,10 @@ std::vector<OutputPort> Loader::ParseOutputPorts(const Source& src, const yaml::
     if (!v->is_null()) {
       Fields f(src, v, what, p.loc);
       f.Ignore({"description", "display_name", "is_control", "early_available"});
-      if (std::optional<PortType> t = ReadType(f, what)) p.type = *t;
+      if (std::optional<PortType> t = ReadType(f, what)) {
+        p.type = *t;
+        p.typed = true;
+      }
       if (auto m = f.String("mode")) {
         if (!OneOf(*m, kOutputModes)) {
           diags_.Error(src.Loc(f.Get("mode")), fmt::format("{} has unknown mode `{}`", what.str(), *m),
@@ -417,7 +420,7 @@ std::vector<OutputPort> Loader::PortsFromValues(
   for (const auto& [name, v] : values) {
     PortType type = PortType::kUriFolder;
     if (v.type.has_value()) type = *v.type;
-    ports.push_back(OutputPort{name, v.loc, type, v.mode});
+    ports.push_back(OutputPort{name, v.loc, type, v.mode, v.type.has_value()});
   }
   return ports;
 }
