@@ -21,9 +21,12 @@ class MlflowShimTest : public ::testing::Test {
     args.insert(args.begin(), WEFT_BINARY);
     return testing::Run(args, dir_.path());
   }
-  // Runs `body` (after `import mlflow`) as step `s`, which has a `model` output; expects success.
-  void RunScript(const std::string& body, int expected_exit = 0) {
-    dir_.Write("src/s.py", "import mlflow\nimport mlflow.sklearn\nimport mlflow.pyfunc\nimport sys\n" + body);
+  // Runs `body` (after `import mlflow`, and unless `only_mlflow`, `import mlflow.sklearn` and
+  // `import mlflow.pyfunc`) as step `s`, which has a `model` output; expects success.
+  void RunScript(const std::string& body, int expected_exit = 0, bool only_mlflow = false) {
+    std::string imports = only_mlflow ? "import mlflow\nimport sys\n"
+                                      : "import mlflow\nimport mlflow.sklearn\nimport mlflow.pyfunc\nimport sys\n";
+    dir_.Write("src/s.py", imports + body);
     dir_.Write("p.yml", "type: pipeline\njobs:\n  s:\n    code: ./src\n"
                         "    command: python s.py ${{outputs.model}}\n"
                         "    environment: {image: python:3.11}\n"
@@ -149,6 +152,110 @@ TEST_F(MlflowShimTest, AutologRecordsTheEstimatorsParamsAndTrainingScore) {
   ASSERT_TRUE(m.count("training_score")) << j;
   EXPECT_GT(m["training_score"], 0.9);
   EXPECT_NE(Artifact("model/MLmodel").find("sklearn_version"), std::string::npos);
+}
+
+// MLflow loads its flavour modules on attribute access: scripts that only `import mlflow` use
+// mlflow.sklearn and mlflow.pyfunc directly.
+TEST_F(MlflowShimTest, SubmodulesAreReachableWithoutImportingThem) {
+  RunScript(std::string("mlflow.sklearn.autolog()\n") + kFit + R"(
+m = LogisticRegression(max_iter=300).fit(X, y)
+mlflow.sklearn.save_model(m, sys.argv[1])
+again = mlflow.sklearn.load_model(sys.argv[1])
+print("same", (again.predict(X) == m.predict(X)).all())
+print("pyfunc", mlflow.pyfunc.load_model(sys.argv[1]).predict(X[:3]).tolist())
+)",
+            0, true);
+  EXPECT_NE(log_.find("same True"), std::string::npos) << log_;
+  EXPECT_NE(log_.find("pyfunc [0, 0, 0]"), std::string::npos) << log_;
+  EXPECT_TRUE(Latest().count("training_accuracy_score"));
+}
+
+// Autolog's metrics carry MLflow's names and values: the script computes each with scikit-learn
+// as MLflow does and prints it; `weft metrics` must hold the same numbers.
+TEST_F(MlflowShimTest, AutologLogsMlflowsTrainingMetrics) {
+  auto check = [&](const std::string& script, const std::vector<std::string>& names,
+                   const std::vector<std::string>& absent) {
+    RunScript(script, 0, true);
+    std::map<std::string, double> got = Latest();
+    for (const std::string& n : names) {
+      std::string key = "expect " + n + " ";
+      size_t at = log_.find(key);
+      ASSERT_NE(at, std::string::npos) << n << "\n" << log_;
+      double want = std::stod(log_.substr(at + key.size()));
+      ASSERT_TRUE(got.count(n)) << n << " was not logged\n" << log_;
+      EXPECT_NEAR(got[n], want, 1e-9) << n;
+    }
+    for (const std::string& n : absent) EXPECT_FALSE(got.count(n)) << n << " should not be logged";
+  };
+  const std::string expect = R"(
+from sklearn import metrics as M
+def expect(name, value): print("expect", name, repr(float(value)))
+)";
+  // Multiclass with predict_proba: weighted averages, log loss, one-vs-one ROC AUC.
+  check(expect + R"(
+from sklearn.datasets import load_iris
+from sklearn.ensemble import RandomForestClassifier
+X, y = load_iris(return_X_y=True)
+mlflow.sklearn.autolog(log_models=False)
+m = RandomForestClassifier(n_estimators=5, max_depth=2, random_state=0).fit(X, y)
+p = m.predict(X); q = m.predict_proba(X)
+for n, f in (("precision", M.precision_score), ("recall", M.recall_score), ("f1", M.f1_score)):
+    expect("training_%s_score" % n, f(y, p, average="weighted"))
+expect("training_accuracy_score", M.accuracy_score(y, p))
+expect("training_log_loss", M.log_loss(y, q))
+expect("training_roc_auc", M.roc_auc_score(y, q, average="weighted", multi_class="ovo"))
+expect("training_score", m.score(X, y))
+)",
+        {"training_precision_score", "training_recall_score", "training_f1_score",
+         "training_accuracy_score", "training_log_loss", "training_roc_auc", "training_score"},
+        {});
+  // Binary with a positive label: binary averages; ROC AUC on the greater label's probability.
+  check(expect + R"(
+from sklearn.datasets import load_breast_cancer
+from sklearn.linear_model import LogisticRegression
+X, y = load_breast_cancer(return_X_y=True)
+X = X[:, :5]
+mlflow.sklearn.autolog(log_models=False, pos_label=0)
+m = LogisticRegression(max_iter=2000).fit(X, y)
+p = m.predict(X); q = m.predict_proba(X)
+expect("training_precision_score", M.precision_score(y, p, pos_label=0, average="binary"))
+expect("training_recall_score", M.recall_score(y, p, pos_label=0, average="binary"))
+expect("training_f1_score", M.f1_score(y, p, pos_label=0, average="binary"))
+expect("training_roc_auc", M.roc_auc_score(y, q[:, 1]))
+)",
+        {"training_precision_score", "training_recall_score", "training_f1_score",
+         "training_roc_auc"},
+        {});
+  // No predict_proba: no log loss, no ROC AUC.
+  check(expect + R"(
+from sklearn.datasets import load_iris
+from sklearn.svm import LinearSVC
+X, y = load_iris(return_X_y=True)
+mlflow.autolog(log_models=False)
+m = LinearSVC(max_iter=5000, random_state=0).fit(X, y)
+expect("training_accuracy_score", M.accuracy_score(y, m.predict(X)))
+)",
+        {"training_accuracy_score"}, {"training_log_loss", "training_roc_auc"});
+  // A regressor, with sample weights taken from fit().
+  check(expect + R"(
+import numpy as np
+from sklearn.datasets import load_diabetes
+from sklearn.linear_model import Ridge
+X, y = load_diabetes(return_X_y=True)
+w = np.linspace(0.5, 1.5, len(y))
+mlflow.sklearn.autolog(log_models=False)
+m = Ridge(alpha=0.5).fit(X, y, sample_weight=w)
+p = m.predict(X)
+mse = M.mean_squared_error(y, p, sample_weight=w)
+expect("training_mean_squared_error", mse)
+expect("training_root_mean_squared_error", mse ** 0.5)
+expect("training_mean_absolute_error", M.mean_absolute_error(y, p, sample_weight=w))
+expect("training_r2_score", M.r2_score(y, p, sample_weight=w))
+expect("training_score", m.score(X, y, w))
+)",
+        {"training_mean_squared_error", "training_root_mean_squared_error",
+         "training_mean_absolute_error", "training_r2_score", "training_score"},
+        {"training_accuracy_score"});
 }
 
 TEST_F(MlflowShimTest, SklearnAutologLogsOnlyTheOutermostFit) {

@@ -41,7 +41,14 @@ def _unsupported(module, name):
     return AttributeError(message)
 
 
+# Submodules load on first use, as MLflow's flavors do: `import mlflow` then `mlflow.sklearn.x`.
+_SUBMODULES = ("sklearn", "pyfunc")
+
+
 def __getattr__(name):
+    if name in _SUBMODULES:
+        import importlib
+        return importlib.import_module("mlflow." + name)
     if name.startswith("__"):
         raise AttributeError(name)
     raise _unsupported("mlflow", name)

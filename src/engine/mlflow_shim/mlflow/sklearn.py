@@ -1,8 +1,11 @@
 """mlflow.sklearn in weft's MLflow shim: autolog, save_model, log_model, load_model."""
 
+import inspect
+import math
 import os
 import pickle
 import platform
+import sys
 import threading
 import time
 import uuid
@@ -150,30 +153,77 @@ def load_model(model_uri, dst_path=None):
 # --- autolog ---------------------------------------------------------------------------------
 
 _state = threading.local()
-_settings = {"enabled": False, "log_models": True}
+_settings = {"enabled": False, "log_models": True, "pos_label": None}
 
 
-def _after_fit(estimator, args, kwargs):
+def _fit_data(fit, args, kwargs):
+    """X, y and sample_weight as fit() was given them, by the names of its own parameters."""
+    try:
+        names = list(inspect.signature(fit).parameters)[1:]  # after self
+    except (TypeError, ValueError):
+        names = ["X", "y"]
+    given = dict(zip(names, args))
+    given.update(kwargs)
+    x_name = names[0] if names else "X"
+    y_name = names[1] if len(names) > 1 else "y"
+    return given.get(x_name), given.get(y_name), given.get("sample_weight")
+
+
+def _training_metrics(estimator, X, y, sample_weight, pos_label):
+    """The metrics MLflow's autolog computes on the training data, under MLflow's names: weighted
+    averages (binary ones for `pos_label`), log loss and one-vs-one ROC AUC only for estimators
+    with predict_proba, the regressor errors, and the estimator's own score. A metric that cannot
+    be computed is left out with a warning, as MLflow does."""
+    from sklearn import metrics
+    from sklearn.base import is_classifier, is_regressor
+    out = {}
+
+    def put(name, fn, **arguments):
+        try:
+            out["training_" + name] = float(fn(**arguments))
+        except Exception as e:  # noqa: BLE001 -- MLflow logs what it can
+            sys.stderr.write("mlflow (weft's shim): training_{} not logged: {}\n".format(name, e))
+
+    if is_classifier(estimator):
+        y_pred = estimator.predict(X)
+        average = "weighted" if pos_label is None else "binary"
+        for name, fn in (("precision_score", metrics.precision_score),
+                         ("recall_score", metrics.recall_score), ("f1_score", metrics.f1_score)):
+            put(name, fn, y_true=y, y_pred=y_pred, pos_label=pos_label, average=average,
+                sample_weight=sample_weight)
+        put("accuracy_score", metrics.accuracy_score, y_true=y, y_pred=y_pred, normalize=True,
+            sample_weight=sample_weight)
+        if hasattr(estimator, "predict_proba"):
+            proba = estimator.predict_proba(X)
+            put("log_loss", metrics.log_loss, y_true=y, y_pred=proba, sample_weight=sample_weight)
+            score = proba[:, 1] if len(proba[0]) == 2 else proba  # binary: the greater label's
+            put("roc_auc", metrics.roc_auc_score, y_true=y, y_score=score, average="weighted",
+                sample_weight=sample_weight, multi_class="ovo")
+    elif is_regressor(estimator):
+        y_pred = estimator.predict(X)
+        for name, fn in (("mean_squared_error", metrics.mean_squared_error),
+                         ("mean_absolute_error", metrics.mean_absolute_error),
+                         ("r2_score", metrics.r2_score)):
+            put(name, fn, y_true=y, y_pred=y_pred, sample_weight=sample_weight,
+                multioutput="uniform_average")
+        if "training_mean_squared_error" in out:
+            out["training_root_mean_squared_error"] = math.sqrt(out["training_mean_squared_error"])
+    if hasattr(estimator, "score"):
+        try:
+            takes_weight = "sample_weight" in inspect.signature(estimator.score).parameters
+            out["training_score"] = float(estimator.score(X, y, sample_weight) if takes_weight
+                                          else estimator.score(X, y))
+        except Exception as e:  # noqa: BLE001
+            sys.stderr.write("mlflow (weft's shim): training_score not logged: {}\n".format(e))
+    return out
+
+
+def _after_fit(estimator, fit, args, kwargs):
     params = estimator.get_params(deep=True)
     mlflow.log_params({k: v for k, v in params.items() if not hasattr(v, "get_params")})
-    X = args[0] if args else kwargs.get("X")
-    y = args[1] if len(args) > 1 else kwargs.get("y")
-    if hasattr(estimator, "score") and X is not None:
-        try:
-            score = estimator.score(X, y) if y is not None else estimator.score(X)
-            mlflow.log_metric("training_score", score)
-        except Exception:  # an estimator whose score needs more than X and y
-            pass
-    try:
-        from sklearn.base import is_classifier, is_regressor
-        if y is not None and is_classifier(estimator):
-            from sklearn.metrics import accuracy_score
-            mlflow.log_metric("training_accuracy_score", accuracy_score(y, estimator.predict(X)))
-        elif y is not None and is_regressor(estimator):
-            from sklearn.metrics import r2_score
-            mlflow.log_metric("training_r2_score", r2_score(y, estimator.predict(X)))
-    except Exception:
-        pass
+    X, y, sample_weight = _fit_data(fit, args, kwargs)
+    if X is not None and y is not None:
+        mlflow.log_metrics(_training_metrics(estimator, X, y, sample_weight, _settings["pos_label"]))
     mlflow.set_tag("estimator_name", type(estimator).__name__)
     mlflow.set_tag("estimator_class", type(estimator).__module__ + "." + type(estimator).__name__)
     if _settings["log_models"]:
@@ -195,7 +245,7 @@ def _patch(cls):
         finally:
             _state.depth = depth
         if depth == 0 and _settings["enabled"]:
-            _after_fit(self, args, kwargs)
+            _after_fit(self, fit, args, kwargs)
         return result
 
     patched._weft_patched = True
@@ -219,6 +269,7 @@ def autolog(log_input_examples=False, log_model_signatures=True, log_models=True
     from sklearn.base import BaseEstimator
     _settings["enabled"] = not disable
     _settings["log_models"] = log_models
+    _settings["pos_label"] = pos_label
     for cls in _subclasses(BaseEstimator):
         _patch(cls)
     if not getattr(BaseEstimator, "_weft_hooked", False):
