@@ -168,6 +168,39 @@ TEST(CliTest, UsageErrorsExitTwo) {
   EXPECT_EQ(dev.exit_code, 2);
 }
 
+// Options that make no sense are refused with what would; a file named like an option is found
+// after `--`, and the error without it says so.
+TEST(CliTest, OptionsAreCheckedAndDashedFilesWorkAfterTheSeparator) {
+  testing::TempDir dir;
+  dir.Write("-p.yml", "type: pipeline\njobs:\n  hello:\n    command: echo hi\n"
+                      "    environment: {image: python:3.11}\n");
+  auto weft = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), WEFT_BINARY);
+    return testing::Run(args, dir.path());
+  };
+  for (const char* jobs : {"0", "-1"}) {
+    ProcessResult r = weft({"run", "-j", jobs, "--", "-p.yml"});
+    EXPECT_EQ(r.exit_code, 2) << jobs;
+    EXPECT_NE(r.err.find("not in range 1"), std::string::npos) << r.err;
+  }
+  ProcessResult dashed = weft({"run", "-p.yml"});
+  EXPECT_EQ(dashed.exit_code, 2);
+  EXPECT_NE(dashed.err.find("hint: `-p.yml` is a file; a file whose name starts with `-` goes after "
+                            "`--`: weft run -- -p.yml"),
+            std::string::npos)
+      << dashed.err;
+  ProcessResult ok = weft({"run", "--", "-p.yml"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  ProcessResult typo = weft({"run", "--force-step", "helo", "--", "-p.yml"});
+  EXPECT_EQ(typo.exit_code, 2);
+  EXPECT_NE(typo.err.find("--force-step helo: the pipeline has no step `helo`; did you mean `hello`?"),
+            std::string::npos)
+      << typo.err;
+  ProcessResult status = weft({"runs", "--status", "finished"});
+  EXPECT_EQ(status.exit_code, 2);
+  EXPECT_NE(status.err.find("interrupted"), std::string::npos) << status.err;
+}
+
 TEST(CliTest, ExampleValidatesCleanly) {
   ProcessResult r = Weft({"validate", "examples/digits/pipeline.yml"}, WEFT_SOURCE_DIR);
   EXPECT_EQ(r.exit_code, 0) << r.err;

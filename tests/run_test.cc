@@ -2,6 +2,7 @@
 // file, a real store, in a temporary folder per test.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -112,6 +113,22 @@ TEST_F(RunTest, ReuseFollowsContentAndExplainsWhy) {
 
 // `weft hash` names a path as the store does: a snapshotted data file and code folder are found
 // under the digests it prints.
+// Control characters in a value are shown escaped by explain, never sent to the terminal.
+TEST_F(RunTest, ExplainEscapesControlCharacters) {
+  dir_.Write("p.yml", std::string(R"(type: pipeline
+inputs: {note: hello}
+jobs:
+  say:
+    command: echo ${{inputs.note}}
+    inputs: {note: "${{parent.inputs.note}}"}
+    )") + kEnv);
+  ASSERT_EQ(Weft({"run", "p.yml"}).exit_code, 0);
+  ASSERT_EQ(Weft({"run", "p.yml", "--set", "inputs.note=x\x1b[2Jy\nz"}).exit_code, 0);
+  std::string escaped = Explain("say");
+  EXPECT_NE(escaped.find("input note hello -> x\\x1b[2Jy\\nz"), std::string::npos) << escaped;
+  EXPECT_EQ(escaped.find('\x1b'), std::string::npos);
+}
+
 TEST_F(RunTest, HashNamesPathsAsTheStoreDoes) {
   WriteReusePipeline(dir_);
   ASSERT_EQ(Weft({"run", "pipeline.yml"}).exit_code, 0);
@@ -164,6 +181,27 @@ jobs:
   ProcessResult reused = Weft({"metrics", "last"});
   EXPECT_NE(reused.out.find("train (reused from r1)"), std::string::npos) << reused.out;
   EXPECT_NE(reused.out.find("acc"), std::string::npos) << reused.out;
+  // JSON has no NaN or infinities: refused with a reason; a number out of range is said to be.
+  dir_.Write("q.yml", std::string(R"(type: pipeline
+jobs:
+  odd:
+    command: >-
+      weft log-metric a nan; echo "nan=$?";
+      weft log-metric b inf; echo "inf=$?";
+      weft log-metric c 1e400; echo "big=$?";
+      echo '{"name": "d", "value": 1e400}' >> "$WEFT_METRICS"
+    )") + kEnv);
+  ProcessResult odd = Weft({"run", "q.yml"});
+  ASSERT_EQ(odd.exit_code, 0) << odd.out << odd.err;
+  std::string odd_log = Weft({"logs", "last", "odd"}).out;
+  EXPECT_NE(odd_log.find("`nan` is not a finite number"), std::string::npos) << odd_log;
+  EXPECT_NE(odd_log.find("nan=2\n"), std::string::npos) << odd_log;
+  EXPECT_NE(odd_log.find("`inf` is not a finite number"), std::string::npos) << odd_log;
+  EXPECT_NE(odd_log.find("inf=2\n"), std::string::npos) << odd_log;
+  EXPECT_NE(odd_log.find("`1e400` is out of range"), std::string::npos) << odd_log;
+  EXPECT_NE(odd_log.find("big=2"), std::string::npos) << odd_log;
+  EXPECT_NE((odd.out + odd.err).find("line 1: a number is out of range"), std::string::npos)
+      << odd.out << odd.err;
   ProcessResult outside = Weft({"log-metric", "acc", "1"});
   EXPECT_EQ(outside.exit_code, 2);
   EXPECT_NE(outside.err.find("$WEFT_METRICS is not set"), std::string::npos) << outside.err;
@@ -560,6 +598,56 @@ TEST_F(RunTest, FsckQuarantinesDamageAndTheStepsThatMadeItRunAgain) {
   EXPECT_EQ(Read(file), "3\n");
   ProcessResult again = Weft({"fsck"});
   EXPECT_EQ(again.exit_code, 0) << again.out;
+}
+
+// A workspace copied with `cp -a` (or restored from a backup) has new inodes everywhere: its
+// objects are verified by content once and reused, and fsck finds them all intact.
+TEST_F(RunTest, ACopiedWorkspaceReuses) {
+  WriteReusePipeline(dir_);
+  ASSERT_EQ(Weft({"run", "pipeline.yml"}).exit_code, 0);
+  testing::TempDir other;
+  ASSERT_EQ(testing::Run({"/bin/cp", "-a", dir_.path() + "/.", other.path()}, "/").exit_code, 0);
+  ProcessResult again = testing::Run({WEFT_BINARY, "run", "pipeline.yml"}, other.path());
+  ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
+  ProcessResult shown = testing::Run({WEFT_BINARY, "show", "last", "--json"}, other.path());
+  for (const auto& step : nlohmann::json::parse(shown.out)["steps"]) {
+    EXPECT_EQ(step["status"], "reused") << step["name"];
+  }
+  ProcessResult fsck = testing::Run({WEFT_BINARY, "fsck"}, other.path());
+  EXPECT_EQ(fsck.exit_code, 0) << fsck.out << fsck.err;
+  EXPECT_NE(fsck.out.find("all intact"), std::string::npos) << fsck.out;
+}
+
+// What `weft run` would refuse in a code folder (a link out of it, a FIFO), `weft validate`
+// reports at the `code` line, with the hint that .amlignore leaves it out; so left out, both work.
+TEST_F(RunTest, ValidateReportsCodeFolderEntriesRunWouldRefuse) {
+  dir_.Write("src/train.sh", "echo trained\n");
+  fs::create_symlink("/etc/passwd", dir_.path() + "/src/passwd");
+  ASSERT_EQ(::mkfifo((dir_.path() + "/src/pipe").c_str(), 0644), 0);
+  dir_.Write("p.yml", std::string("type: pipeline\njobs:\n  train:\n    command: bash train.sh\n"
+                                  "    code: ./src\n    ") + kEnv);
+  ProcessResult v = Weft({"validate", "p.yml"});
+  EXPECT_EQ(v.exit_code, 2) << v.out << v.err;
+  EXPECT_NE(v.err.find("p.yml:5:11: error: code folder " + dir_.path() + "/src: symbolic link "
+                       "`passwd` points outside its folder"),
+            std::string::npos)
+      << v.err;
+  EXPECT_NE(v.err.find("hint: `weft run` cannot snapshot it; leave the entry out with a pattern in "
+                       ".amlignore"),
+            std::string::npos)
+      << v.err;
+  ProcessResult r = Weft({"run", "p.yml"});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  fs::remove(dir_.path() + "/src/passwd");
+  v = Weft({"validate", "p.yml"});
+  EXPECT_NE(v.err.find("`pipe` is not a regular file, folder or link"), std::string::npos) << v.err;
+  fs::create_symlink("/etc/passwd", dir_.path() + "/src/passwd");
+  dir_.Write("src/.amlignore", "passwd\npipe\n");
+  v = Weft({"validate", "p.yml"});
+  EXPECT_EQ(v.exit_code, 0) << v.err;
+  r = Weft({"run", "p.yml"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(Weft({"logs", "last", "train"}).out, "trained\n");
 }
 
 TEST_F(RunTest, SecretsReachStepsButNotLogsTheDatabaseOrShow) {

@@ -61,6 +61,17 @@ std::optional<Json> Json::Parse(std::string_view text) {
   return FromNlohmann(n);
 }
 
+std::optional<Json> Json::Parse(std::string_view text, std::string* why) {
+  try {
+    return FromNlohmann(nlohmann::ordered_json::parse(text));
+  } catch (const nlohmann::ordered_json::out_of_range&) {
+    *why = "a number is out of range (numbers are double precision: at most about 1.8e308)";
+  } catch (const nlohmann::ordered_json::exception&) {
+    *why = "not valid JSON";
+  }
+  return std::nullopt;
+}
+
 const Json* Json::Find(std::string_view key) const {
   const Object* o = Members();
   if (o == nullptr) return nullptr;

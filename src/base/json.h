@@ -40,8 +40,10 @@ class Json {
 
   // Serialises; indent < 0 gives one line.
   std::string Dump(int indent = 2) const;
-  // Parses one JSON text (duplicate keys: the last wins); nullopt if it is not valid JSON.
+  // Parses one JSON text (duplicate keys: the last wins); nullopt if it is not valid JSON, with
+  // `why` (when given) saying what is wrong in a few words.
   static std::optional<Json> Parse(std::string_view text);
+  static std::optional<Json> Parse(std::string_view text, std::string* why);
 
   // Reading: a member of an object (nullptr if absent or not an object), and typed views that are
   // nullptr when the value has another type.

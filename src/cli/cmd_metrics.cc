@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -136,9 +137,20 @@ std::function<int()> SetupLogMetric(CLI::App& sub) {
                                   "not set (run it inside a step)"));
     }
     char* end = nullptr;
+    errno = 0;
     double v = std::strtod(o->value.c_str(), &end);
     if (o->value.empty() || *end != '\0') {
       return Fail(Status::Invalid(fmt::format("`{}` is not a number", o->value)));
+    }
+    if (errno == ERANGE && std::isinf(v)) {
+      return Fail(Status::Invalid(fmt::format("`{}` is out of range (metrics are double precision: "
+                                              "at most about 1.8e308)",
+                                              o->value)));
+    }
+    if (!std::isfinite(v)) {
+      return Fail(Status::Invalid(fmt::format("`{}` is not a finite number; metrics are stored as "
+                                              "JSON, which has no NaN or infinities",
+                                              o->value)));
     }
     std::string line = engine::MetricLine(o->name, v, o->step, NowNs() / 1'000'000);
     int fd = ::open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);

@@ -187,7 +187,8 @@ std::function<int()> SetupResume(CLI::App& sub) {
   auto o = std::make_shared<Options>();
   o->workspace.AddTo(sub);
   sub.add_option("run", o->run, "the run to finish (`last` for the newest)")->required();
-  sub.add_option("-j,--jobs", o->jobs, "CPU capacity to schedule on (default: as submitted)");
+  sub.add_option("-j,--jobs", o->jobs, "CPU capacity to schedule on (default: as submitted)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
   return [o] {
     HostRun();
     Result<OpenWorkspaceResult> ws = OpenWorkspace(o->workspace);
@@ -225,13 +226,16 @@ std::function<int()> SetupRun(CLI::App& sub) {
   auto o = std::make_shared<Options>();
   o->pipeline.AddTo(sub);
   o->workspace.AddTo(sub);
-  sub.add_option("-j,--jobs", o->jobs, "CPU capacity to schedule on (default: all cores)");
+  sub.add_option("-j,--jobs", o->jobs, "CPU capacity to schedule on (default: all cores)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
   sub.add_flag("--force", o->force, "run every step; reuse nothing");
-  sub.add_option("--force-step", o->force_steps, "run this step even if it could be reused");
+  sub.add_option("--force-step", o->force_steps, "run this step even if it could be reused (repeatable)")
+      ->allow_extra_args(false);
   sub.add_option("--only", o->only, "run only this step (its inputs must be reusable)");
   sub.add_option("--until", o->until, "run this step and everything it needs");
   sub.add_option("--experiment", o->experiment, "the experiment the run belongs to");
-  sub.add_option("--tag", o->tags, "tag the run: --tag KEY=VALUE (repeatable)");
+  sub.add_option("--tag", o->tags, "tag the run: --tag KEY=VALUE (repeatable)")
+      ->allow_extra_args(false);
   sub.add_flag("--dry-run", o->dry_run,
                "say what would be reused and what would run, and why; run nothing");
   return [o] {

@@ -20,6 +20,7 @@ std::function<int()> SetupValidate(CLI::App& sub) {
     engine::Environments envs(registry.workspace(), true);
     Diagnostics found;
     engine::CheckEnvironments(g->graph, envs, found);
+    engine::CheckCodeFolders(g->graph, found);
     if (found.has_errors()) {
       std::fputs(found.FormatAll().c_str(), stderr);
       std::fprintf(stderr, "%s: invalid: %zu error%s\n", args->file.c_str(), found.error_count(),

@@ -1,6 +1,7 @@
 // weft's entry point: parse the command line, dispatch to a subcommand, map failures to exit codes.
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -13,6 +14,20 @@
 #endif
 
 namespace {
+
+// A file whose name starts with `-` reads as an option; after `--` it is a file.
+void HintDashedFiles(int argc, char** argv) {
+  for (int i = 2; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--") return;
+    std::error_code ec;
+    if (arg.size() > 1 && arg[0] == '-' && std::filesystem::is_regular_file(arg, ec)) {
+      std::fprintf(stderr, "hint: `%s` is a file; a file whose name starts with `-` goes after `--`: "
+                           "weft %s -- %s\n",
+                   arg.c_str(), argv[1], arg.c_str());
+    }
+  }
+}
 
 int Main(int argc, char** argv) {
   using weft::cli::Commands;
@@ -38,6 +53,7 @@ int Main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
+    HintDashedFiles(argc, argv);
     return code == 0 ? weft::kExitOk : weft::kExitInvalid;
   }
   if (help->parsed() || !action) {

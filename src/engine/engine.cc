@@ -22,6 +22,7 @@
 #include "engine/resume.h"
 #include "engine/secrets.h"
 #include "engine/substitute.h"
+#include "spec/checks.h"
 #include "exec/local.h"
 
 extern char** environ;
@@ -52,13 +53,21 @@ Status RunLoop::Wire() {
     }
     return std::nullopt;
   };
+  auto unknown = [&](const char* option, const std::string& name) {
+    std::vector<std::string> names;
+    for (const graph::Step& step : g_.steps) names.push_back(step.name);
+    std::string near = spec::Closest(name, names);
+    return Status::Invalid(fmt::format("{} {}: the pipeline has no step `{}`{}", option, name, name,
+                                       near.empty() ? "; `weft graph FILE` lists them"
+                                                    : fmt::format("; did you mean `{}`?", near)));
+  };
   for (const std::string& s : opts_.force_steps) {
-    if (!find(s)) return Status::Invalid(fmt::format("--force-step {}: no such step", s));
+    if (!find(s)) return unknown("--force-step", s);
   }
   if (!opts_.only.empty() || !opts_.until.empty()) {
     std::string target = opts_.only.empty() ? opts_.until : opts_.only;
     std::optional<uint32_t> t = find(target);
-    if (!t) return Status::Invalid(fmt::format("--{} {}: no such step", opts_.only.empty() ? "until" : "only", target));
+    if (!t) return unknown(opts_.only.empty() ? "--until" : "--only", target);
     for (StepRun& r : runs_) r.selected = false;
     std::vector<uint32_t> stack{*t};
     while (!stack.empty()) {

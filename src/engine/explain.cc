@@ -13,8 +13,29 @@
 namespace weft::engine {
 namespace {
 
-std::string Short(const std::string& v) {
+// A value as it can be shown on a terminal: control characters (a newline in a literal, an
+// escape sequence) written as escapes, never sent as they are.
+std::string Printable(const std::string& v) {
+  std::string out;
+  for (unsigned char c : v) {
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c < 0x20 || c == 0x7f) {
+      out += fmt::format("\\x{:02x}", c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+std::string Short(const std::string& raw) {
   // "data uri_folder sha256:<64 hex>" -> "sha256:abcdef012345"
+  std::string v = Printable(raw);
   size_t at = v.find("sha256:");
   if (at != std::string::npos && v.size() >= at + 7 + 12) return v.substr(at, 7 + 12);
   return v.size() > 80 ? v.substr(0, 77) + "..." : v;
@@ -120,7 +141,7 @@ Result<std::vector<std::string>> Explain(meta::MetaStore& meta, const store::Sto
   const meta::StepRecord& step = **found;
   std::vector<std::string> lines;
   if (step.fingerprint.empty()) {
-    lines.push_back(fmt::format("{} {}: {}", name, step.status, step.message));
+    lines.push_back(fmt::format("{} {}: {}", name, step.status, Printable(step.message)));
     return lines;
   }
   Result<Fields> now = meta.FingerprintFields(step.fingerprint);
@@ -143,7 +164,7 @@ Result<std::vector<std::string>> Explain(meta::MetaStore& meta, const store::Sto
     return lines;
   }
   lines.push_back(fmt::format("{} {}: {}", name, step.status == "succeeded" ? "ran" : step.status,
-                              step.message));
+                              Printable(step.message)));
   Result<std::optional<meta::StepRecord>> prev =
       meta.PreviousStep(run.experiment, name, step.component, run.seq);
   if (!prev.ok()) return prev.status();
@@ -158,7 +179,7 @@ Result<std::vector<std::string>> Explain(meta::MetaStore& meta, const store::Sto
   if (diff.empty()) {
     lines.push_back("  every field is the same; it ran because " +
                     (step.message.empty() ? std::string("the earlier result was not usable")
-                                          : step.message));
+                                          : Printable(step.message)));
   }
   for (const std::string& d : diff) lines.push_back("  " + d);
   return lines;

@@ -25,9 +25,10 @@ Result<MetricsFile> ReadMetrics(const std::string& path, int64_t default_ms) {
     auto problem = [&](const std::string& why) {
       if (out.problems.size() < 20) out.problems.push_back(fmt::format("line {}: {}", line_no, why));
     };
-    std::optional<Json> j = Json::Parse(line);
+    std::string why;
+    std::optional<Json> j = Json::Parse(line, &why);
     if (!j || !j->Members()) {
-      problem("not a JSON object");
+      problem(j || why == "not valid JSON" ? "not a JSON object" : why);
       continue;
     }
     const char* kind = j->Find("param") != nullptr ? "param" : "tag";

@@ -70,6 +70,22 @@ void CheckEnvironments(const graph::Graph& graph, Environments& envs, Diagnostic
   }
 }
 
+void CheckCodeFolders(const graph::Graph& graph, Diagnostics& diags) {
+  std::set<const spec::CommandComponent*> seen;
+  for (const graph::Step& step : graph.steps) {
+    const spec::CommandComponent* c = step.node->command.get();
+    if (c == nullptr || c->code.empty() || !seen.insert(c).second) continue;
+    if (StatPath(c->code) != PathKind::kDirectory) continue;  // a single file, or reported already
+    store::IgnoreRules rules = store::IgnoreRules::ForFolder(c->code);
+    Status s = store::CheckTree(c->code, {}, &rules);
+    if (!s.ok()) {
+      diags.Error(c->code_loc, fmt::format("code folder {}: {}", c->code, s.message()),
+                  "`weft run` cannot snapshot it; leave the entry out with a pattern in "
+                  ".amlignore (or .gitignore) at the code folder's root");
+    }
+  }
+}
+
 Result<std::vector<StepPlan>> PlanSteps(const graph::Graph& graph, const Workspace& ws,
                                         const Capacity& capacity, store::Store& store,
                                         meta::MetaStore& meta, Environments& envs,

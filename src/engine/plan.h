@@ -73,6 +73,10 @@ const spec::Environment* StepEnvironment(const graph::Step& step);
 // as an error where it is declared (with what to install).
 void CheckEnvironments(const graph::Graph& graph, Environments& envs, Diagnostics& diags);
 
+// For `weft validate`: what `weft run` would refuse in the steps' code folders (links that point
+// outside them, FIFOs, devices), as an error at each component's `code`.
+void CheckCodeFolders(const graph::Graph& graph, Diagnostics& diags);
+
 // The variables of each process of a distributed step (RANK, LOCAL_RANK, NODE_RANK, WORLD_SIZE,
 // MASTER_ADDR, MASTER_PORT, and TF_CONFIG for tensorflow); empty for a single-process step.
 // `step` spreads MASTER_PORT so that concurrent distributed steps do not collide.

@@ -14,19 +14,26 @@ namespace weft::engine {
 // The object an earlier attempt recorded as an output, if it is still in the store as it was
 // sealed (same inode and modification time): reuse checks metadata cheaply; only fsck reads
 // contents.
-std::optional<store::ObjectRef> RunLoop::SealedOutput(const meta::OutputRecord& o) const {
+std::optional<store::ObjectRef> RunLoop::SealedOutput(const std::string& run, int64_t index,
+                                                      const meta::OutputRecord& o) {
   std::optional<Digest> d = store::ParseHex(o.digest);
   struct stat st {};
-  if (!d || ::stat(store_.ObjectPath(*d).c_str(), &st) != 0 ||
-      static_cast<int64_t>(st.st_ino) != o.inode ||
-      static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec != o.mtime_ns) {
-    return std::nullopt;
-  }
+  if (!d || ::stat(store_.ObjectPath(*d).c_str(), &st) != 0) return std::nullopt;
   store::ObjectRef ref;
   ref.digest = *d;
   ref.type = o.type == "file" ? store::ObjectType::kFile : store::ObjectType::kFolder;
   ref.name = o.object_name;
   ref.bytes = static_cast<uint64_t>(o.bytes);
+  int64_t mtime = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  if (static_cast<int64_t>(st.st_ino) == o.inode && mtime == o.mtime_ns) return ref;
+  // A workspace copied with `cp -a` or restored from a backup has new inodes: its objects are
+  // verified by content, once, and the new seal is kept; anything else that changed is damage.
+  Result<store::ObjectRef> now = store::HashPath(store_.DeliveryPath(ref));
+  if (!now.ok() || now->digest != *d) return std::nullopt;
+  meta::OutputRecord resealed = o;
+  resealed.inode = static_cast<int64_t>(st.st_ino);
+  resealed.mtime_ns = mtime;
+  meta_.PutOutput(run, index, resealed).ok();  // failing to keep it costs one more check
   return ref;
 }
 
@@ -44,7 +51,7 @@ bool RunLoop::ReuseResumed(uint32_t i) {
   if (!outs.ok()) return false;
   std::map<std::string, store::ObjectRef> refs;
   for (const meta::OutputRecord& o : *outs) {
-    std::optional<store::ObjectRef> ref = SealedOutput(o);
+    std::optional<store::ObjectRef> ref = SealedOutput(src_run, src_idx, o);
     if (!ref) return false;
     refs[o.name] = *ref;
   }
@@ -75,7 +82,7 @@ bool RunLoop::TryReuse(uint32_t i) {
     bool intact = true;
     std::map<std::string, store::ObjectRef> refs;
     for (const meta::OutputRecord& o : c.outputs) {
-      std::optional<store::ObjectRef> ref = SealedOutput(o);
+      std::optional<store::ObjectRef> ref = SealedOutput(c.run_id, c.index, o);
       intact = ref.has_value();
       if (!intact) break;
       refs[o.name] = *ref;

@@ -97,7 +97,10 @@ class RunLoop {
   void Release(uint32_t i);
   bool TryReuse(uint32_t i);
   bool ReuseResumed(uint32_t i);
-  std::optional<store::ObjectRef> SealedOutput(const meta::OutputRecord& o) const;
+  // The stored object of output `o` of attempt (run, index) if it is intact: its seal (inode and
+  // mtime) as recorded, or else its content still hashing to its name (then resealed).
+  std::optional<store::ObjectRef> SealedOutput(const std::string& run, int64_t index,
+                                               const meta::OutputRecord& o);
   void FinishReused(uint32_t i);
   bool Claim(uint32_t i);
   bool HolderGone(const meta::Claim& c) const;

@@ -409,13 +409,18 @@ Result<ObjectRef> Store::Ingest(const std::string& path, const std::vector<std::
   return ref;
 }
 
-Status Store::Check(const std::string& staged, const std::vector<std::string>& only) const {
+Status CheckTree(const std::string& path, const std::vector<std::string>& only,
+                 const IgnoreRules* ignore) {
   struct stat st {};
-  if (::lstat(staged.c_str(), &st) != 0) return Status::NotFound(fmt::format("{}: does not exist", staged));
+  if (::lstat(path.c_str(), &st) != 0) return Status::NotFound(fmt::format("{}: does not exist", path));
   if (S_ISREG(st.st_mode)) return Status::Ok();
-  if (!S_ISDIR(st.st_mode)) return Status::Invalid(fmt::format("{}: not a regular file or folder", staged));
+  if (!S_ISDIR(st.st_mode)) return Status::Invalid(fmt::format("{}: not a regular file or folder", path));
   std::vector<Item> items;
-  return Gather(staged, only, nullptr, items);
+  return Gather(path, only, ignore, items);
+}
+
+Status Store::Check(const std::string& staged, const std::vector<std::string>& only) const {
+  return CheckTree(staged, only, nullptr);
 }
 
 Result<ObjectRef> Store::Commit(const std::string& staged, const std::vector<std::string>& only) {

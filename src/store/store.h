@@ -64,6 +64,12 @@ class IgnoreRules {
   std::vector<Pattern> patterns_;
 };
 
+// Checks, without reading any content, that `path` could be stored: a regular file, or a folder
+// (with `only`, just those top-level folders; with `ignore`, less what it leaves out) of files,
+// folders and links that stay inside it. The error names the first entry that could not.
+Status CheckTree(const std::string& path, const std::vector<std::string>& only = {},
+                 const IgnoreRules* ignore = nullptr);
+
 // The digest (and size) a file or folder would have in the store, without storing anything.
 // With `cache`, files it knows are not read (fsck passes what it learnt hashing blobs).
 Result<ObjectRef> HashPath(const std::string& path, const IgnoreRules* ignore = nullptr,
