@@ -82,22 +82,21 @@ std::optional<Cgroups> Cgroups::Open() {
   return Cgroups(base);
 }
 
-Result<int> Cgroups::Create(const std::string& name) const {
+Result<int> Cgroups::Create(const std::string& name) {
   std::string path = PathOf(name);
   size_t slash = name.find('/');
-  if (slash != std::string::npos) {
+  if (slash != std::string::npos && name.compare(0, slash, made_parent_) != 0) {
     std::string parent = PathOf(name.substr(0, slash));
     if (::mkdir(parent.c_str(), 0755) != 0 && errno != EEXIST) {
       return Status::Io(fmt::format("{}: cannot create the cgroup: {}", parent, std::strerror(errno)));
     }
+    made_parent_ = name.substr(0, slash);
   }
   if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
     return Status::Io(fmt::format("{}: cannot create the cgroup: {}", path, std::strerror(errno)));
   }
-  int fd = ::open((path + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return Status::Io(fmt::format("{}/cgroup.procs: cannot open: {}", path, std::strerror(errno)));
-  }
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Status::Io(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
   return fd;
 }
 

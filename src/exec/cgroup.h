@@ -33,9 +33,9 @@ class Cgroups {
   // Where the cgroup `name` (one or two levels: "run-group" or "run-group/job") is.
   std::string PathOf(const std::string& name) const { return base_ + "/" + name; }
 
-  // Creates the cgroup (and its parent folder); returns an open descriptor of its cgroup.procs,
-  // which a new process writes "0" to, to join it before it execs. The caller closes it.
-  Result<int> Create(const std::string& name) const;
+  // Creates the cgroup (and, the first time, its parent folder); returns an open descriptor of
+  // its folder, for a new process to be born in it (exec/spawn.h). The caller closes it.
+  Result<int> Create(const std::string& name);
 
   // Whether any process is in the cgroup at `path` (false when there is no such cgroup).
   static bool Populated(const std::string& path);
@@ -59,6 +59,7 @@ class Cgroups {
 
  private:
   std::string base_;
+  std::string made_parent_;  // the last parent folder made, not made again
 };
 
 }  // namespace weft::exec

@@ -255,7 +255,7 @@ Result<uint64_t> LocalExecutor::Submit(const LaunchSpec& spec) {
   ps.argv = Argv(spec);
   ps.cwd = spec.cwd;
   ps.out_fd = log_fd;
-  ps.cgroup_procs_fd = cgroup_fd;
+  ps.cgroup_fd = cgroup_fd;
   ps.mounts = spec.sandbox && own_namespaces_ ? &*spec.sandbox : nullptr;
   ps.stack_bytes = 4 * need + (1 << 20);
   Status failed = Status::Ok();

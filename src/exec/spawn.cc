@@ -1,6 +1,7 @@
 #include "exec/spawn.h"
 
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -28,6 +29,7 @@ struct Child {
   int out_fd = -1;
   pid_t pgid = 0;
   int cgroup_fd = -1;
+  bool join_cgroup = false;  // not born in it: join by writing cgroup.procs
   bool new_namespace = false;
   std::vector<const char*> writable;
   std::vector<const char*> read_only;
@@ -52,7 +54,11 @@ int RunChild(void* arg) {
   dfl.sa_handler = SIG_DFL;
   for (int sig = 1; sig < NSIG; ++sig) ::sigaction(sig, &dfl, nullptr);  // KILL, STOP: refused
   if (::setpgid(0, c->pgid) != 0) Fail(c, "cannot set its process group");
-  if (c->cgroup_fd >= 0 && ::write(c->cgroup_fd, "0", 1) != 1) Fail(c, "cannot join its cgroup");
+  if (c->join_cgroup) {
+    int procs = ::openat(c->cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+    if (procs < 0 || ::write(procs, "0", 1) != 1) Fail(c, "cannot join its cgroup");
+    ::close(procs);
+  }
   if (c->new_namespace) {
     // Nothing mounted here reaches the host's namespace; then binds, the writable ones first so
     // that the recursive read-only binds above them carry them along, still writable.
@@ -116,6 +122,48 @@ std::vector<char*> Pointers(std::vector<std::string>& strings) {
 
 constexpr size_t kChildStack = 64 * 1024;
 
+#if defined(__x86_64__)
+// clone3(2), which glibc 2.36 does not export: `weft_clone3(args, size, fn, arg)` returns the
+// child's pid (or -errno) in the parent; the child runs fn(arg) on the stack `args` gives, then
+// exits with its result. As glibc's own __clone3: the syscall keeps rdx (fn) and r8 (arg) in
+// the child, which starts at the instruction after it, on the new stack.
+extern "C" long weft_clone3(struct clone_args* args, size_t size, int (*fn)(void*), void* arg);
+asm(R"(
+  .text
+  .globl weft_clone3
+  .type weft_clone3, @function
+weft_clone3:
+  mov %rcx, %r8
+  mov $435, %eax
+  syscall
+  test %rax, %rax
+  jz 1f
+  ret
+1:
+  xor %ebp, %ebp
+  mov %r8, %rdi
+  call *%rdx
+  mov %rax, %rdi
+  mov $60, %eax
+  syscall
+  hlt
+  .size weft_clone3, .-weft_clone3
+)");
+
+// Starts the child born in `c.cgroup_fd`; -ENOSYS (or another -errno) when clone3 cannot.
+pid_t Clone3(Child& c, void* stack, int flags) {
+  struct clone_args args {};
+  args.flags = static_cast<uint64_t>(flags) | CLONE_INTO_CGROUP;
+  args.exit_signal = SIGCHLD;
+  args.stack = reinterpret_cast<uint64_t>(stack);
+  args.stack_size = kChildStack;
+  args.cgroup = static_cast<uint64_t>(c.cgroup_fd);
+  return static_cast<pid_t>(weft_clone3(&args, sizeof args, RunChild, &c));
+}
+#else
+pid_t Clone3(Child&, void*, int) { return -ENOSYS; }
+#endif
+
 }  // namespace
 
 Result<pid_t> Spawn(const ProcessSpec& spec) {
@@ -130,7 +178,7 @@ Result<pid_t> Spawn(const ProcessSpec& spec) {
   c.cwd = spec.cwd.c_str();
   c.out_fd = spec.out_fd;
   c.pgid = spec.pgid;
-  c.cgroup_fd = spec.cgroup_procs_fd;
+  c.cgroup_fd = spec.cgroup_fd;
   c.stack_bytes = spec.stack_bytes;
   if (spec.mounts != nullptr) {
     c.new_namespace = true;
@@ -147,9 +195,14 @@ Result<pid_t> Spawn(const ProcessSpec& spec) {
   sigset_t all, old;
   sigfillset(&all);
   ::pthread_sigmask(SIG_SETMASK, &all, &old);
-  int flags = CLONE_VM | CLONE_VFORK | SIGCHLD | (c.new_namespace ? CLONE_NEWNS : 0);
-  pid_t pid = ::clone(RunChild, static_cast<char*>(stack) + kChildStack, flags, &c);
-  int clone_errno = errno;
+  int flags = CLONE_VM | CLONE_VFORK | (c.new_namespace ? CLONE_NEWNS : 0);
+  pid_t pid = c.cgroup_fd >= 0 ? Clone3(c, stack, flags) : -ENOSYS;
+  int clone_errno = pid < 0 ? -pid : 0;
+  if (pid == -ENOSYS || pid == -EINVAL || pid == -E2BIG) {  // no clone3 (or no CLONE_INTO_CGROUP)
+    c.join_cgroup = c.cgroup_fd >= 0;
+    pid = ::clone(RunChild, static_cast<char*>(stack) + kChildStack, flags | SIGCHLD, &c);
+    clone_errno = errno;
+  }
   ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
   ::munmap(stack, kChildStack);
   if (pid < 0) {
