@@ -5,7 +5,7 @@
 #include "base/json.h"
 #include "cli/command.h"
 #include "cli/workspace_args.h"
-#include "engine/registry.h"
+#include "assets/registry.h"
 #include "spec/registry.h"
 
 namespace weft::cli {
@@ -65,9 +65,9 @@ std::function<int()> SetupAssets(CLI::App& sub, const std::string& kind) {
   return [o, kind, create, list, show, archive] {
     Result<OpenWorkspaceResult> ws = OpenWorkspace(o->workspace);
     if (!ws.ok()) return Fail(ws.status());
-    engine::WorkspaceRegistry registry(ws->ws, *ws->meta, *ws->store);
+    assets::WorkspaceRegistry registry(ws->ws, *ws->meta, *ws->store);
     if (create->parsed()) {
-      Result<engine::WorkspaceRegistry::Registered> r = Status::Ok();
+      Result<assets::WorkspaceRegistry::Registered> r = Status::Ok();
       if (!o->file.empty()) {
         Diagnostics diags;
         r = registry.CreateFromFile(kind, o->file, o->registry, diags);

@@ -24,7 +24,7 @@ std::function<int()> SetupCancel(CLI::App& sub) {
   sub.add_option("run", o->run, "the run (`last` for the newest)")->required();
   return [o] {
     // Not settled on opening: a dead run named here is canceled, not merely interrupted.
-    Result<OpenWorkspaceResult> ws = OpenWorkspace(o->workspace, engine::WorkspaceLock::Mode::kShared,
+    Result<OpenWorkspaceResult> ws = OpenWorkspace(o->workspace, ws::WorkspaceLock::Mode::kShared,
                                                    true, false);
     if (!ws.ok()) return Fail(ws.status());
     Result<meta::RunRecord> run = FindRun(*ws->meta, o->run);

@@ -9,7 +9,7 @@
 #include "base/json.h"
 #include "cli/command.h"
 #include "cli/workspace_args.h"
-#include "engine/compare.h"
+#include "queries/compare.h"
 
 namespace weft::cli {
 namespace {
@@ -43,14 +43,14 @@ std::function<int()> SetupCompare(CLI::App& sub) {
       if (!run.ok()) return Fail(run.status());
       runs.push_back(*run);
     }
-    Result<std::vector<engine::CompareRow>> rows = engine::CompareRuns(*ws->meta, runs);
+    Result<std::vector<queries::CompareRow>> rows = queries::CompareRuns(*ws->meta, runs);
     if (!rows.ok()) return Fail(rows.status());
-    std::erase_if(*rows, [&](const engine::CompareRow& r) { return o->diff && !r.differs(); });
+    std::erase_if(*rows, [&](const queries::CompareRow& r) { return o->diff && !r.differs(); });
     if (o->json) {
       Json ids = Json::MakeArray();
       for (const meta::RunRecord& r : runs) ids.Push(Json(r.id));
       Json all = Json::MakeArray();
-      for (const engine::CompareRow& r : *rows) {
+      for (const queries::CompareRow& r : *rows) {
         Json values = Json::MakeArray();
         for (const auto& v : r.values) values.Push(v ? Json(*v) : Json());
         Json j = Json::MakeObject();
@@ -63,7 +63,7 @@ std::function<int()> SetupCompare(CLI::App& sub) {
     }
     // A table: one row per value, one column per run; `*` (and colour on a terminal) marks rows
     // whose values differ.
-    auto label = [](const engine::CompareRow& r) {
+    auto label = [](const queries::CompareRow& r) {
       return r.kind == "run" || r.kind == "status" ? r.name : r.kind + " " + r.name;
     };
     size_t width = 8;

@@ -4,7 +4,7 @@
 
 #include "cli/command.h"
 #include "cli/workspace_args.h"
-#include "engine/explain.h"
+#include "queries/explain.h"
 
 namespace weft::cli {
 
@@ -22,7 +22,7 @@ std::function<int()> SetupExplain(CLI::App& sub) {
     if (!ws.ok()) return Fail(ws.status());
     Result<meta::RunRecord> run = FindRun(*ws->meta, o->run);
     if (!run.ok()) return Fail(run.status());
-    Result<std::vector<std::string>> lines = engine::Explain(*ws->meta, *ws->store, *run, o->step);
+    Result<std::vector<std::string>> lines = queries::Explain(*ws->meta, *ws->store, *run, o->step);
     if (!lines.ok()) return Fail(lines.status());
     for (const std::string& l : *lines) fmt::print("{}\n", l);
     return 0;

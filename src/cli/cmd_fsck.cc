@@ -6,7 +6,7 @@
 #include "base/json.h"
 #include "cli/command.h"
 #include "cli/workspace_args.h"
-#include "engine/fsck.h"
+#include "maint/fsck.h"
 
 namespace weft::cli {
 
@@ -22,7 +22,7 @@ std::function<int()> SetupFsck(CLI::App& sub) {
   return [o] {
     Result<OpenWorkspaceResult> ws = OpenWorkspaceAlone(o->workspace, o->wait, "fsck");
     if (!ws.ok()) return Fail(ws.status());
-    Result<engine::FsckReport> r = engine::CheckStore(*ws->meta, *ws->store);
+    Result<maint::FsckReport> r = maint::CheckStore(*ws->meta, *ws->store);
     if (!r.ok()) return Fail(r.status());
     if (o->json) {
       auto list = [](const std::vector<std::string>& v) {

@@ -4,7 +4,7 @@
 
 #include "cli/command.h"
 #include "cli/workspace_args.h"
-#include "engine/gc.h"
+#include "maint/gc.h"
 
 namespace weft::cli {
 
@@ -26,8 +26,8 @@ std::function<int()> SetupGc(CLI::App& sub) {
   return [o] {
     Result<OpenWorkspaceResult> ws = OpenWorkspaceAlone(o->workspace, o->wait, "gc");
     if (!ws.ok()) return Fail(ws.status());
-    engine::GcOptions options{o->keep_runs, o->dry_run};
-    Result<engine::GcReport> r = engine::CollectGarbage(*ws->meta, *ws->store, options);
+    maint::GcOptions options{o->keep_runs, o->dry_run};
+    Result<maint::GcReport> r = maint::CollectGarbage(*ws->meta, *ws->store, options);
     if (!r.ok()) return Fail(r.status());
     if (o->verbose) {
       for (const std::string& d : r->removed) fmt::print("{} sha256:{}\n", o->dry_run ? "would remove" : "removed", d);

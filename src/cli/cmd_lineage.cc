@@ -5,12 +5,12 @@
 #include "base/json.h"
 #include "cli/command.h"
 #include "cli/workspace_args.h"
-#include "engine/lineage.h"
+#include "queries/lineage.h"
 
 namespace weft::cli {
 namespace {
 
-using engine::LineageNode;
+using queries::LineageNode;
 
 std::string Assets(const LineageNode& n) {
   std::string out;
@@ -102,10 +102,10 @@ std::function<int()> SetupLineage(CLI::App& sub) {
   return [o] {
     Result<OpenWorkspaceResult> ws = OpenWorkspace(o->workspace);
     if (!ws.ok()) return Fail(ws.status());
-    Result<engine::LineageRoot> root = engine::FindLineageRoot(*ws->meta, o->ref);
+    Result<queries::LineageRoot> root = queries::FindLineageRoot(*ws->meta, o->ref);
     if (!root.ok()) return Fail(root.status());
-    Result<LineageNode> tree = o->downstream ? engine::TraceDownstream(*ws->meta, root->digest)
-                                             : engine::TraceUpstream(*ws->meta, root->digest);
+    Result<LineageNode> tree = o->downstream ? queries::TraceDownstream(*ws->meta, root->digest)
+                                             : queries::TraceUpstream(*ws->meta, root->digest);
     if (!tree.ok()) return Fail(tree.status());
     if (o->json) {
       Json j = Json::MakeObject();

@@ -13,7 +13,7 @@
 #include "cli/pipeline_args.h"
 #include "cli/workspace_args.h"
 #include "engine/engine.h"
-#include "engine/registry.h"
+#include "assets/registry.h"
 #include "engine/resume.h"
 #include "exec/local.h"
 
@@ -208,7 +208,7 @@ std::function<int()> SetupResume(CLI::App& sub) {
     if (!file.ok()) return Fail(file.status());
     std::error_code ec;
     if (!sub->options.workdir.empty()) std::filesystem::current_path(sub->options.workdir, ec);
-    engine::WorkspaceRegistry registry(ws->ws, *ws->meta, *ws->store);
+    assets::WorkspaceRegistry registry(ws->ws, *ws->meta, *ws->store);
     PipelineArgs args{*file, sub->options.sets};
     int code = 0;
     std::unique_ptr<LoadedGraph> g = LoadGraph(args, registry, stderr, &code);
@@ -243,7 +243,7 @@ std::function<int()> SetupRun(CLI::App& sub) {
     int code = 0;
     Result<OpenWorkspaceResult> ws = OpenWorkspace(o->workspace);
     if (!ws.ok()) return Fail(ws.status());
-    engine::WorkspaceRegistry registry(ws->ws, *ws->meta, *ws->store);
+    assets::WorkspaceRegistry registry(ws->ws, *ws->meta, *ws->store);
     std::unique_ptr<LoadedGraph> g = LoadGraph(o->pipeline, registry, stderr, &code);
     if (!g) return code;
     engine::RunOptions options;

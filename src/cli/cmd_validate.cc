@@ -17,7 +17,7 @@ std::function<int()> SetupValidate(CLI::App& sub) {
     std::unique_ptr<LoadedGraph> g = LoadGraph(*args, registry.get(), stderr, &code);
     if (!g) return code;
     // What `weft run` would refuse before anything runs: packages an environment lacks.
-    engine::Environments envs(registry.workspace(), true);
+    env::Environments envs(registry.workspace(), true);
     Diagnostics found;
     engine::CheckEnvironments(g->graph, envs, found);
     engine::CheckCodeFolders(g->graph, found);

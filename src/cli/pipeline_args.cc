@@ -7,8 +7,8 @@
 #include <filesystem>
 
 #include "base/status.h"
-#include "engine/registry.h"
-#include "engine/workspace.h"
+#include "assets/registry.h"
+#include "workspace/workspace.h"
 #include "meta/meta.h"
 #include "spec/registry.h"
 #include "store/store.h"
@@ -23,7 +23,7 @@ void PipelineArgs::AddTo(CLI::App& sub) {
 }
 
 struct FoundRegistry::Parts {
-  engine::Workspace ws;
+  ws::Workspace ws;
   std::unique_ptr<meta::MetaStore> meta;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<spec::Registry> registry;
@@ -46,7 +46,7 @@ FoundRegistry::FoundRegistry() : parts_(std::make_unique<Parts>()) {
   }
   if (!dir.empty() && fs::exists(fs::path(dir) / "weft.db", ec)) {
     Diagnostics ignored;  // `weft run` reports the configuration's problems
-    Result<engine::Workspace> ws = engine::OpenWorkspace(dir, fs::current_path(ec).string(), ignored);
+    Result<ws::Workspace> ws = ws::OpenWorkspace(dir, fs::current_path(ec).string(), ignored);
     Result<std::unique_ptr<meta::MetaStore>> meta =
         ws.ok() ? meta::MetaStore::Open(ws->db_path()) : Result<std::unique_ptr<meta::MetaStore>>(ws.status());
     if (meta.ok()) {
@@ -54,7 +54,7 @@ FoundRegistry::FoundRegistry() : parts_(std::make_unique<Parts>()) {
       parts_->meta = std::move(*meta);
       parts_->store = std::make_unique<store::Store>(parts_->ws.store_dir());
       parts_->registry =
-          std::make_unique<engine::WorkspaceRegistry>(parts_->ws, *parts_->meta, *parts_->store);
+          std::make_unique<assets::WorkspaceRegistry>(parts_->ws, *parts_->meta, *parts_->store);
       return;
     }
   }
@@ -65,7 +65,7 @@ FoundRegistry::~FoundRegistry() = default;
 
 const spec::Registry& FoundRegistry::get() const { return *parts_->registry; }
 
-const engine::Workspace& FoundRegistry::workspace() const { return parts_->ws; }
+const ws::Workspace& FoundRegistry::workspace() const { return parts_->ws; }
 
 namespace {
 

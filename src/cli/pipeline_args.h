@@ -10,7 +10,7 @@
 #include "base/diag.h"
 #include "graph/graph.h"
 #include "spec/loader.h"
-#include "engine/workspace.h"
+#include "workspace/workspace.h"
 
 namespace CLI {
 class App;
@@ -47,7 +47,7 @@ class FoundRegistry {
   const spec::Registry& get() const;
   // The workspace found (its configuration says which interpreter each environment is); a
   // default one, with no folder, when there is none.
-  const engine::Workspace& workspace() const;
+  const ws::Workspace& workspace() const;
 
  private:
   struct Parts;

@@ -14,17 +14,17 @@ void WorkspaceArgs::AddTo(CLI::App& sub) {
                  "the workspace folder (default: the nearest .weft above here, or $WEFT_WORKSPACE)");
 }
 
-Result<OpenWorkspaceResult> OpenWorkspace(const WorkspaceArgs& args, engine::WorkspaceLock::Mode mode,
+Result<OpenWorkspaceResult> OpenWorkspace(const WorkspaceArgs& args, ws::WorkspaceLock::Mode mode,
                                           bool wait, bool settle) {
   Diagnostics diags;
-  Result<engine::Workspace> ws =
-      engine::OpenWorkspace(args.dir, std::filesystem::current_path().string(), diags);
+  Result<ws::Workspace> ws =
+      ws::OpenWorkspace(args.dir, std::filesystem::current_path().string(), diags);
   std::string report = diags.FormatAll();
   std::fputs(report.c_str(), stderr);
   if (!ws.ok()) return ws.status();
   if (diags.has_errors()) return Status::Invalid("the workspace configuration is invalid");
   OpenWorkspaceResult out{*ws, std::nullopt, nullptr, nullptr};
-  Result<engine::WorkspaceLock> lock = engine::WorkspaceLock::Acquire(out.ws, mode, wait);
+  Result<ws::WorkspaceLock> lock = ws::WorkspaceLock::Acquire(out.ws, mode, wait);
   if (!lock.ok()) return lock.status();
   out.lock = std::move(*lock);
   Result<std::unique_ptr<meta::MetaStore>> meta = meta::MetaStore::Open(out.ws.db_path());
@@ -42,7 +42,7 @@ Result<OpenWorkspaceResult> OpenWorkspace(const WorkspaceArgs& args, engine::Wor
 
 Result<OpenWorkspaceResult> OpenWorkspaceAlone(const WorkspaceArgs& args, bool wait,
                                                const std::string& command) {
-  Result<OpenWorkspaceResult> ws = OpenWorkspace(args, engine::WorkspaceLock::Mode::kExclusive, wait);
+  Result<OpenWorkspaceResult> ws = OpenWorkspace(args, ws::WorkspaceLock::Mode::kExclusive, wait);
   if (!ws.ok() && ws.status().code() == Code::kBusy) {
     return Status::Busy(fmt::format("weft {}: other weft commands (runs) are using this workspace; "
                                     "nothing was changed. Try again when they finish, or pass --wait",

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "base/status.h"
-#include "engine/workspace.h"
+#include "workspace/workspace.h"
 #include "meta/meta.h"
 #include "store/store.h"
 
@@ -22,8 +22,8 @@ struct WorkspaceArgs {
 };
 
 struct OpenWorkspaceResult {
-  engine::Workspace ws;
-  std::optional<engine::WorkspaceLock> lock;  // held until the command ends
+  ws::Workspace ws;
+  std::optional<ws::WorkspaceLock> lock;  // held until the command ends
   std::unique_ptr<meta::MetaStore> meta;
   std::unique_ptr<store::Store> store;
 };
@@ -35,7 +35,7 @@ struct OpenWorkspaceResult {
 // whatever they left running is stopped and they show as `interrupted`.
 Result<OpenWorkspaceResult> OpenWorkspace(
     const WorkspaceArgs& args,
-    engine::WorkspaceLock::Mode mode = engine::WorkspaceLock::Mode::kShared, bool wait = true,
+    ws::WorkspaceLock::Mode mode = ws::WorkspaceLock::Mode::kShared, bool wait = true,
     bool settle = true);
 
 // For `weft gc` and `weft fsck`: the workspace with its lock held exclusively; while other commands

@@ -12,13 +12,13 @@
 #include "base/fs.h"
 #include "base/interrupt.h"
 #include "base/sha256.h"
-#include "engine/datastore.h"
+#include "assets/datastore.h"
 #include "engine/run_loop.h"
-#include "engine/explain.h"
+#include "queries/explain.h"
 #include "engine/fingerprint.h"
 #include "engine/metrics.h"
 #include "engine/plan.h"
-#include "engine/registry.h"
+#include "assets/registry.h"
 #include "engine/resume.h"
 #include "engine/secrets.h"
 #include "engine/substitute.h"
@@ -437,8 +437,8 @@ Status RunLoop::PublishOutputs(uint32_t i) {
   if (ds.rfind("azureml:", 0) == 0) ds = ds.substr(8);
   for (const graph::StepOutput& o : step.outputs) {
     if (o.PublishPath().empty()) continue;
-    OutputPlace place{step.node->name, o.name, ds.empty() ? "workspaceblobstore" : ds};
-    Status s = PublishToDatastore(ws_, o.PublishPath(), place,
+    assets::OutputPlace place{step.node->name, o.name, ds.empty() ? "workspaceblobstore" : ds};
+    Status s = assets::PublishToDatastore(ws_, o.PublishPath(), place,
                                   store_.DeliveryPath(runs_[i].outputs.at(o.name)));
     if (!s.ok()) return Status(s.code(), fmt::format("output {}: {}", o.name, s.message()));
   }
@@ -540,7 +540,7 @@ void RunLoop::End(const exec::JobEnd& end) {
   }
   Status s = CommitOutputs(i);
   if (s.ok()) s = PublishOutputs(i);
-  if (s.ok()) s = RegisterStepOutputs(meta_, run_.id, g_.steps[i], runs_[i].outputs);
+  if (s.ok()) s = assets::RegisterStepOutputs(meta_, run_.id, g_.steps[i], runs_[i].outputs);
   if (!s.ok()) return Finish(i, St::kFailed, s.message());
   for (const auto& [name, ref] : r.outputs) {
     struct stat st {};
@@ -715,9 +715,9 @@ Result<RunResult> RunLoop::DryRun() {
     Result<std::optional<meta::StepRecord>> prev = meta_.PreviousStep(
         opts_.experiment, g_.steps[i].name, g_.steps[i].ComponentLabel(), INT64_MAX);
     if (prev.ok() && *prev) {
-      Result<Fields> before = meta_.FingerprintFields((*prev)->fingerprint);
+      Result<queries::Fields> before = meta_.FingerprintFields((*prev)->fingerprint);
       if (before.ok()) {
-        std::vector<std::string> diff = DiffFields(r.fp.fields, *before, store_, meta_);
+        std::vector<std::string> diff = queries::DiffFields(r.fp.fields, *before, store_, meta_);
         if (!diff.empty()) {
           why.clear();
           for (const std::string& d : diff) why += (why.empty() ? "" : "; ") + d;
@@ -733,7 +733,7 @@ Result<RunResult> RunLoop::DryRun() {
 Result<RunResult> Engine::Run(const spec::LoadedPipeline& pipeline, const graph::Graph& graph,
                               const RunOptions& options) {
   Capacity cap = DetectCapacity(ws_, options.jobs);
-  Environments envs(ws_);
+  env::Environments envs(ws_);
   std::vector<std::string> warnings;
   Status s = meta_.Begin();
   if (!s.ok()) return s;

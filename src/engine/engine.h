@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/environment.h"
-#include "engine/workspace.h"
+#include "env/environment.h"
+#include "workspace/workspace.h"
 #include "exec/executor.h"
 #include "graph/graph.h"
 #include "meta/meta.h"
@@ -78,7 +78,7 @@ struct RunResult {
 
 class Engine {
  public:
-  Engine(const Workspace& ws, meta::MetaStore& meta, store::Store& store, exec::Executor& executor,
+  Engine(const ws::Workspace& ws, meta::MetaStore& meta, store::Store& store, exec::Executor& executor,
          Observer& observer)
       : ws_(ws), meta_(meta), store_(store), executor_(executor), observer_(observer) {}
 
@@ -89,7 +89,7 @@ class Engine {
                         const RunOptions& options);
 
  private:
-  const Workspace& ws_;
+  const ws::Workspace& ws_;
   meta::MetaStore& meta_;
   store::Store& store_;
   exec::Executor& executor_;

@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 
 #include "base/fs.h"
-#include "engine/datastore.h"
+#include "assets/datastore.h"
 
 namespace weft::engine {
 namespace {
@@ -26,7 +26,7 @@ std::string Property(const spec::Resources& node, const spec::Resources& compone
 
 }  // namespace
 
-Capacity DetectCapacity(const Workspace& ws, int64_t jobs) {
+Capacity DetectCapacity(const ws::Workspace& ws, int64_t jobs) {
   Capacity c;
   c.cpus = jobs > 0 ? jobs : ws.config.cpus > 0 ? ws.config.cpus : std::max<long>(1, ::sysconf(_SC_NPROCESSORS_ONLN));
   c.memory_mb = ws.config.memory_mb > 0
@@ -51,17 +51,17 @@ const spec::Environment* StepEnvironment(const graph::Step& step) {
   return node.command ? &node.command->environment : nullptr;
 }
 
-void CheckEnvironments(const graph::Graph& graph, Environments& envs, Diagnostics& diags) {
+void CheckEnvironments(const graph::Graph& graph, env::Environments& envs, Diagnostics& diags) {
   std::set<const spec::Environment*> seen;
   for (const graph::Step& step : graph.steps) {
     const spec::Environment* env = StepEnvironment(step);
     if (env == nullptr || !seen.insert(env).second) continue;
-    Result<std::vector<MissingPackage>> missing = envs.Missing(*env, step.name);
+    Result<std::vector<env::MissingPackage>> missing = envs.Missing(*env, step.name);
     if (!missing.ok()) {
       diags.Error(env->loc, missing.status().message());
       continue;
     }
-    for (const MissingPackage& m : *missing) {
+    for (const env::MissingPackage& m : *missing) {
       diags.Error(m.at, fmt::format("step {}: the environment's interpreter has no Python package "
                                     "`{}`",
                                     step.name, m.name),
@@ -86,9 +86,9 @@ void CheckCodeFolders(const graph::Graph& graph, Diagnostics& diags) {
   }
 }
 
-Result<std::vector<StepPlan>> PlanSteps(const graph::Graph& graph, const Workspace& ws,
+Result<std::vector<StepPlan>> PlanSteps(const graph::Graph& graph, const ws::Workspace& ws,
                                         const Capacity& capacity, store::Store& store,
-                                        meta::MetaStore& meta, Environments& envs,
+                                        meta::MetaStore& meta, env::Environments& envs,
                                         Snapshots& snapshots, std::vector<std::string>* warnings) {
   std::vector<StepPlan> plans(graph.steps.size());
   auto snapshot = [&](const std::string& path, bool code) -> Result<store::ObjectRef> {
@@ -146,7 +146,7 @@ Result<std::vector<StepPlan>> PlanSteps(const graph::Graph& graph, const Workspa
       }
       plan.code = *ref;
     }
-    Result<ResolvedEnvironment> resolved = envs.Resolve(*StepEnvironment(step), step.name);
+    Result<env::ResolvedEnvironment> resolved = envs.Resolve(*StepEnvironment(step), step.name);
     if (!resolved.ok()) return resolved.status();
     plan.env = *resolved;
     // What the identity stands for, kept once per environment for `weft explain`.
@@ -157,7 +157,7 @@ Result<std::vector<StepPlan>> PlanSteps(const graph::Graph& graph, const Workspa
       if (in.source.kind != graph::ValueSource::Kind::kData) continue;
       std::string path = in.source.local_path;
       if (path.empty()) {
-        spec::UriLocation at = LocateData(ws, in.source.uri);
+        spec::UriLocation at = assets::LocateData(ws, in.source.uri);
         if (!at.error.empty()) {
           return Status::Invalid(fmt::format("step {}, input {}: {}", step.name, in.name, at.error));
         }
@@ -201,7 +201,7 @@ Result<std::vector<StepPlan>> PlanSteps(const graph::Graph& graph, const Workspa
     std::string memory = Property(node.resources, c.resources, "weft.memory");
     std::string gpus = Property(node.resources, c.resources, "weft.gpus");
     n.cpus = cpus.empty() ? 1 : std::max<int64_t>(1, std::atoll(cpus.c_str()));
-    n.memory_mb = memory.empty() ? 0 : ParseMegabytes(memory);
+    n.memory_mb = memory.empty() ? 0 : ws::ParseMegabytes(memory);
     n.gpus = gpus.empty() ? 0 : std::atoll(gpus.c_str());
     auto clamp = [&](int64_t& need, int64_t have, const char* what) {
       if (need > have) {

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/environment.h"
-#include "engine/workspace.h"
+#include "env/environment.h"
+#include "workspace/workspace.h"
 #include "graph/graph.h"
 #include "meta/meta.h"
 #include "store/store.h"
@@ -25,7 +25,7 @@ struct Needs {
 struct StepPlan {
   const spec::CommandComponent* command = nullptr;  // what runs
   std::optional<store::ObjectRef> code;             // code snapshot
-  ResolvedEnvironment env;
+  env::ResolvedEnvironment env;
   Needs needs;
   // Data inputs that are not other steps' outputs, already in the store, by input name.
   std::map<std::string, store::ObjectRef> data;
@@ -46,7 +46,7 @@ struct Capacity {
   int64_t gpus = 0;
 };
 
-Capacity DetectCapacity(const Workspace& ws, int64_t jobs);
+Capacity DetectCapacity(const ws::Workspace& ws, int64_t jobs);
 
 // The local paths a run read (code folders, data inputs, its YAML files) and what they held. A
 // resumed run reads them from here instead of the file system: it replays what was submitted.
@@ -60,9 +60,9 @@ struct Snapshots {
 // Plans every step. Errors name the step (exit 2): parallel and sweep nodes, unreadable code or
 // data, missing packages, datastore paths that do not exist, URLs weft cannot fetch. Every path
 // it snapshots is recorded in `snapshots` (and taken from there when it is already).
-Result<std::vector<StepPlan>> PlanSteps(const graph::Graph& graph, const Workspace& ws,
+Result<std::vector<StepPlan>> PlanSteps(const graph::Graph& graph, const ws::Workspace& ws,
                                         const Capacity& capacity, store::Store& store,
-                                        meta::MetaStore& meta, Environments& envs,
+                                        meta::MetaStore& meta, env::Environments& envs,
                                         Snapshots& snapshots, std::vector<std::string>* warnings);
 
 // The environment a step runs in: the node's, else its component's (null for nodes that have
@@ -71,7 +71,7 @@ const spec::Environment* StepEnvironment(const graph::Step& step);
 
 // For `weft validate`: every package the steps' environments declare and their interpreters lack,
 // as an error where it is declared (with what to install).
-void CheckEnvironments(const graph::Graph& graph, Environments& envs, Diagnostics& diags);
+void CheckEnvironments(const graph::Graph& graph, env::Environments& envs, Diagnostics& diags);
 
 // For `weft validate`: what `weft run` would refuse in the steps' code folders (links that point
 // outside them, FIFOs, devices), as an error at each component's `code`.

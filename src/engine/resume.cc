@@ -122,7 +122,7 @@ Result<Submission> ParseSubmission(const std::string& text) {
   return s;
 }
 
-Result<std::string> MirrorSubmission(const Workspace& ws, const store::Store& store,
+Result<std::string> MirrorSubmission(const ws::Workspace& ws, const store::Store& store,
                                      const std::string& run_id, Submission& submission) {
   std::string root = fmt::format("{}/{}/submitted", ws.runs_dir(), run_id);
   Status s = RemoveTree(root);

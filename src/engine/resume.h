@@ -14,7 +14,7 @@
 #include "base/status.h"
 #include "engine/engine.h"
 #include "engine/plan.h"
-#include "engine/workspace.h"
+#include "workspace/workspace.h"
 #include "exec/cgroup.h"
 #include "meta/meta.h"
 #include "store/store.h"
@@ -35,7 +35,7 @@ Result<Submission> ParseSubmission(const std::string& json);
 // Mirrors the submitted paths under `.weft/runs/<run>/submitted` as links to their store objects
 // (a path inside another recorded folder comes with that folder); sets the submission's
 // `snapshots.replay_root` and returns the path of the pipeline file in the mirror.
-Result<std::string> MirrorSubmission(const Workspace& ws, const store::Store& store,
+Result<std::string> MirrorSubmission(const ws::Workspace& ws, const store::Store& store,
                                      const std::string& run_id, Submission& submission);
 
 // Whether the process recorded as "pid=P start=T" is alive and the very same process (a reused

@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 
 #include "base/clock.h"
-#include "engine/registry.h"
+#include "assets/registry.h"
 #include "engine/resume.h"
 #include "engine/run_loop.h"
 
@@ -100,7 +100,7 @@ bool RunLoop::TryReuse(uint32_t i) {
 }
 
 void RunLoop::FinishReused(uint32_t i) {
-  Status registered = RegisterStepOutputs(meta_, run_.id, g_.steps[i], runs_[i].outputs);
+  Status registered = assets::RegisterStepOutputs(meta_, run_.id, g_.steps[i], runs_[i].outputs);
   if (!registered.ok()) return Finish(i, St::kFailed, registered.message());
   Finish(i, St::kReused, runs_[i].rec.message);
 }

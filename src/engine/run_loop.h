@@ -56,7 +56,7 @@ struct StepRun {
 
 class RunLoop {
  public:
-  RunLoop(const Workspace& ws, meta::MetaStore& meta, store::Store& store, exec::Executor& ex,
+  RunLoop(const ws::Workspace& ws, meta::MetaStore& meta, store::Store& store, exec::Executor& ex,
           Observer& obs, const spec::LoadedPipeline& p, const graph::Graph& g,
           std::vector<StepPlan> plans, const RunOptions& o, Capacity cap, std::string submission)
       : ws_(ws), meta_(meta), store_(store), ex_(ex), obs_(obs), pipeline_(p), g_(g),
@@ -107,7 +107,7 @@ class RunLoop {
   void CheckWaiting();
   void Heartbeat();
 
-  const Workspace& ws_;
+  const ws::Workspace& ws_;
   meta::MetaStore& meta_;
   store::Store& store_;
   exec::Executor& ex_;

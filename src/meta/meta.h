@@ -164,7 +164,7 @@ class MetaStore : public store::HashCache {
   // Allocates the next run id (call inside Begin/Commit).
   Result<RunRecord> CreateRun(RunRecord run);
   Status SetRunOwner(const std::string& id, const std::string& owner);
-  // What an environment identity stands for (engine/environment.h), kept once per identity.
+  // What an environment identity stands for (env/environment.h), kept once per identity.
   Status PutEnvironment(const std::string& identity, const std::string& description);
   Result<std::optional<std::string>> EnvironmentDescription(const std::string& identity);
   Status FinishRun(const std::string& id, const std::string& status, int exit_code,

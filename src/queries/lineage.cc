@@ -1,4 +1,4 @@
-#include "engine/lineage.h"
+#include "queries/lineage.h"
 
 #include <set>
 
@@ -6,7 +6,7 @@
 
 #include "spec/registry.h"
 
-namespace weft::engine {
+namespace weft::queries {
 namespace {
 
 LineageNode Node(LineageNode::Kind kind, std::string port = {}, std::string digest = {},
@@ -181,4 +181,4 @@ Result<LineageNode> TraceDownstream(meta::MetaStore& meta, const std::string& di
   return Tracer(meta).Down(digest, "");
 }
 
-}  // namespace weft::engine
+}  // namespace weft::queries

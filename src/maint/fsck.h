@@ -16,7 +16,7 @@
 #include "meta/meta.h"
 #include "store/store.h"
 
-namespace weft::engine {
+namespace weft::maint {
 
 struct FsckReport {
   uint64_t blobs = 0, objects = 0, bytes = 0;  // checked
@@ -29,4 +29,4 @@ struct FsckReport {
 
 Result<FsckReport> CheckStore(meta::MetaStore& meta, store::Store& store);
 
-}  // namespace weft::engine
+}  // namespace weft::maint

@@ -1,4 +1,4 @@
-#include "engine/environment.h"
+#include "env/environment.h"
 
 #include <fcntl.h>
 #include <spawn.h>
@@ -18,11 +18,11 @@
 #include "base/fs.h"
 #include "base/json.h"
 #include "base/sha256.h"
-#include "engine/mlflow_shim.h"
+#include "env/mlflow_shim.h"
 
 extern char** environ;
 
-namespace weft::engine {
+namespace weft::env {
 namespace {
 
 // Runs `argv`, returns its standard output (empty on failure).
@@ -397,4 +397,4 @@ Result<ResolvedEnvironment> Environments::Resolve(const spec::Environment& env,
   return r;
 }
 
-}  // namespace weft::engine
+}  // namespace weft::env

@@ -1,9 +1,9 @@
-#include "engine/gc.h"
+#include "maint/gc.h"
 
 #include <filesystem>
 #include <set>
 
-namespace weft::engine {
+namespace weft::maint {
 namespace {
 
 uint64_t FileBytes(const std::string& dir) {
@@ -43,4 +43,4 @@ Result<GcReport> CollectGarbage(meta::MetaStore& meta, store::Store& store, cons
   return report;
 }
 
-}  // namespace weft::engine
+}  // namespace weft::maint

@@ -9,7 +9,7 @@
 #include "base/status.h"
 #include "meta/meta.h"
 
-namespace weft::engine {
+namespace weft::queries {
 
 struct CompareRow {
   std::string step;  // empty for the run's own rows
@@ -26,4 +26,4 @@ struct CompareRow {
 Result<std::vector<CompareRow>> CompareRuns(meta::MetaStore& meta,
                                             const std::vector<meta::RunRecord>& runs);
 
-}  // namespace weft::engine
+}  // namespace weft::queries

@@ -1,4 +1,4 @@
-#include "engine/datastore.h"
+#include "assets/datastore.h"
 
 #include <filesystem>
 
@@ -6,12 +6,12 @@
 
 #include "test_util.h"
 
-namespace weft::engine {
+namespace weft::assets {
 namespace {
 
 TEST(DatastoreTest, PathsFillPlaceholdersAndStayInside) {
   weft::testing::TempDir dir;
-  Workspace ws;
+  ws::Workspace ws;
   ws.dir = dir.path() + "/.weft";
   ws.config.datastores["lake"] = dir.path() + "/lake";
   OutputPlace place{"train", "model", "workspaceblobstore"};
@@ -28,7 +28,7 @@ TEST(DatastoreTest, PathsFillPlaceholdersAndStayInside) {
 
 TEST(DatastoreTest, PublishLinksOnceAndNeverOverwrites) {
   weft::testing::TempDir dir;
-  Workspace ws;
+  ws::Workspace ws;
   ws.dir = dir.path() + "/.weft";
   std::string object = dir.Mkdir("store/objects/abc");
   std::string other = dir.Mkdir("store/objects/def");
@@ -46,7 +46,7 @@ TEST(DatastoreTest, PublishLinksOnceAndNeverOverwrites) {
 
 TEST(DatastoreTest, UrlsReadTheLongestMatchingMirror) {
   weft::testing::TempDir dir;
-  Workspace ws;
+  ws::Workspace ws;
   ws.dir = dir.path() + "/.weft";
   ws.config.mirrors["https://h.example/"] = dir.Mkdir("all");
   ws.config.mirrors["https://h.example/data"] = dir.Mkdir("data");
@@ -70,7 +70,7 @@ TEST(DatastoreTest, UrlsReadTheLongestMatchingMirror) {
 
 TEST(DatastoreTest, TheLongFormNamesTheSameDatastore) {
   weft::testing::TempDir dir;
-  Workspace ws;
+  ws::Workspace ws;
   ws.dir = dir.path() + "/.weft";
   ws.config.datastores["lake"] = dir.Mkdir("lake");
   dir.Write("lake/a/b.txt", "1");
@@ -80,4 +80,4 @@ TEST(DatastoreTest, TheLongFormNamesTheSameDatastore) {
 }
 
 }  // namespace
-}  // namespace weft::engine
+}  // namespace weft::assets

@@ -9,7 +9,7 @@
 // at once, at the conda file's file:line:col, with the Debian package that provides it when apt
 // knows one; another version is a warning. weft never installs anything from the network.
 //
-// An interpreter without the `mlflow` package gets weft's MLflow shim (engine/mlflow_shim.h) on
+// An interpreter without the `mlflow` package gets weft's MLflow shim (env/mlflow_shim.h) on
 // PYTHONPATH; it also stands in for a declared mlflow, mlflow-skinny or azureml-mlflow.
 //
 // An environment's identity, part of every fingerprint, is what it provides, never where it lives:
@@ -27,10 +27,10 @@
 #include <vector>
 
 #include "base/status.h"
-#include "engine/workspace.h"
+#include "workspace/workspace.h"
 #include "spec/model.h"
 
-namespace weft::engine {
+namespace weft::env {
 
 struct ResolvedEnvironment {
   std::string identity;     // "sha256:<hex>" of `description`
@@ -64,7 +64,7 @@ class Environments {
  public:
   // With `read_only`, nothing is written into the workspace (for `weft validate`): no links, no
   // kept probe answers, no shim.
-  explicit Environments(const Workspace& ws, bool read_only = false)
+  explicit Environments(const ws::Workspace& ws, bool read_only = false)
       : ws_(ws), read_only_(read_only) {}
 
   // Resolves (and caches) the environment a step runs in. `step` names it in errors; every
@@ -93,10 +93,10 @@ class Environments {
   std::pair<std::string, bool> InterpreterFor(const spec::Environment& env) const;
   Result<const Interpreter*> Inspect(const std::string& python, const std::string& step);
 
-  const Workspace& ws_;
+  const ws::Workspace& ws_;
   bool read_only_;
   std::map<std::string, ResolvedEnvironment> cache_;
   std::map<std::string, Interpreter> interpreters_;
 };
 
-}  // namespace weft::engine
+}  // namespace weft::env

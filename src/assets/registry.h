@@ -13,17 +13,17 @@
 
 #include "base/diag.h"
 #include "base/status.h"
-#include "engine/workspace.h"
+#include "workspace/workspace.h"
 #include "graph/graph.h"
 #include "meta/meta.h"
 #include "spec/registry.h"
 #include "store/store.h"
 
-namespace weft::engine {
+namespace weft::assets {
 
 class WorkspaceRegistry : public spec::Registry {
  public:
-  WorkspaceRegistry(const Workspace& ws, meta::MetaStore& meta, store::Store& store)
+  WorkspaceRegistry(const ws::Workspace& ws, meta::MetaStore& meta, store::Store& store)
       : ws_(ws), meta_(meta), store_(store) {}
 
   std::optional<std::string> FindComponent(const spec::AssetRef& ref) const override;
@@ -60,7 +60,7 @@ class WorkspaceRegistry : public spec::Registry {
   // Record in a transaction of its own.
   Result<Registered> Put(meta::AssetRecord asset);
 
-  const Workspace& ws_;
+  const ws::Workspace& ws_;
   meta::MetaStore& meta_;
   store::Store& store_;
 };
@@ -72,4 +72,4 @@ Status RegisterStepOutputs(meta::MetaStore& meta, const std::string& run_id,
                            const graph::Step& step,
                            const std::map<std::string, store::ObjectRef>& outputs);
 
-}  // namespace weft::engine
+}  // namespace weft::assets

@@ -1,4 +1,4 @@
-#include "engine/workspace.h"
+#include "workspace/workspace.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -15,7 +15,7 @@
 #include "spec/fields.h"
 #include "spec/yaml.h"
 
-namespace weft::engine {
+namespace weft::ws {
 namespace {
 
 namespace fs = std::filesystem;
@@ -150,4 +150,4 @@ Result<Workspace> OpenWorkspace(const std::string& explicit_dir, const std::stri
   return ws;
 }
 
-}  // namespace weft::engine
+}  // namespace weft::ws

@@ -9,7 +9,7 @@
 #include "meta/meta.h"
 #include "store/store.h"
 
-namespace weft::engine {
+namespace weft::queries {
 
 using Fields = std::vector<std::pair<std::string, std::string>>;
 
@@ -23,4 +23,4 @@ std::vector<std::string> DiffFields(const Fields& now, const Fields& before,
 Result<std::vector<std::string>> Explain(meta::MetaStore& meta, const store::Store& store,
                                          const meta::RunRecord& run, const std::string& step);
 
-}  // namespace weft::engine
+}  // namespace weft::queries

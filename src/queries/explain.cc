@@ -1,4 +1,4 @@
-#include "engine/explain.h"
+#include "queries/explain.h"
 
 #include <sys/stat.h>
 
@@ -8,9 +8,9 @@
 
 #include <fmt/format.h>
 
-#include "engine/environment.h"
+#include "env/environment.h"
 
-namespace weft::engine {
+namespace weft::queries {
 namespace {
 
 // A value as it can be shown on a terminal: control characters (a newline in a literal, an
@@ -93,7 +93,7 @@ void DiffEnvironment(const std::string& now, const std::string& before, meta::Me
   Result<std::optional<std::string>> a = meta.EnvironmentDescription(before);
   Result<std::optional<std::string>> b = meta.EnvironmentDescription(now);
   if (a.ok() && b.ok() && *a && *b) {
-    std::vector<std::string> lines = Environments::DiffDescriptions(**a, **b);
+    std::vector<std::string> lines = env::Environments::DiffDescriptions(**a, **b);
     for (const std::string& l : lines) out.push_back("environment: " + l);
     if (!lines.empty()) return;
   }
@@ -185,4 +185,4 @@ Result<std::vector<std::string>> Explain(meta::MetaStore& meta, const store::Sto
   return lines;
 }
 
-}  // namespace weft::engine
+}  // namespace weft::queries

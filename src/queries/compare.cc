@@ -1,4 +1,4 @@
-#include "engine/compare.h"
+#include "queries/compare.h"
 
 #include <algorithm>
 #include <map>
@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-namespace weft::engine {
+namespace weft::queries {
 
 bool CompareRow::differs() const {
   for (const auto& v : values) {
@@ -93,4 +93,4 @@ Result<std::vector<CompareRow>> CompareRuns(meta::MetaStore& meta,
   return t.Take(step_order);
 }
 
-}  // namespace weft::engine
+}  // namespace weft::queries

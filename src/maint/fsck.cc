@@ -1,4 +1,4 @@
-#include "engine/fsck.h"
+#include "maint/fsck.h"
 
 #include <sys/stat.h>
 
@@ -12,7 +12,7 @@
 #include "base/parallel.h"
 #include "store/object.h"
 
-namespace weft::engine {
+namespace weft::maint {
 namespace {
 
 // The digests of the blobs found intact, by inode: an object's files are hard links to them.
@@ -117,4 +117,4 @@ Result<FsckReport> CheckStore(meta::MetaStore& meta, store::Store& store) {
   return report;
 }
 
-}  // namespace weft::engine
+}  // namespace weft::maint

@@ -9,10 +9,10 @@
 #include <string>
 
 #include "base/status.h"
-#include "engine/workspace.h"
+#include "workspace/workspace.h"
 #include "spec/registry.h"
 
-namespace weft::engine {
+namespace weft::assets {
 
 struct OutputPlace {
   std::string step;              // ${{name}}
@@ -22,18 +22,18 @@ struct OutputPlace {
 
 // The local path a datastore URI names, after filling in the placeholders. An error when the URI
 // is not a datastore path, or when it would leave the datastore's folder.
-Result<std::string> DatastorePath(const Workspace& ws, const std::string& uri_template,
+Result<std::string> DatastorePath(const ws::Workspace& ws, const std::string& uri_template,
                                   const OutputPlace& place);
 
 // Where weft reads a data URI from on this machine: a datastore path (azureml://datastores/...)
 // is in its datastore's folder; a URL (https://, wasbs://, abfss://, ...) is in the folder that
 // `mirrors:` in the workspace configuration gives for its longest matching prefix. `error` (with
 // a `hint`) when there is no such place or nothing is there.
-spec::UriLocation LocateData(const Workspace& ws, const std::string& uri);
+spec::UriLocation LocateData(const ws::Workspace& ws, const std::string& uri);
 
 // Links `object_path` (a store object) at the datastore path `uri_template` names. Linking the
 // same object again is a no-op; a path that holds anything else is an error naming it.
-Status PublishToDatastore(const Workspace& ws, const std::string& uri_template,
+Status PublishToDatastore(const ws::Workspace& ws, const std::string& uri_template,
                           const OutputPlace& place, const std::string& object_path);
 
-}  // namespace weft::engine
+}  // namespace weft::assets

@@ -1,4 +1,4 @@
-#include "engine/registry.h"
+#include "assets/registry.h"
 
 #include <unistd.h>
 
@@ -10,12 +10,12 @@
 
 #include "base/clock.h"
 #include "base/fs.h"
-#include "engine/datastore.h"
+#include "assets/datastore.h"
 #include "spec/loader.h"
 #include "spec/model.h"
 #include "spec/yaml.h"
 
-namespace weft::engine {
+namespace weft::assets {
 namespace {
 
 namespace fs = std::filesystem;
@@ -322,4 +322,4 @@ Status RegisterStepOutputs(meta::MetaStore& meta, const std::string& run_id,
 }
 
 
-}  // namespace weft::engine
+}  // namespace weft::assets

@@ -19,7 +19,7 @@
 #include "base/diag.h"
 #include "base/status.h"
 
-namespace weft::engine {
+namespace weft::ws {
 
 struct EnvironmentConfig {
   std::string python;              // interpreter to use for this environment
@@ -32,7 +32,7 @@ struct Config {
   int64_t memory_mb = 0;                    // 0: detect
   int64_t gpus = -1;                        // -1: detect
   // `environment_identity: declared`: an environment's identity covers the interpreter and the
-  // packages it declares only, not every distribution it can import (engine/environment.h).
+  // packages it declares only, not every distribution it can import (env/environment.h).
   bool identity_declared = false;
   std::map<std::string, EnvironmentConfig> environments;  // by reference ("azureml:x:1") or name
   std::map<std::string, std::string> datastores;          // name -> folder
@@ -81,4 +81,4 @@ int64_t ParseMegabytes(const std::string& text);
 Result<Workspace> OpenWorkspace(const std::string& explicit_dir, const std::string& cwd,
                                 Diagnostics& diags);
 
-}  // namespace weft::engine
+}  // namespace weft::ws

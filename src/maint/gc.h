@@ -16,7 +16,7 @@
 #include "meta/meta.h"
 #include "store/store.h"
 
-namespace weft::engine {
+namespace weft::maint {
 
 struct GcOptions {
   int64_t keep_runs = -1;  // negative: keep every run
@@ -32,4 +32,4 @@ struct GcReport {
 
 Result<GcReport> CollectGarbage(meta::MetaStore& meta, store::Store& store, const GcOptions& options);
 
-}  // namespace weft::engine
+}  // namespace weft::maint

@@ -1,4 +1,4 @@
-#include "engine/mlflow_shim.h"
+#include "env/mlflow_shim.h"
 
 #include <unistd.h>
 
@@ -11,9 +11,9 @@
 #include "base/fs.h"
 #include "base/sha256.h"
 
-namespace weft::engine {
+namespace weft::env {
 
-Result<InstalledShim> InstallMlflowShim(const Workspace& ws) {
+Result<InstalledShim> InstallMlflowShim(const ws::Workspace& ws) {
   static const std::string digest = [] {  // the files are compiled in: one digest per process
     std::string all;
     for (const ShimFile& f : MlflowShimFiles()) all += fmt::format("{}\n{}\n{}\n", f.path, f.text.size(), f.text);
@@ -39,4 +39,4 @@ Result<InstalledShim> InstallMlflowShim(const Workspace& ws) {
   return shim;
 }
 
-}  // namespace weft::engine
+}  // namespace weft::env

@@ -1,4 +1,4 @@
-#include "engine/environment.h"
+#include "env/environment.h"
 
 #include <algorithm>
 #include <chrono>
@@ -10,7 +10,7 @@
 
 #include "test_util.h"
 
-namespace weft::engine {
+namespace weft::env {
 namespace {
 
 namespace fs = std::filesystem;
@@ -46,7 +46,7 @@ TEST(EnvironmentTest, DescriptionsDifferByInterpreterAndPackage) {
 
 TEST(EnvironmentTest, PythonOnPathIsTheConfiguredInterpreterAndMissingPackagesAreAllNamed) {
   weft::testing::TempDir dir;
-  Workspace ws;
+  ws::Workspace ws;
   ws.dir = dir.path();
   ws.config.python = "/usr/bin/python3";
   Environments envs(ws);
@@ -95,7 +95,7 @@ printf '{"implementation": "cpython", "python": "3.99.0", "abi": "x", "venv": fa
     return std::count(std::istreambuf_iterator<char>(in), {}, '\n');
   };
   age(2);
-  Workspace ws;
+  ws::Workspace ws;
   ws.dir = dir.Mkdir("ws");
   ws.config.python = python;
   spec::Environment env;
@@ -154,7 +154,7 @@ TEST(EnvironmentTest, AVirtualenvsIdentityIsWhatItHoldsNotWhereItLives) {
   ASSERT_EQ(weft::testing::Run({"/usr/bin/python3", "-m", "venv", "--without-pip", a}, dir.path()).exit_code, 0);
   ASSERT_EQ(weft::testing::Run({"/usr/bin/python3", "-m", "venv", "--without-pip", "--copies", b},
                                dir.path()).exit_code, 0);
-  Workspace ws;
+  ws::Workspace ws;
   ws.dir = dir.Mkdir("ws");
   auto resolve = [&](const std::string& venv) {
     ws.config.python = venv + "/bin/python";
@@ -190,4 +190,4 @@ TEST(EnvironmentTest, AVirtualenvsIdentityIsWhatItHoldsNotWhereItLives) {
 }
 
 }  // namespace
-}  // namespace weft::engine
+}  // namespace weft::env

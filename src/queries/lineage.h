@@ -10,7 +10,7 @@
 #include "base/status.h"
 #include "meta/meta.h"
 
-namespace weft::engine {
+namespace weft::queries {
 
 struct LineageNode {
   enum class Kind { kObject, kStep, kValue };
@@ -38,4 +38,4 @@ Result<LineageNode> TraceUpstream(meta::MetaStore& meta, const std::string& dige
 // Downstream: object -> every step given it -> the objects those steps produced -> ...
 Result<LineageNode> TraceDownstream(meta::MetaStore& meta, const std::string& digest);
 
-}  // namespace weft::engine
+}  // namespace weft::queries

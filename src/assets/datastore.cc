@@ -1,4 +1,4 @@
-#include "engine/datastore.h"
+#include "assets/datastore.h"
 
 #include <unistd.h>
 
@@ -8,7 +8,7 @@
 
 #include "base/fs.h"
 
-namespace weft::engine {
+namespace weft::assets {
 namespace {
 
 std::string ReplaceAll(std::string text, const std::string& from, const std::string& to) {
@@ -32,7 +32,7 @@ std::string Fill(std::string text, const OutputPlace& place) {
 
 }  // namespace
 
-Result<std::string> DatastorePath(const Workspace& ws, const std::string& uri_template,
+Result<std::string> DatastorePath(const ws::Workspace& ws, const std::string& uri_template,
                                   const OutputPlace& place) {
   constexpr std::string_view kPrefix = "azureml://datastores/";
   std::string uri = Fill(uri_template, place);
@@ -66,7 +66,7 @@ Result<std::string> DatastorePath(const Workspace& ws, const std::string& uri_te
   return path;
 }
 
-spec::UriLocation LocateData(const Workspace& ws, const std::string& uri) {
+spec::UriLocation LocateData(const ws::Workspace& ws, const std::string& uri) {
   spec::UriLocation at;
   if (uri.rfind("azureml:", 0) == 0) {
     Result<std::string> path = DatastorePath(ws, uri, OutputPlace{});
@@ -122,7 +122,7 @@ spec::UriLocation LocateData(const Workspace& ws, const std::string& uri) {
   return at;
 }
 
-Status PublishToDatastore(const Workspace& ws, const std::string& uri_template,
+Status PublishToDatastore(const ws::Workspace& ws, const std::string& uri_template,
                           const OutputPlace& place, const std::string& object_path) {
   Result<std::string> dest = DatastorePath(ws, uri_template, place);
   if (!dest.ok()) return dest.status();
@@ -145,4 +145,4 @@ Status PublishToDatastore(const Workspace& ws, const std::string& uri_template,
   return Status::Ok();
 }
 
-}  // namespace weft::engine
+}  // namespace weft::assets

@@ -1,4 +1,4 @@
-// weft's MLflow shim: a small pure-Python `mlflow` package (engine/mlflow_shim/mlflow/) that
+// weft's MLflow shim: a small pure-Python `mlflow` package (env/mlflow_shim/mlflow/) that
 // implements the tracking calls Azure ML training scripts make, and logs through weft. It is
 // compiled into weft and written once per version into the workspace; steps whose environment has
 // no real `mlflow` find it first on PYTHONPATH. docs/tracking.md lists what it supports.
@@ -9,16 +9,16 @@
 #include <vector>
 
 #include "base/status.h"
-#include "engine/workspace.h"
+#include "workspace/workspace.h"
 
-namespace weft::engine {
+namespace weft::env {
 
 struct ShimFile {
   const char* path;  // relative, e.g. "mlflow/__init__.py"
   std::string_view text;
 };
 
-// The shim's files (generated from engine/mlflow_shim by cmake/embed.cmake).
+// The shim's files (generated from env/mlflow_shim by cmake/embed.cmake).
 const std::vector<ShimFile>& MlflowShimFiles();
 
 struct InstalledShim {
@@ -28,6 +28,6 @@ struct InstalledShim {
 
 // Writes the shim into `.weft/envs/mlflow-shim-<digest>/` unless it is there (atomically: a
 // step never sees half of it, and concurrent runs agree).
-Result<InstalledShim> InstallMlflowShim(const Workspace& ws);
+Result<InstalledShim> InstallMlflowShim(const ws::Workspace& ws);
 
-}  // namespace weft::engine
+}  // namespace weft::env
