@@ -29,7 +29,7 @@ std::function<int()> SetupCancel(CLI::App& sub) {
     if (!ws.ok()) return Fail(ws.status());
     Result<meta::RunRecord> run = FindRun(*ws->meta, o->run);
     if (!run.ok()) return Fail(run.status());
-    if (run->status != "running") {
+    if (run->status != meta::RunStatus::kRunning) {
       return Fail(Status::Invalid(fmt::format("run {} is not running (it {})", run->id, run->status)));
     }
     if (engine::OwnerAlive(run->owner)) {
@@ -39,7 +39,7 @@ std::function<int()> SetupCancel(CLI::App& sub) {
       ::kill(static_cast<pid_t>(owner), SIGTERM);
       for (int i = 0; i < 600; ++i) {
         Result<meta::RunRecord> now = FindRun(*ws->meta, run->id);
-        if (now.ok() && now->status != "running") {
+        if (now.ok() && now->status != meta::RunStatus::kRunning) {
           fmt::print("run {} {}: its weft process (pid {}) stopped every step\n", run->id,
                      now->status, owner);
           return 0;
@@ -51,7 +51,7 @@ std::function<int()> SetupCancel(CLI::App& sub) {
     }
     // The owner is gone (killed, or the machine restarted): stop what it left running.
     Result<exec::Cgroups::Stopped> stopped = engine::StopLeftovers(
-        *ws->meta, *run, "canceled", "canceled by weft cancel (the run's process was gone)",
+        *ws->meta, *run, meta::RunStatus::kCanceled, "canceled by weft cancel (the run's process was gone)",
         kExitCanceled);
     if (!stopped.ok()) return Fail(stopped.status());
     if (!stopped->all_gone) {

@@ -26,7 +26,8 @@ std::string Line(const LineageNode& n, bool downstream) {
       return fmt::format("{} = {}", n.port, n.value);
     case LineageNode::Kind::kStep: {
       const meta::StepRecord& s = n.step;
-      std::string how = s.status == "reused" ? fmt::format("reused from {}", s.reused_run) : s.status;
+      std::string how = s.status == meta::StepStatus::kReused ? fmt::format("reused from {}", s.reused_run)
+                                                              : std::string(meta::Name(s.status));
       std::string line = downstream ? fmt::format("input {} of step {} in run {} ({})", n.port, s.name, s.run_id, how)
                                     : fmt::format("made by step {} in run {} ({})", s.name, s.run_id, how);
       return n.repeated ? line + "  (outputs shown above)" : line;
@@ -59,9 +60,9 @@ Json ToJson(const LineageNode& n) {
       break;
     case LineageNode::Kind::kStep:
       j.Set("kind", "step").Set("run", n.step.run_id).Set("step", n.step.name);
-      j.Set("status", n.step.status);
+      j.Set("status", std::string(meta::Name(n.step.status)));
       if (!n.port.empty()) j.Set("input", n.port);
-      if (n.step.status == "reused") j.Set("reused_run", n.step.reused_run);
+      if (n.step.status == meta::StepStatus::kReused) j.Set("reused_run", n.step.reused_run);
       if (n.repeated) j.Set("repeated", true);
       break;
     case LineageNode::Kind::kObject: {

@@ -38,13 +38,13 @@ std::function<int()> SetupLogs(CLI::App& sub) {
     }
     const meta::StepRecord& s = **step;
     auto [src_run, src_idx] = s.ResultAttempt();
-    if (s.attempt == 0 && s.status != "reused") {
+    if (s.attempt == 0 && s.status != meta::StepStatus::kReused) {
       return Fail(Status::NotFound(fmt::format("step {} did not run ({}: {})", o->step, s.status,
                                                s.message)));
     }
-    int64_t attempt = s.status == "reused" ? 1 : s.attempt;
+    int64_t attempt = s.status == meta::StepStatus::kReused ? 1 : s.attempt;
     std::string path = fmt::format("{}/{}/{}.{}/log", ws->ws.runs_dir(), src_run, src_idx, attempt);
-    if (s.status == "reused") fmt::print(stderr, "(reused: the log of {} step {})\n", src_run, o->step);
+    if (s.status == meta::StepStatus::kReused) fmt::print(stderr, "(reused: the log of {} step {})\n", src_run, o->step);
     std::ifstream in(path);
     if (!in) return Fail(Status::NotFound(fmt::format("{}: no log", path)));
     std::string line;
@@ -57,7 +57,7 @@ std::function<int()> SetupLogs(CLI::App& sub) {
       Result<std::optional<meta::StepRecord>> now = ws->meta->FindStep(run->id, o->step);
       bool live = engine::OwnerAlive(run->owner);
       if (!live) engine::SettleDeadRuns(*ws->meta).ok();
-      if (!live || !now.ok() || !*now || (*now)->status != "running") {
+      if (!live || !now.ok() || !*now || (*now)->status != meta::StepStatus::kRunning) {
         while (std::getline(in, line)) fmt::print("{}\n", line);
         break;
       }

@@ -78,7 +78,7 @@ std::function<int()> SetupMetrics(CLI::App& sub) {
       if (ms->empty() && ps->empty()) continue;
       if (o->json) {
         Json step = Json::MakeObject();
-        step.Set("step", s.name).Set("status", s.status);
+        step.Set("step", s.name).Set("status", std::string(meta::Name(s.status)));
         Json params = Json::MakeObject(), tags = Json::MakeObject();
         for (const meta::ParamRecord& p : *ps) (p.kind == "param" ? params : tags).Set(p.name, p.value);
         step.Set("params", params).Set("tags", tags);
@@ -100,7 +100,7 @@ std::function<int()> SetupMetrics(CLI::App& sub) {
         all.Push(step.Set("metrics", metrics));
         continue;
       }
-      fmt::print("{}{}\n", s.name, s.status == "reused" ? fmt::format(" (reused from {})", src_run) : "");
+      fmt::print("{}{}\n", s.name, s.status == meta::StepStatus::kReused ? fmt::format(" (reused from {})", src_run) : "");
       if (o->history) {
         for (const meta::MetricRecord& m : *ms) {
           fmt::print("  {:<24} {:>14.6g}{}\n", m.name, m.value,

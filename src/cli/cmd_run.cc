@@ -49,18 +49,24 @@ class LinePrinter : public engine::Observer {
   void OnStep(const engine::StepEvent& e) override {
     double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     std::string detail = e.detail.empty() ? "" : "  " + e.detail;
-    if (e.status == "succeeded" || e.status == "failed" || e.status == "timed_out") {
-      detail = fmt::format("  ({:.1f}s){}", e.seconds, e.status == "succeeded" ? "" : detail);
+    if (e.status == meta::StepStatus::kSucceeded || meta::Failed(e.status)) {
+      detail = fmt::format("  ({:.1f}s){}", e.seconds,
+                           e.status == meta::StepStatus::kSucceeded ? "" : detail);
     }
     Say(stdout, "[{:7.1f}s] {:<10} {}{}\n", t, e.status, e.step, detail);
     // Flush at most every 100 ms: live enough to follow, cheap for pipelines of 10,000 steps.
-    if (t - last_flush_ >= 0.1 || e.status != "reused") {
+    if (t - last_flush_ >= 0.1 || e.status != meta::StepStatus::kReused) {
       std::fflush(stdout);
       last_flush_ = t;
     }
   }
   void OnWarning(const std::string& message) override {
     Say(stderr, "warning: {}\n", message);
+  }
+  void OnPlanned(const engine::PlannedStep& p) override {
+    double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    Say(stdout, "[{:7.1f}s] {:<10} {}{}\n", t, p.reuse ? "would-reuse" : "would-run", p.step,
+        p.why.empty() ? "" : "  " + p.why);
   }
 
  protected:
@@ -136,8 +142,8 @@ void PrintSummary(meta::MetaStore& meta, const std::string& run_id) {
   Say(stdout, "\n{:<{}}  {:<10} {:>9}  {}\n", "step", width, "status", "duration", "note");
   for (const auto& s : *steps) {
     double secs = s.started_ns && s.finished_ns ? (s.finished_ns - s.started_ns) / 1e9 : 0;
-    std::string note = s.status == "reused" ? fmt::format("from {}", s.reused_run) : "";
-    if (s.status == "failed" || s.status == "timed_out" || s.status == "skipped") note = s.message;
+    std::string note = s.status == meta::StepStatus::kReused ? fmt::format("from {}", s.reused_run) : "";
+    if (meta::Failed(s.status) || s.status == meta::StepStatus::kSkipped) note = s.message;
     Say(stdout, "{:<{}}  {:<10} {:>8.1f}s  {}\n", s.name, width, s.status, secs, note);
   }
 }
@@ -167,8 +173,8 @@ void NoticeInterrupted(meta::MetaStore& meta, const std::string& file, const std
   if (!runs.ok()) return;
   for (const meta::RunRecord& r : *runs) {
     if (r.pipeline_file != file || r.workdir != workdir) continue;
-    if (r.status == "succeeded") return;
-    if (r.status != "interrupted") continue;
+    if (r.status == meta::RunStatus::kSucceeded) return;
+    if (r.status != meta::RunStatus::kInterrupted) continue;
     Say(stderr, "note: run {} of {} was interrupted (its weft process was gone); `weft resume "
                 "{}` finishes it as it was submitted\n",
         r.id, file, r.id);
@@ -195,10 +201,10 @@ std::function<int()> SetupResume(CLI::App& sub) {
     if (!ws.ok()) return Fail(ws.status());
     Result<meta::RunRecord> run = FindRun(*ws->meta, o->run);
     if (!run.ok()) return Fail(run.status());
-    if (run->status == "succeeded") {
+    if (run->status == meta::RunStatus::kSucceeded) {
       return Fail(Status::Invalid(fmt::format("run {} succeeded; there is nothing to resume", run->id)));
     }
-    if (run->status == "running") {  // a dead one was settled when the workspace was opened
+    if (run->status == meta::RunStatus::kRunning) {  // a dead one was settled when the workspace was opened
       return Fail(Status::Busy(fmt::format("run {} is still running ({}); `weft cancel {}` stops it",
                                            run->id, run->owner, run->id)));
     }

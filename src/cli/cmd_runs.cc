@@ -20,12 +20,13 @@ std::function<int()> SetupRuns(CLI::App& sub) {
     meta::RunFilter filter;
     std::string since;
     std::string tag;
+    std::string status;
   };
   auto o = std::make_shared<Options>();
   o->workspace.AddTo(sub);
   sub.add_option("-n,--limit", o->limit, "how many runs to list (default 20)");
   sub.add_option("--experiment", o->filter.experiment, "only runs of this experiment");
-  sub.add_option("--status", o->filter.status, "only runs with this status")
+  sub.add_option("--status", o->status, "only runs with this status")
       ->check(CLI::IsMember({"running", "succeeded", "failed", "canceled", "interrupted"}));
   sub.add_option("--since", o->since, "only runs created on or after this date (YYYY-MM-DD, UTC)");
   sub.add_option("--tag", o->tag, "only runs with this tag: KEY or KEY=VALUE");
@@ -45,6 +46,7 @@ std::function<int()> SetupRuns(CLI::App& sub) {
     }
     size_t eq = o->tag.find('=');
     o->filter.tag = o->tag.substr(0, eq);
+    if (!o->status.empty()) o->filter.status = meta::ParseRunStatus(o->status);
     if (eq != std::string::npos) o->filter.tag_value = o->tag.substr(eq + 1);
     Result<std::vector<meta::RunRecord>> runs = ws->meta->Runs(o->limit, o->filter);
     if (!runs.ok()) return Fail(runs.status());
@@ -55,7 +57,7 @@ std::function<int()> SetupRuns(CLI::App& sub) {
                      .Set("id", r.id)
                      .Set("name", r.name)
                      .Set("experiment", r.experiment)
-                     .Set("status", r.status)
+                     .Set("status", std::string(meta::Name(r.status)))
                      .Set("exit_code", r.exit_code)
                      .Set("created_ns", r.created_ns)
                      .Set("finished_ns", r.finished_ns)
@@ -71,7 +73,7 @@ std::function<int()> SetupRuns(CLI::App& sub) {
     }
     fmt::print("{:<6} {:<10} {:>9}  {:<16} {}\n", "run", "status", "duration", "experiment", "pipeline");
     for (const auto& r : *runs) {
-      int64_t end = r.status == "running" ? NowNs() : r.finished_ns;  // a live run counts up
+      int64_t end = r.status == meta::RunStatus::kRunning ? NowNs() : r.finished_ns;  // a live run counts up
       double secs = end > r.created_ns ? (end - r.created_ns) / 1e9 : 0;
       fmt::print("{:<6} {:<10} {:>8.1f}s  {:<16} {}\n", r.id, r.status, secs, r.experiment,
                  r.name.empty() ? r.pipeline_file : r.name);

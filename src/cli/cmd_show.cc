@@ -39,7 +39,7 @@ std::function<int()> SetupShow(CLI::App& sub) {
         }
         arr.Push(Json::MakeObject()
                      .Set("name", s.name)
-                     .Set("status", s.status)
+                     .Set("status", std::string(meta::Name(s.status)))
                      .Set("component", s.component)
                      .Set("fingerprint", s.fingerprint)
                      .Set("reused_from", s.reused_run)
@@ -53,7 +53,7 @@ std::function<int()> SetupShow(CLI::App& sub) {
                              .Set("id", run->id)
                              .Set("name", run->name)
                              .Set("experiment", run->experiment)
-                             .Set("status", run->status)
+                             .Set("status", std::string(meta::Name(run->status)))
                              .Set("exit_code", run->exit_code)
                              .Set("pipeline_file", run->pipeline_file)
                              .Set("steps", std::move(arr))
@@ -67,7 +67,7 @@ std::function<int()> SetupShow(CLI::App& sub) {
     fmt::print("{:<{}}  {:<10} {:>9}  {:<20}  {}\n", "step", width, "status", "duration",
                "fingerprint", "note");
     for (const auto& s : *steps) {
-      int64_t end = s.status == "running" ? NowNs() : s.finished_ns;  // a running step counts up
+      int64_t end = s.status == meta::StepStatus::kRunning ? NowNs() : s.finished_ns;  // a running step counts up
       double secs = s.started_ns && end > s.started_ns ? (end - s.started_ns) / 1e9 : 0;
       fmt::print("{:<{}}  {:<10} {:>8.1f}s  {:<20}  {}\n", s.name, width, s.status, secs,
                  s.fingerprint.substr(0, 19), s.message);

@@ -115,7 +115,7 @@ bool RunLoop::Fingerprinted(uint32_t i) {
 
 void RunLoop::Record(uint32_t i) {
   StepRun& r = runs_[i];
-  r.rec.status = Name(r.st);
+  r.rec.status = r.st;
   r.rec.message = redact_.Apply(std::move(r.rec.message));
   Status s = meta_.PutStep(r.rec);
   if (s.ok()) s = meta_.AddTransition(run_.id, i, r.rec.status, NowNs());
@@ -150,7 +150,7 @@ void RunLoop::Ready(uint32_t i) {
   StepRun& r = runs_[i];
   const graph::Step& step = g_.steps[i];
   if (canceled_ || (halted_ && i != g_.on_finalize)) {
-    return Finish(i, canceled_ ? St::kCanceled : St::kSkipped,
+    return Finish(i, canceled_ ? StepStatus::kCanceled : StepStatus::kSkipped,
                   canceled_ ? "the run was canceled" : "an earlier step failed");
   }
   // A producer that did not produce: skip, unless only optional inputs came from it and the
@@ -165,7 +165,7 @@ void RunLoop::Ready(uint32_t i) {
       }
     }
     if (needed || !pipeline_.job.settings.continue_on_step_failure) {
-      return Finish(i, St::kSkipped, fmt::format("{} did not succeed", g_.steps[p].name));
+      return Finish(i, StepStatus::kSkipped, fmt::format("{} did not succeed", g_.steps[p].name));
     }
   }
   Fingerprinted(i);
@@ -178,19 +178,19 @@ void RunLoop::Ready(uint32_t i) {
   meta_.PutFingerprint(r.fp.digest, fields).ok();
   RecordInputs(i);
   if (!r.selected) {
-    return Finish(i, St::kSkipped, fmt::format("not selected (--{}) and no reusable result",
+    return Finish(i, StepStatus::kSkipped, fmt::format("not selected (--{}) and no reusable result",
                                                opts_.only.empty() ? "until" : "only"));
   }
   if (r.shareable && !Claim(i)) {
     waiting_.push_back(i);
-    obs_.OnStep({g_.steps[i].name, "waiting", r.rec.message, 0});
+    obs_.OnStep({g_.steps[i].name, StepStatus::kWaiting, r.rec.message, 0});
     return;
   }
   r.queued = true;
   queue_.push_back(i);
 }
 
-void RunLoop::Finish(uint32_t i, St st, std::string message) {
+void RunLoop::Finish(uint32_t i, StepStatus st, std::string message) {
   StepRun& r = runs_[i];
   if (r.claimed) {  // in the same commit as the step's outputs: waiters then find them
     meta_.ReleaseClaims(run_.owner, r.fp.digest).ok();
@@ -202,8 +202,8 @@ void RunLoop::Finish(uint32_t i, St st, std::string message) {
   if (!message.empty()) r.rec.message = std::move(message);
   Record(i);
   double secs = r.rec.started_ns ? (r.rec.finished_ns - r.rec.started_ns) / 1e9 : 0;
-  obs_.OnStep({g_.steps[i].name, Name(st), r.rec.message, secs});
-  if (st == St::kFailed || st == St::kTimedOut) {
+  obs_.OnStep({g_.steps[i].name, st, r.rec.message, secs});
+  if (st == StepStatus::kFailed || st == StepStatus::kTimedOut) {
     failed_ = true;
     if (!pipeline_.job.settings.continue_on_step_failure) Halt("an earlier step failed");
   }
@@ -224,10 +224,10 @@ void RunLoop::Finish(uint32_t i, St st, std::string message) {
 void RunLoop::ReportProgress() {
   Progress p;
   p.total = g_.steps.size();
-  p.succeeded = finished_[St::kSucceeded];
-  p.reused = finished_[St::kReused];
-  p.failed = finished_[St::kFailed] + finished_[St::kTimedOut];
-  p.other = finished_[St::kSkipped] + finished_[St::kCanceled];
+  p.succeeded = finished_[StepStatus::kSucceeded];
+  p.reused = finished_[StepStatus::kReused];
+  p.failed = finished_[StepStatus::kFailed] + finished_[StepStatus::kTimedOut];
+  p.other = finished_[StepStatus::kSkipped] + finished_[StepStatus::kCanceled];
   p.queued = queue_.size();
   int64_t now = NowNs();
   for (const auto& [handle, i] : by_handle_) {
@@ -245,7 +245,7 @@ void RunLoop::Halt(const std::string& why) {
   }
   std::vector<uint32_t> waiting;
   waiting.swap(waiting_);
-  for (uint32_t i : waiting) Finish(i, canceled_ ? St::kCanceled : St::kSkipped, why);
+  for (uint32_t i : waiting) Finish(i, canceled_ ? StepStatus::kCanceled : StepStatus::kSkipped, why);
   std::deque<uint32_t> queued;
   queued.swap(queue_);
   for (uint32_t i : queued) {
@@ -253,7 +253,7 @@ void RunLoop::Halt(const std::string& why) {
     if (i == g_.on_finalize) {
       queue_.push_back(i);
     } else {
-      Finish(i, canceled_ ? St::kCanceled : St::kSkipped, why);
+      Finish(i, canceled_ ? StepStatus::kCanceled : StepStatus::kSkipped, why);
     }
   }
 }
@@ -378,7 +378,7 @@ void RunLoop::Launch(std::vector<uint32_t>& started) {
       }
     }
     r.queued = false;
-    r.st = St::kRunning;
+    r.st = StepStatus::kRunning;
     ++r.rec.attempt;
     r.rec.started_ns = NowNs();
     Record(i);
@@ -474,14 +474,14 @@ bool RunLoop::Retry(uint32_t i, const std::string& why) {
   if (r.rec.attempt > plan.retries || canceled_ || halted_) return false;
   int64_t delay_s = plan.retry_delay_s << std::min<int64_t>(r.rec.attempt - 1, 20);
   r.retry_at_ns = NowNs() + delay_s * 1'000'000'000;
-  r.st = St::kPending;
+  r.st = StepStatus::kPending;
   r.rec.message = fmt::format("attempt {} of {}: {}; next attempt in {} s", r.rec.attempt,
                               plan.retries + 1, why, delay_s);
-  r.rec.status = "retrying";
+  r.rec.status = StepStatus::kRetrying;
   Status s = meta_.PutStep(r.rec);
-  if (s.ok()) s = meta_.AddTransition(run_.id, i, "retrying", NowNs());
+  if (s.ok()) s = meta_.AddTransition(run_.id, i, StepStatus::kRetrying, NowNs());
   if (!s.ok() && error_.ok()) error_ = s;
-  obs_.OnStep({g_.steps[i].name, "retrying", r.rec.message, 0});
+  obs_.OnStep({g_.steps[i].name, StepStatus::kRetrying, r.rec.message, 0});
   retrying_.push_back(i);
   return true;
 }
@@ -494,7 +494,7 @@ int64_t RunLoop::DueRetries() {
   for (auto it = retrying_.begin(); it != retrying_.end();) {
     StepRun& r = runs_[*it];
     if (canceled_ || halted_) {
-      Finish(*it, canceled_ ? St::kCanceled : St::kFailed, r.rec.message);
+      Finish(*it, canceled_ ? StepStatus::kCanceled : StepStatus::kFailed, r.rec.message);
       it = retrying_.erase(it);
     } else if (r.retry_at_ns <= now) {
       r.retry_at_ns = 0;
@@ -525,23 +525,23 @@ void RunLoop::End(const exec::JobEnd& end) {
     }
   }
   if (end.reason == exec::EndReason::kCanceled) {
-    return Finish(i, St::kCanceled, canceled_ ? "canceled" : "stopped: an earlier step failed");
+    return Finish(i, StepStatus::kCanceled, canceled_ ? "canceled" : "stopped: an earlier step failed");
   }
   if (end.reason == exec::EndReason::kTimedOut) {
     std::string why = fmt::format("stopped after its {} s limit (limits.timeout)", plans_[i].timeout_s);
     if (Retry(i, why)) return;
-    return Finish(i, St::kTimedOut, why);
+    return Finish(i, StepStatus::kTimedOut, why);
   }
   if (end.exit_code != 0) {
     std::string why = fmt::format("exit code {}; see `weft logs {} {}`", end.exit_code, run_.id,
                                   g_.steps[i].name);
     if (Retry(i, why)) return;
-    return Finish(i, St::kFailed, why);
+    return Finish(i, StepStatus::kFailed, why);
   }
   Status s = CommitOutputs(i);
   if (s.ok()) s = PublishOutputs(i);
   if (s.ok()) s = assets::RegisterStepOutputs(meta_, run_.id, g_.steps[i], runs_[i].outputs);
-  if (!s.ok()) return Finish(i, St::kFailed, s.message());
+  if (!s.ok()) return Finish(i, StepStatus::kFailed, s.message());
   for (const auto& [name, ref] : r.outputs) {
     struct stat st {};
     ::stat(store_.ObjectPath(ref.digest).c_str(), &st);
@@ -550,7 +550,7 @@ void RunLoop::End(const exec::JobEnd& end) {
                          static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
     meta_.PutOutput(run_.id, i, o).ok();
   }
-  Finish(i, St::kSucceeded, r.rec.message);
+  Finish(i, StepStatus::kSucceeded, r.rec.message);
 }
 
 Result<RunResult> RunLoop::Go() {
@@ -570,7 +570,7 @@ Result<RunResult> RunLoop::Go() {
   }
   rec.name = g_.name;
   rec.experiment = opts_.experiment;
-  rec.status = "running";
+  rec.status = meta::RunStatus::kRunning;
   rec.created_ns = NowNs();
   rec.seeds_reuse = !pipeline_.job.settings.force_rerun;
   rec.workdir = opts_.workdir;
@@ -634,7 +634,7 @@ Result<RunResult> RunLoop::Go() {
     for (uint32_t i : started) Record(i);  // the job id, now that it is known
     for (auto& [i, st] : failures) {
       Release(i);
-      Finish(i, st.code() == Code::kCanceled ? St::kCanceled : St::kFailed, st.message());
+      Finish(i, st.code() == Code::kCanceled ? StepStatus::kCanceled : StepStatus::kFailed, st.message());
     }
     // Ctrl-C, SIGTERM (weft cancel), SIGHUP (the terminal closed), SIGQUIT: stop every step,
     // with the grace period; a second one: kill them now.
@@ -645,7 +645,7 @@ Result<RunResult> RunLoop::Go() {
       for (const auto& [handle, i] : by_handle_) ex_.Cancel(handle);
       std::deque<uint32_t> q;
       q.swap(queue_);
-      for (uint32_t i : q) Finish(i, St::kCanceled, "the run was canceled");
+      for (uint32_t i : q) Finish(i, StepStatus::kCanceled, "the run was canceled");
     }
     if (InterruptCount() >= 2 && !killed_) {
       killed_ = true;
@@ -666,7 +666,7 @@ Result<RunResult> RunLoop::Go() {
         failures.emplace_back(i, Status(Code::kCanceled, "the run was canceled"));
         continue;
       }
-      obs_.OnStep({g_.steps[i].name, "running", "", 0});
+      obs_.OnStep({g_.steps[i].name, StepStatus::kRunning, "", 0});
       Status st = Start(i);
       if (!st.ok()) failures.emplace_back(i, st);
     }
@@ -682,7 +682,9 @@ Result<RunResult> RunLoop::Go() {
   int code = canceled_ ? kExitCanceled : failed_ ? kExitStepFailed : kExitOk;
   s = meta_.Begin();
   if (s.ok()) s = meta_.ReleaseClaims(run_.owner);
-  if (s.ok()) s = meta_.FinishRun(run_.id, canceled_ ? "canceled" : failed_ ? "failed" : "succeeded",
+  if (s.ok()) s = meta_.FinishRun(run_.id, canceled_ ? meta::RunStatus::kCanceled
+                                            : failed_ ? meta::RunStatus::kFailed
+                                                      : meta::RunStatus::kSucceeded,
                                   code, NowNs());
   if (s.ok()) s = meta_.Commit();
   if (!s.ok()) return s;
@@ -699,16 +701,16 @@ Result<RunResult> RunLoop::DryRun() {
     StepRun& r = runs_[i];
     std::string upstream;
     for (uint32_t p : g_.steps[i].deps) {
-      if (runs_[p].st != St::kReused) upstream = g_.steps[p].name;
+      if (runs_[p].st != StepStatus::kReused) upstream = g_.steps[p].name;
     }
     if (!upstream.empty()) {
-      obs_.OnStep({g_.steps[i].name, "would-run", fmt::format("upstream {} runs first", upstream), 0});
+      obs_.OnPlanned({g_.steps[i].name, false, fmt::format("upstream {} runs first", upstream)});
       continue;
     }
     Fingerprinted(i);
     if (TryReuse(i)) {
-      r.st = St::kReused;
-      obs_.OnStep({g_.steps[i].name, "would-reuse", r.rec.message, 0});
+      r.st = StepStatus::kReused;
+      obs_.OnPlanned({g_.steps[i].name, true, r.rec.message});
       continue;
     }
     std::string why = r.rec.message;
@@ -724,7 +726,7 @@ Result<RunResult> RunLoop::DryRun() {
         }
       }
     }
-    obs_.OnStep({g_.steps[i].name, "would-run", why, 0});
+    obs_.OnPlanned({g_.steps[i].name, false, why});
   }
   return RunResult{"", 0};
 }

@@ -46,9 +46,16 @@ struct RunOptions {
 // What observers hear about (the terminal printer, tests).
 struct StepEvent {
   std::string step;
-  std::string status;  // running, succeeded, reused, failed, timed_out, canceled, skipped, would-run, would-reuse
+  meta::StepStatus status = meta::StepStatus::kPending;
   std::string detail;
   double seconds = 0;
+};
+
+// What a dry run says of a step: it would be reused, or run and why.
+struct PlannedStep {
+  std::string step;
+  bool reuse = false;
+  std::string why;
 };
 
 // Where a run stands, once per pass of the event loop (at least every second).
@@ -69,6 +76,7 @@ class Observer {
   virtual void OnStep(const StepEvent& e) = 0;
   virtual void OnWarning(const std::string& message) = 0;
   virtual void OnProgress(const Progress& p) {}
+  virtual void OnPlanned(const PlannedStep& p) {}
 };
 
 struct RunResult {

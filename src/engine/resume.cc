@@ -171,7 +171,7 @@ bool OwnerAlive(const std::string& owner) {
 }
 
 Result<exec::Cgroups::Stopped> StopLeftovers(meta::MetaStore& meta, const meta::RunRecord& run,
-                                             const std::string& status, const std::string& message,
+                                             meta::RunStatus status, const std::string& message,
                                              int exit_code) {
   Result<std::vector<meta::StepRecord>> steps = meta.Steps(run.id);
   if (!steps.ok()) return steps.status();
@@ -180,7 +180,7 @@ Result<exec::Cgroups::Stopped> StopLeftovers(meta::MetaStore& meta, const meta::
   exec::Cgroups::Stopped stopped = group.empty() ? exec::Cgroups::Stopped{}
                                                  : exec::Cgroups::Stop(group, kGraceMs);
   for (const meta::StepRecord& s : *steps) {
-    if (s.status != "running") continue;
+    if (s.status != meta::StepStatus::kRunning) continue;
     exec::JobInfo job = exec::ParseJob(s.job);
     if (!group.empty() && job.cgroup.rfind(group + "/", 0) == 0) continue;  // stopped with it
     exec::Cgroups::Stopped one = exec::StopJob(job, kGraceMs);
@@ -191,12 +191,13 @@ Result<exec::Cgroups::Stopped> StopLeftovers(meta::MetaStore& meta, const meta::
   int64_t now_ns = NowNs();
   for (meta::StepRecord s : *steps) {
     if (!st.ok()) break;
-    if (s.status != "running" && s.status != "retrying") continue;
-    s.status = status;
+    if (s.status != meta::StepStatus::kRunning && s.status != meta::StepStatus::kRetrying) continue;
+    s.status = status == meta::RunStatus::kCanceled ? meta::StepStatus::kCanceled
+                                                    : meta::StepStatus::kInterrupted;
     s.message = message;
     s.finished_ns = now_ns;
     st = meta.PutStep(s);
-    if (st.ok()) st = meta.AddTransition(run.id, s.index, status, now_ns);
+    if (st.ok()) st = meta.AddTransition(run.id, s.index, s.status, now_ns);
   }
   if (st.ok()) st = meta.FinishRun(run.id, status, exit_code, now_ns);
   if (st.ok()) st = meta.Commit();
@@ -209,14 +210,15 @@ Result<exec::Cgroups::Stopped> StopLeftovers(meta::MetaStore& meta, const meta::
 
 Result<std::vector<std::string>> SettleDeadRuns(meta::MetaStore& meta) {
   meta::RunFilter running;
-  running.status = "running";
+  running.status = meta::RunStatus::kRunning;
   Result<std::vector<meta::RunRecord>> runs = meta.Runs(-1, running);
   if (!runs.ok()) return runs.status();
   std::vector<std::string> settled;
   for (const meta::RunRecord& r : *runs) {
     if (OwnerAlive(r.owner)) continue;
     Result<exec::Cgroups::Stopped> s = StopLeftovers(
-        meta, r, "interrupted", "its weft process was gone; `weft resume` finishes the run",
+        meta, r, meta::RunStatus::kInterrupted,
+        "its weft process was gone; `weft resume` finishes the run",
         kExitStepFailed);
     if (!s.ok()) return s.status();
     settled.push_back(r.id);

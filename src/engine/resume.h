@@ -48,11 +48,11 @@ bool SameBoot(const std::string& owner);
 
 // For a run whose process is gone: stops every process its steps left behind (everything in the
 // cgroups of its jobs, else the process groups of its running steps, checked by start time;
-// SIGTERM, then SIGKILL after 5 s), records those steps and any retrying ones with `status` and
-// `message`, and the run with `status` and `exit_code`. Says how many processes it found and
+// SIGTERM, then SIGKILL after 5 s), records those steps and any retrying ones, and the run, with
+// `status` (canceled or interrupted), `message` and `exit_code`. Says how many processes it found and
 // whether every one of them has gone.
 Result<exec::Cgroups::Stopped> StopLeftovers(meta::MetaStore& meta, const meta::RunRecord& run,
-                                             const std::string& status, const std::string& message,
+                                             meta::RunStatus status, const std::string& message,
                                              int exit_code);
 
 // Every run still recorded as running whose weft process is gone (killed, crashed, the machine

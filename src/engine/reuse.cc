@@ -43,7 +43,7 @@ bool RunLoop::ReuseResumed(uint32_t i) {
   StepRun& r = runs_[i];
   Result<std::optional<meta::StepRecord>> before = meta_.FindStep(opts_.resumes, g_.steps[i].name);
   if (!before.ok() || !*before || (*before)->fingerprint != r.fp.digest ||
-      ((*before)->status != "succeeded" && (*before)->status != "reused")) {
+      !meta::Produced((*before)->status)) {
     return false;
   }
   auto [src_run, src_idx] = (*before)->ResultAttempt();
@@ -101,8 +101,8 @@ bool RunLoop::TryReuse(uint32_t i) {
 
 void RunLoop::FinishReused(uint32_t i) {
   Status registered = assets::RegisterStepOutputs(meta_, run_.id, g_.steps[i], runs_[i].outputs);
-  if (!registered.ok()) return Finish(i, St::kFailed, registered.message());
-  Finish(i, St::kReused, runs_[i].rec.message);
+  if (!registered.ok()) return Finish(i, StepStatus::kFailed, registered.message());
+  Finish(i, StepStatus::kReused, runs_[i].rec.message);
 }
 
 // Claims step i's fingerprint for this run; false when another live run holds it (the step then

@@ -18,26 +18,10 @@
 
 namespace weft::engine {
 
-enum class St { kPending, kRunning, kSucceeded, kReused, kFailed, kTimedOut, kCanceled, kSkipped };
-
-inline const char* Name(St s) {
-  switch (s) {
-    case St::kPending: return "pending";
-    case St::kRunning: return "running";
-    case St::kSucceeded: return "succeeded";
-    case St::kReused: return "reused";
-    case St::kFailed: return "failed";
-    case St::kTimedOut: return "timed_out";
-    case St::kCanceled: return "canceled";
-    case St::kSkipped: return "skipped";
-  }
-  return "pending";
-}
-
-inline bool Produced(St s) { return s == St::kSucceeded || s == St::kReused; }
+using meta::StepStatus;
 
 struct StepRun {
-  St st = St::kPending;
+  StepStatus st = StepStatus::kPending;
   int waiting = 0;
   std::vector<uint32_t> producers;  // graph dependencies plus on_init / on_finalize ordering
   std::vector<uint32_t> consumers;
@@ -89,7 +73,7 @@ class RunLoop {
   bool Retry(uint32_t i, const std::string& why);
   int64_t DueRetries();
   void RecordMetrics(uint32_t i);
-  void Finish(uint32_t i, St st, std::string message);
+  void Finish(uint32_t i, StepStatus st, std::string message);
   void Halt(const std::string& why);
   void Record(uint32_t i);
   void RecordInputs(uint32_t i);
@@ -131,7 +115,7 @@ class RunLoop {
   std::vector<bool> gpu_busy_;
   meta::RunRecord run_;
   std::string group_;  // where the executor tracks the processes of the run's jobs
-  std::map<St, size_t> finished_;  // how many steps ended in each state
+  std::map<StepStatus, size_t> finished_;  // how many steps ended in each state
   bool halted_ = false;
   bool failed_ = false;
   bool canceled_ = false;

@@ -95,7 +95,7 @@ StepRecord ReadStep(const Statement& q) {
   s.index = q.Int(1);
   s.name = q.Text(2);
   s.component = q.Text(3);
-  s.status = q.Text(4);
+  s.status = ParseStepStatus(q.Text(4)).value_or(StepStatus::kPending);
   s.fingerprint = q.Text(5);
   s.reused_run = q.Text(6);
   s.reused_index = q.IsNull(7) ? -1 : q.Int(7);
@@ -120,7 +120,7 @@ RunRecord ReadRun(const Statement& q) {
   r.pipeline_file = q.Text(2);
   r.name = q.Text(3);
   r.experiment = q.Text(4);
-  r.status = q.Text(5);
+  r.status = ParseRunStatus(q.Text(5)).value_or(RunStatus::kRunning);
   r.created_ns = q.Int(6);
   r.finished_ns = q.Int(7);
   r.exit_code = q.IsNull(8) ? -1 : static_cast<int>(q.Int(8));
@@ -221,7 +221,7 @@ Result<RunRecord> MetaStore::CreateRun(RunRecord run) {
       "INSERT INTO runs({}) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", kRunColumns));
   if (!ins.ok()) return ins.status();
   ins->Bind(1, run.id).Bind(2, run.seq).Bind(3, run.pipeline_file).Bind(4, run.name);
-  ins->Bind(5, run.experiment).Bind(6, run.status).Bind(7, run.created_ns);
+  ins->Bind(5, run.experiment).Bind(6, std::string(Name(run.status))).Bind(7, run.created_ns);
   ins->Bind(8, run.finished_ns).Bind(9, int64_t{run.exit_code});
   ins->Bind(10, int64_t{run.seeds_reuse}).Bind(11, run.workdir).Bind(12, run.owner);
   Json tags = Json::MakeObject();
@@ -255,12 +255,13 @@ Status MetaStore::SetRunOwner(const std::string& id, const std::string& owner) {
   return q->Bind(1, owner).Bind(2, id).Run();
 }
 
-Status MetaStore::FinishRun(const std::string& id, const std::string& status, int exit_code,
+Status MetaStore::FinishRun(const std::string& id, RunStatus status, int exit_code,
                             int64_t finished_ns) {
   Result<Statement> q =
       db_->Prepare("UPDATE runs SET status=?, exit_code=?, finished_ns=? WHERE id=?");
   if (!q.ok()) return q.status();
-  return q->Bind(1, status).Bind(2, int64_t{exit_code}).Bind(3, finished_ns).Bind(4, id).Run();
+  return q->Bind(1, std::string(Name(status))).Bind(2, int64_t{exit_code}).Bind(3, finished_ns)
+      .Bind(4, id).Run();
 }
 
 Status MetaStore::PutStep(const StepRecord& st) {
@@ -271,7 +272,7 @@ Status MetaStore::PutStep(const StepRecord& st) {
   if (!r.ok()) return r.status();
   Statement& q = **r;
   q.Bind(1, st.run_id).Bind(2, st.index).Bind(3, st.name).Bind(4, st.component);
-  q.Bind(5, st.status).Bind(6, st.fingerprint).Bind(7, st.reused_run);
+  q.Bind(5, std::string(Name(st.status))).Bind(6, st.fingerprint).Bind(7, st.reused_run);
   if (st.reused_index >= 0) q.Bind(8, st.reused_index); else q.BindNull(8);
   q.Bind(9, st.attempt).Bind(10, st.started_ns).Bind(11, st.finished_ns);
   if (st.exit_code >= 0) q.Bind(12, st.exit_code); else q.BindNull(12);
@@ -279,11 +280,11 @@ Status MetaStore::PutStep(const StepRecord& st) {
   return q.Run();
 }
 
-Status MetaStore::AddTransition(const std::string& run, int64_t index, const std::string& status,
+Status MetaStore::AddTransition(const std::string& run, int64_t index, StepStatus status,
                                 int64_t at_ns) {
   Result<Statement*> q = db_->Cached("INSERT INTO transitions VALUES(?,?,?,?)");
   if (!q.ok()) return q.status();
-  return (*q)->Bind(1, run).Bind(2, index).Bind(3, status).Bind(4, at_ns).Run();
+  return (*q)->Bind(1, run).Bind(2, index).Bind(3, std::string(Name(status))).Bind(4, at_ns).Run();
 }
 
 Status MetaStore::PutFingerprint(const std::string& fingerprint,
@@ -639,8 +640,9 @@ Result<std::vector<RunRecord>> MetaStore::Runs(int64_t limit, const RunFilter& f
       "AND (? = '' OR value = ?))) ORDER BY seq DESC LIMIT ?",
       kRunColumns));
   if (q.ok()) {
-    q->Bind(1, filter.experiment).Bind(2, filter.experiment).Bind(3, filter.status);
-    q->Bind(4, filter.status).Bind(5, filter.since_ns).Bind(6, filter.tag).Bind(7, filter.tag);
+    std::string status = filter.status ? std::string(Name(*filter.status)) : "";
+    q->Bind(1, filter.experiment).Bind(2, filter.experiment).Bind(3, status);
+    q->Bind(4, status).Bind(5, filter.since_ns).Bind(6, filter.tag).Bind(7, filter.tag);
     q->Bind(8, filter.tag_value).Bind(9, filter.tag_value).Bind(10, limit);
   }
   return All<RunRecord>(q, ReadRun);

@@ -15,6 +15,7 @@
 
 #include "base/status.h"
 #include "meta/sqlite.h"
+#include "meta/status.h"
 #include "store/store.h"
 
 namespace weft::meta {
@@ -25,7 +26,7 @@ struct RunRecord {
   std::string pipeline_file;
   std::string name;
   std::string experiment;
-  std::string status;  // running, succeeded, failed, canceled
+  RunStatus status = RunStatus::kRunning;
   int64_t created_ns = 0;
   int64_t finished_ns = 0;
   int exit_code = -1;
@@ -44,7 +45,7 @@ struct StepRecord {
   int64_t index = 0;
   std::string name;
   std::string component;
-  std::string status;  // pending, running, succeeded, failed, timed_out, canceled, skipped, reused
+  StepStatus status = StepStatus::kPending;
   std::string fingerprint;
   std::string reused_run;  // for reused steps: the attempt whose results these are
   int64_t reused_index = -1;
@@ -58,7 +59,7 @@ struct StepRecord {
 
   // The attempt whose outputs and log are this step's: the one it reuses, or its own.
   std::pair<std::string, int64_t> ResultAttempt() const {
-    return status == "reused" ? std::make_pair(reused_run, reused_index)
+    return status == StepStatus::kReused ? std::make_pair(reused_run, reused_index)
                               : std::make_pair(run_id, index);
   }
 };
@@ -140,7 +141,7 @@ struct Claim {
 // Which runs to list; empty fields match everything. `since_ns`: created at or after.
 struct RunFilter {
   std::string experiment;
-  std::string status;
+  std::optional<RunStatus> status;
   int64_t since_ns = 0;
   std::string tag;        // runs with this tag
   std::string tag_value;  // ... and this value, when not empty
@@ -167,10 +168,10 @@ class MetaStore : public store::HashCache {
   // What an environment identity stands for (env/environment.h), kept once per identity.
   Status PutEnvironment(const std::string& identity, const std::string& description);
   Result<std::optional<std::string>> EnvironmentDescription(const std::string& identity);
-  Status FinishRun(const std::string& id, const std::string& status, int exit_code,
+  Status FinishRun(const std::string& id, RunStatus status, int exit_code,
                    int64_t finished_ns);
   Status PutStep(const StepRecord& step);
-  Status AddTransition(const std::string& run, int64_t index, const std::string& status,
+  Status AddTransition(const std::string& run, int64_t index, StepStatus status,
                        int64_t at_ns);
   Status PutFingerprint(const std::string& fingerprint,
                         const std::vector<std::pair<std::string, std::string>>& fields);

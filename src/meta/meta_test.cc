@@ -98,7 +98,7 @@ TEST_F(MetaTest, ReuseCandidatesAreSucceededStepsOfSeedingRuns) {
     s.run_id = r->id;
     s.index = 0;
     s.name = "train";
-    s.status = "succeeded";
+    s.status = StepStatus::kSucceeded;
     s.fingerprint = "sha256:f";
     s.finished_ns = r->seq;
     ASSERT_TRUE(meta_->PutStep(s).ok());
@@ -109,7 +109,7 @@ TEST_F(MetaTest, ReuseCandidatesAreSucceededStepsOfSeedingRuns) {
   StepRecord failed;
   failed.run_id = seeding.id;
   failed.index = 1;
-  failed.status = "failed";
+  failed.status = StepStatus::kFailed;
   failed.fingerprint = "sha256:f";
   ASSERT_TRUE(meta_->PutStep(failed).ok());
   ASSERT_TRUE(meta_->Commit().ok());

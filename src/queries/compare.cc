@@ -60,7 +60,7 @@ Result<std::vector<CompareRow>> CompareRuns(meta::MetaStore& meta,
   std::vector<std::string> step_order = {""};
   for (size_t c = 0; c < runs.size(); ++c) {
     const meta::RunRecord& run = runs[c];
-    t.Set(c, "", "run", "status", run.status);
+    t.Set(c, "", "run", "status", std::string(meta::Name(run.status)));
     t.Set(c, "", "run", "experiment", run.experiment);
     t.Set(c, "", "run", "pipeline", run.pipeline_file);
     for (const auto& [k, v] : run.tags) t.Set(c, "", "tag", k, v);
@@ -70,7 +70,7 @@ Result<std::vector<CompareRow>> CompareRuns(meta::MetaStore& meta,
       if (std::find(step_order.begin(), step_order.end(), s.name) == step_order.end()) {
         step_order.push_back(s.name);
       }
-      t.Set(c, s.name, "status", "status", s.status);
+      t.Set(c, s.name, "status", "status", std::string(meta::Name(s.status)));
       // A reused step's inputs are, by its fingerprint, those of the attempt it reuses.
       auto [src_run, src_idx] = s.ResultAttempt();
       Result<std::vector<meta::InputRecord>> ins = meta.Inputs(src_run, src_idx);

@@ -146,7 +146,7 @@ Result<std::vector<std::string>> Explain(meta::MetaStore& meta, const store::Sto
   }
   Result<Fields> now = meta.FingerprintFields(step.fingerprint);
   if (!now.ok()) return now.status();
-  if (step.status == "reused") {
+  if (step.status == meta::StepStatus::kReused) {
     lines.push_back(fmt::format("{} was reused: its fingerprint {} matches {} step {}", name,
                                 Short(step.fingerprint), step.reused_run, name));
     // Upstream steps that ran again in this run but produced identical outputs.
@@ -156,14 +156,15 @@ Result<std::vector<std::string>> Explain(meta::MetaStore& meta, const store::Sto
         if (in.kind != "step_output") continue;
         std::string producer = in.value.substr(0, in.value.rfind('.'));
         Result<std::optional<meta::StepRecord>> p = meta.FindStep(run.id, producer);
-        if (p.ok() && *p && (*p)->status == "succeeded") {
+        if (p.ok() && *p && (*p)->status == meta::StepStatus::kSucceeded) {
           lines.push_back(fmt::format("upstream {} reran, output identical: reused", producer));
         }
       }
     }
     return lines;
   }
-  lines.push_back(fmt::format("{} {}: {}", name, step.status == "succeeded" ? "ran" : step.status,
+  lines.push_back(fmt::format("{} {}: {}", name,
+                              step.status == meta::StepStatus::kSucceeded ? "ran" : meta::Name(step.status),
                               Printable(step.message)));
   Result<std::optional<meta::StepRecord>> prev =
       meta.PreviousStep(run.experiment, name, step.component, run.seq);
