@@ -10,6 +10,7 @@
 #include "assets/registry.h"
 #include "workspace/workspace.h"
 #include "meta/meta.h"
+#include "meta/sqlite_meta.h"
 #include "spec/registry.h"
 #include "store/store.h"
 
@@ -48,7 +49,7 @@ FoundRegistry::FoundRegistry() : parts_(std::make_unique<Parts>()) {
     Diagnostics ignored;  // `weft run` reports the configuration's problems
     Result<ws::Workspace> ws = ws::OpenWorkspace(dir, fs::current_path(ec).string(), ignored);
     Result<std::unique_ptr<meta::MetaStore>> meta =
-        ws.ok() ? meta::MetaStore::Open(ws->db_path()) : Result<std::unique_ptr<meta::MetaStore>>(ws.status());
+        ws.ok() ? meta::OpenSqliteMeta(ws->db_path()) : Result<std::unique_ptr<meta::MetaStore>>(ws.status());
     if (meta.ok()) {
       parts_->ws = std::move(*ws);
       parts_->meta = std::move(*meta);

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "engine/resume.h"
+#include "meta/sqlite_meta.h"
 
 namespace weft::cli {
 
@@ -27,7 +28,7 @@ Result<OpenWorkspaceResult> OpenWorkspace(const WorkspaceArgs& args, ws::Workspa
   Result<ws::WorkspaceLock> lock = ws::WorkspaceLock::Acquire(out.ws, mode, wait);
   if (!lock.ok()) return lock.status();
   out.lock = std::move(*lock);
-  Result<std::unique_ptr<meta::MetaStore>> meta = meta::MetaStore::Open(out.ws.db_path());
+  Result<std::unique_ptr<meta::MetaStore>> meta = meta::OpenSqliteMeta(out.ws.db_path());
   if (!meta.ok()) return meta.status();
   out.meta = std::move(*meta);
   out.store = std::make_unique<store::Store>(out.ws.store_dir());

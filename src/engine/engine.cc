@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <deque>
+#include <set>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -593,6 +594,7 @@ Result<RunResult> RunLoop::Go() {
     run_.owner += " group=" + path;
     s = meta_.SetRunOwner(run_.id, run_.owner);
   }
+  if (s.ok()) s = meta_.PutRunObjects(run_.id, kept_objects_);
   if (s.ok()) s = MakeDirs(ws_.runs_dir() + "/" + run_.id);
   if (!s.ok()) {
     meta_.Rollback();
@@ -732,6 +734,21 @@ Result<RunResult> RunLoop::DryRun() {
 }
 
 
+namespace {
+
+// What a run needs kept in the store besides its steps' inputs and outputs: its code snapshots
+// and every path it was submitted with (`weft resume` replays them).
+std::vector<std::string> KeptObjects(const std::vector<StepPlan>& plans, const Snapshots& snapshots) {
+  std::set<std::string> digests;
+  for (const StepPlan& p : plans) {
+    if (p.code) digests.insert(ToHex(p.code->digest));
+  }
+  for (const auto& [path, ref] : snapshots.by_path) digests.insert(ToHex(ref.digest));
+  return {digests.begin(), digests.end()};
+}
+
+}  // namespace
+
 Result<RunResult> Engine::Run(const spec::LoadedPipeline& pipeline, const graph::Graph& graph,
                               const RunOptions& options) {
   Capacity cap = DetectCapacity(ws_, options.jobs);
@@ -766,7 +783,7 @@ Result<RunResult> Engine::Run(const spec::LoadedPipeline& pipeline, const graph:
     file = file.substr(options.replay->replay_root.size());
   }
   RunLoop loop(ws_, meta_, store_, executor_, observer_, pipeline, graph, std::move(*plans),
-               options, cap, SubmissionJson(file, options, snapshots));
+               options, cap, SubmissionJson(file, options, snapshots), KeptObjects(*plans, snapshots));
   return options.dry_run ? loop.DryRun() : loop.Go();
 }
 

@@ -42,10 +42,11 @@ class RunLoop {
  public:
   RunLoop(const ws::Workspace& ws, meta::MetaStore& meta, store::Store& store, exec::Executor& ex,
           Observer& obs, const spec::LoadedPipeline& p, const graph::Graph& g,
-          std::vector<StepPlan> plans, const RunOptions& o, Capacity cap, std::string submission)
+          std::vector<StepPlan> plans, const RunOptions& o, Capacity cap, std::string submission,
+          std::vector<std::string> kept_objects)
       : ws_(ws), meta_(meta), store_(store), ex_(ex), obs_(obs), pipeline_(p), g_(g),
         plans_(std::move(plans)), opts_(o), cap_(cap), runs_(g.steps.size()),
-        submission_(std::move(submission)) {
+        submission_(std::move(submission)), kept_objects_(std::move(kept_objects)) {
     std::vector<std::pair<std::string, std::string>> set;
     for (const StepPlan& plan : plans_) set.insert(set.end(), plan.env_vars.begin(), plan.env_vars.end());
     redact_ = Redactor::ForSecrets(ws.config.secrets, set);
@@ -104,6 +105,7 @@ class RunLoop {
   Capacity cap_;
   std::vector<StepRun> runs_;
   std::string submission_;  // recorded with the run, for `weft resume`
+  std::vector<std::string> kept_objects_;  // code snapshots and submitted paths (hex digests)
   std::deque<uint32_t> queue_;    // fingerprinted, waiting for capacity
   std::deque<uint32_t> ready_;    // producers finished, not yet looked at
   std::vector<uint32_t> retrying_;  // failed attempts waiting for their next try

@@ -1,9 +1,10 @@
 // The metadata store: runs, steps, their transitions, fingerprints and their labelled fields,
 // inputs and outputs (the lineage edges), and the hash cache of the user's files.
 //
-// SQLite in WAL mode; the schema is versioned by numbered migrations (docs/metadata.md). Writers
-// group their changes between Begin() and Commit(): the engine commits once per pass of its event
-// loop, so a transition is durable before the engine acts on it, at one commit per pass.
+// An interface, so that the engine does not depend on a database: SQLite (meta/sqlite_meta.h) is
+// the embedded one; PostgreSQL is planned. Writers group their changes between Begin() and
+// Commit(): the engine commits once per pass of its event loop, so a transition is durable before
+// the engine acts on it, at one commit per pass.
 #pragma once
 
 #include <cstdint>
@@ -14,7 +15,6 @@
 #include <vector>
 
 #include "base/status.h"
-#include "meta/sqlite.h"
 #include "meta/status.h"
 #include "store/store.h"
 
@@ -149,108 +149,101 @@ struct RunFilter {
 
 class MetaStore : public store::HashCache {
  public:
-  static Result<std::unique_ptr<MetaStore>> Open(const std::string& path);
+  ~MetaStore() override = default;
 
-  Status Begin() { return db_->BeginImmediate(); }
-  Status Commit() { return db_->Commit(); }
-  void Rollback() { db_->Rollback(); }
-  // A part of the open transaction that can be undone alone (SQLite savepoints).
-  Status BeginPart() { return db_->Exec("SAVEPOINT part"); }
-  Status EndPart() { return db_->Exec("RELEASE part"); }
-  void UndoPart() {
-    db_->Exec("ROLLBACK TO part").ok();
-    db_->Exec("RELEASE part").ok();
-  }
+  // Writers group their changes in a transaction: Begin waits for the write lock up front (a
+  // writer never fails halfway for want of it); Commit makes them durable together.
+  virtual Status Begin() = 0;
+  virtual Status Commit() = 0;
+  virtual void Rollback() = 0;
+  // A part of the open transaction that can be undone alone.
+  virtual Status BeginPart() = 0;
+  virtual Status EndPart() = 0;
+  virtual void UndoPart() = 0;
 
   // Allocates the next run id (call inside Begin/Commit).
-  Result<RunRecord> CreateRun(RunRecord run);
-  Status SetRunOwner(const std::string& id, const std::string& owner);
+  virtual Result<RunRecord> CreateRun(RunRecord run) = 0;
+  virtual Status SetRunOwner(const std::string& id, const std::string& owner) = 0;
+  // The store objects (hex digests) a run needs kept besides its steps' inputs and outputs: its
+  // code snapshots and what it was submitted with (for `weft resume`).
+  virtual Status PutRunObjects(const std::string& run, const std::vector<std::string>& digests) = 0;
   // What an environment identity stands for (env/environment.h), kept once per identity.
-  Status PutEnvironment(const std::string& identity, const std::string& description);
-  Result<std::optional<std::string>> EnvironmentDescription(const std::string& identity);
-  Status FinishRun(const std::string& id, RunStatus status, int exit_code,
-                   int64_t finished_ns);
-  Status PutStep(const StepRecord& step);
-  Status AddTransition(const std::string& run, int64_t index, StepStatus status,
-                       int64_t at_ns);
-  Status PutFingerprint(const std::string& fingerprint,
-                        const std::vector<std::pair<std::string, std::string>>& fields);
-  Status PutOutput(const std::string& run, int64_t index, const OutputRecord& out);
-  Status PutInput(const std::string& run, int64_t index, const InputRecord& in);
+  virtual Status PutEnvironment(const std::string& identity, const std::string& description) = 0;
+  virtual Result<std::optional<std::string>> EnvironmentDescription(const std::string& identity) = 0;
+  virtual Status FinishRun(const std::string& id, RunStatus status, int exit_code,
+                   int64_t finished_ns) = 0;
+  virtual Status PutStep(const StepRecord& step) = 0;
+  virtual Status AddTransition(const std::string& run, int64_t index, StepStatus status,
+                       int64_t at_ns) = 0;
+  virtual Status PutFingerprint(const std::string& fingerprint,
+                        const std::vector<std::pair<std::string, std::string>>& fields) = 0;
+  virtual Status PutOutput(const std::string& run, int64_t index, const OutputRecord& out) = 0;
+  virtual Status PutInput(const std::string& run, int64_t index, const InputRecord& in) = 0;
 
   // Succeeded steps that ran (not reused) with this fingerprint, from runs whose results seed
   // reuse, newest first, each with its outputs (one query).
-  Result<std::vector<ReuseCandidate>> ReuseCandidates(const std::string& fingerprint);
-  Result<std::vector<OutputRecord>> Outputs(const std::string& run, int64_t index);
-  Result<std::vector<InputRecord>> Inputs(const std::string& run, int64_t index);
+  virtual Result<std::vector<ReuseCandidate>> ReuseCandidates(const std::string& fingerprint) = 0;
+  virtual Result<std::vector<OutputRecord>> Outputs(const std::string& run, int64_t index) = 0;
+  virtual Result<std::vector<InputRecord>> Inputs(const std::string& run, int64_t index) = 0;
   // Lineage: the step attempts that computed `digest` (hex) as an output, and the steps that were
   // given it as an input, oldest run first; the asset versions that hold it.
-  Result<std::vector<PortUse>> Producers(const std::string& digest);
-  Result<std::vector<PortUse>> Consumers(const std::string& digest);
-  Result<std::vector<AssetRecord>> AssetsWithDigest(const std::string& digest);
+  virtual Result<std::vector<PortUse>> Producers(const std::string& digest) = 0;
+  virtual Result<std::vector<PortUse>> Consumers(const std::string& digest) = 0;
+  virtual Result<std::vector<AssetRecord>> AssetsWithDigest(const std::string& digest) = 0;
   // The steps of later runs that reused the attempt (run, index) instead of running.
-  Result<std::vector<StepRecord>> Reusers(const std::string& run, int64_t index);
+  virtual Result<std::vector<StepRecord>> Reusers(const std::string& run, int64_t index) = 0;
   // What `weft gc` keeps (hex digests): every asset version's object, and for the newest
   // `keep_runs` runs (all when negative) and every run still marked running, their steps' inputs,
-  // outputs (a reused step's: those of the attempt it reuses), code snapshots, and what they were
-  // submitted with (for `weft resume`).
-  Result<std::vector<std::string>> ReferencedDigests(int64_t keep_runs);
+  // outputs (a reused step's: those of the attempt it reuses) and their recorded run objects.
+  virtual Result<std::vector<std::string>> ReferencedDigests(int64_t keep_runs) = 0;
   // The digests (hex) that start with `prefix` among outputs, inputs and assets; at most `limit`.
-  Result<std::vector<std::string>> DigestsWithPrefix(const std::string& prefix, int64_t limit);
-  Result<std::vector<std::pair<std::string, std::string>>> FingerprintFields(
-      const std::string& fingerprint);
+  virtual Result<std::vector<std::string>> DigestsWithPrefix(const std::string& prefix, int64_t limit) = 0;
+  virtual Result<std::vector<std::pair<std::string, std::string>>> FingerprintFields(
+      const std::string& fingerprint) = 0;
   // The newest step of the same name in the same experiment from an earlier run, else the newest
   // step running the same component; for `weft explain`.
-  Result<std::optional<StepRecord>> PreviousStep(const std::string& experiment,
+  virtual Result<std::optional<StepRecord>> PreviousStep(const std::string& experiment,
                                                  const std::string& name,
-                                                 const std::string& component, int64_t before_seq);
+                                                 const std::string& component, int64_t before_seq) = 0;
 
   // The newest runs first.
-  Result<std::vector<RunRecord>> Runs(int64_t limit, const RunFilter& filter = {});
+  virtual Result<std::vector<RunRecord>> Runs(int64_t limit, const RunFilter& filter = {}) = 0;
   // "last", "r12" or "12".
-  Result<std::optional<RunRecord>> FindRun(const std::string& ref);
-  Result<std::vector<StepRecord>> Steps(const std::string& run);
-  Result<std::optional<StepRecord>> FindStep(const std::string& run, const std::string& name);
+  virtual Result<std::optional<RunRecord>> FindRun(const std::string& ref) = 0;
+  virtual Result<std::vector<StepRecord>> Steps(const std::string& run) = 0;
+  virtual Result<std::optional<StepRecord>> FindStep(const std::string& run, const std::string& name) = 0;
 
   // Assets. Find with an empty version means the latest: the newest version not archived.
-  Status PutAsset(const AssetRecord& asset);
-  Result<std::optional<AssetRecord>> FindAsset(const std::string& kind, const std::string& registry,
-                                               const std::string& name, const std::string& version);
+  virtual Status PutAsset(const AssetRecord& asset) = 0;
+  virtual Result<std::optional<AssetRecord>> FindAsset(const std::string& kind, const std::string& registry,
+                                               const std::string& name, const std::string& version) = 0;
   // Every version of `kind` (of `name`, when given), newest first; archived ones only if asked.
-  Result<std::vector<AssetRecord>> Assets(const std::string& kind, const std::string& name,
-                                          bool archived);
+  virtual Result<std::vector<AssetRecord>> Assets(const std::string& kind, const std::string& name,
+                                          bool archived) = 0;
   // The version an unversioned registration gets: one more than the largest integer version.
-  Result<std::string> NextAssetVersion(const std::string& kind, const std::string& registry,
-                                       const std::string& name);
-  Status ArchiveAsset(const AssetRecord& asset);
+  virtual Result<std::string> NextAssetVersion(const std::string& kind, const std::string& registry,
+                                       const std::string& name) = 0;
+  virtual Status ArchiveAsset(const AssetRecord& asset) = 0;
 
   // Claims (inside the caller's transaction). Claim takes the claim on `mine.fingerprint` unless
   // another holds it, and returns the holder (`mine` when taken).
-  Result<meta::Claim> Claim(const meta::Claim& mine);
-  Result<std::optional<meta::Claim>> ClaimOn(const std::string& fingerprint);
+  virtual Result<meta::Claim> Claim(const meta::Claim& mine) = 0;
+  virtual Result<std::optional<meta::Claim>> ClaimOn(const std::string& fingerprint) = 0;
   // Takes a claim over from `from_owner` (dead, or silent too long); a no-op if another got it.
-  Status TakeOverClaim(const meta::Claim& mine, const std::string& from_owner);
+  virtual Status TakeOverClaim(const meta::Claim& mine, const std::string& from_owner) = 0;
   // Releases `owner`'s claim on `fingerprint`, or all its claims when `fingerprint` is empty.
-  Status ReleaseClaims(const std::string& owner, const std::string& fingerprint = "");
-  Status Heartbeat(const std::string& owner, int64_t now_ns);
+  virtual Status ReleaseClaims(const std::string& owner, const std::string& fingerprint = "") = 0;
+  virtual Status Heartbeat(const std::string& owner, int64_t now_ns) = 0;
 
   // The metrics, parameters and tags a step's latest attempt logged, in the order logged
   // (replacing an earlier attempt's).
-  Status PutMetrics(const std::string& run, int64_t index, const std::vector<MetricRecord>& metrics,
-                    const std::vector<ParamRecord>& params = {});
-  Result<std::vector<MetricRecord>> Metrics(const std::string& run, int64_t index);
-  Result<std::vector<ParamRecord>> Params(const std::string& run, int64_t index);
+  virtual Status PutMetrics(const std::string& run, int64_t index, const std::vector<MetricRecord>& metrics,
+                    const std::vector<ParamRecord>& params = {}) = 0;
+  virtual Result<std::vector<MetricRecord>> Metrics(const std::string& run, int64_t index) = 0;
+  virtual Result<std::vector<ParamRecord>> Params(const std::string& run, int64_t index) = 0;
 
-  // store::HashCache
-  std::optional<Digest> Lookup(const std::string& path, const struct stat& st) override;
-  void Record(const std::string& path, const struct stat& st, const Digest& digest,
-              int64_t hashed_at_ns) override;
+  // store::HashCache: the digests of the user's files, by what stat says of them.
 
- private:
-  explicit MetaStore(std::unique_ptr<Db> db) : db_(std::move(db)) {}
-  Status Migrate();
-  Result<std::vector<PortUse>> PortUses(const char* table, const std::string& digest);
-  std::unique_ptr<Db> db_;
 };
 
 }  // namespace weft::meta

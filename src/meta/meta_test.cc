@@ -1,12 +1,18 @@
+// The metadata store's contract, run against every implementation (SQLite today; a PostgreSQL
+// one joins the list below and must pass the same suite).
 #include "meta/meta.h"
 
 #include <sys/stat.h>
+
+#include <algorithm>
+#include <functional>
 
 #include <chrono>
 #include <thread>
 
 #include <gtest/gtest.h>
 
+#include "meta/sqlite_meta.h"
 #include "test_util.h"
 
 namespace weft::meta {
@@ -14,10 +20,20 @@ namespace {
 
 using weft::testing::TempDir;
 
-class MetaTest : public ::testing::Test {
+// An implementation: its name, and how to open a fresh store in a folder.
+struct Implementation {
+  const char* name;
+  std::function<Result<std::unique_ptr<MetaStore>>(const std::string& dir)> open;
+};
+
+const Implementation kImplementations[] = {
+    {"sqlite", [](const std::string& dir) { return OpenSqliteMeta(dir + "/weft.db"); }},
+};
+
+class MetaTest : public ::testing::TestWithParam<Implementation> {
  protected:
   void SetUp() override {
-    Result<std::unique_ptr<MetaStore>> m = MetaStore::Open(dir_.path() + "/weft.db");
+    Result<std::unique_ptr<MetaStore>> m = GetParam().open(dir_.path());
     ASSERT_TRUE(m.ok()) << m.status().message();
     meta_ = std::move(*m);
   }
@@ -34,7 +50,7 @@ class MetaTest : public ::testing::Test {
   std::unique_ptr<MetaStore> meta_;
 };
 
-TEST_F(MetaTest, RunIdsAreShortAndSequential) {
+TEST_P(MetaTest, RunIdsAreShortAndSequential) {
   EXPECT_EQ(NewRun().id, "r1");
   EXPECT_EQ(NewRun().id, "r2");
   Result<std::optional<RunRecord>> last = meta_->FindRun("last");
@@ -44,52 +60,7 @@ TEST_F(MetaTest, RunIdsAreShortAndSequential) {
   EXPECT_FALSE(meta_->FindRun("r9")->has_value());
 }
 
-TEST_F(MetaTest, ReopeningKeepsDataAndSchemaVersion) {
-  NewRun();
-  meta_.reset();
-  Result<std::unique_ptr<MetaStore>> again = MetaStore::Open(dir_.path() + "/weft.db");
-  ASSERT_TRUE(again.ok());
-  EXPECT_EQ((*again)->Runs(10)->size(), 1u);
-}
-
-// A database left at an older schema version is brought up to date when opened, its data kept.
-TEST_F(MetaTest, OpeningAnOlderSchemaMigratesIt) {
-  NewRun();
-  meta_.reset();
-  std::string path = dir_.path() + "/weft.db";
-  {  // put the database back to schema version 1, as an earlier weft left it (undo every
-     // later migration here when adding one)
-    Result<std::unique_ptr<Db>> db = Db::Open(path);
-    ASSERT_TRUE(db.ok());
-    ASSERT_TRUE((*db)->Exec("ALTER TABLE runs DROP COLUMN resumes; ALTER TABLE runs DROP COLUMN submission; ALTER TABLE runs DROP COLUMN tags; ALTER TABLE runs DROP COLUMN owner; "
-                            "DROP TABLE environments; DROP TABLE claims; DROP TABLE params; DROP TABLE metrics; DROP TABLE assets; "
-                            "DROP INDEX succeeded_by_fingerprint; "
-                            "CREATE INDEX steps_by_fingerprint ON steps(fingerprint, status, "
-                            "finished_ns); PRAGMA user_version = 1")
-                    .ok());
-  }
-  Result<std::unique_ptr<MetaStore>> again = MetaStore::Open(path);
-  ASSERT_TRUE(again.ok()) << again.status().message();
-  EXPECT_EQ((*again)->Runs(10)->size(), 1u);
-  meta_ = std::move(*again);
-  meta_.reset();
-  Result<std::unique_ptr<Db>> db = Db::Open(path);
-  ASSERT_TRUE(db.ok());
-  Result<Statement> q = (*db)->Prepare(
-      "SELECT (SELECT user_version FROM pragma_user_version), (SELECT COUNT(*) FROM sqlite_master "
-      "WHERE name = 'succeeded_by_fingerprint')");
-  ASSERT_TRUE(q.ok() && *q->Step());
-  // The version a new database gets.
-  ASSERT_TRUE(MetaStore::Open(dir_.path() + "/fresh.db").ok());
-  Result<std::unique_ptr<Db>> fresh = Db::Open(dir_.path() + "/fresh.db");
-  Result<Statement> v = (*fresh)->Prepare("PRAGMA user_version");
-  ASSERT_TRUE(v.ok() && *v->Step());
-  EXPECT_GE(v->Int(0), 2);
-  EXPECT_EQ(q->Int(0), v->Int(0));
-  EXPECT_EQ(q->Int(1), 1);
-}
-
-TEST_F(MetaTest, ReuseCandidatesAreSucceededStepsOfSeedingRuns) {
+TEST_P(MetaTest, ReuseCandidatesAreSucceededStepsOfSeedingRuns) {
   RunRecord seeding = NewRun(true);
   RunRecord forced = NewRun(false);
   ASSERT_TRUE(meta_->Begin().ok());
@@ -123,7 +94,29 @@ TEST_F(MetaTest, ReuseCandidatesAreSucceededStepsOfSeedingRuns) {
   EXPECT_EQ((*c)[0].outputs[1].digest, "model-digest");
 }
 
-TEST_F(MetaTest, FingerprintFieldsAreWrittenOnceAndReadInOrder) {
+// gc keeps the objects of the runs it keeps: their steps' inputs and outputs and the objects the
+// engine recorded for the run (code snapshots, submitted files); a finished run not kept, none.
+TEST_P(MetaTest, ReferencedDigestsFollowTheRunsKept) {
+  RunRecord old_run = NewRun();
+  RunRecord new_run = NewRun();
+  ASSERT_TRUE(meta_->Begin().ok());
+  ASSERT_TRUE(meta_->PutRunObjects(old_run.id, {"code-old", "submitted-old"}).ok());
+  ASSERT_TRUE(meta_->PutRunObjects(new_run.id, {"code-new"}).ok());
+  ASSERT_TRUE(meta_->PutInput(new_run.id, 0, {"x", "data", "/d", "input-new"}).ok());
+  ASSERT_TRUE(meta_->FinishRun(old_run.id, RunStatus::kSucceeded, 0, 1).ok());
+  ASSERT_TRUE(meta_->FinishRun(new_run.id, RunStatus::kSucceeded, 0, 2).ok());
+  ASSERT_TRUE(meta_->Commit().ok());
+  auto sorted = [](std::vector<std::string> v) {
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  EXPECT_EQ(sorted(*meta_->ReferencedDigests(-1)),
+            (std::vector<std::string>{"code-new", "code-old", "input-new", "submitted-old"}));
+  EXPECT_EQ(sorted(*meta_->ReferencedDigests(1)), (std::vector<std::string>{"code-new", "input-new"}));
+  EXPECT_TRUE(meta_->ReferencedDigests(0)->empty());
+}
+
+TEST_P(MetaTest, FingerprintFieldsAreWrittenOnceAndReadInOrder) {
   ASSERT_TRUE(meta_->Begin().ok());
   ASSERT_TRUE(meta_->PutFingerprint("fp", {{"b", "2"}, {"a", "1"}}).ok());
   ASSERT_TRUE(meta_->PutFingerprint("fp", {{"c", "3"}}).ok());
@@ -133,7 +126,7 @@ TEST_F(MetaTest, FingerprintFieldsAreWrittenOnceAndReadInOrder) {
   EXPECT_EQ(*f, (std::vector<std::pair<std::string, std::string>>{{"b", "2"}, {"a", "1"}}));
 }
 
-TEST_F(MetaTest, HashCacheFollowsStatAndDistrustsTheSameClockTick) {
+TEST_P(MetaTest, HashCacheFollowsStatAndDistrustsTheSameClockTick) {
   std::string path = dir_.Write("f.txt", "x");
   struct stat st {};
   ::stat(path.c_str(), &st);
@@ -154,6 +147,9 @@ TEST_F(MetaTest, HashCacheFollowsStatAndDistrustsTheSameClockTick) {
   changed.st_ino += 1;
   EXPECT_FALSE(meta_->Lookup(path, changed).has_value());
 }
+
+INSTANTIATE_TEST_SUITE_P(Implementations, MetaTest, ::testing::ValuesIn(kImplementations),
+                         [](const ::testing::TestParamInfo<Implementation>& i) { return i.param.name; });
 
 }  // namespace
 }  // namespace weft::meta

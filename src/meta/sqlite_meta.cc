@@ -1,10 +1,13 @@
-#include "meta/meta.h"
+#include "meta/sqlite_meta.h"
+
+#include <sys/stat.h>
 
 #include <algorithm>
 
 #include <fmt/format.h>
 
 #include "base/json.h"
+#include "meta/sqlite.h"
 
 namespace weft::meta {
 namespace {
@@ -82,6 +85,18 @@ CREATE TABLE claims(fingerprint TEXT PRIMARY KEY, run_id TEXT NOT NULL, idx INTE
     // 10: what each environment identity stands for (interpreter and distributions), for explain.
     R"sql(
 CREATE TABLE environments(identity TEXT PRIMARY KEY, description TEXT NOT NULL);
+)sql",
+    // 11: the objects each run needs kept besides its steps' inputs and outputs (code snapshots,
+    // what it was submitted with), recorded by the engine rather than read out of its formats;
+    // the runs recorded before are converted once.
+    R"sql(
+CREATE TABLE run_objects(run_id TEXT NOT NULL, digest TEXT NOT NULL, PRIMARY KEY(run_id, digest));
+INSERT OR IGNORE INTO run_objects SELECT s.run_id, substr(f.value, 8) FROM steps s JOIN
+  fingerprint_fields f ON f.fingerprint = s.fingerprint WHERE f.label = 'code' AND
+  f.value LIKE 'sha256:%';
+INSERT OR IGNORE INTO run_objects SELECT r.id, json_extract(p.value, '$.digest') FROM runs r,
+  json_each(r.submission, '$.paths') p WHERE json_valid(r.submission) AND
+  json_extract(p.value, '$.digest') IS NOT NULL;
 )sql",
 };
 
@@ -170,16 +185,91 @@ Result<std::vector<T>> All(Result<Statement>& q, Read read) {
 
 }  // namespace
 
-Result<std::unique_ptr<MetaStore>> MetaStore::Open(const std::string& path) {
+// The metadata store in one SQLite file (WAL mode, numbered migrations).
+class SqliteMetaStore final : public MetaStore {
+ public:
+  explicit SqliteMetaStore(std::unique_ptr<Db> db) : db_(std::move(db)) {}
+  Status Migrate();
+
+  Status Begin() override { return db_->BeginImmediate(); }
+  Status Commit() override { return db_->Commit(); }
+  void Rollback() override { db_->Rollback(); }
+  Status BeginPart() override { return db_->Exec("SAVEPOINT part"); }
+  Status EndPart() override { return db_->Exec("RELEASE part"); }
+  void UndoPart() override {
+    db_->Exec("ROLLBACK TO part").ok();
+    db_->Exec("RELEASE part").ok();
+  }
+
+  Result<RunRecord> CreateRun(RunRecord run) override;
+  Status SetRunOwner(const std::string& id, const std::string& owner) override;
+  Status PutRunObjects(const std::string& run, const std::vector<std::string>& digests) override;
+  Status PutEnvironment(const std::string& identity, const std::string& description) override;
+  Result<std::optional<std::string>> EnvironmentDescription(const std::string& identity) override;
+  Status FinishRun(const std::string& id, RunStatus status, int exit_code,
+                   int64_t finished_ns) override;
+  Status PutStep(const StepRecord& step) override;
+  Status AddTransition(const std::string& run, int64_t index, StepStatus status,
+                       int64_t at_ns) override;
+  Status PutFingerprint(const std::string& fingerprint,
+                        const std::vector<std::pair<std::string, std::string>>& fields) override;
+  Status PutOutput(const std::string& run, int64_t index, const OutputRecord& out) override;
+  Status PutInput(const std::string& run, int64_t index, const InputRecord& in) override;
+  Result<std::vector<ReuseCandidate>> ReuseCandidates(const std::string& fingerprint) override;
+  Result<std::vector<OutputRecord>> Outputs(const std::string& run, int64_t index) override;
+  Result<std::vector<InputRecord>> Inputs(const std::string& run, int64_t index) override;
+  Result<std::vector<PortUse>> Producers(const std::string& digest) override;
+  Result<std::vector<PortUse>> Consumers(const std::string& digest) override;
+  Result<std::vector<AssetRecord>> AssetsWithDigest(const std::string& digest) override;
+  Result<std::vector<StepRecord>> Reusers(const std::string& run, int64_t index) override;
+  Result<std::vector<std::string>> ReferencedDigests(int64_t keep_runs) override;
+  Result<std::vector<std::string>> DigestsWithPrefix(const std::string& prefix, int64_t limit) override;
+  Result<std::vector<std::pair<std::string, std::string>>> FingerprintFields(
+      const std::string& fingerprint) override;
+  Result<std::optional<StepRecord>> PreviousStep(const std::string& experiment,
+                                                 const std::string& name,
+                                                 const std::string& component, int64_t before_seq) override;
+  Result<std::vector<RunRecord>> Runs(int64_t limit, const RunFilter& filter) override;
+  Result<std::optional<RunRecord>> FindRun(const std::string& ref) override;
+  Result<std::vector<StepRecord>> Steps(const std::string& run) override;
+  Result<std::optional<StepRecord>> FindStep(const std::string& run, const std::string& name) override;
+  Status PutAsset(const AssetRecord& asset) override;
+  Result<std::optional<AssetRecord>> FindAsset(const std::string& kind, const std::string& registry,
+                                               const std::string& name, const std::string& version) override;
+  Result<std::vector<AssetRecord>> Assets(const std::string& kind, const std::string& name,
+                                          bool archived) override;
+  Result<std::string> NextAssetVersion(const std::string& kind, const std::string& registry,
+                                       const std::string& name) override;
+  Status ArchiveAsset(const AssetRecord& asset) override;
+  Result<meta::Claim> Claim(const meta::Claim& mine) override;
+  Result<std::optional<meta::Claim>> ClaimOn(const std::string& fingerprint) override;
+  Status TakeOverClaim(const meta::Claim& mine, const std::string& from_owner) override;
+  Status ReleaseClaims(const std::string& owner, const std::string& fingerprint) override;
+  Status Heartbeat(const std::string& owner, int64_t now_ns) override;
+  Status PutMetrics(const std::string& run, int64_t index, const std::vector<MetricRecord>& metrics,
+                    const std::vector<ParamRecord>& params) override;
+  Result<std::vector<MetricRecord>> Metrics(const std::string& run, int64_t index) override;
+  Result<std::vector<ParamRecord>> Params(const std::string& run, int64_t index) override;
+
+  std::optional<Digest> Lookup(const std::string& path, const struct stat& st) override;
+  void Record(const std::string& path, const struct stat& st, const Digest& digest,
+              int64_t hashed_at_ns) override;
+
+ private:
+  Result<std::vector<PortUse>> PortUses(const char* table, const std::string& digest);
+  std::unique_ptr<Db> db_;
+};
+
+Result<std::unique_ptr<MetaStore>> OpenSqliteMeta(const std::string& path) {
   Result<std::unique_ptr<Db>> db = Db::Open(path);
   if (!db.ok()) return db.status();
-  std::unique_ptr<MetaStore> m(new MetaStore(std::move(*db)));
+  auto m = std::make_unique<SqliteMetaStore>(std::move(*db));
   Status s = m->Migrate();
   if (!s.ok()) return s;
-  return m;
+  return std::unique_ptr<MetaStore>(std::move(m));
 }
 
-Status MetaStore::Migrate() {
+Status SqliteMetaStore::Migrate() {
   Status s = db_->BeginImmediate();
   if (!s.ok()) return s;
   int64_t version = 0;
@@ -210,7 +300,7 @@ Status MetaStore::Migrate() {
   return db_->Commit();
 }
 
-Result<RunRecord> MetaStore::CreateRun(RunRecord run) {
+Result<RunRecord> SqliteMetaStore::CreateRun(RunRecord run) {
   Result<Statement> q = db_->Prepare("SELECT COALESCE(MAX(seq), 0) + 1 FROM runs");
   if (!q.ok()) return q.status();
   Result<bool> row = q->Step();
@@ -232,14 +322,14 @@ Result<RunRecord> MetaStore::CreateRun(RunRecord run) {
   return run;
 }
 
-Status MetaStore::PutEnvironment(const std::string& identity, const std::string& description) {
+Status SqliteMetaStore::PutEnvironment(const std::string& identity, const std::string& description) {
   Result<Statement*> q =
       db_->Cached("INSERT OR IGNORE INTO environments(identity, description) VALUES(?, ?)");
   if (!q.ok()) return q.status();
   return (*q)->Bind(1, identity).Bind(2, description).Run();
 }
 
-Result<std::optional<std::string>> MetaStore::EnvironmentDescription(const std::string& identity) {
+Result<std::optional<std::string>> SqliteMetaStore::EnvironmentDescription(const std::string& identity) {
   Result<Statement> q = db_->Prepare("SELECT description FROM environments WHERE identity = ?");
   if (!q.ok()) return q.status();
   q->Bind(1, identity);
@@ -249,13 +339,23 @@ Result<std::optional<std::string>> MetaStore::EnvironmentDescription(const std::
   return std::optional<std::string>(q->Text(0));
 }
 
-Status MetaStore::SetRunOwner(const std::string& id, const std::string& owner) {
+Status SqliteMetaStore::PutRunObjects(const std::string& run, const std::vector<std::string>& digests) {
+  Result<Statement*> q = db_->Cached("INSERT OR IGNORE INTO run_objects VALUES(?, ?)");
+  if (!q.ok()) return q.status();
+  for (const std::string& d : digests) {
+    Status s = (*q)->Bind(1, run).Bind(2, d).Run();
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+Status SqliteMetaStore::SetRunOwner(const std::string& id, const std::string& owner) {
   Result<Statement> q = db_->Prepare("UPDATE runs SET owner=? WHERE id=?");
   if (!q.ok()) return q.status();
   return q->Bind(1, owner).Bind(2, id).Run();
 }
 
-Status MetaStore::FinishRun(const std::string& id, RunStatus status, int exit_code,
+Status SqliteMetaStore::FinishRun(const std::string& id, RunStatus status, int exit_code,
                             int64_t finished_ns) {
   Result<Statement> q =
       db_->Prepare("UPDATE runs SET status=?, exit_code=?, finished_ns=? WHERE id=?");
@@ -264,7 +364,7 @@ Status MetaStore::FinishRun(const std::string& id, RunStatus status, int exit_co
       .Bind(4, id).Run();
 }
 
-Status MetaStore::PutStep(const StepRecord& st) {
+Status SqliteMetaStore::PutStep(const StepRecord& st) {
   Result<Statement*> r = db_->Cached(
       "INSERT OR REPLACE INTO steps(run_id, idx, name, component, status, fingerprint, "
       "reused_run, reused_idx, attempt, started_ns, finished_ns, exit_code, message, "
@@ -280,14 +380,14 @@ Status MetaStore::PutStep(const StepRecord& st) {
   return q.Run();
 }
 
-Status MetaStore::AddTransition(const std::string& run, int64_t index, StepStatus status,
+Status SqliteMetaStore::AddTransition(const std::string& run, int64_t index, StepStatus status,
                                 int64_t at_ns) {
   Result<Statement*> q = db_->Cached("INSERT INTO transitions VALUES(?,?,?,?)");
   if (!q.ok()) return q.status();
   return (*q)->Bind(1, run).Bind(2, index).Bind(3, std::string(Name(status))).Bind(4, at_ns).Run();
 }
 
-Status MetaStore::PutFingerprint(const std::string& fingerprint,
+Status SqliteMetaStore::PutFingerprint(const std::string& fingerprint,
                                  const std::vector<std::pair<std::string, std::string>>& fields) {
   // A fingerprint's fields never change: write them once.
   Result<Statement*> known =
@@ -311,21 +411,21 @@ Status MetaStore::PutFingerprint(const std::string& fingerprint,
   return Status::Ok();
 }
 
-Status MetaStore::PutOutput(const std::string& run, int64_t index, const OutputRecord& o) {
+Status SqliteMetaStore::PutOutput(const std::string& run, int64_t index, const OutputRecord& o) {
   Result<Statement*> q = db_->Cached("INSERT OR REPLACE INTO step_outputs VALUES(?,?,?,?,?,?,?,?,?)");
   if (!q.ok()) return q.status();
   return (*q)->Bind(1, run).Bind(2, index).Bind(3, o.name).Bind(4, o.digest).Bind(5, o.type)
       .Bind(6, o.object_name).Bind(7, o.bytes).Bind(8, o.inode).Bind(9, o.mtime_ns).Run();
 }
 
-Status MetaStore::PutInput(const std::string& run, int64_t index, const InputRecord& in) {
+Status SqliteMetaStore::PutInput(const std::string& run, int64_t index, const InputRecord& in) {
   Result<Statement*> q = db_->Cached("INSERT OR REPLACE INTO step_inputs VALUES(?,?,?,?,?,?)");
   if (!q.ok()) return q.status();
   return (*q)->Bind(1, run).Bind(2, index).Bind(3, in.name).Bind(4, in.kind).Bind(5, in.value)
       .Bind(6, in.digest).Run();
 }
 
-Result<std::vector<ReuseCandidate>> MetaStore::ReuseCandidates(const std::string& fingerprint) {
+Result<std::vector<ReuseCandidate>> SqliteMetaStore::ReuseCandidates(const std::string& fingerprint) {
   Result<Statement*> r = db_->Cached(
       "SELECT s.run_id, s.idx, s.name, o.name, o.digest, o.type, o.object_name, o.bytes, o.inode, "
       "o.mtime_ns FROM steps s JOIN runs r ON r.id = s.run_id LEFT JOIN step_outputs o ON "
@@ -361,7 +461,7 @@ Result<std::vector<ReuseCandidate>> MetaStore::ReuseCandidates(const std::string
   return out;
 }
 
-Result<std::vector<OutputRecord>> MetaStore::Outputs(const std::string& run, int64_t index) {
+Result<std::vector<OutputRecord>> SqliteMetaStore::Outputs(const std::string& run, int64_t index) {
   Result<Statement*> q = db_->Cached(
       "SELECT name, digest, type, object_name, bytes, inode, mtime_ns FROM step_outputs WHERE "
       "run_id = ? AND idx = ? ORDER BY name");
@@ -372,7 +472,7 @@ Result<std::vector<OutputRecord>> MetaStore::Outputs(const std::string& run, int
   });
 }
 
-Result<std::vector<InputRecord>> MetaStore::Inputs(const std::string& run, int64_t index) {
+Result<std::vector<InputRecord>> SqliteMetaStore::Inputs(const std::string& run, int64_t index) {
   Result<Statement> q = db_->Prepare(
       "SELECT name, kind, value, digest FROM step_inputs WHERE run_id = ? AND idx = ? ORDER BY "
       "name");
@@ -382,7 +482,7 @@ Result<std::vector<InputRecord>> MetaStore::Inputs(const std::string& run, int64
   });
 }
 
-Result<Claim> MetaStore::Claim(const meta::Claim& mine) {
+Result<Claim> SqliteMetaStore::Claim(const meta::Claim& mine) {
   Result<Statement*> ins = db_->Cached("INSERT OR IGNORE INTO claims VALUES(?,?,?,?,?)");
   if (!ins.ok()) return ins.status();
   Status s = (*ins)->Bind(1, mine.fingerprint).Bind(2, mine.run_id).Bind(3, mine.index)
@@ -394,7 +494,7 @@ Result<Claim> MetaStore::Claim(const meta::Claim& mine) {
   return **holder;
 }
 
-Result<std::optional<Claim>> MetaStore::ClaimOn(const std::string& fingerprint) {
+Result<std::optional<Claim>> SqliteMetaStore::ClaimOn(const std::string& fingerprint) {
   Result<Statement*> q = db_->Cached(
       "SELECT fingerprint, run_id, idx, owner, heartbeat_ns FROM claims WHERE fingerprint = ?");
   if (!q.ok()) return q.status();
@@ -407,7 +507,7 @@ Result<std::optional<Claim>> MetaStore::ClaimOn(const std::string& fingerprint) 
   return std::optional<meta::Claim>(rows->front());
 }
 
-Status MetaStore::TakeOverClaim(const meta::Claim& mine, const std::string& from_owner) {
+Status SqliteMetaStore::TakeOverClaim(const meta::Claim& mine, const std::string& from_owner) {
   Result<Statement*> q = db_->Cached(
       "UPDATE claims SET run_id = ?, idx = ?, owner = ?, heartbeat_ns = ? WHERE fingerprint = ? "
       "AND owner = ?");
@@ -416,14 +516,14 @@ Status MetaStore::TakeOverClaim(const meta::Claim& mine, const std::string& from
       .Bind(5, mine.fingerprint).Bind(6, from_owner).Run();
 }
 
-Status MetaStore::ReleaseClaims(const std::string& owner, const std::string& fingerprint) {
+Status SqliteMetaStore::ReleaseClaims(const std::string& owner, const std::string& fingerprint) {
   Result<Statement*> q =
       db_->Cached("DELETE FROM claims WHERE owner = ? AND (? = '' OR fingerprint = ?)");
   if (!q.ok()) return q.status();
   return (*q)->Bind(1, owner).Bind(2, fingerprint).Bind(3, fingerprint).Run();
 }
 
-Status MetaStore::Heartbeat(const std::string& owner, int64_t now_ns) {
+Status SqliteMetaStore::Heartbeat(const std::string& owner, int64_t now_ns) {
   Result<Statement*> q = db_->Cached("UPDATE claims SET heartbeat_ns = ? WHERE owner = ?");
   if (!q.ok()) return q.status();
   return (*q)->Bind(1, now_ns).Bind(2, owner).Run();
@@ -431,7 +531,7 @@ Status MetaStore::Heartbeat(const std::string& owner, int64_t now_ns) {
 
 // The steps whose inputs or outputs (`table`) held `digest`, oldest run first, with the port and
 // (inputs only) its recorded value.
-Result<std::vector<PortUse>> MetaStore::PortUses(const char* table, const std::string& digest) {
+Result<std::vector<PortUse>> SqliteMetaStore::PortUses(const char* table, const std::string& digest) {
   bool inputs = std::string_view(table) == "step_inputs";
   Result<Statement> q = db_->Prepare(fmt::format(
       "SELECT {}, p.name, {} FROM {} p JOIN steps s ON s.run_id = p.run_id AND s.idx = p.idx "
@@ -441,15 +541,15 @@ Result<std::vector<PortUse>> MetaStore::PortUses(const char* table, const std::s
   return All<PortUse>(q, [](const Statement& s) { return PortUse{ReadStep(s), s.Text(15), s.Text(16)}; });
 }
 
-Result<std::vector<PortUse>> MetaStore::Producers(const std::string& digest) {
+Result<std::vector<PortUse>> SqliteMetaStore::Producers(const std::string& digest) {
   return PortUses("step_outputs", digest);
 }
 
-Result<std::vector<PortUse>> MetaStore::Consumers(const std::string& digest) {
+Result<std::vector<PortUse>> SqliteMetaStore::Consumers(const std::string& digest) {
   return PortUses("step_inputs", digest);
 }
 
-Result<std::vector<StepRecord>> MetaStore::Reusers(const std::string& run, int64_t index) {
+Result<std::vector<StepRecord>> SqliteMetaStore::Reusers(const std::string& run, int64_t index) {
   Result<Statement> q = db_->Prepare(fmt::format(
       "SELECT {} FROM steps s JOIN runs r ON r.id = s.run_id WHERE s.reused_run = ? AND "
       "s.reused_idx = ? ORDER BY r.seq",
@@ -458,14 +558,14 @@ Result<std::vector<StepRecord>> MetaStore::Reusers(const std::string& run, int64
   return All<StepRecord>(q, ReadStep);
 }
 
-Result<std::vector<AssetRecord>> MetaStore::AssetsWithDigest(const std::string& digest) {
+Result<std::vector<AssetRecord>> SqliteMetaStore::AssetsWithDigest(const std::string& digest) {
   Result<Statement> q = db_->Prepare(fmt::format(
       "SELECT {} FROM assets WHERE digest = ? ORDER BY kind, name, created_ns", kAssetColumns));
   if (q.ok()) q->Bind(1, digest);
   return All<AssetRecord>(q, ReadAsset);
 }
 
-Result<std::vector<std::string>> MetaStore::ReferencedDigests(int64_t keep_runs) {
+Result<std::vector<std::string>> SqliteMetaStore::ReferencedDigests(int64_t keep_runs) {
   Result<Statement> q = db_->Prepare(
       "WITH kept(id) AS (SELECT id FROM runs WHERE ?1 < 0 OR status = 'running' OR "
       "  seq > (SELECT COALESCE(MAX(seq), 0) FROM runs) - ?1) "
@@ -474,18 +574,14 @@ Result<std::vector<std::string>> MetaStore::ReferencedDigests(int64_t keep_runs)
       "UNION SELECT o.digest FROM step_outputs o JOIN kept k ON o.run_id = k.id "
       "UNION SELECT o.digest FROM steps s JOIN kept k ON s.run_id = k.id JOIN step_outputs o ON "
       "  o.run_id = s.reused_run AND o.idx = s.reused_idx "
-      "UNION SELECT substr(f.value, 8) FROM steps s JOIN kept k ON s.run_id = k.id JOIN "
-      "  fingerprint_fields f ON f.fingerprint = s.fingerprint WHERE f.label = 'code' AND "
-      "  f.value LIKE 'sha256:%' "
-      "UNION SELECT json_extract(p.value, '$.digest') FROM runs r JOIN kept k ON r.id = k.id, "
-      "  json_each(r.submission, '$.paths') p WHERE json_valid(r.submission)");
+      "UNION SELECT o.digest FROM run_objects o JOIN kept k ON o.run_id = k.id");
   if (q.ok()) q->Bind(1, keep_runs);
   Result<std::vector<std::string>> all = All<std::string>(q, [](const Statement& s) { return s.Text(0); });
   if (all.ok()) std::erase(*all, std::string());
   return all;
 }
 
-Result<std::vector<std::string>> MetaStore::DigestsWithPrefix(const std::string& prefix,
+Result<std::vector<std::string>> SqliteMetaStore::DigestsWithPrefix(const std::string& prefix,
                                                               int64_t limit) {
   // Ranges, so that each table's digest index is used.
   Result<Statement> q = db_->Prepare(
@@ -496,7 +592,7 @@ Result<std::vector<std::string>> MetaStore::DigestsWithPrefix(const std::string&
   return All<std::string>(q, [](const Statement& s) { return s.Text(0); });
 }
 
-Result<std::vector<std::pair<std::string, std::string>>> MetaStore::FingerprintFields(
+Result<std::vector<std::pair<std::string, std::string>>> SqliteMetaStore::FingerprintFields(
     const std::string& fingerprint) {
   Result<Statement> q = db_->Prepare(
       "SELECT label, value FROM fingerprint_fields WHERE fingerprint = ? ORDER BY ord");
@@ -505,7 +601,7 @@ Result<std::vector<std::pair<std::string, std::string>>> MetaStore::FingerprintF
       q, [](const Statement& s) { return std::make_pair(s.Text(0), s.Text(1)); });
 }
 
-Result<std::optional<StepRecord>> MetaStore::PreviousStep(const std::string& experiment,
+Result<std::optional<StepRecord>> SqliteMetaStore::PreviousStep(const std::string& experiment,
                                                           const std::string& name,
                                                           const std::string& component,
                                                           int64_t before_seq) {
@@ -529,7 +625,7 @@ Result<std::optional<StepRecord>> MetaStore::PreviousStep(const std::string& exp
   return std::optional<StepRecord>();
 }
 
-Status MetaStore::PutAsset(const AssetRecord& a) {
+Status SqliteMetaStore::PutAsset(const AssetRecord& a) {
   Result<Statement> q = db_->Prepare(
       fmt::format("INSERT INTO assets({}) VALUES(?,?,?,?,?,?,?,?,?,?,?)", kAssetColumns));
   if (!q.ok()) return q.status();
@@ -538,7 +634,7 @@ Status MetaStore::PutAsset(const AssetRecord& a) {
       .Bind(9, a.source).Bind(10, a.created_ns).Bind(11, int64_t{a.archived}).Run();
 }
 
-Result<std::optional<AssetRecord>> MetaStore::FindAsset(const std::string& kind,
+Result<std::optional<AssetRecord>> SqliteMetaStore::FindAsset(const std::string& kind,
                                                         const std::string& registry,
                                                         const std::string& name,
                                                         const std::string& version) {
@@ -553,7 +649,7 @@ Result<std::optional<AssetRecord>> MetaStore::FindAsset(const std::string& kind,
   return std::optional<AssetRecord>(rows->front());
 }
 
-Result<std::vector<AssetRecord>> MetaStore::Assets(const std::string& kind, const std::string& name,
+Result<std::vector<AssetRecord>> SqliteMetaStore::Assets(const std::string& kind, const std::string& name,
                                                    bool archived) {
   Result<Statement> q = db_->Prepare(fmt::format(
       "SELECT {} FROM assets WHERE kind = ? AND (? = '' OR name = ?) AND (? OR archived = 0) "
@@ -563,7 +659,7 @@ Result<std::vector<AssetRecord>> MetaStore::Assets(const std::string& kind, cons
   return All<AssetRecord>(q, ReadAsset);
 }
 
-Result<std::string> MetaStore::NextAssetVersion(const std::string& kind,
+Result<std::string> SqliteMetaStore::NextAssetVersion(const std::string& kind,
                                                 const std::string& registry,
                                                 const std::string& name) {
   Result<Statement> q = db_->Prepare(
@@ -576,14 +672,14 @@ Result<std::string> MetaStore::NextAssetVersion(const std::string& kind,
   return std::to_string(q->Int(0));
 }
 
-Status MetaStore::ArchiveAsset(const AssetRecord& a) {
+Status SqliteMetaStore::ArchiveAsset(const AssetRecord& a) {
   Result<Statement> q = db_->Prepare(
       "UPDATE assets SET archived = 1 WHERE kind = ? AND registry = ? AND name = ? AND version = ?");
   if (!q.ok()) return q.status();
   return q->Bind(1, a.kind).Bind(2, a.registry).Bind(3, a.name).Bind(4, a.version).Run();
 }
 
-Status MetaStore::PutMetrics(const std::string& run, int64_t index,
+Status SqliteMetaStore::PutMetrics(const std::string& run, int64_t index,
                              const std::vector<MetricRecord>& metrics,
                              const std::vector<ParamRecord>& params) {
   for (const char* table : {"metrics", "params"}) {  // an earlier attempt's
@@ -614,7 +710,7 @@ Status MetaStore::PutMetrics(const std::string& run, int64_t index,
   return Status::Ok();
 }
 
-Result<std::vector<MetricRecord>> MetaStore::Metrics(const std::string& run, int64_t index) {
+Result<std::vector<MetricRecord>> SqliteMetaStore::Metrics(const std::string& run, int64_t index) {
   Result<Statement> q = db_->Prepare(
       "SELECT name, value, step, timestamp_ms FROM metrics WHERE run_id = ? AND idx = ? ORDER BY "
       "seq");
@@ -624,7 +720,7 @@ Result<std::vector<MetricRecord>> MetaStore::Metrics(const std::string& run, int
   });
 }
 
-Result<std::vector<ParamRecord>> MetaStore::Params(const std::string& run, int64_t index) {
+Result<std::vector<ParamRecord>> SqliteMetaStore::Params(const std::string& run, int64_t index) {
   Result<Statement> q = db_->Prepare(
       "SELECT kind, name, value FROM params WHERE run_id = ? AND idx = ? ORDER BY kind, seq");
   if (q.ok()) q->Bind(1, run).Bind(2, index);
@@ -633,7 +729,7 @@ Result<std::vector<ParamRecord>> MetaStore::Params(const std::string& run, int64
   });
 }
 
-Result<std::vector<RunRecord>> MetaStore::Runs(int64_t limit, const RunFilter& filter) {
+Result<std::vector<RunRecord>> SqliteMetaStore::Runs(int64_t limit, const RunFilter& filter) {
   Result<Statement> q = db_->Prepare(fmt::format(
       "SELECT {} FROM runs WHERE (? = '' OR experiment = ?) AND (? = '' OR status = ?) AND "
       "created_ns >= ? AND (? = '' OR EXISTS (SELECT 1 FROM json_each(runs.tags) WHERE key = ? "
@@ -648,7 +744,7 @@ Result<std::vector<RunRecord>> MetaStore::Runs(int64_t limit, const RunFilter& f
   return All<RunRecord>(q, ReadRun);
 }
 
-Result<std::optional<RunRecord>> MetaStore::FindRun(const std::string& ref) {
+Result<std::optional<RunRecord>> SqliteMetaStore::FindRun(const std::string& ref) {
   std::string sql = ref == "last"
                         ? fmt::format("SELECT {} FROM runs ORDER BY seq DESC LIMIT 1", kRunColumns)
                         : fmt::format("SELECT {} FROM runs WHERE id = ? OR id = 'r' || ?",
@@ -661,14 +757,14 @@ Result<std::optional<RunRecord>> MetaStore::FindRun(const std::string& ref) {
   return std::optional<RunRecord>(rows->front());
 }
 
-Result<std::vector<StepRecord>> MetaStore::Steps(const std::string& run) {
+Result<std::vector<StepRecord>> SqliteMetaStore::Steps(const std::string& run) {
   Result<Statement> q = db_->Prepare(
       fmt::format("SELECT {} FROM steps s WHERE s.run_id = ? ORDER BY s.idx", kStepColumns));
   if (q.ok()) q->Bind(1, run);
   return All<StepRecord>(q, ReadStep);
 }
 
-Result<std::optional<StepRecord>> MetaStore::FindStep(const std::string& run,
+Result<std::optional<StepRecord>> SqliteMetaStore::FindStep(const std::string& run,
                                                       const std::string& name) {
   Result<Statement> q = db_->Prepare(fmt::format(
       "SELECT {} FROM steps s WHERE s.run_id = ? AND s.name = ?", kStepColumns));
@@ -679,7 +775,7 @@ Result<std::optional<StepRecord>> MetaStore::FindStep(const std::string& run,
   return std::optional<StepRecord>(rows->front());
 }
 
-std::optional<Digest> MetaStore::Lookup(const std::string& path, const struct stat& st) {
+std::optional<Digest> SqliteMetaStore::Lookup(const std::string& path, const struct stat& st) {
   Result<Statement*> r = db_->Cached(
       "SELECT digest, hashed_at_ns FROM hash_cache WHERE path = ? AND dev = ? AND ino = ? AND "
       "size = ? AND mtime_ns = ? AND ctime_ns = ?");
@@ -701,7 +797,7 @@ std::optional<Digest> MetaStore::Lookup(const std::string& path, const struct st
   return store::ParseHex(digest);
 }
 
-void MetaStore::Record(const std::string& path, const struct stat& st, const Digest& digest,
+void SqliteMetaStore::Record(const std::string& path, const struct stat& st, const Digest& digest,
                        int64_t hashed_at_ns) {
   Result<Statement*> r = db_->Cached("INSERT OR REPLACE INTO hash_cache VALUES(?,?,?,?,?,?,?,?)");
   if (!r.ok()) return;

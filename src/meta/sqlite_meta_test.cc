@@ -1,0 +1,79 @@
+// What only the SQLite implementation has: a file that reopens, and numbered migrations.
+#include "meta/sqlite_meta.h"
+
+#include <gtest/gtest.h>
+
+#include "meta/sqlite.h"
+#include "test_util.h"
+
+namespace weft::meta {
+namespace {
+
+using weft::testing::TempDir;
+
+class SqliteMetaTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Result<std::unique_ptr<MetaStore>> m = OpenSqliteMeta(dir_.path() + "/weft.db");
+    ASSERT_TRUE(m.ok()) << m.status().message();
+    meta_ = std::move(*m);
+  }
+  RunRecord NewRun() {
+    EXPECT_TRUE(meta_->Begin().ok());
+    RunRecord r;
+    r.experiment = "exp";
+    Result<RunRecord> created = meta_->CreateRun(r);
+    EXPECT_TRUE(meta_->Commit().ok());
+    return *created;
+  }
+  TempDir dir_;
+  std::unique_ptr<MetaStore> meta_;
+};
+
+TEST_F(SqliteMetaTest, ReopeningKeepsDataAndSchemaVersion) {
+  NewRun();
+  meta_.reset();
+  Result<std::unique_ptr<MetaStore>> again = OpenSqliteMeta(dir_.path() + "/weft.db");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again)->Runs(10)->size(), 1u);
+}
+
+// A database left at an older schema version is brought up to date when opened, its data kept.
+TEST_F(SqliteMetaTest, OpeningAnOlderSchemaMigratesIt) {
+  NewRun();
+  meta_.reset();
+  std::string path = dir_.path() + "/weft.db";
+  {  // put the database back to schema version 1, as an earlier weft left it (undo every
+     // later migration here when adding one)
+    Result<std::unique_ptr<Db>> db = Db::Open(path);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->Exec("ALTER TABLE runs DROP COLUMN resumes; ALTER TABLE runs DROP COLUMN submission; ALTER TABLE runs DROP COLUMN tags; ALTER TABLE runs DROP COLUMN owner; "
+                            "DROP TABLE run_objects; DROP TABLE environments; DROP TABLE claims; DROP TABLE params; DROP TABLE metrics; DROP TABLE assets; "
+                            "DROP INDEX succeeded_by_fingerprint; "
+                            "CREATE INDEX steps_by_fingerprint ON steps(fingerprint, status, "
+                            "finished_ns); PRAGMA user_version = 1")
+                    .ok());
+  }
+  Result<std::unique_ptr<MetaStore>> again = OpenSqliteMeta(path);
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ((*again)->Runs(10)->size(), 1u);
+  meta_ = std::move(*again);
+  meta_.reset();
+  Result<std::unique_ptr<Db>> db = Db::Open(path);
+  ASSERT_TRUE(db.ok());
+  Result<Statement> q = (*db)->Prepare(
+      "SELECT (SELECT user_version FROM pragma_user_version), (SELECT COUNT(*) FROM sqlite_master "
+      "WHERE name = 'succeeded_by_fingerprint')");
+  ASSERT_TRUE(q.ok() && *q->Step());
+  // The version a new database gets.
+  ASSERT_TRUE(OpenSqliteMeta(dir_.path() + "/fresh.db").ok());
+  Result<std::unique_ptr<Db>> fresh = Db::Open(dir_.path() + "/fresh.db");
+  Result<Statement> v = (*fresh)->Prepare("PRAGMA user_version");
+  ASSERT_TRUE(v.ok() && *v->Step());
+  EXPECT_GE(v->Int(0), 2);
+  EXPECT_EQ(q->Int(0), v->Int(0));
+  EXPECT_EQ(q->Int(1), 1);
+}
+
+}  // namespace
+}  // namespace weft::meta
