@@ -206,7 +206,7 @@ Result<WorkspaceRegistry::Registered> WorkspaceRegistry::CreateData(meta::AssetR
     asset.type = ref->type == store::ObjectType::kFile ? "uri_file" : "uri_folder";
   } else if ((asset.type == "uri_file") != (ref->type == store::ObjectType::kFile)) {
     return Status::Invalid(fmt::format("data {}: `{}` is a {}, not a {}", asset.name, path,
-                                       ref->type == store::ObjectType::kFile ? "file" : "folder",
+                                       store::TypeName(ref->type),
                                        asset.type));
   }
   asset.kind = "data";

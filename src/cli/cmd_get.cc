@@ -51,7 +51,7 @@ std::function<int()> SetupGet(CLI::App& sub) {
       if (StatPath(o->dest) != PathKind::kMissing) {
         return Fail(Status::Invalid(fmt::format("{} already exists", o->dest)));
       }
-      Status st = out.type == "file" ? CopyFile(from + "/" + out.object_name, o->dest)
+      Status st = out.type == store::ObjectType::kFile ? CopyFile(from + "/" + out.object_name, o->dest)
                                      : CopyTree(from, o->dest);
       if (!st.ok()) return Fail(st);
       fmt::print("{} -> {} (sha256:{})\n", o->output, o->dest, out.digest.substr(0, 12));

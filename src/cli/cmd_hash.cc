@@ -25,7 +25,7 @@ std::function<int()> SetupHash(CLI::App& sub) {
       if (o->json) {
         Json j = Json::MakeObject();
         j.Set("path", path).Set("digest", "sha256:" + hex);
-        j.Set("type", ref->type == store::ObjectType::kFile ? "file" : "folder");
+        j.Set("type", std::string(store::TypeName(ref->type)));
         j.Set("files", ref->files).Set("bytes", ref->bytes);
         fmt::print("{}\n", j.Dump(-1));
       } else {

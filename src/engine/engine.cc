@@ -544,11 +544,9 @@ void RunLoop::End(const exec::JobEnd& end) {
   if (s.ok()) s = assets::RegisterStepOutputs(meta_, run_.id, g_.steps[i], runs_[i].outputs);
   if (!s.ok()) return Finish(i, StepStatus::kFailed, s.message());
   for (const auto& [name, ref] : r.outputs) {
-    struct stat st {};
-    ::stat(store_.ObjectPath(ref.digest).c_str(), &st);
-    meta::OutputRecord o{name, ToHex(ref.digest), ref.type == store::ObjectType::kFile ? "file" : "folder",
-                         ref.name, static_cast<int64_t>(ref.bytes), static_cast<int64_t>(st.st_ino),
-                         static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
+    Result<store::Seal> seal = store_.SealOf(ref.digest);
+    meta::OutputRecord o{name, ToHex(ref.digest), ref.type, ref.name, static_cast<int64_t>(ref.bytes),
+                         seal.ok() ? *seal : store::Seal{}};
     meta_.PutOutput(run_.id, i, o).ok();
   }
   Finish(i, StepStatus::kSucceeded, r.rec.message);

@@ -52,7 +52,7 @@ std::string SubmissionJson(const std::string& file, const RunOptions& o, const S
   Json paths = Json::MakeObject();
   for (const auto& [path, ref] : snapshots.by_path) {
     Json p = Json::MakeObject();
-    p.Set("digest", ToHex(ref.digest)).Set("type", ref.type == store::ObjectType::kFile ? "file" : "folder");
+    p.Set("digest", ToHex(ref.digest)).Set("type", std::string(store::TypeName(ref.type)));
     if (!ref.name.empty()) p.Set("name", ref.name);
     paths.Set(path, p);
   }
@@ -112,10 +112,12 @@ Result<Submission> ParseSubmission(const std::string& text) {
     const Json* type = p.Find("type");
     const Json* name = p.Find("name");
     std::optional<Digest> d = digest && digest->String() ? store::ParseHex(*digest->String()) : std::nullopt;
-    if (!d || !type || !type->String()) return Status::Invalid(fmt::format("the record of `{}` is damaged", path));
+    std::optional<store::ObjectType> t =
+        type && type->String() ? store::ParseObjectType(*type->String()) : std::nullopt;
+    if (!d || !t) return Status::Invalid(fmt::format("the record of `{}` is damaged", path));
     store::ObjectRef ref;
     ref.digest = *d;
-    ref.type = *type->String() == "file" ? store::ObjectType::kFile : store::ObjectType::kFolder;
+    ref.type = *t;
     if (name && name->String()) ref.name = *name->String();
     s.snapshots.by_path[path] = ref;
   }

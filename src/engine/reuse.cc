@@ -1,7 +1,5 @@
 // Reuse: of an earlier success with the same fingerprint, of the run being resumed, and of what
 // a concurrent run computes for the same fingerprint (claims).
-#include <sys/stat.h>
-
 #include <fmt/format.h>
 
 #include "base/clock.h"
@@ -16,24 +14,14 @@ namespace weft::engine {
 // contents.
 std::optional<store::ObjectRef> RunLoop::SealedOutput(const std::string& run, int64_t index,
                                                       const meta::OutputRecord& o) {
-  std::optional<Digest> d = store::ParseHex(o.digest);
-  struct stat st {};
-  if (!d || ::stat(store_.ObjectPath(*d).c_str(), &st) != 0) return std::nullopt;
-  store::ObjectRef ref;
-  ref.digest = *d;
-  ref.type = o.type == "file" ? store::ObjectType::kFile : store::ObjectType::kFolder;
-  ref.name = o.object_name;
-  ref.bytes = static_cast<uint64_t>(o.bytes);
-  int64_t mtime = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
-  if (static_cast<int64_t>(st.st_ino) == o.inode && mtime == o.mtime_ns) return ref;
-  // A workspace copied with `cp -a` or restored from a backup has new inodes: its objects are
-  // verified by content, once, and the new seal is kept; anything else that changed is damage.
-  Result<store::ObjectRef> now = store::HashPath(store_.DeliveryPath(ref));
-  if (!now.ok() || now->digest != *d) return std::nullopt;
-  meta::OutputRecord resealed = o;
-  resealed.inode = static_cast<int64_t>(st.st_ino);
-  resealed.mtime_ns = mtime;
-  meta_.PutOutput(run, index, resealed).ok();  // failing to keep it costs one more check
+  std::optional<store::ObjectRef> ref = o.Ref();
+  std::optional<store::Seal> seal = ref ? store_.Verify(*ref, o.seal) : std::nullopt;
+  if (!seal) return std::nullopt;
+  if (*seal != o.seal) {  // verified by content (a copied workspace): keep the new seal
+    meta::OutputRecord resealed = o;
+    resealed.seal = *seal;
+    meta_.PutOutput(run, index, resealed).ok();  // failing to keep it costs one more check
+  }
   return ref;
 }
 

@@ -67,11 +67,13 @@ struct StepRecord {
 struct OutputRecord {
   std::string name;
   std::string digest;  // hex
-  std::string type;    // file, folder
+  store::ObjectType type = store::ObjectType::kFolder;
   std::string object_name;
   int64_t bytes = 0;
-  int64_t inode = 0;
-  int64_t mtime_ns = 0;
+  store::Seal seal;  // the object's when it was made (store::Store::Verify)
+
+  // The stored object it names (nullopt when the digest is not one).
+  std::optional<store::ObjectRef> Ref() const;
 };
 
 // One value a step logged (JSON lines in $WEFT_METRICS, `weft log-metric`, the MLflow shim).

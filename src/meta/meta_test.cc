@@ -74,7 +74,8 @@ TEST_P(MetaTest, ReuseCandidatesAreSucceededStepsOfSeedingRuns) {
     s.finished_ns = r->seq;
     ASSERT_TRUE(meta_->PutStep(s).ok());
     for (const char* out : {"model", "artifacts"}) {
-      ASSERT_TRUE(meta_->PutOutput(r->id, 0, {out, std::string(out) + "-digest", "folder", "", 1, 2, 3}).ok());
+      OutputRecord o{out, std::string(out) + "-digest", store::ObjectType::kFolder, "", 1, {2, 3}};
+      ASSERT_TRUE(meta_->PutOutput(r->id, 0, o).ok());
     }
   }
   StepRecord failed;

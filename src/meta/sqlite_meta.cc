@@ -124,6 +124,14 @@ StepRecord ReadStep(const Statement& q) {
   return s;
 }
 
+// An output's columns, from `first` on: name, digest, type, object_name, bytes, inode, mtime_ns.
+OutputRecord ReadOutput(const Statement& q, int first) {
+  return OutputRecord{q.Text(first), q.Text(first + 1),
+                      store::ParseObjectType(q.Text(first + 2)).value_or(store::ObjectType::kFolder),
+                      q.Text(first + 3), q.Int(first + 4),
+                      store::Seal{q.Int(first + 5), q.Int(first + 6)}};
+}
+
 constexpr const char* kStepColumns =
     "s.run_id, s.idx, s.name, s.component, s.status, s.fingerprint, s.reused_run, s.reused_idx, "
     "s.attempt, s.started_ns, s.finished_ns, s.exit_code, s.message, s.deterministic, s.job";
@@ -414,8 +422,9 @@ Status SqliteMetaStore::PutFingerprint(const std::string& fingerprint,
 Status SqliteMetaStore::PutOutput(const std::string& run, int64_t index, const OutputRecord& o) {
   Result<Statement*> q = db_->Cached("INSERT OR REPLACE INTO step_outputs VALUES(?,?,?,?,?,?,?,?,?)");
   if (!q.ok()) return q.status();
-  return (*q)->Bind(1, run).Bind(2, index).Bind(3, o.name).Bind(4, o.digest).Bind(5, o.type)
-      .Bind(6, o.object_name).Bind(7, o.bytes).Bind(8, o.inode).Bind(9, o.mtime_ns).Run();
+  return (*q)->Bind(1, run).Bind(2, index).Bind(3, o.name).Bind(4, o.digest)
+      .Bind(5, std::string(store::TypeName(o.type))).Bind(6, o.object_name).Bind(7, o.bytes)
+      .Bind(8, o.seal.inode).Bind(9, o.seal.mtime_ns).Run();
 }
 
 Status SqliteMetaStore::PutInput(const std::string& run, int64_t index, const InputRecord& in) {
@@ -450,7 +459,7 @@ Result<std::vector<ReuseCandidate>> SqliteMetaStore::ReuseCandidates(const std::
     });
     ReuseCandidate& c = it != out.rend() ? *it : out.emplace_back(ReuseCandidate{run, idx, q.Text(2), {}});
     if (!q.IsNull(3)) {
-      c.outputs.push_back({q.Text(3), q.Text(4), q.Text(5), q.Text(6), q.Int(7), q.Int(8), q.Int(9)});
+      c.outputs.push_back(ReadOutput(q, 3));
     }
   }
   q.Reset();
@@ -467,9 +476,7 @@ Result<std::vector<OutputRecord>> SqliteMetaStore::Outputs(const std::string& ru
       "run_id = ? AND idx = ? ORDER BY name");
   if (!q.ok()) return q.status();
   (*q)->Bind(1, run).Bind(2, index);
-  return AllRows<OutputRecord>(**q, [](const Statement& s) {
-    return OutputRecord{s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Int(4), s.Int(5), s.Int(6)};
-  });
+  return AllRows<OutputRecord>(**q, [](const Statement& s) { return ReadOutput(s, 0); });
 }
 
 Result<std::vector<InputRecord>> SqliteMetaStore::Inputs(const std::string& run, int64_t index) {

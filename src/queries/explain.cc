@@ -1,8 +1,5 @@
 #include "queries/explain.h"
 
-#include <sys/stat.h>
-
-#include <filesystem>
 #include <map>
 #include <set>
 
@@ -43,47 +40,19 @@ std::string Short(const std::string& raw) {
 
 std::string Literal(const std::string& v) { return v.rfind("literal ", 0) == 0 ? v.substr(8) : v; }
 
-// Files of a code snapshot: relative path -> inode of the blob it links to (same inode, same
-// content: the store links every copy of a content to one blob).
-std::map<std::string, uint64_t> CodeFiles(const store::Store& store, const std::string& value) {
-  std::map<std::string, uint64_t> files;
-  std::optional<Digest> d = store::ParseHex(value.size() > 7 ? value.substr(7) : "");
-  if (!d) return files;
-  std::string root = store.ObjectPath(*d);
-  std::error_code ec;
-  for (auto it = std::filesystem::recursive_directory_iterator(root, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    if (!it->is_regular_file(ec)) continue;
-    struct stat st {};
-    ::stat(it->path().c_str(), &st);
-    files[it->path().lexically_relative(root).string()] = st.st_ino;
-  }
-  return files;
-}
-
 void DiffCode(const std::string& now, const std::string& before, const store::Store& store,
               std::vector<std::string>& out) {
-  std::map<std::string, uint64_t> a = CodeFiles(store, before);
-  std::map<std::string, uint64_t> b = CodeFiles(store, now);
-  size_t listed = 0;
-  for (const auto& [path, inode] : b) {
-    auto it = a.find(path);
-    if (it == a.end()) {
-      out.push_back(fmt::format("code file {} added", path));
-    } else if (it->second != inode) {
-      out.push_back(fmt::format("code file {} changed", path));
-    } else {
-      continue;
-    }
-    ++listed;
+  std::optional<Digest> a = store::ParseHex(before.size() > 7 ? before.substr(7) : "");
+  std::optional<Digest> b = store::ParseHex(now.size() > 7 ? now.substr(7) : "");
+  Result<store::TreeDiff> diff = a && b ? store.CompareTrees(*a, *b)
+                                        : Result<store::TreeDiff>(Status::NotFound("no tree"));
+  if (!diff.ok() || diff->empty()) {
+    out.push_back(fmt::format("code {} -> {}", Short(before), Short(now)));
+    return;
   }
-  for (const auto& [path, inode] : a) {
-    if (b.count(path) == 0) {
-      out.push_back(fmt::format("code file {} removed", path));
-      ++listed;
-    }
-  }
-  if (listed == 0) out.push_back(fmt::format("code {} -> {}", Short(before), Short(now)));
+  for (const std::string& f : diff->added) out.push_back(fmt::format("code file {} added", f));
+  for (const std::string& f : diff->changed) out.push_back(fmt::format("code file {} changed", f));
+  for (const std::string& f : diff->removed) out.push_back(fmt::format("code file {} removed", f));
 }
 
 // "environment: scikit-learn 1.2.1 -> 1.3.0", one line per difference, when both identities'

@@ -238,7 +238,66 @@ Status Store::Init() const {
   return Status::Ok();
 }
 
+std::string_view TypeName(ObjectType t) { return t == ObjectType::kFile ? "file" : "folder"; }
+
+std::optional<ObjectType> ParseObjectType(std::string_view name) {
+  if (name == "file") return ObjectType::kFile;
+  if (name == "folder") return ObjectType::kFolder;
+  return std::nullopt;
+}
+
 std::string Store::ObjectPath(const Digest& d) const { return root_ + "/objects/" + ToHex(d); }
+
+Result<Seal> Store::SealOf(const Digest& d) const {
+  struct stat st {};
+  if (::stat(ObjectPath(d).c_str(), &st) != 0) {
+    return Status::NotFound(fmt::format("sha256:{} is not in the store", ToHex(d)));
+  }
+  return Seal{static_cast<int64_t>(st.st_ino),
+              static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
+}
+
+std::optional<Seal> Store::Verify(const ObjectRef& ref, const Seal& recorded) const {
+  Result<Seal> now = SealOf(ref.digest);
+  if (!now.ok()) return std::nullopt;
+  if (*now == recorded) return *now;
+  // New inodes (a copied or restored workspace), or a touched folder: the content decides.
+  Result<ObjectRef> hashed = HashPath(DeliveryPath(ref));
+  if (!hashed.ok() || hashed->digest != ref.digest) return std::nullopt;
+  return *now;
+}
+
+Result<TreeDiff> Store::CompareTrees(const Digest& before, const Digest& now) const {
+  // Every copy of a content is a link to one blob: the same inode is the same content.
+  auto files = [&](const Digest& d) -> Result<std::map<std::string, ino_t>> {
+    std::vector<Item> items;
+    std::string root = ObjectPath(d);
+    Status s = Walk(root, "", nullptr, items);
+    if (!s.ok()) return s;
+    std::map<std::string, ino_t> out;
+    for (const Item& it : items) {
+      if (it.kind == EntryKind::kFile || it.kind == EntryKind::kExecutable) out[it.rel] = it.st.st_ino;
+    }
+    return out;
+  };
+  Result<std::map<std::string, ino_t>> a = files(before);
+  if (!a.ok()) return a.status();
+  Result<std::map<std::string, ino_t>> b = files(now);
+  if (!b.ok()) return b.status();
+  TreeDiff diff;
+  for (const auto& [path, inode] : *b) {
+    auto it = a->find(path);
+    if (it == a->end()) {
+      diff.added.push_back(path);
+    } else if (it->second != inode) {
+      diff.changed.push_back(path);
+    }
+  }
+  for (const auto& [path, inode] : *a) {
+    if (!b->count(path)) diff.removed.push_back(path);
+  }
+  return diff;
+}
 
 std::string Store::DeliveryPath(const ObjectRef& ref) const {
   std::string dir = ObjectPath(ref.digest);

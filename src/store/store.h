@@ -17,6 +17,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/status.h"
@@ -25,6 +26,9 @@
 namespace weft::store {
 
 enum class ObjectType { kFile, kFolder };
+// "file" and "folder", as records and JSON write them.
+std::string_view TypeName(ObjectType t);
+std::optional<ObjectType> ParseObjectType(std::string_view name);
 
 struct ObjectRef {
   Digest digest{};
@@ -32,6 +36,21 @@ struct ObjectRef {
   std::string name;  // file objects: the name it is delivered under
   uint64_t bytes = 0;
   uint64_t files = 0;
+};
+
+// What an object's folder looked like when it was sealed (published): while it still does, the
+// object is whole. Nothing in the store changes an object once published; a copy of the
+// workspace (`cp -a`, a backup) changes the inodes but not the content.
+struct Seal {
+  int64_t inode = 0;
+  int64_t mtime_ns = 0;
+  bool operator==(const Seal&) const = default;
+};
+
+// How two folder objects differ, file by file (relative paths).
+struct TreeDiff {
+  std::vector<std::string> added, removed, changed;
+  bool empty() const { return added.empty() && removed.empty() && changed.empty(); }
 };
 
 // Remembers the digests of a user's files, keyed by what stat says about them, so that unchanged
@@ -100,6 +119,14 @@ class Store {
                              const IgnoreRules* ignore);
 
   bool Has(const Digest& d) const;
+  // The seal of a stored object; NotFound when it is not in the store.
+  Result<Seal> SealOf(const Digest& d) const;
+  // Whether `ref` is in the store and whole, given the seal recorded when it was made: the seal
+  // still holds, or else its content still hashes to its digest. Returns its seal now (which the
+  // caller keeps, so that the content is read once), or nullopt when it is gone or damaged.
+  std::optional<Seal> Verify(const ObjectRef& ref, const Seal& recorded) const;
+  // The files in which folder object `now` differs from folder object `before`.
+  Result<TreeDiff> CompareTrees(const Digest& before, const Digest& now) const;
   // The folder of an object; for a file object, the file is `ObjectPath(d) + "/" + name`.
   std::string ObjectPath(const Digest& d) const;
   // The path a step receives: the folder of a folder object, the named file of a file object.

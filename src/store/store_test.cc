@@ -181,3 +181,60 @@ TEST_F(StoreTest, FilesWithOtherHardLinksAreCopiedNotMoved) {
 
 }  // namespace
 }  // namespace weft::store
+
+namespace weft::store {
+namespace {
+
+// An object is intact while its seal holds; with new inodes (a copied workspace) its content
+// decides, and a damaged one is refused.
+TEST(StoreSealTest, VerifyTrustsTheSealThenTheContent) {
+  weft::testing::TempDir dir;
+  Store store(dir.path() + "/store");
+  ASSERT_TRUE(store.Init().ok());
+  dir.Write("out/a.txt", "alpha");
+  Result<ObjectRef> ref = store.Commit(dir.path() + "/out");
+  ASSERT_TRUE(ref.ok()) << ref.status().message();
+  Result<Seal> seal = store.SealOf(ref->digest);
+  ASSERT_TRUE(seal.ok());
+  EXPECT_EQ(store.Verify(*ref, *seal), *seal);
+  // Copied elsewhere and back: new inode, same content.
+  std::string object = store.ObjectPath(ref->digest);
+  ASSERT_EQ(weft::testing::Run({"/bin/cp", "-a", object, object + ".copy"}, "/").exit_code, 0);
+  ASSERT_EQ(weft::testing::Run({"/bin/chmod", "u+w", dir.path() + "/store/objects"}, "/").exit_code, 0);
+  ASSERT_EQ(weft::testing::Run({"/bin/rm", "-rf", object}, "/").exit_code, 0);
+  ASSERT_EQ(weft::testing::Run({"/bin/mv", object + ".copy", object}, "/").exit_code, 0);
+  std::optional<Seal> resealed = store.Verify(*ref, *seal);
+  ASSERT_TRUE(resealed.has_value());
+  EXPECT_NE(resealed->inode, seal->inode);
+  // A file replaced (as root can): the folder changed, and its content no longer matches.
+  ASSERT_EQ(weft::testing::Run({"/bin/sh", "-c",
+                                "chmod u+w \"$0\" && rm -f \"$0/a.txt\" && echo beta > \"$0/a.txt\"",
+                                object},
+                               "/").exit_code, 0);
+  EXPECT_FALSE(store.Verify(*ref, *resealed).has_value());
+  EXPECT_FALSE(store.SealOf(Digest{}).ok());
+}
+
+TEST(StoreSealTest, CompareTreesNamesAddedChangedAndRemovedFiles) {
+  weft::testing::TempDir dir;
+  Store store(dir.path() + "/store");
+  ASSERT_TRUE(store.Init().ok());
+  dir.Write("v1/same.py", "x = 1\n");
+  dir.Write("v1/edited.py", "y = 1\n");
+  dir.Write("v1/gone.py", "z = 1\n");
+  dir.Write("v2/same.py", "x = 1\n");
+  dir.Write("v2/edited.py", "y = 2\n");
+  dir.Write("v2/lib/new.py", "w = 1\n");
+  Result<ObjectRef> a = store.Snapshot(dir.path() + "/v1", nullptr, nullptr);
+  Result<ObjectRef> b = store.Snapshot(dir.path() + "/v2", nullptr, nullptr);
+  ASSERT_TRUE(a.ok() && b.ok());
+  Result<TreeDiff> d = store.CompareTrees(a->digest, b->digest);
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  EXPECT_EQ(d->added, std::vector<std::string>{"lib/new.py"});
+  EXPECT_EQ(d->changed, std::vector<std::string>{"edited.py"});
+  EXPECT_EQ(d->removed, std::vector<std::string>{"gone.py"});
+  EXPECT_TRUE(store.CompareTrees(a->digest, a->digest)->empty());
+}
+
+}  // namespace
+}  // namespace weft::store
