@@ -2,11 +2,16 @@
 // file, a real store, in a temporary folder per test.
 #include <fcntl.h>
 #include <signal.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -518,7 +523,35 @@ TEST_F(RunTest, AWaiterTakesOverFromAClaimOwnerKilledMidStep) {
   EXPECT_NE(logs.find("waiting for run r1, which is computing the same step"), std::string::npos) << logs;
 }
 
-TEST_F(RunTest, AFullDiskLeavesNothingHalfWrittenAndTheRunResumesOnceSpaceIsBack) {
+// A real full disk: the workspace on a small tmpfs, mounted in a mount namespace of this test's
+// own (so that it goes with the test process), and grown when space is back. Needs root.
+class FullDiskTest : public testing::WeftTest {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "mounting a small file system needs root";
+    ASSERT_EQ(::unshare(CLONE_NEWNS), 0) << std::strerror(errno);
+    ASSERT_EQ(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), 0) << std::strerror(errno);
+    disk_ = dir_.Mkdir(".weft");
+    Resize(512 << 10);
+  }
+  // Makes the file system `bytes` big (at least what it holds).
+  void Resize(uint64_t bytes) {
+    std::string options = "size=" + std::to_string(bytes);
+    unsigned long flags = mounted_ ? MS_REMOUNT : 0;
+    ASSERT_EQ(::mount("tmpfs", disk_.c_str(), "tmpfs", flags, options.c_str()), 0)
+        << options << ": " << std::strerror(errno);
+    mounted_ = true;
+  }
+  uint64_t Used() {
+    struct statvfs v {};
+    ::statvfs(disk_.c_str(), &v);
+    return (v.f_blocks - v.f_bfree) * v.f_frsize;
+  }
+  std::string disk_;
+  bool mounted_ = false;
+};
+
+TEST_F(FullDiskTest, AFullDiskLeavesNothingHalfWrittenAndTheRunResumesOnceSpaceIsBack) {
   dir_.Write("data/big.bin", std::string(1 << 20, 'd'));
   // The step hard-links its output file, so committing it has to copy (the link is shared).
   dir_.Write("p.yml", std::string(R"(type: pipeline
@@ -530,37 +563,38 @@ jobs:
 )");
   // No store file holds a part of the big input or of the output (300000 zero bytes).
   auto nothing_partial = [&] {
-    for (const auto& e : fs::recursive_directory_iterator(dir_.path() + "/.weft/store")) {
+    for (const auto& e : fs::recursive_directory_iterator(disk_ + "/store")) {
       if (!e.is_regular_file()) continue;
       EXPECT_NE(e.path().filename(), "kept") << e.path();
       EXPECT_NE(e.file_size(), 300000u) << e.path();
       EXPECT_TRUE(e.file_size() == (1u << 20) || e.file_size() < 65536) << e.path();
     }
-    EXPECT_TRUE(fs::is_empty(dir_.path() + "/.weft/store/tmp"));
+    EXPECT_TRUE(fs::is_empty(disk_ + "/store/tmp"));
   };
   ASSERT_EQ(Weft({"validate", "p.yml"}).exit_code, 0);
-  ::setenv("WEFT_FAULT", "disk-full", 1);
-  // Snapshotting the input fails: the run does not start, and nothing of the file is kept.
+  // 512 KiB: snapshotting the 1 MiB input fails; the run does not start, and nothing of the file
+  // is kept.
   ProcessResult snap = Weft({"run", "p.yml"});
   EXPECT_EQ(snap.exit_code, 3) << snap.out << snap.err;
   EXPECT_NE(snap.err.find("step keep, input d: "), std::string::npos) << snap.err;
   EXPECT_NE(snap.err.find("No space left on device"), std::string::npos) << snap.err;
   nothing_partial();
-  for (const auto& e : fs::recursive_directory_iterator(dir_.path() + "/.weft/store")) {
+  for (const auto& e : fs::recursive_directory_iterator(disk_ + "/store")) {
     EXPECT_NE(e.path().filename(), "big.bin") << e.path();
   }
-  // With the input stored (a dry run stores snapshots), committing the output fails: the step
-  // fails and says why, nothing of the output is kept.
-  ::unsetenv("WEFT_FAULT");
+  // With the input stored (a dry run stores snapshots), and room for the step's own 300000 bytes
+  // but not for a copy of them, committing the output fails: the step fails and says why,
+  // nothing of the output is kept.
+  Resize(8 << 20);
   ASSERT_EQ(Weft({"run", "p.yml", "--dry-run"}).exit_code, 0);
-  ::setenv("WEFT_FAULT", "disk-full", 1);
+  Resize(Used() + (480 << 10));
   ProcessResult out = Weft({"run", "p.yml"});
-  ::unsetenv("WEFT_FAULT");
   EXPECT_EQ(out.exit_code, 1) << out.out << out.err;
   ProcessResult shown = Weft({"show", "last"});
-  EXPECT_NE(shown.out.find("No space left on device"), std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find("No space left on device"), std::string::npos) << shown.out << out.out;
   nothing_partial();
   // Space is back: resuming finishes the run.
+  Resize(16 << 20);
   ProcessResult resumed = Weft({"resume", "last"});
   EXPECT_EQ(resumed.exit_code, 0) << resumed.out << resumed.err;
   EXPECT_EQ(Statuses()["keep"], "succeeded");

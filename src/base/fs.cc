@@ -45,6 +45,25 @@ Result<std::string> ReadFileCapped(const std::string& path, size_t max_bytes) {
   return data;
 }
 
+Status ReadFileFrom(const std::string& path, uint64_t offset, size_t max_bytes, std::string* out) {
+  out->clear();
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    if (errno == ENOENT) return Status::Ok();
+    return Status::Io(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+  }
+  out->resize(max_bytes);
+  ssize_t n;
+  do {
+    n = ::pread(fd, out->data(), max_bytes, static_cast<off_t>(offset));
+  } while (n < 0 && errno == EINTR);
+  int err = errno;
+  ::close(fd);
+  out->resize(n > 0 ? static_cast<size_t>(n) : 0);
+  if (n < 0) return Status::Io(fmt::format("{}: cannot read: {}", path, std::strerror(err)));
+  return Status::Ok();
+}
+
 PathKind StatPath(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return PathKind::kMissing;
@@ -135,29 +154,6 @@ Status RemoveTree(const std::string& path) {
   return Status::Ok();
 }
 
-namespace {
-
-// The filesystem seam for fault injection: with WEFT_FAULT=disk-full in its environment, weft's
-// file copies (into the store, into working folders, out of the store) fail after their first
-// block with ENOSPC, as on a full disk. Tests use it to show that nothing half-written remains.
-bool DiskFullInjected() {
-  static const bool on = [] {
-    const char* v = std::getenv("WEFT_FAULT");
-    return v != nullptr && std::string_view(v) == "disk-full";
-  }();
-  return on;
-}
-
-ssize_t WriteSome(int fd, const char* data, size_t n, bool first_block) {
-  if (!first_block && DiskFullInjected()) {
-    errno = ENOSPC;
-    return -1;
-  }
-  return ::write(fd, data, n);
-}
-
-}  // namespace
-
 Status CopyFile(const std::string& from, const std::string& to) {
   int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
   if (in < 0) return Status::Io(fmt::format("{}: cannot open: {}", from, std::strerror(errno)));
@@ -172,7 +168,6 @@ Status CopyFile(const std::string& from, const std::string& to) {
   }
   char buf[1 << 16];
   Status status;
-  bool first_block = true;
   while (true) {
     ssize_t n = ::read(in, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
@@ -186,7 +181,7 @@ Status CopyFile(const std::string& from, const std::string& to) {
       break;
     }
     for (ssize_t off = 0; off < n;) {
-      ssize_t w = WriteSome(out, buf + off, static_cast<size_t>(n - off), first_block);
+      ssize_t w = ::write(out, buf + off, static_cast<size_t>(n - off));
       if (w < 0 && errno == EINTR) continue;
       if (w < 0) {
         status = Status::Io(fmt::format("{}: write failed: {}", to, std::strerror(errno)));
@@ -194,11 +189,7 @@ Status CopyFile(const std::string& from, const std::string& to) {
       }
       off += w;
     }
-    first_block = false;
     if (!status.ok()) break;
-  }
-  if (status.ok() && first_block && DiskFullInjected()) {  // even an empty file needs an inode
-    status = Status::Io(fmt::format("{}: write failed: {}", to, std::strerror(ENOSPC)));
   }
   if (status.ok() && ::fsync(out) != 0) {
     status = Status::Io(fmt::format("{}: fsync failed: {}", to, std::strerror(errno)));

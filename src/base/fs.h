@@ -1,6 +1,7 @@
 // Small filesystem helpers used by the loader. Everything returns Status instead of throwing.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -11,6 +12,10 @@ namespace weft {
 // Reads a whole regular file. Refuses files larger than `max_bytes` and anything that is not a
 // regular file (a device, a fifo), so that a hostile path cannot hang or exhaust memory.
 Result<std::string> ReadFileCapped(const std::string& path, size_t max_bytes);
+
+// Reads up to `max_bytes` of a file from `offset` on into `out` (what a growing log gained since
+// it was last read); a missing file reads as empty.
+Status ReadFileFrom(const std::string& path, uint64_t offset, size_t max_bytes, std::string* out);
 
 enum class PathKind { kMissing, kFile, kDirectory, kOther };
 PathKind StatPath(const std::string& path);

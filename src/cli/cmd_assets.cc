@@ -63,9 +63,9 @@ std::function<int()> SetupAssets(CLI::App& sub, const std::string& kind) {
   show->add_flag("--json", o->json, "print JSON");
   archive->add_option("asset", o->ref, "NAME:VERSION")->required();
   return [o, kind, create, list, show, archive] {
-    Result<OpenWorkspaceResult> ws = OpenWorkspace(o->workspace);
+    Result<std::unique_ptr<app::Session>> ws = Open(o->workspace);
     if (!ws.ok()) return Fail(ws.status());
-    assets::WorkspaceRegistry registry(ws->ws, *ws->meta, *ws->store);
+    assets::WorkspaceRegistry& registry = (*ws)->registry();
     if (create->parsed()) {
       Result<assets::WorkspaceRegistry::Registered> r = Status::Ok();
       if (!o->file.empty()) {
@@ -90,7 +90,7 @@ std::function<int()> SetupAssets(CLI::App& sub, const std::string& kind) {
       return 0;
     }
     if (list->parsed()) {
-      Result<std::vector<meta::AssetRecord>> all = ws->meta->Assets(kind, o->name, o->archived);
+      Result<std::vector<meta::AssetRecord>> all = (*ws)->meta().Assets(kind, o->name, o->archived);
       if (!all.ok()) return Fail(all.status());
       if (o->json) {
         Json arr = Json::MakeArray();
@@ -111,9 +111,9 @@ std::function<int()> SetupAssets(CLI::App& sub, const std::string& kind) {
     std::optional<meta::AssetRecord> found = registry.Find(kind, *ref);
     if (!found) return Fail(Status::NotFound(fmt::format("no {} `{}` is registered", kind, o->ref)));
     if (archive->parsed()) {
-      Status s = ws->meta->Begin();
-      if (s.ok()) s = ws->meta->ArchiveAsset(*found);
-      if (s.ok()) s = ws->meta->Commit();
+      Status s = (*ws)->meta().Begin();
+      if (s.ok()) s = (*ws)->meta().ArchiveAsset(*found);
+      if (s.ok()) s = (*ws)->meta().Commit();
       if (!s.ok()) return Fail(s);
       fmt::print("archived {} {}:{}\n", kind, found->name, found->version);
       return 0;

@@ -35,15 +35,15 @@ std::function<int()> SetupCompare(CLI::App& sub) {
   sub.add_flag("--diff", o->diff, "only what differs");
   sub.add_flag("--json", o->json, "print JSON");
   return [o] {
-    Result<OpenWorkspaceResult> ws = OpenWorkspace(o->workspace);
+    Result<std::unique_ptr<app::Session>> ws = Open(o->workspace);
     if (!ws.ok()) return Fail(ws.status());
     std::vector<meta::RunRecord> runs;
     for (const std::string& ref : o->runs) {
-      Result<meta::RunRecord> run = FindRun(*ws->meta, ref);
+      Result<meta::RunRecord> run = (*ws)->FindRun(ref);
       if (!run.ok()) return Fail(run.status());
       runs.push_back(*run);
     }
-    Result<std::vector<queries::CompareRow>> rows = queries::CompareRuns(*ws->meta, runs);
+    Result<std::vector<queries::CompareRow>> rows = queries::CompareRuns((*ws)->meta(), runs);
     if (!rows.ok()) return Fail(rows.status());
     std::erase_if(*rows, [&](const queries::CompareRow& r) { return o->diff && !r.differs(); });
     if (o->json) {

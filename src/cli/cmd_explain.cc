@@ -18,11 +18,11 @@ std::function<int()> SetupExplain(CLI::App& sub) {
   sub.add_option("run", o->run, "the run (`last` for the newest)")->required();
   sub.add_option("step", o->step, "the step")->required();
   return [o] {
-    Result<OpenWorkspaceResult> ws = OpenWorkspace(o->workspace);
+    Result<std::unique_ptr<app::Session>> ws = Open(o->workspace);
     if (!ws.ok()) return Fail(ws.status());
-    Result<meta::RunRecord> run = FindRun(*ws->meta, o->run);
+    Result<meta::RunRecord> run = (*ws)->FindRun(o->run);
     if (!run.ok()) return Fail(run.status());
-    Result<std::vector<std::string>> lines = queries::Explain(*ws->meta, *ws->store, *run, o->step);
+    Result<std::vector<std::string>> lines = queries::Explain((*ws)->meta(), (*ws)->store(), *run, o->step);
     if (!lines.ok()) return Fail(lines.status());
     for (const std::string& l : *lines) fmt::print("{}\n", l);
     return 0;

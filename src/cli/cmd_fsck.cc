@@ -20,9 +20,9 @@ std::function<int()> SetupFsck(CLI::App& sub) {
   sub.add_flag("--wait", o->wait, "wait for running commands to finish instead of giving up");
   sub.add_flag("--json", o->json, "print JSON");
   return [o] {
-    Result<OpenWorkspaceResult> ws = OpenWorkspaceAlone(o->workspace, o->wait, "fsck");
+    Result<std::unique_ptr<app::Session>> ws = OpenAlone(o->workspace, o->wait, "fsck");
     if (!ws.ok()) return Fail(ws.status());
-    Result<maint::FsckReport> r = maint::CheckStore(*ws->meta, *ws->store);
+    Result<maint::FsckReport> r = maint::CheckStore((*ws)->meta(), (*ws)->store());
     if (!r.ok()) return Fail(r.status());
     if (o->json) {
       auto list = [](const std::vector<std::string>& v) {

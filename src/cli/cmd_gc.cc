@@ -24,10 +24,10 @@ std::function<int()> SetupGc(CLI::App& sub) {
   sub.add_flag("--wait", o->wait, "wait for running commands to finish instead of giving up");
   sub.add_flag("-v,--verbose", o->verbose, "list every object removed");
   return [o] {
-    Result<OpenWorkspaceResult> ws = OpenWorkspaceAlone(o->workspace, o->wait, "gc");
+    Result<std::unique_ptr<app::Session>> ws = OpenAlone(o->workspace, o->wait, "gc");
     if (!ws.ok()) return Fail(ws.status());
     maint::GcOptions options{o->keep_runs, o->dry_run};
-    Result<maint::GcReport> r = maint::CollectGarbage(*ws->meta, *ws->store, options);
+    Result<maint::GcReport> r = maint::CollectGarbage((*ws)->meta(), (*ws)->store(), options);
     if (!r.ok()) return Fail(r.status());
     if (o->verbose) {
       for (const std::string& d : r->removed) fmt::print("{} sha256:{}\n", o->dry_run ? "would remove" : "removed", d);

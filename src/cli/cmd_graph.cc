@@ -4,6 +4,7 @@
 
 #include "cli/command.h"
 #include "cli/pipeline_args.h"
+#include "cli/workspace_args.h"
 #include "graph/render.h"
 
 namespace weft::cli {
@@ -19,8 +20,9 @@ std::function<int()> SetupGraph(CLI::App& sub) {
       ->check(CLI::IsMember({"text", "dot", "mermaid", "json"}));
   return [o] {
     int code = 0;
-    FoundRegistry registry;
-    std::unique_ptr<LoadedGraph> g = LoadGraph(o->pipeline, registry.get(), stderr, &code);
+    app::FoundRegistry registry(Cwd());
+    std::unique_ptr<app::LoadedGraph> g =
+        Load({o->pipeline.file, o->pipeline.sets, Cwd()}, registry.get(), &code);
     if (!g) return code;
     fmt::print("{}", graph::Render(g->graph, *graph::ParseFormat(o->format)));
     return 0;

@@ -101,12 +101,12 @@ std::function<int()> SetupLineage(CLI::App& sub) {
   sub.add_flag("--downstream", o->downstream, "who used it, instead of where it came from");
   sub.add_flag("--json", o->json, "print JSON");
   return [o] {
-    Result<OpenWorkspaceResult> ws = OpenWorkspace(o->workspace);
+    Result<std::unique_ptr<app::Session>> ws = Open(o->workspace);
     if (!ws.ok()) return Fail(ws.status());
-    Result<queries::LineageRoot> root = queries::FindLineageRoot(*ws->meta, o->ref);
+    Result<queries::LineageRoot> root = queries::FindLineageRoot((*ws)->meta(), o->ref);
     if (!root.ok()) return Fail(root.status());
-    Result<LineageNode> tree = o->downstream ? queries::TraceDownstream(*ws->meta, root->digest)
-                                             : queries::TraceUpstream(*ws->meta, root->digest);
+    Result<LineageNode> tree = o->downstream ? queries::TraceDownstream((*ws)->meta(), root->digest)
+                                             : queries::TraceUpstream((*ws)->meta(), root->digest);
     if (!tree.ok()) return Fail(tree.status());
     if (o->json) {
       Json j = Json::MakeObject();

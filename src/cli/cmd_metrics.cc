@@ -17,6 +17,7 @@
 #include "base/json.h"
 #include "cli/command.h"
 #include "cli/workspace_args.h"
+#include "app/runs.h"
 #include "engine/metrics.h"
 
 namespace weft::cli {
@@ -58,24 +59,17 @@ std::function<int()> SetupMetrics(CLI::App& sub) {
   sub.add_flag("--history", o->history, "every value, not the latest, min and max");
   sub.add_flag("--json", o->json, "print JSON");
   return [o] {
-    Result<OpenWorkspaceResult> ws = OpenWorkspace(o->workspace);
+    Result<std::unique_ptr<app::Session>> ws = Open(o->workspace);
     if (!ws.ok()) return Fail(ws.status());
-    Result<meta::RunRecord> run = FindRun(*ws->meta, o->run);
+    Result<meta::RunRecord> run = (*ws)->FindRun(o->run);
     if (!run.ok()) return Fail(run.status());
-    Result<std::vector<meta::StepRecord>> steps = ws->meta->Steps(run->id);
+    Result<std::vector<app::StepMetrics>> steps = app::Metrics(**ws, *run, o->step);
     if (!steps.ok()) return Fail(steps.status());
     Json all = Json::MakeArray();
-    bool found = o->step.empty();
-    for (const meta::StepRecord& s : *steps) {
-      if (!o->step.empty() && s.name != o->step) continue;
-      found = true;
-      // A reused step's metrics are those of the attempt it reuses.
-      auto [src_run, src_idx] = s.ResultAttempt();
-      Result<std::vector<meta::MetricRecord>> ms = ws->meta->Metrics(src_run, src_idx);
-      if (!ms.ok()) return Fail(ms.status());
-      Result<std::vector<meta::ParamRecord>> ps = ws->meta->Params(src_run, src_idx);
-      if (!ps.ok()) return Fail(ps.status());
-      if (ms->empty() && ps->empty()) continue;
+    for (const app::StepMetrics& sm : *steps) {
+      const meta::StepRecord& s = sm.step;
+      const std::vector<meta::MetricRecord>* ms = &sm.metrics;
+      const std::vector<meta::ParamRecord>* ps = &sm.params;
       if (o->json) {
         Json step = Json::MakeObject();
         step.Set("step", s.name).Set("status", std::string(meta::Name(s.status)));
@@ -100,7 +94,7 @@ std::function<int()> SetupMetrics(CLI::App& sub) {
         all.Push(step.Set("metrics", metrics));
         continue;
       }
-      fmt::print("{}{}\n", s.name, s.status == meta::StepStatus::kReused ? fmt::format(" (reused from {})", src_run) : "");
+      fmt::print("{}{}\n", s.name, s.status == meta::StepStatus::kReused ? fmt::format(" (reused from {})", s.reused_run) : "");
       if (o->history) {
         for (const meta::MetricRecord& m : *ms) {
           fmt::print("  {:<24} {:>14.6g}{}\n", m.name, m.value,
@@ -115,7 +109,6 @@ std::function<int()> SetupMetrics(CLI::App& sub) {
       }
       for (const meta::ParamRecord& p : *ps) fmt::print("  {:<5} {} = {}\n", p.kind, p.name, p.value);
     }
-    if (!found) return Fail(Status::NotFound(fmt::format("run {} has no step `{}`", run->id, o->step)));
     if (o->json) fmt::print("{}\n", all.Dump());
     return 0;
   };

@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <filesystem>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -12,10 +11,8 @@
 #include "cli/command.h"
 #include "cli/pipeline_args.h"
 #include "cli/workspace_args.h"
+#include "app/runs.h"
 #include "engine/engine.h"
-#include "assets/registry.h"
-#include "engine/resume.h"
-#include "exec/local.h"
 
 namespace weft::cli {
 namespace {
@@ -149,37 +146,23 @@ void PrintSummary(meta::MetaStore& meta, const std::string& run_id) {
 }
 
 // Runs the loaded pipeline with `options` and prints how each step ended.
-int Execute(OpenWorkspaceResult& ws, LoadedGraph& g, const engine::RunOptions& options) {
-  Result<std::unique_ptr<exec::LocalExecutor>> ex =
-      exec::LocalExecutor::Create(ws.ws.config.sandbox && !options.dry_run);
-  if (!ex.ok()) return Fail(ex.status());
+int Execute(app::Session& session, const app::LoadedGraph& g, const engine::RunOptions& options,
+            bool dry_run) {
   std::unique_ptr<LinePrinter> printer = ::isatty(1) ? std::make_unique<TerminalPrinter>()
                                                      : std::make_unique<LinePrinter>();
-  engine::Engine engine(ws.ws, *ws.meta, *ws.store, **ex, *printer);
-  Result<engine::RunResult> r = engine.Run(*g.pipeline, g.graph, options);
+  if (dry_run) {
+    Status s = app::DryRun(session, g, options, {printer.get()});
+    return s.ok() ? 0 : Fail(s);
+  }
+  Result<engine::RunResult> r = app::RunPipeline(session, g, options, {printer.get()});
   printer.reset();  // clears the live status line
   if (!r.ok()) return Fail(r.status());
-  if (options.dry_run) return 0;
-  PrintSummary(*ws.meta, r->run_id);
+  PrintSummary(session.meta(), r->run_id);
   Say(stdout, "\nrun {}: {}\n", r->run_id,
-             r->exit_code == 0 ? "succeeded" : r->exit_code == 130 ? "canceled" : "failed");
+      r->status == meta::RunStatus::kSucceeded  ? "succeeded"
+      : r->status == meta::RunStatus::kCanceled ? "canceled"
+                                                : "failed");
   return r->exit_code;
-}
-
-// The newest interrupted run of the same file from the same folder, unless a later run of it
-// succeeded (then its steps were completed since): one note, not one per old run.
-void NoticeInterrupted(meta::MetaStore& meta, const std::string& file, const std::string& workdir) {
-  Result<std::vector<meta::RunRecord>> runs = meta.Runs(200);
-  if (!runs.ok()) return;
-  for (const meta::RunRecord& r : *runs) {
-    if (r.pipeline_file != file || r.workdir != workdir) continue;
-    if (r.status == meta::RunStatus::kSucceeded) return;
-    if (r.status != meta::RunStatus::kInterrupted) continue;
-    Say(stderr, "note: run {} of {} was interrupted (its weft process was gone); `weft resume "
-                "{}` finishes it as it was submitted\n",
-        r.id, file, r.id);
-    return;
-  }
 }
 
 }  // namespace
@@ -197,34 +180,17 @@ std::function<int()> SetupResume(CLI::App& sub) {
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
   return [o] {
     HostRun();
-    Result<OpenWorkspaceResult> ws = OpenWorkspace(o->workspace);
-    if (!ws.ok()) return Fail(ws.status());
-    Result<meta::RunRecord> run = FindRun(*ws->meta, o->run);
-    if (!run.ok()) return Fail(run.status());
-    if (run->status == meta::RunStatus::kSucceeded) {
-      return Fail(Status::Invalid(fmt::format("run {} succeeded; there is nothing to resume", run->id)));
-    }
-    if (run->status == meta::RunStatus::kRunning) {  // a dead one was settled when the workspace was opened
-      return Fail(Status::Busy(fmt::format("run {} is still running ({}); `weft cancel {}` stops it",
-                                           run->id, run->owner, run->id)));
-    }
-    Result<engine::Submission> sub = engine::ParseSubmission(run->submission);
-    if (!sub.ok()) return Fail(sub.status());
-    Result<std::string> file = engine::MirrorSubmission(ws->ws, *ws->store, run->id, *sub);
-    if (!file.ok()) return Fail(file.status());
-    std::error_code ec;
-    if (!sub->options.workdir.empty()) std::filesystem::current_path(sub->options.workdir, ec);
-    assets::WorkspaceRegistry registry(ws->ws, *ws->meta, *ws->store);
-    PipelineArgs args{*file, sub->options.sets};
-    int code = 0;
-    std::unique_ptr<LoadedGraph> g = LoadGraph(args, registry, stderr, &code);
-    if (!g) return code;
-    engine::RunOptions options = sub->options;
-    options.resumes = run->id;
-    options.replay = &sub->snapshots;
+    Result<std::unique_ptr<app::Session>> session = Open(o->workspace);
+    if (!session.ok()) return Fail(session.status());
+    Result<std::unique_ptr<app::Resumption>> r = app::PrepareResume(**session, o->run);
+    if (!r.ok()) return Fail(r.status());
+    const app::LoadedGraph& g = *(*r)->graph;
+    std::fputs(g.diags.FormatAll().c_str(), stderr);
+    if (!g.ok()) return static_cast<int>(kExitInvalid);
+    engine::RunOptions options = (*r)->options;
     if (o->jobs > 0) options.jobs = o->jobs;
-    Say(stdout, "resuming run {} as submitted ({})\n", run->id, sub->file);
-    return Execute(*ws, *g, options);
+    Say(stdout, "resuming run {} as submitted ({})\n", (*r)->run.id, (*r)->submission.file);
+    return Execute(**session, g, options, false);
   };
 }
 
@@ -247,36 +213,33 @@ std::function<int()> SetupRun(CLI::App& sub) {
   return [o] {
     HostRun();
     int code = 0;
-    Result<OpenWorkspaceResult> ws = OpenWorkspace(o->workspace);
-    if (!ws.ok()) return Fail(ws.status());
-    assets::WorkspaceRegistry registry(ws->ws, *ws->meta, *ws->store);
-    std::unique_ptr<LoadedGraph> g = LoadGraph(o->pipeline, registry, stderr, &code);
+    Result<std::unique_ptr<app::Session>> session = Open(o->workspace);
+    if (!session.ok()) return Fail(session.status());
+    app::Session& s = **session;
+    std::string cwd = Cwd();
+    std::unique_ptr<app::LoadedGraph> g =
+        Load({o->pipeline.file, o->pipeline.sets, cwd}, s.registry(), &code);
     if (!g) return code;
-    engine::RunOptions options;
-    options.jobs = o->jobs;
-    options.force = o->force;
-    options.force_steps = {o->force_steps.begin(), o->force_steps.end()};
-    options.only = o->only;
-    options.until = o->until;
-    options.dry_run = o->dry_run;
-    options.tags = g->pipeline->job.tags;  // then --tag, which wins
-    for (const std::string& t : o->tags) {
-      size_t eq = t.find('=');
-      if (eq == std::string::npos || eq == 0) {
-        return Fail(Status::Invalid(fmt::format("--tag {}: expected KEY=VALUE", t)));
+    engine::RunOptions given;
+    given.jobs = o->jobs;
+    given.force = o->force;
+    given.force_steps = {o->force_steps.begin(), o->force_steps.end()};
+    given.only = o->only;
+    given.until = o->until;
+    given.experiment = o->experiment;
+    given.workdir = cwd;
+    given.sets = o->pipeline.sets;
+    Result<engine::RunOptions> options = app::SubmitOptions(*g, given, o->tags);
+    if (!options.ok()) return Fail(options.status());
+    if (!o->dry_run) {
+      std::optional<meta::RunRecord> earlier = app::InterruptedEarlier(s, g->pipeline->job.file, cwd);
+      if (earlier) {
+        Say(stderr, "note: run {} of {} was interrupted (its weft process was gone); `weft resume "
+                    "{}` finishes it as it was submitted\n",
+            earlier->id, g->pipeline->job.file, earlier->id);
       }
-      std::string key = t.substr(0, eq);
-      std::erase_if(options.tags, [&](const auto& kv) { return kv.first == key; });
-      options.tags.emplace_back(key, t.substr(eq + 1));
     }
-    options.workdir = std::filesystem::current_path().string();
-    options.experiment = !o->experiment.empty() ? o->experiment
-                         : !g->pipeline->job.experiment_name.empty()
-                             ? g->pipeline->job.experiment_name
-                             : std::filesystem::current_path().filename().string();
-    options.sets = o->pipeline.sets;
-    if (!o->dry_run) NoticeInterrupted(*ws->meta, g->pipeline->job.file, options.workdir);
-    return Execute(*ws, *g, options);
+    return Execute(s, *g, *options, o->dry_run);
   };
 }
 

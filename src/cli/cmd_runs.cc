@@ -5,7 +5,6 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include "base/clock.h"
 #include "base/json.h"
 #include "cli/command.h"
 #include "cli/workspace_args.h"
@@ -32,7 +31,7 @@ std::function<int()> SetupRuns(CLI::App& sub) {
   sub.add_option("--tag", o->tag, "only runs with this tag: KEY or KEY=VALUE");
   sub.add_flag("--json", o->json, "print JSON");
   return [o] {
-    Result<OpenWorkspaceResult> ws = OpenWorkspace(o->workspace);
+    Result<std::unique_ptr<app::Session>> ws = Open(o->workspace);
     if (!ws.ok()) return Fail(ws.status());
     if (!o->since.empty()) {
       std::tm tm{};
@@ -48,7 +47,7 @@ std::function<int()> SetupRuns(CLI::App& sub) {
     o->filter.tag = o->tag.substr(0, eq);
     if (!o->status.empty()) o->filter.status = meta::ParseRunStatus(o->status);
     if (eq != std::string::npos) o->filter.tag_value = o->tag.substr(eq + 1);
-    Result<std::vector<meta::RunRecord>> runs = ws->meta->Runs(o->limit, o->filter);
+    Result<std::vector<meta::RunRecord>> runs = (*ws)->meta().Runs(o->limit, o->filter);
     if (!runs.ok()) return Fail(runs.status());
     if (o->json) {
       Json arr = Json::MakeArray();
@@ -73,7 +72,7 @@ std::function<int()> SetupRuns(CLI::App& sub) {
     }
     fmt::print("{:<6} {:<10} {:>9}  {:<16} {}\n", "run", "status", "duration", "experiment", "pipeline");
     for (const auto& r : *runs) {
-      int64_t end = r.status == meta::RunStatus::kRunning ? NowNs() : r.finished_ns;  // a live run counts up
+      int64_t end = r.status == meta::RunStatus::kRunning ? (*ws)->os().NowNs() : r.finished_ns;  // a live run counts up
       double secs = end > r.created_ns ? (end - r.created_ns) / 1e9 : 0;
       fmt::print("{:<6} {:<10} {:>8.1f}s  {:<16} {}\n", r.id, r.status, secs, r.experiment,
                  r.name.empty() ? r.pipeline_file : r.name);

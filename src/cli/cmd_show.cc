@@ -2,7 +2,6 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include "base/clock.h"
 #include "base/json.h"
 #include "cli/command.h"
 #include "cli/workspace_args.h"
@@ -20,18 +19,18 @@ std::function<int()> SetupShow(CLI::App& sub) {
   sub.add_option("run", o->run, "the run (`last` by default)");
   sub.add_flag("--json", o->json, "print JSON");
   return [o] {
-    Result<OpenWorkspaceResult> ws = OpenWorkspace(o->workspace);
+    Result<std::unique_ptr<app::Session>> ws = Open(o->workspace);
     if (!ws.ok()) return Fail(ws.status());
-    Result<meta::RunRecord> run = FindRun(*ws->meta, o->run);
+    Result<meta::RunRecord> run = (*ws)->FindRun(o->run);
     if (!run.ok()) return Fail(run.status());
-    Result<std::vector<meta::StepRecord>> steps = ws->meta->Steps(run->id);
+    Result<std::vector<meta::StepRecord>> steps = (*ws)->meta().Steps(run->id);
     if (!steps.ok()) return Fail(steps.status());
     if (o->json) {
       Json arr = Json::MakeArray();
       for (const auto& s : *steps) {
         Json outs = Json::MakeArray();
         auto [src_run, src_idx] = s.ResultAttempt();
-        Result<std::vector<meta::OutputRecord>> o2 = ws->meta->Outputs(src_run, src_idx);
+        Result<std::vector<meta::OutputRecord>> o2 = (*ws)->meta().Outputs(src_run, src_idx);
         if (o2.ok()) {
           for (const auto& out : *o2) {
             outs.Push(Json::MakeObject().Set("name", out.name).Set("digest", "sha256:" + out.digest));
@@ -67,7 +66,7 @@ std::function<int()> SetupShow(CLI::App& sub) {
     fmt::print("{:<{}}  {:<10} {:>9}  {:<20}  {}\n", "step", width, "status", "duration",
                "fingerprint", "note");
     for (const auto& s : *steps) {
-      int64_t end = s.status == meta::StepStatus::kRunning ? NowNs() : s.finished_ns;  // a running step counts up
+      int64_t end = s.status == meta::StepStatus::kRunning ? (*ws)->os().NowNs() : s.finished_ns;  // a running step counts up
       double secs = s.started_ns && end > s.started_ns ? (end - s.started_ns) / 1e9 : 0;
       fmt::print("{:<{}}  {:<10} {:>8.1f}s  {:<20}  {}\n", s.name, width, s.status, secs,
                  s.fingerprint.substr(0, 19), s.message);

@@ -4,7 +4,7 @@
 
 #include "cli/command.h"
 #include "cli/pipeline_args.h"
-#include "engine/plan.h"
+#include "cli/workspace_args.h"
 
 namespace weft::cli {
 
@@ -13,14 +13,13 @@ std::function<int()> SetupValidate(CLI::App& sub) {
   args->AddTo(sub);
   return [args] {
     int code = 0;
-    FoundRegistry registry;
-    std::unique_ptr<LoadedGraph> g = LoadGraph(*args, registry.get(), stderr, &code);
+    app::FoundRegistry registry(Cwd());
+    std::unique_ptr<app::LoadedGraph> g = Load({args->file, args->sets, Cwd()}, registry.get(), &code);
     if (!g) return code;
-    // What `weft run` would refuse before anything runs: packages an environment lacks.
-    env::Environments envs(registry.workspace(), true);
+    // What `weft run` would refuse before anything runs: packages an environment lacks, code
+    // folders it cannot snapshot.
     Diagnostics found;
-    engine::CheckEnvironments(g->graph, envs, found);
-    engine::CheckCodeFolders(g->graph, found);
+    app::CheckBeforeRun(g->graph, registry.workspace(), found);
     if (found.has_errors()) {
       std::fputs(found.FormatAll().c_str(), stderr);
       std::fprintf(stderr, "%s: invalid: %zu error%s\n", args->file.c_str(), found.error_count(),

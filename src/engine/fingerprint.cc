@@ -21,7 +21,36 @@ void Fingerprint::Seal() {
   digest = "sha256:" + ToHex(Sha256Of(buf));
 }
 
-Fingerprint StepFingerprint(const graph::Step& step, const StepPlan& plan,
+ResolvedInput ResolveInput(const graph::Graph& g, const graph::StepInput& in, const StepPlan& plan,
+                           const UpstreamOutput& upstream) {
+  const graph::ValueSource& s = in.source;
+  ResolvedInput v;
+  v.type = s.type;
+  switch (s.kind) {
+    case graph::ValueSource::Kind::kLiteral:
+      v.kind = ResolvedInput::Kind::kLiteral;
+      v.literal = s.literal.Render();
+      break;
+    case graph::ValueSource::Kind::kData: {
+      v.kind = ResolvedInput::Kind::kData;
+      auto it = plan.data.find(in.name);
+      v.object = it == plan.data.end() ? nullptr : &it->second;
+      v.origin = spec::IsUri(s.uri) || s.local_path.empty() ? s.uri : s.local_path;
+      break;
+    }
+    case graph::ValueSource::Kind::kStepOutput:
+      v.kind = ResolvedInput::Kind::kData;
+      v.object = upstream(s.step, s.output);
+      v.origin = g.steps[s.step].name + "." + s.output;
+      v.from_step = true;
+      break;
+    default:
+      break;
+  }
+  return v;
+}
+
+Fingerprint StepFingerprint(const graph::Graph& g, const graph::Step& step, const StepPlan& plan,
                             const UpstreamOutput& upstream) {
   const spec::CommandComponent& c = *plan.command;
   Fingerprint fp;
@@ -39,26 +68,12 @@ Fingerprint StepFingerprint(const graph::Step& step, const StepPlan& plan,
   fp.Add("code", plan.code ? "sha256:" + ToHex(plan.code->digest) : "none");
   fp.Add("environment", plan.env.identity);
   for (const graph::StepInput& in : step.inputs) {
-    const graph::ValueSource& s = in.source;
-    std::string value;
-    switch (s.kind) {
-      case graph::ValueSource::Kind::kLiteral:
-        value = "literal " + s.literal.Render();
-        break;
-      case graph::ValueSource::Kind::kData:
-        value = fmt::format("data {} sha256:{}", spec::PortTypeName(s.type),
-                            ToHex(plan.data.at(in.name).digest));
-        break;
-      case graph::ValueSource::Kind::kStepOutput: {
-        const store::ObjectRef* out = upstream(s.step, s.output);
-        value = out == nullptr ? "none"
-                               : fmt::format("data {} sha256:{}", spec::PortTypeName(s.type),
-                                             ToHex(out->digest));
-        break;
-      }
-      default:
-        value = "none";
-    }
+    ResolvedInput v = ResolveInput(g, in, plan, upstream);
+    std::string value = v.kind == ResolvedInput::Kind::kLiteral ? "literal " + v.literal
+                        : v.object != nullptr
+                            ? fmt::format("data {} sha256:{}", spec::PortTypeName(v.type),
+                                          ToHex(v.object->digest))
+                            : "none";
     fp.Add("input " + in.name, value);
   }
   for (const graph::StepOutput& o : step.outputs) {
@@ -75,9 +90,9 @@ Fingerprint StepFingerprint(const graph::Step& step, const StepPlan& plan,
     }
   }
   for (const auto& [k, v] : plan.env_vars) fp.Add("env " + k, v);
-  if (!plan.distribution.empty()) {
-    fp.Add("distribution", fmt::format("{} x{}", plan.distribution, plan.per_instance));
-    fp.Add("instance_count", std::to_string(plan.instance_count));
+  if (!plan.distribution.type.empty()) {
+    fp.Add("distribution", fmt::format("{} x{}", plan.distribution.type, plan.distribution.per_instance));
+    fp.Add("instance_count", std::to_string(plan.distribution.instances));
   }
   fp.Seal();
   return fp;

@@ -36,8 +36,24 @@ constexpr const char* kFingerprintFormat = "weft-fingerprint-2";
 // The stored object of another step's output, or nullptr when it produced none.
 using UpstreamOutput = std::function<const store::ObjectRef*(uint32_t step, const std::string& output)>;
 
+// What one input of a step is once its producers have finished: the one place that reads a
+// graph::ValueSource (the fingerprint, the command line and the lineage record all start here).
+struct ResolvedInput {
+  enum class Kind { kNone, kLiteral, kData };
+  Kind kind = Kind::kNone;
+  std::string literal;                     // kLiteral: as rendered
+  const store::ObjectRef* object = nullptr;  // kData: the stored object (local data or an output)
+  spec::PortType type = spec::PortType::kUriFolder;
+  // kData: what was read: the file or URI given, or "STEP.OUTPUT" for another step's output.
+  std::string origin;
+  bool from_step = false;
+};
+
+ResolvedInput ResolveInput(const graph::Graph& g, const graph::StepInput& in, const StepPlan& plan,
+                           const UpstreamOutput& upstream);
+
 // The fingerprint of `step` as planned (docs/store.md lists the fields in order).
-Fingerprint StepFingerprint(const graph::Step& step, const StepPlan& plan,
+Fingerprint StepFingerprint(const graph::Graph& g, const graph::Step& step, const StepPlan& plan,
                             const UpstreamOutput& upstream);
 
 }  // namespace weft::engine

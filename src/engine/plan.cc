@@ -1,7 +1,5 @@
 #include "engine/plan.h"
 
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -25,25 +23,6 @@ std::string Property(const spec::Resources& node, const spec::Resources& compone
 }
 
 }  // namespace
-
-Capacity DetectCapacity(const ws::Workspace& ws, int64_t jobs) {
-  Capacity c;
-  c.cpus = jobs > 0 ? jobs : ws.config.cpus > 0 ? ws.config.cpus : std::max<long>(1, ::sysconf(_SC_NPROCESSORS_ONLN));
-  c.memory_mb = ws.config.memory_mb > 0
-                    ? ws.config.memory_mb
-                    : static_cast<int64_t>(::sysconf(_SC_PHYS_PAGES)) * ::sysconf(_SC_PAGE_SIZE) /
-                          (1024 * 1024);
-  if (ws.config.gpus >= 0) {
-    c.gpus = ws.config.gpus;
-  } else {
-    int n = 0;
-    for (int i = 0; i < 64; ++i) {
-      if (::access(fmt::format("/dev/nvidia{}", i).c_str(), F_OK) == 0) ++n;
-    }
-    c.gpus = n;
-  }
-  return c;
-}
 
 const spec::Environment* StepEnvironment(const graph::Step& step) {
   const spec::Node& node = *step.node;
@@ -87,7 +66,7 @@ void CheckCodeFolders(const graph::Graph& graph, Diagnostics& diags) {
 }
 
 Result<std::vector<StepPlan>> PlanSteps(const graph::Graph& graph, const ws::Workspace& ws,
-                                        const Capacity& capacity, store::Store& store,
+                                        store::Store& store,
                                         meta::MetaStore& meta, env::Environments& envs,
                                         Snapshots& snapshots, std::vector<std::string>* warnings) {
   std::vector<StepPlan> plans(graph.steps.size());
@@ -188,60 +167,23 @@ Result<std::vector<StepPlan>> PlanSteps(const graph::Graph& graph, const ws::Wor
       *field = n;
     }
     const spec::Distribution& d = node.distribution.type.empty() ? c.distribution : node.distribution;
-    plan.distribution = d.type;
-    plan.instance_count = node.resources.instance_count.value_or(c.resources.instance_count.value_or(1));
+    exec::Distribution& dist = plan.distribution;
+    dist.type = d.type;
+    dist.instances = node.resources.instance_count.value_or(c.resources.instance_count.value_or(1));
     if (d.type == "pytorch" || d.type == "mpi") {
-      plan.per_instance = d.process_count_per_instance.value_or(1);
+      dist.per_instance = d.process_count_per_instance.value_or(1);
     } else if (d.type == "tensorflow") {
-      plan.per_instance = d.worker_count.value_or(1) + d.parameter_server_count.value_or(0);
+      dist.per_instance = d.worker_count.value_or(1) + d.parameter_server_count.value_or(0);
     }
-    Needs& n = plan.needs;
-    n.processes = static_cast<int>(d.type.empty() ? 1 : plan.instance_count * plan.per_instance);
+    exec::Needs& n = plan.needs;
     std::string cpus = Property(node.resources, c.resources, "weft.cpus");
     std::string memory = Property(node.resources, c.resources, "weft.memory");
     std::string gpus = Property(node.resources, c.resources, "weft.gpus");
     n.cpus = cpus.empty() ? 1 : std::max<int64_t>(1, std::atoll(cpus.c_str()));
     n.memory_mb = memory.empty() ? 0 : ws::ParseMegabytes(memory);
     n.gpus = gpus.empty() ? 0 : std::atoll(gpus.c_str());
-    auto clamp = [&](int64_t& need, int64_t have, const char* what) {
-      if (need > have) {
-        warnings->push_back(fmt::format("step {} asks for {} {}; this machine has {}, so it gets {}",
-                                        step.name, need, what, have, have));
-        need = have;
-      }
-    };
-    clamp(n.cpus, capacity.cpus, "CPUs");
-    if (capacity.memory_mb > 0) clamp(n.memory_mb, capacity.memory_mb, "MB of memory");
-    clamp(n.gpus, capacity.gpus, "GPUs");
   }
   return plans;
-}
-
-std::vector<std::vector<std::string>> DistributedEnv(const StepPlan& plan, uint32_t step) {
-  std::vector<std::vector<std::string>> out;
-  if (!plan.distribution.empty()) {
-    int world = plan.needs.processes;
-    for (int rank = 0; rank < world; ++rank) {
-      int local = static_cast<int>(rank % plan.per_instance);
-      int node = static_cast<int>(rank / plan.per_instance);
-      std::vector<std::string> extra = {
-          fmt::format("RANK={}", rank), fmt::format("LOCAL_RANK={}", local),
-          fmt::format("NODE_RANK={}", node), fmt::format("WORLD_SIZE={}", world),
-          "MASTER_ADDR=127.0.0.1", fmt::format("MASTER_PORT={}", 29500 + (step % 1000))};
-      if (plan.distribution == "tensorflow") {
-        extra.push_back(fmt::format(
-            R"(TF_CONFIG={{"cluster": {{"worker": [{}]}}, "task": {{"type": "worker", "index": {}}}}})",
-            [&] {
-              std::string w;
-              for (int k = 0; k < world; ++k) w += fmt::format("{}\"127.0.0.1:{}\"", k ? ", " : "", 30000 + k);
-              return w;
-            }(),
-            rank));
-      }
-      out.push_back(std::move(extra));
-    }
-  }
-  return out;
 }
 
 }  // namespace weft::engine

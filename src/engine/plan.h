@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "env/environment.h"
+#include "exec/executor.h"
 #include "workspace/workspace.h"
 #include "graph/graph.h"
 #include "meta/meta.h"
@@ -15,18 +16,11 @@
 
 namespace weft::engine {
 
-struct Needs {
-  int64_t cpus = 1;
-  int64_t memory_mb = 0;
-  int64_t gpus = 0;
-  int processes = 1;  // instance_count x processes per instance
-};
-
 struct StepPlan {
   const spec::CommandComponent* command = nullptr;  // what runs
   std::optional<store::ObjectRef> code;             // code snapshot
   env::ResolvedEnvironment env;
-  Needs needs;
+  exec::Needs needs;  // as asked for (the run clamps it to its target's capacity)
   // Data inputs that are not other steps' outputs, already in the store, by input name.
   std::map<std::string, store::ObjectRef> data;
   std::vector<std::pair<std::string, std::string>> env_vars;  // node's, over component's
@@ -35,18 +29,11 @@ struct StepPlan {
   // first after retry_delay_s seconds, each later one after twice the wait before it.
   int64_t retries = 0;
   int64_t retry_delay_s = 10;
-  std::string distribution;  // pytorch, tensorflow, mpi or empty
-  int64_t instance_count = 1;
-  int64_t per_instance = 1;
+  exec::Distribution distribution;
+  // How many jobs the step expands into (parallel mini-batches and sweep trials will; a command
+  // step has one). Each job k gets WEFT_JOB=k and WEFT_JOBS in its environment.
+  int jobs = 1;
 };
-
-struct Capacity {
-  int64_t cpus = 1;
-  int64_t memory_mb = 0;
-  int64_t gpus = 0;
-};
-
-Capacity DetectCapacity(const ws::Workspace& ws, int64_t jobs);
 
 // The local paths a run read (code folders, data inputs, its YAML files) and what they held. A
 // resumed run reads them from here instead of the file system: it replays what was submitted.
@@ -61,7 +48,7 @@ struct Snapshots {
 // data, missing packages, datastore paths that do not exist, URLs weft cannot fetch. Every path
 // it snapshots is recorded in `snapshots` (and taken from there when it is already).
 Result<std::vector<StepPlan>> PlanSteps(const graph::Graph& graph, const ws::Workspace& ws,
-                                        const Capacity& capacity, store::Store& store,
+                                        store::Store& store,
                                         meta::MetaStore& meta, env::Environments& envs,
                                         Snapshots& snapshots, std::vector<std::string>* warnings);
 
@@ -76,10 +63,5 @@ void CheckEnvironments(const graph::Graph& graph, env::Environments& envs, Diagn
 // For `weft validate`: what `weft run` would refuse in the steps' code folders (links that point
 // outside them, FIFOs, devices), as an error at each component's `code`.
 void CheckCodeFolders(const graph::Graph& graph, Diagnostics& diags);
-
-// The variables of each process of a distributed step (RANK, LOCAL_RANK, NODE_RANK, WORLD_SIZE,
-// MASTER_ADDR, MASTER_PORT, and TF_CONFIG for tensorflow); empty for a single-process step.
-// `step` spreads MASTER_PORT so that concurrent distributed steps do not collide.
-std::vector<std::vector<std::string>> DistributedEnv(const StepPlan& plan, uint32_t step);
 
 }  // namespace weft::engine

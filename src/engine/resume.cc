@@ -3,40 +3,26 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <map>
 
 #include <fmt/format.h>
 
-#include "base/clock.h"
 #include "base/fs.h"
 #include "base/json.h"
 #include "engine/secrets.h"
-#include "exec/local.h"
 
 namespace weft::engine {
 namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kGroupKey = " group=";
 constexpr int64_t kGraceMs = 5000;  // what steps get to exit after SIGTERM, as in a run
 
-// The value of `key` in "k=v k=v group=PATH" (the form weft records its process in); 0 when
-// absent. The group's path, last, may hold anything and is not searched.
+// The value of `key` in "k=v k=v" (the form weft records its process in); 0 when absent.
 int64_t Field(const std::string& text, const std::string& key) {
-  std::string head = text.substr(0, text.find(kGroupKey));
-  size_t at = head.find(key + "=");
-  if (at == std::string::npos || (at > 0 && head[at - 1] != ' ')) return 0;
-  return std::atoll(head.c_str() + at + key.size() + 1);
-}
-
-bool SameProcess(int64_t pid, int64_t start) {
-  return pid > 0 && start > 0 && exec::ProcessStartTime(pid) == std::to_string(start);
-}
-
-// The folder where the run's executor tracked its jobs' processes ("" when none was recorded).
-std::string OwnerGroup(const std::string& owner) {
-  size_t at = owner.find(kGroupKey);
-  return at == std::string::npos ? "" : owner.substr(at + std::strlen(kGroupKey));
+  size_t at = text.find(key + "=");
+  if (at == std::string::npos || (at > 0 && text[at - 1] != ' ')) return 0;
+  return std::atoll(text.c_str() + at + key.size() + 1);
 }
 
 }  // namespace
@@ -160,37 +146,60 @@ Result<std::string> MirrorSubmission(const ws::Workspace& ws, const store::Store
   return root + submission.file;
 }
 
-bool SameBoot(const std::string& owner) {
+std::string OwnerOf(const Os& os) {
+  return fmt::format("pid={} start={} boot={}", os.Pid(), os.ProcessStartTime(os.Pid()), os.BootId());
+}
+
+bool SameBoot(const Os& os, const std::string& owner) {
   size_t at = owner.find(" boot=");
-  return at == std::string::npos || owner.substr(at + 6, owner.find(' ', at + 6) - at - 6) == exec::BootId();
+  return at == std::string::npos || owner.substr(at + 6, owner.find(' ', at + 6) - at - 6) == os.BootId();
 }
 
 int64_t OwnerPid(const std::string& owner) { return Field(owner, "pid"); }
 
-bool OwnerAlive(const std::string& owner) {
+bool OwnerAlive(const Os& os, const std::string& owner) {
   int64_t pid = Field(owner, "pid");
-  return SameBoot(owner) && SameProcess(pid, Field(owner, "start")) && !exec::ProcessEnded(pid);
+  int64_t start = Field(owner, "start");
+  return SameBoot(os, owner) && pid > 0 && start > 0 &&
+         os.ProcessStartTime(pid) == std::to_string(start);
 }
 
-Result<exec::Cgroups::Stopped> StopLeftovers(meta::MetaStore& meta, const meta::RunRecord& run,
-                                             meta::RunStatus status, const std::string& message,
-                                             int exit_code) {
+Result<exec::Stopped> StopLeftovers(meta::MetaStore& meta, Targets& targets, const Os& os,
+                                    const meta::RunRecord& run, meta::RunStatus status,
+                                    const std::string& message, int exit_code) {
   Result<std::vector<meta::StepRecord>> steps = meta.Steps(run.id);
   if (!steps.ok()) return steps.status();
-  // Every job's cgroup is below the run's group; jobs without one are stopped by process group.
-  std::string group = OwnerGroup(run.owner);
-  exec::Cgroups::Stopped stopped = group.empty() ? exec::Cgroups::Stopped{}
-                                                 : exec::Cgroups::Stop(group, kGraceMs);
+  Result<std::vector<std::pair<std::string, std::string>>> tracked = meta.RunTracking(run.id);
+  if (!tracked.ok()) return tracked.status();
+  // What each target tracks of the run, and the jobs that were running there.
+  std::map<std::string, std::pair<std::string, std::vector<std::string>>> by_target;
+  for (const auto& [target, tracking] : *tracked) by_target[target].first = tracking;
   for (const meta::StepRecord& s : *steps) {
     if (s.status != meta::StepStatus::kRunning) continue;
-    exec::JobInfo job = exec::ParseJob(s.job);
-    if (!group.empty() && job.cgroup.rfind(group + "/", 0) == 0) continue;  // stopped with it
-    exec::Cgroups::Stopped one = exec::StopJob(job, kGraceMs);
+    if (s.jobs <= 1) {
+      if (!s.job.empty()) by_target[s.target].second.push_back(s.job);
+      continue;
+    }
+    Result<std::vector<meta::JobRecord>> jobs = meta.Jobs(run.id, s.index);
+    if (!jobs.ok()) return jobs.status();
+    for (const meta::JobRecord& j : *jobs) {
+      if (j.status == meta::StepStatus::kRunning && !j.job_id.empty()) {
+        by_target[j.target].second.push_back(j.job_id);
+      }
+    }
+  }
+  exec::Stopped stopped;
+  for (const auto& [name, what] : by_target) {
+    // A target no longer configured: its executor's kind is the default's.
+    Result<exec::Executor*> ex = targets.Get(targets.Has(name) ? name : targets.default_target());
+    if (!ex.ok()) return ex.status();
+    if (status == meta::RunStatus::kInterrupted && (*ex)->JobsOutliveWeft()) continue;
+    exec::Stopped one = (*ex)->StopRun(what.first, what.second, kGraceMs);
     stopped.processes += one.processes;
     stopped.all_gone &= one.all_gone;
   }
   Status st = meta.Begin();
-  int64_t now_ns = NowNs();
+  int64_t now_ns = os.NowNs();
   for (meta::StepRecord s : *steps) {
     if (!st.ok()) break;
     if (s.status != meta::StepStatus::kRunning && s.status != meta::StepStatus::kRetrying) continue;
@@ -210,18 +219,18 @@ Result<exec::Cgroups::Stopped> StopLeftovers(meta::MetaStore& meta, const meta::
   return stopped;
 }
 
-Result<std::vector<std::string>> SettleDeadRuns(meta::MetaStore& meta) {
+Result<std::vector<std::string>> SettleDeadRuns(meta::MetaStore& meta, Targets& targets,
+                                                const Os& os) {
   meta::RunFilter running;
   running.status = meta::RunStatus::kRunning;
   Result<std::vector<meta::RunRecord>> runs = meta.Runs(-1, running);
   if (!runs.ok()) return runs.status();
   std::vector<std::string> settled;
   for (const meta::RunRecord& r : *runs) {
-    if (OwnerAlive(r.owner)) continue;
-    Result<exec::Cgroups::Stopped> s = StopLeftovers(
-        meta, r, meta::RunStatus::kInterrupted,
-        "its weft process was gone; `weft resume` finishes the run",
-        kExitStepFailed);
+    if (OwnerAlive(os, r.owner)) continue;
+    Result<exec::Stopped> s = StopLeftovers(
+        meta, targets, os, r, meta::RunStatus::kInterrupted,
+        "its weft process was gone; `weft resume` finishes the run", kExitStepFailed);
     if (!s.ok()) return s.status();
     settled.push_back(r.id);
   }

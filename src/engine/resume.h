@@ -15,7 +15,9 @@
 #include "engine/engine.h"
 #include "engine/plan.h"
 #include "workspace/workspace.h"
-#include "exec/cgroup.h"
+#include "engine/targets.h"
+#include "exec/executor.h"
+#include "base/os.h"
 #include "meta/meta.h"
 #include "store/store.h"
 
@@ -38,26 +40,31 @@ Result<Submission> ParseSubmission(const std::string& json);
 Result<std::string> MirrorSubmission(const ws::Workspace& ws, const store::Store& store,
                                      const std::string& run_id, Submission& submission);
 
+// The record of this weft process: "pid=P start=T boot=B".
+std::string OwnerOf(const Os& os);
 // Whether the process recorded as "pid=P start=T" is alive and the very same process (a reused
 // pid has another start time).
-bool OwnerAlive(const std::string& owner);
+bool OwnerAlive(const Os& os, const std::string& owner);
 // The pid in such a record (0 when it has none).
 int64_t OwnerPid(const std::string& owner);
 // Whether "... boot=B" names this boot of this machine (a record without one is taken as this).
-bool SameBoot(const std::string& owner);
+bool SameBoot(const Os& os, const std::string& owner);
 
-// For a run whose process is gone: stops every process its steps left behind (everything in the
-// cgroups of its jobs, else the process groups of its running steps, checked by start time;
-// SIGTERM, then SIGKILL after 5 s), records those steps and any retrying ones, and the run, with
-// `status` (canceled or interrupted), `message` and `exit_code`. Says how many processes it found and
-// whether every one of them has gone.
-Result<exec::Cgroups::Stopped> StopLeftovers(meta::MetaStore& meta, const meta::RunRecord& run,
-                                             meta::RunStatus status, const std::string& message,
-                                             int exit_code);
+// For a run whose weft is gone: stops what its jobs left running, through each target's executor
+// (the tracking recorded with the run, and the job ids recorded with its running steps; SIGTERM,
+// then SIGKILL after 5 s for local processes); records those steps and any retrying ones, and the
+// run, with `status` (canceled or interrupted), `message` and `exit_code`. When it is only
+// settled (interrupted), jobs of targets whose jobs outlive weft (a batch system) are left to
+// run, for `weft resume` to re-attach. Says how many processes it found and whether every one of
+// them has gone.
+Result<exec::Stopped> StopLeftovers(meta::MetaStore& meta, Targets& targets, const Os& os,
+                                    const meta::RunRecord& run, meta::RunStatus status,
+                                    const std::string& message, int exit_code);
 
 // Every run still recorded as running whose weft process is gone (killed, crashed, the machine
 // restarted) is settled: what it left is stopped and it is recorded `interrupted`. Every command
 // that opens a workspace does this first, so no dead run shows as running. Returns their ids.
-Result<std::vector<std::string>> SettleDeadRuns(meta::MetaStore& meta);
+Result<std::vector<std::string>> SettleDeadRuns(meta::MetaStore& meta, Targets& targets,
+                                                const Os& os);
 
 }  // namespace weft::engine

@@ -132,7 +132,7 @@ void Cgroups::Remove(const std::string& path, bool children) {
   ::rmdir(path.c_str());
 }
 
-Cgroups::Stopped Cgroups::Stop(const std::string& path, int64_t grace_ms) {
+Stopped Cgroups::Stop(const std::string& path, int64_t grace_ms) {
   struct stat st {};
   Stopped out;
   if (::stat(path.c_str(), &st) != 0) return out;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "exec/executor.h"
 
 namespace weft::exec {
 
@@ -47,11 +48,6 @@ class Cgroups {
   // fine.
   static void Remove(const std::string& path, bool children = false);
 
-  // What Stop found: how many processes were in the cgroups, and whether every one has gone.
-  struct Stopped {
-    size_t processes = 0;
-    bool all_gone = true;
-  };
   // Stops every process in the cgroup at `path` and in every cgroup below it: SIGTERM, then after
   // `grace_ms` (or at once when 0) SIGKILL; waits up to 5 s more for them to go, then removes the
   // cgroups. For a run whose weft is gone, and for `weft cancel`.

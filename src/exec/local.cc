@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -20,6 +21,7 @@
 #include <fmt/format.h>
 
 #include "base/interrupt.h"
+#include "base/os.h"
 #include "exec/sandbox.h"
 #include "exec/spawn.h"
 
@@ -60,10 +62,28 @@ Status WriteScript(const std::string& path, const std::string& command) {
 }
 
 bool SameProcess(int64_t pid, const std::string& start) {
-  return pid > 0 && !start.empty() && ProcessStartTime(pid) == start;
+  return pid > 0 && !start.empty() && RealOs().ProcessStartTime(pid) == start;
 }
 
-bool GroupGone(int64_t pgid) { return ::kill(static_cast<pid_t>(-pgid), 0) != 0 && errno == ESRCH; }
+// Whether no process of group `pgid` is left running (zombies waiting for their parent to collect
+// them have ended).
+bool GroupGone(int64_t pgid) {
+  if (::kill(static_cast<pid_t>(-pgid), 0) != 0 && errno == ESRCH) return true;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+    std::string name = e.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(e.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), {});
+    size_t close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(stat.substr(close + 2));
+    std::string state, ppid, group;
+    rest >> state >> ppid >> group;
+    if (group == std::to_string(pgid) && state != "Z" && state != "X") return false;
+  }
+  return true;
+}
 
 // Empties the interrupt pipe; true when an interrupt had arrived since it was last emptied.
 bool DrainInterrupts() {
@@ -73,51 +93,14 @@ bool DrainInterrupts() {
   return any;
 }
 
-}  // namespace
-
-struct LocalExecutor::Job {
-  LaunchSpec spec;
-  pid_t pgid = 0;
-  std::map<pid_t, bool> pids;  // our direct children: pid -> still running
-  int exit_code = 0;
-  int64_t deadline_ms = 0;     // timeout
-  int64_t kill_at_ms = 0;      // SIGKILL after SIGTERM
-  bool timed_out = false;
-  bool canceled = false;
-  std::string start_time;
-  std::string cgroup;          // empty: tracked by its process group
+// What a job is, durable enough to find it again after weft restarts: "pid=P pgid=G start=T",
+// then " cgroup=PATH" where it has one (the path is last: it may hold spaces).
+struct JobInfo {
+  int64_t pid = 0;
+  int64_t pgid = 0;
+  std::string start_time;  // /proc/<pid>/stat field 22, so that a reused pid is never mistaken
+  std::string cgroup;
 };
-
-std::string ProcessStartTime(int64_t pid) {
-  std::ifstream in(fmt::format("/proc/{}/stat", pid));
-  std::string stat((std::istreambuf_iterator<char>(in)), {});
-  size_t close = stat.rfind(')');
-  if (close == std::string::npos) return {};
-  std::istringstream rest(stat.substr(close + 2));
-  std::string field;
-  for (int i = 3; i <= 22 && rest >> field; ++i) {
-    if (i == 22) return field;
-  }
-  return {};
-}
-
-bool ProcessEnded(int64_t pid) {
-  std::ifstream in(fmt::format("/proc/{}/stat", pid));
-  std::string stat((std::istreambuf_iterator<char>(in)), {});
-  size_t close = stat.rfind(')');
-  return close == std::string::npos || close + 2 >= stat.size() || stat[close + 2] == 'Z' ||
-         stat[close + 2] == 'X';
-}
-
-const std::string& BootId() {
-  static const std::string id = [] {
-    std::ifstream in("/proc/sys/kernel/random/boot_id");
-    std::string s;
-    std::getline(in, s);
-    return s;
-  }();
-  return id;
-}
 
 std::string FormatJob(const JobInfo& job) {
   std::string out = fmt::format("pid={} pgid={} start={}", job.pid, job.pgid, job.start_time);
@@ -142,13 +125,12 @@ JobInfo ParseJob(const std::string& text) {
       job.cgroup = value + field;
     }
   }
-  job.job_id = std::to_string(job.pid);
   return job;
 }
 
-Cgroups::Stopped StopJob(const JobInfo& job, int64_t grace_ms) {
+Stopped StopJob(const JobInfo& job, int64_t grace_ms) {
   if (!job.cgroup.empty()) return Cgroups::Stop(job.cgroup, grace_ms);
-  Cgroups::Stopped out;
+  Stopped out;
   if (!SameProcess(job.pgid, job.start_time)) return out;
   out.processes = 1;
   ::kill(static_cast<pid_t>(-job.pgid), SIGTERM);
@@ -163,7 +145,41 @@ Cgroups::Stopped StopJob(const JobInfo& job, int64_t grace_ms) {
   return out;
 }
 
-Result<std::unique_ptr<LocalExecutor>> LocalExecutor::Create(bool sandbox) {
+}  // namespace
+
+struct LocalExecutor::Job {
+  LaunchSpec spec;
+  std::vector<int64_t> gpu_ids;
+  pid_t pgid = 0;
+  std::map<pid_t, bool> pids;  // our direct children: pid -> still running
+  int exit_code = 0;
+  int64_t deadline_ms = 0;     // timeout
+  int64_t kill_at_ms = 0;      // SIGKILL after SIGTERM
+  bool timed_out = false;
+  bool canceled = false;
+  std::string start_time;
+  std::string cgroup;          // empty: tracked by its process group
+};
+
+Capacity DetectCapacity(const LocalOptions& o) {
+  Capacity c;
+  c.cpus = o.cpus > 0 ? o.cpus : std::max<long>(1, ::sysconf(_SC_NPROCESSORS_ONLN));
+  c.memory_mb = o.memory_mb > 0 ? o.memory_mb
+                                : static_cast<int64_t>(::sysconf(_SC_PHYS_PAGES)) *
+                                      ::sysconf(_SC_PAGE_SIZE) / (1024 * 1024);
+  if (o.gpus >= 0) {
+    c.gpus = o.gpus;
+  } else {
+    c.gpus = 0;
+    for (int i = 0; i < 64; ++i) {
+      if (::access(fmt::format("/dev/nvidia{}", i).c_str(), F_OK) == 0) ++c.gpus;
+    }
+  }
+  return c;
+}
+
+Result<std::unique_ptr<LocalExecutor>> LocalExecutor::Create(const LocalOptions& options) {
+  bool sandbox = options.sandbox;
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGCHLD);
@@ -177,6 +193,8 @@ Result<std::unique_ptr<LocalExecutor>> LocalExecutor::Create(bool sandbox) {
     return Status::Io(fmt::format("cannot become the subreaper: {}", std::strerror(errno)));
   }
   std::unique_ptr<LocalExecutor> ex(new LocalExecutor(fd));
+  ex->capacity_ = DetectCapacity(options);
+  ex->gpu_busy_.assign(static_cast<size_t>(ex->capacity_.gpus), false);
   ex->cgroups_ = Cgroups::Open();
   ex->own_namespaces_ = sandbox && CanMakeMountNamespaces();
   bool bwrap_sandbox = sandbox && !ex->own_namespaces_;
@@ -249,8 +267,7 @@ Result<uint64_t> LocalExecutor::Submit(const LaunchSpec& spec) {
     cgroup_fd = *fd;
     job->cgroup = cgroups_->PathOf(name);
   }
-  std::vector<std::vector<std::string>> processes = spec.per_process_env;
-  if (processes.empty()) processes.emplace_back();
+  std::vector<std::vector<std::string>> processes = ProcessEnv(spec, *job);
   ProcessSpec ps;
   ps.argv = Argv(spec);
   ps.cwd = spec.cwd;
@@ -277,28 +294,80 @@ Result<uint64_t> LocalExecutor::Submit(const LaunchSpec& spec) {
   if (cgroup_fd >= 0) ::close(cgroup_fd);
   if (!failed.ok()) {
     if (job->pgid != 0) Signal(*job, SIGKILL);
+    for (int64_t g : job->gpu_ids) gpu_busy_[static_cast<size_t>(g)] = false;
     return failed;
   }
-  job->start_time = ProcessStartTime(job->pgid);
+  job->start_time = RealOs().ProcessStartTime(job->pgid);
   if (spec.timeout_ms > 0) job->deadline_ms = NowMs() + spec.timeout_ms;
   uint64_t handle = next_handle_++;
   jobs_[handle] = std::move(job);
   return handle;
 }
 
-JobInfo LocalExecutor::Info(uint64_t handle) const {
+// Each process's own variables: a distributed job's ranks and addresses (all its processes run
+// here, so the master is this machine), and the GPUs the job is given.
+std::vector<std::vector<std::string>> LocalExecutor::ProcessEnv(const LaunchSpec& spec, Job& job) {
+  std::vector<std::string> common;
+  if (capacity_.gpus > 0) {  // the devices given, and only those, are visible
+    std::string ids;
+    for (size_t g = 0; g < gpu_busy_.size() && static_cast<int64_t>(job.gpu_ids.size()) < spec.needs.gpus; ++g) {
+      if (gpu_busy_[g]) continue;
+      gpu_busy_[g] = true;
+      job.gpu_ids.push_back(static_cast<int64_t>(g));
+      ids += (ids.empty() ? "" : ",") + std::to_string(g);
+    }
+    common.push_back("CUDA_VISIBLE_DEVICES=" + ids);
+  }
+  const Distribution& d = spec.distribution;
+  if (d.type.empty()) return {common};
+  std::vector<std::vector<std::string>> out;
+  int64_t world = d.processes();
+  int port = 29500 + static_cast<int>(next_handle_ % 1000);  // concurrent jobs do not collide
+  for (int64_t rank = 0; rank < world; ++rank) {
+    std::vector<std::string> extra = common;
+    extra.insert(extra.end(), {fmt::format("RANK={}", rank), fmt::format("LOCAL_RANK={}", rank % d.per_instance),
+                               fmt::format("NODE_RANK={}", rank / d.per_instance),
+                               fmt::format("WORLD_SIZE={}", world), "MASTER_ADDR=127.0.0.1",
+                               fmt::format("MASTER_PORT={}", port)});
+    if (d.type == "tensorflow") {
+      std::string workers;
+      for (int64_t k = 0; k < world; ++k) workers += fmt::format("{}\"127.0.0.1:{}\"", k ? ", " : "", 30000 + k);
+      extra.push_back(fmt::format(
+          R"(TF_CONFIG={{"cluster": {{"worker": [{}]}}, "task": {{"type": "worker", "index": {}}}}})",
+          workers, rank));
+    }
+    out.push_back(std::move(extra));
+  }
+  return out;
+}
+
+std::string LocalExecutor::JobId(uint64_t handle) const {
   auto it = jobs_.find(handle);
   if (it == jobs_.end()) return {};
   const Job& j = *it->second;
-  return {std::to_string(j.pgid), j.pgid, j.pgid, j.start_time, j.cgroup};
+  return FormatJob({j.pgid, j.pgid, j.start_time, j.cgroup});
 }
 
-std::string LocalExecutor::GroupPath(const std::string& group) const {
+std::string LocalExecutor::TrackRun(const std::string& group) {
   return cgroups_ ? cgroups_->PathOf(group) : std::string();
 }
 
-void LocalExecutor::ReleaseGroup(const std::string& group) {
-  if (cgroups_) Cgroups::Remove(cgroups_->PathOf(group));
+void LocalExecutor::ReleaseRun(const std::string& tracking) {
+  if (!tracking.empty()) Cgroups::Remove(tracking);
+}
+
+Stopped LocalExecutor::StopRun(const std::string& tracking, const std::vector<std::string>& job_ids,
+                               int64_t grace_ms) {
+  // Every job's cgroup is below the run's; jobs without one are stopped by process group.
+  Stopped stopped = tracking.empty() ? Stopped{} : Cgroups::Stop(tracking, grace_ms);
+  for (const std::string& id : job_ids) {
+    JobInfo job = ParseJob(id);
+    if (!tracking.empty() && job.cgroup.rfind(tracking + "/", 0) == 0) continue;  // stopped
+    Stopped one = StopJob(job, grace_ms);
+    stopped.processes += one.processes;
+    stopped.all_gone &= one.all_gone;
+  }
+  return stopped;
 }
 
 void LocalExecutor::Signal(Job& job, int sig) {
@@ -362,6 +431,7 @@ std::vector<JobEnd> LocalExecutor::Wait(int64_t timeout_ms) {
       }
       if (Over(job)) {
         if (!job.cgroup.empty()) Cgroups::Remove(job.cgroup);
+        for (int64_t g : job.gpu_ids) gpu_busy_[static_cast<size_t>(g)] = false;
         JobEnd end;
         end.handle = it->first;
         end.exit_code = job.exit_code;

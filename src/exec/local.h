@@ -21,21 +21,33 @@
 
 namespace weft::exec {
 
+// How the local target is set up: whether steps run sandboxed, and its capacity (0, or -1 for
+// GPUs: what the machine has).
+struct LocalOptions {
+  bool sandbox = true;
+  int64_t cpus = 0;
+  int64_t memory_mb = 0;
+  int64_t gpus = -1;
+};
+
 class LocalExecutor : public Executor {
  public:
   // Blocks SIGCHLD in the calling thread (call before starting other threads) and becomes the
-  // children's subreaper. With `sandbox`, fails when no sandbox can be made here (the error says
-  // how to fix it or opt out).
-  static Result<std::unique_ptr<LocalExecutor>> Create(bool sandbox);
+  // children's subreaper. With a sandbox, fails when none can be made here (the error says how
+  // to fix it or opt out).
+  static Result<std::unique_ptr<LocalExecutor>> Create(const LocalOptions& options);
   ~LocalExecutor() override;
 
+  Capacity capacity() const override { return capacity_; }
   Result<uint64_t> Submit(const LaunchSpec& spec) override;
-  JobInfo Info(uint64_t handle) const override;
+  std::string JobId(uint64_t handle) const override;
   std::vector<JobEnd> Wait(int64_t timeout_ms) override;
   void Cancel(uint64_t handle, bool now = false) override;
   size_t running() const override { return jobs_.size(); }
-  std::string GroupPath(const std::string& group) const override;
-  void ReleaseGroup(const std::string& group) override;
+  std::string TrackRun(const std::string& group) override;
+  void ReleaseRun(const std::string& tracking) override;
+  Stopped StopRun(const std::string& tracking, const std::vector<std::string>& job_ids,
+                  int64_t grace_ms) override;
   std::vector<std::string> warnings() const override { return warnings_; }
 
  private:
@@ -45,30 +57,22 @@ class LocalExecutor : public Executor {
   void Signal(Job& job, int sig);
   bool Over(const Job& job) const;
   std::vector<std::string> Argv(const LaunchSpec& spec) const;
+  // The variables of each process of the job: its place in a distributed job, its GPUs.
+  std::vector<std::vector<std::string>> ProcessEnv(const LaunchSpec& spec, Job& job);
 
   int signal_fd_;
+  Capacity capacity_;
   uint64_t next_handle_ = 1;
   std::map<uint64_t, std::unique_ptr<Job>> jobs_;
+  std::vector<bool> gpu_busy_;
   std::optional<Cgroups> cgroups_;  // none: PID namespaces under bubblewrap, where it works
   bool own_namespaces_ = false;     // the sandbox is a mount namespace weft makes itself
   bool bubblewrap_pids_ = false;    // jobs run in a PID namespace under bubblewrap
   std::vector<std::string> warnings_;
 };
 
-// Reads field 22 (start time in clock ticks) of /proc/PID/stat; empty when the process is gone.
-std::string ProcessStartTime(int64_t pid);
-// Whether `pid` has ended: gone, or a zombie waiting for its parent to collect it.
-bool ProcessEnded(int64_t pid);
-// This boot of this machine (/proc/sys/kernel/random/boot_id), to tell a pid of an earlier boot.
-const std::string& BootId();
-
-// The durable form of a job ("pid=P pgid=G start=T cgroup=PATH"), and back.
-std::string FormatJob(const JobInfo& job);
-JobInfo ParseJob(const std::string& text);
-
-// Stops what a job of a weft that is gone left running: everything in its cgroup, else its
-// process group (if its leader is still the process recorded: same start time). SIGTERM, then
-// SIGKILL after `grace_ms`. Says how many processes there were and whether all have gone.
-Cgroups::Stopped StopJob(const JobInfo& job, int64_t grace_ms);
+// The machine's capacity: its CPUs, memory and GPUs (NVIDIA device files), unless `options`
+// says otherwise.
+Capacity DetectCapacity(const LocalOptions& options);
 
 }  // namespace weft::exec

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include "base/os.h"
 #include "test_util.h"
 
 namespace weft::exec {
@@ -31,7 +32,7 @@ std::vector<JobEnd> WaitAll(Executor& ex, int64_t max_ms = 20000) {
 class LocalExecutorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    Result<std::unique_ptr<LocalExecutor>> ex = LocalExecutor::Create(false);
+    Result<std::unique_ptr<LocalExecutor>> ex = LocalExecutor::Create(LocalOptions{false});
     ASSERT_TRUE(ex.ok()) << ex.status().message();
     ex_ = std::move(*ex);
   }
@@ -82,27 +83,46 @@ TEST_F(LocalExecutorTest, TimeoutSendsTermThenKillToTheGroup) {
 TEST_F(LocalExecutorTest, CancelStopsAJob) {
   Result<uint64_t> h = ex_->Submit(Spec("sleep 30"));
   ASSERT_TRUE(h.ok());
-  JobInfo info = ex_->Info(*h);
-  EXPECT_GT(info.pid, 0);
-  EXPECT_EQ(info.pid, info.pgid);
-  EXPECT_FALSE(info.start_time.empty());
-  EXPECT_EQ(info.start_time, ProcessStartTime(info.pid));
+  // Its identity names the process and its start time, so that a reused pid is never taken
+  // for it.
+  std::string id = ex_->JobId(*h);
+  int64_t pid = std::atoll(id.c_str() + id.find("pid=") + 4);
+  ASSERT_GT(pid, 0) << id;
+  std::string start = RealOs().ProcessStartTime(pid);
+  EXPECT_FALSE(start.empty());
+  EXPECT_NE(id.find("start=" + start), std::string::npos) << id;
   ex_->Cancel(*h);
   std::vector<JobEnd> ends = WaitAll(*ex_);
   ASSERT_EQ(ends.size(), 1u);
   EXPECT_EQ(ends[0].reason, EndReason::kCanceled);
-  EXPECT_TRUE(ProcessStartTime(info.pid).empty());
+  EXPECT_TRUE(RealOs().ProcessStartTime(pid).empty());
 }
 
-TEST_F(LocalExecutorTest, SeveralProcessesPerJobGetTheirOwnVariables) {
-  LaunchSpec s = Spec("echo rank=$RANK >> ranks.txt");
-  s.per_process_env = {{"RANK=0"}, {"RANK=1"}, {"RANK=2"}};
+TEST_F(LocalExecutorTest, ADistributedJobsProcessesAreToldTheirPlace) {
+  LaunchSpec s = Spec("echo $RANK/$LOCAL_RANK/$NODE_RANK/$WORLD_SIZE@$MASTER_ADDR >> ranks.txt");
+  s.distribution = Distribution{"pytorch", 2, 2};
   ASSERT_TRUE(ex_->Submit(s).ok());
   ASSERT_EQ(WaitAll(*ex_).size(), 1u);
   std::string ranks = Read(dir_.path() + "/ranks.txt");
-  for (const char* r : {"rank=0\n", "rank=1\n", "rank=2\n"}) {
+  for (const char* r : {"0/0/0/4@127.0.0.1\n", "1/1/0/4@127.0.0.1\n", "2/0/1/4@127.0.0.1\n",
+                        "3/1/1/4@127.0.0.1\n"}) {
     EXPECT_NE(ranks.find(r), std::string::npos) << ranks;
   }
+}
+
+TEST_F(LocalExecutorTest, StopRunStopsWhatARunLeftByItsJobIds) {
+  // As a later weft does for a dead one: only the recorded identity is known.
+  Result<uint64_t> h = ex_->Submit(Spec("sleep 30"));
+  ASSERT_TRUE(h.ok());
+  std::string id = ex_->JobId(*h);
+  int64_t pid = std::atoll(id.c_str() + id.find("pid=") + 4);
+  Result<std::unique_ptr<LocalExecutor>> other = LocalExecutor::Create(LocalOptions{false});
+  ASSERT_TRUE(other.ok());
+  Stopped stopped = (*other)->StopRun("", {id}, 2000);
+  EXPECT_EQ(stopped.processes, 1u);
+  EXPECT_TRUE(stopped.all_gone);
+  ASSERT_EQ(WaitAll(*ex_).size(), 1u);
+  EXPECT_TRUE(RealOs().ProcessStartTime(pid).empty());
 }
 
 }  // namespace

@@ -206,7 +206,7 @@ void Builder::ApplySetInputs() {
       v.kind = InputValue::Kind::kData;
       v.path = spec::Text{text, nowhere, {}};
       v.local_path.clear();
-      v.local_path = LocalDataPath(".", text);
+      v.local_path = LocalDataPath(options_.base_dir, text);
       if (!v.local_path.empty()) {
         if (StatPath(v.local_path) == PathKind::kMissing) {
           diags_.Error(nowhere, fmt::format("--set inputs.{}={}: no such file or folder", name, text));

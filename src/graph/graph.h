@@ -108,6 +108,8 @@ std::string ComponentLabel(const spec::Node& node);
 struct BuildOptions {
   // `--set inputs.NAME=VALUE`, as (NAME, VALUE); typed by the declared input.
   std::vector<std::pair<std::string, std::string>> set_inputs;
+  // What relative paths in `set_inputs` are relative to: the folder the run is submitted from.
+  std::string base_dir = ".";
 };
 
 // Flattens `pipeline` and resolves every binding. Problems (references to undeclared inputs,

@@ -55,13 +55,31 @@ struct StepRecord {
   int64_t exit_code = -1;
   std::string message;
   bool deterministic = true;
-  std::string job;  // where it ran: "pid=<pid> pgid=<pgid> start=<ticks>" for local processes
+  std::string target;  // the compute target it ran on
+  std::string job;     // its job's identity there (the executor's own text, opaque); one job
+  int64_t jobs = 1;    // how many jobs it has (more than one: their rows are in Jobs())
 
   // The attempt whose outputs and log are this step's: the one it reuses, or its own.
   std::pair<std::string, int64_t> ResultAttempt() const {
     return status == StepStatus::kReused ? std::make_pair(reused_run, reused_index)
                               : std::make_pair(run_id, index);
   }
+};
+
+// One job of a step that has several (a parallel step's mini-batches, a sweep's trials): its own
+// attempts, log and metrics. A step with one job has no job rows; the step's row is its job's.
+struct JobRecord {
+  std::string run_id;
+  int64_t index = 0;  // the step
+  int64_t job = 0;
+  StepStatus status = StepStatus::kPending;
+  int64_t attempt = 0;
+  std::string target;
+  std::string job_id;  // the executor's identity of the running attempt
+  int64_t started_ns = 0;
+  int64_t finished_ns = 0;
+  int64_t exit_code = -1;
+  std::string message;
 };
 
 struct OutputRecord {
@@ -233,16 +251,29 @@ class MetaStore : public store::HashCache {
   virtual Result<std::optional<meta::Claim>> ClaimOn(const std::string& fingerprint) = 0;
   // Takes a claim over from `from_owner` (dead, or silent too long); a no-op if another got it.
   virtual Status TakeOverClaim(const meta::Claim& mine, const std::string& from_owner) = 0;
-  // Releases `owner`'s claim on `fingerprint`, or all its claims when `fingerprint` is empty.
-  virtual Status ReleaseClaims(const std::string& owner, const std::string& fingerprint = "") = 0;
+  // Releases run `run_id`'s claim on `fingerprint`, or all its claims when `fingerprint` is empty.
+  virtual Status ReleaseClaims(const std::string& run_id, const std::string& fingerprint = "") = 0;
   virtual Status Heartbeat(const std::string& owner, int64_t now_ns) = 0;
 
-  // The metrics, parameters and tags a step's latest attempt logged, in the order logged
-  // (replacing an earlier attempt's).
-  virtual Status PutMetrics(const std::string& run, int64_t index, const std::vector<MetricRecord>& metrics,
-                    const std::vector<ParamRecord>& params = {}) = 0;
-  virtual Result<std::vector<MetricRecord>> Metrics(const std::string& run, int64_t index) = 0;
-  virtual Result<std::vector<ParamRecord>> Params(const std::string& run, int64_t index) = 0;
+  // The metrics, parameters and tags a job's latest attempt logged, in the order logged
+  // (replacing that job's earlier attempt's); read back for a step, every job's, by job then
+  // order (-1: every job; else that one).
+  virtual Status PutMetrics(const std::string& run, int64_t index, int64_t job,
+                            const std::vector<MetricRecord>& metrics,
+                            const std::vector<ParamRecord>& params) = 0;
+  virtual Result<std::vector<MetricRecord>> Metrics(const std::string& run, int64_t index,
+                                                    int64_t job = -1) = 0;
+  virtual Result<std::vector<ParamRecord>> Params(const std::string& run, int64_t index,
+                                                  int64_t job = -1) = 0;
+
+  // The jobs of steps that have several, and the executors' tracking of each run's jobs (what
+  // a later weft needs to stop what a dead one left): by compute target.
+  virtual Status PutJob(const JobRecord& job) = 0;
+  virtual Result<std::vector<JobRecord>> Jobs(const std::string& run, int64_t index) = 0;
+  virtual Status PutRunTracking(const std::string& run, const std::string& target,
+                                const std::string& tracking) = 0;
+  virtual Result<std::vector<std::pair<std::string, std::string>>> RunTracking(
+      const std::string& run) = 0;
 
   // store::HashCache: the digests of the user's files, by what stat says of them.
 

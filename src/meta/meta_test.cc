@@ -149,6 +149,60 @@ TEST_P(MetaTest, HashCacheFollowsStatAndDistrustsTheSameClockTick) {
   EXPECT_FALSE(meta_->Lookup(path, changed).has_value());
 }
 
+TEST_P(MetaTest, AStepsJobsHaveTheirOwnRowsMetricsAndParams) {
+  RunRecord r = NewRun();
+  ASSERT_TRUE(meta_->Begin().ok());
+  StepRecord s;
+  s.run_id = r.id;
+  s.index = 0;
+  s.name = "sweep";
+  s.status = StepStatus::kRunning;
+  s.target = "gpu";
+  s.jobs = 2;
+  ASSERT_TRUE(meta_->PutStep(s).ok());
+  for (int64_t k = 0; k < 2; ++k) {
+    JobRecord j{r.id, 0, k, k == 0 ? StepStatus::kSucceeded : StepStatus::kRetrying, k + 1, "gpu",
+                "job-" + std::to_string(k), 10, 20, k == 0 ? 0 : 3, "m"};
+    ASSERT_TRUE(meta_->PutJob(j).ok());
+    ASSERT_TRUE(meta_->PutMetrics(r.id, 0, k, {{"loss", 1.0 + k, -1, 5}}, {{"param", "k", std::to_string(k)}}).ok());
+  }
+  // A job's later attempt replaces its own metrics only.
+  ASSERT_TRUE(meta_->PutMetrics(r.id, 0, 1, {{"loss", 0.5, -1, 6}}, {}).ok());
+  ASSERT_TRUE(meta_->Commit().ok());
+  StepRecord read = meta_->FindStep(r.id, "sweep")->value();
+  EXPECT_EQ(read.target, "gpu");
+  EXPECT_EQ(read.jobs, 2);
+  Result<std::vector<JobRecord>> jobs = meta_->Jobs(r.id, 0);
+  ASSERT_TRUE(jobs.ok());
+  ASSERT_EQ(jobs->size(), 2u);
+  EXPECT_EQ((*jobs)[1].status, StepStatus::kRetrying);
+  EXPECT_EQ((*jobs)[1].attempt, 2);
+  EXPECT_EQ((*jobs)[1].job_id, "job-1");
+  EXPECT_EQ((*jobs)[1].exit_code, 3);
+  ASSERT_EQ(meta_->Metrics(r.id, 0)->size(), 2u);
+  EXPECT_EQ(meta_->Metrics(r.id, 0, 1)->front().value, 0.5);
+  EXPECT_EQ(meta_->Metrics(r.id, 0, 0)->front().value, 1.0);
+  EXPECT_EQ(meta_->Params(r.id, 0)->size(), 1u);  // job 1's were replaced by none
+}
+
+TEST_P(MetaTest, ARunsTrackingIsKeptPerTargetAndClaimsAreReleasedByRun) {
+  RunRecord a = NewRun(), b = NewRun();
+  ASSERT_TRUE(meta_->Begin().ok());
+  ASSERT_TRUE(meta_->PutRunTracking(a.id, "local", "/sys/fs/cgroup/w a").ok());
+  ASSERT_TRUE(meta_->PutRunTracking(a.id, "slurm", "job 12").ok());
+  ASSERT_TRUE(meta_->Claim({"sha256:f1", a.id, 0, "pid=1", 1}).ok());
+  ASSERT_TRUE(meta_->Claim({"sha256:f2", b.id, 0, "pid=1", 1}).ok());  // the same process
+  ASSERT_TRUE(meta_->ReleaseClaims(a.id).ok());
+  ASSERT_TRUE(meta_->Commit().ok());
+  Result<std::vector<std::pair<std::string, std::string>>> t = meta_->RunTracking(a.id);
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(*t, (std::vector<std::pair<std::string, std::string>>{{"local", "/sys/fs/cgroup/w a"},
+                                                                   {"slurm", "job 12"}}));
+  EXPECT_TRUE(meta_->RunTracking(b.id)->empty());
+  EXPECT_FALSE(meta_->ClaimOn("sha256:f1")->has_value());
+  EXPECT_EQ((*meta_->ClaimOn("sha256:f2"))->run_id, b.id);
+}
+
 INSTANTIATE_TEST_SUITE_P(Implementations, MetaTest, ::testing::ValuesIn(kImplementations),
                          [](const ::testing::TestParamInfo<Implementation>& i) { return i.param.name; });
 

@@ -98,6 +98,33 @@ INSERT OR IGNORE INTO run_objects SELECT r.id, json_extract(p.value, '$.digest')
   json_each(r.submission, '$.paths') p WHERE json_valid(r.submission) AND
   json_extract(p.value, '$.digest') IS NOT NULL;
 )sql",
+    // 12: compute targets and jobs: the target each step ran on and how many jobs it has, the
+    // rows of the jobs of steps with several, each executor's tracking of a run's jobs (the local
+    // one's cgroup folder, until now the tail of runs.owner), and metrics and params by job.
+    R"sql(
+ALTER TABLE steps ADD COLUMN target TEXT NOT NULL DEFAULT 'local';
+ALTER TABLE steps ADD COLUMN jobs INTEGER NOT NULL DEFAULT 1;
+CREATE TABLE jobs(run_id TEXT NOT NULL, idx INTEGER NOT NULL, job INTEGER NOT NULL, status TEXT,
+  attempt INTEGER, target TEXT, job_id TEXT, started_ns INTEGER, finished_ns INTEGER,
+  exit_code INTEGER, message TEXT, PRIMARY KEY(run_id, idx, job));
+CREATE TABLE run_tracking(run_id TEXT NOT NULL, target TEXT NOT NULL, tracking TEXT NOT NULL,
+  PRIMARY KEY(run_id, target));
+INSERT INTO run_tracking SELECT id, 'local', substr(owner, instr(owner, ' group=') + 7) FROM runs
+  WHERE instr(owner, ' group=') > 0;
+UPDATE runs SET owner = substr(owner, 1, instr(owner, ' group=') - 1) WHERE instr(owner, ' group=') > 0;
+CREATE TABLE metrics_by_job(run_id TEXT NOT NULL, idx INTEGER NOT NULL, job INTEGER NOT NULL,
+  seq INTEGER NOT NULL, name TEXT NOT NULL, value REAL, step INTEGER, timestamp_ms INTEGER,
+  PRIMARY KEY(run_id, idx, job, seq));
+INSERT INTO metrics_by_job SELECT run_id, idx, 0, seq, name, value, step, timestamp_ms FROM metrics;
+DROP TABLE metrics;
+ALTER TABLE metrics_by_job RENAME TO metrics;
+CREATE TABLE params_by_job(run_id TEXT NOT NULL, idx INTEGER NOT NULL, job INTEGER NOT NULL,
+  kind TEXT NOT NULL, name TEXT NOT NULL, value TEXT, seq INTEGER,
+  PRIMARY KEY(run_id, idx, job, kind, name));
+INSERT INTO params_by_job SELECT run_id, idx, 0, kind, name, value, seq FROM params;
+DROP TABLE params;
+ALTER TABLE params_by_job RENAME TO params;
+)sql",
 };
 
 constexpr int64_t kClockTickNs = 10'000'000;  // mtimes within this of hashing are not trusted
@@ -121,6 +148,8 @@ StepRecord ReadStep(const Statement& q) {
   s.message = q.Text(12);
   s.deterministic = q.Int(13) != 0;
   s.job = q.Text(14);
+  s.target = q.Text(15);
+  s.jobs = q.Int(16);
   return s;
 }
 
@@ -134,7 +163,9 @@ OutputRecord ReadOutput(const Statement& q, int first) {
 
 constexpr const char* kStepColumns =
     "s.run_id, s.idx, s.name, s.component, s.status, s.fingerprint, s.reused_run, s.reused_idx, "
-    "s.attempt, s.started_ns, s.finished_ns, s.exit_code, s.message, s.deterministic, s.job";
+    "s.attempt, s.started_ns, s.finished_ns, s.exit_code, s.message, s.deterministic, s.job, "
+    "s.target, s.jobs";
+constexpr int kStepColumnCount = 17;
 
 RunRecord ReadRun(const Statement& q) {
   RunRecord r;
@@ -252,12 +283,20 @@ class SqliteMetaStore final : public MetaStore {
   Result<meta::Claim> Claim(const meta::Claim& mine) override;
   Result<std::optional<meta::Claim>> ClaimOn(const std::string& fingerprint) override;
   Status TakeOverClaim(const meta::Claim& mine, const std::string& from_owner) override;
-  Status ReleaseClaims(const std::string& owner, const std::string& fingerprint) override;
+  Status ReleaseClaims(const std::string& run_id, const std::string& fingerprint) override;
   Status Heartbeat(const std::string& owner, int64_t now_ns) override;
-  Status PutMetrics(const std::string& run, int64_t index, const std::vector<MetricRecord>& metrics,
+  Status PutMetrics(const std::string& run, int64_t index, int64_t job,
+                    const std::vector<MetricRecord>& metrics,
                     const std::vector<ParamRecord>& params) override;
-  Result<std::vector<MetricRecord>> Metrics(const std::string& run, int64_t index) override;
-  Result<std::vector<ParamRecord>> Params(const std::string& run, int64_t index) override;
+  Result<std::vector<MetricRecord>> Metrics(const std::string& run, int64_t index,
+                                            int64_t job) override;
+  Result<std::vector<ParamRecord>> Params(const std::string& run, int64_t index,
+                                          int64_t job) override;
+  Status PutJob(const JobRecord& job) override;
+  Result<std::vector<JobRecord>> Jobs(const std::string& run, int64_t index) override;
+  Status PutRunTracking(const std::string& run, const std::string& target,
+                        const std::string& tracking) override;
+  Result<std::vector<std::pair<std::string, std::string>>> RunTracking(const std::string& run) override;
 
   std::optional<Digest> Lookup(const std::string& path, const struct stat& st) override;
   void Record(const std::string& path, const struct stat& st, const Digest& digest,
@@ -376,7 +415,7 @@ Status SqliteMetaStore::PutStep(const StepRecord& st) {
   Result<Statement*> r = db_->Cached(
       "INSERT OR REPLACE INTO steps(run_id, idx, name, component, status, fingerprint, "
       "reused_run, reused_idx, attempt, started_ns, finished_ns, exit_code, message, "
-      "deterministic, job) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+      "deterministic, job, target, jobs) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   if (!r.ok()) return r.status();
   Statement& q = **r;
   q.Bind(1, st.run_id).Bind(2, st.index).Bind(3, st.name).Bind(4, st.component);
@@ -385,6 +424,7 @@ Status SqliteMetaStore::PutStep(const StepRecord& st) {
   q.Bind(9, st.attempt).Bind(10, st.started_ns).Bind(11, st.finished_ns);
   if (st.exit_code >= 0) q.Bind(12, st.exit_code); else q.BindNull(12);
   q.Bind(13, st.message).Bind(14, int64_t{st.deterministic}).Bind(15, st.job);
+  q.Bind(16, st.target).Bind(17, st.jobs);
   return q.Run();
 }
 
@@ -523,11 +563,11 @@ Status SqliteMetaStore::TakeOverClaim(const meta::Claim& mine, const std::string
       .Bind(5, mine.fingerprint).Bind(6, from_owner).Run();
 }
 
-Status SqliteMetaStore::ReleaseClaims(const std::string& owner, const std::string& fingerprint) {
+Status SqliteMetaStore::ReleaseClaims(const std::string& run_id, const std::string& fingerprint) {
   Result<Statement*> q =
-      db_->Cached("DELETE FROM claims WHERE owner = ? AND (? = '' OR fingerprint = ?)");
+      db_->Cached("DELETE FROM claims WHERE run_id = ? AND (? = '' OR fingerprint = ?)");
   if (!q.ok()) return q.status();
-  return (*q)->Bind(1, owner).Bind(2, fingerprint).Bind(3, fingerprint).Run();
+  return (*q)->Bind(1, run_id).Bind(2, fingerprint).Bind(3, fingerprint).Run();
 }
 
 Status SqliteMetaStore::Heartbeat(const std::string& owner, int64_t now_ns) {
@@ -545,7 +585,9 @@ Result<std::vector<PortUse>> SqliteMetaStore::PortUses(const char* table, const 
       "JOIN runs r ON r.id = s.run_id WHERE p.digest = ? ORDER BY r.seq, s.idx, p.name",
       kStepColumns, inputs ? "p.value" : "''", table));
   if (q.ok()) q->Bind(1, digest);
-  return All<PortUse>(q, [](const Statement& s) { return PortUse{ReadStep(s), s.Text(15), s.Text(16)}; });
+  return All<PortUse>(q, [](const Statement& s) {
+    return PortUse{ReadStep(s), s.Text(kStepColumnCount), s.Text(kStepColumnCount + 1)};
+  });
 }
 
 Result<std::vector<PortUse>> SqliteMetaStore::Producers(const std::string& digest) {
@@ -686,54 +728,100 @@ Status SqliteMetaStore::ArchiveAsset(const AssetRecord& a) {
   return q->Bind(1, a.kind).Bind(2, a.registry).Bind(3, a.name).Bind(4, a.version).Run();
 }
 
-Status SqliteMetaStore::PutMetrics(const std::string& run, int64_t index,
-                             const std::vector<MetricRecord>& metrics,
-                             const std::vector<ParamRecord>& params) {
+Status SqliteMetaStore::PutMetrics(const std::string& run, int64_t index, int64_t job,
+                                   const std::vector<MetricRecord>& metrics,
+                                   const std::vector<ParamRecord>& params) {
   for (const char* table : {"metrics", "params"}) {  // an earlier attempt's
     Result<Statement*> clear =
-        db_->Cached(fmt::format("DELETE FROM {} WHERE run_id = ? AND idx = ?", table));
+        db_->Cached(fmt::format("DELETE FROM {} WHERE run_id = ? AND idx = ? AND job = ?", table));
     if (!clear.ok()) return clear.status();
-    Status cleared = (*clear)->Bind(1, run).Bind(2, index).Run();
+    Status cleared = (*clear)->Bind(1, run).Bind(2, index).Bind(3, job).Run();
     if (!cleared.ok()) return cleared;
   }
-  Result<Statement*> p = db_->Cached("INSERT OR REPLACE INTO params VALUES(?,?,?,?,?,?)");
+  Result<Statement*> p = db_->Cached(
+      "INSERT OR REPLACE INTO params(run_id, idx, job, kind, name, value, seq) VALUES(?,?,?,?,?,?,?)");
   if (!p.ok()) return p.status();
   for (size_t i = 0; i < params.size(); ++i) {
     const ParamRecord& r = params[i];
-    Status s = (*p)->Bind(1, run).Bind(2, index).Bind(3, r.kind).Bind(4, r.name).Bind(5, r.value)
-                   .Bind(6, static_cast<int64_t>(i)).Run();
+    Status s = (*p)->Bind(1, run).Bind(2, index).Bind(3, job).Bind(4, r.kind).Bind(5, r.name)
+                   .Bind(6, r.value).Bind(7, static_cast<int64_t>(i)).Run();
     if (!s.ok()) return s;
   }
-  Result<Statement*> q = db_->Cached("INSERT OR REPLACE INTO metrics VALUES(?,?,?,?,?,?,?)");
+  Result<Statement*> q = db_->Cached(
+      "INSERT OR REPLACE INTO metrics(run_id, idx, job, seq, name, value, step, timestamp_ms) "
+      "VALUES(?,?,?,?,?,?,?,?)");
   if (!q.ok()) return q.status();
   for (size_t i = 0; i < metrics.size(); ++i) {
     const MetricRecord& m = metrics[i];
     Statement& st = **q;
-    st.Bind(1, run).Bind(2, index).Bind(3, static_cast<int64_t>(i)).Bind(4, m.name).Bind(5, m.value);
-    if (m.step >= 0) st.Bind(6, m.step); else st.BindNull(6);
-    Status s = st.Bind(7, m.timestamp_ms).Run();
+    st.Bind(1, run).Bind(2, index).Bind(3, job).Bind(4, static_cast<int64_t>(i)).Bind(5, m.name);
+    st.Bind(6, m.value);
+    if (m.step >= 0) st.Bind(7, m.step); else st.BindNull(7);
+    Status s = st.Bind(8, m.timestamp_ms).Run();
     if (!s.ok()) return s;
   }
   return Status::Ok();
 }
 
-Result<std::vector<MetricRecord>> SqliteMetaStore::Metrics(const std::string& run, int64_t index) {
+Result<std::vector<MetricRecord>> SqliteMetaStore::Metrics(const std::string& run, int64_t index,
+                                                           int64_t job) {
   Result<Statement> q = db_->Prepare(
-      "SELECT name, value, step, timestamp_ms FROM metrics WHERE run_id = ? AND idx = ? ORDER BY "
-      "seq");
-  if (q.ok()) q->Bind(1, run).Bind(2, index);
+      "SELECT name, value, step, timestamp_ms FROM metrics WHERE run_id = ? AND idx = ? AND "
+      "(? < 0 OR job = ?) ORDER BY job, seq");
+  if (q.ok()) q->Bind(1, run).Bind(2, index).Bind(3, job).Bind(4, job);
   return All<MetricRecord>(q, [](const Statement& s) {
     return MetricRecord{s.Text(0), s.Double(1), s.IsNull(2) ? -1 : s.Int(2), s.Int(3)};
   });
 }
 
-Result<std::vector<ParamRecord>> SqliteMetaStore::Params(const std::string& run, int64_t index) {
+Result<std::vector<ParamRecord>> SqliteMetaStore::Params(const std::string& run, int64_t index,
+                                                         int64_t job) {
   Result<Statement> q = db_->Prepare(
-      "SELECT kind, name, value FROM params WHERE run_id = ? AND idx = ? ORDER BY kind, seq");
-  if (q.ok()) q->Bind(1, run).Bind(2, index);
+      "SELECT kind, name, value FROM params WHERE run_id = ? AND idx = ? AND (? < 0 OR job = ?) "
+      "ORDER BY kind, job, seq");
+  if (q.ok()) q->Bind(1, run).Bind(2, index).Bind(3, job).Bind(4, job);
   return All<ParamRecord>(q, [](const Statement& s) {
     return ParamRecord{s.Text(0), s.Text(1), s.Text(2)};
   });
+}
+
+Status SqliteMetaStore::PutJob(const JobRecord& j) {
+  Result<Statement*> r = db_->Cached("INSERT OR REPLACE INTO jobs VALUES(?,?,?,?,?,?,?,?,?,?,?)");
+  if (!r.ok()) return r.status();
+  Statement& q = **r;
+  q.Bind(1, j.run_id).Bind(2, j.index).Bind(3, j.job).Bind(4, std::string(Name(j.status)));
+  q.Bind(5, j.attempt).Bind(6, j.target).Bind(7, j.job_id).Bind(8, j.started_ns);
+  q.Bind(9, j.finished_ns);
+  if (j.exit_code >= 0) q.Bind(10, j.exit_code); else q.BindNull(10);
+  return q.Bind(11, j.message).Run();
+}
+
+Result<std::vector<JobRecord>> SqliteMetaStore::Jobs(const std::string& run, int64_t index) {
+  Result<Statement> q = db_->Prepare(
+      "SELECT run_id, idx, job, status, attempt, target, job_id, started_ns, finished_ns, "
+      "exit_code, message FROM jobs WHERE run_id = ? AND idx = ? ORDER BY job");
+  if (q.ok()) q->Bind(1, run).Bind(2, index);
+  return All<JobRecord>(q, [](const Statement& s) {
+    return JobRecord{s.Text(0), s.Int(1), s.Int(2),
+                     ParseStepStatus(s.Text(3)).value_or(StepStatus::kPending), s.Int(4), s.Text(5),
+                     s.Text(6), s.Int(7), s.Int(8), s.IsNull(9) ? -1 : s.Int(9), s.Text(10)};
+  });
+}
+
+Status SqliteMetaStore::PutRunTracking(const std::string& run, const std::string& target,
+                                       const std::string& tracking) {
+  Result<Statement> q = db_->Prepare("INSERT OR REPLACE INTO run_tracking VALUES(?, ?, ?)");
+  if (!q.ok()) return q.status();
+  return q->Bind(1, run).Bind(2, target).Bind(3, tracking).Run();
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> SqliteMetaStore::RunTracking(
+    const std::string& run) {
+  Result<Statement> q =
+      db_->Prepare("SELECT target, tracking FROM run_tracking WHERE run_id = ? ORDER BY target");
+  if (q.ok()) q->Bind(1, run);
+  return All<std::pair<std::string, std::string>>(
+      q, [](const Statement& s) { return std::make_pair(s.Text(0), s.Text(1)); });
 }
 
 Result<std::vector<RunRecord>> SqliteMetaStore::Runs(int64_t limit, const RunFilter& filter) {

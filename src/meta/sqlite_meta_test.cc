@@ -48,6 +48,7 @@ TEST_F(SqliteMetaTest, OpeningAnOlderSchemaMigratesIt) {
     Result<std::unique_ptr<Db>> db = Db::Open(path);
     ASSERT_TRUE(db.ok());
     ASSERT_TRUE((*db)->Exec("ALTER TABLE runs DROP COLUMN resumes; ALTER TABLE runs DROP COLUMN submission; ALTER TABLE runs DROP COLUMN tags; ALTER TABLE runs DROP COLUMN owner; "
+                            "DROP TABLE jobs; DROP TABLE run_tracking; ALTER TABLE steps DROP COLUMN target; ALTER TABLE steps DROP COLUMN jobs; "
                             "DROP TABLE run_objects; DROP TABLE environments; DROP TABLE claims; DROP TABLE params; DROP TABLE metrics; DROP TABLE assets; "
                             "DROP INDEX succeeded_by_fingerprint; "
                             "CREATE INDEX steps_by_fingerprint ON steps(fingerprint, status, "
@@ -73,6 +74,35 @@ TEST_F(SqliteMetaTest, OpeningAnOlderSchemaMigratesIt) {
   EXPECT_GE(v->Int(0), 2);
   EXPECT_EQ(q->Int(0), v->Int(0));
   EXPECT_EQ(q->Int(1), 1);
+}
+
+// Until schema 12 the local executor's tracking of a run was the tail of its owner
+// (" group=PATH"); it moves to run_tracking, and the owner keeps only the process.
+TEST_F(SqliteMetaTest, ARunsGroupMovesFromItsOwnerToItsTracking) {
+  RunRecord r = NewRun();
+  meta_.reset();
+  std::string path = dir_.path() + "/weft.db";
+  {
+    Result<std::unique_ptr<Db>> db = Db::Open(path);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->Exec("DROP TABLE jobs; DROP TABLE run_tracking; ALTER TABLE steps DROP COLUMN target; "
+                            "ALTER TABLE steps DROP COLUMN jobs; "
+                            "ALTER TABLE metrics RENAME TO m12; CREATE TABLE metrics AS SELECT run_id, idx, seq, "
+                            "name, value, step, timestamp_ms FROM m12; DROP TABLE m12; "
+                            "ALTER TABLE params RENAME TO p12; CREATE TABLE params AS SELECT run_id, idx, kind, "
+                            "name, value, seq FROM p12; DROP TABLE p12; "
+                            "UPDATE runs SET owner = 'pid=1 start=2 boot=b group=/sys/fs/cgroup/a b/weft-x-r1'; "
+                            "PRAGMA user_version = 11")
+                    .ok());
+  }
+  Result<std::unique_ptr<MetaStore>> again = OpenSqliteMeta(path);
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  meta_ = std::move(*again);
+  EXPECT_EQ((*meta_->FindRun(r.id))->owner, "pid=1 start=2 boot=b");
+  Result<std::vector<std::pair<std::string, std::string>>> t = meta_->RunTracking(r.id);
+  ASSERT_TRUE(t.ok());
+  ASSERT_EQ(t->size(), 1u);
+  EXPECT_EQ((*t)[0], std::make_pair(std::string("local"), std::string("/sys/fs/cgroup/a b/weft-x-r1")));
 }
 
 }  // namespace

@@ -313,7 +313,7 @@ namespace {
 
 // Puts the content of `src` (already hashed as `digest`) into blobs/, moving when allowed. Sets
 // `placed` when blobs/ gained an entry (and so needs an fsync).
-Status PlaceBlob(const std::string& root, const std::string& src, const Digest& digest,
+Status PlaceBlob(const Os& os, const std::string& root, const std::string& src, const Digest& digest,
                  bool executable, bool move, const struct stat& st, bool& placed) {
   std::string blob = root + "/blobs/" + ToHex(digest);
   struct stat existing {};
@@ -334,7 +334,7 @@ Status PlaceBlob(const std::string& root, const std::string& src, const Digest& 
   }
   // Another filesystem, other hard links, or a user's file: copy, then publish by rename.
   std::string tmp = root + "/tmp/blob-" + TmpName();
-  Status s = CopyFile(src, tmp);
+  Status s = os.CopyFile(src, tmp);
   if (!s.ok()) return s;
   ::chmod(tmp.c_str(), mode);
   if (::rename(tmp.c_str(), blob.c_str()) != 0) {
@@ -347,11 +347,11 @@ Status PlaceBlob(const std::string& root, const std::string& src, const Digest& 
 }
 
 // Links a blob into an object under construction (copies when the blob has too many links).
-Status LinkBlob(const std::string& root, const Digest& digest, const std::string& dst) {
+Status LinkBlob(const Os& os, const std::string& root, const Digest& digest, const std::string& dst) {
   std::string blob = root + "/blobs/" + ToHex(digest);
   if (::link(blob.c_str(), dst.c_str()) == 0) return Status::Ok();
   if (errno == EMLINK) {
-    Status s = CopyFile(blob, dst);
+    Status s = os.CopyFile(blob, dst);
     if (s.ok()) ::chmod(dst.c_str(), 0444);
     return s;
   }
@@ -414,7 +414,7 @@ Result<ObjectRef> Store::Ingest(const std::string& path, const std::vector<std::
     if (it.kind != EntryKind::kFile && it.kind != EntryKind::kExecutable) continue;
     if (Interrupted()) return InterruptedStatus(("while storing " + path).c_str());
     std::string full = it.rel.empty() ? path : path + "/" + it.rel;
-    Status s = PlaceBlob(root_, full, it.digest, it.kind == EntryKind::kExecutable, move, it.st, placed);
+    Status s = PlaceBlob(os_, root_, full, it.digest, it.kind == EntryKind::kExecutable, move, it.st, placed);
     if (!s.ok()) return s;
   }
   Status s = placed ? FsyncPath(root_ + "/blobs") : Status::Ok();
@@ -431,7 +431,7 @@ Result<ObjectRef> Store::Ingest(const std::string& path, const std::vector<std::
   s = MakeDirs(tmp);
   if (!s.ok()) return s;
   if (ref.type == ObjectType::kFile) {
-    s = LinkBlob(root_, ref.digest, tmp + "/" + ref.name);
+    s = LinkBlob(os_, root_, ref.digest, tmp + "/" + ref.name);
     if (s.ok()) s = Publish(tmp, ref.digest);
     if (!s.ok()) return s;
     return ref;
@@ -450,7 +450,7 @@ Result<ObjectRef> Store::Ingest(const std::string& path, const std::vector<std::
         }
         break;
       default:
-        s = LinkBlob(root_, it.digest, dst);
+        s = LinkBlob(os_, root_, it.digest, dst);
     }
     if (!s.ok()) {
       RemoveTree(tmp).ok();

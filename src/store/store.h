@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/os.h"
 #include "base/status.h"
 #include "store/object.h"
 
@@ -96,7 +97,8 @@ Result<ObjectRef> HashPath(const std::string& path, const IgnoreRules* ignore = 
 
 class Store {
  public:
-  explicit Store(std::string root) : root_(std::move(root)) {}
+  // `os`: where the store's copies go through (a test makes the disk fill up there).
+  Store(std::string root, const Os& os) : root_(std::move(root)), os_(os) {}
 
   // Creates the layout. Idempotent.
   Status Init() const;
@@ -162,6 +164,7 @@ class Store {
   Status Publish(const std::string& tmp, const Digest& d);
 
   std::string root_;
+  const Os& os_;
 };
 
 }  // namespace weft::store

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <map>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "test_util.h"
@@ -45,7 +46,7 @@ class StoreTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(store_.Init().ok()); }
   TempDir dir_;
-  Store store_{dir_.path() + "/store"};
+  Store store_{dir_.path() + "/store", RealOs()};
 };
 
 TEST_F(StoreTest, CommitMovesAFolderInAndMakesItReadOnly) {
@@ -189,7 +190,7 @@ namespace {
 // decides, and a damaged one is refused.
 TEST(StoreSealTest, VerifyTrustsTheSealThenTheContent) {
   weft::testing::TempDir dir;
-  Store store(dir.path() + "/store");
+  Store store(dir.path() + "/store", RealOs());
   ASSERT_TRUE(store.Init().ok());
   dir.Write("out/a.txt", "alpha");
   Result<ObjectRef> ref = store.Commit(dir.path() + "/out");
@@ -217,7 +218,7 @@ TEST(StoreSealTest, VerifyTrustsTheSealThenTheContent) {
 
 TEST(StoreSealTest, CompareTreesNamesAddedChangedAndRemovedFiles) {
   weft::testing::TempDir dir;
-  Store store(dir.path() + "/store");
+  Store store(dir.path() + "/store", RealOs());
   ASSERT_TRUE(store.Init().ok());
   dir.Write("v1/same.py", "x = 1\n");
   dir.Write("v1/edited.py", "y = 1\n");
@@ -234,6 +235,53 @@ TEST(StoreSealTest, CompareTreesNamesAddedChangedAndRemovedFiles) {
   EXPECT_EQ(d->changed, std::vector<std::string>{"edited.py"});
   EXPECT_EQ(d->removed, std::vector<std::string>{"gone.py"});
   EXPECT_TRUE(store.CompareTrees(a->digest, a->digest)->empty());
+}
+
+}  // namespace
+}  // namespace weft::store
+
+namespace weft::store {
+namespace {
+
+// The real operating system, except that every copy finds the disk full (after writing part of
+// the file, as a real full disk does).
+class FullDiskOs : public Os {
+ public:
+  int64_t NowNs() const override { return RealOs().NowNs(); }
+  std::vector<std::string> Environment() const override { return {}; }
+  std::optional<std::string> GetEnv(const std::string&) const override { return std::nullopt; }
+  int64_t Pid() const override { return RealOs().Pid(); }
+  std::string ProcessStartTime(int64_t pid) const override { return RealOs().ProcessStartTime(pid); }
+  std::string BootId() const override { return RealOs().BootId(); }
+  Status CopyFile(const std::string& from, const std::string& to) const override {
+    ++copies;
+    std::ofstream(to) << "part of it";
+    std::filesystem::remove(to);  // what a failed copy leaves: nothing
+    return Status::Io(fmt::format("{}: cannot write: No space left on device", to));
+  }
+  mutable int copies = 0;
+};
+
+TEST(StoreFullDiskTest, AFailedCopyLeavesNoObjectAndNothingHalfWritten) {
+  TempDir dir;
+  FullDiskOs os;
+  Store store(dir.path() + "/store", os);
+  ASSERT_TRUE(store.Init().ok());
+  dir.Write("data/a.csv", "x,y\n1,2\n");
+  dir.Write("data/b.csv", "x,y\n3,4\n");
+  Result<ObjectRef> ref = store.Snapshot(dir.path() + "/data", nullptr, nullptr);
+  ASSERT_FALSE(ref.ok());
+  EXPECT_NE(ref.status().message().find("No space left on device"), std::string::npos)
+      << ref.status().message();
+  EXPECT_GE(os.copies, 1);
+  Result<ObjectRef> hashed = HashPath(dir.path() + "/data");
+  ASSERT_TRUE(hashed.ok());
+  EXPECT_FALSE(store.Has(hashed->digest));
+  for (const char* sub : {"/store/tmp", "/store/blobs"}) {
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dir.path() + sub)) {
+      EXPECT_FALSE(e.is_regular_file()) << e.path();
+    }
+  }
 }
 
 }  // namespace

@@ -65,6 +65,22 @@ void ReadConfig(const std::string& path, Workspace& ws, Diagnostics& diags) {
       ef.Finish();
     }
   }
+  if (const yaml::Node* cs = f.Get("computes"); cs != nullptr && cs->is_mapping()) {
+    for (size_t i = 0; i < cs->entry_count(); ++i) {
+      std::string name = cs->key(i)->text;
+      if (name.rfind("azureml:", 0) == 0) name = name.substr(8);
+      spec::Fields cf(src, cs->value(i), fmt::format("compute `{}`", name), src.Loc(cs->key(i)));
+      ComputeConfig& cc = c.computes[name];
+      cc.type = cf.String("type").value_or("local");
+      if (cc.type != "local") {
+        diags.Error(src.Loc(cf.Get("type")), fmt::format("compute `{}` has type `{}`; weft runs "
+                                                         "`local` targets",
+                                                         name, cc.type),
+                    "use `type: local` (this machine); other types are not available yet");
+      }
+      cf.Finish();
+    }
+  }
   for (const auto& [name, dir] : f.StringMap("datastores")) {
     c.datastores[name] = ResolvePath(ws.dir, dir);  // relative to config.yaml's folder
   }
@@ -124,10 +140,7 @@ WorkspaceLock::~WorkspaceLock() {
 Result<Workspace> OpenWorkspace(const std::string& explicit_dir, const std::string& cwd,
                                 Diagnostics& diags) {
   Workspace ws;
-  std::string chosen = explicit_dir;
-  if (chosen.empty()) {
-    if (const char* env = std::getenv("WEFT_WORKSPACE"); env != nullptr && *env) chosen = env;
-  }
+  const std::string& chosen = explicit_dir;
   if (!chosen.empty()) {
     fs::path p = fs::absolute(chosen).lexically_normal();
     ws.dir = p.filename() == ".weft" ? p.string() : (p / ".weft").string();

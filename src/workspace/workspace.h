@@ -26,6 +26,11 @@ struct EnvironmentConfig {
   bool identity_declared = false;  // `identity: declared`: only declared packages count
 };
 
+// A compute target as the configuration's `computes:` declares it.
+struct ComputeConfig {
+  std::string type = "local";  // local (more types come with their executors)
+};
+
 struct Config {
   std::string python = "/usr/bin/python3";  // the default interpreter
   int64_t cpus = 0;                         // 0: detect
@@ -36,6 +41,7 @@ struct Config {
   bool identity_declared = false;
   std::map<std::string, EnvironmentConfig> environments;  // by reference ("azureml:x:1") or name
   std::map<std::string, std::string> datastores;          // name -> folder
+  std::map<std::string, ComputeConfig> computes;  // compute names pipelines use -> targets
   std::map<std::string, std::string> mirrors;  // URL prefix (https://, wasbs://, ...) -> folder
   bool sandbox = true;  // steps run under bubblewrap with the workspace read-only (`sandbox: off`)
   std::vector<std::string> secrets;  // environment variables whose values weft never writes down
@@ -75,8 +81,8 @@ class WorkspaceLock {
 // "512", "512MB", "8G", "8GiB", "1TB" -> megabytes (a plain number is megabytes).
 int64_t ParseMegabytes(const std::string& text);
 
-// Finds or creates the workspace. `explicit_dir` (--workspace) wins, then $WEFT_WORKSPACE, then
-// the nearest `.weft` above `cwd`, else `cwd/.weft` is created. Reads config.yaml when present;
+// Finds or creates the workspace. `explicit_dir` (--workspace, or $WEFT_WORKSPACE) wins, then the
+// nearest `.weft` above `cwd`, else `cwd/.weft` is created. Reads config.yaml when present;
 // its problems are reported to `diags`.
 Result<Workspace> OpenWorkspace(const std::string& explicit_dir, const std::string& cwd,
                                 Diagnostics& diags);

@@ -1,0 +1,104 @@
+#include "app/pipeline.h"
+
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "assets/registry.h"
+#include "engine/plan.h"
+#include "env/environment.h"
+#include "meta/sqlite_meta.h"
+#include "store/store.h"
+
+namespace weft::app {
+namespace {
+
+// Data inputs given as URIs (datastore paths, mirrored URLs) read from where the workspace keeps
+// them; one that is nowhere is an error at the place the input is written.
+void LocateUris(const spec::Registry& registry, graph::Graph& graph, Diagnostics& diags) {
+  for (graph::Step& step : graph.steps) {
+    for (graph::StepInput& in : step.inputs) {
+      graph::ValueSource& src = in.source;
+      if (src.kind != graph::ValueSource::Kind::kData || !src.local_path.empty()) continue;
+      std::optional<spec::UriLocation> at = registry.LocateUri(src.uri);
+      if (!at) continue;
+      if (!at->error.empty()) {
+        diags.Error(src.loc, fmt::format("input `{}` of job `{}`: {}", in.name, step.name, at->error),
+                    at->hint);
+      } else {
+        src.local_path = at->path;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<LoadedGraph>> LoadGraph(const PipelineSource& source,
+                                               const spec::Registry& registry) {
+  auto out = std::make_unique<LoadedGraph>();
+  graph::BuildOptions options;
+  if (!source.base_dir.empty()) options.base_dir = source.base_dir;
+  for (const std::string& s : source.sets) {
+    size_t eq = s.find('=');
+    if (s.rfind("inputs.", 0) != 0 || eq == std::string::npos || eq == 7) {
+      return Status::Invalid(fmt::format("--set {}: expected inputs.NAME=VALUE", s));
+    }
+    options.set_inputs.emplace_back(s.substr(7, eq - 7), s.substr(eq + 1));
+  }
+  out->pipeline = spec::LoadPipeline(source.file, registry, out->diags);
+  if (out->pipeline) out->graph = graph::Build(*out->pipeline, options, out->diags);
+  if (!out->diags.has_errors()) LocateUris(registry, out->graph, out->diags);
+  return out;
+}
+
+void CheckBeforeRun(const graph::Graph& graph, const ws::Workspace& ws, Diagnostics& diags) {
+  env::Environments envs(ws, true);
+  engine::CheckEnvironments(graph, envs, diags);
+  engine::CheckCodeFolders(graph, diags);
+}
+
+struct FoundRegistry::Parts {
+  ws::Workspace ws;
+  std::unique_ptr<meta::MetaStore> meta;
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<spec::Registry> registry;
+};
+
+FoundRegistry::FoundRegistry(const std::string& cwd, const Os& os) : parts_(std::make_unique<Parts>()) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::string dir = os.GetEnv("WEFT_WORKSPACE").value_or("");
+  if (dir.empty()) {
+    for (fs::path p = cwd; !p.empty(); p = p.parent_path()) {
+      if (fs::exists(p / ".weft" / "weft.db", ec)) {
+        dir = (p / ".weft").string();
+        break;
+      }
+      if (p == p.parent_path()) break;
+    }
+  }
+  if (!dir.empty() && fs::exists(fs::path(dir) / "weft.db", ec)) {
+    Diagnostics ignored;  // `weft run` reports the configuration's problems
+    Result<ws::Workspace> ws = ws::OpenWorkspace(dir, cwd, ignored);
+    Result<std::unique_ptr<meta::MetaStore>> meta =
+        ws.ok() ? meta::OpenSqliteMeta(ws->db_path()) : Result<std::unique_ptr<meta::MetaStore>>(ws.status());
+    if (meta.ok()) {
+      parts_->ws = std::move(*ws);
+      parts_->meta = std::move(*meta);
+      parts_->store = std::make_unique<store::Store>(parts_->ws.store_dir(), os);
+      parts_->registry =
+          std::make_unique<assets::WorkspaceRegistry>(parts_->ws, *parts_->meta, *parts_->store);
+      return;
+    }
+  }
+  parts_->registry = std::make_unique<spec::EmptyRegistry>();
+}
+
+FoundRegistry::~FoundRegistry() = default;
+
+const spec::Registry& FoundRegistry::get() const { return *parts_->registry; }
+
+const ws::Workspace& FoundRegistry::workspace() const { return parts_->ws; }
+
+}  // namespace weft::app

@@ -1,0 +1,111 @@
+#include "engine/scheduler.h"
+
+#include <algorithm>
+#include <tuple>
+
+#include <fmt/format.h>
+
+namespace weft::engine {
+namespace {
+
+std::string RunKey(const void* run) { return fmt::format("r:{}", run); }
+
+}  // namespace
+
+void Scheduler::AddTarget(const std::string& name, const exec::Capacity& capacity) {
+  capacity_[name] = capacity;
+  use_[name];
+}
+
+void Scheduler::AddRun(const void* run, const std::string& project, const std::string& user) {
+  RunQueues& q = runs_[run];
+  q.project = project;
+  q.user = user;
+}
+
+void Scheduler::RemoveRun(const void* run) { runs_.erase(run); }
+
+void Scheduler::Enqueue(const Slot& slot) {
+  RunQueues& q = runs_.at(slot.run);
+  q.by_target[slot.target].push_back(slot);
+  ++q.size;
+}
+
+std::vector<Slot> Scheduler::Drain(const void* run) {
+  std::vector<Slot> out;
+  auto it = runs_.find(run);
+  if (it == runs_.end()) return out;
+  for (auto& [target, queue] : it->second.by_target) {
+    out.insert(out.end(), queue.begin(), queue.end());
+    queue.clear();
+  }
+  it->second.size = 0;
+  return out;
+}
+
+size_t Scheduler::queued(const void* run) const {
+  auto it = runs_.find(run);
+  return it == runs_.end() ? 0 : it->second.size;
+}
+
+bool Scheduler::Fits(const std::string& target, const exec::Needs& n) const {
+  const exec::Capacity& cap = capacity_.at(target);
+  const exec::Needs& used = use_.at(target).used;
+  return used.cpus + n.cpus <= cap.cpus && used.gpus + n.gpus <= cap.gpus &&
+         (cap.memory_mb == 0 || used.memory_mb + n.memory_mb <= cap.memory_mb);
+}
+
+void Scheduler::Count(const Slot& slot, int64_t delta) {
+  Use& u = use_.at(slot.target);
+  u.used.cpus += delta * slot.needs.cpus;
+  u.used.memory_mb += delta * slot.needs.memory_mb;
+  u.used.gpus += delta * slot.needs.gpus;
+  auto it = runs_.find(slot.run);
+  if (it == runs_.end()) return;  // a run already removed: only its capacity mattered
+  const RunQueues& q = it->second;
+  u.running["p:" + q.project] += delta;
+  u.running["u:" + q.project + "/" + q.user] += delta;
+  u.running[RunKey(slot.run)] += delta;
+}
+
+std::vector<Slot> Scheduler::Admit() {
+  std::vector<Slot> admitted;
+  for (auto& [target, use] : use_) {
+    while (use.used.cpus < capacity_.at(target).cpus) {
+      // Runs with jobs waiting here, fewest running first: by project, user, run, then the one
+      // served longest ago.
+      std::vector<std::pair<std::tuple<int64_t, int64_t, int64_t, uint64_t>, const void*>> order;
+      for (auto& [run, q] : runs_) {
+        auto it = q.by_target.find(target);
+        if (it == q.by_target.end() || it->second.empty()) continue;
+        order.push_back({{use.running["p:" + q.project], use.running["u:" + q.project + "/" + q.user],
+                          use.running[RunKey(run)], q.served},
+                         run});
+      }
+      if (order.empty()) break;
+      std::sort(order.begin(), order.end());
+      bool any = false;
+      for (const auto& [key, run] : order) {
+        RunQueues& q = runs_.at(run);
+        std::deque<Slot>& queue = q.by_target.at(target);
+        auto fit = std::find_if(queue.begin(), queue.end(),
+                                [&](const Slot& s) { return Fits(target, s.needs); });
+        if (fit == queue.end()) continue;
+        Slot slot = *fit;
+        queue.erase(fit);
+        --q.size;
+        q.served = ++tick_;
+        Count(slot, +1);
+        admitted.push_back(slot);
+        any = true;
+        break;
+      }
+      if (!any) break;  // nothing waiting fits what is free
+    }
+  }
+  return admitted;
+}
+
+void Scheduler::Release(const Slot& slot) { Count(slot, -1); }
+
+}  // namespace weft::engine

@@ -1,0 +1,87 @@
+// Fair admission: projects, then users, then runs; capacity per target; big jobs let small pass.
+#include "engine/scheduler.h"
+
+#include <map>
+
+#include <gtest/gtest.h>
+
+namespace weft::engine {
+namespace {
+
+Slot Job(const void* run, uint32_t step, const std::string& target = "local", int64_t memory_mb = 0) {
+  Slot s{run, step, 0, target, {}};
+  s.needs.memory_mb = memory_mb;
+  return s;
+}
+
+std::map<const void*, int> Count(const std::vector<Slot>& slots) {
+  std::map<const void*, int> n;
+  for (const Slot& s : slots) ++n[s.run];
+  return n;
+}
+
+TEST(SchedulerTest, ProjectsShareFirstThenUsersThenRuns) {
+  int a, b, c, d;  // four runs: project p1 has a and b (user u1) and d (user u2); p2 has c
+  Scheduler s;
+  s.AddTarget("local", {6, 0, 0});
+  s.AddRun(&a, "p1", "u1");
+  s.AddRun(&b, "p1", "u1");
+  s.AddRun(&d, "p1", "u2");
+  s.AddRun(&c, "p2", "u3");
+  for (uint32_t k = 0; k < 10; ++k) {
+    for (const void* run : {&a, &b, &c, &d}) s.Enqueue(Job(run, k));
+  }
+  std::map<const void*, int> n = Count(s.Admit());
+  EXPECT_EQ(n[&c], 3);  // half the target for each project, though p1 has three runs
+  // p1's three: its users alternate, and u1's two runs one each (a tie between users goes to
+  // the run with fewer running).
+  EXPECT_EQ(n[&d], 1);
+  EXPECT_EQ(n[&a], 1);
+  EXPECT_EQ(n[&b], 1);
+  EXPECT_EQ(s.queued(&c), 7u);
+  // Freed capacity goes to the project with the fewest running.
+  s.Release(Job(&c, 0));
+  std::vector<Slot> next = s.Admit();
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0].run, static_cast<const void*>(&c));
+  // Then to p1, which has fewer running now.
+  s.Release(Job(&a, 0));
+  next = s.Admit();
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_NE(next[0].run, static_cast<const void*>(&c));
+}
+
+TEST(SchedulerTest, EachTargetHasItsOwnCapacity) {
+  int a;
+  Scheduler s;
+  s.AddTarget("local", {2, 0, 0});
+  s.AddTarget("gpu", {1, 0, 0});
+  s.AddRun(&a, "p", "u");
+  for (uint32_t k = 0; k < 5; ++k) s.Enqueue(Job(&a, k, k < 3 ? "local" : "gpu"));
+  std::vector<Slot> admitted = s.Admit();
+  std::map<std::string, int> by_target;
+  for (const Slot& slot : admitted) ++by_target[slot.target];
+  EXPECT_EQ(by_target["local"], 2);
+  EXPECT_EQ(by_target["gpu"], 1);
+  EXPECT_TRUE(s.Admit().empty());
+}
+
+TEST(SchedulerTest, AJobThatDoesNotFitLetsSmallerOnesPass) {
+  int a;
+  Scheduler s;
+  s.AddTarget("local", {4, 1000, 0});
+  s.AddRun(&a, "p", "u");
+  s.Enqueue(Job(&a, 0, "local", 800));
+  s.Enqueue(Job(&a, 1, "local", 800));  // does not fit beside the first
+  s.Enqueue(Job(&a, 2, "local", 100));
+  std::vector<Slot> admitted = s.Admit();
+  ASSERT_EQ(admitted.size(), 2u);
+  EXPECT_EQ(admitted[0].step, 0u);
+  EXPECT_EQ(admitted[1].step, 2u);
+  EXPECT_EQ(s.queued(&a), 1u);
+  EXPECT_EQ(s.Drain(&a).size(), 1u);
+  EXPECT_EQ(s.queued(&a), 0u);
+}
+
+}  // namespace
+}  // namespace weft::engine
