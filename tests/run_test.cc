@@ -9,14 +9,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "test_util.h"
@@ -320,7 +323,9 @@ jobs:
     if (row["step"] == "train" && row["kind"] == "input" && row["name"] == "lr") {
       EXPECT_EQ(row["values"], nlohmann::json::parse(R"(["0.2", "0.2"])"));
     }
-    if (row["step"] == "train" && row["kind"] != "status") EXPECT_FALSE(row["differs"]) << row;
+    if (row["step"] == "train" && row["kind"] != "status") {
+      EXPECT_FALSE(row["differs"]) << row;
+    }
   }
   EXPECT_EQ(Weft({"compare", "r1"}).exit_code, 2);
   EXPECT_EQ(Weft({"compare", "r1", "r9"}).exit_code, 2);
@@ -352,19 +357,55 @@ TEST_F(RunTest, GcKeepsWhatIsReferencedAndFreesTheRest) {
   };
   size_t before = objects();
 
-  // Every run kept: nothing is garbage.
+  // The space the store and run folders take as the disk counts it (each file once), and what gc
+  // says it freed.
+  auto disk = [&] {
+    std::set<std::pair<dev_t, ino_t>> seen;
+    uint64_t bytes = 0;
+    for (const auto& e : fs::recursive_directory_iterator(dir_.path() + "/.weft")) {
+      if (e.path().filename().string().rfind("weft.db", 0) == 0) continue;  // the database's
+      struct stat st {};
+      if (::lstat(e.path().c_str(), &st) == 0 && seen.insert({st.st_dev, st.st_ino}).second) {
+        bytes += static_cast<uint64_t>(st.st_blocks) * 512;
+      }
+    }
+    return bytes;
+  };
+  auto freed = [](const std::string& out) {
+    size_t at = out.find(" MB (");
+    return at == std::string::npos ? uint64_t{0} : std::stoull(out.substr(at + 5));
+  };
+  auto attempt_dir = [&](const std::string& run, const std::string& step) {  // steps list in order
+    nlohmann::json steps = nlohmann::json::parse(Weft({"show", run, "--json"}).out)["steps"];
+    for (size_t i = 0; i < steps.size(); ++i) {
+      if (steps[i]["name"] == step) return fmt::format("{}/.weft/runs/{}/{}.1", dir_.path(), run, i);
+    }
+    return std::string();
+  };
+  std::string r1_train = attempt_dir("r1", "train"), r2_train = attempt_dir("r2", "train");
+  ASSERT_TRUE(fs::is_directory(r1_train + "/work") && fs::is_directory(r2_train + "/work"));
+
+  // Every run kept: no object is garbage; the working folders of succeeded attempts are.
   ProcessResult all = Weft({"gc"});
   ASSERT_EQ(all.exit_code, 0) << all.err;
   EXPECT_NE(all.out.find("removed 0 of"), std::string::npos) << all.out;
   EXPECT_EQ(objects(), before);
-  // Keeping the newest run: a dry run names r1's model and removes nothing.
+  EXPECT_FALSE(fs::exists(r2_train + "/work"));
+  EXPECT_TRUE(fs::exists(r2_train + "/log")) << "logs stay";
+  // Keeping the newest run: a dry run names r1's model, says what the real one frees, and
+  // removes nothing.
   ProcessResult dry = Weft({"gc", "--keep-runs", "1", "--dry-run", "-v"});
   ASSERT_EQ(dry.exit_code, 0) << dry.err;
   EXPECT_NE(dry.out.find("would remove sha256:" + fs::path(old_model).filename().string()), std::string::npos)
       << dry.out;
   EXPECT_EQ(objects(), before);
+  uint64_t disk_before = disk();
   ProcessResult gc = Weft({"gc", "--keep-runs", "1"});
   ASSERT_EQ(gc.exit_code, 0) << gc.err;
+  EXPECT_GT(freed(gc.out), 0u) << gc.out;
+  EXPECT_EQ(freed(dry.out), freed(gc.out)) << dry.out << gc.out;
+  EXPECT_EQ(disk_before - disk(), freed(gc.out)) << gc.out;
+  EXPECT_TRUE(fs::exists(r1_train + "/log") && !fs::exists(r1_train + "/work"));
   EXPECT_FALSE(fs::exists(old_model));
   EXPECT_TRUE(fs::exists(new_model));
   EXPECT_TRUE(fs::exists(counted)) << "r2 reuses it";
@@ -1238,6 +1279,91 @@ jobs:
                        "env/conda.yml:3:7: surely-not-installed-pkg: apt knows no Debian package"),
             std::string::npos)
       << r.err;
+}
+
+class OutputTest : public testing::WeftTest {};
+
+TEST_F(OutputTest, ARunOfManyStepsPrintsWhatNeedsAttentionAndASummaryByStatus) {
+  std::string yml = "type: pipeline\nsettings: {continue_on_step_failure: true}\njobs:\n";
+  for (int i = 0; i < 60; ++i) {
+    yml += fmt::format("  s{}:\n    command: {}\n    {}", i, i == 7 ? "exit 3" : "\"true\"", kEnv);
+  }
+  dir_.Write("many.yml", yml);
+  ProcessResult r = Weft({"run", "many.yml"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.out.find("failed     s7"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("succeeded  s1 "), std::string::npos) << "only steps that need attention";
+  EXPECT_EQ(r.out.find("running"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\n60 steps: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("59 succeeded, 1 failed"), std::string::npos) << r.out;
+  // The table lists the failed step and not the others.
+  EXPECT_NE(r.out.find("\ns7 "), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("\ns8 "), std::string::npos) << r.out;
+  size_t lines = std::count(r.out.begin(), r.out.end(), '\n');
+  EXPECT_LT(lines, 15u) << r.out;
+
+  // A small pipeline prints every step, unless asked to be quiet.
+  dir_.Write("two.yml", std::string("type: pipeline\njobs:\n  a:\n    command: \"true\"\n    ") + kEnv +
+                            "  b:\n    command: \"true\"\n    " + kEnv);
+  ProcessResult every = Weft({"run", "two.yml", "--force"});
+  EXPECT_NE(every.out.find("succeeded  a"), std::string::npos) << every.out;
+  ProcessResult quiet = Weft({"run", "two.yml", "-q", "--force"});
+  EXPECT_EQ(quiet.exit_code, 0) << quiet.err;
+  EXPECT_EQ(quiet.out.find("succeeded  a"), std::string::npos) << quiet.out;
+  EXPECT_NE(quiet.out.find("2 steps: 2 succeeded"), std::string::npos) << quiet.out;
+}
+
+TEST_F(OutputTest, ShowListsEveryStepOfARunningRunPendingOnesIncluded) {
+  dir_.Write("chain.yml", std::string(R"(type: pipeline
+jobs:
+  first:
+    command: touch "$TEST_DIR/started"; sleep 2; echo x > ${{outputs.o}}/x
+    outputs: {o: {type: uri_folder}}
+    )") + kEnv + R"(  second:
+    command: cat ${{inputs.i}}/x
+    inputs: {i: "${{parent.jobs.first.outputs.o}}"}
+    )" + kEnv);
+  pid_t run = Start({"run", "chain.yml"}, dir_.path() + "/started");
+  std::map<std::string, std::string> live = Statuses();
+  EXPECT_EQ(live["first"], "running");
+  EXPECT_EQ(live["second"], "pending");
+  EXPECT_EQ(Wait(run), 0);
+  EXPECT_EQ(Statuses()["second"], "succeeded");
+}
+
+TEST_F(OutputTest, CodeIsMountedUnderTheWorkingFolderAndItsSnapshotNeverChanges) {
+  if (::geteuid() != 0) GTEST_SKIP() << "the overlay is made in the step's own mount namespace, as root";
+  dir_.Write("src/train.py", "print('stored')\n");
+  dir_.Write("src/helper.py", "# untouched\n");
+  dir_.Write("code.yml", std::string(R"yml(type: pipeline
+jobs:
+  edit:
+    code: ./src
+    command: cat helper.py > /dev/null && echo "print('edited')" >> train.py && python train.py
+    )yml") + kEnv);
+  ProcessResult r = Weft({"run", "code.yml"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::string work = dir_.path() + "/.weft/runs/r1/0.1/work";
+  EXPECT_EQ(testing::Read(dir_.path() + "/.weft/runs/r1/0.1/log"), "stored\nedited\n");
+  // The working folder keeps what the step wrote, and nothing it only read.
+  EXPECT_TRUE(fs::exists(work + "/train.py"));
+  EXPECT_FALSE(fs::exists(work + "/helper.py")) << "not copied";
+  // The stored snapshot is as it was: the next run reuses the step.
+  ProcessResult again = Weft({"run", "code.yml"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(Statuses()["edit"], "reused");
+  bool found = false;
+  for (const auto& e : fs::recursive_directory_iterator(dir_.path() + "/.weft/store/objects")) {
+    if (e.path().filename() != "train.py") continue;
+    found = true;
+    EXPECT_EQ(testing::Read(e.path().string()), "print('stored')\n") << e.path();
+  }
+  EXPECT_TRUE(found);
+  // With the sandbox off the code is copied in.
+  dir_.Write(".weft/config.yaml", "sandbox: off\n");
+  ProcessResult copied = Weft({"run", "code.yml", "--force"});
+  ASSERT_EQ(copied.exit_code, 0) << copied.err;
+  EXPECT_TRUE(fs::exists(dir_.path() + "/.weft/runs/r3/0.1/work/helper.py"));
 }
 
 }  // namespace

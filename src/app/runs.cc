@@ -158,15 +158,15 @@ Result<StepLog> FindLog(Session& session, const meta::RunRecord& run, const std:
   } else if (s->attempt == 0) {
     return Status::NotFound(fmt::format("step {} did not run ({}: {})", name, s->status, s->message));
   }
-  std::string dir = fmt::format("{}/{}", session.workspace().runs_dir(), s->run_id);
+  const ws::Workspace& ws = session.workspace();
   if (s->jobs <= 1) {
-    log.paths.push_back(fmt::format("{}/{}.{}/log", dir, s->index, s->attempt));
+    log.paths.push_back(ws.attempt_dir(s->run_id, s->index, 1, 0, s->attempt) + "/log");
     return log;
   }
   Result<std::vector<meta::JobRecord>> jobs = session.meta().Jobs(s->run_id, s->index);
   if (!jobs.ok()) return jobs.status();
   for (const meta::JobRecord& j : *jobs) {
-    if (j.attempt > 0) log.paths.push_back(fmt::format("{}/{}/{}.{}/log", dir, s->index, j.job, j.attempt));
+    if (j.attempt > 0) log.paths.push_back(ws.attempt_dir(s->run_id, s->index, s->jobs, j.job, j.attempt) + "/log");
   }
   return log;
 }

@@ -1,4 +1,4 @@
-// `weft gc [--keep-runs N] [--dry-run] [--wait]`: remove store objects nothing needs.
+// `weft gc [--keep-runs N] [--dry-run] [--wait]`: free the space nothing needs (maint/gc.h).
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -27,19 +27,21 @@ std::function<int()> SetupGc(CLI::App& sub) {
     Result<std::unique_ptr<app::Session>> ws = OpenAlone(o->workspace, o->wait, "gc");
     if (!ws.ok()) return Fail(ws.status());
     maint::GcOptions options{o->keep_runs, o->dry_run};
-    Result<maint::GcReport> r = maint::CollectGarbage((*ws)->meta(), (*ws)->store(), options);
+    Result<maint::GcReport> r =
+        maint::CollectGarbage((*ws)->meta(), (*ws)->store(), (*ws)->workspace(), options);
     if (!r.ok()) return Fail(r.status());
+    const char* verb = o->dry_run ? "would remove" : "removed";
     if (o->verbose) {
-      for (const std::string& d : r->removed) fmt::print("{} sha256:{}\n", o->dry_run ? "would remove" : "removed", d);
+      for (const std::string& d : r->removed) fmt::print("{} sha256:{}\n", verb, d);
+      for (const std::string& f : r->folders) fmt::print("{} {}\n", verb, f);
     }
     double mb = 1024.0 * 1024.0;
-    if (o->dry_run) {
-      fmt::print("would remove {} of {} objects ({:.1f} MB of files); nothing removed\n",
-                 r->removed.size(), r->objects, r->removed_bytes / mb);
-    } else {
-      fmt::print("removed {} of {} objects; freed {:.1f} MB ({} file contents)\n", r->removed.size(),
-                 r->objects, r->blob_bytes / mb, r->blobs);
-    }
+    uint64_t bytes = r->store_bytes + r->run_bytes;
+    fmt::print("{} {} of {} objects and {} working folders of runs; {} {:.1f} MB ({} bytes: {:.1f} MB "
+               "in the store, {:.1f} MB in run folders){}\n",
+               verb, r->removed.size(), r->objects, r->folders.size(),
+               o->dry_run ? "would free" : "freed", bytes / mb, bytes, r->store_bytes / mb,
+               r->run_bytes / mb, o->dry_run ? "; nothing removed" : "");
     return 0;
   };
 }

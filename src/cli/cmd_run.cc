@@ -1,8 +1,10 @@
 // `weft run FILE`: run a pipeline on this machine, reusing what has not changed.
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <map>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -33,9 +35,30 @@ void HostRun() {
   InstallInterruptHandlers();
 }
 
+// `text` cut to at most `columns` characters (UTF-8 code points; continuation bytes take none).
+std::string FitColumns(const std::string& text, size_t columns) {
+  size_t used = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) continue;
+    if (used++ == columns) return text.substr(0, i);
+  }
+  return text;
+}
+
+// A run's steps past this many print briefly (as with --quiet): only the lines of steps that
+// need attention, and a summary by status at the end.
+constexpr size_t kBriefAbove = 50;
+
+// What a brief report still names: steps that did not end as asked, and retries.
+bool NeedsAttention(meta::StepStatus s) {
+  return meta::Failed(s) || s == meta::StepStatus::kCanceled ||
+         s == meta::StepStatus::kInterrupted || s == meta::StepStatus::kRetrying;
+}
+
 // One plain line per event: readable in a terminal and in a CI log alike.
 class LinePrinter : public engine::Observer {
  public:
+  explicit LinePrinter(bool brief) : brief_(brief) {}
   ~LinePrinter() override = default;
   void OnRunStarted(const std::string& run_id, const std::string& workspace) override {
     // (dry runs start no run and print only their step lines)
@@ -44,6 +67,7 @@ class LinePrinter : public engine::Observer {
     std::fflush(stdout);
   }
   void OnStep(const engine::StepEvent& e) override {
+    if (brief_ && !NeedsAttention(e.status)) return;
     double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     std::string detail = e.detail.empty() ? "" : "  " + e.detail;
     if (e.status == meta::StepStatus::kSucceeded || meta::Failed(e.status)) {
@@ -60,6 +84,13 @@ class LinePrinter : public engine::Observer {
   void OnWarning(const std::string& message) override {
     Say(stderr, "warning: {}\n", message);
   }
+  void OnSnapshot(const store::SnapshotProgress& p) override {
+    double t = Elapsed();
+    if (p.files < p.total_files && t - last_snapshot_ < 5) return;  // a line every 5 s in a log
+    last_snapshot_ = t;
+    Say(stdout, "[{:7.1f}s] {:<10} {}\n", t, "snapshot", SnapshotText(p));
+    std::fflush(stdout);
+  }
   void OnPlanned(const engine::PlannedStep& p) override {
     double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     Say(stdout, "[{:7.1f}s] {:<10} {}{}\n", t, p.reuse ? "would-reuse" : "would-run", p.step,
@@ -70,8 +101,18 @@ class LinePrinter : public engine::Observer {
   double Elapsed() const {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   }
+  const bool brief_;
+
+  // "code: hashing 12000 of 50000 files, 1.2 of 4.0 GB, 310 MB/s  /path"
+  static std::string SnapshotText(const store::SnapshotProgress& p) {
+    double mb = 1e6;
+    double rate = p.seconds > 0 ? p.bytes / mb / p.seconds : 0;
+    return fmt::format("{} {} of {} files, {:.1f} of {:.1f} MB, {:.0f} MB/s  {}", p.phase, p.files,
+                       p.total_files, p.bytes / mb, p.total_bytes / mb, rate, p.path);
+  }
 
  private:
+  double last_snapshot_ = -1e9;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   double last_flush_ = 0;
 };
@@ -80,7 +121,9 @@ class LinePrinter : public engine::Observer {
 // counts, a progress bar, the running steps and how long each has run).
 class TerminalPrinter : public LinePrinter {
  public:
+  using LinePrinter::LinePrinter;
   void OnStep(const engine::StepEvent& e) override {
+    if (brief_ && !NeedsAttention(e.status)) return;  // the live line shows the counts
     std::fputs("\r\033[K", stdout);
     LinePrinter::OnStep(e);
     Redraw();
@@ -94,6 +137,15 @@ class TerminalPrinter : public LinePrinter {
   void OnProgress(const engine::Progress& p) override {
     last_ = p;
     Redraw();
+  }
+  void OnSnapshot(const store::SnapshotProgress& p) override {  // on the live line
+    Say(stdout, "\r\033[K{}", FitColumns(fmt::format("[{:7.1f}s] snapshot {}", Elapsed(), SnapshotText(p)),
+                                         Columns() - 1));
+    std::fflush(stdout);
+  }
+  void OnRunStarted(const std::string& run_id, const std::string& workspace) override {
+    std::fputs("\r\033[K", stdout);
+    LinePrinter::OnRunStarted(run_id, workspace);
   }
   ~TerminalPrinter() override {
     std::fputs("\r\033[K", stdout);
@@ -112,15 +164,25 @@ class TerminalPrinter : public LinePrinter {
       running += fmt::format("{}{} {:.0f}s", k ? ", " : "", p.running[k].first, p.running[k].second);
     }
     if (p.running.size() > 4) running += fmt::format(", +{}", p.running.size() - 4);
-    Say(stdout, "\r\033[K[{:7.1f}s] [{}] {}/{}  done {}  reused {}  failed {}  queued {}  {}",
-               Elapsed(), bar, done, p.total, p.succeeded, p.reused, p.failed, p.queued,
-               running.empty() ? "" : "running: " + running);
+    std::string line = fmt::format("[{:7.1f}s] [{}] {}/{}  done {}  reused {}  failed {}  queued {}  "
+                                   "{}",
+                                   Elapsed(), bar, done, p.total, p.succeeded, p.reused, p.failed,
+                                   p.queued, running.empty() ? "" : "running: " + running);
+    // The line never reaches the last column: a wrapped line would leave a stale row behind,
+    // since \r\033[K clears only the row the cursor is on.
+    Say(stdout, "\r\033[K{}", FitColumns(line, Columns() - 1));
     std::fflush(stdout);
+  }
+  // The terminal's width now (it may have been resized), 80 when it does not say.
+  static size_t Columns() {
+    winsize w{};
+    return ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &w) == 0 && w.ws_col > 1 ? w.ws_col : 80;
   }
   engine::Progress last_;
 };
 
 struct Options {
+  bool quiet = false;
   PipelineArgs pipeline;
   WorkspaceArgs workspace;
   int64_t jobs = 0;
@@ -131,9 +193,26 @@ struct Options {
   bool dry_run = false;
 };
 
-void PrintSummary(meta::MetaStore& meta, const std::string& run_id) {
-  Result<std::vector<meta::StepRecord>> steps = meta.Steps(run_id);
-  if (!steps.ok()) return;
+// The steps' table; a brief one counts the steps by status and lists only those that need
+// attention (skipped ones are counted: the step they needed is listed).
+void PrintSummary(meta::MetaStore& meta, const std::string& run_id, bool brief) {
+  Result<std::vector<meta::StepRecord>> all = meta.Steps(run_id);
+  if (!all.ok()) return;
+  std::vector<meta::StepRecord> listed;
+  std::map<meta::StepStatus, size_t> counts;
+  for (meta::StepRecord& s : *all) {
+    ++counts[s.status];
+    if (!brief || NeedsAttention(s.status)) listed.push_back(std::move(s));
+  }
+  if (brief) {
+    std::string line;
+    for (const auto& [status, n] : counts) {
+      line += fmt::format("{}{} {}", line.empty() ? "" : ", ", n, status);
+    }
+    Say(stdout, "\n{} steps: {}\n", all->size(), line);
+    if (listed.empty()) return;
+  }
+  const std::vector<meta::StepRecord>* steps = &listed;
   size_t width = 4;
   for (const auto& s : *steps) width = std::max(width, s.name.size());
   Say(stdout, "\n{:<{}}  {:<10} {:>9}  {}\n", "step", width, "status", "duration", "note");
@@ -147,9 +226,10 @@ void PrintSummary(meta::MetaStore& meta, const std::string& run_id) {
 
 // Runs the loaded pipeline with `options` and prints how each step ended.
 int Execute(app::Session& session, const app::LoadedGraph& g, const engine::RunOptions& options,
-            bool dry_run) {
-  std::unique_ptr<LinePrinter> printer = ::isatty(1) ? std::make_unique<TerminalPrinter>()
-                                                     : std::make_unique<LinePrinter>();
+            bool dry_run, bool quiet) {
+  bool brief = !dry_run && (quiet || g.graph.steps.size() > kBriefAbove);
+  std::unique_ptr<LinePrinter> printer = ::isatty(1) ? std::make_unique<TerminalPrinter>(brief)
+                                                     : std::make_unique<LinePrinter>(brief);
   if (dry_run) {
     Status s = app::DryRun(session, g, options, {printer.get()});
     return s.ok() ? 0 : Fail(s);
@@ -157,12 +237,19 @@ int Execute(app::Session& session, const app::LoadedGraph& g, const engine::RunO
   Result<engine::RunResult> r = app::RunPipeline(session, g, options, {printer.get()});
   printer.reset();  // clears the live status line
   if (!r.ok()) return Fail(r.status());
-  PrintSummary(session.meta(), r->run_id);
+  PrintSummary(session.meta(), r->run_id, brief);
   Say(stdout, "\nrun {}: {}\n", r->run_id,
       r->status == meta::RunStatus::kSucceeded  ? "succeeded"
       : r->status == meta::RunStatus::kCanceled ? "canceled"
                                                 : "failed");
   return r->exit_code;
+}
+
+void AddQuiet(CLI::App& sub, bool& quiet) {
+  sub.add_flag("-q,--quiet", quiet,
+               fmt::format("print only the steps that need attention and a summary by status (the "
+                           "default past {} steps)",
+                           kBriefAbove));
 }
 
 }  // namespace
@@ -172,12 +259,14 @@ std::function<int()> SetupResume(CLI::App& sub) {
     WorkspaceArgs workspace;
     std::string run;
     int64_t jobs = 0;
+    bool quiet = false;
   };
   auto o = std::make_shared<Options>();
   o->workspace.AddTo(sub);
   sub.add_option("run", o->run, "the run to finish (`last` for the newest)")->required();
   sub.add_option("-j,--jobs", o->jobs, "CPU capacity to schedule on (default: as submitted)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
+  AddQuiet(sub, o->quiet);
   return [o] {
     HostRun();
     Result<std::unique_ptr<app::Session>> session = Open(o->workspace);
@@ -190,7 +279,7 @@ std::function<int()> SetupResume(CLI::App& sub) {
     engine::RunOptions options = (*r)->options;
     if (o->jobs > 0) options.jobs = o->jobs;
     Say(stdout, "resuming run {} as submitted ({})\n", (*r)->run.id, (*r)->submission.file);
-    return Execute(**session, g, options, false);
+    return Execute(**session, g, options, false, o->quiet);
   };
 }
 
@@ -210,6 +299,7 @@ std::function<int()> SetupRun(CLI::App& sub) {
       ->allow_extra_args(false);
   sub.add_flag("--dry-run", o->dry_run,
                "say what would be reused and what would run, and why; run nothing");
+  AddQuiet(sub, o->quiet);
   return [o] {
     HostRun();
     int code = 0;
@@ -239,7 +329,7 @@ std::function<int()> SetupRun(CLI::App& sub) {
             earlier->id, g->pipeline->job.file, earlier->id);
       }
     }
-    return Execute(s, *g, *options, o->dry_run);
+    return Execute(s, *g, *options, o->dry_run, o->quiet);
   };
 }
 

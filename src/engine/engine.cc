@@ -31,12 +31,13 @@ std::vector<std::string> KeptObjects(const std::vector<StepPlan>& plans, const S
 // it read is recorded in `snapshots`; with `keep_files`, the pipeline's own files too.
 Result<std::vector<StepPlan>> PlanRequest(const EngineParts& parts, const RunRequest& request,
                                           bool keep_files, Snapshots& snapshots,
+                                          const store::ProgressFn& progress,
                                           std::vector<std::string>* warnings) {
   env::Environments envs(parts.ws);
   Status s = parts.meta.Begin();
   if (!s.ok()) return s;
   Result<std::vector<StepPlan>> plans = PlanSteps(*request.graph, parts.ws, parts.store, parts.meta,
-                                                  envs, snapshots, warnings);
+                                                  envs, snapshots, progress, warnings);
   // The pipeline's own files too, so that `weft resume` can replay it as it was submitted.
   if (plans.ok() && keep_files) {
     for (const auto& file : request.pipeline->files) {
@@ -78,6 +79,12 @@ void Engine::Emit(std::function<void(Observer&)> f) {
   for (Observer* o : observers_) f(*o);
 }
 
+store::ProgressFn Engine::SnapshotReporter() {
+  return [this](const store::SnapshotProgress& p) {
+    for (Observer* o : observers_) o->OnSnapshot(p);
+  };
+}
+
 void Engine::Flush() {
   std::vector<std::function<void(Observer&)>> events;
   events.swap(events_);
@@ -111,7 +118,7 @@ Result<std::string> Engine::Submit(const RunRequest& request) {
   const RunOptions& options = request.options;
   Snapshots snapshots = options.replay != nullptr ? *options.replay : Snapshots{};
   Result<std::vector<StepPlan>> plans =
-      PlanRequest(parts_, request, options.replay == nullptr, snapshots, &warnings);
+      PlanRequest(parts_, request, options.replay == nullptr, snapshots, SnapshotReporter(), &warnings);
   if (!plans.ok()) return plans.status();
   for (const std::string& w : warnings) Emit([w](Observer& o) { o.OnWarning(w); });
   std::string file = std::filesystem::absolute(request.pipeline->job.file).lexically_normal().string();
@@ -147,7 +154,8 @@ Result<std::string> Engine::Submit(const RunRequest& request) {
 Status Engine::DryRun(const RunRequest& request) {
   std::vector<std::string> warnings;
   Snapshots snapshots = request.options.replay != nullptr ? *request.options.replay : Snapshots{};
-  Result<std::vector<StepPlan>> plans = PlanRequest(parts_, request, false, snapshots, &warnings);
+  Result<std::vector<StepPlan>> plans =
+      PlanRequest(parts_, request, false, snapshots, SnapshotReporter(), &warnings);
   if (!plans.ok()) return plans.status();
   for (const std::string& w : warnings) Emit([w](Observer& o) { o.OnWarning(w); });
   Run run(*this, request, std::move(*plans), "", {});

@@ -118,6 +118,8 @@ class Observer {
   virtual void OnProgress(const Progress& p) {}
   virtual void OnPlanned(const PlannedStep& p) {}
   virtual void OnRunFinished(const RunResult& r) {}
+  // A long snapshot of a code folder or data input, while a run is planned (store/store.h).
+  virtual void OnSnapshot(const store::SnapshotProgress& p) {}
   // Log lines are read only while a subscriber wants them.
   virtual bool WantsLogs() const { return false; }
   virtual void OnLog(const LogLine& line) {}
@@ -181,6 +183,8 @@ class Engine {
   // Observers hear about what a pass did once it is committed; outside a pass, at once.
   void Emit(std::function<void(Observer&)> f);
   void Flush();
+  // Tells the observers, at once (snapshots happen before any pass), how a snapshot is going.
+  store::ProgressFn SnapshotReporter();
   // The target's executor, made and given its capacity on first use.
   Result<exec::Executor*> UseTarget(const std::string& target);
   // Whether `run_id` is an active run of this engine.

@@ -268,7 +268,9 @@ class EngineTest : public ::testing::Test {
   }
   std::map<std::string, std::string> Statuses(const std::string& run) {
     std::map<std::string, std::string> out;
-    for (const meta::StepRecord& s : *meta_->Steps(run)) out[s.name] = std::string(meta::Name(s.status));
+    Result<std::vector<meta::StepRecord>> steps = meta_->Steps(run);
+    if (!steps.ok()) return out;
+    for (const meta::StepRecord& s : *steps) out[s.name] = std::string(meta::Name(s.status));
     return out;
   }
   double Seconds() const { return (os_.now_ns - start_ns_) / 1e9; }

@@ -66,7 +66,7 @@ Fingerprint StepFingerprint(const graph::Graph& g, const graph::Step& step, cons
     fp.Add("output port " + p.name, fmt::format("{} mode={}", spec::PortTypeName(p.type), p.mode));
   }
   fp.Add("code", plan.code ? "sha256:" + ToHex(plan.code->digest) : "none");
-  fp.Add("environment", plan.env.identity);
+  fp.Add("environment", plan.env->identity);
   for (const graph::StepInput& in : step.inputs) {
     ResolvedInput v = ResolveInput(g, in, plan, upstream);
     std::string value = v.kind == ResolvedInput::Kind::kLiteral ? "literal " + v.literal

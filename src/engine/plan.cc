@@ -68,8 +68,10 @@ void CheckCodeFolders(const graph::Graph& graph, Diagnostics& diags) {
 Result<std::vector<StepPlan>> PlanSteps(const graph::Graph& graph, const ws::Workspace& ws,
                                         store::Store& store,
                                         meta::MetaStore& meta, env::Environments& envs,
-                                        Snapshots& snapshots, std::vector<std::string>* warnings) {
+                                        Snapshots& snapshots, const store::ProgressFn& progress,
+                                        std::vector<std::string>* warnings) {
   std::vector<StepPlan> plans(graph.steps.size());
+  std::set<const env::ResolvedEnvironment*> kept_envs;
   auto snapshot = [&](const std::string& path, bool code) -> Result<store::ObjectRef> {
     const std::string& root = snapshots.replay_root;
     std::string key = !root.empty() && path.rfind(root + "/", 0) == 0
@@ -101,7 +103,7 @@ Result<std::vector<StepPlan>> PlanSteps(const graph::Graph& graph, const ws::Wor
     }
     // A link (a datastore path weft published) is read where it points.
     store::IgnoreRules rules = store::IgnoreRules::ForFolder(real);
-    Result<store::ObjectRef> ref = store.Snapshot(real, &meta, code ? &rules : nullptr);
+    Result<store::ObjectRef> ref = store.Snapshot(real, &meta, code ? &rules : nullptr, progress);
     if (ref.ok()) snapshots.by_path[key] = *ref;
     return ref;
   };
@@ -125,13 +127,16 @@ Result<std::vector<StepPlan>> PlanSteps(const graph::Graph& graph, const ws::Wor
       }
       plan.code = *ref;
     }
-    Result<env::ResolvedEnvironment> resolved = envs.Resolve(*StepEnvironment(step), step.name);
+    Result<std::shared_ptr<const env::ResolvedEnvironment>> resolved =
+        envs.Resolve(*StepEnvironment(step), step.name);
     if (!resolved.ok()) return resolved.status();
     plan.env = *resolved;
-    // What the identity stands for, kept once per environment for `weft explain`.
-    Status kept = meta.PutEnvironment(resolved->identity, resolved->description);
-    if (!kept.ok()) return kept;
-    for (const std::string& w : resolved->warnings) warnings->push_back(w);
+    if (kept_envs.insert(plan.env.get()).second) {
+      // What the identity stands for, kept once per environment for `weft explain`.
+      Status kept = meta.PutEnvironment(plan.env->identity, plan.env->description);
+      if (!kept.ok()) return kept;
+      for (const std::string& w : plan.env->warnings) warnings->push_back(w);
+    }
     for (const graph::StepInput& in : step.inputs) {
       if (in.source.kind != graph::ValueSource::Kind::kData) continue;
       std::string path = in.source.local_path;

@@ -19,7 +19,7 @@ namespace weft::engine {
 struct StepPlan {
   const spec::CommandComponent* command = nullptr;  // what runs
   std::optional<store::ObjectRef> code;             // code snapshot
-  env::ResolvedEnvironment env;
+  std::shared_ptr<const env::ResolvedEnvironment> env;  // shared by the steps that use it
   exec::Needs needs;  // as asked for (the run clamps it to its target's capacity)
   // Data inputs that are not other steps' outputs, already in the store, by input name.
   std::map<std::string, store::ObjectRef> data;
@@ -46,11 +46,13 @@ struct Snapshots {
 
 // Plans every step. Errors name the step (exit 2): parallel and sweep nodes, unreadable code or
 // data, missing packages, datastore paths that do not exist, URLs weft cannot fetch. Every path
-// it snapshots is recorded in `snapshots` (and taken from there when it is already).
+// it snapshots is recorded in `snapshots` (and taken from there when it is already); long
+// snapshots report to `progress`.
 Result<std::vector<StepPlan>> PlanSteps(const graph::Graph& graph, const ws::Workspace& ws,
                                         store::Store& store,
                                         meta::MetaStore& meta, env::Environments& envs,
-                                        Snapshots& snapshots, std::vector<std::string>* warnings);
+                                        Snapshots& snapshots, const store::ProgressFn& progress,
+                                        std::vector<std::string>* warnings);
 
 // The environment a step runs in: the node's, else its component's (null for nodes that have
 // neither, such as parallel and sweep nodes).

@@ -112,7 +112,7 @@ Result<Submission> ParseSubmission(const std::string& text) {
 
 Result<std::string> MirrorSubmission(const ws::Workspace& ws, const store::Store& store,
                                      const std::string& run_id, Submission& submission) {
-  std::string root = fmt::format("{}/{}/submitted", ws.runs_dir(), run_id);
+  std::string root = ws.run_dir(run_id) + "/submitted";
   Status s = RemoveTree(root);
   if (!s.ok()) return s;
   // Outermost first: a path inside a recorded folder is reached through that folder's link.

@@ -220,7 +220,7 @@ Status Run::Create() {
     if (!s.ok()) return s;
   }
   s = parts_.meta.PutRunObjects(record_.id, kept_objects_);
-  if (s.ok()) s = MakeDirs(parts_.ws.runs_dir() + "/" + record_.id);
+  if (s.ok()) s = MakeDirs(parts_.ws.run_dir(record_.id));
   if (!s.ok()) return s;
   std::string id = record_.id, dir = parts_.ws.dir;
   engine_.Emit([id, dir](Observer& o) { o.OnRunStarted(id, dir); });
@@ -236,7 +236,6 @@ Status Run::Create() {
     r.rec.deterministic = plans_[i].command->is_deterministic;
     r.rec.target = r.target;
     r.rec.jobs = static_cast<int64_t>(r.jobs.size());
-    // A step's row is written at its first transition; until then it is pending by absence.
   }
   // Collect the roots first: Ready() of one root may already make others ready.
   std::vector<uint32_t> roots;
@@ -247,6 +246,13 @@ Status Run::Create() {
     ready_.push_back(i);
   }
   Drain();
+  // What is still pending gets its row now, so that `weft show` of a running run lists every
+  // step (a run reused whole writes none here).
+  for (uint32_t i = 0; i < steps_.size() && error_.ok(); ++i) {
+    if (steps_[i].st != StepStatus::kPending) continue;
+    steps_[i].rec.status = StepStatus::kPending;
+    Save(i);
+  }
   return error_;
 }
 
@@ -455,13 +461,10 @@ void Run::StepJobsEnded(uint32_t i) {
 
 // ---- Jobs: admission, start, end, retries ------------------------------------------------------
 
-std::string Run::StepDir(uint32_t i) const {
-  return fmt::format("{}/{}/{}", parts_.ws.runs_dir(), record_.id, i);
-}
+std::string Run::StepDir(uint32_t i) const { return parts_.ws.step_dir(record_.id, i); }
 
 std::string Run::AttemptDir(uint32_t i, int job, int64_t attempt) const {
-  if (single(i)) return fmt::format("{}/{}/{}.{}", parts_.ws.runs_dir(), record_.id, i, attempt);
-  return fmt::format("{}/{}.{}", StepDir(i), job, attempt);
+  return parts_.ws.attempt_dir(record_.id, i, static_cast<int64_t>(steps_[i].jobs.size()), job, attempt);
 }
 
 std::string Run::OutputsDir(uint32_t i) const {
@@ -520,9 +523,10 @@ Status Run::Launch(uint32_t i, int job, exec::LaunchSpec* spec) {
   }
   // One mkdir per folder (the run's folder exists): folders cost real time on some disks.
   s = MakeDir(j.dir);
-  if (s.ok()) s = plan.code && plan.code->type == store::ObjectType::kFolder
-                      ? CopyTree(parts_.store.DeliveryPath(*plan.code), work)
-                      : MakeDir(work);
+  if (s.ok()) s = MakeDir(work);
+  if (plan.code && plan.code->type == store::ObjectType::kFolder) {  // the executor delivers it
+    spec->code = parts_.store.DeliveryPath(*plan.code);
+  }
   if (s.ok() && plan.code && plan.code->type == store::ObjectType::kFile) {  // `code: ./train.py`
     s = CopyFile(parts_.store.DeliveryPath(*plan.code), work + "/" + plan.code->name);
   }
@@ -570,7 +574,9 @@ Status Run::Launch(uint32_t i, int job, exec::LaunchSpec* spec) {
   // The step may write its attempt folder (working folder, outputs, metrics) and nothing else of
   // the workspace: not the store, not the database, not other runs.
   if (parts_.ws.config.sandbox) {
-    spec->sandbox = exec::Mounts{{parts_.ws.dir}, {single(i) ? j.dir : StepDir(i)}};
+    spec->sandbox.emplace();
+    spec->sandbox->read_only = {parts_.ws.dir};
+    spec->sandbox->writable = {single(i) ? j.dir : StepDir(i)};
   }
   spec->timeout_ms = plan.timeout_s * 1000;
   spec->needs = plan.needs;
@@ -586,8 +592,8 @@ Status Run::Launch(uint32_t i, int job, exec::LaunchSpec* spec) {
       spec->env.push_back(std::move(kv));
     }
   }
-  spec->env.push_back("PATH=" + plan.env.path_prefix + ":" + path);
-  for (const auto& [k, v] : plan.env.variables) spec->env.push_back(k + "=" + v);
+  spec->env.push_back("PATH=" + plan.env->path_prefix + ":" + path);
+  for (const auto& [k, v] : plan.env->variables) spec->env.push_back(k + "=" + v);
   for (const auto& [k, v] : plan.env_vars) {
     if (k == "PYTHONPATH") {
       python_path = v;
@@ -596,8 +602,8 @@ Status Run::Launch(uint32_t i, int job, exec::LaunchSpec* spec) {
     }
   }
   // The MLflow shim comes first, so that `import mlflow` finds it.
-  if (!plan.env.python_path.empty()) {
-    python_path = plan.env.python_path + (python_path.empty() ? "" : ":" + python_path);
+  if (!plan.env->python_path.empty()) {
+    python_path = plan.env->python_path + (python_path.empty() ? "" : ":" + python_path);
   }
   if (!python_path.empty()) spec->env.push_back("PYTHONPATH=" + python_path);
   spec->env.push_back("WEFT_RUN_ID=" + record_.id);
@@ -819,7 +825,7 @@ void Run::FindAdoptable(uint32_t i) {
     return;
   }
   r.adopt_job = b.job;
-  r.adopt_dir = fmt::format("{}/{}/{}.{}", parts_.ws.runs_dir(), b.run_id, b.index, b.attempt);
+  r.adopt_dir = parts_.ws.attempt_dir(b.run_id, b.index, 1, 0, b.attempt);
 }
 
 // Re-attaches to the job found by FindAdoptable: its attempt folder stays where it is (this run's

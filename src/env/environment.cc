@@ -328,7 +328,7 @@ Result<std::vector<MissingPackage>> Environments::Missing(const spec::Environmen
   return out;
 }
 
-Result<ResolvedEnvironment> Environments::Resolve(const spec::Environment& env,
+Result<std::shared_ptr<const ResolvedEnvironment>> Environments::Resolve(const spec::Environment& env,
                                                   const std::string& step) {
   auto [python, all] = InterpreterFor(env);
   std::string cache_key = fmt::format("{}\n{}", python, all);
@@ -370,7 +370,9 @@ Result<ResolvedEnvironment> Environments::Resolve(const spec::Environment& env,
   }
   r.description = Describe(probe, declared, all, shim);
   r.identity = "sha256:" + ToHex(Sha256Of(r.description));
-  if (read_only_) return r;
+  if (read_only_) {
+    return cache_[cache_key] = std::make_shared<const ResolvedEnvironment>(std::move(r));
+  }
   // `python` on PATH: a link to a plain interpreter; a virtualenv's own bin folder (a link would
   // lose the virtualenv: Python finds it next to the path it was started by).
   std::error_code ec;
@@ -393,8 +395,7 @@ Result<ResolvedEnvironment> Environments::Resolve(const spec::Environment& env,
     r.path_prefix += ":" + DirName(probe.path);
     r.variables.emplace_back("VIRTUAL_ENV", probe.prefix);
   }
-  cache_[cache_key] = r;
-  return r;
+  return cache_[cache_key] = std::make_shared<const ResolvedEnvironment>(std::move(r));
 }
 
 }  // namespace weft::env

@@ -68,8 +68,8 @@ class Environments {
       : ws_(ws), read_only_(read_only) {}
 
   // Resolves (and caches) the environment a step runs in. `step` names it in errors; every
-  // missing package is named in one error.
-  Result<ResolvedEnvironment> Resolve(const spec::Environment& env, const std::string& step);
+  // missing package is named in one error. Steps in the same environment share one result.
+  Result<std::shared_ptr<const ResolvedEnvironment>> Resolve(const spec::Environment& env, const std::string& step);
 
   // The packages `env` declares that its interpreter does not have (the MLflow names excepted:
   // the shim stands in).
@@ -95,7 +95,7 @@ class Environments {
 
   const ws::Workspace& ws_;
   bool read_only_;
-  std::map<std::string, ResolvedEnvironment> cache_;
+  std::map<std::string, std::shared_ptr<const ResolvedEnvironment>> cache_;
   std::map<std::string, Interpreter> interpreters_;
 };
 

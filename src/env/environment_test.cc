@@ -51,8 +51,9 @@ TEST(EnvironmentTest, PythonOnPathIsTheConfiguredInterpreterAndMissingPackagesAr
   ws.config.python = "/usr/bin/python3";
   Environments envs(ws);
   spec::Environment env;
-  Result<ResolvedEnvironment> r = envs.Resolve(env, "step");
-  ASSERT_TRUE(r.ok()) << r.status().message();
+  Result<std::shared_ptr<const ResolvedEnvironment>> found = envs.Resolve(env, "step");
+  ASSERT_TRUE(found.ok()) << found.status().message();
+  const ResolvedEnvironment* r = found->get();
   EXPECT_EQ(fs::canonical(r->path_prefix + "/python"), fs::canonical("/usr/bin/python3"));
   EXPECT_EQ(r->identity.rfind("sha256:", 0), 0u) << r->identity;
   EXPECT_EQ(r->description.rfind("cpython 3.", 0), 0u) << r->description;
@@ -63,7 +64,7 @@ TEST(EnvironmentTest, PythonOnPathIsTheConfiguredInterpreterAndMissingPackagesAr
   std::string file = "conda.yml";
   env.packages = {"definitely-not-a-package==1", "numpy", "another-missing-one"};
   env.package_locs = {{&file, 4, 5}, {&file, 5, 5}, {&file, 6, 7}};
-  Result<ResolvedEnvironment> missing = envs.Resolve(env, "train");
+  Result<std::shared_ptr<const ResolvedEnvironment>> missing = envs.Resolve(env, "train");
   ASSERT_FALSE(missing.ok());
   const std::string& m = missing.status().message();
   EXPECT_NE(m.find("step train"), std::string::npos) << m;
@@ -102,9 +103,9 @@ printf '{"implementation": "cpython", "python": "3.99.0", "abi": "x", "venv": fa
   env.packages = {"numpy"};
   auto resolve = [&] {
     Environments envs(ws);  // a new run: nothing remembered in memory
-    Result<ResolvedEnvironment> r = envs.Resolve(env, "step");
+    Result<std::shared_ptr<const ResolvedEnvironment>> r = envs.Resolve(env, "step");
     EXPECT_TRUE(r.ok()) << r.status().message();
-    return r.ok() ? r->description : "";
+    return r.ok() ? (*r)->description : "";
   };
   std::string first = resolve();
   EXPECT_EQ(first.rfind("cpython 3.99.0 x\nnumpy==2.0\n", 0), 0u) << first;
@@ -159,9 +160,9 @@ TEST(EnvironmentTest, AVirtualenvsIdentityIsWhatItHoldsNotWhereItLives) {
   auto resolve = [&](const std::string& venv) {
     ws.config.python = venv + "/bin/python";
     Environments envs(ws);
-    Result<ResolvedEnvironment> r = envs.Resolve(spec::Environment{}, "step");
+    Result<std::shared_ptr<const ResolvedEnvironment>> r = envs.Resolve(spec::Environment{}, "step");
     EXPECT_TRUE(r.ok()) << r.status().message();
-    return r.ok() ? *r : ResolvedEnvironment{};
+    return r.ok() ? **r : ResolvedEnvironment{};
   };
   ResolvedEnvironment empty_a = resolve(a);
   EXPECT_EQ(empty_a.identity, resolve(b).identity) << "the same venv in another folder";

@@ -48,6 +48,10 @@ struct LaunchSpec {
   // it); empty: `bash -c COMMAND`.
   std::string script_path;
   std::string cwd;
+  // A stored code folder (read-only) whose files the job finds in `cwd`, which keeps what the
+  // job writes: the executor mounts it there where it can (an overlay: nothing is copied, and the
+  // stored folder never changes), else copies it in.
+  std::string code;
   std::vector<std::string> env;  // the whole environment, "NAME=value"
   Distribution distribution;
   Needs needs;                   // what the scheduler gave it (GPUs are assigned by the executor)

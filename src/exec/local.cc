@@ -20,6 +20,7 @@
 
 #include <fmt/format.h>
 
+#include "base/fs.h"
 #include "base/interrupt.h"
 #include "base/os.h"
 #include "exec/sandbox.h"
@@ -222,6 +223,19 @@ LocalExecutor::~LocalExecutor() {
   ::close(signal_fd_);
 }
 
+// The job's code: an overlay in the step's own mount namespace (made as it starts), else a copy.
+Status LocalExecutor::DeliverCode(const LaunchSpec& spec, Mounts* mounts) const {
+  if (spec.code.empty()) return Status::Ok();
+  if (mounts == nullptr) return CopyTree(spec.code, spec.cwd);
+  std::string scratch = DirName(spec.cwd) + "/.overlay";
+  Status s = MakeDir(scratch);
+  if (!s.ok()) return s;
+  mounts->overlay_lower = spec.code;
+  mounts->overlay_on = spec.cwd;
+  mounts->overlay_scratch = scratch;
+  return Status::Ok();
+}
+
 std::vector<std::string> LocalExecutor::Argv(const LaunchSpec& spec) const {
   std::vector<std::string> args = spec.script_path.empty()
                                       ? std::vector<std::string>{"/bin/bash", "-c", spec.command}
@@ -273,7 +287,15 @@ Result<uint64_t> LocalExecutor::Submit(const LaunchSpec& spec) {
   ps.cwd = spec.cwd;
   ps.out_fd = log_fd;
   ps.cgroup_fd = cgroup_fd;
-  ps.mounts = spec.sandbox && own_namespaces_ ? &*spec.sandbox : nullptr;
+  std::optional<Mounts> mounts;
+  if (spec.sandbox && own_namespaces_) mounts = spec.sandbox;
+  Status delivered = DeliverCode(spec, mounts ? &*mounts : nullptr);
+  if (!delivered.ok()) {
+    ::close(log_fd);
+    if (cgroup_fd >= 0) ::close(cgroup_fd);
+    return delivered;
+  }
+  ps.mounts = mounts ? &*mounts : nullptr;
   ps.stack_bytes = 4 * need + (1 << 20);
   Status failed = Status::Ok();
   for (const std::vector<std::string>& extra : processes) {

@@ -57,6 +57,7 @@ class LocalExecutor : public Executor {
   void Signal(Job& job, int sig);
   bool Over(const Job& job) const;
   std::vector<std::string> Argv(const LaunchSpec& spec) const;
+  Status DeliverCode(const LaunchSpec& spec, Mounts* mounts) const;
   // The variables of each process of the job: its place in a distributed job, its GPUs.
   std::vector<std::vector<std::string>> ProcessEnv(const LaunchSpec& spec, Job& job);
 

@@ -47,7 +47,8 @@ Status CheckBubblewrap(bool sandbox, bool pid_namespace) {
   if (::access(kBwrap, X_OK) != 0) {
     result = Status::Invalid(fmt::format("{} is missing; {}", kBwrap, hint));
   } else {
-    Mounts probe{{"/"}, {}};
+    Mounts probe;
+    probe.read_only = {"/"};
     std::vector<std::string> argv = BubblewrapArgv(sandbox ? &probe : nullptr, pid_namespace, {"/bin/true"});
     std::vector<char*> args;
     for (std::string& a : argv) args.push_back(a.data());

@@ -34,6 +34,8 @@ struct Child {
   std::vector<const char*> writable;
   std::vector<const char*> read_only;
   std::vector<unsigned long> read_only_flags;  // the flags each read-only mount keeps
+  const char* overlay_on = nullptr;
+  const char* overlay_options = nullptr;
   uint64_t stack_bytes = 0;
   // Set by the child when it fails before exec.
   int error = 0;
@@ -74,6 +76,10 @@ int RunChild(void* arg) {
       unsigned long flags = MS_REMOUNT | MS_BIND | MS_RDONLY | c->read_only_flags[i];
       if (::mount(nullptr, r, nullptr, flags, nullptr) != 0) Fail(c, "cannot make read-only", r);
     }
+    if (c->overlay_on != nullptr &&
+        ::mount("overlay", c->overlay_on, "overlay", 0, c->overlay_options) != 0) {
+      Fail(c, "cannot mount its code over", c->overlay_on);
+    }
   }
   if (c->stack_bytes > 0) {
     struct rlimit rl {};
@@ -110,6 +116,22 @@ unsigned long KeptFlags(const std::string& path) {
     if (vfs.f_flag & st) flags |= ms;
   }
   return flags;
+}
+
+// The overlay's mount options; in a path, `,` (between options) and `:` (between lower layers)
+// are escaped.
+std::string OverlayOptions(const Mounts& m) {
+  std::string out;
+  for (auto [key, path] : {std::pair<const char*, const std::string*>{"lowerdir=", &m.overlay_lower},
+                           {",upperdir=", &m.overlay_on},
+                           {",workdir=", &m.overlay_scratch}}) {
+    out.append(key);
+    for (char ch : *path) {
+      if (ch == ',' || ch == ':' || ch == '\\') out.push_back('\\');
+      out.push_back(ch);
+    }
+  }
+  return out;
 }
 
 std::vector<char*> Pointers(std::vector<std::string>& strings) {
@@ -180,12 +202,19 @@ Result<pid_t> Spawn(const ProcessSpec& spec) {
   c.pgid = spec.pgid;
   c.cgroup_fd = spec.cgroup_fd;
   c.stack_bytes = spec.stack_bytes;
+  std::string overlay_options;
   if (spec.mounts != nullptr) {
+    const Mounts& m = *spec.mounts;
     c.new_namespace = true;
-    for (const std::string& w : spec.mounts->writable) c.writable.push_back(w.c_str());
-    for (const std::string& r : spec.mounts->read_only) {
+    for (const std::string& w : m.writable) c.writable.push_back(w.c_str());
+    for (const std::string& r : m.read_only) {
       c.read_only.push_back(r.c_str());
       c.read_only_flags.push_back(KeptFlags(r));
+    }
+    if (!m.overlay_lower.empty()) {
+      overlay_options = OverlayOptions(m);
+      c.overlay_on = m.overlay_on.c_str();
+      c.overlay_options = overlay_options.c_str();
     }
   }
   void* stack = ::mmap(nullptr, kChildStack, PROT_READ | PROT_WRITE,
@@ -227,7 +256,7 @@ bool CanMakeMountNamespaces() {
     Mounts none;
     ProcessSpec spec;
     spec.argv = {"/bin/true"};
-    spec.cwd = "/";
+    spec.cwd = std::string(1, '/');  // (a literal here trips GCC 12's -Wrestrict)
     spec.out_fd = null_fd;
     spec.mounts = &none;
     Result<pid_t> pid = Spawn(spec);

@@ -21,10 +21,14 @@
 namespace weft::exec {
 
 // Folders to bind in a new mount namespace: `writable` as they are, then `read_only` (which may
-// hold writable ones) read-only. Everything else stays as weft sees it.
+// hold writable ones) read-only. Everything else stays as weft sees it. With `overlay_lower`, an
+// overlay then shows that folder's files in `overlay_on`, which keeps whatever the process writes
+// (its upper layer) while the lower folder never changes; `overlay_scratch` is an empty folder on
+// the same file system that overlayfs works in.
 struct Mounts {
   std::vector<std::string> read_only;
   std::vector<std::string> writable;
+  std::string overlay_lower, overlay_on, overlay_scratch;
 };
 
 struct ProcessSpec {

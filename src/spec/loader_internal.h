@@ -110,7 +110,8 @@ class Loader {
   std::map<std::string, std::unique_ptr<Source>> sources_;  // one Source per document
   std::map<const yaml::Node*, AnyComponent> components_;    // parsed component definitions
   std::set<const yaml::Node*> in_progress_;                 // pipeline components being parsed
-  std::set<std::string> warned_environments_;
+  // Environment references already looked up in the registry (nullopt: not registered, warned).
+  std::map<std::string, std::optional<Environment>> referenced_;
   // Component references already resolved, by folder and text: a file used by many nodes is
   // looked up once.
   std::map<std::pair<std::string, std::string>, ComponentSource> resolved_;
@@ -130,9 +131,6 @@ class Loader {
   }
   bool BeginPipeline(const yaml::Node* def) { return in_progress_.insert(def).second; }
   void EndPipeline(const yaml::Node* def) { in_progress_.erase(def); }
-  bool FirstWarningFor(const std::string& env_ref) {
-    return warned_environments_.insert(env_ref).second;
-  }
 };
 
 }  // namespace weft::spec

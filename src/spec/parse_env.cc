@@ -25,10 +25,14 @@ Environment Loader::ParseEnvironment(const Source& src, const yaml::Node* n) {
                                                *s),
                        "write azureml:NAME:VERSION, azureml:NAME@latest or "
                        "azureml://registries/REG/environments/NAME/labels/latest");
-      } else if (std::optional<std::string> file = registry_.FindEnvironment(*ref)) {
+      } else if (auto known = referenced_.find(*s); known != referenced_.end() && known->second) {
+        return *known->second;  // published files repeat one reference in every inline job
+      } else if (std::optional<std::string> file =
+                     known == referenced_.end() ? registry_.FindEnvironment(*ref) : std::nullopt) {
         ReadEnvironmentFile(src, *file, src.Loc(n), env);
         env.kind = Environment::Kind::kReference;
-      } else if (FirstWarningFor(*s)) {
+        referenced_[*s] = env;
+      } else if (referenced_.emplace(*s, std::nullopt).second) {
         diags_.Warning(src.Loc(n),
                        fmt::format("environment `{}` is not registered in this workspace; steps "
                                    "that use it run in the default environment",

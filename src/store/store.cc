@@ -9,8 +9,10 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <random>
 
 #include <fmt/format.h>
@@ -116,7 +118,49 @@ Status Gather(const std::string& root, const std::vector<std::string>& only,
 }
 
 // Hashes every file that the cache does not vouch for, on all cores.
-Status HashAll(const std::string& root, std::vector<Item>& items, HashCache* cache) {
+// Reports a snapshot's progress (store.h, SnapshotProgress); safe to call from several threads.
+class Reporter {
+ public:
+  Reporter(const ProgressFn& fn, const Os& os, std::string path)
+      : fn_(fn), os_(os), started_(os.NowNs()), phase_started_(started_), last_(started_) {
+    p_.path = std::move(path);
+  }
+  void Phase(std::string_view phase, uint64_t files, uint64_t bytes) {
+    std::lock_guard<std::mutex> lock(mu_);
+    p_.phase = phase;
+    p_.files = p_.bytes = 0;
+    p_.total_files = files;
+    p_.total_bytes = bytes;
+    phase_started_ = os_.NowNs();
+  }
+  void Done(uint64_t bytes) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++p_.files;
+    p_.bytes += bytes;
+    int64_t now = os_.NowNs();
+    bool due = now - started_ >= 1'000'000'000 && now - last_ >= 500'000'000;
+    if (due || (reported_ && p_.files == p_.total_files)) Report(now);
+  }
+
+ private:
+  void Report(int64_t now) {  // (mu_ held)
+    p_.seconds = (now - phase_started_) / 1e9;
+    last_ = now;
+    reported_ = true;
+    fn_(p_);
+  }
+  const ProgressFn& fn_;
+  const Os& os_;
+  const int64_t started_;
+  int64_t phase_started_;
+  int64_t last_;
+  bool reported_ = false;
+  std::mutex mu_;
+  SnapshotProgress p_;
+};
+
+Status HashAll(const std::string& root, std::vector<Item>& items, HashCache* cache,
+               Reporter* reporter) {
   std::vector<size_t> todo;
   for (size_t i = 0; i < items.size(); ++i) {
     Item& it = items[i];
@@ -130,6 +174,11 @@ Status HashAll(const std::string& root, std::vector<Item>& items, HashCache* cac
       }
     }
     todo.push_back(i);
+  }
+  if (reporter != nullptr) {
+    uint64_t bytes = 0;
+    for (size_t i : todo) bytes += static_cast<uint64_t>(items[i].st.st_size);
+    reporter->Phase("hashing", todo.size(), bytes);
   }
   int64_t hashed_at = NowNs();
   std::vector<Status> errors(todo.size());
@@ -146,6 +195,7 @@ Status HashAll(const std::string& root, std::vector<Item>& items, HashCache* cac
     } else {
       errors[k] = d.status();
     }
+    if (reporter != nullptr) reporter->Done(static_cast<uint64_t>(it.st.st_size));
   });
   for (const Status& s : errors) {
     if (!s.ok()) return s;
@@ -191,7 +241,7 @@ struct Scanned {
 };
 
 Result<Scanned> Scan(const std::string& path, const std::vector<std::string>& only,
-                     HashCache* cache, const IgnoreRules* ignore) {
+                     HashCache* cache, const IgnoreRules* ignore, Reporter* reporter = nullptr) {
   struct stat root_st {};
   if (::lstat(path.c_str(), &root_st) != 0) {
     return Status::NotFound(fmt::format("{}: does not exist", path));
@@ -211,7 +261,7 @@ Result<Scanned> Scan(const std::string& path, const std::vector<std::string>& on
   } else {
     return Status::Invalid(fmt::format("{}: not a regular file or folder", path));
   }
-  Status s = HashAll(path, out.items, cache);
+  Status s = HashAll(path, out.items, cache, reporter);
   if (!s.ok()) return s;
   for (const Item& it : out.items) {
     if (it.kind != EntryKind::kFile && it.kind != EntryKind::kExecutable) continue;
@@ -402,20 +452,25 @@ Status Store::AddName(const Digest& d, const std::string& name) {
 }
 
 Result<ObjectRef> Store::Ingest(const std::string& path, const std::vector<std::string>& only,
-                                bool move, HashCache* cache, const IgnoreRules* ignore) {
-  Result<Scanned> scanned = Scan(path, only, cache, ignore);
+                                bool move, HashCache* cache, const IgnoreRules* ignore,
+                                const ProgressFn& progress) {
+  std::optional<Reporter> reporter;
+  if (progress) reporter.emplace(progress, os_, path);
+  Result<Scanned> scanned = Scan(path, only, cache, ignore, reporter ? &*reporter : nullptr);
   if (!scanned.ok()) return scanned.status();
   ObjectRef& ref = scanned->ref;
   std::vector<Item>& items = scanned->items;
 
   // Contents into blobs/.
   bool placed = false;
+  if (reporter) reporter->Phase("storing", ref.files, ref.bytes);
   for (Item& it : items) {
     if (it.kind != EntryKind::kFile && it.kind != EntryKind::kExecutable) continue;
     if (Interrupted()) return InterruptedStatus(("while storing " + path).c_str());
     std::string full = it.rel.empty() ? path : path + "/" + it.rel;
     Status s = PlaceBlob(os_, root_, full, it.digest, it.kind == EntryKind::kExecutable, move, it.st, placed);
     if (!s.ok()) return s;
+    if (reporter) reporter->Done(static_cast<uint64_t>(it.st.st_size));
   }
   Status s = placed ? FsyncPath(root_ + "/blobs") : Status::Ok();
   if (!s.ok()) return s;
@@ -483,12 +538,12 @@ Status Store::Check(const std::string& staged, const std::vector<std::string>& o
 }
 
 Result<ObjectRef> Store::Commit(const std::string& staged, const std::vector<std::string>& only) {
-  return Ingest(staged, only, true, nullptr, nullptr);
+  return Ingest(staged, only, true, nullptr, nullptr, {});
 }
 
 Result<ObjectRef> Store::Snapshot(const std::string& path, HashCache* cache,
-                                  const IgnoreRules* ignore) {
-  return Ingest(path, {}, false, cache, ignore);
+                                  const IgnoreRules* ignore, const ProgressFn& progress) {
+  return Ingest(path, {}, false, cache, ignore, progress);
 }
 
 IgnoreRules IgnoreRules::ForFolder(const std::string& root) {
@@ -578,11 +633,23 @@ Status Store::Remove(const Digest& d) {
   return RemoveTree(to);
 }
 
-Result<Store::Swept> Store::Sweep() {
-  Swept swept;
-  Status s = RemoveTree(root_ + "/tmp");
-  if (s.ok()) s = MakeDirs(root_ + "/tmp");
-  if (!s.ok()) return s;
+Result<std::vector<std::string>> Store::Leftovers() const {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(root_ + "/tmp", ec)) {
+    out.push_back(e.path().string());
+  }
+  if (ec) return Status::Io(fmt::format("{}/tmp: cannot list: {}", root_, ec.message()));
+  return out;
+}
+
+Status Store::Sweep() {
+  Result<std::vector<std::string>> leftovers = Leftovers();
+  if (!leftovers.ok()) return leftovers.status();
+  for (const std::string& path : *leftovers) {
+    Status s = RemoveTree(path);
+    if (!s.ok()) return s;
+  }
   std::string blobs = root_ + "/blobs";
   DIR* dir = ::opendir(blobs.c_str());
   if (dir == nullptr) return Status::Io(fmt::format("{}: cannot list: {}", blobs, std::strerror(errno)));
@@ -596,11 +663,9 @@ Result<Store::Swept> Store::Sweep() {
       ::closedir(dir);
       return Status::Io(fmt::format("{}: cannot remove: {}", path, std::strerror(errno)));
     }
-    ++swept.blobs;
-    swept.bytes += static_cast<uint64_t>(st.st_size);
   }
   ::closedir(dir);
-  return swept;
+  return Status::Ok();
 }
 
 }  // namespace weft::store

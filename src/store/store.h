@@ -84,6 +84,17 @@ class IgnoreRules {
   std::vector<Pattern> patterns_;
 };
 
+// How a long snapshot is getting on. Reported from the threads that hash (one call at a time),
+// first after a second, then at most every half second, and once more when a phase ends.
+struct SnapshotProgress {
+  std::string path;
+  std::string_view phase;         // "hashing" (reading every file), then "storing" (copying)
+  uint64_t files = 0, bytes = 0;  // done in this phase
+  uint64_t total_files = 0, total_bytes = 0;
+  double seconds = 0;  // since this phase began
+};
+using ProgressFn = std::function<void(const SnapshotProgress&)>;
+
 // Checks, without reading any content, that `path` could be stored: a regular file, or a folder
 // (with `only`, just those top-level folders; with `ignore`, less what it leaves out) of files,
 // folders and links that stay inside it. The error names the first entry that could not.
@@ -116,9 +127,11 @@ class Store {
   Status Check(const std::string& staged, const std::vector<std::string>& only = {}) const;
 
   // Copies a user's file or folder into the store (code snapshots, local data inputs). Files whose
-  // stat matches `cache` are not read again; files the store already holds are not copied.
-  Result<ObjectRef> Snapshot(const std::string& path, HashCache* cache,
-                             const IgnoreRules* ignore);
+  // stat matches `cache` are not read again; files the store already holds are not copied. A
+  // snapshot that takes more than a second tells `progress` how it is getting on (see
+  // SnapshotProgress).
+  Result<ObjectRef> Snapshot(const std::string& path, HashCache* cache, const IgnoreRules* ignore,
+                             const ProgressFn& progress = {});
 
   bool Has(const Digest& d) const;
   // The seal of a stored object; NotFound when it is not in the store.
@@ -141,10 +154,6 @@ class Store {
   Result<std::vector<Digest>> Objects() const;
   // Takes an object out of objects/ with one rename (it is either whole or gone), then deletes it.
   Status Remove(const Digest& d);
-  struct Swept {
-    uint64_t blobs = 0;
-    uint64_t bytes = 0;
-  };
   // Every blob (file content), by digest, and where it is.
   Result<std::vector<Digest>> Blobs() const;
   std::string BlobPath(const Digest& d) const { return root_ + "/blobs/" + ToHex(d); }
@@ -152,14 +161,15 @@ class Store {
   Status Quarantine(const Digest& d);
   Status QuarantineBlob(const Digest& d);
 
-  // Deletes the blobs no object links to any more and everything left in tmp/ (by runs that
-  // died while building an object).
-  Result<Swept> Sweep();
+  // What runs that died while building an object left in tmp/.
+  Result<std::vector<std::string>> Leftovers() const;
+  // Deletes the blobs no object links to any more and everything left in tmp/.
+  Status Sweep();
 
  private:
   // Commit (move) and Snapshot (copy) share everything but how file contents enter blobs/.
   Result<ObjectRef> Ingest(const std::string& path, const std::vector<std::string>& only, bool move,
-                           HashCache* cache, const IgnoreRules* ignore);
+                           HashCache* cache, const IgnoreRules* ignore, const ProgressFn& progress);
   // Renames a finished object folder into objects/ (or drops it when the object exists).
   Status Publish(const std::string& tmp, const Digest& d);
 

@@ -102,6 +102,16 @@ int64_t ParseMegabytes(const std::string& text) {
   return static_cast<int64_t>(n);  // megabytes
 }
 
+std::string Workspace::step_dir(const std::string& run, int64_t step) const {
+  return fmt::format("{}/{}", run_dir(run), step);
+}
+
+std::string Workspace::attempt_dir(const std::string& run, int64_t step, int64_t jobs, int64_t job,
+                                   int64_t attempt) const {
+  if (jobs <= 1) return fmt::format("{}/{}.{}", run_dir(run), step, attempt);
+  return fmt::format("{}/{}.{}", step_dir(run, step), job, attempt);
+}
+
 std::string Workspace::Datastore(const std::string& name) const {
   auto it = config.datastores.find(name);
   if (it != config.datastores.end()) return it->second;

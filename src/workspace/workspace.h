@@ -55,6 +55,14 @@ struct Workspace {
   std::string store_dir() const { return dir + "/store"; }
   std::string runs_dir() const { return dir + "/runs"; }
   std::string envs_dir() const { return dir + "/envs"; }
+  // A run's folders: the run's (`runs/<run>`, with `submitted/`, the submission's inputs); a
+  // step's with several jobs (`<run>/<step>`, with their shared `out.NAME` and `artifacts`); an
+  // attempt's (`<run>/<step>.<attempt>`, or `<run>/<step>/<job>.<attempt>` with several jobs),
+  // with its `command`, `log`, `metrics.jsonl`, working folder `work/` and staged `out.NAME`.
+  std::string run_dir(const std::string& run) const { return runs_dir() + "/" + run; }
+  std::string step_dir(const std::string& run, int64_t step) const;
+  std::string attempt_dir(const std::string& run, int64_t step, int64_t jobs, int64_t job,
+                          int64_t attempt) const;
   std::string Datastore(const std::string& name) const;
   std::string config_path() const { return dir + "/config.yaml"; }
 };
