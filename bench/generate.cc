@@ -13,6 +13,8 @@ const char* ShapeName(Shape s) {
       return "chain";
     case Shape::kLayered:
       return "layered";
+    case Shape::kInline:
+      return "inline";
   }
   return "wide";
 }
@@ -76,6 +78,14 @@ std::string GeneratePipeline(const std::string& dir, Shape shape, int steps, int
     if (b >= 0) p << "      b: ${{parent.jobs.s" << b << ".outputs.out}}\n";
   };
   switch (shape) {
+    case Shape::kInline:  // "{index}" in the command is the step's index
+      for (int i = 0; i < steps; ++i) {
+        std::string c = Expand(command == "true" ? "echo {index} > {out}/v" : command, "");
+        for (size_t at; (at = c.find("{index}")) != std::string::npos;) c.replace(at, 7, std::to_string(i));
+        p << "  s" << i << ":\n    type: command\n    environment: azureml:bench-env:1\n"
+          << "    outputs:\n      out: {type: uri_folder}\n    command: >-\n      " << c << "\n";
+      }
+      break;
     case Shape::kWide: {
       for (int i = 0; i + 1 < steps; ++i) step(i, -1, -1);
       std::ofstream(dir + "/fan_in.yml") << FanInComponent(steps - 1, command);

@@ -9,6 +9,8 @@ enum class Shape {
   kWide,     // N-1 independent steps and one fan-in step that consumes all of them
   kChain,    // N steps, each consuming the one before
   kLayered,  // layers of width W; each step consumes two steps of the layer before
+  kInline,   // N independent inline command jobs, each with its own command, environment
+             // reference and output, as published pipeline files write them
 };
 
 const char* ShapeName(Shape s);
