@@ -1078,12 +1078,17 @@ Progress Run::progress() const {
   p.failed = count(StepStatus::kFailed) + count(StepStatus::kTimedOut);
   p.other = count(StepStatus::kSkipped) + count(StepStatus::kCanceled);
   p.queued = engine_.scheduler_->queued(this);
+  // The steps with a job running, found among the engine's running jobs (not by walking every
+  // step: this is computed at every pass).
+  std::vector<uint32_t> running;
+  for (const auto& [handle, ref] : engine_.handles_) {
+    if (ref.run == this) running.push_back(ref.step);
+  }
+  std::sort(running.begin(), running.end());
+  running.erase(std::unique(running.begin(), running.end()), running.end());
   int64_t now = Now();
-  for (uint32_t i = 0; i < steps_.size(); ++i) {
-    const StepRun& r = steps_[i];
-    if (r.st != StepStatus::kRunning) continue;
-    bool any = std::any_of(r.jobs.begin(), r.jobs.end(), [](const JobRun& j) { return j.running; });
-    if (any) p.running.emplace_back(g_.steps[i].name, (now - r.rec.started_ns) / 1e9);
+  for (uint32_t i : running) {
+    p.running.emplace_back(g_.steps[i].name, (now - steps_[i].rec.started_ns) / 1e9);
   }
   return p;
 }
