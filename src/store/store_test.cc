@@ -180,67 +180,6 @@ TEST_F(StoreTest, FilesWithOtherHardLinksAreCopiedNotMoved) {
   EXPECT_EQ(Read(store_.DeliveryPath(*ref) + "/a.txt"), "shared");
 }
 
-// The real operating system, with a clock that moves on 0.4 s each time it is read: every
-// snapshot is a long one.
-class SlowClockOs : public Os {
- public:
-  int64_t NowNs() const override { return now += 400'000'000; }
-  std::vector<std::string> Environment() const override { return {}; }
-  std::optional<std::string> GetEnv(const std::string&) const override { return std::nullopt; }
-  int64_t Pid() const override { return RealOs().Pid(); }
-  std::string ProcessStartTime(int64_t pid) const override { return RealOs().ProcessStartTime(pid); }
-  std::string BootId() const override { return RealOs().BootId(); }
-  Status CopyFile(const std::string& from, const std::string& to) const override {
-    return RealOs().CopyFile(from, to);
-  }
-  mutable int64_t now = 0;
-};
-
-TEST(StoreProgressTest, ALongSnapshotReportsHashingThenStoringToTheEnd) {
-  TempDir dir;
-  SlowClockOs os;
-  Store store(dir.path() + "/store", os);
-  ASSERT_TRUE(store.Init().ok());
-  uint64_t bytes = 0;
-  for (int i = 0; i < 6; ++i) {
-    std::string content(1000 * (i + 1), static_cast<char>('a' + i));
-    dir.Write(fmt::format("data/f{}", i), content);
-    bytes += content.size();
-  }
-  std::vector<SnapshotProgress> seen;
-  Result<ObjectRef> ref = store.Snapshot(dir.path() + "/data", nullptr, nullptr,
-                                         [&](const SnapshotProgress& p) { seen.push_back(p); });
-  ASSERT_TRUE(ref.ok()) << ref.status().message();
-  ASSERT_FALSE(seen.empty());
-  EXPECT_EQ(seen.front().phase, "hashing");
-  EXPECT_EQ(seen.back().phase, "storing");
-  EXPECT_EQ(seen.back().path, dir.path() + "/data");
-  for (std::string_view phase : {"hashing", "storing"}) {
-    uint64_t files = 0;
-    const SnapshotProgress* last = nullptr;
-    for (const SnapshotProgress& p : seen) {
-      if (p.phase != phase) continue;
-      EXPECT_GE(p.files, files) << phase;
-      files = p.files;
-      EXPECT_EQ(p.total_files, 6u);
-      EXPECT_EQ(p.total_bytes, bytes);
-      EXPECT_GT(p.seconds, 0);
-      last = &p;
-    }
-    ASSERT_NE(last, nullptr) << phase;
-    EXPECT_EQ(last->files, 6u) << phase << " ends with every file";
-    EXPECT_EQ(last->bytes, bytes) << phase;
-  }
-  // A snapshot shorter than a second says nothing.
-  Store quick(dir.path() + "/store", RealOs());
-  std::vector<SnapshotProgress> quiet;
-  dir.Write("small/a", "a");
-  ASSERT_TRUE(quick.Snapshot(dir.path() + "/small", nullptr, nullptr,
-                             [&](const SnapshotProgress& p) { quiet.push_back(p); })
-                  .ok());
-  EXPECT_TRUE(quiet.empty());
-}
-
 }  // namespace
 }  // namespace weft::store
 
@@ -304,9 +243,8 @@ TEST(StoreSealTest, CompareTreesNamesAddedChangedAndRemovedFiles) {
 namespace weft::store {
 namespace {
 
-// The real operating system, except that every copy finds the disk full (after writing part of
-// the file, as a real full disk does).
-class FullDiskOs : public Os {
+// The real operating system, for a test to change one part of.
+class RealOsBut : public Os {
  public:
   int64_t NowNs() const override { return RealOs().NowNs(); }
   std::vector<std::string> Environment() const override { return {}; }
@@ -314,6 +252,15 @@ class FullDiskOs : public Os {
   int64_t Pid() const override { return RealOs().Pid(); }
   std::string ProcessStartTime(int64_t pid) const override { return RealOs().ProcessStartTime(pid); }
   std::string BootId() const override { return RealOs().BootId(); }
+  Status CopyFile(const std::string& from, const std::string& to) const override {
+    return RealOs().CopyFile(from, to);
+  }
+};
+
+// The real operating system, except that every copy finds the disk full (after writing part of
+// the file, as a real full disk does).
+class FullDiskOs : public RealOsBut {
+ public:
   Status CopyFile(const std::string& from, const std::string& to) const override {
     ++copies;
     std::ofstream(to) << "part of it";
@@ -343,6 +290,59 @@ TEST(StoreFullDiskTest, AFailedCopyLeavesNoObjectAndNothingHalfWritten) {
       EXPECT_FALSE(e.is_regular_file()) << e.path();
     }
   }
+}
+
+// The real operating system, with a clock that moves on 0.4 s each time it is read: every
+// snapshot is a long one.
+class SlowClockOs : public RealOsBut {
+ public:
+  int64_t NowNs() const override { return now += 400'000'000; }
+  mutable int64_t now = 0;
+};
+
+TEST(StoreProgressTest, ALongSnapshotReportsHashingThenStoringToTheEnd) {
+  TempDir dir;
+  SlowClockOs os;
+  Store store(dir.path() + "/store", os);
+  ASSERT_TRUE(store.Init().ok());
+  uint64_t bytes = 0;
+  for (int i = 0; i < 6; ++i) {
+    std::string content(1000 * (i + 1), static_cast<char>('a' + i));
+    dir.Write(fmt::format("data/f{}", i), content);
+    bytes += content.size();
+  }
+  std::vector<SnapshotProgress> seen;
+  Result<ObjectRef> ref = store.Snapshot(dir.path() + "/data", nullptr, nullptr,
+                                         [&](const SnapshotProgress& p) { seen.push_back(p); });
+  ASSERT_TRUE(ref.ok()) << ref.status().message();
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen.front().phase, "hashing");
+  EXPECT_EQ(seen.back().phase, "storing");
+  EXPECT_EQ(seen.back().path, dir.path() + "/data");
+  for (std::string_view phase : {"hashing", "storing"}) {
+    uint64_t files = 0;
+    const SnapshotProgress* last = nullptr;
+    for (const SnapshotProgress& p : seen) {
+      if (p.phase != phase) continue;
+      EXPECT_GE(p.files, files) << phase;
+      files = p.files;
+      EXPECT_EQ(p.total_files, 6u);
+      EXPECT_EQ(p.total_bytes, bytes);
+      EXPECT_GT(p.seconds, 0);
+      last = &p;
+    }
+    ASSERT_NE(last, nullptr) << phase;
+    EXPECT_EQ(last->files, 6u) << phase << " ends with every file";
+    EXPECT_EQ(last->bytes, bytes) << phase;
+  }
+  // A snapshot shorter than a second says nothing.
+  Store quick(dir.path() + "/store", RealOs());
+  std::vector<SnapshotProgress> quiet;
+  dir.Write("small/a", "a");
+  ASSERT_TRUE(quick.Snapshot(dir.path() + "/small", nullptr, nullptr,
+                             [&](const SnapshotProgress& p) { quiet.push_back(p); })
+                  .ok());
+  EXPECT_TRUE(quiet.empty());
 }
 
 }  // namespace
