@@ -1366,5 +1366,36 @@ jobs:
   EXPECT_TRUE(fs::exists(dir_.path() + "/.weft/runs/r3/0.1/work/helper.py"));
 }
 
+TEST_F(OutputTest, ComputeNamesMapToTargetsAndUnknownOnesRunLocallyWithAWarning) {
+  dir_.Write("c.yml", std::string(R"(type: pipeline
+settings: {default_compute: azureml:cpu-cluster}
+jobs:
+  a:
+    compute: azureml:gpu-box
+    command: "true"
+    )") + kEnv + R"(  b:
+    command: "true"
+    )" + kEnv);
+  ProcessResult unknown = Weft({"run", "c.yml"});
+  ASSERT_EQ(unknown.exit_code, 0) << unknown.err;
+  for (const char* name : {"azureml:cpu-cluster", "azureml:gpu-box"}) {
+    EXPECT_NE(unknown.err.find(fmt::format("compute `{}` is not configured in .weft/config.yaml", name)),
+              std::string::npos)
+        << unknown.err;
+  }
+  // Mapped in the configuration (with or without `azureml:`): no warning.
+  dir_.Write(".weft/config.yaml", "computes:\n  cpu-cluster: {type: local}\n  azureml:gpu-box: {}\n");
+  ProcessResult mapped = Weft({"run", "c.yml", "--force"});
+  ASSERT_EQ(mapped.exit_code, 0) << mapped.err;
+  EXPECT_EQ(mapped.err.find("is not configured"), std::string::npos) << mapped.err;
+  // A type weft cannot run is refused where it is written, before anything runs.
+  dir_.Write(".weft/config.yaml", "computes:\n  cpu-cluster:\n    type: aks\n");
+  ProcessResult refused = Weft({"run", "c.yml", "--force"});
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_NE(refused.err.find("config.yaml:3:11"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("type `aks`"), std::string::npos) << refused.err;
+  EXPECT_EQ(Weft({"runs", "--json"}).out.find("r3"), std::string::npos) << "no run recorded";
+}
+
 }  // namespace
 }  // namespace weft

@@ -103,7 +103,7 @@ class LinePrinter : public engine::Observer {
   }
   const bool brief_;
 
-  // "code: hashing 12000 of 50000 files, 1.2 of 4.0 GB, 310 MB/s  /path"
+  // "hashing 12000 of 50000 files, 1200.0 of 4000.0 MB, 310 MB/s  /path"
   static std::string SnapshotText(const store::SnapshotProgress& p) {
     double mb = 1e6;
     double rate = p.seconds > 0 ? p.bytes / mb / p.seconds : 0;
@@ -212,14 +212,13 @@ void PrintSummary(meta::MetaStore& meta, const std::string& run_id, bool brief) 
     Say(stdout, "\n{} steps: {}\n", all->size(), line);
     if (listed.empty()) return;
   }
-  const std::vector<meta::StepRecord>* steps = &listed;
   size_t width = 4;
-  for (const auto& s : *steps) width = std::max(width, s.name.size());
+  for (const auto& s : listed) width = std::max(width, s.name.size());
   Say(stdout, "\n{:<{}}  {:<10} {:>9}  {}\n", "step", width, "status", "duration", "note");
-  for (const auto& s : *steps) {
+  for (const auto& s : listed) {
     double secs = s.started_ns && s.finished_ns ? (s.finished_ns - s.started_ns) / 1e9 : 0;
     std::string note = s.status == meta::StepStatus::kReused ? fmt::format("from {}", s.reused_run) : "";
-    if (meta::Failed(s.status) || s.status == meta::StepStatus::kSkipped) note = s.message;
+    if (NeedsAttention(s.status) || s.status == meta::StepStatus::kSkipped) note = s.message;
     Say(stdout, "{:<{}}  {:<10} {:>8.1f}s  {}\n", s.name, width, s.status, secs, note);
   }
 }

@@ -202,9 +202,14 @@ Result<exec::Stopped> StopLeftovers(meta::MetaStore& meta, Targets& targets, con
   int64_t now_ns = os.NowNs();
   for (meta::StepRecord s : *steps) {
     if (!st.ok()) break;
-    if (s.status != meta::StepStatus::kRunning && s.status != meta::StepStatus::kRetrying) continue;
-    s.status = status == meta::RunStatus::kCanceled ? meta::StepStatus::kCanceled
-                                                    : meta::StepStatus::kInterrupted;
+    if (s.status == meta::StepStatus::kPending || s.status == meta::StepStatus::kWaiting) {
+      s.status = meta::StepStatus::kSkipped;  // it never started, and now never will in this run
+    } else if (s.status == meta::StepStatus::kRunning || s.status == meta::StepStatus::kRetrying) {
+      s.status = status == meta::RunStatus::kCanceled ? meta::StepStatus::kCanceled
+                                                      : meta::StepStatus::kInterrupted;
+    } else {
+      continue;
+    }
     s.message = message;
     s.finished_ns = now_ns;
     st = meta.PutStep(s);
