@@ -93,7 +93,9 @@ TEST_P(CorpusTest, ValidateAndDraw) {
   EXPECT_EQ(r.exit_code, c.exit) << all;
   EXPECT_LT(took, std::chrono::seconds(5)) << "validation must stay within a fixed budget";
   for (const std::string& e : c.expect) EXPECT_NE(all.find(e), std::string::npos) << e << "\n" << all;
-  if (c.no_warnings) EXPECT_EQ(all.find("warning:"), std::string::npos) << all;
+  if (c.no_warnings) {
+    EXPECT_EQ(all.find("warning:"), std::string::npos) << all;
+  }
   if (c.exit != 0) return;
 
   for (const char* format : {"text", "dot", "mermaid"}) {
@@ -108,9 +110,15 @@ TEST_P(CorpusTest, ValidateAndDraw) {
   ProcessResult gr = Weft(g);
   ASSERT_EQ(gr.exit_code, 0) << gr.err;
   nlohmann::json j = nlohmann::json::parse(gr.out);
-  if (c.steps >= 0) EXPECT_EQ(j["steps"].size(), static_cast<size_t>(c.steps)) << gr.out;
-  if (c.edge_count >= 0) EXPECT_EQ(j["edges"].size(), static_cast<size_t>(c.edge_count)) << gr.out;
-  if (c.groups >= 0) EXPECT_EQ(j["groups"].size(), static_cast<size_t>(c.groups)) << gr.out;
+  if (c.steps >= 0) {
+    EXPECT_EQ(j["steps"].size(), static_cast<size_t>(c.steps)) << gr.out;
+  }
+  if (c.edge_count >= 0) {
+    EXPECT_EQ(j["edges"].size(), static_cast<size_t>(c.edge_count)) << gr.out;
+  }
+  if (c.groups >= 0) {
+    EXPECT_EQ(j["groups"].size(), static_cast<size_t>(c.groups)) << gr.out;
+  }
   for (const std::string& want : c.edges) {
     bool found = false;
     for (const auto& e : j["edges"]) {
