@@ -8,124 +8,10 @@
 
 #include "base/json.h"
 #include "meta/sqlite.h"
+#include "meta/sqlite_schema.h"
 
 namespace weft::meta {
 namespace {
-
-// Numbered migrations; never edit one that has shipped, add the next.
-constexpr const char* kMigrations[] = {
-    // 1: runs, steps, transitions, fingerprints, inputs and outputs, hash cache.
-    R"sql(
-CREATE TABLE runs(
-  id TEXT PRIMARY KEY, seq INTEGER UNIQUE NOT NULL, pipeline_file TEXT, name TEXT,
-  experiment TEXT, status TEXT, created_ns INTEGER, finished_ns INTEGER, exit_code INTEGER,
-  seeds_reuse INTEGER, workdir TEXT);
-CREATE TABLE steps(
-  run_id TEXT NOT NULL REFERENCES runs(id), idx INTEGER NOT NULL, name TEXT, component TEXT,
-  status TEXT, fingerprint TEXT, reused_run TEXT, reused_idx INTEGER, attempt INTEGER,
-  started_ns INTEGER, finished_ns INTEGER, exit_code INTEGER, message TEXT,
-  deterministic INTEGER, job TEXT, PRIMARY KEY(run_id, idx));
-CREATE INDEX steps_by_fingerprint ON steps(fingerprint, status, finished_ns);
-CREATE TABLE transitions(run_id TEXT, idx INTEGER, status TEXT, at_ns INTEGER);
-CREATE TABLE fingerprint_fields(fingerprint TEXT, ord INTEGER, label TEXT, value TEXT,
-  PRIMARY KEY(fingerprint, ord));
-CREATE TABLE step_outputs(run_id TEXT, idx INTEGER, name TEXT, digest TEXT, type TEXT,
-  object_name TEXT, bytes INTEGER, inode INTEGER, mtime_ns INTEGER,
-  PRIMARY KEY(run_id, idx, name));
-CREATE INDEX outputs_by_digest ON step_outputs(digest);
-CREATE TABLE step_inputs(run_id TEXT, idx INTEGER, name TEXT, kind TEXT, value TEXT,
-  digest TEXT, PRIMARY KEY(run_id, idx, name));
-CREATE INDEX inputs_by_digest ON step_inputs(digest);
-CREATE TABLE hash_cache(path TEXT PRIMARY KEY, dev INTEGER, ino INTEGER, size INTEGER,
-  mtime_ns INTEGER, ctime_ns INTEGER, digest TEXT, hashed_at_ns INTEGER);
-)sql",
-    // 2: reuse looks up succeeded steps only; an index of just those is not written for the
-    // reused, skipped and failed rows that most runs mostly add.
-    R"sql(
-DROP INDEX steps_by_fingerprint;
-CREATE INDEX succeeded_by_fingerprint ON steps(fingerprint, finished_ns) WHERE status = 'succeeded';
-)sql",
-    // 3: registered assets (components, environments, data, models).
-    R"sql(
-CREATE TABLE assets(kind TEXT NOT NULL, registry TEXT NOT NULL, name TEXT NOT NULL,
-  version TEXT NOT NULL, digest TEXT NOT NULL, entry TEXT, type TEXT, description TEXT,
-  source TEXT, created_ns INTEGER, archived INTEGER NOT NULL DEFAULT 0,
-  PRIMARY KEY(kind, registry, name, version));
-CREATE INDEX assets_by_digest ON assets(digest);
-)sql",
-    // 4: metrics logged by steps.
-    R"sql(
-CREATE TABLE metrics(run_id TEXT NOT NULL, idx INTEGER NOT NULL, seq INTEGER NOT NULL,
-  name TEXT NOT NULL, value REAL, step INTEGER, timestamp_ms INTEGER,
-  PRIMARY KEY(run_id, idx, seq));
-)sql",
-    // 5: which process runs a run, for `weft cancel`.
-    R"sql(
-ALTER TABLE runs ADD COLUMN owner TEXT;
-)sql",
-    // 6: tags on runs (a JSON object).
-    R"sql(
-ALTER TABLE runs ADD COLUMN tags TEXT;
-)sql",
-    // 7: parameters and tags logged by steps (MLflow's log_param, set_tag).
-    R"sql(
-CREATE TABLE params(run_id TEXT NOT NULL, idx INTEGER NOT NULL, kind TEXT NOT NULL,
-  name TEXT NOT NULL, value TEXT, seq INTEGER, PRIMARY KEY(run_id, idx, kind, name));
-)sql",
-    // 8: what a run was submitted with (for `weft resume`), and the run a run resumes.
-    R"sql(
-ALTER TABLE runs ADD COLUMN submission TEXT;
-ALTER TABLE runs ADD COLUMN resumes TEXT;
-)sql",
-    // 9: claims on fingerprints, so that concurrent runs compute each step once.
-    R"sql(
-CREATE TABLE claims(fingerprint TEXT PRIMARY KEY, run_id TEXT NOT NULL, idx INTEGER NOT NULL,
-  owner TEXT NOT NULL, heartbeat_ns INTEGER NOT NULL);
-)sql",
-    // 10: what each environment identity stands for (interpreter and distributions), for explain.
-    R"sql(
-CREATE TABLE environments(identity TEXT PRIMARY KEY, description TEXT NOT NULL);
-)sql",
-    // 11: the objects each run needs kept besides its steps' inputs and outputs (code snapshots,
-    // what it was submitted with), recorded by the engine rather than read out of its formats;
-    // the runs recorded before are converted once.
-    R"sql(
-CREATE TABLE run_objects(run_id TEXT NOT NULL, digest TEXT NOT NULL, PRIMARY KEY(run_id, digest));
-INSERT OR IGNORE INTO run_objects SELECT s.run_id, substr(f.value, 8) FROM steps s JOIN
-  fingerprint_fields f ON f.fingerprint = s.fingerprint WHERE f.label = 'code' AND
-  f.value LIKE 'sha256:%';
-INSERT OR IGNORE INTO run_objects SELECT r.id, json_extract(p.value, '$.digest') FROM runs r,
-  json_each(r.submission, '$.paths') p WHERE json_valid(r.submission) AND
-  json_extract(p.value, '$.digest') IS NOT NULL;
-)sql",
-    // 12: compute targets and jobs: the target each step ran on and how many jobs it has, the
-    // rows of the jobs of steps with several, each executor's tracking of a run's jobs (the local
-    // one's cgroup folder, until now the tail of runs.owner), and metrics and params by job.
-    R"sql(
-ALTER TABLE steps ADD COLUMN target TEXT NOT NULL DEFAULT 'local';
-ALTER TABLE steps ADD COLUMN jobs INTEGER NOT NULL DEFAULT 1;
-CREATE TABLE jobs(run_id TEXT NOT NULL, idx INTEGER NOT NULL, job INTEGER NOT NULL, status TEXT,
-  attempt INTEGER, target TEXT, job_id TEXT, started_ns INTEGER, finished_ns INTEGER,
-  exit_code INTEGER, message TEXT, PRIMARY KEY(run_id, idx, job));
-CREATE TABLE run_tracking(run_id TEXT NOT NULL, target TEXT NOT NULL, tracking TEXT NOT NULL,
-  PRIMARY KEY(run_id, target));
-INSERT INTO run_tracking SELECT id, 'local', substr(owner, instr(owner, ' group=') + 7) FROM runs
-  WHERE instr(owner, ' group=') > 0;
-UPDATE runs SET owner = substr(owner, 1, instr(owner, ' group=') - 1) WHERE instr(owner, ' group=') > 0;
-CREATE TABLE metrics_by_job(run_id TEXT NOT NULL, idx INTEGER NOT NULL, job INTEGER NOT NULL,
-  seq INTEGER NOT NULL, name TEXT NOT NULL, value REAL, step INTEGER, timestamp_ms INTEGER,
-  PRIMARY KEY(run_id, idx, job, seq));
-INSERT INTO metrics_by_job SELECT run_id, idx, 0, seq, name, value, step, timestamp_ms FROM metrics;
-DROP TABLE metrics;
-ALTER TABLE metrics_by_job RENAME TO metrics;
-CREATE TABLE params_by_job(run_id TEXT NOT NULL, idx INTEGER NOT NULL, job INTEGER NOT NULL,
-  kind TEXT NOT NULL, name TEXT NOT NULL, value TEXT, seq INTEGER,
-  PRIMARY KEY(run_id, idx, job, kind, name));
-INSERT INTO params_by_job SELECT run_id, idx, 0, kind, name, value, seq FROM params;
-DROP TABLE params;
-ALTER TABLE params_by_job RENAME TO params;
-)sql",
-};
 
 constexpr int64_t kClockTickNs = 10'000'000;  // mtimes within this of hashing are not trusted
 
@@ -329,7 +215,8 @@ Status SqliteMetaStore::Migrate() {
     Result<bool> row = q->Step();
     if (row.ok() && *row) version = q->Int(0);
   }
-  int64_t latest = static_cast<int64_t>(std::size(kMigrations));
+  std::span<const char* const> migrations = Migrations();
+  int64_t latest = static_cast<int64_t>(migrations.size());
   if (version > latest) {
     db_->Rollback();
     return Status::Invalid(fmt::format("the workspace database has schema version {}, newer than "
@@ -337,7 +224,7 @@ Status SqliteMetaStore::Migrate() {
                                        version, latest));
   }
   for (int64_t v = version; v < latest; ++v) {
-    s = db_->Exec(kMigrations[v]);
+    s = db_->Exec(migrations[v]);
     if (s.ok()) s = db_->Exec(fmt::format("PRAGMA user_version = {}", v + 1));
     if (!s.ok()) {
       db_->Rollback();
