@@ -67,14 +67,17 @@ class LinePrinter : public engine::Observer {
     std::fflush(stdout);
   }
   void OnStep(const engine::StepEvent& e) override {
-    if (brief_ && !NeedsAttention(e.status)) return;
+    // A job of a step with several (parallel workers, sweep trials) is named when it needs
+    // attention; the step's own lines say the rest.
+    if ((brief_ || e.job >= 0) && !NeedsAttention(e.status)) return;
     double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     std::string detail = e.detail.empty() ? "" : "  " + e.detail;
     if (e.status == meta::StepStatus::kSucceeded || meta::Failed(e.status)) {
       detail = fmt::format("  ({:.1f}s){}", e.seconds,
                            e.status == meta::StepStatus::kSucceeded ? "" : detail);
     }
-    Say(stdout, "[{:7.1f}s] {:<10} {}{}\n", t, e.status, e.step, detail);
+    std::string step = e.job >= 0 ? fmt::format("{} (job {})", e.step, e.job) : e.step;
+    Say(stdout, "[{:7.1f}s] {:<10} {}{}\n", t, e.status, step, detail);
     // Flush at most every 100 ms: live enough to follow, cheap for pipelines of 10,000 steps.
     if (t - last_flush_ >= 0.1 || e.status != meta::StepStatus::kReused) {
       std::fflush(stdout);
@@ -123,7 +126,7 @@ class TerminalPrinter : public LinePrinter {
  public:
   using LinePrinter::LinePrinter;
   void OnStep(const engine::StepEvent& e) override {
-    if (brief_ && !NeedsAttention(e.status)) return;  // the live line shows the counts
+    if ((brief_ || e.job >= 0) && !NeedsAttention(e.status)) return;  // the live line shows the counts
     std::fputs("\r\033[K", stdout);
     LinePrinter::OnStep(e);
     Redraw();

@@ -3,11 +3,13 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <thread>
 
 #include <fmt/format.h>
 
 #include "base/fs.h"
 #include "assets/datastore.h"
+#include "env/mlflow_shim.h"
 
 namespace weft::engine {
 namespace {
@@ -22,11 +24,38 @@ std::string Property(const spec::Resources& node, const spec::Resources& compone
   return {};
 }
 
+// A parallel step runs as workers: `python -m weft_parallel PROGRAM_ARGUMENTS` in the task's code
+// folder and environment, as many as its resources ask for (jobs of the step).
+Status PlanParallel(const spec::Node& node, const ws::Workspace& ws, StepPlan& plan) {
+  const spec::ParallelComponent& pc = *node.parallel;
+  Result<ParallelSettings> settings =
+      ReadParallelSettings(pc, node, static_cast<int64_t>(std::thread::hardware_concurrency()));
+  if (!settings.ok()) return settings.status();
+  Result<env::InstalledShim> runtime = env::InstallRuntime(ws);
+  if (!runtime.ok()) return runtime.status();
+  auto worker = std::make_shared<spec::CommandComponent>();
+  static_cast<spec::ComponentBase&>(*worker) = pc;
+  worker->code = pc.task.code;
+  worker->environment = pc.task.environment;
+  worker->command.text = "python -m weft_parallel";
+  if (!pc.task.program_arguments.empty()) worker->command.text += " " + pc.task.program_arguments.text;
+  worker->resources = pc.resources;
+  worker->environment_variables = pc.environment_variables;
+  plan.command = worker.get();
+  plan.worker = std::move(worker);
+  plan.runtime_dir = runtime->dir;
+  settings->runtime = runtime->identity;
+  plan.jobs = static_cast<int>(std::min<int64_t>(settings->workers, 4096));
+  plan.parallel = std::move(*settings);
+  return Status::Ok();
+}
+
 }  // namespace
 
 const spec::Environment* StepEnvironment(const graph::Step& step) {
   const spec::Node& node = *step.node;
   if (node.environment.kind != spec::Environment::Kind::kNone) return &node.environment;
+  if (node.parallel) return &node.parallel->task.environment;
   return node.command ? &node.command->environment : nullptr;
 }
 
@@ -111,13 +140,17 @@ Result<std::vector<StepPlan>> PlanSteps(const graph::Graph& graph, const ws::Wor
     const graph::Step& step = graph.steps[i];
     const spec::Node& node = *step.node;
     StepPlan& plan = plans[i];
-    if (node.type == spec::NodeType::kParallel || node.type == spec::NodeType::kSweep) {
+    if (node.type == spec::NodeType::kSweep) {
       return Status::Invalid(fmt::format("step {} is a {} job; weft validates {} jobs but cannot run "
                                          "them yet",
                                          step.name, spec::NodeTypeName(node.type),
                                          spec::NodeTypeName(node.type)));
     }
     plan.command = node.command.get();
+    if (node.type == spec::NodeType::kParallel) {
+      Status s = PlanParallel(node, ws, plan);
+      if (!s.ok()) return s;
+    }
     const spec::CommandComponent& c = *plan.command;
     if (!c.code.empty()) {
       Result<store::ObjectRef> ref = snapshot(c.code, true);
@@ -153,6 +186,16 @@ Result<std::vector<StepPlan>> PlanSteps(const graph::Graph& graph, const ws::Wor
                       fmt::format("step {}, input {}: {}", step.name, in.name, ref.status().message()));
       }
       plan.data[in.name] = *ref;
+    }
+    if (plan.parallel) {
+      auto split = plan.data.find(plan.parallel->input);
+      std::error_code ec;
+      if (split != plan.data.end() && split->second.type == store::ObjectType::kFolder &&
+          std::filesystem::is_empty(store.DeliveryPath(split->second), ec)) {
+        return Status::Invalid(fmt::format("step {}, input {}: the folder holds no files to split "
+                                           "into mini-batches",
+                                           step.name, plan.parallel->input));
+      }
     }
     plan.env_vars = c.environment_variables;
     for (const auto& kv : node.environment_variables) plan.env_vars.push_back(kv);

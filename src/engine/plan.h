@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/parallel.h"
 #include "env/environment.h"
 #include "exec/executor.h"
 #include "workspace/workspace.h"
@@ -18,6 +19,11 @@ namespace weft::engine {
 
 struct StepPlan {
   const spec::CommandComponent* command = nullptr;  // what runs
+  // A parallel step: its workers' command (`python -m weft_parallel` and the program arguments,
+  // in the task's code folder and environment), which `command` points to, and its settings.
+  std::shared_ptr<const spec::CommandComponent> worker;
+  std::optional<ParallelSettings> parallel;
+  std::string runtime_dir;  // weft's Python runtime (env::InstallRuntime): last on PYTHONPATH
   std::optional<store::ObjectRef> code;             // code snapshot
   std::shared_ptr<const env::ResolvedEnvironment> env;  // shared by the steps that use it
   exec::Needs needs;  // as asked for (the run clamps it to its target's capacity)
@@ -44,7 +50,7 @@ struct Snapshots {
   std::map<std::string, store::ObjectRef> by_path;  // recorded; when replaying, given
 };
 
-// Plans every step. Errors name the step (exit 2): parallel and sweep nodes, unreadable code or
+// Plans every step. Errors name the step (exit 2): sweep nodes, unreadable code or
 // data, missing packages, datastore paths that do not exist, URLs weft cannot fetch. Every path
 // it snapshots is recorded in `snapshots` (and taken from there when it is already); long
 // snapshots report to `progress`.
@@ -55,7 +61,7 @@ Result<std::vector<StepPlan>> PlanSteps(const graph::Graph& graph, const ws::Wor
                                         std::vector<std::string>* warnings);
 
 // The environment a step runs in: the node's, else its component's (null for nodes that have
-// neither, such as parallel and sweep nodes).
+// neither, such as sweep nodes).
 const spec::Environment* StepEnvironment(const graph::Step& step);
 
 // For `weft validate`: every package the steps' environments declare and their interpreters lack,

@@ -443,6 +443,10 @@ void Run::StepJobsEnded(uint32_t i) {
     if (!single(i)) message = fmt::format("job {}: {}", worst - r.jobs.data(), message);
     return Finish(i, st, std::move(message));
   }
+  if (plans_[i].parallel) {
+    std::string why = GatherBatches(i);
+    if (!why.empty()) return Finish(i, StepStatus::kFailed, std::move(why));
+  }
   Status s = CommitOutputs(i);
   if (s.ok()) s = PublishOutputs(i);
   if (s.ok()) s = assets::RegisterStepOutputs(parts_.meta, record_.id, g_.steps[i], r.outputs);

@@ -57,6 +57,12 @@ struct StepRun {
   // `weft resume`: the job a dead weft left running for this step, to re-attach to, and its folder.
   std::string adopt_job;
   std::string adopt_dir;
+  // A parallel step: its mini-batches, planned when its first worker starts.
+  std::vector<MiniBatch> batches;
+  size_t batch_items = 0;
+  bool batches_planned = false;
+  bool batches_keepable = true;  // run() writes nothing into the outputs (so far)
+  int64_t batches_looked_ns = 0;  // when the workers' results were last looked at
   meta::StepRecord rec;
 };
 
@@ -137,6 +143,12 @@ class Run {
   std::string AttemptDir(uint32_t i, int job, int64_t attempt) const;
   std::string OutputsDir(uint32_t i) const;  // where its out.NAME folders are
   std::string ArtifactsDir(uint32_t i) const;
+  // Parallel steps (run_parallel.cc).
+  std::string BatchesDir(uint32_t i) const;  // the workers' claims and results
+  Status PlanBatches(uint32_t i, const std::string& input_path);
+  std::string WorkerConfig(uint32_t i, const std::string& input_path, const std::string& output_dir) const;
+  void KeepBatches(uint32_t i);
+  std::string GatherBatches(uint32_t i);
 
   Engine& engine_;
   const EngineParts& parts_;

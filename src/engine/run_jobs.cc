@@ -68,7 +68,7 @@ Status Run::Launch(uint32_t i, int job, exec::LaunchSpec* spec) {
     for (const graph::StepOutput& o : step.outputs) {
       if (s.ok()) s = MakeDir(o.name == "artifacts" ? ArtifactsDir(i) : StepDir(i) + "/out." + o.name);
     }
-    if (s.ok()) s = MakeDir(ArtifactsDir(i) + "/outputs");
+    if (s.ok()) s = MakeDirs(ArtifactsDir(i) + "/outputs");
     if (s.ok()) s = MakeDir(ArtifactsDir(i) + "/logs");
     if (!s.ok()) return s;
     r.prepared = true;
@@ -116,6 +116,17 @@ Status Run::Launch(uint32_t i, int job, exec::LaunchSpec* spec) {
     auto it = in_values.find(name);
     return it == in_values.end() ? std::nullopt : it->second;
   };
+  if (plan.parallel) {
+    auto in = in_values.find(plan.parallel->input);
+    std::string input_path = in != in_values.end() && in->second ? in->second->text : "";
+    if (!r.batches_planned) s = PlanBatches(i, input_path);
+    auto out = out_paths.find(plan.parallel->append_to);
+    std::string output_dir = out != out_paths.end() && StatPath(out->second) == PathKind::kDirectory
+                                 ? out->second
+                                 : "";
+    if (s.ok()) s = WriteFileAtomic(j.dir + "/parallel.json", WorkerConfig(i, input_path, output_dir));
+    if (!s.ok()) return s;
+  }
   spec->step = single(i) ? step.name : fmt::format("{} (job {})", step.name, job);
   spec->command = Substitute(plan.command->command.text, value_of);
   spec->cwd = work;
@@ -129,6 +140,7 @@ Status Run::Launch(uint32_t i, int job, exec::LaunchSpec* spec) {
     spec->sandbox.emplace();
     spec->sandbox->read_only = {parts_.ws.dir};
     spec->sandbox->writable = {single(i) ? j.dir : StepDir(i)};
+    if (plan.parallel && single(i)) spec->sandbox->writable.push_back(BatchesDir(i));
   }
   spec->timeout_ms = plan.timeout_s * 1000;
   spec->needs = plan.needs;
@@ -156,6 +168,11 @@ Status Run::Launch(uint32_t i, int job, exec::LaunchSpec* spec) {
   // The MLflow shim comes first, so that `import mlflow` finds it.
   if (!plan.env->python_path.empty()) {
     python_path = plan.env->python_path + (python_path.empty() ? "" : ":" + python_path);
+  }
+  // weft's runtime comes last: a real `azureml_user` or `mltable` in the environment wins.
+  if (plan.parallel) {
+    python_path += (python_path.empty() ? "" : ":") + plan.runtime_dir;
+    spec->env.push_back("WEFT_PARALLEL=" + j.dir + "/parallel.json");
   }
   if (!python_path.empty()) spec->env.push_back("PYTHONPATH=" + python_path);
   spec->env.push_back("WEFT_RUN_ID=" + record_.id);
@@ -312,6 +329,14 @@ int64_t Run::NextWakeMs() const {
 void Run::Chores() {
   if (!waiting_.empty()) CheckWaiting();
   DueRetries();
+  // Running parallel steps keep what their workers finished, every half second.
+  int64_t now = Now();
+  for (const auto& [handle, ref] : engine_.handles_) {
+    StepRun& r = ref.run == this ? steps_[ref.step] : steps_[0];
+    if (ref.run != this || !plans_[ref.step].parallel || now - r.batches_looked_ns < 500'000'000) continue;
+    r.batches_looked_ns = now;
+    KeepBatches(ref.step);
+  }
 }
 
 // What the attempt logged to $WEFT_METRICS, whatever its end; lines that are not metrics are

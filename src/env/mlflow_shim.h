@@ -20,6 +20,9 @@ struct ShimFile {
 
 // The shim's files (generated from env/mlflow_shim by cmake/embed.cmake).
 const std::vector<ShimFile>& MlflowShimFiles();
+// The runtime of parallel steps (env/runtime): the worker module `weft_parallel`, and stand-ins
+// for `azureml_user.parallel_run` and `mltable`, which a real package earlier on sys.path hides.
+const std::vector<ShimFile>& RuntimeFiles();
 
 struct InstalledShim {
   std::string dir;       // goes on PYTHONPATH
@@ -29,5 +32,7 @@ struct InstalledShim {
 // Writes the shim into `.weft/envs/mlflow-shim-<digest>/` unless it is there (atomically: a
 // step never sees half of it, and concurrent runs agree).
 Result<InstalledShim> InstallMlflowShim(const ws::Workspace& ws);
+// The same for the runtime of parallel steps, in `.weft/envs/runtime-<digest>/`.
+Result<InstalledShim> InstallRuntime(const ws::Workspace& ws);
 
 }  // namespace weft::env

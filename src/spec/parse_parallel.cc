@@ -1,4 +1,6 @@
 // Parallel components and nodes: an entry script run over mini-batches of one input.
+#include <regex>
+
 #include <fmt/format.h>
 
 #include "base/fs.h"
@@ -19,6 +21,26 @@ bool ValidMiniBatchSize(std::string_view s) {
   std::string unit(s.substr(i));
   for (char& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return unit.empty() || unit == "kb" || unit == "mb" || unit == "gb";
+}
+
+// Whether a Python source defines `name` at module level: `def name(`, `name = `, or
+// `from MODULE import ... name`. (Read as text: weft does not run the script to check it.)
+bool DefinesFunction(const std::string& source, const std::string& name) {
+  std::regex def("^(async[ \t]+)?def[ \t]+" + name + "[ \t]*\\(");
+  std::regex assign("^" + name + "[ \t]*=[^=]");
+  std::regex import("^from[ \t]+[^ \t]+[ \t]+import[^#\n]*\\b" + name + "\\b");
+  size_t at = 0;
+  while (at <= source.size()) {
+    size_t end = source.find('\n', at);
+    std::string line = source.substr(at, end == std::string::npos ? std::string::npos : end - at);
+    if (std::regex_search(line, def) || std::regex_search(line, assign) ||
+        std::regex_search(line, import)) {
+      return true;
+    }
+    if (end == std::string::npos) break;
+    at = end + 1;
+  }
+  return false;
 }
 
 }  // namespace
@@ -95,10 +117,19 @@ void Loader::ParseParallelFields(Fields& f, ParallelComponent& pc, bool own_run_
   }
   if (auto entry = tf.String("entry_script", true)) {
     t.entry_script = *entry;
-    if (!t.code.empty() && StatPath(t.code + "/" + *entry) != PathKind::kFile) {
+    std::string path = t.code + "/" + *entry;
+    if (!t.code.empty() && StatPath(path) != PathKind::kFile) {
       diags_.Error(src.Loc(tf.Get("entry_script")),
                    fmt::format("entry script `{}` is not in the code folder", *entry),
                    fmt::format("looked for {}/{}", t.code, *entry));
+    } else if (Result<std::string> text = ReadFileCapped(path, 16 << 20); !t.code.empty() && text.ok()) {
+      for (const char* fn : {"init", "run"}) {
+        if (!DefinesFunction(*text, fn)) {
+          diags_.Error(src.Loc(tf.Get("entry_script")),
+                       fmt::format("entry script `{}` defines no {}() function", *entry, fn),
+                       "a parallel task's entry script defines init() and run(mini_batch)");
+        }
+      }
     }
   }
   if (const yaml::Node* a = tf.Get("program_arguments")) t.program_arguments = ParseText(src, a);

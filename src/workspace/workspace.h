@@ -55,6 +55,8 @@ struct Workspace {
   std::string store_dir() const { return dir + "/store"; }
   std::string runs_dir() const { return dir + "/runs"; }
   std::string envs_dir() const { return dir + "/envs"; }
+  // The results of parallel steps' mini-batches, by key (engine/parallel.h).
+  std::string batches_dir() const { return dir + "/batches"; }
   // A run's folders: the run's (`runs/<run>`, with `submitted/`, the submission's inputs); a
   // step's with several jobs (`<run>/<step>`, with their shared `out.NAME` and `artifacts`); an
   // attempt's (`<run>/<step>.<attempt>`, or `<run>/<step>/<job>.<attempt>` with several jobs),

@@ -1,0 +1,205 @@
+#include "engine/parallel.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "base/fs.h"
+#include "base/json.h"
+#include "store/object.h"
+
+namespace weft::engine {
+namespace {
+
+// The first 8 bytes of sha256(salt, name): which names end a run, at each level of cutting.
+uint64_t NameHash(const std::string& name, int level) {
+  Digest d = Sha256Of(fmt::format("weft-cut-{}\n{}", level, name));
+  uint64_t h = 0;
+  for (int k = 0; k < 8; ++k) h = (h << 8) | d[static_cast<size_t>(k)];
+  return h;
+}
+
+// Cuts names[begin, end) into runs: after every name whose hash at `level` is a multiple of
+// max_items; a run still longer than max_items is cut again at the next level (a fresh hash),
+// and, past a few levels, into equal parts.
+void Cut(const std::vector<std::string>& names, size_t begin, size_t end, size_t max_items, int level,
+         std::vector<size_t>& out) {
+  if (end - begin <= max_items) {
+    if (end > begin) out.push_back(end - begin);
+    return;
+  }
+  if (level >= 6) {
+    size_t parts = (end - begin + max_items - 1) / max_items;
+    for (size_t p = 0; p < parts; ++p) {
+      out.push_back((end - begin) * (p + 1) / parts - (end - begin) * p / parts);
+    }
+    return;
+  }
+  uint64_t every = max_items;
+  size_t start = begin;
+  for (size_t k = begin; k < end; ++k) {
+    if (NameHash(names[k], level) % every == 0 || k + 1 == end) {
+      Cut(names, start, k + 1, max_items, level + 1, out);
+      start = k + 1;
+    }
+  }
+}
+
+std::optional<int64_t> Count(const std::string& s) {
+  if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos || s.size() > 9) {
+    return std::nullopt;
+  }
+  return std::stoll(s);
+}
+
+}  // namespace
+
+std::string ParallelSettings::Describe() const {
+  return fmt::format("input={} entry_script={} mini_batch_size={} mini_batch_error_threshold={} "
+                     "error_threshold={} max_retries={} timeout={} append_row_to={} runtime={}",
+                     input, entry_script, mini_batch_size, mini_batch_error_threshold,
+                     error_threshold, max_retries, timeout_s, append_to, runtime);
+}
+
+Result<ParallelSettings> ReadParallelSettings(const spec::ParallelComponent& pc,
+                                              const spec::Node& node, int64_t cpus) {
+  ParallelSettings s;
+  auto located = [&](const SourceLoc& at, const std::string& what) {
+    std::string where = at.file ? fmt::format("{}:{}:{}: ", *at.file, at.line, at.col) : "";
+    return Status::Invalid(fmt::format("{}step {}: {}", where, node.name, what));
+  };
+  s.input = pc.input_data.tmpl.refs.empty() ? "" : pc.input_data.tmpl.refs[0].port;
+  s.entry_script = pc.task.entry_script;
+  if (!pc.partition_keys.empty()) {
+    return located(pc.loc, "`partition_keys` split tables; weft splits this step's files by count "
+                           "(`mini_batch_size`)");
+  }
+  if (!pc.mini_batch_size.empty()) {
+    std::optional<int64_t> n = Count(pc.mini_batch_size);
+    if (!n || *n < 1) {
+      return located(pc.loc, fmt::format("`mini_batch_size` `{}` is a size, which splits tables; "
+                                         "files are split by count (such as \"10\")",
+                                         pc.mini_batch_size));
+    }
+    s.mini_batch_size = *n;
+  }
+  s.mini_batch_error_threshold = pc.mini_batch_error_threshold.value_or(-1);
+  s.error_threshold = pc.error_threshold.value_or(-1);
+  s.max_retries = pc.max_retries.value_or(2);
+  s.timeout_s = pc.retry_timeout.value_or(60);
+  if (!pc.logging_level.empty()) s.logging_level = pc.logging_level;
+  const spec::Text& a = pc.task.append_row_to;
+  if (!a.empty() && !a.tmpl.refs.empty()) s.append_to = a.tmpl.refs[0].port;
+  int64_t instances = node.resources.instance_count.value_or(pc.resources.instance_count.value_or(1));
+  int64_t per_instance = pc.max_concurrency_per_instance.value_or(std::max<int64_t>(1, cpus));
+  s.workers = std::max<int64_t>(1, instances) * std::max<int64_t>(1, per_instance);
+  return s;
+}
+
+std::vector<size_t> CutByContent(const std::vector<std::string>& names, size_t max_items) {
+  std::vector<size_t> out;
+  Cut(names, 0, names.size(), std::max<size_t>(1, max_items), 0, out);
+  return out;
+}
+
+Result<std::vector<ListedFile>> ListFiles(const std::string& path) {
+  std::vector<ListedFile> out;
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(path, ec)) {
+    Result<Digest> d = store::HashFile(path, false);
+    if (!d.ok()) return d.status();
+    out.push_back({std::filesystem::path(path).filename().string(), *d});
+    return out;
+  }
+  std::filesystem::recursive_directory_iterator it(
+      path, std::filesystem::directory_options::follow_directory_symlink, ec);
+  if (ec) return Status::Io(fmt::format("{}: cannot list: {}", path, ec.message()));
+  for (; it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (ec) return Status::Io(fmt::format("{}: cannot list: {}", path, ec.message()));
+    if (!it->is_regular_file(ec)) continue;
+    std::string full = it->path().string();
+    Result<Digest> d = store::HashFile(full, false);
+    if (!d.ok()) return d.status();
+    out.push_back({full.substr(path.size() + 1), *d});
+  }
+  std::sort(out.begin(), out.end(), [](const ListedFile& a, const ListedFile& b) { return a.name < b.name; });
+  return out;
+}
+
+std::string CachedResultPath(const std::string& cache_dir, const std::string& key) {
+  return fmt::format("{}/{}/{}.json", cache_dir, key.substr(0, 2), key);
+}
+
+std::vector<MiniBatch> PlanMiniBatches(const std::vector<ListedFile>& files, size_t max_items,
+                                       const std::string& base, const std::string& cache_dir) {
+  std::vector<std::string> names;
+  names.reserve(files.size());
+  for (const ListedFile& f : files) names.push_back(f.name);
+  std::vector<MiniBatch> out;
+  size_t at = 0;
+  for (size_t n : CutByContent(names, max_items)) {
+    MiniBatch b;
+    b.index = static_cast<int64_t>(out.size());
+    std::string what = "weft-mini-batch-1\n" + base + "\n";
+    for (size_t k = at; k < at + n; ++k) {
+      b.items.push_back(files[k].name);
+      what += fmt::format("{}\n{}\n", files[k].name.size(), files[k].name) + ToHex(files[k].digest) + "\n";
+    }
+    at += n;
+    b.key = ToHex(Sha256Of(what));
+    b.reused = StatPath(CachedResultPath(cache_dir, b.key)) == PathKind::kFile;
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
+Gathered GatherResults(const std::vector<MiniBatch>& batches, const std::string& results_dir,
+                       const std::string& cache_dir) {
+  Gathered g;
+  for (const MiniBatch& b : batches) {
+    std::string cached = CachedResultPath(cache_dir, b.key);
+    std::string path = b.reused || b.kept ? cached : fmt::format("{}/{}.json", results_dir, b.index);
+    Result<std::string> text = ReadFileCapped(path, size_t{1} << 30);
+    std::optional<Json> j = text.ok() ? Json::Parse(*text) : std::nullopt;
+    const Json* ok = j ? j->Find("ok") : nullptr;
+    const Json* lines = j ? j->Find("lines") : nullptr;
+    bool succeeded = ok && ok->Bool() && *ok->Bool() && lines && lines->Items();
+    (b.reused ? g.reused : g.ran) += 1;
+    if (!succeeded) {
+      const Json* failed = j ? j->Find("failed_items") : nullptr;
+      const Json* error = j ? j->Find("error") : nullptr;
+      ++g.failed_batches;
+      g.failed_items += failed && failed->Int() ? static_cast<size_t>(*failed->Int()) : b.items.size();
+      if (g.first_failure.empty()) {
+        std::string why = !j ? "no worker finished it"
+                          : error && error->String() ? *error->String()
+                                                     : "its results cannot be read";
+        std::string items = b.items.empty() ? "" : b.items.front();
+        if (b.items.size() > 1) items += fmt::format(" and {} more", b.items.size() - 1);
+        g.first_failure = fmt::format("mini-batch {} ({}): {}", b.index, items, why);
+      }
+      continue;
+    }
+    for (const Json& line : *lines->Items()) {
+      if (const std::string* s = line.String()) g.lines.push_back(*s);
+    }
+  }
+  return g;
+}
+
+std::string CheckThresholds(const ParallelSettings& s, const Gathered& g, size_t batches, size_t items) {
+  if (s.mini_batch_error_threshold >= 0 &&
+      g.failed_batches > static_cast<size_t>(s.mini_batch_error_threshold)) {
+    return fmt::format("{} of {} mini-batches failed, more than mini_batch_error_threshold ({}); "
+                       "first: {}",
+                       g.failed_batches, batches, s.mini_batch_error_threshold, g.first_failure);
+  }
+  if (s.error_threshold >= 0 && g.failed_items > static_cast<size_t>(s.error_threshold)) {
+    return fmt::format("{} of {} items failed, more than error_threshold ({}); first: {}",
+                       g.failed_items, items, s.error_threshold, g.first_failure);
+  }
+  return "";
+}
+
+}  // namespace weft::engine

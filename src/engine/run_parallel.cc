@@ -1,0 +1,137 @@
+// A run's parallel steps: planning their mini-batches when the first worker starts, keeping
+// finished mini-batches as the workers write them (so that a killed run's successor reuses them),
+// and gathering the results when every worker has ended (the rest of Run is in run.cc).
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "base/fs.h"
+#include "base/json.h"
+#include "engine/run.h"
+
+namespace weft::engine {
+
+std::string Run::BatchesDir(uint32_t i) const { return StepDir(i) + "/batches"; }
+
+// Plans the mini-batches of parallel step i over the files of its split input at `input_path`.
+Status Run::PlanBatches(uint32_t i, const std::string& input_path) {
+  StepRun& r = steps_[i];
+  const ParallelSettings& p = *plans_[i].parallel;
+  Result<std::vector<ListedFile>> files = ListFiles(input_path);
+  if (!files.ok()) return files.status();
+  if (files->empty()) {
+    return Status::Invalid(fmt::format("input {} ({}) holds no files to split into mini-batches",
+                                       p.input, input_path));
+  }
+  // Every field of the step's fingerprint but the split input's content.
+  std::string base;
+  for (const auto& [label, value] : r.fp.fields) {
+    if (label != "input " + p.input) base += fmt::format("{}\n{}\n{}\n", label, value.size(), value);
+  }
+  r.batches = PlanMiniBatches(*files, static_cast<size_t>(p.mini_batch_size), base,
+                              parts_.ws.batches_dir());
+  r.batch_items = files->size();
+  r.batches_planned = true;
+  return MakeDirs(BatchesDir(i));
+}
+
+// The configuration a worker of step i reads ($WEFT_PARALLEL): its settings and the mini-batches
+// left to run.
+std::string Run::WorkerConfig(uint32_t i, const std::string& input_path,
+                              const std::string& output_dir) const {
+  const StepRun& r = steps_[i];
+  const ParallelSettings& p = *plans_[i].parallel;
+  Json batches = Json::MakeArray();
+  for (const MiniBatch& b : r.batches) {
+    if (b.reused || b.kept) continue;
+    Json items = Json::MakeArray();
+    for (const std::string& item : b.items) items.Push(item);
+    batches.Push(Json::MakeObject().Set("index", b.index).Set("key", b.key).Set("items", std::move(items)));
+  }
+  Json config = Json::MakeObject();
+  config.Set("step", g_.steps[i].name)
+      .Set("entry_script", p.entry_script)
+      .Set("kind", "files")
+      .Set("root", input_path)
+      .Set("results", BatchesDir(i))
+      .Set("max_retries", p.max_retries)
+      .Set("timeout", p.timeout_s)
+      .Set("logging_level", p.logging_level)
+      .Set("output_dir", output_dir)
+      .Set("batches", std::move(batches));
+  return config.Dump(-1);
+}
+
+// Moves the results of mini-batches that finished well since the last look into the cache, so
+// that they survive this run; counts what is done for `weft show` and the live line.
+void Run::KeepBatches(uint32_t i) {
+  StepRun& r = steps_[i];
+  if (!r.batches_planned || !r.batches_keepable) return;
+  // Mini-batches are kept for reuse only when their results are all the step makes: files that
+  // run() writes into the outputs cannot be told apart by mini-batch.
+  for (const graph::StepOutput& o : g_.steps[i].outputs) {
+    std::error_code ec;
+    std::filesystem::directory_iterator it(OutputsDir(i) + "/out." + o.name, ec);
+    if (o.name != "artifacts" && !ec && it != std::filesystem::directory_iterator()) {
+      r.batches_keepable = false;
+      return;
+    }
+  }
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(BatchesDir(i), ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.size() < 6 || name.compare(name.size() - 5, 5, ".json") != 0) continue;
+    char* end = nullptr;
+    long long index = std::strtoll(name.c_str(), &end, 10);
+    if (*end != '.' || index < 0 || static_cast<size_t>(index) >= r.batches.size()) continue;
+    MiniBatch& b = r.batches[static_cast<size_t>(index)];
+    if (b.kept || b.reused) continue;
+    std::string path = entry.path().string();
+    Result<std::string> text = ReadFileCapped(path, size_t{1} << 30);
+    std::optional<Json> j = text.ok() ? Json::Parse(*text) : std::nullopt;
+    const Json* ok = j ? j->Find("ok") : nullptr;
+    const Json* key = j ? j->Find("key") : nullptr;
+    if (!ok || !ok->Bool() || !*ok->Bool() || !key || !key->String() || *key->String() != b.key) continue;
+    std::string cached = CachedResultPath(parts_.ws.batches_dir(), b.key);
+    if (MakeDirs(DirName(cached)).ok() && std::rename(path.c_str(), cached.c_str()) == 0) b.kept = true;
+  }
+}
+
+// Every worker of parallel step i ended well: gathers the results, checks the thresholds and
+// writes `append_row_to`. Returns why the step failed, or an empty string.
+std::string Run::GatherBatches(uint32_t i) {
+  StepRun& r = steps_[i];
+  const ParallelSettings& p = *plans_[i].parallel;
+  const graph::Step& step = g_.steps[i];
+  if (!r.batches_planned) return "no worker planned its mini-batches";
+  KeepBatches(i);
+  Gathered g = GatherResults(r.batches, BatchesDir(i), parts_.ws.batches_dir());
+  r.rec.message = fmt::format("{} mini-batches: {} ran, {} reused", r.batches.size(), g.ran, g.reused);
+  if (g.failed_batches > 0) r.rec.message += fmt::format(", {} failed", g.failed_batches);
+  if (!r.batches_keepable) {  // what was kept before the step wrote into its outputs goes again
+    for (MiniBatch& b : r.batches) {
+      if (b.kept) ::unlink(CachedResultPath(parts_.ws.batches_dir(), b.key).c_str());
+      b.kept = false;
+    }
+    r.rec.message += " (none kept for reuse: run() writes files into the step's outputs)";
+  }
+  std::string why = CheckThresholds(p, g, r.batches.size(), r.batch_items);
+  if (!why.empty()) return why;
+  if (p.append_to.empty()) return "";
+  for (const graph::StepOutput& o : step.outputs) {
+    if (o.name != p.append_to) continue;
+    std::string folder = OutputsDir(i) + "/out." + o.name;
+    std::string file = folder + "/" + (o.type == spec::PortType::kUriFile ? o.FileName()
+                                                                          : "parallel_run_step.txt");
+    std::string text;
+    for (const std::string& line : g.lines) text += line + "\n";
+    Status s = MakeDirs(folder);
+    if (s.ok()) s = WriteFileAtomic(file, text);
+    if (!s.ok()) return s.message();
+  }
+  return "";
+}
+
+}  // namespace weft::engine

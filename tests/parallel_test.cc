@@ -1,0 +1,299 @@
+// Parallel steps (`type: parallel`, task `run_function`) run by the real weft binary: an entry
+// script written for Azure ML scores a folder of files in mini-batches, its results land in
+// `append_row_to` in mini-batch order, failures count against the thresholds, and finished
+// mini-batches are reused by later runs.
+#include <signal.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <regex>
+#include <sstream>
+
+#include "weft_fixture.h"
+
+namespace weft {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::ProcessResult;
+using testing::Read;
+using testing::kEnv;
+
+// Scores a file as "<name> <length>", with the prefix init() read from its arguments. Files whose
+// name starts with "bad" fail their mini-batch; "flaky" ones fail the first call in a worker.
+constexpr const char* kScore = R"(import argparse
+import os
+import time
+from azureml_user.parallel_run import EntryScript
+
+flaked = set()
+
+def init():
+    global prefix, delay
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--prefix", default="")
+    parser.add_argument("--delay", type=float, default=0)
+    args, _ = parser.parse_known_args()
+    prefix, delay = args.prefix, args.delay
+    EntryScript().logger.info("init with prefix %s", prefix)
+
+def run(mini_batch):
+    out = []
+    for path in mini_batch:
+        name = os.path.basename(path)
+        if name.startswith("bad"):
+            raise ValueError("cannot score " + name)
+        if name.startswith("flaky") and name not in flaked:
+            flaked.add(name)
+            raise RuntimeError("flaked on " + name)
+        time.sleep(delay)
+        with open(path) as f:
+            out.append(prefix + name + " " + str(len(f.read())))
+    return out
+)";
+
+class ParallelTest : public testing::WeftTest {
+ protected:
+  // Writes `n` files data/f0000.txt ... (content: the index as text).
+  void Files(int n, const std::string& prefix = "f", int from = 0) {
+    for (int k = from; k < from + n; ++k) {
+      char name[64];
+      std::snprintf(name, sizeof name, "data/%s%04d.txt", prefix.c_str(), k);
+      dir_.Write(name, std::to_string(k));
+    }
+  }
+  // A pipeline of a parallel step `score` over data/ (with `settings` as extra lines of the
+  // step) and a step `count` that copies its appended rows.
+  void Pipeline(const std::string& settings, const std::string& arguments = "--prefix p_") {
+    dir_.Write("src/score.py", kScore);
+    dir_.Write("p.yml", std::string("type: pipeline\njobs:\n  score:\n    type: parallel\n"
+                                    "    inputs:\n      data: {type: uri_folder, path: ./data}\n"
+                                    "    outputs:\n      scores: {type: uri_folder}\n"
+                                    "    input_data: ${{inputs.data}}\n") +
+                            settings +
+                            "    task:\n      type: run_function\n      code: ./src\n"
+                            "      entry_script: score.py\n"
+                            "      program_arguments: " + arguments + "\n"
+                            "      append_row_to: ${{outputs.scores}}\n"
+                            "      " + kEnv +
+                            "  count:\n    command: cp ${{inputs.s}}/parallel_run_step.txt ${{outputs.rows}}\n"
+                            "    inputs:\n      s: ${{parent.jobs.score.outputs.scores}}\n"
+                            "    outputs:\n      rows: {type: uri_file}\n    " + kEnv);
+  }
+  std::vector<std::string> Rows(const std::string& step_output = "count.rows") {
+    fs::remove_all(dir_.path() + "/got");
+    ProcessResult g = Weft({"get", "last", step_output, "got"});
+    EXPECT_EQ(g.exit_code, 0) << g.err;
+    std::string path = dir_.path() + "/got";
+    if (fs::is_directory(path)) path += "/" + fs::directory_iterator(path)->path().filename().string();
+    std::vector<std::string> rows;
+    std::istringstream in(Read(path));
+    for (std::string line; std::getline(in, line);) rows.push_back(line);
+    return rows;
+  }
+  // "N mini-batches: R ran, U reused" from the step's note.
+  std::tuple<int, int, int> Batches(const std::string& run = "last") {
+    ProcessResult r = Weft({"show", run, "--json"});
+    nlohmann::json j = nlohmann::json::parse(r.out);
+    for (const auto& s : j["steps"]) {
+      if (s["name"] != "score") continue;
+      std::smatch m;
+      std::string note = s.value("message", std::string());
+      if (std::regex_search(note, m, std::regex("(\\d+) mini-batches: (\\d+) ran, (\\d+) reused"))) {
+        return {std::stoi(m[1]), std::stoi(m[2]), std::stoi(m[3])};
+      }
+      ADD_FAILURE() << "no mini-batch counts in: " << note;
+    }
+    return {-1, -1, -1};
+  }
+};
+
+TEST_F(ParallelTest, ScoresAThousandFilesInMiniBatchesIntoAppendRowTo) {
+  Files(1000);
+  Pipeline("    mini_batch_size: \"10\"\n    max_concurrency_per_instance: 2\n");
+  ProcessResult r = Weft({"run", "p.yml"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err << Weft({"logs", "last", "score"}).out;
+  std::vector<std::string> rows = Rows();
+  ASSERT_EQ(rows.size(), 1000u);
+  for (int k = 0; k < 1000; ++k) {  // every file once, in mini-batch (name) order
+    char want[64];
+    std::snprintf(want, sizeof want, "p_f%04d.txt %zu", k, std::to_string(k).size());
+    ASSERT_EQ(rows[static_cast<size_t>(k)], want);
+  }
+  auto [batches, ran, reused] = Batches();
+  EXPECT_GE(batches, 100);  // never more than 10 files in one
+  EXPECT_EQ(ran, batches);
+  EXPECT_EQ(reused, 0);
+  // Both workers ran, each read its arguments in init() and logged through EntryScript.
+  ProcessResult logs = Weft({"logs", "last", "score"});
+  EXPECT_NE(logs.out.find("init with prefix p_"), std::string::npos) << logs.out;
+  EXPECT_EQ(Statuses()["score"], "succeeded");
+  // Unchanged: the whole step is reused.
+  ASSERT_EQ(Weft({"run", "p.yml"}).exit_code, 0);
+  EXPECT_EQ(Statuses()["score"], "reused");
+}
+
+TEST_F(ParallelTest, RunReceivesTheMiniBatchContextWhenItTakesOne) {
+  Files(30);
+  dir_.Write("src/ctx.py",
+             "def init():\n    pass\n\n"
+             "def run(mini_batch, mini_batch_context):\n"
+             "    return [f\"{mini_batch_context.minibatch_index} {len(mini_batch)}\" for _ in mini_batch]\n");
+  Pipeline("    mini_batch_size: \"4\"\n    error_threshold: -1\n");
+  std::string p = Read(dir_.path() + "/p.yml");
+  p.replace(p.find("score.py"), 8, "ctx.py");
+  dir_.Write("p.yml", p);
+  ProcessResult r = Weft({"run", "p.yml"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err << Weft({"logs", "last", "score"}).out;
+  std::vector<std::string> rows = Rows();
+  ASSERT_EQ(rows.size(), 30u);
+  // Each item's row names its mini-batch and the batch's size: batches in order, each of the size
+  // it says, none over 4.
+  int expected_index = 0;
+  for (size_t k = 0; k < rows.size();) {
+    int index = -1, n = -1;
+    ASSERT_EQ(std::sscanf(rows[k].c_str(), "%d %d", &index, &n), 2) << rows[k];
+    EXPECT_EQ(index, expected_index++);
+    ASSERT_GE(n, 1);
+    EXPECT_LE(n, 4);
+    for (int m = 0; m < n; ++m) ASSERT_EQ(rows[k + static_cast<size_t>(m)], rows[k]);
+    k += static_cast<size_t>(n);
+  }
+}
+
+TEST_F(ParallelTest, FailedMiniBatchesWithinTheThresholdLeaveTheirItemsOut) {
+  Files(20);
+  Files(2, "bad");
+  Pipeline("    mini_batch_size: \"1\"\n    mini_batch_error_threshold: 2\n"
+           "    retry_settings: {max_retries: 0, timeout: 30}\n");
+  ProcessResult r = Weft({"run", "p.yml"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(Rows().size(), 20u);
+  ProcessResult show = Weft({"show", "last"});
+  EXPECT_NE(show.out.find("2 failed"), std::string::npos) << show.out;
+}
+
+TEST_F(ParallelTest, FailedMiniBatchesBeyondTheThresholdFailTheStepNamingTheFirst) {
+  Files(20);
+  Files(2, "bad");
+  Pipeline("    mini_batch_size: \"1\"\n    mini_batch_error_threshold: 1\n"
+           "    retry_settings: {max_retries: 1, timeout: 30}\n");
+  ProcessResult r = Weft({"run", "p.yml"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_EQ(Statuses()["score"], "failed");
+  ProcessResult show = Weft({"show", "last"});
+  EXPECT_NE(show.out.find("2 of 22 mini-batches failed, more than mini_batch_error_threshold (1)"),
+            std::string::npos)
+      << show.out;
+  EXPECT_NE(show.out.find("bad0000.txt"), std::string::npos) << show.out;
+  // Each was tried twice (max_retries: 1), and the script's error is in the worker's log.
+  ProcessResult logs = Weft({"logs", "last", "score"});
+  EXPECT_NE(logs.out.find("attempt 2 of 2: ValueError: cannot score bad0000.txt"), std::string::npos)
+      << logs.out;
+}
+
+TEST_F(ParallelTest, FailedItemsBeyondErrorThresholdFailTheStep) {
+  Files(10);
+  Files(2, "bad");
+  Pipeline("    mini_batch_size: \"1\"\n    error_threshold: 1\n"
+           "    retry_settings: {max_retries: 0}\n");
+  ProcessResult r = Weft({"run", "p.yml"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  ProcessResult show = Weft({"show", "last"});
+  EXPECT_NE(show.out.find("2 of 12 items failed, more than error_threshold (1)"), std::string::npos)
+      << show.out;
+}
+
+TEST_F(ParallelTest, AMiniBatchThatFailsOnceIsRetried) {
+  Files(10);
+  Files(1, "flaky");
+  Pipeline("    mini_batch_size: \"3\"\n    mini_batch_error_threshold: 0\n");
+  ProcessResult r = Weft({"run", "p.yml"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err << Weft({"logs", "last", "score"}).out;
+  EXPECT_EQ(Rows().size(), 11u);
+  ProcessResult logs = Weft({"logs", "last", "score"});
+  EXPECT_NE(logs.out.find("attempt 1 of 3: RuntimeError: flaked on flaky0000.txt"), std::string::npos)
+      << logs.out;
+}
+
+TEST_F(ParallelTest, AddedFilesRerunOnlyTheMiniBatchesTheyFallIn) {
+  Files(1000);
+  Pipeline("    mini_batch_size: \"10\"\n");
+  ASSERT_EQ(Weft({"run", "p.yml"}).exit_code, 0);
+  auto [before, ran0, reused0] = Batches();
+  // Ten names that sort among the old ones, far apart.
+  for (int k = 0; k < 10; ++k) {
+    char name[64];
+    std::snprintf(name, sizeof name, "data/f%04d_new.txt", k * 97 + 5);
+    dir_.Write(name, "new");
+  }
+  ProcessResult r = Weft({"run", "p.yml"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto [after, ran, reused] = Batches();
+  EXPECT_EQ(ran + reused, after);
+  // Each new file lands in one old mini-batch, which reruns (split when it grew past 10, and
+  // with a neighbour when the new name is itself a boundary); every other mini-batch is reused.
+  EXPECT_GE(ran, 10);
+  EXPECT_LE(ran, 30);
+  EXPECT_GE(reused, before - 20);
+  std::vector<std::string> rows = Rows();
+  ASSERT_EQ(rows.size(), 1010u);
+  EXPECT_TRUE(std::is_sorted(rows.begin(), rows.end()));
+  EXPECT_NE(std::find(rows.begin(), rows.end(), "p_f0005_new.txt 3"), rows.end());
+  ProcessResult explain = Weft({"explain", "last", "score"});
+  EXPECT_NE(explain.out.find(std::to_string(reused) + " reused"), std::string::npos) << explain.out;
+}
+
+TEST_F(ParallelTest, AKilledRunResumesWithoutRedoingFinishedMiniBatches) {
+  Files(80);
+  Pipeline("    mini_batch_size: \"1\"\n    max_concurrency_per_instance: 2\n",
+           "--prefix p_ --delay 0.05");
+  pid_t weft = Start({"run", "p.yml"}, "");
+  // Wait until some mini-batches are kept, then kill weft without warning.
+  std::string kept = dir_.path() + "/.weft/batches";
+  auto count = [&] {
+    size_t n = 0;
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(kept, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+      n += it->is_regular_file();
+    }
+    return n;
+  };
+  for (int k = 0; k < 400 && count() < 20; ++k) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  ASSERT_GE(count(), 20u);
+  ::kill(weft, SIGKILL);
+  Wait(weft);
+  size_t done = count();
+  ProcessResult r = Weft({"resume", "last"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto [batches, ran, reused] = Batches();
+  EXPECT_EQ(batches, 80);
+  EXPECT_GE(static_cast<size_t>(reused), done);
+  EXPECT_EQ(Rows().size(), 80u);
+}
+
+TEST_F(ParallelTest, AnEntryScriptWithoutRunIsALocatedErrorBeforeAnythingRuns) {
+  Files(3);
+  Pipeline("");
+  dir_.Write("src/score.py", "def init():\n    pass\n");
+  ProcessResult r = Weft({"run", "p.yml"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("p.yml:13:21: error: entry script `score.py` defines no run() function"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("defines no init()"), std::string::npos) << r.err;
+}
+
+TEST_F(ParallelTest, AnEmptyInputFolderIsAnErrorBeforeAnythingRuns) {
+  fs::create_directories(dir_.path() + "/data");
+  Pipeline("");
+  ProcessResult r = Weft({"run", "p.yml"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("step score, input data: the folder holds no files to split into mini-batches"),
+            std::string::npos)
+      << r.err;
+}
+
+}  // namespace
+}  // namespace weft
