@@ -273,6 +273,23 @@ TEST_F(ParallelTest, AKilledRunResumesWithoutRedoingFinishedMiniBatches) {
   EXPECT_EQ(Rows().size(), 80u);
 }
 
+TEST_F(ParallelTest, GcKeepingTheNewestRunsDropsMiniBatchResultsOnlyOlderRunsUsed) {
+  Files(40);
+  Pipeline("    mini_batch_size: \"5\"\n", "--prefix a_");
+  ASSERT_EQ(Weft({"run", "p.yml"}).exit_code, 0);
+  auto [batches, ran, reused] = Batches();
+  std::string a = Read(dir_.path() + "/p.yml");
+  Pipeline("    mini_batch_size: \"5\"\n", "--prefix b_");
+  ASSERT_EQ(Weft({"run", "p.yml"}).exit_code, 0);  // other arguments: other keys
+  ProcessResult gc = Weft({"gc", "--keep-runs", "1"});
+  ASSERT_EQ(gc.exit_code, 0) << gc.err;
+  EXPECT_NE(gc.out.find(" and " + std::to_string(batches) + " kept mini-batch results"), std::string::npos)
+      << gc.out;
+  dir_.Write("p.yml", a);  // the first run's mini-batches are gone: they run again
+  ASSERT_EQ(Weft({"run", "p.yml"}).exit_code, 0);
+  EXPECT_EQ(std::get<1>(Batches()), batches);
+}
+
 TEST_F(ParallelTest, AnEntryScriptWithoutRunIsALocatedErrorBeforeAnythingRuns) {
   Files(3);
   Pipeline("");

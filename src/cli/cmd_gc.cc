@@ -34,12 +34,16 @@ std::function<int()> SetupGc(CLI::App& sub) {
     if (o->verbose) {
       for (const std::string& d : r->removed) fmt::print("{} sha256:{}\n", verb, d);
       for (const std::string& f : r->folders) fmt::print("{} {}\n", verb, f);
+      for (const std::string& f : r->batches) fmt::print("{} {}\n", verb, f);
     }
     double mb = 1024.0 * 1024.0;
     uint64_t bytes = r->store_bytes + r->run_bytes;
-    fmt::print("{} {} of {} objects and {} working folders of runs; {} {:.1f} MB ({} bytes: {:.1f} MB "
+    std::string batches = r->batches.empty()
+                              ? ""
+                              : fmt::format(" and {} kept mini-batch results", r->batches.size());
+    fmt::print("{} {} of {} objects and {} working folders of runs{}; {} {:.1f} MB ({} bytes: {:.1f} MB "
                "in the store, {:.1f} MB in run folders){}\n",
-               verb, r->removed.size(), r->objects, r->folders.size(),
+               verb, r->removed.size(), r->objects, r->folders.size(), batches,
                o->dry_run ? "would free" : "freed", bytes / mb, bytes, r->store_bytes / mb,
                r->run_bytes / mb, o->dry_run ? "; nothing removed" : "");
     return 0;

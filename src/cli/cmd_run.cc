@@ -164,7 +164,9 @@ class TerminalPrinter : public LinePrinter {
     std::string bar = std::string(filled, '#') + std::string(20 - filled, '-');
     std::string running;
     for (size_t k = 0; k < p.running.size() && k < 4; ++k) {
-      running += fmt::format("{}{} {:.0f}s", k ? ", " : "", p.running[k].first, p.running[k].second);
+      const engine::Progress::Running& r = p.running[k];
+      running += fmt::format("{}{} {:.0f}s{}", k ? ", " : "", r.step, r.seconds,
+                             r.detail.empty() ? "" : " (" + r.detail + ")");
     }
     if (p.running.size() > 4) running += fmt::format(", +{}", p.running.size() - 4);
     std::string line = fmt::format("[{:7.1f}s] [{}] {}/{}  done {}  reused {}  failed {}  queued {}  "

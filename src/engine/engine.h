@@ -93,7 +93,12 @@ struct Progress {
   size_t failed = 0;   // failed and timed out
   size_t other = 0;    // skipped and canceled
   size_t queued = 0;   // ready, waiting for capacity
-  std::vector<std::pair<std::string, double>> running;  // step, seconds so far
+  struct Running {
+    std::string step;
+    double seconds = 0;   // so far
+    std::string detail;   // a parallel step's mini-batches: "412/1000 mini-batches, 2 failed"
+  };
+  std::vector<Running> running;
 };
 
 struct LogLine {

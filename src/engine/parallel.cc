@@ -46,6 +46,30 @@ void Cut(const std::vector<std::string>& names, size_t begin, size_t end, size_t
   }
 }
 
+// `--NAME VALUE` or `--NAME=VALUE` among whitespace-separated arguments.
+std::vector<std::pair<std::string, std::string>> Flags(const std::string& text) {
+  std::vector<std::string> words;
+  size_t at = 0;
+  while (at < text.size()) {
+    size_t start = text.find_first_not_of(" \t\n", at);
+    if (start == std::string::npos) break;
+    size_t end = text.find_first_of(" \t\n", start);
+    words.push_back(text.substr(start, end == std::string::npos ? std::string::npos : end - start));
+    at = end == std::string::npos ? text.size() : end;
+  }
+  std::vector<std::pair<std::string, std::string>> out;
+  for (size_t k = 0; k < words.size(); ++k) {
+    if (words[k].rfind("--", 0) != 0) continue;
+    size_t eq = words[k].find('=');
+    if (eq != std::string::npos) {
+      out.emplace_back(words[k].substr(2, eq - 2), words[k].substr(eq + 1));
+    } else {
+      out.emplace_back(words[k].substr(2), k + 1 < words.size() ? words[k + 1] : "");
+    }
+  }
+  return out;
+}
+
 std::optional<int64_t> Count(const std::string& s) {
   if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos || s.size() > 9) {
     return std::nullopt;
@@ -57,9 +81,11 @@ std::optional<int64_t> Count(const std::string& s) {
 
 std::string ParallelSettings::Describe() const {
   return fmt::format("input={} entry_script={} mini_batch_size={} mini_batch_error_threshold={} "
-                     "error_threshold={} max_retries={} timeout={} append_row_to={} runtime={}",
+                     "error_threshold={} allowed_failed_percent={} max_retries={} timeout={} "
+                     "append_row_to={} runtime={}",
                      input, entry_script, mini_batch_size, mini_batch_error_threshold,
-                     error_threshold, max_retries, timeout_s, append_to, runtime);
+                     error_threshold, allowed_failed_percent, max_retries, timeout_s, append_to,
+                     runtime);
 }
 
 Result<ParallelSettings> ReadParallelSettings(const spec::ParallelComponent& pc,
@@ -91,6 +117,28 @@ Result<ParallelSettings> ReadParallelSettings(const spec::ParallelComponent& pc,
   if (!pc.logging_level.empty()) s.logging_level = pc.logging_level;
   const spec::Text& a = pc.task.append_row_to;
   if (!a.empty() && !a.tmpl.refs.empty()) s.append_to = a.tmpl.refs[0].port;
+  for (const auto& [flag, value] : Flags(pc.task.program_arguments.text)) {
+    if (flag == "error_threshold" || flag == "allowed_failed_percent") {
+      char* end = nullptr;
+      double v = std::strtod(value.c_str(), &end);
+      if (value.empty() || *end != '\0' || v < -1) {
+        s.warnings.push_back(fmt::format("step {}: program argument --{} is `{}`, not a number; weft "
+                                         "leaves it to the script",
+                                         node.name, flag, value));
+      } else if (flag == "error_threshold") {
+        s.error_threshold = static_cast<int64_t>(v);
+      } else {
+        s.allowed_failed_percent = v;
+      }
+    } else if (flag == "task_overhead_timeout" || flag == "progress_update_timeout" ||
+               flag == "first_task_creation_timeout" || flag == "resource_monitor_interval" ||
+               flag == "copy_logs_to_parent" || flag == "metrics_name_prefix" ||
+               flag == "push_metrics_to_parent") {
+      s.warnings.push_back(fmt::format("step {}: program argument --{} configures Azure ML's agents "
+                                       "and means nothing to weft (the script still receives it)",
+                                       node.name, flag));
+    }
+  }
   int64_t instances = node.resources.instance_count.value_or(pc.resources.instance_count.value_or(1));
   int64_t per_instance = pc.max_concurrency_per_instance.value_or(std::max<int64_t>(1, cpus));
   s.workers = std::max<int64_t>(1, instances) * std::max<int64_t>(1, per_instance);
@@ -198,6 +246,11 @@ std::string CheckThresholds(const ParallelSettings& s, const Gathered& g, size_t
   if (s.error_threshold >= 0 && g.failed_items > static_cast<size_t>(s.error_threshold)) {
     return fmt::format("{} of {} items failed, more than error_threshold ({}); first: {}",
                        g.failed_items, items, s.error_threshold, g.first_failure);
+  }
+  if (s.allowed_failed_percent >= 0 && items > 0 &&
+      static_cast<double>(g.failed_items) * 100 > s.allowed_failed_percent * static_cast<double>(items)) {
+    return fmt::format("{} of {} items failed, more than allowed_failed_percent ({:g}%); first: {}",
+                       g.failed_items, items, s.allowed_failed_percent, g.first_failure);
   }
   return "";
 }

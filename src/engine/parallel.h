@@ -34,19 +34,24 @@ struct ParallelSettings {
   int64_t mini_batch_size = 10;
   int64_t mini_batch_error_threshold = -1;  // failed mini-batches allowed; -1: any
   int64_t error_threshold = -1;             // failed items allowed; -1: any
+  double allowed_failed_percent = -1;       // failed items allowed, in percent; -1: any
   int64_t max_retries = 2;                  // further calls of run() after a failed one
   int64_t timeout_s = 60;                   // per run() call
   std::string logging_level = "INFO";
   std::string append_to;  // the output `append_row_to` names; empty: results are dropped
   int64_t workers = 1;
   std::string runtime;  // the identity of weft's worker code
+  std::vector<std::string> warnings;  // driver arguments weft reads or leaves to the script
 
   // What changes results, for the step's fingerprint (workers do not).
   std::string Describe() const;
 };
 
 // Reads the settings; a located error for what weft cannot run (a size-based mini_batch_size over
-// files, partition keys over files).
+// files, partition keys over files). Azure ML's driver also reads some settings from
+// `program_arguments`: `--error_threshold` and `--allowed_failed_percent` are honoured; the others
+// (timeouts of Azure's agents, log copying, metric pushing) mean nothing here and are warned
+// about. All of them still reach the script.
 Result<ParallelSettings> ReadParallelSettings(const spec::ParallelComponent& pc,
                                               const spec::Node& node, int64_t cpus);
 

@@ -26,11 +26,13 @@ std::string Property(const spec::Resources& node, const spec::Resources& compone
 
 // A parallel step runs as workers: `python -m weft_parallel PROGRAM_ARGUMENTS` in the task's code
 // folder and environment, as many as its resources ask for (jobs of the step).
-Status PlanParallel(const spec::Node& node, const ws::Workspace& ws, StepPlan& plan) {
+Status PlanParallel(const spec::Node& node, const ws::Workspace& ws, StepPlan& plan,
+                    std::vector<std::string>* warnings) {
   const spec::ParallelComponent& pc = *node.parallel;
   Result<ParallelSettings> settings =
       ReadParallelSettings(pc, node, static_cast<int64_t>(std::thread::hardware_concurrency()));
   if (!settings.ok()) return settings.status();
+  for (const std::string& w : settings->warnings) warnings->push_back(w);
   Result<env::InstalledShim> runtime = env::InstallRuntime(ws);
   if (!runtime.ok()) return runtime.status();
   auto worker = std::make_shared<spec::CommandComponent>();
@@ -148,7 +150,7 @@ Result<std::vector<StepPlan>> PlanSteps(const graph::Graph& graph, const ws::Wor
     }
     plan.command = node.command.get();
     if (node.type == spec::NodeType::kParallel) {
-      Status s = PlanParallel(node, ws, plan);
+      Status s = PlanParallel(node, ws, plan, warnings);
       if (!s.ok()) return s;
     }
     const spec::CommandComponent& c = *plan.command;

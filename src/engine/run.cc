@@ -689,7 +689,7 @@ Progress Run::progress() const {
   running.erase(std::unique(running.begin(), running.end()), running.end());
   int64_t now = Now();
   for (uint32_t i : running) {
-    p.running.emplace_back(g_.steps[i].name, (now - steps_[i].rec.started_ns) / 1e9);
+    p.running.push_back({g_.steps[i].name, (now - steps_[i].rec.started_ns) / 1e9, steps_[i].batches_note});
   }
   return p;
 }

@@ -63,6 +63,7 @@ struct StepRun {
   bool batches_planned = false;
   bool batches_keepable = true;  // run() writes nothing into the outputs (so far)
   int64_t batches_looked_ns = 0;  // when the workers' results were last looked at
+  std::string batches_note;       // while it runs: "412/1000 mini-batches, 2 failed"
   meta::StepRecord rec;
 };
 
@@ -148,6 +149,7 @@ class Run {
   Status PlanBatches(uint32_t i, const std::string& input_path);
   std::string WorkerConfig(uint32_t i, const std::string& input_path, const std::string& output_dir) const;
   void KeepBatches(uint32_t i);
+  void CountBatches(uint32_t i);
   std::string GatherBatches(uint32_t i);
 
   Engine& engine_;

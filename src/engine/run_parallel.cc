@@ -1,6 +1,8 @@
 // A run's parallel steps: planning their mini-batches when the first worker starts, keeping
 // finished mini-batches as the workers write them (so that a killed run's successor reuses them),
 // and gathering the results when every worker has ended (the rest of Run is in run.cc).
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -68,7 +70,9 @@ std::string Run::WorkerConfig(uint32_t i, const std::string& input_path,
 // that they survive this run; counts what is done for `weft show` and the live line.
 void Run::KeepBatches(uint32_t i) {
   StepRun& r = steps_[i];
-  if (!r.batches_planned || !r.batches_keepable) return;
+  if (!r.batches_planned) return;
+  CountBatches(i);
+  if (!r.batches_keepable) return;
   // Mini-batches are kept for reuse only when their results are all the step makes: files that
   // run() writes into the outputs cannot be told apart by mini-batch.
   for (const graph::StepOutput& o : g_.steps[i].outputs) {
@@ -99,6 +103,29 @@ void Run::KeepBatches(uint32_t i) {
   }
 }
 
+// How far step i's workers are, for `weft show` and the live line: mini-batches done (reused ones
+// included) and failed, of all. Recorded as the step's note while it runs.
+void Run::CountBatches(uint32_t i) {
+  StepRun& r = steps_[i];
+  size_t done = 0, failed = 0;
+  for (const MiniBatch& b : r.batches) done += b.reused || b.kept;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(BatchesDir(i), ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.size() < 6 || name.compare(name.size() - 5, 5, ".json") != 0) continue;
+    Result<std::string> text = ReadFileCapped(entry.path().string(), size_t{1} << 30);
+    // Kept results left this folder; what is here either failed or is about to be kept.
+    bool ok = text.ok() && text->find("\"ok\": true") != std::string::npos;
+    (ok ? done : failed) += 1;
+  }
+  std::string note = fmt::format("{}/{} mini-batches", done + failed, r.batches.size());
+  if (failed > 0) note += fmt::format(", {} failed", failed);
+  if (note == r.batches_note) return;
+  r.batches_note = note;
+  r.rec.message = note;
+  Save(i);
+}
+
 // Every worker of parallel step i ended well: gathers the results, checks the thresholds and
 // writes `append_row_to`. Returns why the step failed, or an empty string.
 std::string Run::GatherBatches(uint32_t i) {
@@ -108,6 +135,9 @@ std::string Run::GatherBatches(uint32_t i) {
   if (!r.batches_planned) return "no worker planned its mini-batches";
   KeepBatches(i);
   Gathered g = GatherResults(r.batches, BatchesDir(i), parts_.ws.batches_dir());
+  for (const MiniBatch& b : r.batches) {  // used again: `weft gc --keep-runs` keeps them
+    if (b.reused) ::utimensat(AT_FDCWD, CachedResultPath(parts_.ws.batches_dir(), b.key).c_str(), nullptr, 0);
+  }
   r.rec.message = fmt::format("{} mini-batches: {} ran, {} reused", r.batches.size(), g.ran, g.reused);
   if (g.failed_batches > 0) r.rec.message += fmt::format(", {} failed", g.failed_batches);
   if (!r.batches_keepable) {  // what was kept before the step wrote into its outputs goes again

@@ -1,10 +1,16 @@
 #include "maint/gc.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <filesystem>
 #include <map>
 #include <set>
+
+#include <fmt/format.h>
 
 #include "base/fs.h"
 
@@ -169,6 +175,23 @@ Result<GcReport> CollectGarbage(meta::MetaStore& meta, store::Store& store, cons
     run_freed.AddTree(f);
   }
   report.run_bytes = run_freed.Bytes(blob_names);
+  // Kept mini-batch results (engine/parallel.h) that no retained run made or reused: written or
+  // last reused before the oldest retained run was created.
+  if (options.keep_runs >= 0) {
+    int64_t oldest = INT64_MAX;
+    for (const meta::RunRecord& r : runs) {
+      if (retained->count(r.id)) oldest = std::min(oldest, r.created_ns);
+    }
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(ws.batches_dir(), ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      struct stat st {};
+      if (!it->is_regular_file() || ::lstat(it->path().c_str(), &st) != 0) continue;
+      if (st.st_mtim.tv_sec * 1'000'000'000LL + st.st_mtim.tv_nsec >= oldest) continue;
+      report.batches.push_back(it->path().string());
+      report.run_bytes += static_cast<uint64_t>(st.st_blocks) * 512;
+    }
+  }
   if (options.dry_run) return report;
 
   for (const Digest& d : removed) {
@@ -178,6 +201,11 @@ Result<GcReport> CollectGarbage(meta::MetaStore& meta, store::Store& store, cons
   for (const std::string& f : report.folders) {
     Status s = RemoveTree(f);
     if (!s.ok()) return s;
+  }
+  for (const std::string& f : report.batches) {
+    if (::unlink(f.c_str()) != 0 && errno != ENOENT) {
+      return Status::Io(fmt::format("{}: cannot remove: {}", f, std::strerror(errno)));
+    }
   }
   Status s = store.Sweep();  // last: the contents that lost their last name above go too
   if (!s.ok()) return s;

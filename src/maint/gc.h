@@ -6,6 +6,9 @@
 // marked running (in flight, or interrupted and resumable). A later run that needed a removed
 // object computes it again: reuse checks that an output still exists.
 //
+// Kept results of parallel steps' mini-batches: with `keep_runs`, those written or last reused
+// before the oldest retained run was created (all are kept when every run is).
+//
 // Run folders: the working folders (`work/`) and staged outputs of every attempt of the runs not
 // retained, and the working folders of the succeeded attempts of the retained ones; logs,
 // commands, metrics files, failed attempts of retained runs and submission records stay.
@@ -36,8 +39,9 @@ struct GcReport {
   uint64_t objects = 0;               // in the store before
   std::vector<std::string> removed;   // hex digests (would be, with dry_run)
   std::vector<std::string> folders;   // run folders removed (would be, with dry_run)
+  std::vector<std::string> batches;   // kept mini-batch results removed (would be)
   uint64_t store_bytes = 0;           // freed in the store: objects, contents, leftovers
-  uint64_t run_bytes = 0;             // freed in run folders
+  uint64_t run_bytes = 0;             // freed in run folders and mini-batch results
 };
 
 Result<GcReport> CollectGarbage(meta::MetaStore& meta, store::Store& store, const ws::Workspace& ws,
