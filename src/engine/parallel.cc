@@ -1,5 +1,8 @@
 #include "engine/parallel.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 
@@ -196,7 +199,9 @@ std::vector<MiniBatch> PlanMiniBatches(const std::vector<ListedFile>& files, siz
     }
     at += n;
     b.key = ToHex(Sha256Of(what));
-    b.reused = StatPath(CachedResultPath(cache_dir, b.key)) == PathKind::kFile;
+    struct stat st {};
+    b.reused = ::stat(CachedResultPath(cache_dir, b.key).c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+               st.st_size > 0;  // (a crash of the machine can leave one empty)
     out.push_back(std::move(b));
   }
   return out;
@@ -214,6 +219,7 @@ Gathered GatherResults(const std::vector<MiniBatch>& batches, const std::string&
     const Json* lines = j ? j->Find("lines") : nullptr;
     bool succeeded = ok && ok->Bool() && *ok->Bool() && lines && lines->Items();
     (b.reused ? g.reused : g.ran) += 1;
+    if (!succeeded && b.reused) ::unlink(cached.c_str());  // damaged: the next run computes it
     if (!succeeded) {
       const Json* failed = j ? j->Find("failed_items") : nullptr;
       const Json* error = j ? j->Find("error") : nullptr;

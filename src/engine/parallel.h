@@ -86,7 +86,8 @@ struct Gathered {
 
 // Reads every mini-batch's results: reused and kept ones from the cache, the others from
 // `results_dir` (`<index>.json`, written by the workers; a missing one failed: no worker finished
-// it).
+// it). Results are written without fsync: a reused one that no longer parses (a crash of the
+// machine cut it short) counts as failed and leaves the cache, so the next run computes it.
 Gathered GatherResults(const std::vector<MiniBatch>& batches, const std::string& results_dir,
                        const std::string& cache_dir);
 

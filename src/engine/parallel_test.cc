@@ -2,6 +2,7 @@
 #include "engine/parallel.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <set>
 
 #include <fmt/format.h>
@@ -131,6 +132,14 @@ TEST(MiniBatchTest, GatheringReadsResultsInOrderAndCountsWhatFailedOrNeverFinish
   EXPECT_EQ(g.failed_batches, 2u);
   EXPECT_EQ(g.failed_items, 4u);
   EXPECT_EQ(g.first_failure, "mini-batch 2 (f2a and 1 more): ValueError: x");
+  // Kept results a crash cut short count as failed and leave the cache.
+  batches[3].reused = true;
+  std::string cut = dir.Write(CachedResultPath("cache", batches[3].key), R"({"ok": true, "li)");
+  Gathered damaged = GatherResults(batches, dir.path() + "/results", dir.path() + "/cache");
+  EXPECT_EQ(damaged.failed_batches, 2u);
+  EXPECT_EQ(damaged.reused, 2u);
+  EXPECT_FALSE(std::filesystem::exists(cut));
+  batches[3].reused = false;
 
   ParallelSettings s;
   EXPECT_EQ(CheckThresholds(s, g, 4, 8), "");  // -1: any failure is allowed
