@@ -312,5 +312,44 @@ TEST_F(ParallelTest, AnEmptyInputFolderIsAnErrorBeforeAnythingRuns) {
       << r.err;
 }
 
+// weft's `mltable` stand-in, in a command step whose environment has none: an MLTable input read
+// into a pandas DataFrame with its transformations, a table saved as a new MLTable output.
+class MltableTest : public testing::WeftTest {};
+
+TEST_F(MltableTest, ACommandStepReadsAnMLTableInputAndSavesOne) {
+  dir_.Write("table/region=north/a.csv", "id,amount,note\n1,2.5,x\n2,,y\n");
+  dir_.Write("table/region=south/b.csv", "id,amount,note\n3,4.5,z\n");
+  dir_.Write("table/MLTable",
+             "paths:\n  - pattern: ./region=*/*.csv\n"
+             "transformations:\n"
+             "  - read_delimited: {delimiter: ',', header: all_files_same_headers, include_path_column: true}\n"
+             "  - extract_columns_from_partition_format: {partition_format: 'region={region}/{name}.csv'}\n"
+             "  - drop_columns: [note, name]\n");
+  dir_.Write("src/read.py",
+             "import sys, mltable\n"
+             "df = mltable.load(sys.argv[1]).to_pandas_dataframe()\n"
+             "print(sorted(df.columns))\n"
+             "print(df['region'].tolist(), df['amount'].isna().sum())\n"
+             "t = mltable.load(sys.argv[1]).take(2).keep_columns(['id'])\n"
+             "print(t.to_pandas_dataframe()['id'].tolist())\n"
+             "t.save(sys.argv[2])\n"
+             "print(mltable.__version__)\n");
+  dir_.Write("p.yml", std::string("type: pipeline\njobs:\n  read:\n    code: ./src\n"
+                                  "    command: python read.py ${{inputs.t}} ${{outputs.saved}}\n"
+                                  "    inputs:\n      t: {type: mltable, path: ./table}\n"
+                                  "    outputs:\n      saved: {type: mltable}\n    ") + kEnv);
+  ProcessResult r = Weft({"run", "p.yml"});
+  ProcessResult log = Weft({"logs", "last", "read"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err << log.out;
+  EXPECT_NE(log.out.find("['Path', 'amount', 'id', 'region']"), std::string::npos) << log.out;
+  EXPECT_NE(log.out.find("['north', 'north', 'south'] 1"), std::string::npos) << log.out;
+  EXPECT_NE(log.out.find("[1, 2]"), std::string::npos) << log.out;
+  EXPECT_NE(log.out.find("+weft"), std::string::npos) << log.out;
+  ASSERT_EQ(Weft({"get", "last", "read.saved", "got"}).exit_code, 0);
+  std::string saved = Read(dir_.path() + "/got/MLTable");
+  EXPECT_NE(saved.find("take: 2"), std::string::npos) << saved;
+  EXPECT_NE(saved.find("keep_columns"), std::string::npos) << saved;
+}
+
 }  // namespace
 }  // namespace weft

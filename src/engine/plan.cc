@@ -45,7 +45,6 @@ Status PlanParallel(const spec::Node& node, const ws::Workspace& ws, StepPlan& p
   worker->environment_variables = pc.environment_variables;
   plan.command = worker.get();
   plan.worker = std::move(worker);
-  plan.runtime_dir = runtime->dir;
   settings->runtime = runtime->identity;
   plan.jobs = static_cast<int>(std::min<int64_t>(settings->workers, 4096));
   plan.parallel = std::move(*settings);

@@ -23,7 +23,6 @@ struct StepPlan {
   // in the task's code folder and environment), which `command` points to, and its settings.
   std::shared_ptr<const spec::CommandComponent> worker;
   std::optional<ParallelSettings> parallel;
-  std::string runtime_dir;  // weft's Python runtime (env::InstallRuntime): last on PYTHONPATH
   std::optional<store::ObjectRef> code;             // code snapshot
   std::shared_ptr<const env::ResolvedEnvironment> env;  // shared by the steps that use it
   exec::Needs needs;  // as asked for (the run clamps it to its target's capacity)

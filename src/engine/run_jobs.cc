@@ -170,10 +170,10 @@ Status Run::Launch(uint32_t i, int job, exec::LaunchSpec* spec) {
     python_path = plan.env->python_path + (python_path.empty() ? "" : ":" + python_path);
   }
   // weft's runtime comes last: a real `azureml_user` or `mltable` in the environment wins.
-  if (plan.parallel) {
-    python_path += (python_path.empty() ? "" : ":") + plan.runtime_dir;
-    spec->env.push_back("WEFT_PARALLEL=" + j.dir + "/parallel.json");
+  if (!plan.env->runtime_path.empty()) {
+    python_path += (python_path.empty() ? "" : ":") + plan.env->runtime_path;
   }
+  if (plan.parallel) spec->env.push_back("WEFT_PARALLEL=" + j.dir + "/parallel.json");
   if (!python_path.empty()) spec->env.push_back("PYTHONPATH=" + python_path);
   spec->env.push_back("WEFT_RUN_ID=" + record_.id);
   spec->env.push_back("WEFT_STEP=" + step.name);

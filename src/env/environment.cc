@@ -174,9 +174,9 @@ std::optional<std::string> KnownToApt(const std::vector<std::string>& candidates
 }
 
 // One line per item the identity covers: the interpreter, then every distribution (or, declared
-// only, the declared ones), sorted; the shim when it stands in for mlflow.
+// only, the declared ones), sorted; the shims when they stand in for mlflow and mltable.
 std::string Describe(const Interpreter& probe, const std::vector<std::string>& declared, bool all,
-                     const std::string& shim) {
+                     const std::string& shim, const std::string& runtime) {
   std::string out = fmt::format("{} {} {}\n", probe.implementation, probe.python, probe.abi);
   for (const auto& [name, version] : probe.distributions) {
     if (all || std::find(declared.begin(), declared.end(), name) != declared.end()) {
@@ -184,6 +184,7 @@ std::string Describe(const Interpreter& probe, const std::vector<std::string>& d
     }
   }
   if (!shim.empty()) out += fmt::format("weft-mlflow-shim=={}\n", shim);
+  if (!runtime.empty()) out += fmt::format("weft-mltable=={}\n", runtime);
   return out;
 }
 
@@ -319,6 +320,7 @@ Result<std::vector<MissingPackage>> Environments::Missing(const spec::Environmen
     if (name.empty() || in.distributions.count(norm)) continue;
     bool shim = !in.distributions.count("mlflow");
     if (shim && (norm == "mlflow" || norm == "mlflow-skinny" || norm == "azureml-mlflow")) continue;
+    if (norm == "mltable") continue;  // weft's runtime stands in (mltable/ in env/runtime)
     std::optional<std::string> deb = KnownToApt(DebianCandidates(name));
     MissingPackage m{i < env.package_locs.size() ? env.package_locs[i] : SourceLoc{}, name,
                      deb ? fmt::format("install the Debian package {} (apt-get install {})", *deb, *deb)
@@ -357,6 +359,13 @@ Result<std::shared_ptr<const ResolvedEnvironment>> Environments::Resolve(const s
     r.python_path = installed->dir;
     shim = installed->identity;
   }
+  std::string runtime;
+  if (!read_only_) {  // (what it holds besides mltable serves parallel steps, which name it)
+    Result<InstalledShim> installed = InstallRuntime(ws_);
+    if (!installed.ok()) return installed.status();
+    r.runtime_path = installed->dir;
+    if (!probe.distributions.count("mltable")) runtime = installed->identity;
+  }
   std::vector<std::string> declared;
   for (const std::string& req : env.packages) {
     auto [name, version] = ParseRequirement(req);
@@ -368,7 +377,7 @@ Result<std::shared_ptr<const ResolvedEnvironment>> Environments::Resolve(const s
                                        name, version, probe.path, have->second));
     }
   }
-  r.description = Describe(probe, declared, all, shim);
+  r.description = Describe(probe, declared, all, shim, runtime);
   r.identity = "sha256:" + ToHex(Sha256Of(r.description));
   if (read_only_) {
     return cache_[cache_key] = std::make_shared<const ResolvedEnvironment>(std::move(r));

@@ -37,6 +37,9 @@ struct ResolvedEnvironment {
   std::string description;  // "cpython 3.11.2 cpython-311-x86_64-linux-gnu", then "name==version"
   std::string path_prefix;  // folders put first on PATH ("a:b")
   std::string python_path;  // first on PYTHONPATH: weft's MLflow shim, when there is no mlflow
+  // Last on PYTHONPATH: weft's runtime (`mltable`, `azureml_user.parallel_run`, the workers of
+  // parallel steps), which a real package of the same name earlier on the path hides.
+  std::string runtime_path;
   std::vector<std::pair<std::string, std::string>> variables;  // VIRTUAL_ENV for a virtualenv
   std::vector<std::string> warnings;
 };
