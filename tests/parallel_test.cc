@@ -9,6 +9,8 @@
 #include <regex>
 #include <sstream>
 
+#include <fmt/format.h>
+
 #include "weft_fixture.h"
 
 namespace weft {
@@ -310,6 +312,110 @@ TEST_F(ParallelTest, AnEmptyInputFolderIsAnErrorBeforeAnythingRuns) {
   EXPECT_NE(r.err.find("step score, input data: the folder holds no files to split into mini-batches"),
             std::string::npos)
       << r.err;
+}
+
+// A delimited MLTable split into rows: by size, and by partition keys (DataFrames reach run()).
+class TableTest : public ParallelTest {
+ protected:
+  void Table(int rows) {
+    std::string csv = "id,amount,region\n";
+    const char* regions[] = {"north", "south", "east"};
+    for (int k = 0; k < rows; ++k) csv += fmt::format("{},{}.5,{}\n", k, k * 3 % 17, regions[k % 3]);
+    dir_.Write("table/rows.csv", csv);
+    dir_.Write("table/MLTable", "paths:\n  - file: ./rows.csv\ntransformations:\n"
+                                "  - read_delimited: {delimiter: ',', header: all_files_same_headers}\n");
+  }
+  void TablePipeline(const std::string& split) {
+    dir_.Write("src/table.py",
+               "import pandas as pd\n"
+               "def init():\n    pass\n"
+               "def run(mini_batch, mini_batch_context):\n"
+               "    assert isinstance(mini_batch, pd.DataFrame), type(mini_batch)\n"
+               "    out = mini_batch[['id', 'region']].copy()\n"
+               "    out['rows'] = len(mini_batch)\n"
+               "    out['bytes'] = int(mini_batch.astype(str).agg(','.join, axis=1).str.len().sum() + len(mini_batch))\n"
+               "    out['part'] = repr(mini_batch_context.partition_key_value).replace(' ', '')\n"
+               "    return out\n");
+    dir_.Write("p.yml", std::string("type: pipeline\njobs:\n  score:\n    type: parallel\n"
+                                    "    inputs:\n      data: {type: mltable, path: ./table, mode: direct}\n"
+                                    "    outputs:\n      scores: {type: uri_file}\n"
+                                    "    input_data: ${{inputs.data}}\n") +
+                            split +
+                            "    task:\n      type: run_function\n      code: ./src\n"
+                            "      entry_script: table.py\n"
+                            "      append_row_to: ${{outputs.scores}}\n      " + kEnv);
+  }
+};
+
+TEST_F(TableTest, ADelimitedTableSplitsIntoRowsBySize) {
+  Table(300);
+  TablePipeline("    mini_batch_size: \"1kb\"\n");
+  ProcessResult r = Weft({"run", "p.yml"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err << Weft({"logs", "last", "score"}).out;
+  std::vector<std::string> rows = Rows("score.scores");
+  ASSERT_EQ(rows.size(), 300u);
+  int last_n = -1;
+  ASSERT_EQ(std::sscanf(rows.back().c_str(), "%*d %*s %d", &last_n), 1);
+  for (size_t k = 0; k < rows.size(); ++k) {  // every row once, in order, batches within 1 kB
+    int id = -1, n = -1, bytes = -1;
+    char region[16];
+    ASSERT_EQ(std::sscanf(rows[k].c_str(), "%d %15s %d %d", &id, region, &n, &bytes), 4) << rows[k];
+    EXPECT_EQ(id, static_cast<int>(k));
+    EXPECT_LE(bytes, 1024) << rows[k];
+    if (k + static_cast<size_t>(last_n) < rows.size()) {  // all but the last are nearly full
+      EXPECT_GE(bytes, 1000) << "cut needlessly small: " << rows[k];
+    }
+  }
+  auto [batches, ran, reused] = Batches();
+  EXPECT_GT(batches, 3);
+  EXPECT_EQ(ran, batches);
+}
+
+TEST_F(TableTest, PartitionKeysGiveOneMiniBatchPerValueAndAnAddedRowRerunsOnlyItsPartition) {
+  Table(90);
+  TablePipeline("    partition_keys: [region]\n");
+  ProcessResult r = Weft({"run", "p.yml"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err << Weft({"logs", "last", "score"}).out;
+  std::vector<std::string> rows = Rows("score.scores");
+  ASSERT_EQ(rows.size(), 90u);
+  std::map<std::string, int> per;
+  for (const std::string& row : rows) {
+    int id = -1, n = -1, bytes = -1;
+    char region[16], part[64];
+    ASSERT_EQ(std::sscanf(row.c_str(), "%d %15s %d %d %63s", &id, region, &n, &bytes, part), 5) << row;
+    EXPECT_EQ(std::string(part), "{'region':'" + std::string(region) + "'}");
+    EXPECT_EQ(n, 30);
+    ++per[region];
+  }
+  EXPECT_EQ(per.size(), 3u);
+  EXPECT_EQ(std::get<0>(Batches()), 3);
+  dir_.Write("table/rows.csv", Read(dir_.path() + "/table/rows.csv") + "90,1.5,south\n");
+  ASSERT_EQ(Weft({"run", "p.yml"}).exit_code, 0);
+  auto [batches, ran, reused] = Batches();
+  EXPECT_EQ(batches, 3);
+  EXPECT_EQ(ran, 1);
+  EXPECT_EQ(reused, 2);
+}
+
+TEST_F(TableTest, APartitionKeyThatIsNoColumnIsAnErrorNamingTheColumns) {
+  Table(10);
+  TablePipeline("    partition_keys: [country]\n");
+  ProcessResult r = Weft({"run", "p.yml"});
+  EXPECT_EQ(r.exit_code, 1);
+  ProcessResult show = Weft({"show", "last"});
+  EXPECT_NE(show.out.find("partition key country is not a column of the table (its columns: id, "
+                          "amount, region)"),
+            std::string::npos)
+      << show.out;
+}
+
+TEST_F(ParallelTest, ASizeOverAFolderOfFilesIsAnError) {
+  Files(5);
+  Pipeline("    mini_batch_size: \"10kb\"\n");
+  ProcessResult r = Weft({"run", "p.yml"});
+  EXPECT_EQ(r.exit_code, 1);
+  ProcessResult show = Weft({"show", "last"});
+  EXPECT_NE(show.out.find("sizes in mini_batch_size split tables"), std::string::npos) << show.out;
 }
 
 // weft's `mltable` stand-in, in a command step whose environment has none: an MLTable input read

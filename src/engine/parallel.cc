@@ -83,10 +83,14 @@ std::optional<int64_t> Count(const std::string& s) {
 }  // namespace
 
 std::string ParallelSettings::Describe() const {
-  return fmt::format("input={} entry_script={} mini_batch_size={} mini_batch_error_threshold={} "
+  std::string keys;
+  for (const std::string& k : partition_keys) keys += k + ",";
+  return fmt::format("input={} entry_script={} mini_batch_size={} bytes={} partition_keys={} "
+                     "mini_batch_error_threshold={} "
                      "error_threshold={} allowed_failed_percent={} max_retries={} timeout={} "
                      "append_row_to={} runtime={}",
-                     input, entry_script, mini_batch_size, mini_batch_error_threshold,
+                     input, entry_script, mini_batch_size, mini_batch_bytes, keys,
+                     mini_batch_error_threshold,
                      error_threshold, allowed_failed_percent, max_retries, timeout_s, append_to,
                      runtime);
 }
@@ -100,18 +104,22 @@ Result<ParallelSettings> ReadParallelSettings(const spec::ParallelComponent& pc,
   };
   s.input = pc.input_data.tmpl.refs.empty() ? "" : pc.input_data.tmpl.refs[0].port;
   s.entry_script = pc.task.entry_script;
-  if (!pc.partition_keys.empty()) {
-    return located(pc.loc, "`partition_keys` split tables; weft splits this step's files by count "
-                           "(`mini_batch_size`)");
-  }
+  s.partition_keys = pc.partition_keys;
   if (!pc.mini_batch_size.empty()) {
-    std::optional<int64_t> n = Count(pc.mini_batch_size);
-    if (!n || *n < 1) {
-      return located(pc.loc, fmt::format("`mini_batch_size` `{}` is a size, which splits tables; "
-                                         "files are split by count (such as \"10\")",
-                                         pc.mini_batch_size));
+    if (std::optional<int64_t> n = Count(pc.mini_batch_size)) {
+      if (*n < 1) return located(pc.loc, "`mini_batch_size` is at least 1");
+      s.mini_batch_size = *n;
+      s.mini_batch_bytes = *n;
+    } else {  // "10kb", "1.5 mb": the loader checked the form
+      std::string text = pc.mini_batch_size;
+      double number = std::strtod(text.c_str(), nullptr);
+      char unit = static_cast<char>(std::tolower(static_cast<unsigned char>(text.back() == 'b' || text.back() == 'B'
+                                                                                ? text[text.size() - 2]
+                                                                                : text.back())));
+      double scale = unit == 'k' ? 1024.0 : unit == 'm' ? 1024.0 * 1024 : unit == 'g' ? 1024.0 * 1024 * 1024 : 1;
+      s.mini_batch_bytes = std::max<int64_t>(1, static_cast<int64_t>(number * scale));
+      s.size_given = true;
     }
-    s.mini_batch_size = *n;
   }
   s.mini_batch_error_threshold = pc.mini_batch_error_threshold.value_or(-1);
   s.error_threshold = pc.error_threshold.value_or(-1);
@@ -195,6 +203,7 @@ std::vector<MiniBatch> PlanMiniBatches(const std::vector<ListedFile>& files, siz
     std::string what = "weft-mini-batch-1\n" + base + "\n";
     for (size_t k = at; k < at + n; ++k) {
       b.items.push_back(files[k].name);
+      ++b.count;
       what += fmt::format("{}\n{}\n", files[k].name.size(), files[k].name) + ToHex(files[k].digest) + "\n";
     }
     at += n;
@@ -202,6 +211,48 @@ std::vector<MiniBatch> PlanMiniBatches(const std::vector<ListedFile>& files, siz
     struct stat st {};
     b.reused = ::stat(CachedResultPath(cache_dir, b.key).c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
                st.st_size > 0;  // (a crash of the machine can leave one empty)
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
+bool IsTable(const std::string& path) {
+  Result<std::string> text = ReadFileCapped(path + "/MLTable", 1 << 20);
+  if (!text.ok()) return false;
+  for (const char* read : {"read_delimited", "read_json_lines", "read_parquet"}) {
+    if (text->find(read) != std::string::npos) return true;
+  }
+  return false;
+}
+
+Result<std::vector<MiniBatch>> TableMiniBatches(const std::string& planned, const std::string& base,
+                                                const std::string& cache_dir, size_t* rows) {
+  std::optional<Json> j = Json::Parse(planned);
+  const Json* batches = j ? j->Find("batches") : nullptr;
+  const Json* total = j ? j->Find("rows") : nullptr;
+  if (!batches || !batches->Items() || !total || !total->Int()) {
+    return Status::Internal("weft's table planner printed no mini-batches");
+  }
+  *rows = static_cast<size_t>(*total->Int());
+  std::vector<MiniBatch> out;
+  for (const Json& item : *batches->Items()) {
+    const Json* which = item.Find("rows");
+    const Json* digest = item.Find("digest");
+    const Json* count = item.Find("items");
+    if (!which || !digest || !digest->String() || !count || !count->Int()) {
+      return Status::Internal("weft's table planner printed a malformed mini-batch");
+    }
+    MiniBatch b;
+    b.index = static_cast<int64_t>(out.size());
+    b.count = *count->Int();
+    Json rows_json = Json::MakeObject().Set("rows", *which);
+    if (const Json* p = item.Find("partition")) rows_json.Set("partition", *p);
+    b.rows = rows_json.Dump(-1);
+    const Json* partition = item.Find("partition");
+    b.key = ToHex(Sha256Of(fmt::format("weft-mini-batch-rows-1\n{}\n{}\n{}\n", base, *digest->String(),
+                                       partition ? partition->Dump(-1) : "")));
+    struct stat st {};
+    b.reused = ::stat(CachedResultPath(cache_dir, b.key).c_str(), &st) == 0 && st.st_size > 0;
     out.push_back(std::move(b));
   }
   return out;
@@ -224,12 +275,13 @@ Gathered GatherResults(const std::vector<MiniBatch>& batches, const std::string&
       const Json* failed = j ? j->Find("failed_items") : nullptr;
       const Json* error = j ? j->Find("error") : nullptr;
       ++g.failed_batches;
-      g.failed_items += failed && failed->Int() ? static_cast<size_t>(*failed->Int()) : b.items.size();
+      g.failed_items += failed && failed->Int() ? static_cast<size_t>(*failed->Int())
+                                                 : static_cast<size_t>(b.count);
       if (g.first_failure.empty()) {
         std::string why = !j ? "no worker finished it"
                           : error && error->String() ? *error->String()
                                                      : "its results cannot be read";
-        std::string items = b.items.empty() ? "" : b.items.front();
+        std::string items = b.items.empty() ? fmt::format("{} rows", b.count) : b.items.front();
         if (b.items.size() > 1) items += fmt::format(" and {} more", b.items.size() - 1);
         g.first_failure = fmt::format("mini-batch {} ({}): {}", b.index, items, why);
       }

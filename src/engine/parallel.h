@@ -22,7 +22,9 @@ namespace weft::engine {
 struct MiniBatch {
   int64_t index = 0;               // its place in the step's order
   std::string key;                 // hex digest: what its results depend on
-  std::vector<std::string> items;  // paths relative to the split input
+  std::vector<std::string> items;  // files: paths relative to the split input
+  int64_t count = 0;               // items (files, or a table's rows)
+  std::string rows;  // tables: which rows, as the worker reads them (JSON), and the partition
   bool reused = false;             // its results were kept by an earlier run
   bool kept = false;               // run now, and its results are kept already
 };
@@ -31,7 +33,10 @@ struct MiniBatch {
 struct ParallelSettings {
   std::string input;         // the input that is split
   std::string entry_script;  // relative to the code folder
-  int64_t mini_batch_size = 10;
+  int64_t mini_batch_size = 10;        // files per mini-batch
+  int64_t mini_batch_bytes = 1 << 20;  // tables: about this much text per mini-batch
+  bool size_given = false;             // mini_batch_size was a size ("10kb")
+  std::vector<std::string> partition_keys;  // tables: one mini-batch per combination
   int64_t mini_batch_error_threshold = -1;  // failed mini-batches allowed; -1: any
   int64_t error_threshold = -1;             // failed items allowed; -1: any
   double allowed_failed_percent = -1;       // failed items allowed, in percent; -1: any
@@ -47,8 +52,7 @@ struct ParallelSettings {
   std::string Describe() const;
 };
 
-// Reads the settings; a located error for what weft cannot run (a size-based mini_batch_size over
-// files, partition keys over files). Azure ML's driver also reads some settings from
+// Reads the settings. Azure ML's driver also reads some settings from
 // `program_arguments`: `--error_threshold` and `--allowed_failed_percent` are honoured; the others
 // (timeouts of Azure's agents, log copying, metric pushing) mean nothing here and are warned
 // about. All of them still reach the script.
@@ -72,6 +76,17 @@ Result<std::vector<ListedFile>> ListFiles(const std::string& path);
 // its items. Marks those whose results `cache_dir` holds as reused.
 std::vector<MiniBatch> PlanMiniBatches(const std::vector<ListedFile>& files, size_t max_items,
                                        const std::string& base, const std::string& cache_dir);
+
+// Whether the folder at `path` is a table to split into rows: it has an MLTable file that reads
+// its paths (read_delimited, read_json_lines, read_parquet). An MLTable of paths only splits
+// into files.
+bool IsTable(const std::string& path);
+
+// The mini-batches of a table, from what weft's worker module printed when asked to plan it
+// (`python -m weft_parallel --weft-plan-table`): {"rows": N, "batches": [{"rows", "items",
+// "digest", "partition"?}]}. Sets `rows` to the table's row count.
+Result<std::vector<MiniBatch>> TableMiniBatches(const std::string& planned, const std::string& base,
+                                                const std::string& cache_dir, size_t* rows);
 
 // Where a mini-batch's results are kept across runs: `<cache_dir>/<key[0:2]>/<key>.json`.
 std::string CachedResultPath(const std::string& cache_dir, const std::string& key);

@@ -61,6 +61,7 @@ struct StepRun {
   std::vector<MiniBatch> batches;
   size_t batch_items = 0;
   bool batches_planned = false;
+  bool batches_table = false;  // the split input is a table: mini-batches are rows
   bool batches_keepable = true;  // run() writes nothing into the outputs (so far)
   int64_t batches_looked_ns = 0;  // when the workers' results were last looked at
   std::string batches_note;       // while it runs: "412/1000 mini-batches, 2 failed"
@@ -147,6 +148,7 @@ class Run {
   // Parallel steps (run_parallel.cc).
   std::string BatchesDir(uint32_t i) const;  // the workers' claims and results
   Status PlanBatches(uint32_t i, const std::string& input_path);
+  Result<std::string> PlanTable(uint32_t i, const std::string& input_path);
   std::string WorkerConfig(uint32_t i, const std::string& input_path, const std::string& output_dir) const;
   void KeepBatches(uint32_t i);
   void CountBatches(uint32_t i);

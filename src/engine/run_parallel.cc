@@ -3,7 +3,11 @@
 // and gathering the results when every worker has ended (the rest of Run is in run.cc).
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <filesystem>
 
@@ -12,6 +16,7 @@
 #include "base/fs.h"
 #include "base/json.h"
 #include "engine/run.h"
+#include "exec/spawn.h"
 
 namespace weft::engine {
 
@@ -21,22 +26,94 @@ std::string Run::BatchesDir(uint32_t i) const { return StepDir(i) + "/batches"; 
 Status Run::PlanBatches(uint32_t i, const std::string& input_path) {
   StepRun& r = steps_[i];
   const ParallelSettings& p = *plans_[i].parallel;
+  // Every field of the step's fingerprint but the split input's content.
+  std::string base;
+  for (const auto& [label, value] : r.fp.fields) {
+    if (label != "input " + p.input) base += fmt::format("{}\n{}\n{}\n", label, value.size(), value);
+  }
+  Status s = MakeDirs(BatchesDir(i));
+  if (!s.ok()) return s;
+  r.batches_table = IsTable(input_path);
+  if (r.batches_table) {
+    Result<std::string> planned = PlanTable(i, input_path);
+    if (!planned.ok()) return planned.status();
+    Result<std::vector<MiniBatch>> batches =
+        TableMiniBatches(*planned, base, parts_.ws.batches_dir(), &r.batch_items);
+    if (!batches.ok()) return batches.status();
+    if (batches->empty()) {
+      return Status::Invalid(fmt::format("input {} ({}) is a table without rows", p.input, input_path));
+    }
+    r.batches = std::move(*batches);
+    r.batches_planned = true;
+    return Status::Ok();
+  }
+  if (!p.partition_keys.empty() || p.size_given) {
+    return Status::Invalid(fmt::format("input {} is split into files (its folder has no MLTable file "
+                                       "that reads a table): {} split tables",
+                                       p.input, p.size_given ? "sizes in mini_batch_size"
+                                                             : "partition_keys"));
+  }
   Result<std::vector<ListedFile>> files = ListFiles(input_path);
   if (!files.ok()) return files.status();
   if (files->empty()) {
     return Status::Invalid(fmt::format("input {} ({}) holds no files to split into mini-batches",
                                        p.input, input_path));
   }
-  // Every field of the step's fingerprint but the split input's content.
-  std::string base;
-  for (const auto& [label, value] : r.fp.fields) {
-    if (label != "input " + p.input) base += fmt::format("{}\n{}\n{}\n", label, value.size(), value);
-  }
   r.batches = PlanMiniBatches(*files, static_cast<size_t>(p.mini_batch_size), base,
                               parts_.ws.batches_dir());
   r.batch_items = files->size();
   r.batches_planned = true;
-  return MakeDirs(BatchesDir(i));
+  return Status::Ok();
+}
+
+// Asks weft's worker module, in the step's environment, to split the table at `input_path` into
+// mini-batches (it reads it with the environment's mltable, else weft's); returns what it wrote.
+Result<std::string> Run::PlanTable(uint32_t i, const std::string& input_path) {
+  const StepPlan& plan = plans_[i];
+  const ParallelSettings& p = *plan.parallel;
+  const env::ResolvedEnvironment& env = *plan.env;
+  std::string python;
+  for (size_t at = 0; at <= env.path_prefix.size();) {
+    size_t end = std::min(env.path_prefix.find(':', at), env.path_prefix.size());
+    std::string candidate = env.path_prefix.substr(at, end - at) + "/python";
+    if (python.empty() && ::access(candidate.c_str(), X_OK) == 0) python = candidate;
+    at = end + 1;
+  }
+  if (python.empty()) return Status::Internal("the step's environment has no python to plan its table");
+  Json keys = Json::MakeArray();
+  for (const std::string& k : p.partition_keys) keys.Push(k);
+  std::string out = StepDir(i) + "/table-plan.json", log = StepDir(i) + "/table-plan.log";
+  exec::ProcessSpec spec;
+  spec.argv = {python, "-m", "weft_parallel", "--weft-plan-table", input_path,
+               std::to_string(p.mini_batch_bytes), keys.Dump(-1), out};
+  std::string python_path = env.python_path;
+  python_path += (python_path.empty() ? "" : ":") + env.runtime_path;
+  for (std::string& kv : parts_.os.Environment()) {
+    if (kv.rfind("PYTHONPATH=", 0) != 0 && kv.rfind("PATH=", 0) != 0) spec.env.push_back(std::move(kv));
+  }
+  spec.env.push_back("PATH=" + env.path_prefix + ":/usr/local/bin:/usr/bin:/bin");
+  spec.env.push_back("PYTHONPATH=" + python_path);
+  for (const auto& [k, v] : env.variables) spec.env.push_back(k + "=" + v);
+  spec.cwd = BatchesDir(i);
+  int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::Io(fmt::format("{}: cannot create: {}", log, std::strerror(errno)));
+  spec.out_fd = fd;
+  Result<pid_t> pid = exec::Spawn(spec);
+  ::close(fd);
+  if (!pid.ok()) return pid.status();
+  int status = 0;
+  while (::waitpid(*pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  Result<std::string> text = ReadFileCapped(out, size_t{1} << 30);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !text.ok()) {
+    Result<std::string> why = ReadFileCapped(log, 1 << 16);
+    std::string last = why.ok() ? *why : "";
+    while (!last.empty() && last.back() == '\n') last.pop_back();
+    if (size_t nl = last.rfind('\n'); nl != std::string::npos) last = last.substr(nl + 1);
+    return Status::Invalid(fmt::format("input {}: cannot split the table into mini-batches: {}", p.input,
+                                       last.empty() ? "its planner failed" : last));
+  }
+  return *text;
 }
 
 // The configuration a worker of step i reads ($WEFT_PARALLEL): its settings and the mini-batches
@@ -48,14 +125,23 @@ std::string Run::WorkerConfig(uint32_t i, const std::string& input_path,
   Json batches = Json::MakeArray();
   for (const MiniBatch& b : r.batches) {
     if (b.reused || b.kept) continue;
-    Json items = Json::MakeArray();
-    for (const std::string& item : b.items) items.Push(item);
-    batches.Push(Json::MakeObject().Set("index", b.index).Set("key", b.key).Set("items", std::move(items)));
+    Json batch = Json::MakeObject().Set("index", b.index).Set("key", b.key).Set("count", b.count);
+    if (r.batches_table) {
+      std::optional<Json> rows = Json::Parse(b.rows);
+      for (const char* k : {"rows", "partition"}) {
+        if (const Json* v = rows ? rows->Find(k) : nullptr) batch.Set(k, *v);
+      }
+    } else {
+      Json items = Json::MakeArray();
+      for (const std::string& item : b.items) items.Push(item);
+      batch.Set("items", std::move(items));
+    }
+    batches.Push(std::move(batch));
   }
   Json config = Json::MakeObject();
   config.Set("step", g_.steps[i].name)
       .Set("entry_script", p.entry_script)
-      .Set("kind", "files")
+      .Set("kind", r.batches_table ? "table" : "files")
       .Set("root", input_path)
       .Set("results", BatchesDir(i))
       .Set("max_retries", p.max_retries)

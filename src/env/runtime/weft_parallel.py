@@ -78,11 +78,67 @@ def _lines(result, items):
     return [str(v).replace("\n", " ") for v in result]
 
 
+_table = None
+
+
+def _load_table(root):
+    import mltable  # the environment's, else weft's stand-in
+    return mltable.load(root).to_pandas_dataframe()
+
+
 def _mini_batch(config, batch):
+    global _table
     if config["kind"] == "files":
         return [os.path.join(config["root"], name) for name in batch["items"]]
-    import weft_table  # a table mini-batch: rows of the MLTable, as a DataFrame
-    return weft_table.read_rows(config, batch)
+    if _table is None:  # a table mini-batch: rows of the MLTable, as a DataFrame
+        _table = _load_table(config["root"])
+    rows = batch["rows"]
+    if isinstance(rows, dict):
+        return _table.iloc[rows["start"]:rows["end"]]
+    return _table.iloc[rows]
+
+
+def plan_table(root, size, partition_keys, out):
+    """Splits the MLTable at `root` into mini-batches of rows: by size (each row's size is its
+    text), or one per distinct combination of `partition_keys`. Writes them to `out` as JSON, each
+    with a digest of its rows."""
+    import hashlib
+    table = _load_table(root)
+    missing = [k for k in partition_keys if k not in table.columns]
+    if missing:
+        _fail("partition key {} is not a column of the table (its columns: {})".format(
+            ", ".join(missing), ", ".join(str(c) for c in table.columns)))
+    text = table.astype(str).agg("\x1f".join, axis=1).tolist() if len(table.columns) else [""] * len(table)
+    header = "\x1f".join(str(c) for c in table.columns)
+
+    def digest(indices):
+        h = hashlib.sha256(header.encode())
+        for i in indices:
+            h.update(b"\x1e" + text[i].encode("utf-8", "surrogatepass"))
+        return h.hexdigest()
+
+    batches = []
+    if partition_keys:
+        groups = table.groupby(partition_keys, sort=True, dropna=False).indices
+        for key, indices in groups.items():
+            key = key if isinstance(key, tuple) else (key,)
+            rows = [int(i) for i in indices]
+            value = {k: (v.item() if hasattr(v, "item") else v) for k, v in zip(partition_keys, key)}
+            batches.append({"rows": rows, "items": len(rows), "partition": value, "digest": digest(rows)})
+    else:
+        start, used = 0, 0
+        for i, row in enumerate(text):
+            n = len(row.encode("utf-8", "surrogatepass")) + 1
+            if used > 0 and used + n > size:
+                batches.append({"rows": {"start": start, "end": i}, "items": i - start,
+                                "digest": digest(range(start, i))})
+                start, used = i, 0
+            used += n
+        if start < len(text):
+            batches.append({"rows": {"start": start, "end": len(text)}, "items": len(text) - start,
+                            "digest": digest(range(start, len(text)))})
+    with open(out, "w", encoding="utf-8") as f:
+        json.dump({"rows": len(text), "batches": batches}, f, default=str)
 
 
 def _on_alarm(signum, frame):
@@ -138,6 +194,9 @@ def _release_own_claims(folder, job):
 
 
 def main():
+    if len(sys.argv) == 6 and sys.argv[1] == "--weft-plan-table":  # weft plans a table's mini-batches
+        plan_table(sys.argv[2], int(sys.argv[3]), json.loads(sys.argv[4]), sys.argv[5])
+        return
     config_path = os.environ.get("WEFT_PARALLEL")
     if not config_path:
         _fail("$WEFT_PARALLEL is not set: this module runs inside a weft parallel step")
@@ -173,7 +232,7 @@ def main():
         if not _claim(folder, index, job):
             continue
         started = time.time()
-        items = len(batch["items"])
+        items = batch.get("count", len(batch.get("items", [])))
         result = {"index": index, "key": batch["key"], "items": items, "ok": False, "lines": [],
                   "failed_items": items, "error": "", "attempts": 0}
         for attempt in range(1, attempts + 1):
