@@ -138,8 +138,10 @@ TEST_F(ParallelTest, ScoresAThousandFilesInMiniBatchesIntoAppendRowTo) {
 TEST_F(ParallelTest, RunReceivesTheMiniBatchContextWhenItTakesOne) {
   Files(30);
   dir_.Write("src/ctx.py",
+             "import mlflow\n"
              "def init():\n    pass\n\n"
              "def run(mini_batch, mini_batch_context):\n"
+             "    mlflow.log_metric('files', len(mini_batch))\n"
              "    return [f\"{mini_batch_context.minibatch_index} {len(mini_batch)}\" for _ in mini_batch]\n");
   Pipeline("    mini_batch_size: \"4\"\n    error_threshold: -1\n");
   std::string p = Read(dir_.path() + "/p.yml");
@@ -161,6 +163,12 @@ TEST_F(ParallelTest, RunReceivesTheMiniBatchContextWhenItTakesOne) {
     for (int m = 0; m < n; ++m) ASSERT_EQ(rows[k + static_cast<size_t>(m)], rows[k]);
     k += static_cast<size_t>(n);
   }
+  // What run() logged is the step's: one value per mini-batch, from every worker.
+  ProcessResult metrics = Weft({"metrics", "last", "score", "--json"});
+  ASSERT_EQ(metrics.exit_code, 0) << metrics.err;
+  nlohmann::json m = nlohmann::json::parse(metrics.out)[0]["metrics"][0];
+  EXPECT_EQ(m["name"], "files");
+  EXPECT_EQ(m["count"], expected_index);
 }
 
 TEST_F(ParallelTest, FailedMiniBatchesWithinTheThresholdLeaveTheirItemsOut) {
