@@ -353,6 +353,23 @@ class TableTest : public ParallelTest {
                             "      entry_script: table.py\n"
                             "      append_row_to: ${{outputs.scores}}\n      " + kEnv);
   }
+  // The appended rows, as table.py wrote them: id, region, rows and bytes of its mini-batch, and
+  // the partition it was given.
+  struct Row {
+    int id = -1, rows = -1, bytes = -1;
+    std::string region, part;
+  };
+  std::vector<Row> Scored() {
+    std::vector<Row> out;
+    for (const std::string& line : Rows("score.scores")) {
+      Row row;
+      std::istringstream in(line);
+      in >> row.id >> row.region >> row.rows >> row.bytes >> row.part;
+      EXPECT_FALSE(in.fail()) << line;
+      out.push_back(row);
+    }
+    return out;
+  }
 };
 
 TEST_F(TableTest, ADelimitedTableSplitsIntoRowsBySize) {
@@ -360,18 +377,13 @@ TEST_F(TableTest, ADelimitedTableSplitsIntoRowsBySize) {
   TablePipeline("    mini_batch_size: \"1kb\"\n");
   ProcessResult r = Weft({"run", "p.yml"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err << Weft({"logs", "last", "score"}).out;
-  std::vector<std::string> rows = Rows("score.scores");
+  std::vector<Row> rows = Scored();
   ASSERT_EQ(rows.size(), 300u);
-  int last_n = -1;
-  ASSERT_EQ(std::sscanf(rows.back().c_str(), "%*d %*s %d", &last_n), 1);
   for (size_t k = 0; k < rows.size(); ++k) {  // every row once, in order, batches within 1 kB
-    int id = -1, n = -1, bytes = -1;
-    char region[16];
-    ASSERT_EQ(std::sscanf(rows[k].c_str(), "%d %15s %d %d", &id, region, &n, &bytes), 4) << rows[k];
-    EXPECT_EQ(id, static_cast<int>(k));
-    EXPECT_LE(bytes, 1024) << rows[k];
-    if (k + static_cast<size_t>(last_n) < rows.size()) {  // all but the last are nearly full
-      EXPECT_GE(bytes, 1000) << "cut needlessly small: " << rows[k];
+    EXPECT_EQ(rows[k].id, static_cast<int>(k));
+    EXPECT_LE(rows[k].bytes, 1024) << k;
+    if (k + static_cast<size_t>(rows.back().rows) < rows.size()) {  // all but the last nearly full
+      EXPECT_GE(rows[k].bytes, 1000) << "cut needlessly small at row " << k;
     }
   }
   auto [batches, ran, reused] = Batches();
@@ -384,16 +396,13 @@ TEST_F(TableTest, PartitionKeysGiveOneMiniBatchPerValueAndAnAddedRowRerunsOnlyIt
   TablePipeline("    partition_keys: [region]\n");
   ProcessResult r = Weft({"run", "p.yml"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err << Weft({"logs", "last", "score"}).out;
-  std::vector<std::string> rows = Rows("score.scores");
+  std::vector<Row> rows = Scored();
   ASSERT_EQ(rows.size(), 90u);
   std::map<std::string, int> per;
-  for (const std::string& row : rows) {
-    int id = -1, n = -1, bytes = -1;
-    char region[16], part[64];
-    ASSERT_EQ(std::sscanf(row.c_str(), "%d %15s %d %d %63s", &id, region, &n, &bytes, part), 5) << row;
-    EXPECT_EQ(std::string(part), "{'region':'" + std::string(region) + "'}");
-    EXPECT_EQ(n, 30);
-    ++per[region];
+  for (const Row& row : rows) {
+    EXPECT_EQ(row.part, "{'region':'" + row.region + "'}");
+    EXPECT_EQ(row.rows, 30);
+    ++per[row.region];
   }
   EXPECT_EQ(per.size(), 3u);
   EXPECT_EQ(std::get<0>(Batches()), 3);
