@@ -1397,5 +1397,30 @@ jobs:
   EXPECT_EQ(Weft({"runs", "--json"}).out.find("r3"), std::string::npos) << "no run recorded";
 }
 
+// Metrics are read while a step runs, as its $WEFT_METRICS file grows: `weft metrics` shows them
+// before the step ends (sweeps' early termination and parallel progress rely on it).
+TEST_F(RunTest, MetricsAreVisibleWhileTheStepStillRuns) {
+  dir_.Write("src/train.py",
+             "import os, time, json\n"
+             "with open(os.environ['WEFT_METRICS'], 'a') as f:\n"
+             "    f.write(json.dumps({'name': 'loss', 'value': 0.5}) + '\\n')\n"
+             "open(os.path.join(os.environ['TEST_DIR'], 'logged'), 'w').close()\n"
+             "while not os.path.exists(os.path.join(os.environ['TEST_DIR'], 'go')):\n"
+             "    time.sleep(0.05)\n");
+  dir_.Write("p.yml", std::string("type: pipeline\njobs:\n  train:\n    code: ./src\n"
+                                  "    command: python train.py\n    ") + testing::kEnv);
+  pid_t weft = Start({"run", "p.yml"}, dir_.path() + "/logged");
+  std::string seen;
+  for (int k = 0; k < 100 && seen.find("loss") == std::string::npos; ++k) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    seen = Weft({"metrics", "last", "train"}).out;
+  }
+  EXPECT_EQ(Statuses()["train"], "running");
+  dir_.Write("go", "");
+  EXPECT_EQ(Wait(weft), 0);
+  EXPECT_NE(seen.find("loss"), std::string::npos) << seen;
+  EXPECT_NE(seen.find("0.5"), std::string::npos) << seen;
+}
+
 }  // namespace
 }  // namespace weft

@@ -37,6 +37,7 @@ struct JobRun {
   std::string message;
   std::string job_id;       // the executor's durable identity of the attempt
   int64_t retry_at_ns = 0;  // waiting to be tried again (weft.retries) at this time
+  int64_t metrics_size = -1;  // its metrics file's size when last read (-1: none yet)
   uint64_t log_offset = 0;  // how much of its log observers have been given
   std::string log_partial;  // a line not finished yet
 };
@@ -123,7 +124,7 @@ class Run {
   Status CommitOutputs(uint32_t i);
   Status PublishOutputs(uint32_t i);
   bool Retry(uint32_t i, int job, const std::string& why);
-  void RecordMetrics(uint32_t i, int job);
+  void RecordMetrics(uint32_t i, int job, bool final);
   void ReadLog(uint32_t i, int job, bool all);
   bool TryReuse(uint32_t i);
   void FindAdoptable(uint32_t i);
@@ -175,6 +176,7 @@ class Run {
   std::vector<uint32_t> waiting_;  // waiting for another run computing the same fingerprint
   std::map<StepStatus, size_t> finished_;  // how many steps ended in each state
   size_t done_ = 0;
+  int64_t metrics_looked_ns_ = 0;  // when running jobs' metrics were last read
   bool draining_ = false;
   bool halted_ = false;
   bool failed_ = false;

@@ -1,5 +1,7 @@
 // A run's jobs: their folders, command and environment, admission, start, end, retries, and
 // re-attaching to a job a dead weft left running (the rest of Run is in run.cc).
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <filesystem>
 
@@ -36,6 +38,7 @@ void Run::Admitted(uint32_t i, int job) {
   j.status = StepStatus::kRunning;
   j.dir = AttemptDir(i, job, j.attempt);
   j.log_offset = 0;
+  j.metrics_size = -1;
   j.log_partial.clear();
   j.stopping = j.killed = false;
   bool first = r.st != StepStatus::kRunning;
@@ -246,7 +249,7 @@ void Run::Ended(uint32_t i, int job, const exec::JobEnd& end) {
   j.finished_ns = Now();
   if (single(i)) r.rec.exit_code = end.exit_code;
   if (engine_.wants_logs_) ReadLog(i, job, true);
-  RecordMetrics(i, job);
+  RecordMetrics(i, job, true);
   for (const char* file : {"/log", "/metrics.jsonl", "/command"}) {
     if (Status s = redact_.ApplyToFile(j.dir + file); !s.ok()) {
       Warn(fmt::format("step {}: {}", g_.steps[i].name, s.message()));
@@ -329,26 +332,37 @@ int64_t Run::NextWakeMs() const {
 void Run::Chores() {
   if (!waiting_.empty()) CheckWaiting();
   DueRetries();
-  // Running parallel steps keep what their workers finished, every half second.
+  // Running parallel steps keep what their workers finished, every half second; running jobs'
+  // metrics are read as they grow, every second.
   int64_t now = Now();
+  bool metrics = now - metrics_looked_ns_ >= 1'000'000'000;
+  if (metrics) metrics_looked_ns_ = now;
   for (const auto& [handle, ref] : engine_.handles_) {
-    StepRun& r = ref.run == this ? steps_[ref.step] : steps_[0];
-    if (ref.run != this || !plans_[ref.step].parallel || now - r.batches_looked_ns < 500'000'000) continue;
+    if (ref.run != this) continue;
+    StepRun& r = steps_[ref.step];
+    if (metrics) {
+      JobRun& j = r.jobs[ref.job];
+      struct stat st {};
+      int64_t size = ::stat((j.dir + "/metrics.jsonl").c_str(), &st) == 0 ? st.st_size : -1;
+      if (size != j.metrics_size) RecordMetrics(ref.step, ref.job, false);
+      j.metrics_size = size;
+    }
+    if (!plans_[ref.step].parallel || now - r.batches_looked_ns < 500'000'000) continue;
     r.batches_looked_ns = now;
     KeepBatches(ref.step);
   }
 }
 
-// What the attempt logged to $WEFT_METRICS, whatever its end; lines that are not metrics are
-// reported, not fatal.
-void Run::RecordMetrics(uint32_t i, int job) {
+// What the attempt logged to $WEFT_METRICS so far (while it runs), or in all (`final`: whatever
+// its end); lines that are not metrics are reported at the end, not fatal.
+void Run::RecordMetrics(uint32_t i, int job, bool final) {
   std::string path = steps_[i].jobs[job].dir + "/metrics.jsonl";
   Result<MetricsFile> m = ReadMetrics(path, Now() / 1'000'000);
   if (!m.ok()) {
-    Warn(fmt::format("step {}: {}", g_.steps[i].name, m.status().message()));
+    if (final) Warn(fmt::format("step {}: {}", g_.steps[i].name, m.status().message()));
     return;
   }
-  for (const std::string& p : m->problems) {
+  for (const std::string& p : final ? m->problems : std::vector<std::string>{}) {
     Warn(fmt::format("step {}: {}: {} (skipped)", g_.steps[i].name, path, p));
   }
   for (meta::MetricRecord& metric : m->metrics) metric.name = redact_.Apply(std::move(metric.name));
