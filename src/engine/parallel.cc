@@ -96,7 +96,7 @@ std::string ParallelSettings::Describe() const {
 }
 
 Result<ParallelSettings> ReadParallelSettings(const spec::ParallelComponent& pc,
-                                              const spec::Node& node, int64_t cpus) {
+                                              const spec::Node& node, int64_t per_instance) {
   ParallelSettings s;
   auto located = [&](const SourceLoc& at, const std::string& what) {
     std::string where = at.file ? fmt::format("{}:{}:{}: ", *at.file, at.line, at.col) : "";
@@ -151,8 +151,8 @@ Result<ParallelSettings> ReadParallelSettings(const spec::ParallelComponent& pc,
     }
   }
   int64_t instances = node.resources.instance_count.value_or(pc.resources.instance_count.value_or(1));
-  int64_t per_instance = pc.max_concurrency_per_instance.value_or(std::max<int64_t>(1, cpus));
-  s.workers = std::max<int64_t>(1, instances) * std::max<int64_t>(1, per_instance);
+  s.workers = std::max<int64_t>(1, instances) *
+              std::max<int64_t>(1, pc.max_concurrency_per_instance.value_or(per_instance));
   return s;
 }
 

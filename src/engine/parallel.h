@@ -56,8 +56,9 @@ struct ParallelSettings {
 // `program_arguments`: `--error_threshold` and `--allowed_failed_percent` are honoured; the others
 // (timeouts of Azure's agents, log copying, metric pushing) mean nothing here and are warned
 // about. All of them still reach the script.
+// `per_instance`: workers per instance when max_concurrency_per_instance is not given.
 Result<ParallelSettings> ReadParallelSettings(const spec::ParallelComponent& pc,
-                                              const spec::Node& node, int64_t cpus);
+                                              const spec::Node& node, int64_t per_instance);
 
 // Cuts `names` (sorted) into runs of at most `max_items`, at names whose hash says so: adding or
 // removing a name changes only the run it falls in (and, rarely, a neighbour when it is itself a

@@ -119,6 +119,7 @@ TEST(MiniBatchTest, GatheringReadsResultsInOrderAndCountsWhatFailedOrNeverFinish
     batches[static_cast<size_t>(k)].index = k;
     batches[static_cast<size_t>(k)].key = fmt::format("{:02d}{}", k, std::string(62, 'a'));
     batches[static_cast<size_t>(k)].items = {fmt::format("f{}a", k), fmt::format("f{}b", k)};
+    batches[static_cast<size_t>(k)].count = 2;
   }
   batches[1].reused = true;
   dir.Write(CachedResultPath("cache", batches[1].key), R"({"ok": true, "lines": ["b1", "b2"]})");
@@ -187,11 +188,18 @@ TEST(MiniBatchTest, SettingsComeFromTheComponentAndAzuresDriverArguments) {
   // Without max_concurrency_per_instance: a worker per core.
   pc.max_concurrency_per_instance.reset();
   EXPECT_EQ(ReadParallelSettings(pc, node, 8)->workers, 16);
-  // Sizes split tables, not files.
+  // A size is for tables (a folder of files refuses it when its mini-batches are planned).
   pc.mini_batch_size = "10kb";
   Result<ParallelSettings> size = ReadParallelSettings(pc, node, 8);
-  ASSERT_FALSE(size.ok());
-  EXPECT_NE(size.status().message().find("`mini_batch_size` `10kb` is a size"), std::string::npos);
+  ASSERT_TRUE(size.ok());
+  EXPECT_TRUE(size->size_given);
+  EXPECT_EQ(size->mini_batch_bytes, 10240);
+  pc.mini_batch_size = "1.5 MB";
+  EXPECT_EQ(ReadParallelSettings(pc, node, 8)->mini_batch_bytes, 1572864);
+  pc.mini_batch_size = "300";  // a count for files, bytes for tables
+  EXPECT_FALSE(ReadParallelSettings(pc, node, 8)->size_given);
+  EXPECT_EQ(ReadParallelSettings(pc, node, 8)->mini_batch_size, 300);
+  EXPECT_EQ(ReadParallelSettings(pc, node, 8)->mini_batch_bytes, 300);
 
   Gathered g;
   g.failed_items = 3;

@@ -29,8 +29,10 @@ std::string Property(const spec::Resources& node, const spec::Resources& compone
 Status PlanParallel(const spec::Node& node, const ws::Workspace& ws, StepPlan& plan,
                     std::vector<std::string>* warnings) {
   const spec::ParallelComponent& pc = *node.parallel;
-  Result<ParallelSettings> settings =
-      ReadParallelSettings(pc, node, static_cast<int64_t>(std::thread::hardware_concurrency()));
+  // Workers per instance, unless the step says: one per core, or one when it asks for GPUs.
+  bool gpus = std::atoll(Property(node.resources, pc.resources, "weft.gpus").c_str()) > 0;
+  int64_t per_instance = gpus ? 1 : static_cast<int64_t>(std::thread::hardware_concurrency());
+  Result<ParallelSettings> settings = ReadParallelSettings(pc, node, per_instance);
   if (!settings.ok()) return settings.status();
   for (const std::string& w : settings->warnings) warnings->push_back(w);
   Result<env::InstalledShim> runtime = env::InstallRuntime(ws);
