@@ -414,6 +414,27 @@ TEST_F(TableTest, PartitionKeysGiveOneMiniBatchPerValueAndAnAddedRowRerunsOnlyIt
   EXPECT_EQ(reused, 2);
 }
 
+// As Azure ML's many-models examples do: run() trains on a partition and returns one summary row.
+TEST_F(TableTest, APartitionIsOneItemSoASummaryRowPerPartitionSucceeds) {
+  Table(60);
+  TablePipeline("    partition_keys: [region]\n    mini_batch_error_threshold: 0\n"
+                "    error_threshold: 0\n");
+  dir_.Write("src/table.py",
+             "import pandas as pd\n"
+             "def init():\n    pass\n"
+             "def run(data, context):\n"
+             "    return pd.DataFrame({'region': [context.partition_key_value['region']],\n"
+             "                         'total': [data['amount'].sum()], 'rows': [len(data)]})\n");
+  ProcessResult r = Weft({"run", "p.yml"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err << Weft({"logs", "last", "score"}).out;
+  std::vector<std::string> rows = Rows("score.scores");
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].substr(0, 5), "east ");
+  EXPECT_NE(rows[0].find(" 20"), std::string::npos) << rows[0];
+  EXPECT_EQ(rows[1].substr(0, 6), "north ");
+  EXPECT_EQ(rows[2].substr(0, 6), "south ");
+}
+
 TEST_F(TableTest, APartitionKeyThatIsNoColumnIsAnErrorNamingTheColumns) {
   Table(10);
   TablePipeline("    partition_keys: [country]\n");

@@ -124,7 +124,9 @@ def plan_table(root, size, partition_keys, out):
             key = key if isinstance(key, tuple) else (key,)
             rows = [int(i) for i in indices]
             value = {k: (v.item() if hasattr(v, "item") else v) for k, v in zip(partition_keys, key)}
-            batches.append({"rows": rows, "items": len(rows), "partition": value, "digest": digest(rows)})
+            # A partition is one item: run() returns at least one result for it (often a summary
+            # row, such as a model's score).
+            batches.append({"rows": rows, "items": 1, "partition": value, "digest": digest(rows)})
     else:
         start, used = 0, 0
         for i, row in enumerate(text):
