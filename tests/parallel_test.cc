@@ -435,6 +435,19 @@ TEST_F(TableTest, APartitionIsOneItemSoASummaryRowPerPartitionSucceeds) {
   EXPECT_EQ(rows[2].substr(0, 6), "south ");
 }
 
+TEST_F(TableTest, AParquetTableWithoutPyarrowIsAnErrorAtTheMLTableBeforeAnythingRuns) {
+  Table(3);
+  dir_.Write("table/MLTable", "paths:\n  - file: ./rows.parquet\ntransformations:\n"
+                              "  - read_parquet: {}\n");
+  TablePipeline("");
+  ProcessResult r = Weft({"run", "p.yml"});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("/table/MLTable:4:5: error: step score: read_parquet needs pyarrow"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(Weft({"show", "last"}).err.find("no runs yet"), std::string::npos);  // nothing ran
+}
+
 TEST_F(TableTest, APartitionKeyThatIsNoColumnIsAnErrorNamingTheColumns) {
   Table(10);
   TablePipeline("    partition_keys: [country]\n");

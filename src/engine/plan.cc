@@ -1,5 +1,6 @@
 #include "engine/plan.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -51,6 +52,39 @@ Status PlanParallel(const spec::Node& node, const ws::Workspace& ws, StepPlan& p
   plan.jobs = static_cast<int>(std::min<int64_t>(settings->workers, 4096));
   plan.parallel = std::move(*settings);
   return Status::Ok();
+}
+
+// What can be said of a parallel step's split input before anything runs, when it is local data:
+// a folder with no files, or a table read from Parquet in an environment without pyarrow (an
+// error at the MLTable file's line).
+Status CheckSplitInput(const graph::Step& step, const StepPlan& plan, const store::Store& store,
+                       env::Environments& envs) {
+  const std::string& input = plan.parallel->input;
+  auto split = plan.data.find(input);
+  if (split == plan.data.end() || split->second.type != store::ObjectType::kFolder) return Status::Ok();
+  std::string folder = store.DeliveryPath(split->second);
+  std::error_code ec;
+  if (std::filesystem::is_empty(folder, ec)) {
+    return Status::Invalid(fmt::format("step {}, input {}: the folder holds no files to split into "
+                                       "mini-batches",
+                                       step.name, input));
+  }
+  Result<std::string> mltable = ReadFileCapped(folder + "/MLTable", 1 << 20);
+  size_t at = mltable.ok() ? mltable->find("read_parquet") : std::string::npos;
+  if (at == std::string::npos) return Status::Ok();
+  Result<bool> pyarrow = envs.Provides(*StepEnvironment(step), "pyarrow", step.name);
+  if (!pyarrow.ok() || *pyarrow) return pyarrow.status();
+  std::string user_folder;
+  for (const graph::StepInput& in : step.inputs) {
+    if (in.name == input) user_folder = in.source.local_path;
+  }
+  size_t line = 1 + static_cast<size_t>(std::count(mltable->begin(), mltable->begin() + at, '\n'));
+  size_t col = at - (mltable->rfind('\n', at) == std::string::npos ? 0 : mltable->rfind('\n', at) + 1) + 1;
+  return Status::Invalid(fmt::format("{}/MLTable:{}:{}: error: step {}: read_parquet needs pyarrow, "
+                                     "which the step's interpreter cannot import (Debian 12 does not "
+                                     "package it); convert the table to CSV or JSON lines",
+                                     user_folder.empty() ? "input " + input : user_folder, line, col,
+                                     step.name));
 }
 
 }  // namespace
@@ -191,14 +225,8 @@ Result<std::vector<StepPlan>> PlanSteps(const graph::Graph& graph, const ws::Wor
       plan.data[in.name] = *ref;
     }
     if (plan.parallel) {
-      auto split = plan.data.find(plan.parallel->input);
-      std::error_code ec;
-      if (split != plan.data.end() && split->second.type == store::ObjectType::kFolder &&
-          std::filesystem::is_empty(store.DeliveryPath(split->second), ec)) {
-        return Status::Invalid(fmt::format("step {}, input {}: the folder holds no files to split "
-                                           "into mini-batches",
-                                           step.name, plan.parallel->input));
-      }
+      Status s = CheckSplitInput(step, plan, store, envs);
+      if (!s.ok()) return s;
     }
     plan.env_vars = c.environment_variables;
     for (const auto& kv : node.environment_variables) plan.env_vars.push_back(kv);

@@ -330,6 +330,13 @@ Result<std::vector<MissingPackage>> Environments::Missing(const spec::Environmen
   return out;
 }
 
+Result<bool> Environments::Provides(const spec::Environment& env, const std::string& name,
+                                    const std::string& step) {
+  Result<const Interpreter*> found = Inspect(InterpreterFor(env).first, step);
+  if (!found.ok()) return found.status();
+  return (*found)->distributions.count(NormalizeName(name)) > 0;
+}
+
 Result<std::shared_ptr<const ResolvedEnvironment>> Environments::Resolve(const spec::Environment& env,
                                                   const std::string& step) {
   auto [python, all] = InterpreterFor(env);

@@ -78,6 +78,9 @@ class Environments {
   // the shim stands in).
   Result<std::vector<MissingPackage>> Missing(const spec::Environment& env, const std::string& step);
 
+  // Whether the interpreter of `env` can import the distribution `name` (normalized).
+  Result<bool> Provides(const spec::Environment& env, const std::string& name, const std::string& step);
+
   // A requirement's distribution name and version ("scikit-learn==1.2" -> {"scikit-learn",
   // "1.2"}); empty name for things that are not Python packages (python, pip).
   static std::pair<std::string, std::string> ParseRequirement(const std::string& requirement);
