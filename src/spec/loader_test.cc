@@ -435,5 +435,33 @@ jobs:
       << all;
 }
 
+TEST_F(LoaderTest, EarlyTerminationPoliciesKeepTheirParameters) {
+  auto policy = [&](const std::string& yaml) {
+    std::string all = Load("type: pipeline\njobs:\n  sweep:\n    type: sweep\n    trial: ./train.yml\n"
+                           "    inputs: {epochs: 2}\n    sampling_algorithm: random\n"
+                           "    search_space:\n      lr: {type: uniform, min_value: 0.01, max_value: 0.1}\n"
+                           "    objective: {goal: maximize, primary_metric: acc}\n"
+                           "    early_termination: " + yaml + "\n",
+                           {{"train.yml", kComponent}});
+    EXPECT_EQ(all.find("error"), std::string::npos) << all;
+    return loaded_->job.jobs.front().sweep->early_termination;
+  };
+  EarlyTermination b = policy("{type: bandit, slack_factor: 0.1, evaluation_interval: 2, delay_evaluation: 5}");
+  EXPECT_EQ(b.type, "bandit");
+  EXPECT_EQ(b.slack_factor, 0.1);
+  EXPECT_FALSE(b.slack_amount.has_value());
+  EXPECT_EQ(b.evaluation_interval, 2);
+  EXPECT_EQ(b.delay_evaluation, 5);
+  // As Azure's SDK writes a bandit policy: the slack not chosen is 0, and the interval may be 0.
+  b = policy("{type: bandit, slack_factor: 0, slack_amount: 0.2, evaluation_interval: 0}");
+  EXPECT_FALSE(b.slack_factor.has_value());
+  EXPECT_EQ(b.slack_amount, 0.2);
+  EXPECT_EQ(b.evaluation_interval, 0);
+  EarlyTermination t = policy("{type: truncation_selection, truncation_percentage: 20, exclude_finished_jobs: true}");
+  EXPECT_EQ(t.truncation_percentage, 20);
+  EXPECT_TRUE(t.exclude_finished_jobs);
+  EXPECT_EQ(policy("{type: median_stopping}").type, "median_stopping");
+}
+
 }  // namespace
 }  // namespace weft::spec

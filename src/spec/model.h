@@ -240,6 +240,18 @@ struct SearchDimension {
   std::optional<double> min_value, max_value, q, mu, sigma;
 };
 
+// A sweep's early termination policy, as Azure ML defines it: applied at every multiple of
+// `evaluation_interval` (0 counts as 1) from `delay_evaluation` on, an interval being each value a
+// trial logs of the primary metric.
+struct EarlyTermination {
+  std::string type;  // bandit, median_stopping, truncation_selection; empty: none
+  int64_t evaluation_interval = 0;
+  int64_t delay_evaluation = 0;
+  std::optional<double> slack_factor, slack_amount;  // bandit: exactly one
+  int64_t truncation_percentage = 0;                 // truncation_selection: 1..99
+  bool exclude_finished_jobs = false;                // truncation_selection
+};
+
 struct SweepSpec {
   SourceLoc loc;
   std::shared_ptr<const CommandComponent> trial;
@@ -250,7 +262,7 @@ struct SweepSpec {
   std::string goal;  // maximize, minimize
   std::string primary_metric;
   std::optional<int64_t> max_total_trials, max_concurrent_trials, timeout, trial_timeout;
-  std::string early_termination;  // bandit, median_stopping, truncation_selection, or empty
+  EarlyTermination early_termination;
 };
 
 struct PipelineComponent;

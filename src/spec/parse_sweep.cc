@@ -144,13 +144,21 @@ SweepSpec Loader::ParseSweepFields(Fields& f, const Node& node) {
   }
   if (const yaml::Node* e = f.Get("early_termination"); e != nullptr && !e->is_null()) {
     Fields ef(src, e, "`early_termination`", src.Loc(e));
-    s.early_termination = ef.String("type", true).value_or("");
-    ef.Int("evaluation_interval", 1);
-    ef.Int("delay_evaluation", 0);
-    const std::string& et = s.early_termination;
+    EarlyTermination& policy = s.early_termination;
+    policy.type = ef.String("type", true).value_or("");
+    policy.evaluation_interval = ef.Int("evaluation_interval", 0).value_or(0);
+    policy.delay_evaluation = ef.Int("delay_evaluation", 0).value_or(0);
+    const std::string& et = policy.type;
     if (et == "bandit") {
-      bool factor = ef.Number("slack_factor").has_value();
-      bool amount = ef.Number("slack_amount").has_value();
+      policy.slack_factor = ef.Number("slack_factor");
+      policy.slack_amount = ef.Number("slack_amount");
+      // Azure's SDK writes the one not chosen as 0.
+      if (policy.slack_factor && policy.slack_amount) {
+        if (*policy.slack_amount == 0 && *policy.slack_factor != 0) policy.slack_amount.reset();
+        else if (*policy.slack_factor == 0 && *policy.slack_amount != 0) policy.slack_factor.reset();
+      }
+      bool factor = policy.slack_factor.has_value();
+      bool amount = policy.slack_amount.has_value();
       if (factor == amount) {
         diags_.Error(src.Loc(e), "a bandit policy needs exactly one of `slack_factor` and "
                                  "`slack_amount`");
@@ -162,7 +170,8 @@ SweepSpec Loader::ParseSweepFields(Fields& f, const Node& node) {
         diags_.Error(src.Loc(ef.Get("truncation_percentage")),
                      "`truncation_percentage` must be between 1 and 99");
       }
-      ef.Bool("exclude_finished_jobs");
+      policy.truncation_percentage = pct.value_or(0);
+      policy.exclude_finished_jobs = ef.Bool("exclude_finished_jobs").value_or(false);
     } else if (!et.empty() && et != "median_stopping") {
       diags_.Error(src.Loc(ef.Get("type")), fmt::format("unknown early termination policy `{}`", et),
                    "one of bandit, median_stopping, truncation_selection");
@@ -183,7 +192,7 @@ SweepSpec Loader::ParseSweepFields(Fields& f, const Node& node) {
                                       d.name, d.type));
     }
   }
-  if (s.sampling_algorithm == "bayesian" && !s.early_termination.empty()) {
+  if (s.sampling_algorithm == "bayesian" && !s.early_termination.type.empty()) {
     diags_.Error(src.Loc(f.Get("early_termination")),
                  "bayesian sampling does not support early termination");
   }
