@@ -91,6 +91,7 @@ Fingerprint StepFingerprint(const graph::Graph& g, const graph::Step& step, cons
   }
   for (const auto& [k, v] : plan.env_vars) fp.Add("env " + k, v);
   if (plan.parallel) fp.Add("parallel", plan.parallel->Describe());
+  if (plan.sweep) fp.Add("sweep", plan.sweep->describe);
   if (!plan.distribution.type.empty()) {
     fp.Add("distribution", fmt::format("{} x{}", plan.distribution.type, plan.distribution.per_instance));
     fp.Add("instance_count", std::to_string(plan.distribution.instances));

@@ -54,6 +54,53 @@ Status PlanParallel(const spec::Node& node, const ws::Workspace& ws, StepPlan& p
   return Status::Ok();
 }
 
+// A sweep step runs its trials as jobs of the step: the trial's command, each with its
+// hyperparameters. Trials are drawn before the run (grid, or random with the seed), so a rerun
+// has the same ones.
+Status PlanSweep(const spec::Node& node, StepPlan& plan, std::vector<std::string>* warnings) {
+  const spec::SweepSpec& sw = *node.sweep;
+  auto refuse = [&](const std::string& what) {
+    std::string at = sw.loc.file ? fmt::format("{}:{}:{}: ", *sw.loc.file, sw.loc.line, sw.loc.col) : "";
+    return Status::Invalid(fmt::format("{}step {}: {} (weft runs grid and random sweeps so far)", at,
+                                       node.name, what));
+  };
+  if (!sw.trial) return refuse("its trial is missing");
+  if (sw.sampling_algorithm == "bayesian") return refuse("bayesian sampling does not run yet");
+  if (sw.rule == "sobol") return refuse("sobol sampling does not run yet");
+  if (!sw.early_termination.type.empty()) return refuse("early termination does not run yet");
+  for (const spec::SearchDimension& d : sw.search_space) {
+    if (d.type == "choice" && d.values.empty()) return refuse(fmt::format("`{}` has no values", d.name));
+  }
+  StepPlan::Sweep sweep;
+  int64_t limit = sw.max_total_trials.value_or(0);
+  if (sw.sampling_algorithm == "grid") {
+    Result<std::vector<TrialParams>> grid = GridTrials(sw.search_space, limit);
+    if (!grid.ok()) return refuse(grid.status().message());
+    sweep.trials = std::move(*grid);
+  } else {
+    if (limit <= 0) return refuse("random sampling needs `limits.max_total_trials`");
+    sweep.trials = RandomTrials(sw.search_space, static_cast<uint64_t>(sw.seed.value_or(0)), limit);
+  }
+  if (sweep.trials.empty()) return refuse("its search space gives no trials");
+  if (sw.max_concurrent_trials || sw.timeout || sw.trial_timeout) {
+    warnings->push_back(fmt::format("step {}: limits other than max_total_trials are not applied yet; "
+                                    "trials run as capacity allows",
+                                    node.name));
+  }
+  sweep.metric = sw.primary_metric;
+  sweep.maximize = sw.goal != "minimize";
+  sweep.describe = fmt::format("{} seed={} goal={} metric={}", sw.sampling_algorithm,
+                               sw.seed.value_or(0), sw.goal, sw.primary_metric);
+  for (const TrialParams& t : sweep.trials) {
+    sweep.describe += "\n";
+    for (const auto& [k, v] : t.values) sweep.describe += fmt::format("{}={} ", k, v.Render());
+  }
+  plan.command = sw.trial.get();
+  plan.jobs = static_cast<int>(sweep.trials.size());
+  plan.sweep = std::move(sweep);
+  return Status::Ok();
+}
+
 // What can be said of a parallel step's split input before anything runs, when it is local data:
 // a folder with no files, or a table read from Parquet in an environment without pyarrow (an
 // error at the MLTable file's line).
@@ -93,6 +140,7 @@ const spec::Environment* StepEnvironment(const graph::Step& step) {
   const spec::Node& node = *step.node;
   if (node.environment.kind != spec::Environment::Kind::kNone) return &node.environment;
   if (node.parallel) return &node.parallel->task.environment;
+  if (node.sweep && node.sweep->trial) return &node.sweep->trial->environment;
   return node.command ? &node.command->environment : nullptr;
 }
 
@@ -177,13 +225,11 @@ Result<std::vector<StepPlan>> PlanSteps(const graph::Graph& graph, const ws::Wor
     const graph::Step& step = graph.steps[i];
     const spec::Node& node = *step.node;
     StepPlan& plan = plans[i];
-    if (node.type == spec::NodeType::kSweep) {
-      return Status::Invalid(fmt::format("step {} is a {} job; weft validates {} jobs but cannot run "
-                                         "them yet",
-                                         step.name, spec::NodeTypeName(node.type),
-                                         spec::NodeTypeName(node.type)));
-    }
     plan.command = node.command.get();
+    if (node.type == spec::NodeType::kSweep) {
+      Status s = PlanSweep(node, plan, warnings);
+      if (!s.ok()) return s;
+    }
     if (node.type == spec::NodeType::kParallel) {
       Status s = PlanParallel(node, ws, plan, warnings);
       if (!s.ok()) return s;

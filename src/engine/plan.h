@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/parallel.h"
+#include "engine/sweep_sample.h"
 #include "env/environment.h"
 #include "exec/executor.h"
 #include "workspace/workspace.h"
@@ -23,6 +24,14 @@ struct StepPlan {
   // in the task's code folder and environment), which `command` points to, and its settings.
   std::shared_ptr<const spec::CommandComponent> worker;
   std::optional<ParallelSettings> parallel;
+  // A sweep step: its trials (one job each) and how the best is chosen.
+  struct Sweep {
+    std::vector<TrialParams> trials;
+    std::string metric;
+    bool maximize = true;
+    std::string describe;  // what changes results, for the fingerprint
+  };
+  std::optional<Sweep> sweep;
   std::optional<store::ObjectRef> code;             // code snapshot
   std::shared_ptr<const env::ResolvedEnvironment> env;  // shared by the steps that use it
   exec::Needs needs;  // as asked for (the run clamps it to its target's capacity)

@@ -438,6 +438,11 @@ void Run::StepJobsEnded(uint32_t i) {
     }
   }
   StepStatus st = worst->status;
+  if (plans_[i].sweep && !canceled_) {  // trials may fail: the sweep succeeds with its best trial
+    std::string why = ChooseTrial(i);
+    if (!why.empty()) return Finish(i, StepStatus::kFailed, std::move(why));
+    st = StepStatus::kSucceeded;
+  }
   if (st != StepStatus::kSucceeded) {
     std::string message = worst->message;
     if (!single(i)) message = fmt::format("job {}: {}", worst - r.jobs.data(), message);

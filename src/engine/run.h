@@ -66,6 +66,7 @@ struct StepRun {
   bool batches_keepable = true;  // run() writes nothing into the outputs (so far)
   int64_t batches_looked_ns = 0;  // when the workers' results were last looked at
   std::string batches_note;       // while it runs: "412/1000 mini-batches, 2 failed"
+  int best_trial = -1;  // a sweep: the trial whose outputs are the step's, once chosen
   meta::StepRecord rec;
 };
 
@@ -154,6 +155,7 @@ class Run {
   void KeepBatches(uint32_t i);
   void CountBatches(uint32_t i);
   std::string GatherBatches(uint32_t i);
+  std::string ChooseTrial(uint32_t i);  // sweeps (run_sweep.cc)
 
   Engine& engine_;
   const EngineParts& parts_;

@@ -22,10 +22,12 @@ std::string Run::AttemptDir(uint32_t i, int job, int64_t attempt) const {
 }
 
 std::string Run::OutputsDir(uint32_t i) const {
+  if (steps_[i].best_trial >= 0) return steps_[i].jobs[static_cast<size_t>(steps_[i].best_trial)].dir;
   return single(i) ? steps_[i].jobs[0].dir : StepDir(i);
 }
 
 std::string Run::ArtifactsDir(uint32_t i) const {
+  if (steps_[i].best_trial >= 0) return OutputsDir(i) + "/work";
   return single(i) ? steps_[i].jobs[0].dir + "/work" : StepDir(i) + "/artifacts";
 }
 
@@ -91,8 +93,9 @@ Status Run::Launch(uint32_t i, int job, exec::LaunchSpec* spec) {
   std::map<std::string, std::string> out_paths;
   for (const graph::StepOutput& o : step.outputs) {
     if (o.name == "artifacts") continue;
-    std::string folder = OutputsDir(i) + "/out." + o.name;
-    if (single(i)) s = MakeDir(folder);
+    // A sweep's trials each write their own outputs; the best one's become the step's.
+    std::string folder = (plan.sweep ? j.dir : OutputsDir(i)) + "/out." + o.name;
+    if (single(i) || plan.sweep) s = MakeDir(folder);
     if (!s.ok()) return s;
     out_paths[o.name] = o.type == spec::PortType::kUriFile ? folder + "/" + o.FileName() : folder;
   }
@@ -108,6 +111,11 @@ Status Run::Launch(uint32_t i, int job, exec::LaunchSpec* spec) {
       in_values[in.name] = Value{parts_.store.DeliveryPath(*v.object), true};
     } else {
       in_values[in.name] = std::nullopt;
+    }
+  }
+  if (plan.sweep) {  // the trial's hyperparameters, as its inputs and as ${{search_space.X}}
+    for (const auto& [name, value] : plan.sweep->trials[static_cast<size_t>(job)].values) {
+      in_values[name] = Value{value.Render(), false};
     }
   }
   auto value_of = [&](spec::RefKind kind, const std::string& name) -> std::optional<Value> {

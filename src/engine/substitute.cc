@@ -132,13 +132,20 @@ struct Quoting {
   }
 };
 
+// The references a command's values replace: its inputs, its outputs, and a sweep trial's
+// hyperparameters.
+bool Substituted(spec::RefKind kind) {
+  return kind == spec::RefKind::kInputs || kind == spec::RefKind::kOutputs ||
+         kind == spec::RefKind::kSearchSpace;
+}
+
 }  // namespace
 
 std::string Substitute(std::string_view command, const ValueOf& value_of) {
   std::vector<spec::ScanError> errors;
   spec::Template t = spec::Scan(command, &errors);
   auto has_value = [&](const spec::Ref& r) {
-    if (r.kind != spec::RefKind::kInputs && r.kind != spec::RefKind::kOutputs) return true;
+    if (!Substituted(r.kind)) return true;
     return value_of(r.kind, r.port).has_value();
   };
   std::string text = spec::ApplyOptionals(command, t, has_value);
@@ -150,7 +157,7 @@ std::string Substitute(std::string_view command, const ValueOf& value_of) {
   for (size_t i = 0; i < text.size();) {
     if (next_ref < t.refs.size() && i == t.refs[next_ref].begin) {
       const spec::Ref& r = t.refs[next_ref++];
-      if (r.kind == spec::RefKind::kInputs || r.kind == spec::RefKind::kOutputs) {
+      if (Substituted(r.kind)) {
         std::optional<Value> v = value_of(r.kind, r.port);
         out += quoting.Quote(v.value_or(Value{}));
       } else {
