@@ -27,6 +27,7 @@ struct MiniBatch {
   std::string rows;  // tables: which rows, as the worker reads them (JSON), and the partition
   bool reused = false;             // its results were kept by an earlier run
   bool kept = false;               // run now, and its results are kept already
+  int result = 0;                  // run now: its worker's result, once read (1 ok, -1 failed)
 };
 
 // What a parallel step is asked to do, read from its component (spec::ParallelComponent).

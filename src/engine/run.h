@@ -153,7 +153,6 @@ class Run {
   Result<std::string> PlanTable(uint32_t i, const std::string& input_path);
   std::string WorkerConfig(uint32_t i, const std::string& input_path, const std::string& output_dir) const;
   void KeepBatches(uint32_t i);
-  void CountBatches(uint32_t i);
   std::string GatherBatches(uint32_t i);
   std::string ChooseTrial(uint32_t i);  // sweeps (run_sweep.cc)
 

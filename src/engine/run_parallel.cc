@@ -151,21 +151,20 @@ std::string Run::WorkerConfig(uint32_t i, const std::string& input_path,
   return config.Dump(-1);
 }
 
-// Moves the results of mini-batches that finished well since the last look into the cache, so
-// that they survive this run; counts what is done for `weft show` and the live line.
+// Looks once at each result the workers wrote since the last look: those that succeeded move into
+// the cache (so that they survive this run), unless the step writes into its outputs. Then says
+// how far the workers are, for `weft show` and the live line: mini-batches done (reused ones
+// included) and failed, of all, as the step's note while it runs.
 void Run::KeepBatches(uint32_t i) {
   StepRun& r = steps_[i];
   if (!r.batches_planned) return;
-  CountBatches(i);
-  if (!r.batches_keepable) return;
   // Mini-batches are kept for reuse only when their results are all the step makes: files that
   // run() writes into the outputs cannot be told apart by mini-batch.
   for (const graph::StepOutput& o : g_.steps[i].outputs) {
     std::error_code ec;
     std::filesystem::directory_iterator it(OutputsDir(i) + "/out." + o.name, ec);
-    if (o.name != "artifacts" && !ec && it != std::filesystem::directory_iterator()) {
+    if (r.batches_keepable && o.name != "artifacts" && !ec && it != std::filesystem::directory_iterator()) {
       r.batches_keepable = false;
-      return;
     }
   }
   std::error_code ec;
@@ -176,32 +175,22 @@ void Run::KeepBatches(uint32_t i) {
     long long index = std::strtoll(name.c_str(), &end, 10);
     if (*end != '.' || index < 0 || static_cast<size_t>(index) >= r.batches.size()) continue;
     MiniBatch& b = r.batches[static_cast<size_t>(index)];
-    if (b.kept || b.reused) continue;
+    if (b.kept || b.reused || b.result != 0) continue;  // read already
     std::string path = entry.path().string();
     Result<std::string> text = ReadFileCapped(path, size_t{1} << 30);
     std::optional<Json> j = text.ok() ? Json::Parse(*text) : std::nullopt;
     const Json* ok = j ? j->Find("ok") : nullptr;
     const Json* key = j ? j->Find("key") : nullptr;
-    if (!ok || !ok->Bool() || !*ok->Bool() || !key || !key->String() || *key->String() != b.key) continue;
+    bool succeeded = ok && ok->Bool() && *ok->Bool() && key && key->String() && *key->String() == b.key;
+    b.result = succeeded ? 1 : -1;
+    if (!succeeded || !r.batches_keepable) continue;
     std::string cached = CachedResultPath(parts_.ws.batches_dir(), b.key);
     if (MakeDirs(DirName(cached)).ok() && std::rename(path.c_str(), cached.c_str()) == 0) b.kept = true;
   }
-}
-
-// How far step i's workers are, for `weft show` and the live line: mini-batches done (reused ones
-// included) and failed, of all. Recorded as the step's note while it runs.
-void Run::CountBatches(uint32_t i) {
-  StepRun& r = steps_[i];
   size_t done = 0, failed = 0;
-  for (const MiniBatch& b : r.batches) done += b.reused || b.kept;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(BatchesDir(i), ec)) {
-    std::string name = entry.path().filename().string();
-    if (name.size() < 6 || name.compare(name.size() - 5, 5, ".json") != 0) continue;
-    Result<std::string> text = ReadFileCapped(entry.path().string(), size_t{1} << 30);
-    // Kept results left this folder; what is here either failed or is about to be kept.
-    bool ok = text.ok() && text->find("\"ok\": true") != std::string::npos;
-    (ok ? done : failed) += 1;
+  for (const MiniBatch& b : r.batches) {
+    done += b.reused || b.kept || b.result > 0;
+    failed += b.result < 0;
   }
   std::string note = fmt::format("{}/{} mini-batches", done + failed, r.batches.size());
   if (failed > 0) note += fmt::format(", {} failed", failed);
