@@ -83,13 +83,8 @@ class ParallelTest : public testing::WeftTest {
                             "    outputs:\n      rows: {type: uri_file}\n    " + kEnv);
   }
   std::vector<std::string> Rows(const std::string& step_output = "count.rows") {
-    fs::remove_all(dir_.path() + "/got");
-    ProcessResult g = Weft({"get", "last", step_output, "got"});
-    EXPECT_EQ(g.exit_code, 0) << g.err;
-    std::string path = dir_.path() + "/got";
-    if (fs::is_directory(path)) path += "/" + fs::directory_iterator(path)->path().filename().string();
     std::vector<std::string> rows;
-    std::istringstream in(Read(path));
+    std::istringstream in(OutputText(step_output));
     for (std::string line; std::getline(in, line);) rows.push_back(line);
     return rows;
   }

@@ -49,13 +49,7 @@ class SweepTest : public testing::WeftTest {
     }
     return "";
   }
-  std::string Used() {
-    std::filesystem::remove_all(dir_.path() + "/got");
-    EXPECT_EQ(Weft({"get", "last", "use.o", "got"}).exit_code, 0);
-    std::string path = dir_.path() + "/got";
-    if (std::filesystem::is_directory(path)) path += "/" + std::filesystem::directory_iterator(path)->path().filename().string();
-    return testing::Read(path);
-  }
+  std::string Used() { return OutputText("use.o"); }
 };
 
 TEST_F(SweepTest, GridRunsEveryCombinationAndTheBestTrialsOutputGoesDownstream) {

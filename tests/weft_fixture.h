@@ -78,6 +78,18 @@ class WeftTest : public ::testing::Test {
     ::waitpid(pid, &status, 0);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
+  // The text of output STEP.OUTPUT of the last run (`weft get`): the file, or the one file of a
+  // folder.
+  std::string OutputText(const std::string& step_output) {
+    std::filesystem::remove_all(dir_.path() + "/got");
+    ProcessResult g = Weft({"get", "last", step_output, "got"});
+    EXPECT_EQ(g.exit_code, 0) << g.err;
+    std::string path = dir_.path() + "/got";
+    if (std::filesystem::is_directory(path)) {
+      path += "/" + std::filesystem::directory_iterator(path)->path().filename().string();
+    }
+    return Read(path);
+  }
   std::string Explain(const std::string& step) {
     ProcessResult r = Weft({"explain", "last", step});
     EXPECT_EQ(r.exit_code, 0) << r.err;
