@@ -1112,7 +1112,8 @@ jobs:
   EXPECT_LT(took, std::chrono::seconds(15));
   EXPECT_EQ(Statuses()["slow"], "timed_out");
   pid_t child = std::stoi(Read(dir_.path() + "/child.pid"));
-  EXPECT_NE(::kill(child, 0), 0) << "the step's background process survived";
+  EXPECT_NE(::kill(child, 0), 0) << "the step's background process survived (or was left unreaped): "
+                                  << Read("/proc/" + std::to_string(child) + "/stat");
 }
 
 // `weft cancel` from another terminal: the run's own process stops its steps and exits with 130;

@@ -220,6 +220,14 @@ LocalExecutor::LocalExecutor(int signal_fd) : signal_fd_(signal_fd) {}
 
 LocalExecutor::~LocalExecutor() {
   for (auto& [h, job] : jobs_) Signal(*job, SIGKILL);
+  // A job is over once its cgroup is empty, which can come a moment before its last processes
+  // (orphans reparented to weft, the subreaper) are zombies to reap. Reap them before leaving, so
+  // nothing weft started is left for whatever reaps this machine's orphans.
+  for (int64_t until = NowMs() + 1000; NowMs() < until;) {
+    pid_t pid = ::waitpid(-1, nullptr, WNOHANG);
+    if (pid < 0) break;  // no child left
+    if (pid == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   ::close(signal_fd_);
 }
 
