@@ -1266,8 +1266,9 @@ TEST_F(RunTest, UnrunnableNodesAndMissingPackagesAreRefusedBeforeAnythingRuns) {
       {WEFT_BINARY, "run", "valid/sweep.yml", "--workspace", dir_.path()},
       std::string(WEFT_SOURCE_DIR) + "/tests/pipelines");
   EXPECT_EQ(sweep.exit_code, 2);
-  // (a sobol sweep: weft runs grid and random sweeps so far)
-  EXPECT_NE(sweep.err.find("valid/sweep.yml:12:3: step random_search: sobol sampling does not run yet"),
+  // (a random sweep without a number of trials)
+  EXPECT_NE(sweep.err.find("valid/sweep.yml:39:3: step every_distribution: random sampling needs "
+                           "`limits.max_total_trials`"),
             std::string::npos)
       << sweep.err;
   dir_.Write("env/conda.yml", "dependencies:\n  - pip:\n    - surely-not-installed-pkg==1.0\n");

@@ -1,7 +1,9 @@
 // Sweep jobs run by the real weft binary: trials drawn by grid or seeded random sampling run as
 // jobs of the step, each with its hyperparameters; the best by the primary metric gives the
 // step's outputs, which downstream steps consume.
+#include <chrono>
 #include <regex>
+#include <sstream>
 
 #include "weft_fixture.h"
 
@@ -97,13 +99,163 @@ TEST_F(SweepTest, NoTrialLoggingThePrimaryMetricFailsTheSweep) {
   EXPECT_EQ(Note(), "no trial logged the primary metric `score` (2 of 2 trials succeeded)");
 }
 
-TEST_F(SweepTest, BayesianSamplingIsRefusedBeforeAnythingRuns) {
-  Pipeline("    sampling_algorithm: bayesian\n",
+std::vector<std::string> TrialNotes(const nlohmann::json& run, const std::string& step) {
+  std::vector<std::string> notes;
+  for (const auto& s : run["steps"]) {
+    if (s["name"] != step) continue;
+    for (const auto& j : s["jobs"]) notes.push_back(j["status"].get<std::string>() + " " + j["message"].get<std::string>());
+  }
+  return notes;
+}
+
+// Bayesian: five seeded random trials, then batches of two proposed from the trials before them.
+// The proposals find the optimum near x = 0.3; another workspace gets the very same trials; a
+// rerun reuses the sweep.
+TEST_F(SweepTest, ABayesianSweepLearnsFromEarlierTrialsAndTheSameSeedGivesTheSameTrials) {
+  Pipeline("    sampling_algorithm: {type: bayesian, seed: 5}\n",
            "      x: {type: uniform, min_value: 0, max_value: 0.8}\n      k: {type: choice, values: [1]}\n",
-           "    objective: {goal: maximize, primary_metric: score}\n    limits: {max_total_trials: 4}\n");
+           "    objective: {goal: maximize, primary_metric: score}\n"
+           "    limits: {max_total_trials: 11, max_concurrent_trials: 2}\n");
   ProcessResult r = Weft({"run", "p.yml"});
-  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
-  EXPECT_NE(r.err.find("step sweep: bayesian sampling does not run yet"), std::string::npos) << r.err;
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  nlohmann::json run = nlohmann::json::parse(Weft({"show", "last", "--json"}).out);
+  std::vector<std::string> notes = TrialNotes(run, "sweep");
+  ASSERT_EQ(notes.size(), 11u);
+  double best = -1;
+  std::smatch m;
+  for (size_t k = 0; k < notes.size(); ++k) {
+    ASSERT_TRUE(std::regex_search(notes[k], m, std::regex("^succeeded x=([0-9.e-]+), k=1: score"))) << notes[k];
+    if (k >= 5) best = std::max(best, -std::abs(std::stod(m[1]) - 0.3));
+  }
+  EXPECT_GT(best, -0.05) << "no proposal came near the optimum";
+  EXPECT_NE(Note().find("; 11 succeeded"), std::string::npos) << Note();
+  EXPECT_NE(Weft({"show", "last"}).out.find("  job 10"), std::string::npos);
+
+  testing::TempDir other;
+  ProcessResult again = testing::Run({WEFT_BINARY, "run", "p.yml", "--workspace", other.path()}, dir_.path());
+  ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
+  nlohmann::json second = nlohmann::json::parse(
+      testing::Run({WEFT_BINARY, "show", "last", "--json", "--workspace", other.path()}, dir_.path()).out);
+  EXPECT_EQ(TrialNotes(second, "sweep"), notes);
+
+  ASSERT_EQ(Weft({"run", "p.yml"}).exit_code, 0);
+  EXPECT_EQ(Statuses()["sweep"], "reused");
+}
+
+// A trial that logs `acc` (= x) N times, S seconds apart (`paced.py x N S`), while it counts how many
+// trials are running with it.
+constexpr const char* kPaced = R"(import json, os, signal, sys, time
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a stopped trial is no longer counted
+x = float(sys.argv[1])
+d = os.path.join(os.environ["TEST_DIR"], "running")
+os.makedirs(d, exist_ok=True)
+me = os.path.join(d, str(os.getpid()))
+open(me, "w").close()
+with open(os.path.join(os.environ["TEST_DIR"], "together"), "a") as f:
+    f.write("%d\n" % len(os.listdir(d)))
+try:
+    for k in range(int(sys.argv[2])):
+        with open(os.environ["WEFT_METRICS"], "a") as f:
+            f.write(json.dumps({"name": "acc", "value": x, "step": k}) + "\n")
+        time.sleep(float(sys.argv[3]))
+finally:
+    os.remove(me)
+)";
+
+class PacedSweepTest : public SweepTest {
+ protected:
+  // A grid sweep over x whose trial runs `python SCRIPT x ARGS`.
+  void Paced(const std::string& values, const std::string& script_args, const std::string& extra) {
+    dir_.Write("src/paced.py", kPaced);
+    dir_.Write("p.yml", "type: pipeline\njobs:\n  sweep:\n    type: sweep\n    trial:\n      code: ./src\n"
+                        "      command: python " + script_args + "\n      " + kEnv +
+                        "    sampling_algorithm: grid\n    search_space:\n      x: {type: choice, values: " +
+                        values + "}\n    objective: {goal: maximize, primary_metric: acc}\n" + extra);
+  }
+  int MostTogether() {
+    int most = 0;
+    std::istringstream in(testing::Read(dir_.path() + "/together"));
+    for (int n; in >> n;) most = std::max(most, n);
+    return most;
+  }
+};
+
+// Bandit: the trial far below the best is stopped at the first interval the policy looks at; the
+// others run to their end. At most two trials ever run at once.
+TEST_F(PacedSweepTest, BanditStopsATrialWhoseMetricIsPoorAndConcurrencyStaysWithinTheLimit) {
+  Paced("[0.9, 0.2, 0.85]", "paced.py ${{search_space.x}} 8 0.3",
+        "    limits: {max_concurrent_trials: 2}\n"
+        "    early_termination: {type: bandit, slack_factor: 0.1, evaluation_interval: 1, delay_evaluation: 2}\n");
+  ProcessResult r = Weft({"run", "p.yml"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::vector<std::string> notes = TrialNotes(nlohmann::json::parse(Weft({"show", "last", "--json"}).out), "sweep");
+  ASSERT_EQ(notes.size(), 3u);
+  EXPECT_EQ(notes[0], "succeeded x=0.9: acc 0.9");
+  EXPECT_EQ(notes[1].rfind("canceled x=0.2: stopped early by the bandit policy at interval ", 0), 0u) << notes[1];
+  EXPECT_NE(notes[1].find("0.2 is lower than 0.818182 (best 0.9, slack_factor 0.1, goal maximize)"),
+            std::string::npos) << notes[1];
+  EXPECT_EQ(notes[2], "succeeded x=0.85: acc 0.85");
+  EXPECT_EQ(Note(), "best trial 0 of 3 (x=0.9): acc 0.9; 2 succeeded, 1 stopped early");
+  // The stopped trial logged fewer values than the eight the others did.
+  nlohmann::json metrics = nlohmann::json::parse(Weft({"metrics", "last", "sweep", "--json"}).out)[0];
+  EXPECT_LT(metrics["metrics"][0]["count"].get<int>(), 24);
+  EXPECT_EQ(MostTogether(), 2);
+}
+
+// A trial that logs acc = x, then takes a minute unless x < 0.15.
+constexpr const char* kSleepy = R"(import json, os, sys, time
+x = float(sys.argv[1])
+open(os.environ["WEFT_METRICS"], "a").write(json.dumps({"name": "acc", "value": x}) + "\n")
+time.sleep(0 if x < 0.15 else 60)
+)";
+
+TEST_F(PacedSweepTest, ATrialOverItsTrialTimeoutIsStoppedAndTheOthersGoOn) {
+  dir_.Write("src/sleepy.py", kSleepy);
+  Paced("[0.5, 0.1]", "sleepy.py ${{search_space.x}}", "    limits: {trial_timeout: 1}\n");
+  ProcessResult r = Weft({"run", "p.yml"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::vector<std::string> notes = TrialNotes(nlohmann::json::parse(Weft({"show", "last", "--json"}).out), "sweep");
+  EXPECT_EQ(notes, (std::vector<std::string>{"timed_out x=0.5: stopped after its 1 s limit (limits.trial_timeout)",
+                                             "succeeded x=0.1: acc 0.1"}));
+  EXPECT_EQ(Note(), "best trial 1 of 2 (x=0.1): acc 0.1; 1 succeeded, 1 failed");
+}
+
+// When the sweep's timeout passes, the running trial is stopped, no other starts, and the best
+// finished trial wins.
+TEST_F(PacedSweepTest, TheSweepsTimeoutStopsItsTrialsAndTheBestFinishedOneWins) {
+  dir_.Write("src/sleepy.py", kSleepy);
+  Paced("[0.1, 0.7, 0.9]", "sleepy.py ${{search_space.x}}", "    limits: {max_concurrent_trials: 1, timeout: 3}\n");
+  auto start = std::chrono::steady_clock::now();
+  ProcessResult r = Weft({"run", "p.yml"});
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::vector<std::string> notes = TrialNotes(nlohmann::json::parse(Weft({"show", "last", "--json"}).out), "sweep");
+  EXPECT_EQ(notes, (std::vector<std::string>{
+                       "succeeded x=0.1: acc 0.1",
+                       "canceled x=0.7: stopped: the sweep's 3 s limit (limits.timeout) was reached",
+                       "canceled x=0.9: not started: the sweep's 3 s limit (limits.timeout) was reached"}));
+  EXPECT_EQ(Note(), "best trial 0 of 3 (x=0.1): acc 0.1; 1 succeeded, 2 canceled; the sweep's 3 s limit "
+                    "(limits.timeout) was reached");
+}
+
+// Sobol: a seeded quasi-random sweep runs and reruns reused.
+TEST_F(SweepTest, ASobolSweepRunsAndARerunReusesIt) {
+  Pipeline("    sampling_algorithm: {type: random, rule: sobol, seed: 3}\n",
+           "      x: {type: uniform, min_value: 0, max_value: 0.8}\n      k: {type: choice, values: [1, 2]}\n",
+           "    objective: {goal: maximize, primary_metric: score}\n    limits: {max_total_trials: 8}\n");
+  ProcessResult r = Weft({"run", "p.yml"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(Note().find("; 8 succeeded"), std::string::npos) << Note();
+  // Four trials in each half of x's range: the points are spread evenly.
+  int low = 0;
+  std::smatch m;
+  for (const std::string& n : TrialNotes(nlohmann::json::parse(Weft({"show", "last", "--json"}).out), "sweep")) {
+    ASSERT_TRUE(std::regex_search(n, m, std::regex("x=([0-9.e-]+)"))) << n;
+    low += std::stod(m[1]) < 0.4;
+  }
+  EXPECT_EQ(low, 4);
+  ASSERT_EQ(Weft({"run", "p.yml"}).exit_code, 0);
+  EXPECT_EQ(Statuses()["sweep"], "reused");
 }
 
 }  // namespace

@@ -25,6 +25,12 @@ std::function<int()> SetupShow(CLI::App& sub) {
     if (!run.ok()) return Fail(run.status());
     Result<std::vector<meta::StepRecord>> steps = (*ws)->meta().Steps(run->id);
     if (!steps.ok()) return Fail(steps.status());
+    // A step with several jobs (a sweep's trials, a parallel step's workers): each one's line.
+    auto jobs_of = [&](const meta::StepRecord& s) {
+      auto [src_run, src_idx] = s.ResultAttempt();
+      Result<std::vector<meta::JobRecord>> jobs = (*ws)->meta().Jobs(src_run, src_idx);
+      return s.jobs > 1 && jobs.ok() ? *jobs : std::vector<meta::JobRecord>{};
+    };
     if (o->json) {
       Json arr = Json::MakeArray();
       for (const auto& s : *steps) {
@@ -36,6 +42,15 @@ std::function<int()> SetupShow(CLI::App& sub) {
             outs.Push(Json::MakeObject().Set("name", out.name).Set("digest", "sha256:" + out.digest));
           }
         }
+        Json jobs = Json::MakeArray();
+        for (const meta::JobRecord& j : jobs_of(s)) {
+          jobs.Push(Json::MakeObject()
+                        .Set("job", j.job)
+                        .Set("status", std::string(meta::Name(j.status)))
+                        .Set("attempt", j.attempt)
+                        .Set("exit_code", j.exit_code)
+                        .Set("message", j.message));
+        }
         arr.Push(Json::MakeObject()
                      .Set("name", s.name)
                      .Set("status", std::string(meta::Name(s.status)))
@@ -46,7 +61,8 @@ std::function<int()> SetupShow(CLI::App& sub) {
                      .Set("finished_ns", s.finished_ns)
                      .Set("exit_code", s.exit_code)
                      .Set("message", s.message)
-                     .Set("outputs", std::move(outs)));
+                     .Set("outputs", std::move(outs))
+                     .Set("jobs", std::move(jobs)));
       }
       fmt::print("{}\n", Json::MakeObject()
                              .Set("id", run->id)
@@ -62,7 +78,10 @@ std::function<int()> SetupShow(CLI::App& sub) {
     fmt::print("run {}  {}  {}  (experiment {}, {})\n", run->id, run->status,
                run->name.empty() ? "(unnamed)" : run->name, run->experiment, run->pipeline_file);
     size_t width = 4;
-    for (const auto& s : *steps) width = std::max(width, s.name.size());
+    for (const auto& s : *steps) {
+      width = std::max(width, s.name.size());
+      if (s.jobs > 1) width = std::max(width, fmt::format("  job {}", s.jobs - 1).size());
+    }
     fmt::print("{:<{}}  {:<10} {:>9}  {:<20}  {}\n", "step", width, "status", "duration",
                "fingerprint", "note");
     for (const auto& s : *steps) {
@@ -70,6 +89,11 @@ std::function<int()> SetupShow(CLI::App& sub) {
       double secs = s.started_ns && end > s.started_ns ? (end - s.started_ns) / 1e9 : 0;
       fmt::print("{:<{}}  {:<10} {:>8.1f}s  {:<20}  {}\n", s.name, width, s.status, secs,
                  s.fingerprint.substr(0, 19), s.message);
+      for (const meta::JobRecord& j : jobs_of(s)) {
+        double job_secs = j.started_ns && j.finished_ns > j.started_ns ? (j.finished_ns - j.started_ns) / 1e9 : 0;
+        fmt::print("{:<{}}  {:<10} {:>8.1f}s  {:<20}  {}\n", fmt::format("  job {}", j.job), width,
+                   meta::Name(j.status), job_secs, "", j.message);
+      }
     }
     return 0;
   };

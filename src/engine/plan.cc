@@ -10,6 +10,7 @@
 
 #include "base/fs.h"
 #include "assets/datastore.h"
+#include "engine/bayesian.h"
 #include "env/mlflow_shim.h"
 
 namespace weft::engine {
@@ -54,49 +55,73 @@ Status PlanParallel(const spec::Node& node, const ws::Workspace& ws, StepPlan& p
   return Status::Ok();
 }
 
+// How a dimension of a search space is written in the fingerprint.
+std::string DescribeDimension(const spec::SearchDimension& d) {
+  std::string out = fmt::format("{}:{}", d.name, d.type);
+  for (const Literal& v : d.values) out += " " + v.Render();
+  if (d.upper) out += fmt::format(" upper={}", *d.upper);
+  for (auto [key, v] : {std::pair{"min", d.min_value}, {"max", d.max_value}, {"q", d.q},
+                        {"mu", d.mu}, {"sigma", d.sigma}}) {
+    if (v) out += fmt::format(" {}={}", key, Literal::Float(*v).Render());
+  }
+  return out;
+}
+
 // A sweep step runs its trials as jobs of the step: the trial's command, each with its
-// hyperparameters. Trials are drawn before the run (grid, or random with the seed), so a rerun
-// has the same ones.
-Status PlanSweep(const spec::Node& node, StepPlan& plan, std::vector<std::string>* warnings) {
+// hyperparameters. Grid, random and Sobol trials are drawn before the run (with the seed), so a
+// rerun has the same ones; bayesian ones are proposed as the run goes, in fixed batches.
+Status PlanSweep(const spec::Node& node, StepPlan& plan) {
   const spec::SweepSpec& sw = *node.sweep;
   auto refuse = [&](const std::string& what) {
     std::string at = sw.loc.file ? fmt::format("{}:{}:{}: ", *sw.loc.file, sw.loc.line, sw.loc.col) : "";
-    return Status::Invalid(fmt::format("{}step {}: {} (weft runs grid and random sweeps so far)", at,
-                                       node.name, what));
+    return Status::Invalid(fmt::format("{}step {}: {}", at, node.name, what));
   };
   if (!sw.trial) return refuse("its trial is missing");
-  if (sw.sampling_algorithm == "bayesian") return refuse("bayesian sampling does not run yet");
-  if (sw.rule == "sobol") return refuse("sobol sampling does not run yet");
-  if (!sw.early_termination.type.empty()) return refuse("early termination does not run yet");
   for (const spec::SearchDimension& d : sw.search_space) {
     if (d.type == "choice" && d.values.empty()) return refuse(fmt::format("`{}` has no values", d.name));
   }
   StepPlan::Sweep sweep;
+  sweep.spec = &sw;
+  sweep.seed = static_cast<uint64_t>(sw.seed.value_or(0));
   int64_t limit = sw.max_total_trials.value_or(0);
-  if (sw.sampling_algorithm == "grid") {
+  const std::string& algorithm = sw.sampling_algorithm;
+  if (algorithm == "grid") {
     Result<std::vector<TrialParams>> grid = GridTrials(sw.search_space, limit);
     if (!grid.ok()) return refuse(grid.status().message());
     sweep.trials = std::move(*grid);
+  } else if (limit <= 0) {
+    return refuse(fmt::format("{} sampling needs `limits.max_total_trials`", algorithm));
+  } else if (algorithm == "bayesian") {
+    sweep.bayesian = true;
+    sweep.batch = sw.max_concurrent_trials.value_or(kBayesianBatch);
+  } else if (sw.rule == "sobol") {
+    sweep.trials = SobolTrials(sw.search_space, sweep.seed, limit);
   } else {
-    if (limit <= 0) return refuse("random sampling needs `limits.max_total_trials`");
-    sweep.trials = RandomTrials(sw.search_space, static_cast<uint64_t>(sw.seed.value_or(0)), limit);
+    sweep.trials = RandomTrials(sw.search_space, sweep.seed, limit);
   }
-  if (sweep.trials.empty()) return refuse("its search space gives no trials");
-  if (sw.max_concurrent_trials || sw.timeout || sw.trial_timeout) {
-    warnings->push_back(fmt::format("step {}: limits other than max_total_trials are not applied yet; "
-                                    "trials run as capacity allows",
-                                    node.name));
-  }
+  sweep.total = sweep.bayesian ? limit : static_cast<int64_t>(sweep.trials.size());
+  if (sweep.total == 0) return refuse("its search space gives no trials");
+  sweep.max_concurrent = sw.max_concurrent_trials.value_or(sweep.bayesian ? sweep.batch : 0);
+  sweep.timeout_s = sw.timeout.value_or(0);
   sweep.metric = sw.primary_metric;
   sweep.maximize = sw.goal != "minimize";
-  sweep.describe = fmt::format("{} seed={} goal={} metric={}", sw.sampling_algorithm,
-                               sw.seed.value_or(0), sw.goal, sw.primary_metric);
-  for (const TrialParams& t : sweep.trials) {
-    sweep.describe += "\n";
-    for (const auto& [k, v] : t.values) sweep.describe += fmt::format("{}={} ", k, v.Render());
+  // What decides which trials run and which wins. A sweep's time limit can cut it short at any
+  // point, so it is part of it too.
+  const spec::EarlyTermination& et = sw.early_termination;
+  sweep.describe = fmt::format("{} rule={} seed={} goal={} metric={} total={} batch={} timeout={}",
+                               algorithm, sw.rule, sweep.seed, sw.goal, sw.primary_metric, sweep.total,
+                               sweep.batch, sweep.timeout_s);
+  if (!et.type.empty()) {
+    sweep.describe += fmt::format("\nearly_termination={} every={} delay={} factor={} amount={} pct={} "
+                                  "exclude_finished={}",
+                                  et.type, et.evaluation_interval, et.delay_evaluation,
+                                  et.slack_factor.value_or(-1), et.slack_amount.value_or(-1),
+                                  et.truncation_percentage, et.exclude_finished_jobs);
   }
+  for (const spec::SearchDimension& d : sw.search_space) sweep.describe += "\n" + DescribeDimension(d);
   plan.command = sw.trial.get();
-  plan.jobs = static_cast<int>(sweep.trials.size());
+  plan.jobs = static_cast<int>(sweep.total);
+  plan.timeout_s = sw.trial_timeout.value_or(0);
   plan.sweep = std::move(sweep);
   return Status::Ok();
 }
@@ -227,7 +252,7 @@ Result<std::vector<StepPlan>> PlanSteps(const graph::Graph& graph, const ws::Wor
     StepPlan& plan = plans[i];
     plan.command = node.command.get();
     if (node.type == spec::NodeType::kSweep) {
-      Status s = PlanSweep(node, plan, warnings);
+      Status s = PlanSweep(node, plan);
       if (!s.ok()) return s;
     }
     if (node.type == spec::NodeType::kParallel) {
@@ -276,7 +301,7 @@ Result<std::vector<StepPlan>> PlanSteps(const graph::Graph& graph, const ws::Wor
     }
     plan.env_vars = c.environment_variables;
     for (const auto& kv : node.environment_variables) plan.env_vars.push_back(kv);
-    plan.timeout_s = node.timeout.value_or(0);
+    if (!plan.sweep) plan.timeout_s = node.timeout.value_or(0);
     for (auto [key, field] : {std::pair<const char*, int64_t*>{"weft.retries", &plan.retries},
                               {"weft.retry_delay", &plan.retry_delay_s}}) {
       std::string v = Property(node.resources, c.resources, key);

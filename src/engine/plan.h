@@ -24,9 +24,18 @@ struct StepPlan {
   // in the task's code folder and environment), which `command` points to, and its settings.
   std::shared_ptr<const spec::CommandComponent> worker;
   std::optional<ParallelSettings> parallel;
-  // A sweep step: its trials (one job each) and how the best is chosen.
+  // A sweep step: its trials (one job each), how they run and how the best is chosen.
   struct Sweep {
+    const spec::SweepSpec* spec = nullptr;  // the search space and the early termination policy
+    // Drawn before the run (grid, random, sobol); bayesian trials are proposed as it goes, `batch`
+    // at a time, each batch from the trials before it.
     std::vector<TrialParams> trials;
+    bool bayesian = false;
+    uint64_t seed = 0;
+    int64_t batch = 0;
+    int64_t total = 0;           // trials in all
+    int64_t max_concurrent = 0;  // 0: as capacity allows
+    int64_t timeout_s = 0;       // the whole sweep's (0: none); each trial's is the step's timeout_s
     std::string metric;
     bool maximize = true;
     std::string describe;  // what changes results, for the fingerprint

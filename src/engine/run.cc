@@ -31,7 +31,13 @@ Run::Run(Engine& engine, const RunRequest& request, std::vector<StepPlan> plans,
   for (const StepPlan& plan : plans_) set.insert(set.end(), plan.env_vars.begin(), plan.env_vars.end());
   redact_ = Redactor::ForSecrets(parts_.ws.config.secrets, set);
   for (uint32_t i = 0; i < steps_.size(); ++i) {
-    steps_[i].jobs.resize(static_cast<size_t>(std::max(1, plans_[i].jobs)));
+    StepRun& r = steps_[i];
+    r.jobs.resize(static_cast<size_t>(std::max(1, plans_[i].jobs)));
+    if (plans_[i].sweep) {
+      r.trials = plans_[i].sweep->trials;
+      r.trial_values.resize(r.jobs.size());
+      r.evaluated.resize(r.jobs.size());
+    }
   }
 }
 
@@ -309,6 +315,7 @@ void Run::ReleaseSlot(uint32_t i, int job) { engine_.scheduler_->Release(SlotOf(
 
 // Every job of step i waits for capacity on its target.
 void Run::Queue(uint32_t i) {
+  if (plans_[i].sweep) return ReleaseTrials(i);  // as its limits allow
   for (size_t k = 0; k < steps_[i].jobs.size(); ++k) {
     engine_.scheduler_->Enqueue(SlotOf(i, static_cast<int>(k)));
   }
@@ -401,9 +408,10 @@ void Run::JobEnded(uint32_t i, int job, StepStatus st, std::string message) {
   StepRun& r = steps_[i];
   JobRun& j = r.jobs[job];
   j.status = st;
-  j.message = std::move(message);
+  j.message = plans_[i].sweep ? TrialNote(i, job, message) : std::move(message);
   if (j.finished_ns == 0) j.finished_ns = Now();
   if (!single(i)) RecordJob(i, job);
+  if (plans_[i].sweep) ReleaseTrials(i);
   for (const JobRun& other : r.jobs) {
     if (other.running || !meta::Ended(other.status)) return;
   }

@@ -35,6 +35,7 @@ struct JobRun {
   int64_t finished_ns = 0;
   int64_t exit_code = -1;
   std::string message;
+  std::string stop_note;  // why the run itself stopped it (a sweep's policy or time limit)
   std::string job_id;       // the executor's durable identity of the attempt
   int64_t retry_at_ns = 0;  // waiting to be tried again (weft.retries) at this time
   int64_t metrics_size = -1;  // its metrics file's size when last read (-1: none yet)
@@ -66,7 +67,17 @@ struct StepRun {
   bool batches_keepable = true;  // run() writes nothing into the outputs (so far)
   int64_t batches_looked_ns = 0;  // when the workers' results were last looked at
   std::string batches_note;       // while it runs: "412/1000 mini-batches, 2 failed"
-  int best_trial = -1;  // a sweep: the trial whose outputs are the step's, once chosen
+  // A sweep: its trials so far (bayesian ones are added batch by batch) and their points in the
+  // unit cube, how many have been handed to the scheduler, the primary metric's values each
+  // logged and how many of them the early termination policy has looked at, when its time is up.
+  std::vector<TrialParams> trials;
+  std::vector<std::vector<double>> points;
+  int released = 0;
+  std::vector<std::vector<double>> trial_values;
+  std::vector<size_t> evaluated;
+  int64_t sweep_deadline_ns = 0;
+  std::string sweep_over;  // why no more trials start (its time is up), once so
+  int best_trial = -1;  // the trial whose outputs are the step's, once chosen
   meta::StepRecord rec;
 };
 
@@ -103,7 +114,7 @@ class Run {
   Progress progress() const;
   // Gives observers the new lines of running jobs' logs.
   void PollLogs();
-  // Milliseconds until a retry is due (-1: none).
+  // Milliseconds until a retry is due or a sweep's time is up (-1: neither).
   int64_t NextWakeMs() const;
 
  private:
@@ -154,7 +165,14 @@ class Run {
   std::string WorkerConfig(uint32_t i, const std::string& input_path, const std::string& output_dir) const;
   void KeepBatches(uint32_t i);
   std::string GatherBatches(uint32_t i);
-  std::string ChooseTrial(uint32_t i);  // sweeps (run_sweep.cc)
+  // Sweeps (run_sweep.cc).
+  void ReleaseTrials(uint32_t i);
+  void ProposeTrials(uint32_t i);
+  void TrialMetrics(uint32_t i, int job, const std::vector<meta::MetricRecord>& metrics);
+  void StopTrial(uint32_t i, int job, const std::string& why);
+  void SweepDeadlines();
+  std::string TrialNote(uint32_t i, int job, const std::string& why) const;
+  std::string ChooseTrial(uint32_t i);
 
   Engine& engine_;
   const EngineParts& parts_;

@@ -114,7 +114,7 @@ Status Run::Launch(uint32_t i, int job, exec::LaunchSpec* spec) {
     }
   }
   if (plan.sweep) {  // the trial's hyperparameters, as its inputs and as ${{search_space.X}}
-    for (const auto& [name, value] : plan.sweep->trials[static_cast<size_t>(job)].values) {
+    for (const auto& [name, value] : steps_[i].trials[static_cast<size_t>(job)].values) {
       in_values[name] = Value{value.Render(), false};
     }
   }
@@ -265,13 +265,16 @@ void Run::Ended(uint32_t i, int job, const exec::JobEnd& end) {
   }
   if (end.reason == exec::EndReason::kCanceled) {
     return JobEnded(i, job, StepStatus::kCanceled,
-                    canceled_ ? "canceled" : "stopped: an earlier step failed");
+                    !j.stop_note.empty() ? j.stop_note
+                    : canceled_          ? "canceled"
+                                         : "stopped: an earlier step failed");
   }
   if (end.reason == exec::EndReason::kFailedToStart) {
     return JobEnded(i, job, StepStatus::kFailed, end.message);
   }
   if (end.reason == exec::EndReason::kTimedOut) {
-    std::string why = fmt::format("stopped after its {} s limit (limits.timeout)", plans_[i].timeout_s);
+    std::string why = fmt::format("stopped after its {} s limit ({})", plans_[i].timeout_s,
+                                  plans_[i].sweep ? "limits.trial_timeout" : "limits.timeout");
     if (Retry(i, job, why)) return;
     return JobEnded(i, job, StepStatus::kTimedOut, why);
   }
@@ -334,12 +337,18 @@ int64_t Run::NextWakeMs() const {
     int64_t ms = std::max<int64_t>(0, (steps_[i].jobs[job].retry_at_ns - now + 999'999) / 1'000'000);
     next = next < 0 ? ms : std::min(next, ms);
   }
+  for (const StepRun& r : steps_) {
+    if (r.sweep_deadline_ns == 0 || !r.sweep_over.empty()) continue;
+    int64_t ms = std::max<int64_t>(0, (r.sweep_deadline_ns - now + 999'999) / 1'000'000);
+    next = next < 0 ? ms : std::min(next, ms);
+  }
   return next;
 }
 
 void Run::Chores() {
   if (!waiting_.empty()) CheckWaiting();
   DueRetries();
+  SweepDeadlines();
   // Running parallel steps keep what their workers finished, every half second; running jobs'
   // metrics are read as they grow, every second.
   int64_t now = Now();
@@ -380,6 +389,7 @@ void Run::RecordMetrics(uint32_t i, int job, bool final) {
   }
   Status s = parts_.meta.PutMetrics(record_.id, i, job, m->metrics, m->params);
   if (!s.ok() && error_.ok()) error_ = s;
+  if (plans_[i].sweep) TrialMetrics(i, job, m->metrics);
 }
 
 // New whole lines of a job's log go to the observers (with `all`, the last unfinished one too).

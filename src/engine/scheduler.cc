@@ -31,15 +31,22 @@ void Scheduler::Enqueue(const Slot& slot) {
   ++q.size;
 }
 
-std::vector<Slot> Scheduler::Drain(const void* run) {
+std::vector<Slot> Scheduler::Drain(const void* run, std::optional<uint32_t> step) {
   std::vector<Slot> out;
   auto it = runs_.find(run);
   if (it == runs_.end()) return out;
   for (auto& [target, queue] : it->second.by_target) {
-    out.insert(out.end(), queue.begin(), queue.end());
-    queue.clear();
+    std::deque<Slot> kept;
+    for (Slot& slot : queue) {
+      if (step && slot.step != *step) {
+        kept.push_back(std::move(slot));
+      } else {
+        out.push_back(std::move(slot));
+      }
+    }
+    queue.swap(kept);
   }
-  it->second.size = 0;
+  it->second.size -= out.size();
   return out;
 }
 

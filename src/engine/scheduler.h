@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,8 +39,9 @@ class Scheduler {
   void RemoveRun(const void* run);
 
   void Enqueue(const Slot& slot);
-  // Drops a run's queued jobs and returns them (a canceled or halted run).
-  std::vector<Slot> Drain(const void* run);
+  // Drops a run's queued jobs (only those of `step` when given) and returns them (a canceled or
+  // halted run; a sweep whose time is up).
+  std::vector<Slot> Drain(const void* run, std::optional<uint32_t> step = std::nullopt);
   // The jobs to start now, in order; each holds its capacity until Release.
   std::vector<Slot> Admit();
   void Release(const Slot& slot);

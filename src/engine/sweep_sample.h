@@ -41,6 +41,22 @@ Result<std::vector<TrialParams>> GridTrials(const std::vector<spec::SearchDimens
 std::vector<TrialParams> RandomTrials(const std::vector<spec::SearchDimension>& space, uint64_t seed,
                                       int64_t count);
 
+// The point of random trial `index` in the unit cube: what RandomTrials maps to its values.
+std::vector<double> RandomPoint(size_t dims, uint64_t seed, int64_t index);
+
+// `count` trials from a Sobol sequence (Boost.Random's, with Joe and Kuo's direction numbers),
+// one coordinate per dimension, from its first, all-zero point (the first 2^m points then fill
+// every cell of side 2^-m of each coordinate exactly once); a seed other than 0 shifts
+// every coordinate by the same seeded bits (a digital shift keeps the points evenly spread).
+// The normal kinds take their draw through the inverse normal CDF.
+std::vector<TrialParams> SobolTrials(const std::vector<spec::SearchDimension>& space, uint64_t seed,
+                                     int64_t count);
+
+// The trial at point `u` of the unit cube (one coordinate per dimension), as every sampler maps
+// it; the normal kinds take the inverse normal CDF of their coordinate.
+TrialParams TrialAt(const std::vector<spec::SearchDimension>& space, int64_t index,
+                    const std::vector<double>& u);
+
 // One value of a dimension from `u` in [0, 1) (and, for the normal kinds, `z`, a standard normal
 // draw): how every sampler maps its draws onto a distribution.
 Literal ValueAt(const spec::SearchDimension& d, double u, double z);

@@ -109,5 +109,30 @@ TEST(SweepSampleTest, RandomTrialsAreFixedBySeedAndIndexAndFollowTheirDistributi
   EXPECT_EQ(alphas, (std::set<double>{0, 0.25, 0.5, 0.75, 1}));
 }
 
+TEST(SweepSampleTest, SobolTrialsFollowTheSobolSequenceAndASeedShiftsThem) {
+  std::vector<spec::SearchDimension> space = {Range("a", "uniform", 0, 1), Range("b", "uniform", 0, 1)};
+  // The sequence: (0, 0), (1/2, 1/2), (3/4, 1/4), (1/4, 3/4), ...
+  std::vector<TrialParams> t = SobolTrials(space, 0, 4);
+  ASSERT_EQ(t.size(), 4u);
+  std::vector<std::string> got;
+  for (const TrialParams& p : t) got.push_back(Render(p));
+  EXPECT_EQ(got, (std::vector<std::string>{"a=0.0 b=0.0 ", "a=0.5 b=0.5 ", "a=0.75 b=0.25 ",
+                                           "a=0.25 b=0.75 "}));
+  // Evenly spread: each of 16 equal cells of each coordinate holds exactly 1 of 16 points.
+  std::vector<TrialParams> many = SobolTrials(space, 7, 16);
+  for (size_t dim = 0; dim < 2; ++dim) {
+    std::set<int> cells;
+    for (const TrialParams& p : many) cells.insert(static_cast<int>(p.values[dim].second.f * 16));
+    EXPECT_EQ(cells.size(), 16u) << dim;
+  }
+  EXPECT_EQ(Render(SobolTrials(space, 7, 3)[2]), Render(many[2]));  // the seed fixes them
+  EXPECT_NE(Render(SobolTrials(space, 8, 3)[2]), Render(many[2]));
+  // The normal kinds take their coordinate through the inverse normal CDF: 1/2 is the mean.
+  spec::SearchDimension n = Dim("n", "normal");
+  n.mu = 5;
+  n.sigma = 2;
+  EXPECT_NEAR(SobolTrials({n}, 0, 2)[1].values[0].second.f, 5, 1e-9);
+}
+
 }  // namespace
 }  // namespace weft::engine
