@@ -2,6 +2,7 @@
 // jobs of the step, each with its hyperparameters; the best by the primary metric gives the
 // step's outputs, which downstream steps consume.
 #include <chrono>
+#include <map>
 #include <regex>
 #include <sstream>
 
@@ -61,8 +62,24 @@ TEST_F(SweepTest, GridRunsEveryCombinationAndTheBestTrialsOutputGoesDownstream) 
   ProcessResult r = Weft({"run", "p.yml"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   // Trials in grid order (k varies fastest): trial 3 is x=0.3, k=1. The two with x=0.95 failed.
-  EXPECT_EQ(Note(), "best trial 3 of 8 (x=0.3, k=1): score -0.01; 6 succeeded, 2 failed");
+  EXPECT_EQ(Note(), "best trial 3 of 8 (x=0.3, k=1): highest score -0.01; 6 succeeded, 2 failed");
   EXPECT_EQ(Used(), "0.3 1\n");
+  // explain says which trial won and why, and how each trial ended.
+  std::string why = Weft({"explain", "last", "sweep"}).out;
+  EXPECT_NE(why.find("sweep ran: best trial 3 of 8 (x=0.3, k=1): highest score -0.01"), std::string::npos) << why;
+  EXPECT_NE(why.find("  job 6 failed: x=0.95, k=2: exit code 1; see `weft logs"), std::string::npos) << why;
+  EXPECT_NE(why.find("  job 3 succeeded: x=0.3, k=1: score -0.01\n"), std::string::npos) << why;
+  // compare sets the trials side by side: hyperparameters, status, metrics.
+  nlohmann::json cmp = nlohmann::json::parse(Weft({"compare", "last", "--jobs", "sweep", "--json"}).out);
+  ASSERT_EQ(cmp["jobs"].size(), 8u);
+  std::map<std::string, nlohmann::json> rows;
+  for (const auto& row : cmp["rows"]) rows[row["kind"].get<std::string>() + " " + row["name"].get<std::string>()] = row["values"];
+  EXPECT_EQ(rows["param x"][3], "0.3");
+  EXPECT_EQ(rows["param k"][3], "1");
+  EXPECT_EQ(rows["metric score"][3], "-0.01");
+  EXPECT_EQ(rows["status status"][6], "failed");
+  EXPECT_EQ(rows["metric score"][6], nullptr);
+  EXPECT_EQ(Weft({"compare", "last"}).exit_code, 2);
   // Unchanged: reused whole.
   ASSERT_EQ(Weft({"run", "p.yml"}).exit_code, 0);
   EXPECT_EQ(Statuses()["sweep"], "reused");
@@ -76,7 +93,7 @@ TEST_F(SweepTest, ASeededRandomSweepPicksItsBestTrialAndARerunReusesIt) {
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   std::string note = Note();
   std::smatch m;
-  ASSERT_TRUE(std::regex_search(note, m, std::regex("best trial (\\d) of 6 \\(x=([0-9.e-]+), k=(\\d)\\): score (\\S+); 6 succeeded")))
+  ASSERT_TRUE(std::regex_search(note, m, std::regex("best trial (\\d) of 6 \\(x=([0-9.e-]+), k=(\\d)\\): lowest score (\\S+); 6 succeeded")))
       << note;
   // Minimising: the chosen trial's score is the lowest of the six, and its output went on.
   nlohmann::json metrics = nlohmann::json::parse(Weft({"metrics", "last", "sweep", "--json"}).out)[0];
@@ -97,6 +114,15 @@ TEST_F(SweepTest, NoTrialLoggingThePrimaryMetricFailsTheSweep) {
   ProcessResult r = Weft({"run", "p.yml"});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_EQ(Note(), "no trial logged the primary metric `score` (2 of 2 trials succeeded)");
+  EXPECT_EQ(r.err.find("mentions the primary metric"), std::string::npos) << r.err;  // the code does
+  // A metric that nothing in the trial names is a warning before anything runs.
+  p.replace(p.find("primary_metric: score"), 21, "primary_metric: acc_val");
+  dir_.Write("p.yml", p);
+  r = Weft({"run", "p.yml"});
+  EXPECT_NE(r.err.find("step sweep: neither the trial's command nor its code mentions the primary metric "
+                       "`acc_val`; a trial that never logs it does not count"),
+            std::string::npos)
+      << r.err;
 }
 
 std::vector<std::string> TrialNotes(const nlohmann::json& run, const std::string& step) {
@@ -195,7 +221,7 @@ TEST_F(PacedSweepTest, BanditStopsATrialWhoseMetricIsPoorAndConcurrencyStaysWith
   EXPECT_NE(notes[1].find("0.2 is lower than 0.818182 (best 0.9, slack_factor 0.1, goal maximize)"),
             std::string::npos) << notes[1];
   EXPECT_EQ(notes[2], "succeeded x=0.85: acc 0.85");
-  EXPECT_EQ(Note(), "best trial 0 of 3 (x=0.9): acc 0.9; 2 succeeded, 1 stopped early");
+  EXPECT_EQ(Note(), "best trial 0 of 3 (x=0.9): highest acc 0.9; 2 succeeded, 1 stopped early");
   // The stopped trial logged fewer values than the eight the others did.
   nlohmann::json metrics = nlohmann::json::parse(Weft({"metrics", "last", "sweep", "--json"}).out)[0];
   EXPECT_LT(metrics["metrics"][0]["count"].get<int>(), 24);
@@ -217,7 +243,7 @@ TEST_F(PacedSweepTest, ATrialOverItsTrialTimeoutIsStoppedAndTheOthersGoOn) {
   std::vector<std::string> notes = TrialNotes(nlohmann::json::parse(Weft({"show", "last", "--json"}).out), "sweep");
   EXPECT_EQ(notes, (std::vector<std::string>{"timed_out x=0.5: stopped after its 1 s limit (limits.trial_timeout)",
                                              "succeeded x=0.1: acc 0.1"}));
-  EXPECT_EQ(Note(), "best trial 1 of 2 (x=0.1): acc 0.1; 1 succeeded, 1 failed");
+  EXPECT_EQ(Note(), "best trial 1 of 2 (x=0.1): highest acc 0.1; 1 succeeded, 1 failed");
 }
 
 // When the sweep's timeout passes, the running trial is stopped, no other starts, and the best
@@ -234,8 +260,44 @@ TEST_F(PacedSweepTest, TheSweepsTimeoutStopsItsTrialsAndTheBestFinishedOneWins) 
                        "succeeded x=0.1: acc 0.1",
                        "canceled x=0.7: stopped: the sweep's 3 s limit (limits.timeout) was reached",
                        "canceled x=0.9: not started: the sweep's 3 s limit (limits.timeout) was reached"}));
-  EXPECT_EQ(Note(), "best trial 0 of 3 (x=0.1): acc 0.1; 1 succeeded, 2 canceled; the sweep's 3 s limit "
+  EXPECT_EQ(Note(), "best trial 0 of 3 (x=0.1): highest acc 0.1; 1 succeeded, 2 canceled; the sweep's 3 s limit "
                     "(limits.timeout) was reached");
+}
+
+// A choice of nested search spaces: each trial gets the hyperparameters of the space it picked,
+// optional inputs of the others stay unset.
+TEST_F(SweepTest, NestedSearchSpacesGiveEachTrialItsOwnHyperparameters) {
+  dir_.Write("src/nested.py", "import argparse, json, os\np = argparse.ArgumentParser()\n"
+                              "p.add_argument('--kind')\np.add_argument('--c', type=float)\n"
+                              "p.add_argument('--depth', type=int)\na = p.parse_args()\n"
+                              "score = a.c if a.kind == 'svm' else a.depth / 10\n"
+                              "open(os.environ['WEFT_METRICS'], 'a').write(json.dumps({'name': 'score', 'value': score}) + '\\n')\n");
+  dir_.Write("p.yml", std::string(R"(type: pipeline
+jobs:
+  sweep:
+    type: sweep
+    trial:
+      code: ./src
+      command: python nested.py --kind ${{inputs.kind}} $[[--c ${{inputs.c}}]] $[[--depth ${{inputs.depth}}]]
+      inputs:
+        kind: {type: string}
+        c: {type: number, optional: true}
+        depth: {type: integer, optional: true}
+      )") + kEnv + R"(    sampling_algorithm: grid
+    search_space:
+      model:
+        type: choice
+        values:
+          - {kind: svm, c: {type: choice, values: [0.1, 0.5]}}
+          - {kind: tree, depth: {type: choice, values: [3]}}
+    objective: {goal: maximize, primary_metric: score}
+)");
+  ProcessResult r = Weft({"run", "p.yml"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(TrialNotes(nlohmann::json::parse(Weft({"show", "last", "--json"}).out), "sweep"),
+            (std::vector<std::string>{"succeeded kind=svm, c=0.1: score 0.1", "succeeded kind=svm, c=0.5: score 0.5",
+                                      "succeeded kind=tree, depth=3: score 0.3"}));
+  EXPECT_EQ(Note(), "best trial 1 of 3 (kind=svm, c=0.5): highest score 0.5; 3 succeeded");
 }
 
 // Sobol: a seeded quasi-random sweep runs and reruns reused.

@@ -55,10 +55,37 @@ Status PlanParallel(const spec::Node& node, const ws::Workspace& ws, StepPlan& p
   return Status::Ok();
 }
 
+// Whether a trial could log `metric`: its command or a file of its code folder (the first
+// thousand files, each up to 1 MB) holds the name, or turns on MLflow's autologging.
+bool MentionsMetric(const spec::CommandComponent& trial, const std::string& metric) {
+  if (trial.command.text.find(metric) != std::string::npos) return true;
+  if (trial.code.empty()) return false;
+  std::error_code ec;
+  int files = 0;
+  for (std::filesystem::recursive_directory_iterator it(trial.code, ec), end; !ec && it != end && files < 1000;
+       it.increment(ec)) {
+    if (!it->is_regular_file(ec) || it->file_size(ec) > (1u << 20)) continue;
+    ++files;
+    std::ifstream in(it->path(), std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    // (MLflow's autologging logs metrics its scripts never name.)
+    if (text.find(metric) != std::string::npos || text.find("autolog") != std::string::npos) return true;
+  }
+  return ec.value() != 0;  // unreadable: no reason to warn
+}
+
 // How a dimension of a search space is written in the fingerprint.
 std::string DescribeDimension(const spec::SearchDimension& d) {
   std::string out = fmt::format("{}:{}", d.name, d.type);
-  for (const Literal& v : d.values) out += " " + v.Render();
+  for (size_t k = 0; k < d.values.size(); ++k) {
+    if (!d.nested() || d.options[k].empty()) {
+      out += " " + d.values[k].Render();
+      continue;
+    }
+    out += " {";
+    for (const spec::SearchDimension& inner : d.options[k]) out += " " + DescribeDimension(inner) + ";";
+    out += " }";
+  }
   if (d.upper) out += fmt::format(" upper={}", *d.upper);
   for (auto [key, v] : {std::pair{"min", d.min_value}, {"max", d.max_value}, {"q", d.q},
                         {"mu", d.mu}, {"sigma", d.sigma}}) {
@@ -267,6 +294,11 @@ Result<std::vector<StepPlan>> PlanSteps(const graph::Graph& graph, const ws::Wor
                                                        step.name, ref.status().message()));
       }
       plan.code = *ref;
+    }
+    if (plan.sweep && !MentionsMetric(c, plan.sweep->metric)) {
+      warnings->push_back(fmt::format("step {}: neither the trial's command nor its code mentions the "
+                                      "primary metric `{}`; a trial that never logs it does not count",
+                                      step.name, plan.sweep->metric));
     }
     Result<std::shared_ptr<const env::ResolvedEnvironment>> resolved =
         envs.Resolve(*StepEnvironment(step), step.name);

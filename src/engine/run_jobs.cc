@@ -383,6 +383,13 @@ void Run::RecordMetrics(uint32_t i, int job, bool final) {
     Warn(fmt::format("step {}: {}: {} (skipped)", g_.steps[i].name, path, p));
   }
   for (meta::MetricRecord& metric : m->metrics) metric.name = redact_.Apply(std::move(metric.name));
+  if (plans_[i].sweep) {  // a trial's hyperparameters are its params (what it logs itself wins)
+    std::vector<meta::ParamRecord> hyper;
+    for (const auto& [name, value] : steps_[i].trials[static_cast<size_t>(job)].values) {
+      hyper.push_back({"param", name, value.Render()});
+    }
+    m->params.insert(m->params.begin(), hyper.begin(), hyper.end());
+  }
   for (meta::ParamRecord& p : m->params) {
     p.name = redact_.Apply(std::move(p.name));
     p.value = redact_.Apply(std::move(p.value));

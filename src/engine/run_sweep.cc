@@ -179,8 +179,9 @@ std::string Run::ChooseTrial(uint32_t i) {
   for (const auto& [k, v] : r.trials[static_cast<size_t>(best)].values) {
     params += fmt::format("{}{}={}", params.empty() ? "" : ", ", k, v.Render());
   }
-  r.rec.message = fmt::format("best trial {} of {} ({}): {} {:g}; {} succeeded", best, r.jobs.size(),
-                              params, sweep.metric, best_value, succeeded);
+  r.rec.message = fmt::format("best trial {} of {} ({}): {} {} {:g}; {} succeeded", best, r.jobs.size(),
+                              params, sweep.maximize ? "highest" : "lowest", sweep.metric, best_value,
+                              succeeded);
   if (stopped > 0) r.rec.message += fmt::format(", {} stopped early", stopped);
   if (canceled > 0) r.rec.message += fmt::format(", {} canceled", canceled);
   if (failed > 0) r.rec.message += fmt::format(", {} failed", failed);

@@ -32,12 +32,18 @@ struct TrialParams {
   std::vector<std::pair<std::string, Literal>> values;  // in the search space's order
 };
 
-// Every combination of the choices, the last dimension varying fastest, at most `max_trials`
-// (<= 0: all). An error names a dimension that is not a `choice`.
+// The most trials a grid without `limits.max_total_trials` may have.
+constexpr size_t kMaxGridTrials = 100000;
+
+// Every combination of the choices (a choice of a nested space: each combination of that space),
+// the last dimension varying fastest, at most `max_trials` (<= 0: all, up to kMaxGridTrials). An
+// error names a dimension that is not a `choice`.
 Result<std::vector<TrialParams>> GridTrials(const std::vector<spec::SearchDimension>& space,
                                             int64_t max_trials);
 
-// `count` trials drawn at random: the same seed gives the same trials, whatever runs them.
+// `count` trials drawn at random: the same seed gives the same trials, whatever runs them. Each
+// dimension (and each one of a nested space) has its own coordinate, drawn from a generator of
+// the seed, the trial and the coordinate; a choice of a nested space samples that space.
 std::vector<TrialParams> RandomTrials(const std::vector<spec::SearchDimension>& space, uint64_t seed,
                                       int64_t count);
 

@@ -3,6 +3,7 @@
 #include "engine/sweep_sample.h"
 
 #include <cmath>
+#include <map>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -107,6 +108,39 @@ TEST(SweepSampleTest, RandomTrialsAreFixedBySeedAndIndexAndFollowTheirDistributi
   EXPECT_NEAR(sum / 2000, 0.2, 0.005);
   EXPECT_EQ(depths, (std::set<int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
   EXPECT_EQ(alphas, (std::set<double>{0, 0.25, 0.5, 0.75, 1}));
+}
+
+// A choice of nested spaces: grid expands each space; random samples the one picked, and the
+// choice's own name gets no value then.
+TEST(SweepSampleTest, NestedSpacesGiveTheirOwnHyperparameters) {
+  spec::SearchDimension model = Choice("model", {Literal(), Literal(), Literal::String("none")});
+  model.options = {{Choice("kind", {Literal::String("svm")}), Choice("c", {Literal::Int(1), Literal::Int(2)})},
+                   {Choice("kind", {Literal::String("tree")}), Range("depth", "quniform", 1, 9, 1)},
+                   {}};
+  std::vector<spec::SearchDimension> grid_space = {model, Choice("seed", {Literal::Int(7)})};
+  Result<std::vector<TrialParams>> bad = GridTrials(grid_space, 0);
+  ASSERT_FALSE(bad.ok());  // depth is not a choice
+  EXPECT_EQ(bad.status().message(), "grid sampling needs `choice` for every hyperparameter; `depth` is `quniform`");
+  grid_space[0].options[1][1] = Choice("depth", {Literal::Int(3), Literal::Int(5)});
+  Result<std::vector<TrialParams>> grid = GridTrials(grid_space, 0);
+  ASSERT_TRUE(grid.ok()) << grid.status().message();
+  std::vector<std::string> got;
+  for (const TrialParams& t : *grid) got.push_back(Render(t));
+  EXPECT_EQ(got, (std::vector<std::string>{"kind=svm c=1 seed=7 ", "kind=svm c=2 seed=7 ", "kind=tree depth=3 seed=7 ",
+                                           "kind=tree depth=5 seed=7 ", "model=none seed=7 "}));
+  EXPECT_EQ(GridTrials(grid_space, 3)->size(), 3u);
+
+  std::map<std::string, int> kinds;
+  for (const TrialParams& t : RandomTrials({model}, 5, 300)) {
+    std::string r = Render(t);
+    if (r.rfind("kind=svm c=", 0) == 0) ++kinds["svm"];
+    else if (r.rfind("kind=tree depth=", 0) == 0) ++kinds["tree"];
+    else if (r == "model=none ") ++kinds["none"];
+    else ADD_FAILURE() << r;
+  }
+  for (const char* k : {"svm", "tree", "none"}) EXPECT_GT(kinds[k], 70) << k;  // about 100 each
+  EXPECT_EQ(Render(RandomTrials({model}, 5, 300)[17]), Render(RandomTrials({model}, 5, 18)[17]));
+  EXPECT_EQ(SobolTrials({model}, 0, 4).size(), 4u);
 }
 
 TEST(SweepSampleTest, SobolTrialsFollowTheSobolSequenceAndASeedShiftsThem) {

@@ -606,7 +606,7 @@ void Builder::ResolveStep(uint32_t index, int32_t s) {
     in.port = &port;
     bool from_search = false;
     if (n.sweep) {
-      for (const spec::SearchDimension& d : n.sweep->search_space) from_search |= d.name == port.name;
+      for (const std::string& name : spec::HyperparameterNames(n.sweep->search_space)) from_search |= name == port.name;
     }
     if (from_search) {
       in.source.kind = ValueSource::Kind::kSearchSpace;

@@ -93,4 +93,31 @@ Result<std::vector<CompareRow>> CompareRuns(meta::MetaStore& meta,
   return t.Take(step_order);
 }
 
+Result<std::vector<CompareRow>> CompareJobs(meta::MetaStore& meta, const meta::RunRecord& run,
+                                            const std::string& step, size_t* jobs) {
+  Result<std::optional<meta::StepRecord>> found = meta.FindStep(run.id, step);
+  if (!found.ok()) return found.status();
+  if (!*found) return Status::NotFound(fmt::format("run {} has no step `{}`", run.id, step));
+  auto [src_run, src_idx] = (*found)->ResultAttempt();
+  Result<std::vector<meta::JobRecord>> records = meta.Jobs(src_run, src_idx);
+  if (!records.ok()) return records.status();
+  if ((*found)->jobs <= 1 || records->empty()) {
+    return Status::Invalid(fmt::format("step {} of run {} has one job; `weft compare RUN RUN` compares runs",
+                                       step, run.id));
+  }
+  *jobs = records->size();
+  Table t(records->size());
+  for (size_t c = 0; c < records->size(); ++c) {
+    const meta::JobRecord& j = (*records)[c];
+    t.Set(c, step, "status", "status", std::string(meta::Name(j.status)));
+    Result<std::vector<meta::ParamRecord>> ps = meta.Params(src_run, src_idx, j.job);
+    if (!ps.ok()) return ps.status();
+    for (const meta::ParamRecord& p : *ps) t.Set(c, step, p.kind, p.name, p.value);
+    Result<std::vector<meta::MetricRecord>> ms = meta.Metrics(src_run, src_idx, j.job);
+    if (!ms.ok()) return ms.status();
+    for (const meta::MetricRecord& m : *ms) t.Set(c, step, "metric", m.name, fmt::format("{:.6g}", m.value));
+  }
+  return t.Take({step});
+}
+
 }  // namespace weft::queries

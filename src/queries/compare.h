@@ -26,4 +26,9 @@ struct CompareRow {
 Result<std::vector<CompareRow>> CompareRuns(meta::MetaStore& meta,
                                             const std::vector<meta::RunRecord>& runs);
 
+// The jobs of one step side by side, one column per job (a sweep's trials: their
+// hyperparameters, how each ended, what each logged). The step reused shows the attempt it reuses.
+Result<std::vector<CompareRow>> CompareJobs(meta::MetaStore& meta, const meta::RunRecord& run,
+                                            const std::string& step, size_t* jobs);
+
 }  // namespace weft::queries

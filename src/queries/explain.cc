@@ -135,6 +135,13 @@ Result<std::vector<std::string>> Explain(meta::MetaStore& meta, const store::Sto
   lines.push_back(fmt::format("{} {}: {}", name,
                               step.status == meta::StepStatus::kSucceeded ? "ran" : meta::Name(step.status),
                               Printable(step.message)));
+  if (step.jobs > 1) {  // each job's end: a sweep's trials with their parameters and scores
+    Result<std::vector<meta::JobRecord>> jobs = meta.Jobs(run.id, step.index);
+    for (const meta::JobRecord& j : jobs.ok() ? *jobs : std::vector<meta::JobRecord>{}) {
+      if (j.message.empty()) continue;
+      lines.push_back(fmt::format("  job {} {}: {}", j.job, meta::Name(j.status), Printable(j.message)));
+    }
+  }
   Result<std::optional<meta::StepRecord>> prev =
       meta.PreviousStep(run.experiment, name, step.component, run.seq);
   if (!prev.ok()) return prev.status();

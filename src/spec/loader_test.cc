@@ -435,6 +435,65 @@ jobs:
       << all;
 }
 
+// A choice value may be a nested search space; its keys are hyperparameters like any other.
+TEST_F(LoaderTest, NestedSearchSpacesAreParsedAndChecked) {
+  std::string ok = Load(R"(type: pipeline
+jobs:
+  sweep:
+    type: sweep
+    trial: ./train.yml
+    inputs: {data: {type: uri_folder, path: ./}}
+    sampling_algorithm: random
+    search_space:
+      setup:
+        type: choice
+        values:
+          - {mode: fast, lr: {type: uniform, min_value: 0.01, max_value: 0.1}}
+          - {mode: slow, epochs: {type: randint, upper: 5}}
+      flag: {type: choice, values: [true, false]}
+    objective: {goal: maximize, primary_metric: acc}
+)",
+                        {{"train.yml", kComponent}});
+  EXPECT_EQ(ok.find("error"), std::string::npos) << ok;
+  const SweepSpec& sw = *loaded_->job.jobs.front().sweep;
+  ASSERT_EQ(sw.search_space.size(), 2u);
+  const SearchDimension& setup = sw.search_space[0];
+  ASSERT_TRUE(setup.nested());
+  ASSERT_EQ(setup.options.size(), 2u);
+  EXPECT_EQ(setup.options[0][0].name, "mode");
+  EXPECT_EQ(setup.options[0][0].values[0].Render(), "fast");
+  EXPECT_EQ(setup.options[0][1].type, "uniform");
+  EXPECT_EQ(setup.options[1][1].type, "randint");
+  EXPECT_EQ(HyperparameterNames(sw.search_space),
+            (std::vector<std::string>{"mode", "lr", "epochs", "flag"}));
+
+  std::string bad = Load(R"(type: pipeline
+jobs:
+  sweep:
+    type: sweep
+    trial: ./train.yml
+    sampling_algorithm: bayesian
+    search_space:
+      setup:
+        type: choice
+        values:
+          - {speed: fast}
+          - {}
+    objective: {goal: maximize, primary_metric: acc}
+)",
+                         {{"train.yml", kComponent}});
+  EXPECT_NE(bad.find("@/p.yml:8:7: error: bayesian sampling does not support nested search spaces; `setup` "
+                     "has one"),
+            std::string::npos)
+      << bad;
+  EXPECT_NE(bad.find("@/p.yml:11:14: error: search space `speed` is not an input of the trial"),
+            std::string::npos)
+      << bad;
+  EXPECT_NE(bad.find("@/p.yml:12:13: error: search space `setup`: a nested search space is empty"),
+            std::string::npos)
+      << bad;
+}
+
 TEST_F(LoaderTest, EarlyTerminationPoliciesKeepTheirParameters) {
   auto policy = [&](const std::string& yaml) {
     std::string all = Load("type: pipeline\njobs:\n  sweep:\n    type: sweep\n    trial: ./train.yml\n"

@@ -79,4 +79,25 @@ const OutputPort* ComponentBase::FindOutput(std::string_view n) const {
   return FindPort(outputs, n);
 }
 
+namespace {
+
+void CollectNames(const std::vector<SearchDimension>& space, std::vector<std::string>& out) {
+  for (const SearchDimension& d : space) {
+    bool plain = !d.nested();
+    for (size_t k = 0; k < d.options.size(); ++k) {
+      if (d.options[k].empty()) plain = true;
+      CollectNames(d.options[k], out);
+    }
+    if (plain && std::find(out.begin(), out.end(), d.name) == out.end()) out.push_back(d.name);
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> HyperparameterNames(const std::vector<SearchDimension>& space) {
+  std::vector<std::string> out;
+  CollectNames(space, out);
+  return out;
+}
+
 }  // namespace weft::spec

@@ -236,9 +236,20 @@ struct SearchDimension {
   SourceLoc loc;
   std::string type;  // choice, randint, uniform, loguniform, quniform, qloguniform, normal, ...
   std::vector<Literal> values;  // choice
+  // A choice whose values include nested search spaces (conditional hyperparameters): one entry
+  // per value, the nested space where the value is one (its values[k] is then null), empty where
+  // it is a plain value. A trial that picks a nested space gets that space's hyperparameters
+  // (its plain entries as fixed values), not a value for this name. Empty when none is nested.
+  std::vector<std::vector<SearchDimension>> options;
   std::optional<int64_t> upper;  // randint
   std::optional<double> min_value, max_value, q, mu, sigma;
+
+  bool nested() const { return !options.empty(); }
 };
+
+// Every hyperparameter name a trial may be given: plain dimensions' and choices with a plain
+// value, and those of nested spaces, in order, each once.
+std::vector<std::string> HyperparameterNames(const std::vector<SearchDimension>& space);
 
 // A sweep's early termination policy, as Azure ML defines it: applied at every multiple of
 // `evaluation_interval` (0 counts as 1) from `delay_evaluation` on, an interval being each value a

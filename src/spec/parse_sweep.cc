@@ -1,4 +1,7 @@
 // Sweep nodes and sweep jobs: a trial component run over a search space.
+#include <algorithm>
+#include <functional>
+
 #include <fmt/format.h>
 
 #include "spec/loader_internal.h"
@@ -40,9 +43,31 @@ std::optional<SearchDimension> ParseDimension(const Source& src, const yaml::Nod
                     "give at least one value to choose from");
       }
       for (const yaml::Node* v : values->children) {
-        if (v->is_mapping()) continue;  // a nested search space
-        if (auto lit = ScalarLiteral(src, v, What("a value of search space `{}`", d.name))) {
+        if (v->is_mapping()) {  // a nested search space: distributions and fixed values
+          std::vector<SearchDimension> option;
+          for (size_t i = 0; i < v->entry_count(); ++i) {
+            const yaml::Node* entry = v->value(i);
+            if (entry->is_mapping()) {
+              if (auto nested = ParseDimension(src, v->key(i), entry)) option.push_back(std::move(*nested));
+            } else if (auto lit = ScalarLiteral(src, entry, What("search space `{}`", v->key(i)->text))) {
+              SearchDimension fixed;
+              fixed.name = v->key(i)->text;
+              fixed.loc = src.Loc(v->key(i));
+              fixed.type = "choice";
+              fixed.values = {*lit};
+              option.push_back(std::move(fixed));
+            }
+          }
+          if (option.empty()) {
+            diags.Error(src.Loc(v), fmt::format("{}: a nested search space is empty", what.str()));
+            continue;
+          }
+          d.options.resize(d.values.size());
+          d.options.push_back(std::move(option));
+          d.values.push_back(Literal());
+        } else if (auto lit = ScalarLiteral(src, v, What("a value of search space `{}`", d.name))) {
           d.values.push_back(*lit);
+          if (d.nested()) d.options.emplace_back();
         }
       }
     }
@@ -178,8 +203,22 @@ SweepSpec Loader::ParseSweepFields(Fields& f, const Node& node) {
     }
     ef.Finish();
   }
-  // Cross-field rules of Azure's sweep validation.
-  for (const SearchDimension& d : s.search_space) {
+  // Cross-field rules of Azure's sweep validation, nested spaces included.
+  std::vector<const SearchDimension*> every;
+  std::function<void(const std::vector<SearchDimension>&)> collect = [&](const auto& space) {
+    for (const SearchDimension& d : space) {
+      every.push_back(&d);
+      for (const auto& option : d.options) collect(option);
+    }
+  };
+  collect(s.search_space);
+  for (const SearchDimension* dim : every) {
+    const SearchDimension& d = *dim;
+    if (s.sampling_algorithm == "bayesian" && d.nested()) {
+      diags_.Error(d.loc, fmt::format("bayesian sampling does not support nested search spaces; `{}` has "
+                                      "one",
+                                      d.name));
+    }
     if (s.sampling_algorithm == "grid" && d.type != "choice") {
       diags_.Error(d.loc, fmt::format("grid sampling needs `choice` for every hyperparameter; `{}` "
                                       "is `{}`",
@@ -216,7 +255,22 @@ void Loader::ParseSweepNode(Fields& f, Node& node) {
   }
   if (spec->trial) {
     const CommandComponent& t = *spec->trial;
-    for (const SearchDimension& d : spec->search_space) {
+    // The dimensions whose names trials are given (the first of each name).
+    std::vector<const SearchDimension*> named;
+    std::function<void(const std::vector<SearchDimension>&)> find = [&](const auto& space) {
+      for (const SearchDimension& d : space) {
+        bool plain = !d.nested() || std::any_of(d.options.begin(), d.options.end(),
+                                                 [](const auto& o) { return o.empty(); });
+        bool seen = std::any_of(named.begin(), named.end(),
+                                [&](const SearchDimension* n) { return n->name == d.name; });
+        if (plain && !seen) named.push_back(&d);
+        for (const auto& option : d.options) find(option);
+      }
+    };
+    find(spec->search_space);
+    std::vector<std::string> names = HyperparameterNames(spec->search_space);
+    for (const SearchDimension* dim : named) {
+      const SearchDimension& d = *dim;
       bool is_input = t.FindInput(d.name) != nullptr;
       bool used_in_command = false;
       for (const Ref& r : t.command.tmpl.refs) {
@@ -240,9 +294,7 @@ void Loader::ParseSweepNode(Fields& f, Node& node) {
     }
     for (const Ref& r : t.command.tmpl.refs) {
       if (r.kind != RefKind::kSearchSpace) continue;
-      bool found = false;
-      for (const SearchDimension& d : spec->search_space) found |= d.name == r.port;
-      if (!found) {
+      if (std::find(names.begin(), names.end(), r.port) == names.end()) {
         diags_.Error(t.command.loc, fmt::format("the trial command uses `${{{{search_space.{}}}}}`, "
                                                 "which is not in the search space",
                                                 r.port));
