@@ -30,6 +30,15 @@ with open(os.path.join(a.out, "x.txt"), "w") as f:
     f.write("{} {}\n".format(a.x, a.k))
 )";
 
+std::vector<std::string> TrialNotes(const nlohmann::json& run, const std::string& step) {
+  std::vector<std::string> notes;
+  for (const auto& s : run["steps"]) {
+    if (s["name"] != step) continue;
+    for (const auto& j : s["jobs"]) notes.push_back(j["status"].get<std::string>() + " " + j["message"].get<std::string>());
+  }
+  return notes;
+}
+
 class SweepTest : public testing::WeftTest {
  protected:
   void Pipeline(const std::string& sampling, const std::string& space, const std::string& extra = "") {
@@ -53,6 +62,10 @@ class SweepTest : public testing::WeftTest {
     return "";
   }
   std::string Used() { return OutputText("use.o"); }
+  // The last run's trials of step `sweep`: "STATUS NOTE" each.
+  std::vector<std::string> Trials() {
+    return TrialNotes(nlohmann::json::parse(Weft({"show", "last", "--json"}).out), "sweep");
+  }
 };
 
 TEST_F(SweepTest, GridRunsEveryCombinationAndTheBestTrialsOutputGoesDownstream) {
@@ -123,15 +136,6 @@ TEST_F(SweepTest, NoTrialLoggingThePrimaryMetricFailsTheSweep) {
                        "`acc_val`; a trial that never logs it does not count"),
             std::string::npos)
       << r.err;
-}
-
-std::vector<std::string> TrialNotes(const nlohmann::json& run, const std::string& step) {
-  std::vector<std::string> notes;
-  for (const auto& s : run["steps"]) {
-    if (s["name"] != step) continue;
-    for (const auto& j : s["jobs"]) notes.push_back(j["status"].get<std::string>() + " " + j["message"].get<std::string>());
-  }
-  return notes;
 }
 
 // Bayesian: five seeded random trials, then batches of two proposed from the trials before them.
@@ -214,7 +218,7 @@ TEST_F(PacedSweepTest, BanditStopsATrialWhoseMetricIsPoorAndConcurrencyStaysWith
         "    early_termination: {type: bandit, slack_factor: 0.1, evaluation_interval: 1, delay_evaluation: 2}\n");
   ProcessResult r = Weft({"run", "p.yml"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  std::vector<std::string> notes = TrialNotes(nlohmann::json::parse(Weft({"show", "last", "--json"}).out), "sweep");
+  std::vector<std::string> notes = Trials();
   ASSERT_EQ(notes.size(), 3u);
   EXPECT_EQ(notes[0], "succeeded x=0.9: acc 0.9");
   EXPECT_EQ(notes[1].rfind("canceled x=0.2: stopped early by the bandit policy at interval ", 0), 0u) << notes[1];
@@ -240,7 +244,7 @@ TEST_F(PacedSweepTest, ATrialOverItsTrialTimeoutIsStoppedAndTheOthersGoOn) {
   Paced("[0.5, 0.1]", "sleepy.py ${{search_space.x}}", "    limits: {trial_timeout: 1}\n");
   ProcessResult r = Weft({"run", "p.yml"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  std::vector<std::string> notes = TrialNotes(nlohmann::json::parse(Weft({"show", "last", "--json"}).out), "sweep");
+  std::vector<std::string> notes = Trials();
   EXPECT_EQ(notes, (std::vector<std::string>{"timed_out x=0.5: stopped after its 1 s limit (limits.trial_timeout)",
                                              "succeeded x=0.1: acc 0.1"}));
   EXPECT_EQ(Note(), "best trial 1 of 2 (x=0.1): highest acc 0.1; 1 succeeded, 1 failed");
@@ -255,7 +259,7 @@ TEST_F(PacedSweepTest, TheSweepsTimeoutStopsItsTrialsAndTheBestFinishedOneWins) 
   ProcessResult r = Weft({"run", "p.yml"});
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  std::vector<std::string> notes = TrialNotes(nlohmann::json::parse(Weft({"show", "last", "--json"}).out), "sweep");
+  std::vector<std::string> notes = Trials();
   EXPECT_EQ(notes, (std::vector<std::string>{
                        "succeeded x=0.1: acc 0.1",
                        "canceled x=0.7: stopped: the sweep's 3 s limit (limits.timeout) was reached",
@@ -294,7 +298,7 @@ jobs:
 )");
   ProcessResult r = Weft({"run", "p.yml"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_EQ(TrialNotes(nlohmann::json::parse(Weft({"show", "last", "--json"}).out), "sweep"),
+  EXPECT_EQ(Trials(),
             (std::vector<std::string>{"succeeded kind=svm, c=0.1: score 0.1", "succeeded kind=svm, c=0.5: score 0.5",
                                       "succeeded kind=tree, depth=3: score 0.3"}));
   EXPECT_EQ(Note(), "best trial 1 of 3 (kind=svm, c=0.5): highest score 0.5; 3 succeeded");
@@ -311,7 +315,7 @@ TEST_F(SweepTest, ASobolSweepRunsAndARerunReusesIt) {
   // Four trials in each half of x's range: the points are spread evenly.
   int low = 0;
   std::smatch m;
-  for (const std::string& n : TrialNotes(nlohmann::json::parse(Weft({"show", "last", "--json"}).out), "sweep")) {
+  for (const std::string& n : Trials()) {
     ASSERT_TRUE(std::regex_search(n, m, std::regex("x=([0-9.e-]+)"))) << n;
     low += std::stod(m[1]) < 0.4;
   }
