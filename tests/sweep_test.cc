@@ -304,6 +304,37 @@ jobs:
   EXPECT_EQ(Note(), "best trial 1 of 3 (kind=svm, c=0.5): highest score 0.5; 3 succeeded");
 }
 
+// A failure elsewhere stops the run and, with it, the sweep's trials: a sweep cut short that way
+// is not a result (though one trial had finished), so it is neither succeeded nor reused.
+TEST_F(PacedSweepTest, ASweepCutShortByAFailureElsewhereIsNotKeptOrReused) {
+  // Trials above 0.15 take a minute while $TEST_DIR/slow exists (not part of any fingerprint).
+  dir_.Write("src/sleepy.py", "import json, os, sys, time\nx = float(sys.argv[1])\n"
+                              "open(os.environ['WEFT_METRICS'], 'a').write(json.dumps({'name': 'acc', 'value': x}) + '\\n')\n"
+                              "if x > 0.15 and os.path.exists(os.path.join(os.environ['TEST_DIR'], 'slow')):\n"
+                              "    time.sleep(60)\n");
+  dir_.Write("slow", "");
+  Paced("[0.1, 0.5, 0.7]", "sleepy.py ${{search_space.x}}", "    limits: {max_concurrent_trials: 1}\n");
+  std::string p = testing::Read(dir_.path() + "/p.yml");
+  auto with_bad = [&](const char* code) {
+    dir_.Write("p.yml", p + "  bad:\n    command: sleep 2; exit " + code + "\n    " + kEnv);
+  };
+  with_bad("3");
+  ProcessResult r = Weft({"run", "p.yml"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_EQ(Statuses()["bad"], "failed");
+  EXPECT_EQ(Statuses()["sweep"], "canceled");
+  EXPECT_EQ(Trials(), (std::vector<std::string>{"succeeded x=0.1: acc 0.1",
+                                                "canceled x=0.5: stopped: an earlier step failed",
+                                                "skipped x=0.7: an earlier step failed"}));
+  // The sweep is unchanged; it runs again in full.
+  std::filesystem::remove(dir_.path() + "/slow");
+  with_bad("0");
+  r = Weft({"run", "p.yml"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(Statuses()["sweep"], "succeeded");
+  EXPECT_EQ(Note(), "best trial 2 of 3 (x=0.7): highest acc 0.7; 3 succeeded");
+}
+
 // Sobol: a seeded quasi-random sweep runs and reruns reused.
 TEST_F(SweepTest, ASobolSweepRunsAndARerunReusesIt) {
   Pipeline("    sampling_algorithm: {type: random, rule: sobol, seed: 3}\n",

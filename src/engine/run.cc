@@ -446,7 +446,12 @@ void Run::StepJobsEnded(uint32_t i) {
     }
   }
   StepStatus st = worst->status;
-  if (plans_[i].sweep && !canceled_) {  // trials may fail: the sweep succeeds with its best trial
+  // Trials may fail: the sweep succeeds with its best trial, unless the run stopped some of them
+  // (a failure elsewhere): a sweep cut short that way is not a result to keep or reuse.
+  bool cut = std::any_of(r.jobs.begin(), r.jobs.end(), [](const JobRun& j) {
+    return j.status == StepStatus::kSkipped || (j.status == StepStatus::kCanceled && j.stop_note.empty());
+  });
+  if (plans_[i].sweep && !canceled_ && !cut) {
     std::string why = ChooseTrial(i);
     if (!why.empty()) return Finish(i, StepStatus::kFailed, std::move(why));
     st = StepStatus::kSucceeded;

@@ -35,7 +35,7 @@ struct JobRun {
   int64_t finished_ns = 0;
   int64_t exit_code = -1;
   std::string message;
-  std::string stop_note;  // why the run itself stopped it (a sweep's policy or time limit)
+  std::string stop_note;  // why the sweep stopped it or never started it (its policy, its time limit)
   std::string job_id;       // the executor's durable identity of the attempt
   int64_t retry_at_ns = 0;  // waiting to be tried again (weft.retries) at this time
   int64_t metrics_size = -1;  // its metrics file's size when last read (-1: none yet)

@@ -33,6 +33,7 @@ void Run::ReleaseTrials(uint32_t i) {
     for (; r.released < total; ++r.released) {
       JobRun& j = r.jobs[static_cast<size_t>(r.released)];
       j.status = st;
+      if (!r.sweep_over.empty()) j.stop_note = why;  // the sweep's own limit, not the run's
       j.message = TrialNote(i, r.released, why);
       RecordJob(i, r.released);
     }
@@ -120,7 +121,9 @@ void Run::SweepDeadlines() {
                                plans_[i].sweep->timeout_s);
     for (size_t k = 0; k < r.jobs.size(); ++k) StopTrial(i, static_cast<int>(k), "stopped: " + r.sweep_over);
     for (const Slot& slot : engine_.scheduler_->Drain(this, i)) {
-      JobEnded(slot.step, slot.job, StepStatus::kCanceled, "not started: " + r.sweep_over);
+      std::string why = "not started: " + r.sweep_over;
+      r.jobs[static_cast<size_t>(slot.job)].stop_note = why;
+      JobEnded(slot.step, slot.job, StepStatus::kCanceled, why);
     }
     ReleaseTrials(i);  // the trials never handed out end too
   }
