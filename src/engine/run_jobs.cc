@@ -316,9 +316,14 @@ void Run::DueRetries() {
   for (auto it = retrying_.begin(); it != retrying_.end();) {
     auto [i, job] = *it;
     JobRun& j = steps_[i].jobs[job];
+    const std::string& sweep_over = steps_[i].sweep_over;
     if (canceled_ || halted_) {
       it = retrying_.erase(it);
       JobEnded(i, job, canceled_ ? StepStatus::kCanceled : StepStatus::kFailed, j.message);
+    } else if (!sweep_over.empty()) {  // its sweep's time is up: no next attempt
+      it = retrying_.erase(it);
+      j.stop_note = "not tried again: " + sweep_over;
+      JobEnded(i, job, StepStatus::kCanceled, j.stop_note);
     } else if (j.retry_at_ns <= now) {
       j.retry_at_ns = 0;
       j.status = StepStatus::kPending;

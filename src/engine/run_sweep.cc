@@ -126,6 +126,7 @@ void Run::SweepDeadlines() {
       JobEnded(slot.step, slot.job, StepStatus::kCanceled, why);
     }
     ReleaseTrials(i);  // the trials never handed out end too
+    DueRetries();      // and those waiting for another attempt
   }
 }
 
