@@ -232,11 +232,13 @@ TEST_F(PacedSweepTest, BanditStopsATrialWhoseMetricIsPoorAndConcurrencyStaysWith
   EXPECT_EQ(MostTogether(), 2);
 }
 
-// A trial that logs acc = x, then takes a minute unless x < 0.15.
+// A trial that logs acc = x, then takes a minute (saying so in $TEST_DIR/sleeping) unless x < 0.15.
 constexpr const char* kSleepy = R"(import json, os, sys, time
 x = float(sys.argv[1])
 open(os.environ["WEFT_METRICS"], "a").write(json.dumps({"name": "acc", "value": x}) + "\n")
-time.sleep(0 if x < 0.15 else 60)
+if x >= 0.15:
+    open(os.path.join(os.environ["TEST_DIR"], "sleeping"), "w").close()
+    time.sleep(60)
 )";
 
 TEST_F(PacedSweepTest, ATrialOverItsTrialTimeoutIsStoppedAndTheOthersGoOn) {
@@ -256,9 +258,11 @@ TEST_F(PacedSweepTest, TheSweepsTimeoutStopsItsTrialsAndTheBestFinishedOneWins) 
   dir_.Write("src/sleepy.py", kSleepy);
   Paced("[0.1, 0.7, 0.9]", "sleepy.py ${{search_space.x}}", "    limits: {max_concurrent_trials: 1, timeout: 3}\n");
   auto start = std::chrono::steady_clock::now();
-  ProcessResult r = Weft({"run", "p.yml"});
+  pid_t weft = Start({"run", "p.yml"}, dir_.path() + "/sleeping");
+  // While it runs, the sweep's note says how far it is.
+  EXPECT_EQ(Note(), "1/3 trials, best acc 0.1 (trial 0)");
+  ASSERT_EQ(Wait(weft), 0);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
-  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   std::vector<std::string> notes = Trials();
   EXPECT_EQ(notes, (std::vector<std::string>{
                        "succeeded x=0.1: acc 0.1",

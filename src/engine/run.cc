@@ -411,7 +411,10 @@ void Run::JobEnded(uint32_t i, int job, StepStatus st, std::string message) {
   j.message = plans_[i].sweep ? TrialNote(i, job, message) : std::move(message);
   if (j.finished_ns == 0) j.finished_ns = Now();
   if (!single(i)) RecordJob(i, job);
-  if (plans_[i].sweep) ReleaseTrials(i);
+  if (plans_[i].sweep) {
+    ReleaseTrials(i);
+    NoteTrials(i);
+  }
   for (const JobRun& other : r.jobs) {
     if (other.running || !meta::Ended(other.status)) return;
   }
@@ -707,7 +710,7 @@ Progress Run::progress() const {
   running.erase(std::unique(running.begin(), running.end()), running.end());
   int64_t now = Now();
   for (uint32_t i : running) {
-    p.running.push_back({g_.steps[i].name, (now - steps_[i].rec.started_ns) / 1e9, steps_[i].batches_note});
+    p.running.push_back({g_.steps[i].name, (now - steps_[i].rec.started_ns) / 1e9, steps_[i].progress_note});
   }
   return p;
 }

@@ -66,7 +66,8 @@ struct StepRun {
   bool batches_table = false;  // the split input is a table: mini-batches are rows
   bool batches_keepable = true;  // run() writes nothing into the outputs (so far)
   int64_t batches_looked_ns = 0;  // when the workers' results were last looked at
-  std::string batches_note;       // while it runs: "412/1000 mini-batches, 2 failed"
+  // While it runs: "412/1000 mini-batches, 2 failed", "5/20 trials, best acc 0.93 (trial 3)".
+  std::string progress_note;
   // A sweep: its trials so far (bayesian ones are added batch by batch) and their points in the
   // unit cube, how many have been handed to the scheduler, the primary metric's values each
   // logged and how many of them the early termination policy has looked at, when its time is up.
@@ -172,6 +173,8 @@ class Run {
   void StopTrial(uint32_t i, int job, const std::string& why);
   void SweepDeadlines();
   std::string TrialNote(uint32_t i, int job, const std::string& why) const;
+  void NoteTrials(uint32_t i);
+  int BestTrial(uint32_t i) const;
   std::string ChooseTrial(uint32_t i);
 
   Engine& engine_;

@@ -194,8 +194,8 @@ void Run::KeepBatches(uint32_t i) {
   }
   std::string note = fmt::format("{}/{} mini-batches", done + failed, r.batches.size());
   if (failed > 0) note += fmt::format(", {} failed", failed);
-  if (note == r.batches_note) return;
-  r.batches_note = note;
+  if (note == r.progress_note) return;
+  r.progress_note = note;
   r.rec.message = note;
   Save(i);
 }

@@ -130,6 +130,24 @@ void Run::SweepDeadlines() {
   }
 }
 
+// How far the sweep is, while it runs: trials ended, the best so far.
+void Run::NoteTrials(uint32_t i) {
+  StepRun& r = steps_[i];
+  const StepPlan::Sweep& sweep = *plans_[i].sweep;
+  size_t ended = 0;
+  for (const JobRun& j : r.jobs) ended += meta::Ended(j.status);
+  int best = BestTrial(i);
+  std::string note = fmt::format("{}/{} trials", ended, r.jobs.size());
+  if (best >= 0) {
+    note += fmt::format(", best {} {:g} (trial {})", sweep.metric,
+                        r.trial_values[static_cast<size_t>(best)].back(), best);
+  }
+  if (note == r.progress_note || ended == r.jobs.size()) return;
+  r.progress_note = note;
+  r.rec.message = note;
+  Save(i);
+}
+
 // A trial's note: its hyperparameters, then its score (succeeded) or why it ended otherwise.
 std::string Run::TrialNote(uint32_t i, int job, const std::string& why) const {
   const StepRun& r = steps_[i];
@@ -147,14 +165,27 @@ std::string Run::TrialNote(uint32_t i, int job, const std::string& why) const {
                                 : fmt::format("{} {:g}", metric, values.back()));
 }
 
-// Picks the trial whose last value of the primary metric is best (ties: the lower trial) among
-// those that succeeded; a trial that never logged it does not count. Its outputs become the
-// step's. Returns why no trial can be chosen, or an empty string.
+// The trial whose last value of the primary metric is best (ties: the lower trial) among those
+// that succeeded so far; a trial that never logged it does not count. -1: none.
+int Run::BestTrial(uint32_t i) const {
+  const StepRun& r = steps_[i];
+  bool maximize = plans_[i].sweep->maximize;
+  int best = -1;
+  for (size_t k = 0; k < r.jobs.size(); ++k) {
+    const std::vector<double>& v = r.trial_values[k];
+    if (r.jobs[k].status != StepStatus::kSucceeded || v.empty()) continue;
+    double b = best < 0 ? 0 : r.trial_values[static_cast<size_t>(best)].back();
+    if (best < 0 || (maximize ? v.back() > b : v.back() < b)) best = static_cast<int>(k);
+  }
+  return best;
+}
+
+// Once every trial has ended: the best trial's outputs become the step's. Returns why no trial
+// can be chosen, or an empty string.
 std::string Run::ChooseTrial(uint32_t i) {
   StepRun& r = steps_[i];
   const StepPlan::Sweep& sweep = *plans_[i].sweep;
-  int best = -1;
-  double best_value = 0;
+  int best = BestTrial(i);
   size_t succeeded = 0, stopped = 0, canceled = 0, failed = 0, silent = 0;
   for (size_t k = 0; k < r.jobs.size(); ++k) {
     const JobRun& j = r.jobs[k];
@@ -164,21 +195,14 @@ std::string Run::ChooseTrial(uint32_t i) {
       continue;
     }
     ++succeeded;
-    if (r.trial_values[k].empty()) {
-      ++silent;
-      continue;
-    }
-    double last = r.trial_values[k].back();
-    if (best < 0 || (sweep.maximize ? last > best_value : last < best_value)) {
-      best = static_cast<int>(k);
-      best_value = last;
-    }
+    silent += r.trial_values[k].empty();
   }
   if (best < 0) {
     return fmt::format("no trial logged the primary metric `{}` ({} of {} trials succeeded)",
                        sweep.metric, succeeded, r.jobs.size());
   }
   r.best_trial = best;
+  double best_value = r.trial_values[static_cast<size_t>(best)].back();
   std::string params;
   for (const auto& [k, v] : r.trials[static_cast<size_t>(best)].values) {
     params += fmt::format("{}{}={}", params.empty() ? "" : ", ", k, v.Render());
