@@ -214,6 +214,9 @@ TEST(CliTest, ExampleValidatesCleanly) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.err, "");
   EXPECT_NE(r.out.find("6 steps, 10 edges"), std::string::npos) << r.out;
+  ProcessResult tune = Weft({"validate", "examples/digits/tune.yml"}, WEFT_SOURCE_DIR);
+  EXPECT_EQ(tune.exit_code, 0) << tune.err;
+  EXPECT_EQ(tune.err, "");
 }
 
 // The demo behind `make demo`, run in a folder whose name holds a space, a quote and a non-ASCII
@@ -229,6 +232,11 @@ TEST(CliTest, DigitsDemoRunsInAFolderWithASpaceAQuoteAndANonAsciiLetter) {
   EXPECT_NE(r.out.find("run r3: succeeded"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("reused     prep"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("input n_estimators 100 -> 50"), std::string::npos) << r.out;
+  // The bayesian sweep: eight trials, the best one's model evaluated.
+  EXPECT_NE(r.out.find("run r4: succeeded"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("best trial "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  job 7   succeeded"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("metric val_accuracy"), std::string::npos) << r.out;
 }
 
 TEST(CliTest, HugeGeneratedFilesAreRefusedWithinBudget) {
