@@ -357,6 +357,15 @@ TEST_F(SweepTest, ASobolSweepRunsAndARerunReusesIt) {
   EXPECT_EQ(low, 4);
   ASSERT_EQ(Weft({"run", "p.yml"}).exit_code, 0);
   EXPECT_EQ(Statuses()["sweep"], "reused");
+  // More trials than weft runs in one sweep: refused before anything runs.
+  std::string p = testing::Read(dir_.path() + "/p.yml");
+  p.replace(p.find("max_total_trials: 8"), 19, "max_total_trials: 20000");
+  dir_.Write("p.yml", p);
+  r = Weft({"run", "p.yml"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("step sweep: `limits.max_total_trials` is 20000; weft runs at most 10000 trials in one sweep"),
+            std::string::npos)
+      << r.err;
 }
 
 }  // namespace

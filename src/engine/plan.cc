@@ -111,6 +111,10 @@ Status PlanSweep(const spec::Node& node, StepPlan& plan) {
   sweep.spec = &sw;
   sweep.seed = static_cast<uint64_t>(sw.seed.value_or(0));
   int64_t limit = sw.max_total_trials.value_or(0);
+  if (limit > static_cast<int64_t>(kMaxTrials)) {
+    return refuse(fmt::format("`limits.max_total_trials` is {}; weft runs at most {} trials in one sweep",
+                              limit, kMaxTrials));
+  }
   const std::string& algorithm = sw.sampling_algorithm;
   if (algorithm == "grid") {
     Result<std::vector<TrialParams>> grid = GridTrials(sw.search_space, limit);

@@ -127,12 +127,12 @@ std::pair<double, double> Draw(uint64_t seed, int64_t k, size_t i) {
 
 Result<std::vector<TrialParams>> GridTrials(const std::vector<spec::SearchDimension>& space,
                                             int64_t max_trials) {
-  size_t limit = max_trials > 0 ? static_cast<size_t>(max_trials) : kMaxGridTrials + 1;
+  size_t limit = max_trials > 0 ? static_cast<size_t>(max_trials) : kMaxTrials + 1;
   Result<std::vector<Values>> all = Combinations(space, limit);
   if (!all.ok()) return all.status();
-  if (all->size() > kMaxGridTrials) {
-    return Status::Invalid(fmt::format("its grid has more than {} combinations; set `limits.max_total_trials`",
-                                       kMaxGridTrials));
+  if (all->size() > kMaxTrials) {
+    return Status::Invalid(fmt::format("its grid has more than {} combinations, more than weft runs in one sweep; set `limits.max_total_trials`",
+                                       kMaxTrials));
   }
   std::vector<TrialParams> out;
   for (Values& v : *all) out.push_back({static_cast<int64_t>(out.size()), std::move(v)});

@@ -32,11 +32,11 @@ struct TrialParams {
   std::vector<std::pair<std::string, Literal>> values;  // in the search space's order
 };
 
-// The most trials a grid without `limits.max_total_trials` may have.
-constexpr size_t kMaxGridTrials = 100000;
+// The most trials one sweep runs (each is a job with its own folder and records).
+constexpr size_t kMaxTrials = 10000;
 
 // Every combination of the choices (a choice of a nested space: each combination of that space),
-// the last dimension varying fastest, at most `max_trials` (<= 0: all, up to kMaxGridTrials). An
+// the last dimension varying fastest, at most `max_trials` (<= 0: all, up to kMaxTrials). An
 // error names a dimension that is not a `choice`.
 Result<std::vector<TrialParams>> GridTrials(const std::vector<spec::SearchDimension>& space,
                                             int64_t max_trials);
