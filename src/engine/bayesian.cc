@@ -196,15 +196,21 @@ std::vector<std::vector<double>> ProposeBatch(const std::vector<spec::SearchDime
   std::vector<double> raw;
   for (const Observed* o : scored) raw.push_back(maximize ? *o->score : -*o->score);
   double worst = *std::min_element(raw.begin(), raw.end());
+  std::vector<double> values;  // to maximise
+  for (const Observed& o : observed) {
+    bool ok = o.score && std::isfinite(*o.score);
+    values.push_back(ok ? (maximize ? *o.score : -*o.score) : worst);
+  }
+  std::vector<size_t> use = ModelPoints(values, kMaxModelPoints);
   Model m;
-  auto n = static_cast<Eigen::Index>(observed.size());
+  auto n = static_cast<Eigen::Index>(use.size());
   m.x.resize(n, d);
   m.y.resize(n);
   for (Eigen::Index r = 0; r < n; ++r) {
-    const Observed& o = observed[static_cast<size_t>(r)];
+    size_t k = use[static_cast<size_t>(r)];
+    const Observed& o = observed[k];
     for (Eigen::Index i = 0; i < d; ++i) m.x(r, i) = i < static_cast<Eigen::Index>(o.u.size()) ? o.u[i] : 0.5;
-    bool ok = o.score && std::isfinite(*o.score);
-    m.y(r) = ok ? (maximize ? *o.score : -*o.score) : worst;
+    m.y(r) = values[k];
   }
   double mean = m.y.mean();
   double sd = std::sqrt((m.y.array() - mean).square().mean());
@@ -228,6 +234,27 @@ std::vector<std::vector<double>> ProposeBatch(const std::vector<spec::SearchDime
       m.h.noise = std::max(m.h.noise, 1e-2);
       Fit(m);
     }
+  }
+  return out;
+}
+
+std::vector<size_t> ModelPoints(const std::vector<double>& values, size_t max) {
+  std::vector<size_t> all(values.size());
+  for (size_t k = 0; k < all.size(); ++k) all[k] = k;
+  if (all.size() <= max) return all;
+  std::vector<size_t> by_value = all;
+  std::stable_sort(by_value.begin(), by_value.end(), [&](size_t a, size_t b) { return values[a] > values[b]; });
+  std::vector<bool> keep(values.size(), false);
+  for (size_t k = 0; k < max / 2; ++k) keep[by_value[k]] = true;
+  size_t kept = max / 2;
+  for (size_t k = values.size(); k-- > 0 && kept < max;) {
+    if (keep[k]) continue;
+    keep[k] = true;
+    ++kept;
+  }
+  std::vector<size_t> out;
+  for (size_t k = 0; k < keep.size(); ++k) {
+    if (keep[k]) out.push_back(k);
   }
   return out;
 }

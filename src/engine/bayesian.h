@@ -9,7 +9,8 @@
 // standardised scores, Matern 5/2 kernel with one length scale per dimension, the length scales
 // and noise chosen by the marginal likelihood among seeded candidates, then refined one dimension
 // at a time. Expected improvement is maximised over seeded random candidates, then around the
-// best of them. The same seed and the same scores give the same proposals.
+// best of them. Past kMaxModelPoints trials the model learns from the best and the most recent
+// (ModelPoints). The same seed and the same scores give the same proposals.
 #pragma once
 
 #include <cstdint>
@@ -45,6 +46,12 @@ std::vector<std::vector<double>> BayesianPoints(const std::vector<spec::SearchDi
                                                 const std::vector<Observed>& observed, bool maximize,
                                                 uint64_t seed, int64_t first, int64_t count,
                                                 int64_t total);
+
+// The trials the model learns from: all of them up to `max`, else the best max/2 by `values` (to
+// maximise) and the most recent others, in trial order (the model's cost grows with the cube of
+// its points).
+constexpr size_t kMaxModelPoints = 256;
+std::vector<size_t> ModelPoints(const std::vector<double>& values, size_t max);
 
 // The point as the dimension can take it (see ProposeBatch).
 std::vector<double> Snap(const std::vector<spec::SearchDimension>& space, std::vector<double> u);

@@ -3,6 +3,7 @@
 // expects improvement.
 #include "engine/bayesian.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <gtest/gtest.h>
@@ -68,6 +69,28 @@ TEST(BayesianTest, ProposalsGoWhereTheModelExpectsImprovementAndAreFixedBySeed) 
   double spread = 0;
   for (const auto& p : batch) spread = std::max(spread, std::abs(p[0] - batch[0][0]));
   EXPECT_GT(spread, 0.01);
+}
+
+// Past the limit the model learns from the best half and the most recent others.
+TEST(BayesianTest, ManyTrialsKeepTheBestAndTheMostRecent) {
+  std::vector<double> values = {5, 1, 9, 2, 8, 3, 0, 4};
+  EXPECT_EQ(ModelPoints(values, 8), (std::vector<size_t>{0, 1, 2, 3, 4, 5, 6, 7}));
+  // The best two (9 and 8: trials 2 and 4), then the most recent two others (7 and 6).
+  EXPECT_EQ(ModelPoints(values, 4), (std::vector<size_t>{2, 4, 6, 7}));
+  // A proposal from 600 trials still goes where the scores are high.
+  std::vector<spec::SearchDimension> space = {Uniform("x", 0, 1), Uniform("y", 0, 1)};
+  auto f = [](const std::vector<double>& u) { return -(u[0] - 0.7) * (u[0] - 0.7) - (u[1] - 0.2) * (u[1] - 0.2); };
+  std::vector<Observed> seen;
+  std::vector<double> scores;
+  for (int k = 0; k < 600; ++k) {
+    std::vector<double> u = RandomPoint(2, 9, k);
+    seen.push_back({u, f(u)});
+    scores.push_back(f(u));
+  }
+  std::sort(scores.begin(), scores.end());
+  std::vector<std::vector<double>> p = ProposeBatch(space, seen, true, 9, 600, 1);
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_GT(f(p[0]), scores[300]);  // better than the median trial
 }
 
 }  // namespace
