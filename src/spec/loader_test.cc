@@ -451,7 +451,7 @@ jobs:
           - {mode: fast, lr: {type: uniform, min_value: 0.01, max_value: 0.1}}
           - {mode: slow, epochs: {type: randint, upper: 5}}
       flag: {type: choice, values: [true, false]}
-    objective: {goal: maximize, primary_metric: acc}
+    objective: {goal: Maximize, primary_metric: acc}
 )",
                         {{"train.yml", kComponent}});
   EXPECT_EQ(ok.find("error"), std::string::npos) << ok;
@@ -466,6 +466,7 @@ jobs:
   EXPECT_EQ(setup.options[1][1].type, "randint");
   EXPECT_EQ(HyperparameterNames(sw.search_space),
             (std::vector<std::string>{"mode", "lr", "epochs", "flag"}));
+  EXPECT_EQ(sw.goal, "maximize");
 
   std::string bad = Load(R"(type: pipeline
 jobs:

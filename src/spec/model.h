@@ -270,7 +270,7 @@ struct SweepSpec {
   std::optional<int64_t> seed;
   std::string rule;  // random, sobol
   std::vector<SearchDimension> search_space;
-  std::string goal;  // maximize, minimize
+  std::string goal;  // maximize, minimize (lowercased as read)
   std::string primary_metric;
   std::optional<int64_t> max_total_trials, max_concurrent_trials, timeout, trial_timeout;
   EarlyTermination early_termination;

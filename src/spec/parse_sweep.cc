@@ -152,6 +152,7 @@ SweepSpec Loader::ParseSweepFields(Fields& f, const Node& node) {
       diags_.Error(src.Loc(of.Get("goal")), fmt::format("unknown objective goal `{}`", s.goal),
                    "one of maximize, minimize");
     }
+    s.goal = goal;  // Azure reads it in any case: `Minimize` minimises
     of.Finish();
   }
   if (const yaml::Node* l = f.Get("limits")) {
