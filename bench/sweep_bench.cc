@@ -33,7 +33,9 @@ std::vector<weft::spec::SearchDimension> Space() {
   return space;
 }
 
-double Score(const TrialParams& t) { return Branin(t.values[0].second.f, t.values[1].second.f); }
+double Score(const TrialParams& t) {
+  return Branin(t.values[0].second.f, t.values[1].second.f);
+}
 
 double Best(const std::vector<TrialParams>& trials) {
   double best = INFINITY;
@@ -72,16 +74,19 @@ int main() {
     bayes1.push_back(Bayesian(seed, 1));
     bayes4.push_back(Bayesian(seed, 4));
   }
-  std::printf("| sampler | median best of %d trials over %d seeds | worst seed |\n", kTrials, kSeeds);
+  std::printf("| sampler | median best of %d trials over %d seeds | worst seed |\n", kTrials,
+              kSeeds);
   std::printf("|---|---:|---:|\n");
   for (auto [name, v] : {std::pair<const char*, std::vector<double>*>{"random", &random},
                          {"random, rule sobol", &sobol},
                          {"bayesian, 1 trial at a time", &bayes1},
                          {"bayesian, batches of 4", &bayes4}}) {
-    std::printf("| %s | %.3f | %.3f |\n", name, Median(*v), *std::max_element(v->begin(), v->end()));
+    std::printf("| %s | %.3f | %.3f |\n", name, Median(*v),
+                *std::max_element(v->begin(), v->end()));
   }
   double r = Median(random);
-  bool ok = Median(bayes1) <= 0.5 && Median(bayes1) <= r / 2 && Median(bayes4) <= 0.5 && Median(bayes4) <= r / 2;
+  bool ok = Median(bayes1) <= 0.5 && Median(bayes1) <= r / 2 && Median(bayes4) <= 0.5 &&
+            Median(bayes4) <= r / 2;
   std::printf("\ngoal met: %s\n", ok ? "yes" : "no");
   return ok ? 0 : 1;
 }

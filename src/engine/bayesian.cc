@@ -19,7 +19,7 @@ constexpr double kSqrt5 = 2.23606797749979;
 constexpr double kXi = 0.01;  // how much better than the best a point must promise to count
 
 struct Hyper {
-  VectorXd length;  // per dimension, in the unit cube's units
+  VectorXd length;      // per dimension, in the unit cube's units
   double noise = 1e-4;  // variance, relative to the standardised scores' (1)
 };
 
@@ -53,7 +53,8 @@ bool Fit(Model& m) {
   const MatrixXd& l = m.llt.matrixLLT();
   double log_det = 0;
   for (Eigen::Index i = 0; i < n; ++i) log_det += std::log(l(i, i));
-  m.evidence = -0.5 * m.y.dot(m.alpha) - log_det - 0.5 * static_cast<double>(n) * std::log(2 * M_PI);
+  m.evidence =
+      -0.5 * m.y.dot(m.alpha) - log_det - 0.5 * static_cast<double>(n) * std::log(2 * M_PI);
   return true;
 }
 
@@ -138,7 +139,8 @@ VectorXd Maximise(const std::vector<spec::SearchDimension>& space, const Model& 
     for (double scale : {0.1, 0.03, 0.01}) {
       for (int t = 0; t < 30; ++t) {
         VectorXd x = at.second;
-        for (Eigen::Index i = 0; i < d; ++i) x(i) = std::clamp(x(i) + scale * step(gen), 0.0, 1.0 - 1e-9);
+        for (Eigen::Index i = 0; i < d; ++i)
+          x(i) = std::clamp(x(i) + scale * step(gen), 0.0, 1.0 - 1e-9);
         x = Snapped(space, x);
         double ei = ExpectedImprovement(m, x, best);
         if (ei > at.first) at = {ei, std::move(x)};
@@ -209,7 +211,8 @@ std::vector<std::vector<double>> ProposeBatch(const std::vector<spec::SearchDime
   for (Eigen::Index r = 0; r < n; ++r) {
     size_t k = use[static_cast<size_t>(r)];
     const Observed& o = observed[k];
-    for (Eigen::Index i = 0; i < d; ++i) m.x(r, i) = i < static_cast<Eigen::Index>(o.u.size()) ? o.u[i] : 0.5;
+    for (Eigen::Index i = 0; i < d; ++i)
+      m.x(r, i) = i < static_cast<Eigen::Index>(o.u.size()) ? o.u[i] : 0.5;
     m.y(r) = values[k];
   }
   double mean = m.y.mean();
@@ -243,7 +246,8 @@ std::vector<size_t> ModelPoints(const std::vector<double>& values, size_t max) {
   for (size_t k = 0; k < all.size(); ++k) all[k] = k;
   if (all.size() <= max) return all;
   std::vector<size_t> by_value = all;
-  std::stable_sort(by_value.begin(), by_value.end(), [&](size_t a, size_t b) { return values[a] > values[b]; });
+  std::stable_sort(by_value.begin(), by_value.end(),
+                   [&](size_t a, size_t b) { return values[a] > values[b]; });
   std::vector<bool> keep(values.size(), false);
   for (size_t k = 0; k < max / 2; ++k) keep[by_value[k]] = true;
   size_t kept = max / 2;
@@ -264,9 +268,9 @@ int64_t InitialTrials(size_t dims, int64_t total) {
 }
 
 std::vector<std::vector<double>> BayesianPoints(const std::vector<spec::SearchDimension>& space,
-                                                const std::vector<Observed>& observed, bool maximize,
-                                                uint64_t seed, int64_t first, int64_t count,
-                                                int64_t total) {
+                                                const std::vector<Observed>& observed,
+                                                bool maximize, uint64_t seed, int64_t first,
+                                                int64_t count, int64_t total) {
   std::vector<std::vector<double>> out;
   int64_t initial = InitialTrials(space.size(), total);
   for (int64_t k = first; k < first + count && k < initial; ++k) {

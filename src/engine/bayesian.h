@@ -43,9 +43,9 @@ int64_t InitialTrials(size_t dims, int64_t total);
 // The points of trials `first` .. `first + count - 1`, knowing how the trials before `first`
 // scored: the initial ones random (RandomPoint, snapped), the rest proposed.
 std::vector<std::vector<double>> BayesianPoints(const std::vector<spec::SearchDimension>& space,
-                                                const std::vector<Observed>& observed, bool maximize,
-                                                uint64_t seed, int64_t first, int64_t count,
-                                                int64_t total);
+                                                const std::vector<Observed>& observed,
+                                                bool maximize, uint64_t seed, int64_t first,
+                                                int64_t count, int64_t total);
 
 // The trials the model learns from: all of them up to `max`, else the best max/2 by `values` (to
 // maximise) and the most recent others, in trial order (the model's cost grows with the cube of

@@ -79,7 +79,9 @@ TEST(BayesianTest, ManyTrialsKeepTheBestAndTheMostRecent) {
   EXPECT_EQ(ModelPoints(values, 4), (std::vector<size_t>{2, 4, 6, 7}));
   // A proposal from 600 trials still goes where the scores are high.
   std::vector<spec::SearchDimension> space = {Uniform("x", 0, 1), Uniform("y", 0, 1)};
-  auto f = [](const std::vector<double>& u) { return -(u[0] - 0.7) * (u[0] - 0.7) - (u[1] - 0.2) * (u[1] - 0.2); };
+  auto f = [](const std::vector<double>& u) {
+    return -(u[0] - 0.7) * (u[0] - 0.7) - (u[1] - 0.2) * (u[1] - 0.2);
+  };
   std::vector<Observed> seen;
   std::vector<double> scores;
   for (int k = 0; k < 600; ++k) {
