@@ -195,9 +195,8 @@ std::vector<std::vector<double>> ProposeBatch(const std::vector<spec::SearchDime
     return out;
   }
   // Scores to maximise, standardised; failed trials count as the worst seen.
-  std::vector<double> raw;
-  for (const Observed* o : scored) raw.push_back(maximize ? *o->score : -*o->score);
-  double worst = *std::min_element(raw.begin(), raw.end());
+  double worst = INFINITY;
+  for (const Observed* o : scored) worst = std::min(worst, maximize ? *o->score : -*o->score);
   std::vector<double> values;  // to maximise
   for (const Observed& o : observed) {
     bool ok = o.score && std::isfinite(*o.score);
