@@ -224,9 +224,17 @@ TEST(CliTest, ExampleValidatesCleanly) {
 // substitutes must arrive as one word.
 TEST(CliTest, DigitsDemoRunsInAFolderWithASpaceAQuoteAndANonAsciiLetter) {
   testing::TempDir tmp;
+  const char* was = std::getenv("TMPDIR");
+  std::string before = was ? was : "";
   ::setenv("TMPDIR", tmp.path().c_str(), 1);
   ::setenv("WEFT", WEFT_BINARY, 1);
   ProcessResult r = testing::Run({std::string(WEFT_SOURCE_DIR) + "/examples/demo"}, WEFT_SOURCE_DIR);
+  // tmp goes with this test: later tests in the same process make their folders where they did.
+  if (was) {
+    ::setenv("TMPDIR", before.c_str(), 1);
+  } else {
+    ::unsetenv("TMPDIR");
+  }
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("working in " + tmp.path() + "/weft demo 'ü-"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("run r3: succeeded"), std::string::npos) << r.out;
