@@ -27,9 +27,10 @@ std::function<int()> SetupShow(CLI::App& sub) {
     if (!steps.ok()) return Fail(steps.status());
     // A step with several jobs (a sweep's trials, a parallel step's workers): each one's line.
     auto jobs_of = [&](const meta::StepRecord& s) {
+      if (s.jobs <= 1) return std::vector<meta::JobRecord>{};  // (no query per step of a big run)
       auto [src_run, src_idx] = s.ResultAttempt();
       Result<std::vector<meta::JobRecord>> jobs = (*ws)->meta().Jobs(src_run, src_idx);
-      return s.jobs > 1 && jobs.ok() ? *jobs : std::vector<meta::JobRecord>{};
+      return jobs.ok() ? *jobs : std::vector<meta::JobRecord>{};
     };
     if (o->json) {
       Json arr = Json::MakeArray();
