@@ -39,15 +39,16 @@ void Run::ReleaseTrials(uint32_t i) {
     }
     return;
   }
+  int active = 0;  // handed out and not ended
+  for (int k = 0; k < r.released; ++k) active += meta::Ended(r.jobs[static_cast<size_t>(k)].status) ? 0 : 1;
   while (r.released < total) {
-    int active = 0;
-    for (int k = 0; k < r.released; ++k) active += meta::Ended(r.jobs[static_cast<size_t>(k)].status) ? 0 : 1;
     if (sweep.max_concurrent > 0 && active >= sweep.max_concurrent) return;
     if (r.released >= static_cast<int>(r.trials.size())) {
       if (active > 0) return;  // the next bayesian batch learns from every trial before it
       ProposeTrials(i);
     }
     engine_.scheduler_->Enqueue(SlotOf(i, r.released++));
+    ++active;
   }
 }
 
