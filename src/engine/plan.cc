@@ -55,17 +55,22 @@ Status PlanParallel(const spec::Node& node, const ws::Workspace& ws, StepPlan& p
   return Status::Ok();
 }
 
-// Whether a trial could log `metric`: its command or a file of its code folder (the first
-// thousand files, each up to 1 MB) holds the name, or turns on MLflow's autologging.
+// Whether a trial could log `metric`: its command or one of its code folder's scripts holds the
+// name, or turns on MLflow's autologging. At most 16 MB of scripts are read (a code folder may
+// hold data and models; those never name a metric to log).
 bool MentionsMetric(const spec::CommandComponent& trial, const std::string& metric) {
   if (trial.command.text.find(metric) != std::string::npos) return true;
   if (trial.code.empty()) return false;
+  static const std::set<std::string> kScripts = {".py", ".sh", ".r", ".R", ".ipynb", ".yml", ".yaml",
+                                                 ".json", ".cfg", ".toml", ".ini"};
   std::error_code ec;
-  int files = 0;
-  for (std::filesystem::recursive_directory_iterator it(trial.code, ec), end; !ec && it != end && files < 1000;
+  uintmax_t budget = 16u << 20;
+  for (std::filesystem::recursive_directory_iterator it(trial.code, ec), end; !ec && it != end;
        it.increment(ec)) {
-    if (!it->is_regular_file(ec) || it->file_size(ec) > (1u << 20)) continue;
-    ++files;
+    if (!it->is_regular_file(ec) || kScripts.count(it->path().extension().string()) == 0) continue;
+    uintmax_t size = it->file_size(ec);
+    if (ec || size > budget) return true;  // not read: no reason to warn
+    budget -= size;
     std::ifstream in(it->path(), std::ios::binary);
     std::string text((std::istreambuf_iterator<char>(in)), {});
     // (MLflow's autologging logs metrics its scripts never name.)
