@@ -46,6 +46,7 @@ std::string SubmissionJson(const std::string& file, const RunOptions& o, const S
   j.Set("file", file).Set("sets", strings(o.sets)).Set("force", o.force);
   j.Set("force_steps", strings(o.force_steps)).Set("only", o.only).Set("until", o.until);
   j.Set("experiment", o.experiment).Set("workdir", o.workdir).Set("jobs", o.jobs);
+  j.Set("project", o.project).Set("user", o.user);
   j.Set("tags", tags).Set("paths", paths);
   return j.Dump(-1);
 }
@@ -68,6 +69,8 @@ Result<Submission> ParseSubmission(const std::string& text) {
   o.until = str("until");
   o.experiment = str("experiment");
   o.workdir = str("workdir");
+  if (!str("project").empty()) o.project = str("project");  // (older runs: local)
+  if (!str("user").empty()) o.user = str("user");
   if (const Json* f = j->Find("force"); f && f->Bool()) o.force = *f->Bool();
   if (const Json* n = j->Find("jobs"); n && n->Int()) o.jobs = *n->Int();
   auto strings = [&](const char* key) {

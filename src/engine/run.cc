@@ -204,6 +204,7 @@ Status Run::Create() {
   rec.created_ns = Now();
   rec.seeds_reuse = !pipeline_.job.settings.force_rerun;
   rec.workdir = options_.workdir;
+  rec.project = options_.project;
   rec.tags = options_.tags;
   for (auto& [key, value] : rec.tags) value = redact_.Apply(std::move(value));
   rec.owner = engine_.owner_;
@@ -324,7 +325,7 @@ void Run::Queue(uint32_t i) {
 void Run::Finish(uint32_t i, StepStatus st, std::string message) {
   StepRun& r = steps_[i];
   if (r.claimed) {  // in the same commit as the step's outputs: waiters then find them
-    parts_.meta.ReleaseClaims(record_.id, r.fp.digest).ok();
+    parts_.meta.ReleaseClaims(record_.id, ClaimKey(i)).ok();
     r.claimed = false;
   }
   r.st = st;
@@ -589,7 +590,8 @@ bool Run::TryReuse(uint32_t i) {
                                                          : "forced by --force-step";
     return false;
   }
-  Result<std::vector<meta::ReuseCandidate>> cands = parts_.meta.ReuseCandidates(r.fp.digest);
+  Result<std::vector<meta::ReuseCandidate>> cands =
+      parts_.meta.ReuseCandidates(r.fp.digest, options_.project);
   if (!cands.ok()) return false;
   for (const meta::ReuseCandidate& c : *cands) {
     bool intact = true;
@@ -618,11 +620,16 @@ void Run::FinishReused(uint32_t i) {
   Finish(i, StepStatus::kReused, steps_[i].rec.message);
 }
 
+std::string Run::ClaimKey(uint32_t i) const {
+  const std::string& fp = steps_[i].fp.digest;
+  return options_.project == "local" ? fp : options_.project + "/" + fp;
+}
+
 // Claims step i's fingerprint for this run; false when another live run holds it (the step then
 // waits for it). A holder whose process died, or whose heartbeat stopped, is taken over.
 bool Run::Claim(uint32_t i) {
   StepRun& r = steps_[i];
-  meta::Claim mine{r.fp.digest, record_.id, i, record_.owner, Now()};
+  meta::Claim mine{ClaimKey(i), record_.id, i, record_.owner, Now()};
   Result<meta::Claim> holder = parts_.meta.Claim(mine);
   if (!holder.ok()) {
     if (error_.ok()) error_ = holder.status();
@@ -630,7 +637,7 @@ bool Run::Claim(uint32_t i) {
   }
   if (holder->run_id != record_.id && HolderGone(*holder)) {
     Status s = parts_.meta.TakeOverClaim(mine, holder->owner);
-    Result<std::optional<meta::Claim>> now = parts_.meta.ClaimOn(r.fp.digest);
+    Result<std::optional<meta::Claim>> now = parts_.meta.ClaimOn(ClaimKey(i));
     if (s.ok() && now.ok() && *now) holder = **now;
   }
   r.claimed = holder->run_id == record_.id;
@@ -654,7 +661,7 @@ void Run::CheckWaiting() {
   std::vector<uint32_t> waiting;
   waiting.swap(waiting_);
   for (uint32_t i : waiting) {
-    Result<std::optional<meta::Claim>> c = parts_.meta.ClaimOn(steps_[i].fp.digest);
+    Result<std::optional<meta::Claim>> c = parts_.meta.ClaimOn(ClaimKey(i));
     if (c.ok() && *c && (*c)->run_id != record_.id && !HolderGone(**c)) {
       waiting_.push_back(i);
       continue;

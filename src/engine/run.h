@@ -147,6 +147,9 @@ class Run {
                                                const meta::OutputRecord& o);
   void FinishReused(uint32_t i);
   bool Claim(uint32_t i);
+  // What step i's claim is on: its fingerprint, within the run's project (results are shared
+  // within a project only).
+  std::string ClaimKey(uint32_t i) const;
   bool HolderGone(const meta::Claim& c) const;
   void CheckWaiting();
   void DueRetries();

@@ -38,6 +38,7 @@ struct RunRecord {
   std::vector<std::pair<std::string, std::string>> tags;  // the pipeline's, then `weft run --tag`
   std::string submission;  // JSON: what it was submitted with, for `weft resume` (engine/resume.h)
   std::string resumes;     // the run this one resumes, if any
+  std::string project = "local";  // whose run it is (a server's project; "local" for `weft run`)
 };
 
 struct StepRecord {
@@ -165,6 +166,43 @@ struct RunFilter {
   int64_t since_ns = 0;
   std::string tag;        // runs with this tag
   std::string tag_value;  // ... and this value, when not empty
+  std::string project;    // runs of this project
+  int64_t before_seq = 0;  // paging: runs older than this one (0: from the newest)
+};
+
+// A server's project: whose runs, assets and tokens belong together, with its quotas (0: none).
+struct ProjectRecord {
+  std::string name;
+  std::string description;
+  int64_t created_ns = 0;
+  double max_cpus = 0;
+  int64_t max_gpus = 0;
+  int64_t max_memory_mb = 0;
+  int64_t max_running = 0;  // running steps
+};
+
+// A server's bearer token. Only the hash of its secret is kept; the token itself is shown once.
+struct TokenRecord {
+  std::string id;       // public, the lookup key (part of the token's text)
+  std::string name;
+  std::string project;  // empty for the server's admins
+  std::string role;     // reader, contributor, owner, admin
+  std::string hash;     // hex SHA-256 of the secret
+  int64_t created_ns = 0;
+  int64_t expires_ns = 0;  // 0: never (admins only)
+  int64_t revoked_ns = 0;  // 0: not revoked
+  std::string created_by;  // the id of the token that created it; empty for the first admin
+};
+
+// One entry of the append-only audit log: who did what, when.
+struct AuditRecord {
+  int64_t seq = 0;
+  int64_t at_ns = 0;
+  std::string who;      // a token id, "local" for commands on the workspace, "-" when unknown
+  std::string project;  // the project it concerns; empty for server-wide changes
+  std::string action;   // e.g. token.create, run.submit, auth.failed, output.download
+  std::string target;   // what it acted on
+  std::string detail;
 };
 
 class MetaStore : public store::HashCache {
@@ -200,9 +238,11 @@ class MetaStore : public store::HashCache {
   virtual Status PutOutput(const std::string& run, int64_t index, const OutputRecord& out) = 0;
   virtual Status PutInput(const std::string& run, int64_t index, const InputRecord& in) = 0;
 
-  // Succeeded steps that ran (not reused) with this fingerprint, from runs whose results seed
-  // reuse, newest first, each with its outputs (one query).
-  virtual Result<std::vector<ReuseCandidate>> ReuseCandidates(const std::string& fingerprint) = 0;
+  // Succeeded steps that ran (not reused) with this fingerprint, from runs of `project` whose
+  // results seed reuse, newest first, each with its outputs (one query). Results are never
+  // shared across projects.
+  virtual Result<std::vector<ReuseCandidate>> ReuseCandidates(const std::string& fingerprint,
+                                                              const std::string& project) = 0;
   virtual Result<std::vector<OutputRecord>> Outputs(const std::string& run, int64_t index) = 0;
   virtual Result<std::vector<InputRecord>> Inputs(const std::string& run, int64_t index) = 0;
   // Lineage: the step attempts that computed `digest` (hex) as an output, and the steps that were
@@ -274,6 +314,21 @@ class MetaStore : public store::HashCache {
                                 const std::string& tracking) = 0;
   virtual Result<std::vector<std::pair<std::string, std::string>>> RunTracking(
       const std::string& run) = 0;
+
+  // A server's identities. Projects and tokens are written inside Begin/Commit; the audit log
+  // only grows (its rows can be neither changed nor deleted).
+  virtual Status PutProject(const ProjectRecord& project) = 0;
+  virtual Result<std::optional<ProjectRecord>> FindProject(const std::string& name) = 0;
+  virtual Result<std::vector<ProjectRecord>> Projects() = 0;
+  virtual Status PutToken(const TokenRecord& token) = 0;
+  virtual Result<std::optional<TokenRecord>> FindToken(const std::string& id) = 0;
+  // A project's tokens (every admin token for ""), newest first.
+  virtual Result<std::vector<TokenRecord>> Tokens(const std::string& project) = 0;
+  virtual Status AppendAudit(const AuditRecord& entry) = 0;
+  // The newest entries first, of one project (every project's and the server's for nullopt),
+  // older than `before_seq` when it is not 0.
+  virtual Result<std::vector<AuditRecord>> Audit(const std::optional<std::string>& project,
+                                                 int64_t limit, int64_t before_seq) = 0;
 
   // store::HashCache: the digests of the user's files, by what stat says of them.
 

@@ -85,7 +85,7 @@ TEST_P(MetaTest, ReuseCandidatesAreSucceededStepsOfSeedingRuns) {
   failed.fingerprint = "sha256:f";
   ASSERT_TRUE(meta_->PutStep(failed).ok());
   ASSERT_TRUE(meta_->Commit().ok());
-  Result<std::vector<ReuseCandidate>> c = meta_->ReuseCandidates("sha256:f");
+  Result<std::vector<ReuseCandidate>> c = meta_->ReuseCandidates("sha256:f", "local");
   ASSERT_TRUE(c.ok());
   ASSERT_EQ(c->size(), 1u);
   EXPECT_EQ((*c)[0].run_id, seeding.id);
@@ -93,6 +93,8 @@ TEST_P(MetaTest, ReuseCandidatesAreSucceededStepsOfSeedingRuns) {
   ASSERT_EQ((*c)[0].outputs.size(), 2u);  // its own outputs only, by name
   EXPECT_EQ((*c)[0].outputs[0].name, "artifacts");
   EXPECT_EQ((*c)[0].outputs[1].digest, "model-digest");
+  // Another project's run does not offer its results.
+  EXPECT_TRUE(meta_->ReuseCandidates("sha256:f", "vision")->empty());
 }
 
 // gc keeps the objects of the runs it keeps: their steps' inputs and outputs and the objects the
@@ -201,6 +203,72 @@ TEST_P(MetaTest, ARunsTrackingIsKeptPerTargetAndClaimsAreReleasedByRun) {
   EXPECT_TRUE(meta_->RunTracking(b.id)->empty());
   EXPECT_FALSE(meta_->ClaimOn("sha256:f1")->has_value());
   EXPECT_EQ((*meta_->ClaimOn("sha256:f2"))->run_id, b.id);
+}
+
+TEST_P(MetaTest, RunsAreListedByProjectAndPagedByTheirSequence) {
+  for (const char* project : {"local", "vision", "vision", "nlp", "vision"}) {
+    ASSERT_TRUE(meta_->Begin().ok());
+    RunRecord r;
+    r.project = project;
+    ASSERT_TRUE(meta_->CreateRun(r).ok());
+    ASSERT_TRUE(meta_->Commit().ok());
+  }
+  auto ids = [&](int64_t limit, const std::string& project, int64_t before) {
+    RunFilter f;
+    f.project = project;
+    f.before_seq = before;
+    std::vector<std::string> out;
+    Result<std::vector<RunRecord>> runs = meta_->Runs(limit, f);
+    for (const RunRecord& r : *runs) out.push_back(r.id + "@" + r.project);
+    return out;
+  };
+  EXPECT_EQ(ids(10, "vision", 0), (std::vector<std::string>{"r5@vision", "r3@vision", "r2@vision"}));
+  EXPECT_EQ(ids(2, "vision", 5), (std::vector<std::string>{"r3@vision", "r2@vision"}));
+  EXPECT_EQ(ids(2, "", 2), (std::vector<std::string>{"r1@local"}));
+  EXPECT_EQ((*meta_->FindRun("r4"))->project, "nlp");
+}
+
+TEST_P(MetaTest, ProjectsTokensAndTheAuditLogAreKept) {
+  ASSERT_TRUE(meta_->Begin().ok());
+  ASSERT_TRUE(meta_->PutProject({"vision", "images", 5, 4.5, 1, 8192, 10}).ok());
+  ASSERT_TRUE(meta_->PutProject({"nlp", "", 6, 0, 0, 0, 0}).ok());
+  ASSERT_TRUE(meta_->PutToken({"a1", "ci", "vision", "reader", "h1", 10, 100, 0, "adm"}).ok());
+  ASSERT_TRUE(meta_->PutToken({"a2", "bob", "vision", "owner", "h2", 20, 200, 0, "adm"}).ok());
+  ASSERT_TRUE(meta_->PutToken({"adm", "admin", "", "admin", "h0", 1, 0, 0, ""}).ok());
+  ASSERT_TRUE(meta_->Commit().ok());
+  std::optional<ProjectRecord> p = *meta_->FindProject("vision");
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->max_cpus, 4.5);
+  EXPECT_EQ(p->max_memory_mb, 8192);
+  EXPECT_EQ(p->max_running, 10);
+  EXPECT_FALSE(meta_->FindProject("audio")->has_value());
+  ASSERT_EQ(meta_->Projects()->size(), 2u);
+  EXPECT_EQ(meta_->Projects()->front().name, "nlp");
+
+  std::vector<TokenRecord> tokens = *meta_->Tokens("vision");
+  ASSERT_EQ(tokens.size(), 2u);
+  EXPECT_EQ(tokens[0].id, "a2");  // newest first
+  EXPECT_EQ(meta_->Tokens("")->size(), 1u);
+  TokenRecord revoked = tokens[1];
+  revoked.revoked_ns = 50;
+  ASSERT_TRUE(meta_->Begin().ok());
+  ASSERT_TRUE(meta_->PutToken(revoked).ok());
+  ASSERT_TRUE(meta_->Commit().ok());
+  EXPECT_EQ((*meta_->FindToken("a1"))->revoked_ns, 50);
+  EXPECT_EQ((*meta_->FindToken("a1"))->hash, "h1");
+  EXPECT_FALSE(meta_->FindToken("a")->has_value());  // ids are exact
+
+  ASSERT_TRUE(meta_->AppendAudit({0, 1, "adm", "", "project.create", "vision", ""}).ok());
+  ASSERT_TRUE(meta_->AppendAudit({0, 2, "a2", "vision", "token.create", "a1", "reader"}).ok());
+  ASSERT_TRUE(meta_->AppendAudit({0, 3, "-", "", "auth.failed", "", "unknown token"}).ok());
+  std::vector<AuditRecord> all = *meta_->Audit(std::nullopt, 10, 0);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].action, "auth.failed");
+  EXPECT_EQ(all[2].action, "project.create");
+  std::vector<AuditRecord> vision = *meta_->Audit(std::string("vision"), 10, 0);
+  ASSERT_EQ(vision.size(), 1u);
+  EXPECT_EQ(vision[0].who, "a2");
+  EXPECT_EQ(meta_->Audit(std::nullopt, 10, all[1].seq)->size(), 1u);  // paging
 }
 
 INSTANTIATE_TEST_SUITE_P(Implementations, MetaTest, ::testing::ValuesIn(kImplementations),

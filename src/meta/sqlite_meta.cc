@@ -74,12 +74,34 @@ RunRecord ReadRun(const Statement& q) {
   }
   r.submission = q.Text(13);
   r.resumes = q.Text(14);
+  r.project = q.Text(15);
   return r;
 }
 
 constexpr const char* kRunColumns =
     "id, seq, pipeline_file, name, experiment, status, created_ns, finished_ns, exit_code, "
-    "seeds_reuse, workdir, owner, tags, submission, resumes";
+    "seeds_reuse, workdir, owner, tags, submission, resumes, project";
+
+constexpr const char* kProjectColumns =
+    "name, description, created_ns, max_cpus, max_gpus, max_memory_mb, max_running";
+
+ProjectRecord ReadProject(const Statement& q) {
+  return ProjectRecord{q.Text(0), q.Text(1),   q.Int(2), q.Double(3),
+                       q.Int(4),  q.Int(5), q.Int(6)};
+}
+
+constexpr const char* kTokenColumns =
+    "id, name, project, role, hash, created_ns, expires_ns, revoked_ns, created_by";
+
+TokenRecord ReadToken(const Statement& q) {
+  return TokenRecord{q.Text(0), q.Text(1), q.Text(2), q.Text(3), q.Text(4),
+                     q.Int(5),  q.Int(6),  q.Int(7),  q.Text(8)};
+}
+
+AuditRecord ReadAudit(const Statement& q) {
+  return AuditRecord{q.Int(0),  q.Int(1),  q.Text(2), q.Text(3),
+                     q.Text(4), q.Text(5), q.Text(6)};
+}
 
 constexpr const char* kAssetColumns =
     "kind, registry, name, version, digest, entry, type, description, source, created_ns, archived";
@@ -140,7 +162,8 @@ class SqliteMetaStore final : public MetaStore {
                         const std::vector<std::pair<std::string, std::string>>& fields) override;
   Status PutOutput(const std::string& run, int64_t index, const OutputRecord& out) override;
   Status PutInput(const std::string& run, int64_t index, const InputRecord& in) override;
-  Result<std::vector<ReuseCandidate>> ReuseCandidates(const std::string& fingerprint) override;
+  Result<std::vector<ReuseCandidate>> ReuseCandidates(const std::string& fingerprint,
+                                                      const std::string& project) override;
   Result<std::vector<OutputRecord>> Outputs(const std::string& run, int64_t index) override;
   Result<std::vector<InputRecord>> Inputs(const std::string& run, int64_t index) override;
   Result<std::vector<PortUse>> Producers(const std::string& digest) override;
@@ -183,6 +206,15 @@ class SqliteMetaStore final : public MetaStore {
   Status PutRunTracking(const std::string& run, const std::string& target,
                         const std::string& tracking) override;
   Result<std::vector<std::pair<std::string, std::string>>> RunTracking(const std::string& run) override;
+  Status PutProject(const ProjectRecord& project) override;
+  Result<std::optional<ProjectRecord>> FindProject(const std::string& name) override;
+  Result<std::vector<ProjectRecord>> Projects() override;
+  Status PutToken(const TokenRecord& token) override;
+  Result<std::optional<TokenRecord>> FindToken(const std::string& id) override;
+  Result<std::vector<TokenRecord>> Tokens(const std::string& project) override;
+  Status AppendAudit(const AuditRecord& entry) override;
+  Result<std::vector<AuditRecord>> Audit(const std::optional<std::string>& project, int64_t limit,
+                                         int64_t before_seq) override;
 
   std::optional<Digest> Lookup(const std::string& path, const struct stat& st) override;
   void Record(const std::string& path, const struct stat& st, const Digest& digest,
@@ -242,7 +274,7 @@ Result<RunRecord> SqliteMetaStore::CreateRun(RunRecord run) {
   run.seq = q->Int(0);
   run.id = fmt::format("r{}", run.seq);
   Result<Statement> ins = db_->Prepare(fmt::format(
-      "INSERT INTO runs({}) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", kRunColumns));
+      "INSERT INTO runs({}) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", kRunColumns));
   if (!ins.ok()) return ins.status();
   ins->Bind(1, run.id).Bind(2, run.seq).Bind(3, run.pipeline_file).Bind(4, run.name);
   ins->Bind(5, run.experiment).Bind(6, std::string(Name(run.status))).Bind(7, run.created_ns);
@@ -251,6 +283,7 @@ Result<RunRecord> SqliteMetaStore::CreateRun(RunRecord run) {
   Json tags = Json::MakeObject();
   for (const auto& [k, v] : run.tags) tags.Set(k, v);
   ins->Bind(13, tags.Dump(-1)).Bind(14, run.submission).Bind(15, run.resumes);
+  ins->Bind(16, run.project);
   Status s = ins->Run();
   if (!s.ok()) return s;
   return run;
@@ -361,15 +394,16 @@ Status SqliteMetaStore::PutInput(const std::string& run, int64_t index, const In
       .Bind(6, in.digest).Run();
 }
 
-Result<std::vector<ReuseCandidate>> SqliteMetaStore::ReuseCandidates(const std::string& fingerprint) {
+Result<std::vector<ReuseCandidate>> SqliteMetaStore::ReuseCandidates(const std::string& fingerprint,
+                                                                    const std::string& project) {
   Result<Statement*> r = db_->Cached(
       "SELECT s.run_id, s.idx, s.name, o.name, o.digest, o.type, o.object_name, o.bytes, o.inode, "
       "o.mtime_ns FROM steps s JOIN runs r ON r.id = s.run_id LEFT JOIN step_outputs o ON "
       "o.run_id = s.run_id AND o.idx = s.idx WHERE s.fingerprint = ? AND s.status = 'succeeded' "
-      "AND r.seeds_reuse = 1 ORDER BY s.finished_ns DESC LIMIT 256");  // outputs follow their step
+      "AND r.seeds_reuse = 1 AND r.project = ? ORDER BY s.finished_ns DESC LIMIT 256");  // outputs follow their step
   if (!r.ok()) return r.status();
   Statement& q = **r;
-  q.Bind(1, fingerprint);
+  q.Bind(1, fingerprint).Bind(2, project);
   std::vector<ReuseCandidate> out;
   while (true) {
     Result<bool> row = q.Step();
@@ -711,17 +745,90 @@ Result<std::vector<std::pair<std::string, std::string>>> SqliteMetaStore::RunTra
       q, [](const Statement& s) { return std::make_pair(s.Text(0), s.Text(1)); });
 }
 
+Status SqliteMetaStore::PutProject(const ProjectRecord& p) {
+  Result<Statement> q = db_->Prepare(
+      fmt::format("INSERT OR REPLACE INTO projects({}) VALUES(?,?,?,?,?,?,?)", kProjectColumns));
+  if (!q.ok()) return q.status();
+  q->Bind(1, p.name).Bind(2, p.description).Bind(3, p.created_ns).Bind(4, p.max_cpus);
+  q->Bind(5, p.max_gpus).Bind(6, p.max_memory_mb).Bind(7, p.max_running);
+  return q->Run();
+}
+
+Result<std::optional<ProjectRecord>> SqliteMetaStore::FindProject(const std::string& name) {
+  Result<Statement> q =
+      db_->Prepare(fmt::format("SELECT {} FROM projects WHERE name = ?", kProjectColumns));
+  if (q.ok()) q->Bind(1, name);
+  Result<std::vector<ProjectRecord>> rows = All<ProjectRecord>(q, ReadProject);
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return std::optional<ProjectRecord>();
+  return std::optional<ProjectRecord>(rows->front());
+}
+
+Result<std::vector<ProjectRecord>> SqliteMetaStore::Projects() {
+  Result<Statement> q =
+      db_->Prepare(fmt::format("SELECT {} FROM projects ORDER BY name", kProjectColumns));
+  return All<ProjectRecord>(q, ReadProject);
+}
+
+Status SqliteMetaStore::PutToken(const TokenRecord& t) {
+  Result<Statement> q = db_->Prepare(
+      fmt::format("INSERT OR REPLACE INTO tokens({}) VALUES(?,?,?,?,?,?,?,?,?)", kTokenColumns));
+  if (!q.ok()) return q.status();
+  q->Bind(1, t.id).Bind(2, t.name).Bind(3, t.project).Bind(4, t.role).Bind(5, t.hash);
+  q->Bind(6, t.created_ns).Bind(7, t.expires_ns).Bind(8, t.revoked_ns).Bind(9, t.created_by);
+  return q->Run();
+}
+
+Result<std::optional<TokenRecord>> SqliteMetaStore::FindToken(const std::string& id) {
+  Result<Statement> q = db_->Prepare(fmt::format("SELECT {} FROM tokens WHERE id = ?", kTokenColumns));
+  if (q.ok()) q->Bind(1, id);
+  Result<std::vector<TokenRecord>> rows = All<TokenRecord>(q, ReadToken);
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return std::optional<TokenRecord>();
+  return std::optional<TokenRecord>(rows->front());
+}
+
+Result<std::vector<TokenRecord>> SqliteMetaStore::Tokens(const std::string& project) {
+  Result<Statement> q = db_->Prepare(fmt::format(
+      "SELECT {} FROM tokens WHERE project = ? ORDER BY created_ns DESC, id", kTokenColumns));
+  if (q.ok()) q->Bind(1, project);
+  return All<TokenRecord>(q, ReadToken);
+}
+
+Status SqliteMetaStore::AppendAudit(const AuditRecord& e) {
+  Result<Statement*> q = db_->Cached(
+      "INSERT INTO audit(at_ns, who, project, action, target, detail) VALUES(?,?,?,?,?,?)");
+  if (!q.ok()) return q.status();
+  return (*q)->Bind(1, e.at_ns).Bind(2, e.who).Bind(3, e.project).Bind(4, e.action)
+      .Bind(5, e.target).Bind(6, e.detail).Run();
+}
+
+Result<std::vector<AuditRecord>> SqliteMetaStore::Audit(const std::optional<std::string>& project,
+                                                        int64_t limit, int64_t before_seq) {
+  Result<Statement> q = db_->Prepare(
+      "SELECT seq, at_ns, who, project, action, target, detail FROM audit WHERE (? OR project = ?) "
+      "AND (? = 0 OR seq < ?) ORDER BY seq DESC LIMIT ?");
+  if (q.ok()) {
+    q->Bind(1, int64_t{!project}).Bind(2, project.value_or("")).Bind(3, before_seq);
+    q->Bind(4, before_seq).Bind(5, limit);
+  }
+  return All<AuditRecord>(q, ReadAudit);
+}
+
 Result<std::vector<RunRecord>> SqliteMetaStore::Runs(int64_t limit, const RunFilter& filter) {
   Result<Statement> q = db_->Prepare(fmt::format(
       "SELECT {} FROM runs WHERE (? = '' OR experiment = ?) AND (? = '' OR status = ?) AND "
       "created_ns >= ? AND (? = '' OR EXISTS (SELECT 1 FROM json_each(runs.tags) WHERE key = ? "
-      "AND (? = '' OR value = ?))) ORDER BY seq DESC LIMIT ?",
+      "AND (? = '' OR value = ?))) AND (? = '' OR project = ?) AND (? = 0 OR seq < ?) "
+      "ORDER BY seq DESC LIMIT ?",
       kRunColumns));
   if (q.ok()) {
     std::string status = filter.status ? std::string(Name(*filter.status)) : "";
     q->Bind(1, filter.experiment).Bind(2, filter.experiment).Bind(3, status);
     q->Bind(4, status).Bind(5, filter.since_ns).Bind(6, filter.tag).Bind(7, filter.tag);
-    q->Bind(8, filter.tag_value).Bind(9, filter.tag_value).Bind(10, limit);
+    q->Bind(8, filter.tag_value).Bind(9, filter.tag_value).Bind(10, filter.project);
+    q->Bind(11, filter.project).Bind(12, filter.before_seq).Bind(13, filter.before_seq);
+    q->Bind(14, limit);
   }
   return All<RunRecord>(q, ReadRun);
 }

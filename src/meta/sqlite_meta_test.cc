@@ -47,7 +47,8 @@ TEST_F(SqliteMetaTest, OpeningAnOlderSchemaMigratesIt) {
      // later migration here when adding one)
     Result<std::unique_ptr<Db>> db = Db::Open(path);
     ASSERT_TRUE(db.ok());
-    ASSERT_TRUE((*db)->Exec("ALTER TABLE runs DROP COLUMN resumes; ALTER TABLE runs DROP COLUMN submission; ALTER TABLE runs DROP COLUMN tags; ALTER TABLE runs DROP COLUMN owner; "
+    ASSERT_TRUE((*db)->Exec("DROP INDEX runs_by_project; ALTER TABLE runs DROP COLUMN project; DROP TABLE projects; DROP TABLE tokens; DROP TABLE audit; "
+                            "ALTER TABLE runs DROP COLUMN resumes; ALTER TABLE runs DROP COLUMN submission; ALTER TABLE runs DROP COLUMN tags; ALTER TABLE runs DROP COLUMN owner; "
                             "DROP TABLE jobs; DROP TABLE run_tracking; ALTER TABLE steps DROP COLUMN target; ALTER TABLE steps DROP COLUMN jobs; "
                             "DROP TABLE run_objects; DROP TABLE environments; DROP TABLE claims; DROP TABLE params; DROP TABLE metrics; DROP TABLE assets; "
                             "DROP INDEX succeeded_by_fingerprint; "
@@ -85,7 +86,8 @@ TEST_F(SqliteMetaTest, ARunsGroupMovesFromItsOwnerToItsTracking) {
   {
     Result<std::unique_ptr<Db>> db = Db::Open(path);
     ASSERT_TRUE(db.ok());
-    ASSERT_TRUE((*db)->Exec("DROP TABLE jobs; DROP TABLE run_tracking; ALTER TABLE steps DROP COLUMN target; "
+    ASSERT_TRUE((*db)->Exec("DROP INDEX runs_by_project; ALTER TABLE runs DROP COLUMN project; DROP TABLE projects; DROP TABLE tokens; DROP TABLE audit; "
+                            "DROP TABLE jobs; DROP TABLE run_tracking; ALTER TABLE steps DROP COLUMN target; "
                             "ALTER TABLE steps DROP COLUMN jobs; "
                             "ALTER TABLE metrics RENAME TO m12; CREATE TABLE metrics AS SELECT run_id, idx, seq, "
                             "name, value, step, timestamp_ms FROM m12; DROP TABLE m12; "
@@ -103,6 +105,21 @@ TEST_F(SqliteMetaTest, ARunsGroupMovesFromItsOwnerToItsTracking) {
   ASSERT_TRUE(t.ok());
   ASSERT_EQ(t->size(), 1u);
   EXPECT_EQ((*t)[0], std::make_pair(std::string("local"), std::string("/sys/fs/cgroup/a b/weft-x-r1")));
+}
+
+// Nothing the store offers can change the audit log, and neither can SQL run on the file.
+TEST_F(SqliteMetaTest, TheAuditLogCannotBeChangedOrDeleted) {
+  ASSERT_TRUE(meta_->AppendAudit({0, 1, "adm", "", "project.create", "vision", ""}).ok());
+  meta_.reset();
+  Result<std::unique_ptr<Db>> db = Db::Open(dir_.path() + "/weft.db");
+  ASSERT_TRUE(db.ok());
+  Status update = (*db)->Exec("UPDATE audit SET who = 'someone else'");
+  EXPECT_FALSE(update.ok());
+  EXPECT_NE(update.message().find("append-only"), std::string::npos) << update.message();
+  EXPECT_FALSE((*db)->Exec("DELETE FROM audit").ok());
+  Result<Statement> q = (*db)->Prepare("SELECT who FROM audit");
+  ASSERT_TRUE(q.ok() && *q->Step());
+  EXPECT_EQ(q->Text(0), "adm");
 }
 
 }  // namespace

@@ -115,6 +115,24 @@ INSERT INTO params_by_job SELECT run_id, idx, 0, kind, name, value, seq FROM par
 DROP TABLE params;
 ALTER TABLE params_by_job RENAME TO params;
 )sql",
+    // 13: a server's identities: each run's project, projects with their quotas, tokens (only
+    // their secrets' hashes), and the audit log, which triggers keep append-only.
+    R"sql(
+ALTER TABLE runs ADD COLUMN project TEXT NOT NULL DEFAULT 'local';
+CREATE INDEX runs_by_project ON runs(project, seq);
+CREATE TABLE projects(name TEXT PRIMARY KEY, description TEXT NOT NULL, created_ns INTEGER NOT NULL,
+  max_cpus REAL NOT NULL, max_gpus INTEGER NOT NULL, max_memory_mb INTEGER NOT NULL,
+  max_running INTEGER NOT NULL);
+CREATE TABLE tokens(id TEXT PRIMARY KEY, name TEXT NOT NULL, project TEXT NOT NULL,
+  role TEXT NOT NULL, hash TEXT NOT NULL, created_ns INTEGER NOT NULL, expires_ns INTEGER NOT NULL,
+  revoked_ns INTEGER NOT NULL, created_by TEXT NOT NULL);
+CREATE TABLE audit(seq INTEGER PRIMARY KEY AUTOINCREMENT, at_ns INTEGER NOT NULL, who TEXT NOT NULL,
+  project TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL, detail TEXT NOT NULL);
+CREATE TRIGGER audit_is_append_only_update BEFORE UPDATE ON audit
+  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_is_append_only_delete BEFORE DELETE ON audit
+  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+)sql",
 };
 
 }  // namespace
