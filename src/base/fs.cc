@@ -227,4 +227,18 @@ Status CopyTree(const std::string& from, const std::string& to) {
   return Status::Ok();
 }
 
+bool IsWithin(const std::string& path, const std::string& root) {
+  std::error_code ec;
+  std::filesystem::path p = std::filesystem::weakly_canonical(path, ec);
+  if (ec) return false;
+  std::filesystem::path r = std::filesystem::weakly_canonical(root, ec);
+  if (ec) return false;
+  auto pi = p.begin();
+  for (auto ri = r.begin(); ri != r.end(); ++ri, ++pi) {
+    if (ri->empty()) continue;  // a trailing separator
+    if (pi == p.end() || *pi != *ri) return false;
+  }
+  return true;
+}
+
 }  // namespace weft

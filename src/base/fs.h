@@ -26,6 +26,10 @@ std::string ResolvePath(const std::string& base_dir, std::string_view rel);
 // The folder part of a file path ("." for a bare name).
 std::string DirName(const std::string& path);
 
+// Whether `path`, with every symbolic link resolved (as far as it exists), is `root` or inside
+// it (also resolved). A path that names something outside by `..` or a link is not.
+bool IsWithin(const std::string& path, const std::string& root);
+
 }  // namespace weft
 
 namespace weft {

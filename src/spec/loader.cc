@@ -91,11 +91,12 @@ bool CheckStepName(Diagnostics& diags, const SourceLoc& at, std::string_view nam
 
 namespace {
 
-// Paths as messages show them: relative to the working folder when inside it, else absolute.
-std::string DisplayPath(const std::string& path) {
+// Paths as messages show them: relative to `base` (the working folder when empty) when inside
+// it, else absolute.
+std::string DisplayPath(const std::string& path, const std::string& base) {
   std::error_code ec;
   std::filesystem::path abs = std::filesystem::absolute(path, ec).lexically_normal();
-  std::filesystem::path cwd = std::filesystem::current_path(ec);
+  std::filesystem::path cwd = base.empty() ? std::filesystem::current_path(ec) : std::filesystem::path(base);
   if (ec) return path;
   std::filesystem::path rel = abs.lexically_relative(cwd);
   if (rel.empty() || *rel.begin() == "..") return abs.string();
@@ -106,8 +107,27 @@ std::string DisplayPath(const std::string& path) {
 
 const Source& Loader::SourceFor(const yaml::Document* doc) {
   auto& slot = sources_[doc->file()];
-  if (!slot) slot = std::make_unique<Source>(MakeSource(*doc, diags_));
+  if (!slot) {
+    slot = std::make_unique<Source>(MakeSource(*doc, diags_));
+    // Relative paths resolve against where the file is, whatever name messages give it.
+    if (auto it = paths_.find(doc); it != paths_.end()) {
+      std::error_code ec;
+      std::filesystem::path dir = std::filesystem::absolute(DirName(it->second), ec);
+      if (!ec) slot->dir = dir.lexically_normal().string();
+    }
+  }
   return *slot;
+}
+
+bool Loader::Confined(const std::string& path, std::string_view written, const SourceLoc& at) {
+  if (options_.roots.empty()) return true;
+  for (const std::string& root : options_.roots) {
+    if (IsWithin(path, root)) return true;
+  }
+  diags_.Error(at, fmt::format("`{}` is outside the files submitted with this pipeline", written),
+               "a pipeline submitted to a server reads only the files uploaded with it, registered "
+               "assets and the datastores its project is granted");
+  return false;
 }
 
 const yaml::Document* Loader::Open(const std::string& path, const SourceLoc& from) {
@@ -121,7 +141,8 @@ const yaml::Document* Loader::Open(const std::string& path, const SourceLoc& fro
     documents_[key] = nullptr;
     return nullptr;
   }
-  std::string shown = DisplayPath(path);
+  // A confined pipeline's files are shown as the submitter named them.
+  std::string shown = DisplayPath(path, options_.roots.empty() ? "" : options_.roots.front());
   std::unique_ptr<yaml::Document> doc = yaml::Parse(shown, *text, diags_, options_.limits);
   const yaml::Document* raw = doc.get();
   if (doc) {
@@ -131,6 +152,7 @@ const yaml::Document* Loader::Open(const std::string& path, const SourceLoc& fro
     out_.files.push_back(std::make_shared<const std::string>(shown));
   }
   documents_[key] = raw;
+  if (raw != nullptr) paths_[raw] = path;
   return raw;
 }
 
@@ -146,6 +168,7 @@ std::string Loader::LocalPath(const Source& src, std::string_view written, const
     return {};
   }
   std::string full = ResolvePath(src.Dir(), p);
+  if (!Confined(full, written, at)) return {};
   PathKind kind = StatPath(full);
   if (kind == PathKind::kMissing) {
     diags_.Error(at, fmt::format("{} `{}` does not exist", what.str(), written),

@@ -36,6 +36,11 @@ const char* DocumentKindName(DocumentKind k);
 struct LoadOptions {
   yaml::ParseLimits limits;
   size_t max_file_bytes = size_t{256} << 20;
+  // The folders every file and folder the pipeline names by path must be in, links resolved
+  // (empty: anywhere); registered assets are found wherever the registry keeps them. A server
+  // confines a submitted pipeline to the files uploaded with it: any other path is an error where
+  // it is named, and is never opened (nor is its existence told).
+  std::vector<std::string> roots;
 };
 
 struct LoadedPipeline {

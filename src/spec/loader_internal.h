@@ -24,6 +24,9 @@ class Loader {
   // --- files (loader.cc)
   // Parses `path` once; later calls return the same document. nullptr after reporting at `from`.
   const yaml::Document* Open(const std::string& path, const SourceLoc& from);
+  // Whether `path` is inside the roots the options allow (an error at `at` when it is not).
+  // Every path the pipeline writes is checked before it is looked at.
+  bool Confined(const std::string& path, std::string_view written, const SourceLoc& at);
   // A local path named in a file: `file:` prefix removed, resolved against the file's folder.
   // Reports a missing path at `at`, naming what it is (`what`). Empty when missing.
   std::string LocalPath(const Source& src, std::string_view written, const SourceLoc& at,
@@ -106,6 +109,7 @@ class Loader {
   const LoadOptions& options_;
   LoadedPipeline& out_;
   std::map<std::string, const yaml::Document*> documents_;  // by resolved path
+  std::map<const yaml::Document*, std::string> paths_;      // each one's path, as opened
   std::vector<std::unique_ptr<yaml::Document>> parsed_;     // owned until loading ends
   std::map<std::string, std::unique_ptr<Source>> sources_;  // one Source per document
   std::map<const yaml::Node*, AnyComponent> components_;    // parsed component definitions

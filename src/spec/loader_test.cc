@@ -1,6 +1,9 @@
 // Every mistake the loader itself can find, with its message and line:column asserted.
 #include "spec/loader.h"
 
+#include <unistd.h>
+
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "test_util.h"
@@ -521,6 +524,55 @@ TEST_F(LoaderTest, EarlyTerminationPoliciesKeepTheirParameters) {
   EXPECT_EQ(t.truncation_percentage, 20);
   EXPECT_TRUE(t.exclude_finished_jobs);
   EXPECT_EQ(policy("{type: median_stopping}").type, "median_stopping");
+}
+
+// A confined pipeline (submitted to a server) names only paths inside its root; others are
+// refused where they are written, without being opened or even looked at.
+TEST_F(LoaderTest, AConfinedPipelineReadsOnlyInsideItsRoots) {
+  TempDir outside;
+  outside.Write("c.yml", kComponent);
+  outside.Mkdir("code");
+  dir_.Mkdir("root/code");
+  ASSERT_EQ(::symlink(outside.path().c_str(), (dir_.path() + "/root/escape").c_str()), 0);
+  std::string path = dir_.Write("root/p.yml", fmt::format(R"(type: pipeline
+jobs:
+  a:
+    type: command
+    component: {}/c.yml
+  b:
+    type: command
+    command: echo
+    environment: azureml:x:1
+    code: ./escape/code
+  c:
+    type: command
+    command: echo
+    environment: azureml:x:1
+    code: ./code
+    inputs:
+      d: {{type: uri_folder, path: ../}}
+      e: {{type: uri_folder, path: /nonexistent/secret}}
+)",
+                                                          outside.path()));
+  EmptyRegistry registry;
+  LoadOptions confined;
+  confined.roots = {dir_.path() + "/root"};
+  std::unique_ptr<LoadedPipeline> p = LoadPipeline(path, registry, diags_, confined);
+  std::string all = diags_.FormatAll();
+  EXPECT_NE(all.find("p.yml:5:16: error: `" + outside.path() + "/c.yml` is outside the files submitted"),
+            std::string::npos) << all;
+  EXPECT_NE(all.find("p.yml:10:11: error: `./escape/code` is outside"), std::string::npos) << all;
+  EXPECT_NE(all.find("p.yml:17:"), std::string::npos) << all;
+  EXPECT_NE(all.find("`../` is outside"), std::string::npos) << all;
+  // Whether a path outside exists is not told.
+  EXPECT_NE(all.find("`/nonexistent/secret` is outside"), std::string::npos) << all;
+  EXPECT_EQ(all.find("does not exist"), std::string::npos) << all;
+  // Shown relative to the root, as the submitter named it.
+  EXPECT_EQ(all.find(dir_.path()), std::string::npos) << all;
+  // Unconfined, the same file loads those paths.
+  Diagnostics free;
+  LoadPipeline(path, registry, free);
+  EXPECT_EQ(free.FormatAll().find("outside the files"), std::string::npos);
 }
 
 }  // namespace

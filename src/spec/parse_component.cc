@@ -46,6 +46,7 @@ std::optional<Loader::ComponentSource> Loader::ResolveComponent(const Source& sr
     std::string_view p = *text;
     if (p.rfind("file:", 0) == 0) p.remove_prefix(5);
     path = ResolvePath(src.Dir(), p);
+    if (!Confined(path, *text, src.Loc(ref))) return std::nullopt;
     PathKind kind = StatPath(path);
     if (kind != PathKind::kFile) {
       diags_.Error(src.Loc(ref),

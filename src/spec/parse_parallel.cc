@@ -118,7 +118,9 @@ void Loader::ParseParallelFields(Fields& f, ParallelComponent& pc, bool own_run_
   if (auto entry = tf.String("entry_script", true)) {
     t.entry_script = *entry;
     std::string path = t.code + "/" + *entry;
-    if (!t.code.empty() && StatPath(path) != PathKind::kFile) {
+    if (!t.code.empty() && !Confined(path, *entry, src.Loc(tf.Get("entry_script")))) {
+      // (said where it is named)
+    } else if (!t.code.empty() && StatPath(path) != PathKind::kFile) {
       diags_.Error(src.Loc(tf.Get("entry_script")),
                    fmt::format("entry script `{}` is not in the code folder", *entry),
                    fmt::format("looked for {}/{}", t.code, *entry));
