@@ -10,9 +10,10 @@ FUZZ_SECONDS ?= 60
 
 BUILD_DEPS := g++ cmake ninja-build pkg-config libyaml-dev nlohmann-json3-dev libsqlite3-dev \
               libssl-dev libcli11-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev \
-              libboost-dev libeigen3-dev
+              libboost-dev libeigen3-dev libcpp-httplib-dev libarchive-dev
 FUZZ_DEPS  := clang-16 libclang-rt-16-dev
-TEST_DEPS  := python3 python3-sklearn python3-pandas python3-yaml python3-venv bash bubblewrap
+TEST_DEPS  := python3 python3-sklearn python3-pandas python3-yaml python3-venv bash bubblewrap \
+              python3-pytest python3-jsonschema
 DEMO_DEPS  := $(TEST_DEPS)
 BENCH_DEPS := ninja-build snakemake time strace
 FORMAT_DEPS := clang-format

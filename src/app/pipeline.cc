@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "assets/registry.h"
+#include "base/fs.h"
 #include "engine/plan.h"
 #include "env/environment.h"
 #include "meta/sqlite_meta.h"
@@ -32,6 +33,36 @@ void LocateUris(const spec::Registry& registry, graph::Graph& graph, Diagnostics
   }
 }
 
+// Data a confined pipeline reads by path or from a datastore must be among its own files;
+// registered assets and mirrored URLs are the workspace's to give.
+void ConfineData(const std::vector<std::string>& roots, const graph::Graph& g, Diagnostics& diags) {
+  for (const graph::Step& step : g.steps) {
+    for (const graph::StepInput& in : step.inputs) {
+      const graph::ValueSource& v = in.source;
+      if (v.kind != graph::ValueSource::Kind::kData || v.local_path.empty()) continue;
+      bool by_path = !spec::IsUri(v.uri) || v.uri.find("/datastores/") != std::string::npos;
+      if (!by_path) continue;
+      bool inside = false;
+      for (const std::string& root : roots) inside = inside || IsWithin(v.local_path, root);
+      if (!inside) {
+        diags.Error(v.loc, fmt::format("input `{}` of step `{}` reads `{}`, outside the files "
+                                       "submitted with this pipeline",
+                                       in.name, step.name, v.uri),
+                    "a pipeline submitted to a server reads only the files uploaded with it, "
+                    "registered data assets and the datastores its project is granted");
+      }
+    }
+    for (const graph::StepOutput& out : step.outputs) {
+      if (out.PublishPath().empty()) continue;
+      const spec::OutputValue* at = out.setting && !out.setting->path.empty() ? out.setting : out.pipeline_setting;
+      diags.Error(at->path.loc,
+                  fmt::format("output `{}` of step `{}` is published to `{}`: a pipeline submitted "
+                              "to a server publishes to no datastore its project is not granted",
+                              out.name, step.name, out.PublishPath()));
+    }
+  }
+}
+
 }  // namespace
 
 Result<std::unique_ptr<LoadedGraph>> LoadGraph(const PipelineSource& source,
@@ -46,9 +77,12 @@ Result<std::unique_ptr<LoadedGraph>> LoadGraph(const PipelineSource& source,
     }
     options.set_inputs.emplace_back(s.substr(7, eq - 7), s.substr(eq + 1));
   }
-  out->pipeline = spec::LoadPipeline(source.file, registry, out->diags);
+  spec::LoadOptions load;
+  load.roots = source.roots;
+  out->pipeline = spec::LoadPipeline(source.file, registry, out->diags, load);
   if (out->pipeline) out->graph = graph::Build(*out->pipeline, options, out->diags);
   if (!out->diags.has_errors()) LocateUris(registry, out->graph, out->diags);
+  if (!source.roots.empty()) ConfineData(source.roots, out->graph, out->diags);
   return out;
 }
 

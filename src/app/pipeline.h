@@ -19,6 +19,9 @@ struct PipelineSource {
   std::string file;
   std::vector<std::string> sets;  // "inputs.NAME=VALUE"
   std::string base_dir;           // what relative `--set` paths are relative to
+  // Where every path the pipeline names (files, code, data, datastores) must be (empty:
+  // anywhere): a server's uploads (spec::LoadOptions::roots).
+  std::vector<std::string> roots;
 };
 
 struct LoadedGraph {

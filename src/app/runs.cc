@@ -77,7 +77,8 @@ Result<std::unique_ptr<Resumption>> PrepareResume(Session& session, const std::s
   // that folder's mirror.
   const std::string& workdir = r->submission.options.workdir;
   PipelineSource source{*file, r->submission.options.sets,
-                        workdir.empty() ? session.cwd() : r->submission.snapshots.replay_root + workdir};
+                        workdir.empty() ? session.cwd() : r->submission.snapshots.replay_root + workdir,
+                        {}};
   Result<std::unique_ptr<LoadedGraph>> graph = LoadGraph(source, session.registry());
   if (!graph.ok()) return graph.status();
   r->graph = std::move(*graph);
@@ -106,6 +107,12 @@ Result<Canceled> CancelRun(Session& session, const std::string& ref, int64_t tim
     return Status::Invalid(fmt::format("run {} is not running (it {})", run->id, run->status));
   }
   Canceled out;
+  if (run->project != "local" && engine::OwnerAlive(session.os(), run->owner)) {
+    // Its weft is a server hosting other runs too: a signal would stop them all.
+    return Status::Invalid(fmt::format("run {} was submitted to weft serve (project {}); cancel it "
+                                       "through the server: POST /api/v1/runs/{}/cancel",
+                                       run->id, run->project, run->id));
+  }
   if (engine::OwnerAlive(session.os(), run->owner)) {
     // The owner stops its steps (it records a step canceled only once every process of it has
     // gone), records the run canceled and exits with 130.

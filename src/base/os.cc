@@ -1,5 +1,6 @@
 #include "base/os.h"
 
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -70,6 +71,19 @@ class RealOsImpl final : public Os {
 const Os& RealOs() {
   static const RealOsImpl os;
   return os;
+}
+
+std::string RandomHex(size_t bytes) {
+  std::string raw(bytes, '\0');
+  size_t got = 0;
+  while (got < bytes) {
+    ssize_t n = ::getrandom(raw.data() + got, bytes - got, 0);
+    if (n > 0) got += static_cast<size_t>(n);  // (EINTR: again)
+  }
+  std::string hex;
+  hex.reserve(bytes * 2);
+  for (unsigned char c : raw) hex += fmt::format("{:02x}", c);
+  return hex;
 }
 
 }  // namespace weft

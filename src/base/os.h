@@ -38,4 +38,7 @@ class Os {
 // The real operating system.
 const Os& RealOs();
 
+// `bytes` bytes from the kernel's cryptographic random source (getrandom), as lowercase hex.
+std::string RandomHex(size_t bytes);
+
 }  // namespace weft

@@ -8,7 +8,11 @@ int ExitCodeFor(const Status& status) {
       return kExitOk;
     case Code::kInvalid:
     case Code::kNotFound:
+    case Code::kTooLarge:
       return kExitInvalid;
+    case Code::kUnauthenticated:
+    case Code::kDenied:
+      return kExitDenied;
     case Code::kCanceled:
       return kExitCanceled;
     case Code::kBusy:

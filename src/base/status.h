@@ -21,6 +21,9 @@ enum class Code {
   kInternal,   // a bug in weft (exit 3)
   kCanceled,   // the user asked us to stop (exit 130)
   kBusy,       // something else holds what we need; try again later (exit 75, EX_TEMPFAIL)
+  kUnauthenticated,  // no valid credentials (HTTP 401; exit 77, EX_NOPERM)
+  kDenied,           // valid credentials, not allowed to do this (HTTP 403; exit 77)
+  kTooLarge,         // more than a stated limit accepts (HTTP 413; exit 2)
 };
 
 class [[nodiscard]] Status {
@@ -34,6 +37,9 @@ class [[nodiscard]] Status {
   static Status Io(std::string m) { return {Code::kIo, std::move(m)}; }
   static Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
   static Status Busy(std::string m) { return {Code::kBusy, std::move(m)}; }
+  static Status Unauthenticated(std::string m) { return {Code::kUnauthenticated, std::move(m)}; }
+  static Status Denied(std::string m) { return {Code::kDenied, std::move(m)}; }
+  static Status TooLarge(std::string m) { return {Code::kTooLarge, std::move(m)}; }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
@@ -76,6 +82,7 @@ enum ExitCode : int {
   kExitSystem = 3,
   kExitCanceled = 130,
   kExitBusy = 75,
+  kExitDenied = 77,  // EX_NOPERM
 };
 
 // The exit code that a failed Status maps to.

@@ -22,7 +22,7 @@ std::function<int()> SetupGraph(CLI::App& sub) {
     int code = 0;
     app::FoundRegistry registry(Cwd());
     std::unique_ptr<app::LoadedGraph> g =
-        Load({o->pipeline.file, o->pipeline.sets, Cwd()}, registry.get(), &code);
+        Load({o->pipeline.file, o->pipeline.sets, Cwd(), {}}, registry.get(), &code);
     if (!g) return code;
     fmt::print("{}", graph::Render(g->graph, *graph::ParseFormat(o->format)));
     return 0;

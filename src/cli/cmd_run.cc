@@ -312,7 +312,7 @@ std::function<int()> SetupRun(CLI::App& sub) {
     app::Session& s = **session;
     std::string cwd = Cwd();
     std::unique_ptr<app::LoadedGraph> g =
-        Load({o->pipeline.file, o->pipeline.sets, cwd}, s.registry(), &code);
+        Load({o->pipeline.file, o->pipeline.sets, cwd, {}}, s.registry(), &code);
     if (!g) return code;
     engine::RunOptions given;
     given.jobs = o->jobs;

@@ -14,7 +14,7 @@ std::function<int()> SetupValidate(CLI::App& sub) {
   return [args] {
     int code = 0;
     app::FoundRegistry registry(Cwd());
-    std::unique_ptr<app::LoadedGraph> g = Load({args->file, args->sets, Cwd()}, registry.get(), &code);
+    std::unique_ptr<app::LoadedGraph> g = Load({args->file, args->sets, Cwd(), {}}, registry.get(), &code);
     if (!g) return code;
     // What `weft run` would refuse before anything runs: packages an environment lacks, code
     // folders it cannot snapshot.

@@ -42,5 +42,9 @@ std::function<int()> SetupFsck(CLI::App& sub);
 std::function<int()> SetupComponent(CLI::App& sub);
 std::function<int()> SetupEnvironment(CLI::App& sub);
 std::function<int()> SetupData(CLI::App& sub);
+std::function<int()> SetupServe(CLI::App& sub);
+std::function<int()> SetupProject(CLI::App& sub);
+std::function<int()> SetupToken(CLI::App& sub);
+std::function<int()> SetupAudit(CLI::App& sub);
 
 }  // namespace weft::cli

@@ -24,6 +24,10 @@ const std::vector<CommandSpec>& Commands() {
       {"component", "register, list and show components (azureml:NAME:VERSION)", SetupComponent},
       {"environment", "register, list and show environments", SetupEnvironment},
       {"data", "register, list and show data assets", SetupData},
+      {"serve", "share this workspace over HTTP: a REST API with tokens and projects", SetupServe},
+      {"project", "create and list a server's projects, set their quotas", SetupProject},
+      {"token", "create, list and revoke a server's tokens", SetupToken},
+      {"audit", "read a server's audit log: who changed what, and when", SetupAudit},
   };
   return kCommands;
 }

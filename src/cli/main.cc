@@ -39,7 +39,7 @@ int Main(int argc, char** argv) {
   app.footer(
       "Run `weft help COMMAND` or `weft COMMAND --help` for a subcommand's options.\n"
       "Exit codes: 0 success, 1 a step failed, 2 invalid usage or pipeline, 3 system failure,\n"
-      "75 busy (try again), 130 canceled.");
+      "75 busy (try again), 77 not allowed (server token or role), 130 canceled.");
   std::function<int()> action;
   for (const auto& spec : Commands()) {
     CLI::App* sub = app.add_subcommand(std::string(spec.name), std::string(spec.summary));

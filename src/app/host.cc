@@ -1,0 +1,121 @@
+#include "app/host.h"
+
+#include <future>
+
+#include <fmt/format.h>
+
+#include "app/runs.h"
+
+namespace weft::app {
+
+Host::Host(Session& session)
+    : session_(session),
+      engine_({session.workspace(), session.meta(), session.store(), session.targets(), session.os()}) {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+Host::~Host() { Shutdown(); }
+
+template <typename T>
+T Host::Call(std::function<T()> task) {
+  auto done = std::make_shared<std::promise<T>>();
+  std::future<T> result = done->get_future();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (exited_) return T(Status::Busy("the server is shutting down"));
+    queue_.push_back([task = std::move(task), done] { done->set_value(task()); });
+  }
+  wake_.notify_one();
+  return result.get();
+}
+
+Result<meta::RunRecord> Host::Submit(PipelineSource source, engine::RunOptions options,
+                                     std::vector<std::string> tags) {
+  return Call<Result<meta::RunRecord>>([&]() -> Result<meta::RunRecord> {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) return Status::Busy("the server is shutting down: it takes no new runs");
+    }
+    Result<std::unique_ptr<LoadedGraph>> graph = LoadGraph(source, session_.registry());
+    if (!graph.ok()) return graph.status();
+    if (!(*graph)->ok()) {
+      return Status::Invalid(fmt::format("the pipeline is not valid:\n{}", (*graph)->diags.FormatAll()));
+    }
+    Result<engine::RunOptions> opts = SubmitOptions(**graph, options, tags);
+    if (!opts.ok()) return opts.status();
+    Result<std::string> id =
+        engine_.Submit({(*graph)->pipeline.get(), &(*graph)->graph, *opts, nullptr});
+    if (!id.ok()) return id.status();
+    graphs_[*id] = std::move(*graph);
+    return session_.FindRun(*id);
+  });
+}
+
+Status Host::Cancel(const std::string& run_id) {
+  return Call<Status>([&]() -> Status {
+    if (graphs_.count(run_id) == 0 || engine_.Outcome(run_id)) {
+      return Status::NotFound(fmt::format("run {} is not running here", run_id));
+    }
+    engine_.Cancel(run_id);
+    return Status::Ok();
+  });
+}
+
+void Host::Subscribe(engine::Observer* o) {
+  Call<Status>([&] {
+    engine_.Subscribe(o);
+    return Status::Ok();
+  }).ok();  // (Busy while shutting down: it would hear nothing more anyway)
+}
+
+void Host::Unsubscribe(engine::Observer* o) {
+  Call<Status>([&] {
+    engine_.Unsubscribe(o);
+    return Status::Ok();
+  }).ok();
+}
+
+void Host::Loop() {
+  while (true) {
+    std::deque<std::function<void()>> tasks;
+    bool stopping;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (queue_.empty() && engine_.idle() && !stopping_) {
+        wake_.wait_for(lock, std::chrono::seconds(1));
+      }
+      tasks.swap(queue_);
+      stopping = stopping_;
+    }
+    for (auto& t : tasks) t();
+    if (stopping && !tasks.empty()) continue;
+    if (stopping && engine_.idle()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!queue_.empty()) continue;  // (asked meanwhile: answered before going)
+      exited_ = true;
+      return;
+    }
+    if (!engine_.idle()) {
+      Status s = engine_.Pass(tasks.empty() ? 50 : 0);
+      if (!s.ok()) fmt::print(stderr, "weft serve: error: {}\n", s.message());
+    }
+    for (auto it = graphs_.begin(); it != graphs_.end();) {
+      it = engine_.Outcome(it->first) ? graphs_.erase(it) : std::next(it);
+    }
+  }
+}
+
+void Host::Shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopped_) return;
+    stopping_ = true;
+    stopped_ = true;
+    // Canceled in the host's thread before it winds down.
+    queue_.push_back([this] { engine_.CancelAll(); });
+  }
+  wake_.notify_one();
+  thread_.join();
+}
+
+}  // namespace weft::app

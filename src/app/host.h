@@ -1,0 +1,62 @@
+// A server's engine: one engine hosting every run submitted to it, in a thread of its own.
+// Requests from other threads (submit, cancel) are queued and carried out by that thread between
+// passes of the event loop, so the engine and the session's metadata store stay single-threaded.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "app/pipeline.h"
+#include "app/session.h"
+#include "engine/engine.h"
+
+namespace weft::app {
+
+class Host {
+ public:
+  // From here on the session belongs to the host's thread.
+  explicit Host(Session& session);
+  // Stops every run (as an interrupt does) and waits for them to end.
+  ~Host();
+  Host(const Host&) = delete;
+  Host& operator=(const Host&) = delete;
+
+  // Loads the pipeline and submits it; returns the run, once recorded, or what kept it from being
+  // recorded (the pipeline's problems, located).
+  Result<meta::RunRecord> Submit(PipelineSource source, engine::RunOptions options,
+                                 std::vector<std::string> tags);
+  // Cancels a run this host runs (its steps get their grace period); NotFound when it is not one
+  // of its live runs.
+  Status Cancel(const std::string& run_id);
+  // Subscribes an observer to every run (from the host's thread: observers hear it there).
+  void Subscribe(engine::Observer* o);
+  void Unsubscribe(engine::Observer* o);
+
+  // Stops taking requests, cancels every run and returns once all have ended.
+  void Shutdown();
+
+ private:
+  // Runs `task` in the host's thread and returns its result.
+  template <typename T>
+  T Call(std::function<T()> task);
+  void Loop();
+
+  Session& session_;
+  engine::Engine engine_;
+  std::map<std::string, std::unique_ptr<LoadedGraph>> graphs_;  // of live runs
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::deque<std::function<void()>> queue_;
+  bool stopping_ = false;  // no new runs
+  bool stopped_ = false;   // Shutdown() was called
+  bool exited_ = false;    // the thread is gone: nothing more is carried out
+  std::thread thread_;
+};
+
+}  // namespace weft::app

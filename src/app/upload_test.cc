@@ -1,0 +1,104 @@
+// Unpacking uploads, with archives made by the real `tar`.
+#include "app/upload.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include "base/fs.h"
+#include "test_util.h"
+
+namespace weft::app {
+namespace {
+
+using weft::testing::TempDir;
+
+class UploadTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ws_.dir = dir_.Mkdir("ws/.weft");
+    src_ = dir_.Mkdir("src");
+  }
+  // `tar ARGS...` run in the source folder; returns the archive's bytes.
+  std::string Tar(std::vector<std::string> args) {
+    std::string out = dir_.path() + "/a.tar";
+    std::vector<std::string> argv = {"/bin/tar", "-cf", out};
+    argv.insert(argv.end(), args.begin(), args.end());
+    weft::testing::ProcessResult r = weft::testing::Run(argv, src_);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return *ReadFileCapped(out, 64 << 20);
+  }
+  std::vector<std::string> Leftovers() {
+    std::vector<std::string> out;
+    if (StatPath(ws_.dir + "/uploads") != PathKind::kDirectory) return out;
+    for (const auto& e : std::filesystem::directory_iterator(ws_.dir + "/uploads")) {
+      if (e.path().filename().string().rfind(".tmp", 0) == 0) out.push_back(e.path());
+    }
+    return out;
+  }
+  TempDir dir_;
+  ws::Workspace ws_;
+  std::string src_;
+};
+
+TEST_F(UploadTest, FilesAndFoldersAreUnpackedOncePerContent) {
+  dir_.Write("src/p.yml", "jobs: {}\n");
+  dir_.Write("src/code/train.py", "print(1)\n");
+  ASSERT_EQ(::chmod((src_ + "/code/train.py").c_str(), 0755), 0);
+  std::string tar = Tar({"p.yml", "code"});
+  Result<std::string> dir = Unpack(ws_, tar);
+  ASSERT_TRUE(dir.ok()) << dir.status().message();
+  EXPECT_EQ(*ReadFileCapped(*dir + "/code/train.py", 100), "print(1)\n");
+  EXPECT_EQ(::access((*dir + "/code/train.py").c_str(), X_OK), 0);
+  Result<std::string> again = Unpack(ws_, tar);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, *dir);
+}
+
+TEST_F(UploadTest, LinksAndEscapesAreRefusedNamingTheEntryAndLeaveNothing) {
+  dir_.Write("src/p.yml", "jobs: {}\n");
+  ASSERT_EQ(::symlink("/etc/passwd", (src_ + "/link").c_str()), 0);
+  Result<std::string> r = Unpack(ws_, Tar({"p.yml", "link"}));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("`link`: symbolic links"), std::string::npos) << r.status().message();
+  ASSERT_EQ(::link((src_ + "/p.yml").c_str(), (src_ + "/hard").c_str()), 0);
+  r = Unpack(ws_, Tar({"p.yml", "hard"}));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("hard links"), std::string::npos) << r.status().message();
+  // GNU tar keeps `..` and leading `/` when asked to.
+  r = Unpack(ws_, Tar({"--absolute-names", src_ + "/p.yml"}));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("absolute paths"), std::string::npos) << r.status().message();
+  dir_.Mkdir("src/sub");
+  r = Unpack(ws_, Tar({"--absolute-names", "sub/../../src/p.yml"}));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("`..`"), std::string::npos) << r.status().message();
+  EXPECT_TRUE(Leftovers().empty());
+}
+
+TEST_F(UploadTest, AnArchiveThatUnpacksPastTheLimitsIsRefused) {
+  dir_.Write("src/zeros", std::string(4 << 20, '\0'));  // compresses to almost nothing
+  std::string gz = dir_.path() + "/a.tgz";
+  ASSERT_EQ(weft::testing::Run({"/bin/tar", "-czf", gz, "zeros"}, src_).exit_code, 0);
+  std::string bytes = *ReadFileCapped(gz, 1 << 20);
+  EXPECT_LT(bytes.size(), 64u << 10);
+  UploadLimits small;
+  small.max_bytes = 1 << 20;
+  Result<std::string> r = Unpack(ws_, bytes, small);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kTooLarge);
+  for (int i = 0; i < 5; ++i) dir_.Write("src/many/f" + std::to_string(i), "x");
+  UploadLimits few;
+  few.max_files = 3;
+  r = Unpack(ws_, Tar({"many"}), few);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kTooLarge);
+  EXPECT_FALSE(Unpack(ws_, "not an archive").ok());
+  EXPECT_TRUE(Leftovers().empty());
+}
+
+}  // namespace
+}  // namespace weft::app

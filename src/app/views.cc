@@ -1,0 +1,143 @@
+#include "app/views.h"
+
+#include <cstdint>
+#include <ctime>
+
+#include <fmt/format.h>
+
+namespace weft::app {
+
+Result<meta::RunFilter> ParseRunFilter(const std::string& experiment, const std::string& status,
+                                       const std::string& since, const std::string& tag) {
+  meta::RunFilter f;
+  f.experiment = experiment;
+  if (!status.empty()) {
+    f.status = meta::ParseRunStatus(status);
+    if (!f.status) {
+      return Status::Invalid(fmt::format("status `{}`: expected running, succeeded, failed, "
+                                         "canceled or interrupted",
+                                         status));
+    }
+  }
+  if (!since.empty()) {
+    std::tm tm{};
+    const char* end = ::strptime(since.c_str(), "%Y-%m-%d", &tm);
+    if (end == nullptr || *end != '\0') {
+      return Status::Invalid(fmt::format("since {}: expected a date, YYYY-MM-DD", since));
+    }
+    int64_t secs = static_cast<int64_t>(::timegm(&tm));
+    constexpr int64_t kMaxSecs = INT64_MAX / 1'000'000'000;  // past 2262: later than any run
+    f.since_ns = secs >= kMaxSecs ? INT64_MAX : secs * 1'000'000'000;
+  }
+  size_t eq = tag.find('=');
+  f.tag = tag.substr(0, eq);
+  if (eq != std::string::npos) f.tag_value = tag.substr(eq + 1);
+  return f;
+}
+
+Json RunSummaryJson(const meta::RunRecord& r) {
+  Json tags = Json::MakeObject();
+  for (const auto& [k, v] : r.tags) tags.Set(k, v);
+  return Json::MakeObject()
+      .Set("id", r.id)
+      .Set("name", r.name)
+      .Set("experiment", r.experiment)
+      .Set("project", r.project)
+      .Set("status", std::string(meta::Name(r.status)))
+      .Set("exit_code", r.exit_code)
+      .Set("created_ns", r.created_ns)
+      .Set("finished_ns", r.finished_ns)
+      .Set("pipeline_file", r.pipeline_file)
+      .Set("tags", std::move(tags));
+}
+
+Result<std::vector<meta::JobRecord>> JobsOf(meta::MetaStore& meta, const meta::StepRecord& s) {
+  if (s.jobs <= 1) return std::vector<meta::JobRecord>{};
+  auto [src_run, src_idx] = s.ResultAttempt();
+  return meta.Jobs(src_run, src_idx);
+}
+
+Result<Json> RunDetailJson(meta::MetaStore& meta, const meta::RunRecord& run) {
+  Result<std::vector<meta::StepRecord>> steps = meta.Steps(run.id);
+  if (!steps.ok()) return steps.status();
+  Json arr = Json::MakeArray();
+  for (const auto& s : *steps) {
+    Json outs = Json::MakeArray();
+    auto [src_run, src_idx] = s.ResultAttempt();
+    Result<std::vector<meta::OutputRecord>> outputs = meta.Outputs(src_run, src_idx);
+    if (!outputs.ok()) return outputs.status();
+    for (const auto& out : *outputs) {
+      outs.Push(Json::MakeObject().Set("name", out.name).Set("digest", "sha256:" + out.digest));
+    }
+    Result<std::vector<meta::JobRecord>> jobs = JobsOf(meta, s);
+    if (!jobs.ok()) return jobs.status();
+    Json jobs_json = Json::MakeArray();
+    for (const meta::JobRecord& j : *jobs) {
+      jobs_json.Push(Json::MakeObject()
+                         .Set("job", j.job)
+                         .Set("status", std::string(meta::Name(j.status)))
+                         .Set("attempt", j.attempt)
+                         .Set("exit_code", j.exit_code)
+                         .Set("message", j.message));
+    }
+    arr.Push(Json::MakeObject()
+                 .Set("name", s.name)
+                 .Set("status", std::string(meta::Name(s.status)))
+                 .Set("component", s.component)
+                 .Set("fingerprint", s.fingerprint)
+                 .Set("reused_from", s.reused_run)
+                 .Set("started_ns", s.started_ns)
+                 .Set("finished_ns", s.finished_ns)
+                 .Set("exit_code", s.exit_code)
+                 .Set("message", s.message)
+                 .Set("outputs", std::move(outs))
+                 .Set("jobs", std::move(jobs_json)));
+  }
+  return Json::MakeObject()
+      .Set("id", run.id)
+      .Set("name", run.name)
+      .Set("experiment", run.experiment)
+      .Set("project", run.project)
+      .Set("status", std::string(meta::Name(run.status)))
+      .Set("exit_code", run.exit_code)
+      .Set("pipeline_file", run.pipeline_file)
+      .Set("steps", std::move(arr));
+}
+
+Json ProjectJson(const meta::ProjectRecord& p) {
+  return Json::MakeObject()
+      .Set("name", p.name)
+      .Set("description", p.description)
+      .Set("created_ns", p.created_ns)
+      .Set("quota", Json::MakeObject()
+                        .Set("cpus", p.max_cpus)
+                        .Set("gpus", p.max_gpus)
+                        .Set("memory_mb", p.max_memory_mb)
+                        .Set("running", p.max_running));
+}
+
+// Never the hash: a token's record as its owners may see it.
+Json TokenJson(const meta::TokenRecord& t) {
+  return Json::MakeObject()
+      .Set("id", t.id)
+      .Set("name", t.name)
+      .Set("project", t.project)
+      .Set("role", t.role)
+      .Set("created_ns", t.created_ns)
+      .Set("expires_ns", t.expires_ns)
+      .Set("revoked_ns", t.revoked_ns)
+      .Set("created_by", t.created_by);
+}
+
+Json AuditJson(const meta::AuditRecord& a) {
+  return Json::MakeObject()
+      .Set("seq", a.seq)
+      .Set("at_ns", a.at_ns)
+      .Set("who", a.who)
+      .Set("project", a.project)
+      .Set("action", a.action)
+      .Set("target", a.target)
+      .Set("detail", a.detail);
+}
+
+}  // namespace weft::app

@@ -1,0 +1,88 @@
+#include "cli/remote_args.h"
+
+#include <cctype>
+#include <cstdlib>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "base/fs.h"
+
+namespace weft::cli {
+
+void RemoteArgs::AddTo(CLI::App& sub) {
+  sub.add_option("--server", server, "work through this weft server (default: $WEFT_SERVER)");
+  sub.add_option("--token-file", token_file,
+                 "read the server token from this file (default: $WEFT_TOKEN holds it)");
+}
+
+std::string RemoteArgs::Url() const {
+  if (!server.empty()) return server;
+  const char* env = std::getenv("WEFT_SERVER");
+  return env ? env : "";
+}
+
+Result<std::unique_ptr<server::HttpClient>> RemoteArgs::Connect() const {
+  std::string token;
+  if (!token_file.empty()) {
+    Result<std::string> text = ReadFileCapped(token_file, 4096);
+    if (!text.ok()) return text.status();
+    token = *text;
+  } else if (const char* env = std::getenv("WEFT_TOKEN")) {
+    token = env;
+  }
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+  if (token.empty()) {
+    return Status::Unauthenticated("a server needs a token: put it in $WEFT_TOKEN, or in a file "
+                                   "given with --token-file");
+  }
+  return server::HttpClient::Open(Url(), token);
+}
+
+Result<Json> CallApi(server::HttpClient& client, const std::string& method, const std::string& path,
+                     const Json& body) {
+  Result<server::Response> r =
+      client.Send(method, "/api/v1" + path, body.IsNull() ? "" : body.Dump(-1));
+  if (!r.ok()) return r.status();
+  std::optional<Json> json = Json::Parse(r->body);
+  if (r->status >= 200 && r->status < 300) {
+    if (!json) return Status::Io("the server's answer is not JSON");
+    return *json;
+  }
+  std::string message = fmt::format("the server answered {}", r->status);
+  if (json) {
+    if (const Json* e = json->Find("error"); e && e->Find("message") && e->Find("message")->String()) {
+      message = *e->Find("message")->String();
+    }
+  }
+  switch (r->status) {
+    case 400:
+      return Status::Invalid(message);
+    case 401:
+      return Status::Unauthenticated(message);
+    case 403:
+      return Status::Denied(message);
+    case 404:
+      return Status::NotFound(message);
+    case 409:
+      return Status::Busy(message);
+    case 413:
+      return Status::TooLarge(message);
+    default:
+      return Status::Io(message);
+  }
+}
+
+std::string QueryValue(const std::string& value) {
+  std::string out;
+  for (unsigned char c : value) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += fmt::format("%{:02X}", c);
+    }
+  }
+  return out;
+}
+
+}  // namespace weft::cli

@@ -1,0 +1,108 @@
+#include "server/serve.h"
+
+#include <poll.h>
+
+#include <charconv>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "base/interrupt.h"
+#include "meta/sqlite_meta.h"
+#include "app/host.h"
+#include "server/api.h"
+#include "server/http.h"
+
+namespace weft::server {
+
+Result<std::pair<std::string, int>> ParseListen(const std::string& listen) {
+  auto bad = [&] {
+    return Status::Invalid(fmt::format("--listen {}: expected HOST:PORT, e.g. 127.0.0.1:8765 or "
+                                       "[::1]:8765",
+                                       listen));
+  };
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) return bad();
+  std::string host = listen.substr(0, colon);
+  if (host.front() == '[') {
+    if (host.back() != ']') return bad();
+    host = host.substr(1, host.size() - 2);
+  }
+  std::string_view port_text = std::string_view(listen).substr(colon + 1);
+  int port = -1;
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || end != port_text.data() + port_text.size() || port < 0 || port > 65535 ||
+      host.empty()) {
+    return bad();
+  }
+  return std::make_pair(host, port);
+}
+
+bool IsLoopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+Status Serve(app::Session& session, const ServeOptions& options) {
+  Result<std::pair<std::string, int>> where = ParseListen(options.listen);
+  if (!where.ok()) return where.status();
+  auto [host, port] = *where;
+  bool tls = !options.cert_file.empty() || !options.key_file.empty();
+  if (tls && (options.cert_file.empty() || options.key_file.empty())) {
+    return Status::Invalid("TLS needs both --cert and --key");
+  }
+  if (!IsLoopback(host) && !tls) {
+    if (!options.insecure) {
+      return Status::Invalid(fmt::format(
+          "{} is reachable from other machines: give a TLS certificate and key (--cert, --key), or "
+          "pass --insecure to send tokens in clear text anyway",
+          host));
+    }
+    options.say(fmt::format("warning: serving {} without TLS (--insecure): tokens cross the network "
+                            "in clear text",
+                            host));
+  }
+
+  std::string db = session.workspace().db_path();
+  MetaPool pool([db] { return meta::OpenSqliteMeta(db); });
+  {
+    Result<MetaPool::Lease> meta = pool.Acquire();
+    if (!meta.ok()) return meta.status();
+    Result<std::optional<app::IssuedToken>> admin = app::EnsureAdmin(**meta, session.os().NowNs());
+    if (!admin.ok()) return admin.status();
+    if (*admin) {
+      options.say(fmt::format("admin token (shown once; keep it, e.g. in a file read by "
+                              "WEFT_TOKEN=$(cat FILE)):\n{}",
+                              (*admin)->text));
+    }
+  }
+  app::Host engine_host(session);
+  Api api(ApiParts{pool, engine_host, session.workspace(), session.os()},
+          ApiOptions{options.tokens, options.version});
+  ServerOptions so;
+  so.host = host;
+  so.port = port;
+  so.cert_file = options.cert_file;
+  so.key_file = options.key_file;
+  so.host_names = options.host_names;
+  HttpServer http(so, api.Routes());
+  Status s = http.Bind();
+  if (!s.ok()) return s;
+
+  InstallInterruptHandlers();
+  std::thread serving([&http] { http.Serve(); });
+  options.say(fmt::format("weft serve: listening on {}://{}:{} (workspace {})", tls ? "https" : "http",
+                          host.find(':') != std::string::npos ? "[" + host + "]" : host,
+                          http.port(), session.workspace().dir));
+  while (!Interrupted()) {
+    struct pollfd p{InterruptFd(), POLLIN, 0};
+    ::poll(&p, 1, 1000);
+  }
+  options.say("weft serve: stopping");
+  http.Stop();
+  serving.join();
+  // The engine heard the signal too: it stops the running steps (with their grace period).
+  engine_host.Shutdown();
+  return Status::Ok();
+}
+
+}  // namespace weft::server
