@@ -7,9 +7,9 @@
 
 #include <fmt/format.h>
 
+#include "app/host.h"
 #include "base/interrupt.h"
 #include "meta/sqlite_meta.h"
-#include "app/host.h"
 #include "server/api.h"
 #include "server/http.h"
 
@@ -60,6 +60,13 @@ Status Serve(app::Session& session, const ServeOptions& options) {
     options.say(fmt::format("warning: serving {} without TLS (--insecure): tokens cross the network "
                             "in clear text",
                             host));
+  }
+
+  if ((host == "0.0.0.0" || host == "::") && options.host_names.empty()) {
+    return Status::Invalid(fmt::format(
+        "--listen {}: a server on every address answers only to the names clients reach it by "
+        "(it checks the Host header); give them with --host-name",
+        options.listen));
   }
 
   std::string db = session.workspace().db_path();

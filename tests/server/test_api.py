@@ -255,6 +255,9 @@ def test_only_loopback_is_served_without_tls(workdir):
     p = weft("serve", "--workspace", os.path.join(workdir, "ws"), "--listen", "0.0.0.0:0", check=False)
     assert p.returncode == 2
     assert "--insecure" in p.stderr and "TLS" in p.stderr
+    p = weft("serve", "--workspace", os.path.join(workdir, "ws"), "--listen", "0.0.0.0:0", "--insecure",
+             check=False)
+    assert p.returncode == 2 and "--host-name" in p.stderr
     s = Server(os.path.join(workdir, "ws"), "--insecure", "--host-name", "127.0.0.1",
                listen="0.0.0.0:0")
     try:
@@ -381,3 +384,26 @@ def test_uploads_that_could_reach_outside_their_folder_are_refused(server, admin
         assert "p.yml:" in message, (what, message)  # located
     assert submit(contributor, {"p.yml": PIPELINE}, file="../p.yml", expect=400)
     assert admin.call("GET", "/api/v1/runs")[1]["runs"] == []  # nothing was recorded
+
+
+def test_sigterm_stops_the_server_and_its_running_steps(workdir):
+    ws = os.path.join(workdir, "ws")
+    s = Server(ws)
+    admin = Api(s, s.admin_token)
+    admin.call("POST", "/api/v1/projects", {"name": "vision"})
+    contributor = Api(s, make_token(admin, "vision", "contributor"))
+    run = submit(contributor, {"p.yml": PIPELINE.replace("echo hello > ${{outputs.out}}/greeting",
+                                                         "sleep 301")})
+    time.sleep(1)
+    started = time.time()
+    assert s.stop() == 0
+    assert time.time() - started < 20
+    again = Server(ws)
+    try:
+        shown = Api(again, s.admin_token).call("GET", "/api/v1/runs/" + run["id"])[1]
+        assert shown["status"] == "canceled" and shown["steps"][0]["status"] == "canceled", shown
+    finally:
+        again.stop()
+    # No process of the step is left.
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert "sleep 301" not in ps
