@@ -77,6 +77,8 @@ Result<Json> RunDetailJson(meta::MetaStore& meta, const meta::RunRecord& run) {
                          .Set("job", j.job)
                          .Set("status", std::string(meta::Name(j.status)))
                          .Set("attempt", j.attempt)
+                         .Set("started_ns", j.started_ns)
+                         .Set("finished_ns", j.finished_ns)
                          .Set("exit_code", j.exit_code)
                          .Set("message", j.message));
     }

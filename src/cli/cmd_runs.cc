@@ -1,17 +1,17 @@
-// `weft runs`: the runs of this workspace, newest first.
+// `weft runs`: the runs of this workspace (or, with --server, those the token sees), newest first.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "app/views.h"
 #include "base/json.h"
 #include "cli/command.h"
-#include "cli/workspace_args.h"
+#include "cli/remote_args.h"
 
 namespace weft::cli {
 
 std::function<int()> SetupRuns(CLI::App& sub) {
   struct Options {
-    WorkspaceArgs workspace;
+    Target target;
     int64_t limit = 20;
     bool json = false;
     std::string experiment;
@@ -20,7 +20,7 @@ std::function<int()> SetupRuns(CLI::App& sub) {
     std::string status;
   };
   auto o = std::make_shared<Options>();
-  o->workspace.AddTo(sub);
+  o->target.AddTo(sub);
   sub.add_option("-n,--limit", o->limit, "how many runs to list (default 20)");
   sub.add_option("--experiment", o->experiment, "only runs of this experiment");
   sub.add_option("--status", o->status, "only runs with this status")
@@ -29,24 +29,35 @@ std::function<int()> SetupRuns(CLI::App& sub) {
   sub.add_option("--tag", o->tag, "only runs with this tag: KEY or KEY=VALUE");
   sub.add_flag("--json", o->json, "print JSON");
   return [o] {
-    Result<std::unique_ptr<app::Session>> ws = Open(o->workspace);
-    if (!ws.ok()) return Fail(ws.status());
-    Result<meta::RunFilter> filter = app::ParseRunFilter(o->experiment, o->status, o->since, o->tag);
-    if (!filter.ok()) return Fail(Status::Invalid("--" + filter.status().message()));
-    Result<std::vector<meta::RunRecord>> runs = (*ws)->meta().Runs(o->limit, *filter);
+    std::string path = fmt::format("/runs?limit={}", o->limit);
+    for (const auto& [name, value] : {std::pair{"experiment", &o->experiment}, {"status", &o->status},
+                                      {"since", &o->since}, {"tag", &o->tag}}) {
+      if (!value->empty()) path += fmt::format("&{}={}", name, QueryValue(*value));
+    }
+    Result<Json> runs = o->target.Do(
+        [&](app::Session& s) -> Result<Json> {
+          Result<meta::RunFilter> filter = app::ParseRunFilter(o->experiment, o->status, o->since, o->tag);
+          if (!filter.ok()) return Status::Invalid("--" + filter.status().message());
+          Result<std::vector<meta::RunRecord>> found = s.meta().Runs(o->limit, *filter);
+          if (!found.ok()) return found.status();
+          Json arr = Json::MakeArray();
+          for (const auto& r : *found) arr.Push(app::RunSummaryJson(r));
+          return Json::MakeObject().Set("runs", std::move(arr));
+        },
+        "GET", path);
     if (!runs.ok()) return Fail(runs.status());
+    const Json& list = *runs->Find("runs");
     if (o->json) {
-      Json arr = Json::MakeArray();
-      for (const auto& r : *runs) arr.Push(app::RunSummaryJson(r));
-      fmt::print("{}\n", arr.Dump());
+      fmt::print("{}\n", list.Dump());
       return 0;
     }
     fmt::print("{:<6} {:<10} {:>9}  {:<16} {}\n", "run", "status", "duration", "experiment", "pipeline");
-    for (const auto& r : *runs) {
-      int64_t end = r.status == meta::RunStatus::kRunning ? (*ws)->os().NowNs() : r.finished_ns;  // a live run counts up
-      double secs = end > r.created_ns ? (end - r.created_ns) / 1e9 : 0;
-      fmt::print("{:<6} {:<10} {:>8.1f}s  {:<16} {}\n", r.id, r.status, secs, r.experiment,
-                 r.name.empty() ? r.pipeline_file : r.name);
+    for (const Json& r : *list.Items()) {
+      bool running = TextOf(r, "status") == "running";  // a live run counts up
+      int64_t end = running ? RealOs().NowNs() : IntOf(r, "finished_ns");
+      double secs = end > IntOf(r, "created_ns") ? (end - IntOf(r, "created_ns")) / 1e9 : 0;
+      fmt::print("{:<6} {:<10} {:>8.1f}s  {:<16} {}\n", TextOf(r, "id"), TextOf(r, "status"), secs,
+                 TextOf(r, "experiment"), TextOf(r, "name").empty() ? TextOf(r, "pipeline_file") : TextOf(r, "name"));
     }
     return 0;
   };

@@ -30,36 +30,6 @@ std::string Date(int64_t ns) {
   return buf;
 }
 
-std::string Text(const Json& j, const char* key) {
-  const Json* v = j.Find(key);
-  return v && v->String() ? *v->String() : "";
-}
-int64_t Int(const Json& j, const char* key) {
-  const Json* v = j.Find(key);
-  return v && v->Number() ? static_cast<int64_t>(*v->Number()) : 0;
-}
-
-// Where a command runs: the workspace itself (as its admin) or a server.
-struct Target {
-  WorkspaceArgs workspace;
-  RemoteArgs remote;
-  void AddTo(CLI::App& sub) {
-    workspace.AddTo(sub);
-    remote.AddTo(sub);
-  }
-  // Runs `local` on the opened workspace, or calls the API; either way a JSON answer.
-  Result<Json> Do(const std::function<Result<Json>(meta::MetaStore&, int64_t now)>& local,
-                  const std::string& method, const std::string& path, const Json& body = Json()) const {
-    if (remote.remote()) {
-      Result<std::unique_ptr<server::HttpClient>> client = remote.Connect();
-      if (!client.ok()) return client.status();
-      return CallApi(**client, method, path, body);
-    }
-    Result<std::unique_ptr<app::Session>> s = Open(workspace);
-    if (!s.ok()) return s.status();
-    return local((*s)->meta(), (*s)->os().NowNs());
-  }
-};
 
 void PrintProjects(const Json& projects) {
   fmt::print("{:<20} {:>6} {:>6} {:>10} {:>8}  {}\n", "project", "cpus", "gpus", "memory_mb",
@@ -67,9 +37,9 @@ void PrintProjects(const Json& projects) {
   for (const Json& p : *projects.Items()) {
     const Json& q = *p.Find("quota");
     auto limit = [](double v) { return v == 0 ? std::string("-") : fmt::format("{:g}", v); };
-    fmt::print("{:<20} {:>6} {:>6} {:>10} {:>8}  {}\n", Text(p, "name"),
-               limit(q.Find("cpus")->Number().value_or(0)), limit(Int(q, "gpus")),
-               limit(Int(q, "memory_mb")), limit(Int(q, "running")), Text(p, "description"));
+    fmt::print("{:<20} {:>6} {:>6} {:>10} {:>8}  {}\n", TextOf(p, "name"),
+               limit(q.Find("cpus")->Number().value_or(0)), limit(IntOf(q, "gpus")),
+               limit(IntOf(q, "memory_mb")), limit(IntOf(q, "running")), TextOf(p, "description"));
   }
 }
 
@@ -139,14 +109,16 @@ std::function<int()> SetupProject(CLI::App& sub) {
     const Target& t = o->target;
     if (create->parsed()) {
       Result<Json> p = t.Do(
-          [&](meta::MetaStore& m, int64_t now) -> Result<Json> {
+          [&](app::Session& session) -> Result<Json> {
+            meta::MetaStore& m = session.meta();
+            int64_t now = session.os().NowNs();
             Result<meta::ProjectRecord> r = app::CreateProject(m, app::LocalAdmin(), o->name, o->description, now);
             if (!r.ok()) return r.status();
             return app::ProjectJson(*r);
           },
           "POST", "/projects", Json::MakeObject().Set("name", o->name).Set("description", o->description));
       if (!p.ok()) return Fail(p.status());
-      fmt::print("project {} created\n", Text(*p, "name"));
+      fmt::print("project {} created\n", TextOf(*p, "name"));
       return 0;
     }
     if (quota->parsed()) {
@@ -157,7 +129,9 @@ std::function<int()> SetupProject(CLI::App& sub) {
       if (q.memory_mb) body.Set("memory_mb", *q.memory_mb);
       if (q.running) body.Set("running", *q.running);
       Result<Json> p = t.Do(
-          [&](meta::MetaStore& m, int64_t now) -> Result<Json> {
+          [&](app::Session& session) -> Result<Json> {
+            meta::MetaStore& m = session.meta();
+            int64_t now = session.os().NowNs();
             Result<meta::ProjectRecord> r = app::SetQuota(m, app::LocalAdmin(), o->name, q, now);
             if (!r.ok()) return r.status();
             return app::ProjectJson(*r);
@@ -169,7 +143,8 @@ std::function<int()> SetupProject(CLI::App& sub) {
     }
     (void)list;
     Result<Json> ps = t.Do(
-        [&](meta::MetaStore& m, int64_t) -> Result<Json> {
+        [&](app::Session& session) -> Result<Json> {
+            meta::MetaStore& m = session.meta();
           Result<std::vector<meta::ProjectRecord>> r = app::VisibleProjects(m, app::LocalAdmin());
           if (!r.ok()) return r.status();
           Json arr = Json::MakeArray();
@@ -223,7 +198,9 @@ std::function<int()> SetupToken(CLI::App& sub) {
       Json body = Json::MakeObject().Set("name", o->name).Set("project", o->project).Set("role", o->role);
       if (!o->expires.empty()) body.Set("expires", o->expires);
       Result<Json> made = t.Do(
-          [&](meta::MetaStore& m, int64_t now) -> Result<Json> {
+          [&](app::Session& session) -> Result<Json> {
+            meta::MetaStore& m = session.meta();
+            int64_t now = session.os().NowNs();
             app::TokenRequest req{o->name, o->project, *app::ParseRole(o->role), ttl};
             Result<app::IssuedToken> r = app::CreateToken(m, app::LocalAdmin(), req, app::TokenPolicy{}, now);
             if (!r.ok()) return r.status();
@@ -236,17 +213,19 @@ std::function<int()> SetupToken(CLI::App& sub) {
         return 0;
       }
       const Json& r = *made->Find("record");
-      fmt::print("{}\n", Text(*made, "token"));
+      fmt::print("{}\n", TextOf(*made, "token"));
       std::fflush(stdout);
       fmt::print(stderr, "token {} ({}, {} of {}), expires {}: shown once, keep it secret\n",
-                 Text(r, "id"), Text(r, "name"), Text(r, "role"),
-                 Text(r, "project").empty() ? "the server" : "project " + Text(r, "project"),
-                 Date(Int(r, "expires_ns")));
+                 TextOf(r, "id"), TextOf(r, "name"), TextOf(r, "role"),
+                 TextOf(r, "project").empty() ? "the server" : "project " + TextOf(r, "project"),
+                 Date(IntOf(r, "expires_ns")));
       return 0;
     }
     if (revoke->parsed()) {
       Result<Json> done = t.Do(
-          [&](meta::MetaStore& m, int64_t now) -> Result<Json> {
+          [&](app::Session& session) -> Result<Json> {
+            meta::MetaStore& m = session.meta();
+            int64_t now = session.os().NowNs();
             Status s = app::RevokeToken(m, app::LocalAdmin(), o->id, now);
             if (!s.ok()) return s;
             return Json::MakeObject().Set("revoked", o->id);
@@ -257,7 +236,8 @@ std::function<int()> SetupToken(CLI::App& sub) {
       return 0;
     }
     Result<Json> ts = t.Do(
-        [&](meta::MetaStore& m, int64_t) -> Result<Json> {
+        [&](app::Session& session) -> Result<Json> {
+            meta::MetaStore& m = session.meta();
           Result<std::vector<meta::TokenRecord>> r = app::ListTokens(m, app::LocalAdmin(), o->project);
           if (!r.ok()) return r.status();
           Json arr = Json::MakeArray();
@@ -272,9 +252,9 @@ std::function<int()> SetupToken(CLI::App& sub) {
     }
     fmt::print("{:<12}  {:<20} {:<12} {:<22} {}\n", "id", "name", "role", "expires", "state");
     for (const Json& tok : *ts->Find("tokens")->Items()) {
-      fmt::print("{:<12}  {:<20} {:<12} {:<22} {}\n", Text(tok, "id"), Text(tok, "name"),
-                 Text(tok, "role"), Date(Int(tok, "expires_ns")),
-                 Int(tok, "revoked_ns") ? "revoked " + Date(Int(tok, "revoked_ns")) : "active");
+      fmt::print("{:<12}  {:<20} {:<12} {:<22} {}\n", TextOf(tok, "id"), TextOf(tok, "name"),
+                 TextOf(tok, "role"), Date(IntOf(tok, "expires_ns")),
+                 IntOf(tok, "revoked_ns") ? "revoked " + Date(IntOf(tok, "revoked_ns")) : "active");
     }
     return 0;
   };
@@ -297,7 +277,8 @@ std::function<int()> SetupAudit(CLI::App& sub) {
     std::string path = fmt::format("/audit?limit={}", o->limit);
     if (!o->project.empty()) path += "&project=" + QueryValue(o->project);
     Result<Json> a = o->target.Do(
-        [&](meta::MetaStore& m, int64_t) -> Result<Json> {
+        [&](app::Session& session) -> Result<Json> {
+            meta::MetaStore& m = session.meta();
           Result<std::vector<meta::AuditRecord>> r = app::ReadAudit(m, app::LocalAdmin(), o->project, o->limit, 0);
           if (!r.ok()) return r.status();
           Json arr = Json::MakeArray();
@@ -311,9 +292,9 @@ std::function<int()> SetupAudit(CLI::App& sub) {
       return 0;
     }
     for (const Json& e : *a->Find("entries")->Items()) {
-      fmt::print("{}  {:<12}  {:<16} {:<14} {} {}\n", Date(Int(e, "at_ns")), Text(e, "who"),
-                 Text(e, "action"), Text(e, "project").empty() ? "-" : Text(e, "project"),
-                 Text(e, "target"), Text(e, "detail"));
+      fmt::print("{}  {:<12}  {:<16} {:<14} {} {}\n", Date(IntOf(e, "at_ns")), TextOf(e, "who"),
+                 TextOf(e, "action"), TextOf(e, "project").empty() ? "-" : TextOf(e, "project"),
+                 TextOf(e, "target"), TextOf(e, "detail"));
     }
     return 0;
   };

@@ -39,6 +39,23 @@ Result<std::unique_ptr<server::HttpClient>> RemoteArgs::Connect() const {
   return server::HttpClient::Open(Url(), token);
 }
 
+void Target::AddTo(CLI::App& sub) {
+  workspace.AddTo(sub);
+  remote.AddTo(sub);
+}
+
+Result<Json> Target::Do(const std::function<Result<Json>(app::Session&)>& local,
+                        const std::string& method, const std::string& path, const Json& body) const {
+  if (remote.remote()) {
+    Result<std::unique_ptr<server::HttpClient>> client = remote.Connect();
+    if (!client.ok()) return client.status();
+    return CallApi(**client, method, path, body);
+  }
+  Result<std::unique_ptr<app::Session>> s = Open(workspace);
+  if (!s.ok()) return s.status();
+  return local(**s);
+}
+
 Result<Json> CallApi(server::HttpClient& client, const std::string& method, const std::string& path,
                      const Json& body) {
   Result<server::Response> r =
@@ -71,6 +88,16 @@ Result<Json> CallApi(server::HttpClient& client, const std::string& method, cons
     default:
       return Status::Io(message);
   }
+}
+
+std::string TextOf(const Json& j, const char* key) {
+  const Json* v = j.Find(key);
+  return v && v->String() ? *v->String() : "";
+}
+
+int64_t IntOf(const Json& j, const char* key) {
+  const Json* v = j.Find(key);
+  return v && v->Number() ? static_cast<int64_t>(*v->Number()) : 0;
 }
 
 std::string QueryValue(const std::string& value) {

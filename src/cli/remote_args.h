@@ -5,8 +5,12 @@
 #include <memory>
 #include <string>
 
+#include <functional>
+
+#include "app/session.h"
 #include "base/json.h"
 #include "base/status.h"
+#include "cli/workspace_args.h"
 #include "server/http.h"
 
 namespace CLI {
@@ -25,10 +29,26 @@ struct RemoteArgs {
   Result<std::unique_ptr<server::HttpClient>> Connect() const;
 };
 
+// Where a command runs: the workspace itself (as its admin) or a server (--server). Either way
+// the answer is the same JSON (app/views.h), printed the same way.
+struct Target {
+  WorkspaceArgs workspace;
+  RemoteArgs remote;
+  void AddTo(CLI::App& sub);
+  // Runs `local` on the opened workspace, or calls the API.
+  Result<Json> Do(const std::function<Result<Json>(app::Session&)>& local, const std::string& method,
+                  const std::string& path, const Json& body = Json()) const;
+};
+
 // Calls the API; a response that is not a success becomes the Status its error body says (401
 // Unauthenticated, 403 Denied, 404 NotFound, 400 Invalid, ...).
 Result<Json> CallApi(server::HttpClient& client, const std::string& method, const std::string& path,
                      const Json& body = Json());
+
+// A member of a JSON answer, for printing: its text ("" unless a string), its integer (0 unless a
+// number).
+std::string TextOf(const Json& j, const char* key);
+int64_t IntOf(const Json& j, const char* key);
 
 // A query string parameter, percent-encoded.
 std::string QueryValue(const std::string& value);

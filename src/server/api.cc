@@ -68,8 +68,8 @@ Json RunSummarySchema() {
 }
 
 Json RunDetailSchema() {
-  Json job = Obj({{"job", Int()}, {"status", Str()}, {"attempt", Int()}, {"exit_code", Int()},
-                  {"message", Str()}});
+  Json job = Obj({{"job", Int()}, {"status", Str()}, {"attempt", Int()}, {"started_ns", Int()},
+                  {"finished_ns", Int()}, {"exit_code", Int()}, {"message", Str()}});
   Json step = Obj({{"name", Str()},
                    {"status", Str()},
                    {"component", Str()},

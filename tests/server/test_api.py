@@ -407,3 +407,23 @@ def test_sigterm_stops_the_server_and_its_running_steps(workdir):
     # No process of the step is left.
     ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
     assert "sleep 301" not in ps
+
+
+def test_runs_and_show_print_the_same_here_and_through_the_server(server, admin, workdir):
+    admin.call("POST", "/api/v1/projects", {"name": "vision"})
+    contributor = Api(server, make_token(admin, "vision", "contributor"))
+    run = wait(contributor, submit(contributor, {"p.yml": PIPELINE})["id"])
+    local_run(server, workdir)
+    env = {"WEFT_SERVER": server.url, "WEFT_TOKEN": server.admin_token}
+    for args in (["runs"], ["runs", "--json"], ["runs", "--status", "succeeded", "-n", "1"],
+                 ["show", run["id"]], ["show", run["id"], "--json"], ["show", "last"]):
+        here = weft(*args, "--workspace", server.workspace).stdout
+        there = weft(*args, env=env).stdout
+        assert here == there, (args, here, there)
+        assert run["id"] in here or "r2" in here
+    # A project's token sees its own runs only.
+    mine = weft("runs", env={"WEFT_SERVER": server.url, "WEFT_TOKEN": contributor.token}).stdout
+    assert run["id"] in mine and "r2 " not in mine
+    missing = weft("show", "r2", env={"WEFT_SERVER": server.url, "WEFT_TOKEN": contributor.token},
+                   check=False)
+    assert missing.returncode == 2 and "no run" in missing.stderr
