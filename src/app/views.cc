@@ -95,15 +95,9 @@ Result<Json> RunDetailJson(meta::MetaStore& meta, const meta::RunRecord& run) {
                  .Set("outputs", std::move(outs))
                  .Set("jobs", std::move(jobs_json)));
   }
-  return Json::MakeObject()
-      .Set("id", run.id)
-      .Set("name", run.name)
-      .Set("experiment", run.experiment)
-      .Set("project", run.project)
-      .Set("status", std::string(meta::Name(run.status)))
-      .Set("exit_code", run.exit_code)
-      .Set("pipeline_file", run.pipeline_file)
-      .Set("steps", std::move(arr));
+  Json detail = RunSummaryJson(run);
+  detail.Set("steps", std::move(arr));
+  return detail;
 }
 
 Json ProjectJson(const meta::ProjectRecord& p) {

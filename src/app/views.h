@@ -18,7 +18,7 @@ Result<meta::RunFilter> ParseRunFilter(const std::string& experiment, const std:
 
 // A run as listed: id, name, experiment, project, status, exit code, times, file, tags.
 Json RunSummaryJson(const meta::RunRecord& run);
-// A run with its steps (each with its outputs, and the jobs of steps with several).
+// A run as listed, with its steps (each with its outputs, and the jobs of steps with several).
 Result<Json> RunDetailJson(meta::MetaStore& meta, const meta::RunRecord& run);
 // The jobs of a step with several (none for a step with one: no query per step of a big run).
 Result<std::vector<meta::JobRecord>> JobsOf(meta::MetaStore& meta, const meta::StepRecord& step);

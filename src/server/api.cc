@@ -54,18 +54,14 @@ Json Body(std::vector<std::pair<std::string, Json>> members, std::vector<std::st
 
 Json ErrorSchema() { return Obj({{"error", Obj({{"code", Str()}, {"message", Str()}})}}); }
 
-Json RunSummarySchema() {
-  return Obj({{"id", Str()},
-              {"name", Str()},
-              {"experiment", Str()},
-              {"project", Str()},
-              {"status", Str()},
-              {"exit_code", Int()},
-              {"created_ns", Int()},
-              {"finished_ns", Int()},
-              {"pipeline_file", Str()},
-              {"tags", StringMap()}});
+std::vector<std::pair<std::string, Json>> RunSummaryMembers() {
+  return {{"id", Str()},          {"name", Str()},        {"experiment", Str()},
+          {"project", Str()},     {"status", Str()},      {"exit_code", Int()},
+          {"created_ns", Int()},  {"finished_ns", Int()}, {"pipeline_file", Str()},
+          {"tags", StringMap()}};
 }
+
+Json RunSummarySchema() { return Obj(RunSummaryMembers()); }
 
 Json RunDetailSchema() {
   Json job = Obj({{"job", Int()}, {"status", Str()}, {"attempt", Int()}, {"started_ns", Int()},
@@ -81,14 +77,9 @@ Json RunDetailSchema() {
                    {"message", Str()},
                    {"outputs", ArrayOf(Obj({{"name", Str()}, {"digest", Str()}}))},
                    {"jobs", ArrayOf(std::move(job))}});
-  return Obj({{"id", Str()},
-              {"name", Str()},
-              {"experiment", Str()},
-              {"project", Str()},
-              {"status", Str()},
-              {"exit_code", Int()},
-              {"pipeline_file", Str()},
-              {"steps", ArrayOf(std::move(step))}});
+  std::vector<std::pair<std::string, Json>> members = RunSummaryMembers();
+  members.emplace_back("steps", ArrayOf(std::move(step)));
+  return Obj(std::move(members));
 }
 
 Json ProjectSchema() {
