@@ -780,9 +780,10 @@ Status SqliteMetaStore::PutToken(const TokenRecord& t) {
 }
 
 Result<std::optional<TokenRecord>> SqliteMetaStore::FindToken(const std::string& id) {
-  Result<Statement> q = db_->Prepare(fmt::format("SELECT {} FROM tokens WHERE id = ?", kTokenColumns));
-  if (q.ok()) q->Bind(1, id);
-  Result<std::vector<TokenRecord>> rows = All<TokenRecord>(q, ReadToken);
+  Result<Statement*> q = db_->Cached(fmt::format("SELECT {} FROM tokens WHERE id = ?", kTokenColumns));
+  if (!q.ok()) return q.status();
+  (*q)->Bind(1, id);
+  Result<std::vector<TokenRecord>> rows = AllRows<TokenRecord>(**q, ReadToken);
   if (!rows.ok()) return rows.status();
   if (rows->empty()) return std::optional<TokenRecord>();
   return std::optional<TokenRecord>(rows->front());
@@ -838,19 +839,21 @@ Result<std::optional<RunRecord>> SqliteMetaStore::FindRun(const std::string& ref
                         ? fmt::format("SELECT {} FROM runs ORDER BY seq DESC LIMIT 1", kRunColumns)
                         : fmt::format("SELECT {} FROM runs WHERE id = ? OR id = 'r' || ?",
                                       kRunColumns);
-  Result<Statement> q = db_->Prepare(sql);
-  if (q.ok() && ref != "last") q->Bind(1, ref).Bind(2, ref);
-  Result<std::vector<RunRecord>> rows = All<RunRecord>(q, ReadRun);
+  Result<Statement*> q = db_->Cached(sql);
+  if (!q.ok()) return q.status();
+  if (ref != "last") (*q)->Bind(1, ref).Bind(2, ref);
+  Result<std::vector<RunRecord>> rows = AllRows<RunRecord>(**q, ReadRun);
   if (!rows.ok()) return rows.status();
   if (rows->empty()) return std::optional<RunRecord>();
   return std::optional<RunRecord>(rows->front());
 }
 
 Result<std::vector<StepRecord>> SqliteMetaStore::Steps(const std::string& run) {
-  Result<Statement> q = db_->Prepare(
+  Result<Statement*> q = db_->Cached(
       fmt::format("SELECT {} FROM steps s WHERE s.run_id = ? ORDER BY s.idx", kStepColumns));
-  if (q.ok()) q->Bind(1, run);
-  return All<StepRecord>(q, ReadStep);
+  if (!q.ok()) return q.status();
+  (*q)->Bind(1, run);
+  return AllRows<StepRecord>(**q, ReadStep);
 }
 
 Result<std::optional<StepRecord>> SqliteMetaStore::FindStep(const std::string& run,
