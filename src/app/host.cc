@@ -10,11 +10,14 @@ namespace weft::app {
 
 Host::Host(Session& session)
     : session_(session),
-      engine_({session.workspace(), session.meta(), session.store(), session.targets(), session.os()}) {
+      engine_(
+          {session.workspace(), session.meta(), session.store(), session.targets(), session.os()}) {
   thread_ = std::thread([this] { Loop(); });
 }
 
-Host::~Host() { Shutdown(); }
+Host::~Host() {
+  Shutdown();
+}
 
 template <typename T>
 T Host::Call(std::function<T()> task) {
@@ -39,7 +42,8 @@ Result<meta::RunRecord> Host::Submit(PipelineSource source, engine::RunOptions o
     Result<std::unique_ptr<LoadedGraph>> graph = LoadGraph(source, session_.registry());
     if (!graph.ok()) return graph.status();
     if (!(*graph)->ok()) {
-      return Status::Invalid(fmt::format("the pipeline is not valid:\n{}", (*graph)->diags.FormatAll()));
+      return Status::Invalid(
+          fmt::format("the pipeline is not valid:\n{}", (*graph)->diags.FormatAll()));
     }
     Result<engine::RunOptions> opts = SubmitOptions(**graph, options, tags);
     if (!opts.ok()) return opts.status();

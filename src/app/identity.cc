@@ -28,7 +28,9 @@ bool ConstantTimeEqual(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
-std::string SecretHash(std::string_view secret) { return ToHex(Sha256Of(secret)); }
+std::string SecretHash(std::string_view secret) {
+  return ToHex(Sha256Of(secret));
+}
 
 bool ValidProjectName(std::string_view name) {
   if (name.empty() || name.size() > 63) return false;
@@ -55,8 +57,8 @@ Status Atomically(meta::MetaStore& meta, const meta::AuditRecord& entry, Change 
 
 meta::AuditRecord Entry(const Caller& caller, const std::string& project, std::string action,
                         std::string target, std::string detail, int64_t now_ns) {
-  return meta::AuditRecord{0,       now_ns, caller.token, project, std::move(action),
-                           std::move(target), std::move(detail)};
+  return meta::AuditRecord{
+      0, now_ns, caller.token, project, std::move(action), std::move(target), std::move(detail)};
 }
 
 Result<meta::ProjectRecord> FindProject(meta::MetaStore& meta, const Caller& caller,
@@ -68,8 +70,8 @@ Result<meta::ProjectRecord> FindProject(meta::MetaStore& meta, const Caller& cal
   return **p;
 }
 
-IssuedToken Issue(const TokenRequest& request, const std::string& created_by,
-                          int64_t ttl_s, int64_t now_ns) {
+IssuedToken Issue(const TokenRequest& request, const std::string& created_by, int64_t ttl_s,
+                  int64_t now_ns) {
   IssuedToken t;
   std::string secret = RandomHex(kSecretHexChars / 2);
   t.record.id = RandomHex(kIdHexChars / 2);
@@ -112,15 +114,20 @@ bool Caller::Can(Role needed, const std::string& p) const {
   return p == project && static_cast<int>(role) >= static_cast<int>(needed);
 }
 
-bool Caller::Sees(const std::string& p) const { return admin() || p == project; }
+bool Caller::Sees(const std::string& p) const {
+  return admin() || p == project;
+}
 
-Caller LocalAdmin() { return Caller{"local", "", Role::kAdmin}; }
+Caller LocalAdmin() {
+  return Caller{"local", "", Role::kAdmin};
+}
 
 Result<int64_t> ParseTtl(std::string_view text) {
   auto bad = [&] {
-    return Status::Invalid(fmt::format("`{}` is not a duration: a number and a unit, as in 30d, "
-                                       "12h, 45m or 2w",
-                                       text));
+    return Status::Invalid(
+        fmt::format("`{}` is not a duration: a number and a unit, as in 30d, "
+                    "12h, 45m or 2w",
+                    text));
   };
   if (text.size() < 2 || text.size() > 12) return bad();
   int64_t n = 0;
@@ -154,13 +161,15 @@ Result<meta::ProjectRecord> CreateProject(meta::MetaStore& meta, const Caller& c
                                           int64_t now_ns) {
   if (!caller.admin()) return Status::Denied("only the server's admins create projects");
   if (!ValidProjectName(name)) {
-    return Status::Invalid(fmt::format("`{}` is not a project name: use lowercase letters, digits, "
-                                       "`-` and `_`, starting with a letter or digit, at most 63",
-                                       name));
+    return Status::Invalid(
+        fmt::format("`{}` is not a project name: use lowercase letters, digits, "
+                    "`-` and `_`, starting with a letter or digit, at most 63",
+                    name));
   }
   if (name == "local") {
-    return Status::Invalid("`local` is the project of the runs made on the workspace itself "
-                           "(`weft run`); choose another name");
+    return Status::Invalid(
+        "`local` is the project of the runs made on the workspace itself "
+        "(`weft run`); choose another name");
   }
   Result<std::optional<meta::ProjectRecord>> existing = meta.FindProject(name);
   if (!existing.ok()) return existing.status();
@@ -219,14 +228,15 @@ Result<IssuedToken> CreateToken(meta::MetaStore& meta, const Caller& caller,
     Result<meta::ProjectRecord> p = FindProject(meta, caller, request.project);
     if (!p.ok()) return p.status();
     if (!caller.Can(Role::kOwner, request.project)) {
-      return Status::Denied(fmt::format("only owners of project `{}` make its tokens",
-                                        request.project));
+      return Status::Denied(
+          fmt::format("only owners of project `{}` make its tokens", request.project));
     }
   }
   int64_t ttl = request.ttl_s.value_or(policy.default_ttl_s);
   if (request.role == Role::kAdmin && !request.ttl_s) ttl = 0;  // admins' live until revoked
   if (ttl > policy.max_ttl_s && request.role != Role::kAdmin) {
-    return Status::Invalid(fmt::format("a token lives at most {} days here", policy.max_ttl_s / 86400));
+    return Status::Invalid(
+        fmt::format("a token lives at most {} days here", policy.max_ttl_s / 86400));
   }
   IssuedToken t = Issue(request, caller.token, ttl, now_ns);
   Status s = Atomically(meta,
@@ -259,7 +269,8 @@ Status RevokeToken(meta::MetaStore& meta, const Caller& caller, const std::strin
     return Status::NotFound(fmt::format("no token `{}`", id));
   }
   if (!caller.Can(Role::kOwner, (*t)->project)) {
-    return Status::Denied(fmt::format("only owners of project `{}` revoke its tokens", (*t)->project));
+    return Status::Denied(
+        fmt::format("only owners of project `{}` revoke its tokens", (*t)->project));
   }
   if ((*t)->revoked_ns != 0) return Status::Ok();
   meta::TokenRecord r = **t;
@@ -278,8 +289,9 @@ Result<std::optional<IssuedToken>> EnsureAdmin(meta::MetaStore& meta, int64_t no
   }
   IssuedToken t = Issue({"admin", "", Role::kAdmin, std::nullopt}, "", 0, now_ns);
   Caller server{"server", "", Role::kAdmin};
-  Status s = Atomically(meta, Entry(server, "", "token.create", t.record.id, "admin (first start)", now_ns),
-                        [&] { return meta.PutToken(t.record); });
+  Status s = Atomically(
+      meta, Entry(server, "", "token.create", t.record.id, "admin (first start)", now_ns),
+      [&] { return meta.PutToken(t.record); });
   if (!s.ok()) return s;
   return std::optional<IssuedToken>(std::move(t));
 }
@@ -288,8 +300,10 @@ Result<Caller> Authenticate(meta::MetaStore& meta, std::string_view token, int64
   std::string claimed = "-";
   // `why` goes to the audit log; the caller learns more than "not valid" only once it has shown
   // it holds the token's secret.
-  auto fail = [&](const std::string& why, const char* message = "the token is not valid") -> Result<Caller> {
-    Status s = Audit(meta, Caller{claimed, "", Role::kReader}, "", "auth.failed", claimed, why, now_ns);
+  auto fail = [&](const std::string& why,
+                  const char* message = "the token is not valid") -> Result<Caller> {
+    Status s =
+        Audit(meta, Caller{claimed, "", Role::kReader}, "", "auth.failed", claimed, why, now_ns);
     if (!s.ok()) return s;
     return Status::Unauthenticated(message);
   };

@@ -65,7 +65,8 @@ Result<meta::ProjectRecord> SetQuota(meta::MetaStore& meta, const Caller& caller
                                      const std::string& project, const Quota& quota,
                                      int64_t now_ns);
 // The projects the caller sees.
-Result<std::vector<meta::ProjectRecord>> VisibleProjects(meta::MetaStore& meta, const Caller& caller);
+Result<std::vector<meta::ProjectRecord>> VisibleProjects(meta::MetaStore& meta,
+                                                         const Caller& caller);
 
 struct TokenRequest {
   std::string name;

@@ -68,12 +68,16 @@ TEST_F(IdentityTest, AWrongSecretOrUnknownIdSaysOnlyThatTheTokenIsNotValid) {
 TEST_F(IdentityTest, OwnersManageTheirProjectsTokensOnly) {
   Caller owner{"o", "vision", Role::kOwner};
   EXPECT_TRUE(CreateToken(*meta_, owner, {"r", "vision", Role::kReader, std::nullopt}, {}, 0).ok());
-  EXPECT_EQ(CreateToken(*meta_, owner, {"r", "nlp", Role::kReader, std::nullopt}, {}, 0).status().code(),
-            Code::kNotFound);  // another project is not there for it
-  EXPECT_EQ(CreateToken(*meta_, owner, {"r", "", Role::kAdmin, std::nullopt}, {}, 0).status().code(),
-            Code::kDenied);
+  EXPECT_EQ(
+      CreateToken(*meta_, owner, {"r", "nlp", Role::kReader, std::nullopt}, {}, 0).status().code(),
+      Code::kNotFound);  // another project is not there for it
+  EXPECT_EQ(
+      CreateToken(*meta_, owner, {"r", "", Role::kAdmin, std::nullopt}, {}, 0).status().code(),
+      Code::kDenied);
   Caller contributor{"c", "vision", Role::kContributor};
-  EXPECT_EQ(CreateToken(*meta_, contributor, {"r", "vision", Role::kReader, std::nullopt}, {}, 0).status().code(),
+  EXPECT_EQ(CreateToken(*meta_, contributor, {"r", "vision", Role::kReader, std::nullopt}, {}, 0)
+                .status()
+                .code(),
             Code::kDenied);
   Quota eight;
   eight.cpus = 8;

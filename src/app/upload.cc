@@ -65,7 +65,8 @@ Result<std::string> Unpack(const ws::Workspace& ws, std::string_view archive,
       case ArchiveEntry::Kind::kFolder:
         return MakeDirs(path);
       case ArchiveEntry::Kind::kSymlink:
-        return Status::Invalid(fmt::format("upload entry `{}`: symbolic links are refused", e.path));
+        return Status::Invalid(
+            fmt::format("upload entry `{}`: symbolic links are refused", e.path));
       case ArchiveEntry::Kind::kHardLink:
         return Status::Invalid(fmt::format("upload entry `{}`: hard links are refused", e.path));
       case ArchiveEntry::Kind::kOther:
@@ -98,8 +99,8 @@ Result<std::string> Unpack(const ws::Workspace& ws, std::string_view archive,
       if (chunk->empty()) break;
       bytes += static_cast<int64_t>(chunk->size());
       if (bytes > limits.max_bytes) {
-        out = Status::TooLarge(fmt::format("the upload unpacks to more than {} MB",
-                                           limits.max_bytes >> 20));
+        out = Status::TooLarge(
+            fmt::format("the upload unpacks to more than {} MB", limits.max_bytes >> 20));
         break;
       }
       for (size_t done = 0; done < chunk->size();) {
@@ -119,7 +120,8 @@ Result<std::string> Unpack(const ws::Workspace& ws, std::string_view archive,
   if (s.ok() && ::rename(tmp.c_str(), final_dir.c_str()) != 0) {
     // Another request unpacked the same archive meanwhile: theirs is as good.
     if (StatPath(final_dir) != PathKind::kDirectory) {
-      s = Status::Io(fmt::format("cannot move the upload into {}: {}", final_dir, std::strerror(errno)));
+      s = Status::Io(
+          fmt::format("cannot move the upload into {}: {}", final_dir, std::strerror(errno)));
     }
   }
   if (!s.ok() || StatPath(tmp) == PathKind::kDirectory) RemoveTree(tmp).ok();

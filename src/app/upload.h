@@ -15,7 +15,7 @@ namespace weft::app {
 struct UploadLimits {
   int64_t max_files = 100'000;
   int64_t max_bytes = int64_t{4} << 30;  // unpacked
-  size_t max_path = 1024;                 // bytes of an entry's path
+  size_t max_path = 1024;                // bytes of an entry's path
 };
 
 // Unpacks `archive`; returns the folder. Regular files and folders only: links, devices,

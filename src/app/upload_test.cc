@@ -63,7 +63,8 @@ TEST_F(UploadTest, LinksAndEscapesAreRefusedNamingTheEntryAndLeaveNothing) {
   ASSERT_EQ(::symlink("/etc/passwd", (src_ + "/link").c_str()), 0);
   Result<std::string> r = Unpack(ws_, Tar({"p.yml", "link"}));
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("`link`: symbolic links"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("`link`: symbolic links"), std::string::npos)
+      << r.status().message();
   ASSERT_EQ(::link((src_ + "/p.yml").c_str(), (src_ + "/hard").c_str()), 0);
   r = Unpack(ws_, Tar({"p.yml", "hard"}));
   ASSERT_FALSE(r.ok());

@@ -14,9 +14,10 @@ Result<meta::RunFilter> ParseRunFilter(const std::string& experiment, const std:
   if (!status.empty()) {
     f.status = meta::ParseRunStatus(status);
     if (!f.status) {
-      return Status::Invalid(fmt::format("status `{}`: expected running, succeeded, failed, "
-                                         "canceled or interrupted",
-                                         status));
+      return Status::Invalid(
+          fmt::format("status `{}`: expected running, succeeded, failed, "
+                      "canceled or interrupted",
+                      status));
     }
   }
   if (!since.empty()) {

@@ -11,7 +11,8 @@ namespace weft {
 
 Status ReadArchive(std::string_view bytes,
                    const std::function<Status(const ArchiveEntry&, const ArchiveRead&)>& on_entry) {
-  std::unique_ptr<struct archive, int (*)(struct archive*)> a(archive_read_new(), archive_read_free);
+  std::unique_ptr<struct archive, int (*)(struct archive*)> a(archive_read_new(),
+                                                              archive_read_free);
   archive_read_support_format_tar(a.get());
   archive_read_support_filter_gzip(a.get());
   archive_read_support_filter_xz(a.get());
@@ -55,8 +56,8 @@ Status ReadArchive(std::string_view bytes,
     ArchiveRead read = [&]() -> Result<std::string_view> {
       la_ssize_t n = archive_read_data(a.get(), buf, sizeof buf);
       if (n < 0) {
-        return Status::Invalid(fmt::format("entry `{}` is damaged: {}", entry.path,
-                                           archive_error_string(a.get())));
+        return Status::Invalid(
+            fmt::format("entry `{}` is damaged: {}", entry.path, archive_error_string(a.get())));
       }
       return std::string_view(buf, static_cast<size_t>(n));
     };

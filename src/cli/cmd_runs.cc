@@ -1,6 +1,6 @@
 // `weft runs`: the runs of this workspace (or, with --server, those the token sees), newest first.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "app/views.h"
 #include "base/json.h"
@@ -30,13 +30,16 @@ std::function<int()> SetupRuns(CLI::App& sub) {
   sub.add_flag("--json", o->json, "print JSON");
   return [o] {
     std::string path = fmt::format("/runs?limit={}", o->limit);
-    for (const auto& [name, value] : {std::pair{"experiment", &o->experiment}, {"status", &o->status},
-                                      {"since", &o->since}, {"tag", &o->tag}}) {
+    for (const auto& [name, value] : {std::pair{"experiment", &o->experiment},
+                                      {"status", &o->status},
+                                      {"since", &o->since},
+                                      {"tag", &o->tag}}) {
       if (!value->empty()) path += fmt::format("&{}={}", name, QueryValue(*value));
     }
     Result<Json> runs = o->target.Do(
         [&](app::Session& s) -> Result<Json> {
-          Result<meta::RunFilter> filter = app::ParseRunFilter(o->experiment, o->status, o->since, o->tag);
+          Result<meta::RunFilter> filter =
+              app::ParseRunFilter(o->experiment, o->status, o->since, o->tag);
           if (!filter.ok()) return Status::Invalid("--" + filter.status().message());
           Result<std::vector<meta::RunRecord>> found = s.meta().Runs(o->limit, *filter);
           if (!found.ok()) return found.status();
@@ -51,13 +54,15 @@ std::function<int()> SetupRuns(CLI::App& sub) {
       fmt::print("{}\n", list.Dump());
       return 0;
     }
-    fmt::print("{:<6} {:<10} {:>9}  {:<16} {}\n", "run", "status", "duration", "experiment", "pipeline");
+    fmt::print("{:<6} {:<10} {:>9}  {:<16} {}\n", "run", "status", "duration", "experiment",
+               "pipeline");
     for (const Json& r : *list.Items()) {
       bool running = TextOf(r, "status") == "running";  // a live run counts up
       int64_t end = running ? RealOs().NowNs() : IntOf(r, "finished_ns");
       double secs = end > IntOf(r, "created_ns") ? (end - IntOf(r, "created_ns")) / 1e9 : 0;
       fmt::print("{:<6} {:<10} {:>8.1f}s  {:<16} {}\n", TextOf(r, "id"), TextOf(r, "status"), secs,
-                 TextOf(r, "experiment"), TextOf(r, "name").empty() ? TextOf(r, "pipeline_file") : TextOf(r, "name"));
+                 TextOf(r, "experiment"),
+                 TextOf(r, "name").empty() ? TextOf(r, "pipeline_file") : TextOf(r, "name"));
     }
     return 0;
   };

@@ -3,8 +3,8 @@
 // with --server, through a server's API as the token allows; both print the same.
 #include <ctime>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "app/identity.h"
 #include "app/views.h"
@@ -29,7 +29,6 @@ std::string Date(int64_t ns) {
   std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
   return buf;
 }
-
 
 void PrintProjects(const Json& projects) {
   fmt::print("{:<20} {:>6} {:>6} {:>10} {:>8}  {}\n", "project", "cpus", "gpus", "memory_mb",
@@ -59,16 +58,20 @@ std::function<int()> SetupServe(CLI::App& sub) {
   sub.add_option("--key", o->serve.key_file, "TLS private key (PEM)");
   sub.add_flag("--insecure", o->serve.insecure,
                "serve a non-loopback address without TLS (tokens travel in clear text)");
-  sub.add_option("--host-name", o->serve.host_names,
-                 "a name clients reach this server by (its Host header), besides the listen address");
+  sub.add_option(
+      "--host-name", o->serve.host_names,
+      "a name clients reach this server by (its Host header), besides the listen address");
   sub.add_option("--token-expiry", o->expiry, "how long new tokens live by default (default 30d)");
-  sub.add_option("--token-max-expiry", o->max_expiry, "the longest a token may live (default 365d)");
+  sub.add_option("--token-max-expiry", o->max_expiry,
+                 "the longest a token may live (default 365d)");
   return [o] {
     Result<int64_t> expiry = app::ParseTtl(o->expiry);
     if (!expiry.ok()) return Fail(Status::Invalid("--token-expiry: " + expiry.status().message()));
     Result<int64_t> max_expiry = app::ParseTtl(o->max_expiry);
-    if (!max_expiry.ok()) return Fail(Status::Invalid("--token-max-expiry: " + max_expiry.status().message()));
-    if (*expiry > *max_expiry) return Fail(Status::Invalid("--token-expiry is longer than --token-max-expiry"));
+    if (!max_expiry.ok())
+      return Fail(Status::Invalid("--token-max-expiry: " + max_expiry.status().message()));
+    if (*expiry > *max_expiry)
+      return Fail(Status::Invalid("--token-expiry is longer than --token-max-expiry"));
     o->serve.tokens = app::TokenPolicy{*expiry, *max_expiry};
     o->serve.version = WEFT_VERSION;
     o->serve.say = [](std::string_view line) {
@@ -105,18 +108,20 @@ std::function<int()> SetupProject(CLI::App& sub) {
   quota->add_option("--gpus", o->gpus, "GPUs its running steps may use at once");
   quota->add_option("--memory-mb", o->memory_mb, "memory its running steps may use at once");
   quota->add_option("--running", o->running, "steps it may run at once");
-  return [o, create, list, quota] {
+  return [o, create, quota] {  // (otherwise: list)
     const Target& t = o->target;
     if (create->parsed()) {
       Result<Json> p = t.Do(
           [&](app::Session& session) -> Result<Json> {
             meta::MetaStore& m = session.meta();
             int64_t now = session.os().NowNs();
-            Result<meta::ProjectRecord> r = app::CreateProject(m, app::LocalAdmin(), o->name, o->description, now);
+            Result<meta::ProjectRecord> r =
+                app::CreateProject(m, app::LocalAdmin(), o->name, o->description, now);
             if (!r.ok()) return r.status();
             return app::ProjectJson(*r);
           },
-          "POST", "/projects", Json::MakeObject().Set("name", o->name).Set("description", o->description));
+          "POST", "/projects",
+          Json::MakeObject().Set("name", o->name).Set("description", o->description));
       if (!p.ok()) return Fail(p.status());
       fmt::print("project {} created\n", TextOf(*p, "name"));
       return 0;
@@ -141,10 +146,9 @@ std::function<int()> SetupProject(CLI::App& sub) {
       PrintProjects(Json::MakeArray().Push(*p));
       return 0;
     }
-    (void)list;
     Result<Json> ps = t.Do(
         [&](app::Session& session) -> Result<Json> {
-            meta::MetaStore& m = session.meta();
+          meta::MetaStore& m = session.meta();
           Result<std::vector<meta::ProjectRecord>> r = app::VisibleProjects(m, app::LocalAdmin());
           if (!r.ok()) return r.status();
           Json arr = Json::MakeArray();
@@ -170,8 +174,8 @@ std::function<int()> SetupToken(CLI::App& sub) {
   };
   auto o = std::make_shared<Options>();
   sub.require_subcommand(1);
-  CLI::App* create = sub.add_subcommand(
-      "create", "make a token; it is printed once, alone on standard output");
+  CLI::App* create =
+      sub.add_subcommand("create", "make a token; it is printed once, alone on standard output");
   CLI::App* list = sub.add_subcommand("list", "list a project's tokens (owners, admins)");
   CLI::App* revoke = sub.add_subcommand("revoke", "revoke a token by its id");
   for (CLI::App* c : {create, list, revoke}) o->target.AddTo(*c);
@@ -180,10 +184,12 @@ std::function<int()> SetupToken(CLI::App& sub) {
   create->add_option("--role", o->role, "reader, contributor, owner or admin")
       ->required()
       ->check(CLI::IsMember({"reader", "contributor", "owner", "admin"}));
-  create->add_option("--expires", o->expires, "its lifetime, e.g. 30d, 12h (default: the server's)");
+  create->add_option("--expires", o->expires,
+                     "its lifetime, e.g. 30d, 12h (default: the server's)");
   create->add_flag("--json", o->json, "print JSON (the token and its record)");
-  list->add_option("--project", o->project, "the project (default: your token's; admins: "
-                                            "without it, the admin tokens)");
+  list->add_option("--project", o->project,
+                   "the project (default: your token's; admins: "
+                   "without it, the admin tokens)");
   list->add_flag("--json", o->json, "print JSON");
   revoke->add_option("id", o->id, "the token's id (`weft token list`)")->required();
   return [o, create, revoke] {
@@ -195,16 +201,20 @@ std::function<int()> SetupToken(CLI::App& sub) {
         if (!parsed.ok()) return Fail(Status::Invalid("--expires: " + parsed.status().message()));
         ttl = *parsed;
       }
-      Json body = Json::MakeObject().Set("name", o->name).Set("project", o->project).Set("role", o->role);
+      Json body =
+          Json::MakeObject().Set("name", o->name).Set("project", o->project).Set("role", o->role);
       if (!o->expires.empty()) body.Set("expires", o->expires);
       Result<Json> made = t.Do(
           [&](app::Session& session) -> Result<Json> {
             meta::MetaStore& m = session.meta();
             int64_t now = session.os().NowNs();
             app::TokenRequest req{o->name, o->project, *app::ParseRole(o->role), ttl};
-            Result<app::IssuedToken> r = app::CreateToken(m, app::LocalAdmin(), req, app::TokenPolicy{}, now);
+            Result<app::IssuedToken> r =
+                app::CreateToken(m, app::LocalAdmin(), req, app::TokenPolicy{}, now);
             if (!r.ok()) return r.status();
-            return Json::MakeObject().Set("token", r->text).Set("record", app::TokenJson(r->record));
+            return Json::MakeObject()
+                .Set("token", r->text)
+                .Set("record", app::TokenJson(r->record));
           },
           "POST", "/tokens", body);
       if (!made.ok()) return Fail(made.status());
@@ -237,8 +247,9 @@ std::function<int()> SetupToken(CLI::App& sub) {
     }
     Result<Json> ts = t.Do(
         [&](app::Session& session) -> Result<Json> {
-            meta::MetaStore& m = session.meta();
-          Result<std::vector<meta::TokenRecord>> r = app::ListTokens(m, app::LocalAdmin(), o->project);
+          meta::MetaStore& m = session.meta();
+          Result<std::vector<meta::TokenRecord>> r =
+              app::ListTokens(m, app::LocalAdmin(), o->project);
           if (!r.ok()) return r.status();
           Json arr = Json::MakeArray();
           for (const auto& tok : *r) arr.Push(app::TokenJson(tok));
@@ -278,8 +289,9 @@ std::function<int()> SetupAudit(CLI::App& sub) {
     if (!o->project.empty()) path += "&project=" + QueryValue(o->project);
     Result<Json> a = o->target.Do(
         [&](app::Session& session) -> Result<Json> {
-            meta::MetaStore& m = session.meta();
-          Result<std::vector<meta::AuditRecord>> r = app::ReadAudit(m, app::LocalAdmin(), o->project, o->limit, 0);
+          meta::MetaStore& m = session.meta();
+          Result<std::vector<meta::AuditRecord>> r =
+              app::ReadAudit(m, app::LocalAdmin(), o->project, o->limit, 0);
           if (!r.ok()) return r.status();
           Json arr = Json::MakeArray();
           for (const auto& e : *r) arr.Push(app::AuditJson(e));

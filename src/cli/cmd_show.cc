@@ -1,6 +1,6 @@
 // `weft show RUN`: a run and its steps, here or (--server) through a server.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "app/views.h"
 #include "base/json.h"
@@ -50,17 +50,19 @@ std::function<int()> SetupShow(CLI::App& sub) {
     for (const Json& s : steps) {
       width = std::max(width, TextOf(s, "name").size());
       const Json::Array& jobs = *s.Find("jobs")->Items();
-      if (!jobs.empty()) width = std::max(width, fmt::format("  job {}", IntOf(jobs.back(), "job")).size());
+      if (!jobs.empty())
+        width = std::max(width, fmt::format("  job {}", IntOf(jobs.back(), "job")).size());
     }
     fmt::print("{:<{}}  {:<10} {:>9}  {:<20}  {}\n", "step", width, "status", "duration",
                "fingerprint", "note");
     for (const Json& s : steps) {
-      fmt::print("{:<{}}  {:<10} {:>8.1f}s  {:<20}  {}\n", TextOf(s, "name"), width, TextOf(s, "status"),
-                 Seconds(s, TextOf(s, "status") == "running"), TextOf(s, "fingerprint").substr(0, 19),
-                 TextOf(s, "message"));
+      fmt::print("{:<{}}  {:<10} {:>8.1f}s  {:<20}  {}\n", TextOf(s, "name"), width,
+                 TextOf(s, "status"), Seconds(s, TextOf(s, "status") == "running"),
+                 TextOf(s, "fingerprint").substr(0, 19), TextOf(s, "message"));
       for (const Json& j : *s.Find("jobs")->Items()) {
-        fmt::print("{:<{}}  {:<10} {:>8.1f}s  {:<20}  {}\n", fmt::format("  job {}", IntOf(j, "job")),
-                   width, TextOf(j, "status"), Seconds(j, false), "", TextOf(j, "message"));
+        fmt::print("{:<{}}  {:<10} {:>8.1f}s  {:<20}  {}\n",
+                   fmt::format("  job {}", IntOf(j, "job")), width, TextOf(j, "status"),
+                   Seconds(j, false), "", TextOf(j, "message"));
       }
     }
     return 0;

@@ -3,8 +3,8 @@
 #include <cctype>
 #include <cstdlib>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "base/fs.h"
 
@@ -33,8 +33,9 @@ Result<std::unique_ptr<server::HttpClient>> RemoteArgs::Connect() const {
   }
   while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
   if (token.empty()) {
-    return Status::Unauthenticated("a server needs a token: put it in $WEFT_TOKEN, or in a file "
-                                   "given with --token-file");
+    return Status::Unauthenticated(
+        "a server needs a token: put it in $WEFT_TOKEN, or in a file "
+        "given with --token-file");
   }
   return server::HttpClient::Open(Url(), token);
 }
@@ -45,7 +46,8 @@ void Target::AddTo(CLI::App& sub) {
 }
 
 Result<Json> Target::Do(const std::function<Result<Json>(app::Session&)>& local,
-                        const std::string& method, const std::string& path, const Json& body) const {
+                        const std::string& method, const std::string& path,
+                        const Json& body) const {
   if (remote.remote()) {
     Result<std::unique_ptr<server::HttpClient>> client = remote.Connect();
     if (!client.ok()) return client.status();
@@ -68,7 +70,8 @@ Result<Json> CallApi(server::HttpClient& client, const std::string& method, cons
   }
   std::string message = fmt::format("the server answered {}", r->status);
   if (json) {
-    if (const Json* e = json->Find("error"); e && e->Find("message") && e->Find("message")->String()) {
+    if (const Json* e = json->Find("error");
+        e && e->Find("message") && e->Find("message")->String()) {
       message = *e->Find("message")->String();
     }
   }

@@ -36,8 +36,9 @@ struct Target {
   RemoteArgs remote;
   void AddTo(CLI::App& sub);
   // Runs `local` on the opened workspace, or calls the API.
-  Result<Json> Do(const std::function<Result<Json>(app::Session&)>& local, const std::string& method,
-                  const std::string& path, const Json& body = Json()) const;
+  Result<Json> Do(const std::function<Result<Json>(app::Session&)>& local,
+                  const std::string& method, const std::string& path,
+                  const Json& body = Json()) const;
 };
 
 // Calls the API; a response that is not a success becomes the Status its error body says (401

@@ -18,15 +18,27 @@ constexpr int64_t kDefaultPage = 50;
 constexpr int64_t kMaxPage = 1000;
 
 // JSON Schema pieces for the OpenAPI document (3.1: its schemas are JSON Schema 2020-12).
-Json Type(const char* type) { return Json::MakeObject().Set("type", type); }
-Json Str() { return Type("string"); }
-Json Int() { return Type("integer"); }
-Json Num() { return Type("number"); }
+Json Type(const char* type) {
+  return Json::MakeObject().Set("type", type);
+}
+Json Str() {
+  return Type("string");
+}
+Json Int() {
+  return Type("integer");
+}
+Json Num() {
+  return Type("number");
+}
 Json Nullable(const char* type) {
   return Json::MakeObject().Set("type", Json::MakeArray().Push(type).Push("null"));
 }
-Json ArrayOf(Json items) { return Type("array").Set("items", std::move(items)); }
-Json StringMap() { return Type("object").Set("additionalProperties", Str()); }
+Json ArrayOf(Json items) {
+  return Type("array").Set("items", std::move(items));
+}
+Json StringMap() {
+  return Type("object").Set("additionalProperties", Str());
+}
 // An object with exactly these members, every one of them required.
 Json Obj(std::vector<std::pair<std::string, Json>> members) {
   Json props = Json::MakeObject();
@@ -52,20 +64,29 @@ Json Body(std::vector<std::pair<std::string, Json>> members, std::vector<std::st
       .Set("additionalProperties", false);
 }
 
-Json ErrorSchema() { return Obj({{"error", Obj({{"code", Str()}, {"message", Str()}})}}); }
+Json ErrorSchema() {
+  return Obj({{"error", Obj({{"code", Str()}, {"message", Str()}})}});
+}
 
 std::vector<std::pair<std::string, Json>> RunSummaryMembers() {
-  return {{"id", Str()},          {"name", Str()},        {"experiment", Str()},
-          {"project", Str()},     {"status", Str()},      {"exit_code", Int()},
-          {"created_ns", Int()},  {"finished_ns", Int()}, {"pipeline_file", Str()},
+  return {{"id", Str()},         {"name", Str()},        {"experiment", Str()},
+          {"project", Str()},    {"status", Str()},      {"exit_code", Int()},
+          {"created_ns", Int()}, {"finished_ns", Int()}, {"pipeline_file", Str()},
           {"tags", StringMap()}};
 }
 
-Json RunSummarySchema() { return Obj(RunSummaryMembers()); }
+Json RunSummarySchema() {
+  return Obj(RunSummaryMembers());
+}
 
 Json RunDetailSchema() {
-  Json job = Obj({{"job", Int()}, {"status", Str()}, {"attempt", Int()}, {"started_ns", Int()},
-                  {"finished_ns", Int()}, {"exit_code", Int()}, {"message", Str()}});
+  Json job = Obj({{"job", Int()},
+                  {"status", Str()},
+                  {"attempt", Int()},
+                  {"started_ns", Int()},
+                  {"finished_ns", Int()},
+                  {"exit_code", Int()},
+                  {"message", Str()}});
   Json step = Obj({{"name", Str()},
                    {"status", Str()},
                    {"component", Str()},
@@ -86,7 +107,8 @@ Json ProjectSchema() {
   return Obj({{"name", Str()},
               {"description", Str()},
               {"created_ns", Int()},
-              {"quota", Obj({{"cpus", Num()}, {"gpus", Int()}, {"memory_mb", Int()}, {"running", Int()}})}});
+              {"quota",
+               Obj({{"cpus", Num()}, {"gpus", Int()}, {"memory_mb", Int()}, {"running", Int()}})}});
 }
 
 Json TokenSchema() {
@@ -154,9 +176,7 @@ Result<std::string> ListedProject(Call& c) {
 
 // A run the caller may see; any other is as absent as one that never existed.
 Result<meta::RunRecord> VisibleRun(Call& c, const std::string& ref) {
-  auto absent = [&] {
-    return Status::NotFound(fmt::format("no run `{}`", ref));
-  };
+  auto absent = [&] { return Status::NotFound(fmt::format("no run `{}`", ref)); };
   std::optional<meta::RunRecord> run;
   if (ref == "last") {
     meta::RunFilter f;
@@ -207,15 +227,34 @@ Api::Api(ApiParts parts, ApiOptions options) : parts_(parts), options_(std::move
   };
 
   endpoints_ = {
-      {"GET", "/health", "Whether the server is up (no token needed)", false, {}, nullptr,
-       Obj({{"status", Str()}, {"version", Str()}}), 200,
+      {"GET",
+       "/health",
+       "Whether the server is up (no token needed)",
+       false,
+       {},
+       nullptr,
+       Obj({{"status", Str()}, {"version", Str()}}),
+       200,
        [this](Call&) -> Result<Json> {
          return Json::MakeObject().Set("status", "ok").Set("version", options_.version);
        }},
-      {"GET", "/openapi.json", "This API's OpenAPI document", true, {}, nullptr, Type("object"),
-       200, [this](Call&) -> Result<Json> { return OpenApi(); }},
-      {"GET", "/whoami", "The token's identity: its id, project and role", true, {}, nullptr,
-       Obj({{"token", Str()}, {"project", Str()}, {"role", Str()}}), 200,
+      {"GET",
+       "/openapi.json",
+       "This API's OpenAPI document",
+       true,
+       {},
+       nullptr,
+       Type("object"),
+       200,
+       [this](Call&) -> Result<Json> { return OpenApi(); }},
+      {"GET",
+       "/whoami",
+       "The token's identity: its id, project and role",
+       true,
+       {},
+       nullptr,
+       Obj({{"token", Str()}, {"project", Str()}, {"role", Str()}}),
+       200,
        [](Call& c) -> Result<Json> {
          return Json::MakeObject()
              .Set("token", c.caller.token)
@@ -223,8 +262,14 @@ Api::Api(ApiParts parts, ApiOptions options) : parts_(parts), options_(std::move
              .Set("role", std::string(app::Name(c.caller.role)));
        }},
 
-      {"GET", "/projects", "The projects the token sees (admins: all)", true, {}, nullptr,
-       Obj({{"projects", ArrayOf(ProjectSchema())}}), 200,
+      {"GET",
+       "/projects",
+       "The projects the token sees (admins: all)",
+       true,
+       {},
+       nullptr,
+       Obj({{"projects", ArrayOf(ProjectSchema())}}),
+       200,
        [](Call& c) -> Result<Json> {
          Result<std::vector<meta::ProjectRecord>> ps = app::VisibleProjects(c.meta, c.caller);
          if (!ps.ok()) return ps.status();
@@ -232,8 +277,14 @@ Api::Api(ApiParts parts, ApiOptions options) : parts_(parts), options_(std::move
          for (const auto& p : *ps) arr.Push(app::ProjectJson(p));
          return Json::MakeObject().Set("projects", std::move(arr));
        }},
-      {"POST", "/projects", "Create a project (admins)", true, {},
-       Body({{"name", Str()}, {"description", Str()}}, {"name"}), ProjectSchema(), 201,
+      {"POST",
+       "/projects",
+       "Create a project (admins)",
+       true,
+       {},
+       Body({{"name", Str()}, {"description", Str()}}, {"name"}),
+       ProjectSchema(),
+       201,
        [](Call& c) -> Result<Json> {
          Result<Json> body = ParseBody(c.request);
          if (!body.ok()) return body.status();
@@ -246,11 +297,15 @@ Api::Api(ApiParts parts, ApiOptions options) : parts_(parts), options_(std::move
          if (!p.ok()) return p.status();
          return app::ProjectJson(*p);
        }},
-      {"PUT", "/projects/{project}/quota",
-       "Set a project's quotas (admins): concurrent CPUs, GPUs, memory and running steps; 0 is none",
-       true, {},
+      {"PUT",
+       "/projects/{project}/quota",
+       "Set a project's quotas (admins): concurrent CPUs, GPUs, memory and running steps; 0 is "
+       "none",
+       true,
+       {},
        Body({{"cpus", Num()}, {"gpus", Int()}, {"memory_mb", Int()}, {"running", Int()}}, {}),
-       ProjectSchema(), 200,
+       ProjectSchema(),
+       200,
        [](Call& c) -> Result<Json> {
          Result<Json> body = ParseBody(c.request);
          if (!body.ok()) return body.status();
@@ -273,9 +328,14 @@ Api::Api(ApiParts parts, ApiOptions options) : parts_(parts), options_(std::move
          return app::ProjectJson(*p);
        }},
 
-      {"GET", "/tokens", "A project's tokens (owners; admins: admin tokens without `project`)", true,
-       {{"project", "string", "the project (default: the token's own)"}}, nullptr,
-       Obj({{"tokens", ArrayOf(TokenSchema())}}), 200,
+      {"GET",
+       "/tokens",
+       "A project's tokens (owners; admins: admin tokens without `project`)",
+       true,
+       {{"project", "string", "the project (default: the token's own)"}},
+       nullptr,
+       Obj({{"tokens", ArrayOf(TokenSchema())}}),
+       200,
        [](Call& c) -> Result<Json> {
          std::string project = c.request.Query("project").value_or(c.caller.project);
          Result<std::vector<meta::TokenRecord>> ts = app::ListTokens(c.meta, c.caller, project);
@@ -284,13 +344,16 @@ Api::Api(ApiParts parts, ApiOptions options) : parts_(parts), options_(std::move
          for (const auto& t : *ts) arr.Push(app::TokenJson(t));
          return Json::MakeObject().Set("tokens", std::move(arr));
        }},
-      {"POST", "/tokens",
+      {"POST",
+       "/tokens",
        "Make a token (owners for their project; admins for any, and admin tokens). The token is "
        "in this response only",
-       true, {},
+       true,
+       {},
        Body({{"name", Str()}, {"project", Str()}, {"role", Str()}, {"expires", Str()}},
             {"name", "role"}),
-       Obj({{"token", Str()}, {"record", TokenSchema()}}), 201,
+       Obj({{"token", Str()}, {"record", TokenSchema()}}),
+       201,
        [this](Call& c) -> Result<Json> {
          Result<Json> body = ParseBody(c.request);
          if (!body.ok()) return body.status();
@@ -320,8 +383,14 @@ Api::Api(ApiParts parts, ApiOptions options) : parts_(parts), options_(std::move
          if (!t.ok()) return t.status();
          return Json::MakeObject().Set("token", t->text).Set("record", app::TokenJson(t->record));
        }},
-      {"DELETE", "/tokens/{id}", "Revoke a token (owners of its project; admins)", true, {},
-       nullptr, Obj({{"revoked", Str()}}), 200,
+      {"DELETE",
+       "/tokens/{id}",
+       "Revoke a token (owners of its project; admins)",
+       true,
+       {},
+       nullptr,
+       Obj({{"revoked", Str()}}),
+       200,
        [](Call& c) -> Result<Json> {
          const std::string& id = c.request.params.at("id");
          Status s = app::RevokeToken(c.meta, c.caller, id, c.now_ns);
@@ -329,13 +398,19 @@ Api::Api(ApiParts parts, ApiOptions options) : parts_(parts), options_(std::move
          return Json::MakeObject().Set("revoked", id);
        }},
 
-      {"GET", "/audit", "The audit log, newest first (admins: all; owners: their project's)", true,
+      {"GET",
+       "/audit",
+       "The audit log, newest first (admins: all; owners: their project's)",
+       true,
        {{"project", "string", "one project's entries"},
         {"limit", "integer", "at most this many (default 50, at most 1000)"},
         {"before", "integer", "entries before this sequence number (the previous page's `next`)"}},
-       nullptr, Obj({{"entries", ArrayOf(AuditSchema())}, {"next", Nullable("integer")}}), 200,
+       nullptr,
+       Obj({{"entries", ArrayOf(AuditSchema())}, {"next", Nullable("integer")}}),
+       200,
        [](Call& c) -> Result<Json> {
-         std::string project = c.request.Query("project").value_or(c.caller.admin() ? "" : c.caller.project);
+         std::string project =
+             c.request.Query("project").value_or(c.caller.admin() ? "" : c.caller.project);
          Result<int64_t> limit = IntQuery(c.request, "limit", kDefaultPage, 1, kMaxPage);
          if (!limit.ok()) return limit.status();
          Result<int64_t> before = IntQuery(c.request, "before", 0, 0, INT64_MAX);
@@ -345,12 +420,13 @@ Api::Api(ApiParts parts, ApiOptions options) : parts_(parts), options_(std::move
          if (!entries.ok()) return entries.status();
          Json arr = Json::MakeArray();
          for (const auto& e : *entries) arr.Push(app::AuditJson(e));
-         Json next = static_cast<int64_t>(entries->size()) == *limit ? Json(entries->back().seq) : Json();
+         Json next =
+             static_cast<int64_t>(entries->size()) == *limit ? Json(entries->back().seq) : Json();
          return Json::MakeObject().Set("entries", std::move(arr)).Set("next", std::move(next));
        }},
 
-      {"GET", "/runs", "Runs, newest first, with the filters of `weft runs`, a page at a time", true,
-       run_filters, nullptr,
+      {"GET", "/runs", "Runs, newest first, with the filters of `weft runs`, a page at a time",
+       true, run_filters, nullptr,
        Obj({{"runs", ArrayOf(RunSummarySchema())}, {"next", Nullable("integer")}}), 200,
        [](Call& c) -> Result<Json> {
          const Request& r = c.request;
@@ -373,7 +449,8 @@ Api::Api(ApiParts parts, ApiOptions options) : parts_(parts), options_(std::move
          Json next = static_cast<int64_t>(runs->size()) == *limit ? Json(runs->back().seq) : Json();
          return Json::MakeObject().Set("runs", std::move(arr)).Set("next", std::move(next));
        }},
-      {"POST", "/runs",
+      {"POST",
+       "/runs",
        "Submit a pipeline: the body is a tar archive (plain, gzip, xz or zstd) of the files it "
        "needs; `file` names the pipeline in it. It reads only those files, registered assets and "
        "its project's datastores (contributors)",
@@ -383,11 +460,15 @@ Api::Api(ApiParts parts, ApiOptions options) : parts_(parts), options_(std::move
         {"tag", "string", "KEY=VALUE, repeatable"},
         {"set", "string", "inputs.NAME=VALUE, repeatable"},
         {"project", "string", "the project to run in (admins; others run in their own)"}},
-       Type("string").Set("format", "binary"), Obj({{"run", RunSummarySchema()}}), 201,
+       Type("string").Set("format", "binary"),
+       Obj({{"run", RunSummarySchema()}}),
+       201,
        [this](Call& c) -> Result<Json> {
          const Request& r = c.request;
-         std::string project = c.caller.admin() ? r.Query("project").value_or("") : c.caller.project;
-         if (project.empty()) return Status::Invalid("an admin names the project to run in: ?project=");
+         std::string project =
+             c.caller.admin() ? r.Query("project").value_or("") : c.caller.project;
+         if (project.empty())
+           return Status::Invalid("an admin names the project to run in: ?project=");
          if (c.caller.admin()) {
            Result<std::optional<meta::ProjectRecord>> p = c.meta.FindProject(project);
            if (!p.ok()) return p.status();
@@ -397,7 +478,8 @@ Api::Api(ApiParts parts, ApiOptions options) : parts_(parts), options_(std::move
            return Status::Denied("submitting runs needs a contributor's token");
          }
          std::optional<std::string> file = r.Query("file");
-         if (!file || file->empty()) return Status::Invalid("`file` names the pipeline in the archive");
+         if (!file || file->empty())
+           return Status::Invalid("`file` names the pipeline in the archive");
          Result<std::string> dir = app::Unpack(parts_.ws, r.body);
          if (!dir.ok()) return dir.status();
          app::PipelineSource source{*dir + "/" + *file, {}, *dir, {*dir}};
@@ -405,8 +487,10 @@ Api::Api(ApiParts parts, ApiOptions options) : parts_(parts), options_(std::move
            return Status::Invalid(fmt::format("the archive holds no file `{}`", *file));
          }
          std::vector<std::string> tags;
-         for (auto [it, end] = r.query.equal_range("set"); it != end; ++it) source.sets.push_back(it->second);
-         for (auto [it, end] = r.query.equal_range("tag"); it != end; ++it) tags.push_back(it->second);
+         for (auto [it, end] = r.query.equal_range("set"); it != end; ++it)
+           source.sets.push_back(it->second);
+         for (auto [it, end] = r.query.equal_range("tag"); it != end; ++it)
+           tags.push_back(it->second);
          engine::RunOptions options;
          options.experiment = r.Query("experiment").value_or("");
          options.workdir = *dir;
@@ -415,13 +499,20 @@ Api::Api(ApiParts parts, ApiOptions options) : parts_(parts), options_(std::move
          options.user = c.caller.token;
          Result<meta::RunRecord> run = parts_.host.Submit(source, options, tags);
          if (!run.ok()) return run.status();
-         Status logged = app::Audit(c.meta, c.caller, project, "run.submit", run->id, *file, c.now_ns);
+         Status logged =
+             app::Audit(c.meta, c.caller, project, "run.submit", run->id, *file, c.now_ns);
          if (!logged.ok()) return logged;
          return Json::MakeObject().Set("run", app::RunSummaryJson(*run));
        },
        "application/x-tar"},
-      {"POST", "/runs/{run}/cancel", "Cancel a running run: its steps get their grace period (contributors)",
-       true, {}, nullptr, Obj({{"canceled", Str()}}), 200,
+      {"POST",
+       "/runs/{run}/cancel",
+       "Cancel a running run: its steps get their grace period (contributors)",
+       true,
+       {},
+       nullptr,
+       Obj({{"canceled", Str()}}),
+       200,
        [this](Call& c) -> Result<Json> {
          Result<meta::RunRecord> run = VisibleRun(c, c.request.params.at("run"));
          if (!run.ok()) return run.status();
@@ -430,16 +521,23 @@ Api::Api(ApiParts parts, ApiOptions options) : parts_(parts), options_(std::move
          }
          Status s = parts_.host.Cancel(run->id);
          if (s.code() == Code::kNotFound) {
-           return Status::Invalid(fmt::format("run {} is not running (it {})", run->id,
-                                              meta::Name(run->status)));
+           return Status::Invalid(
+               fmt::format("run {} is not running (it {})", run->id, meta::Name(run->status)));
          }
          if (!s.ok()) return s;
-         Status logged = app::Audit(c.meta, c.caller, run->project, "run.cancel", run->id, "", c.now_ns);
+         Status logged =
+             app::Audit(c.meta, c.caller, run->project, "run.cancel", run->id, "", c.now_ns);
          if (!logged.ok()) return logged;
          return Json::MakeObject().Set("canceled", run->id);
        }},
-      {"GET", "/runs/{run}", "A run and its steps (`last`: the newest the token sees)", true, {},
-       nullptr, RunDetailSchema(), 200,
+      {"GET",
+       "/runs/{run}",
+       "A run and its steps (`last`: the newest the token sees)",
+       true,
+       {},
+       nullptr,
+       RunDetailSchema(),
+       200,
        [](Call& c) -> Result<Json> {
          Result<meta::RunRecord> run = VisibleRun(c, c.request.params.at("run"));
          if (!run.ok()) return run.status();
@@ -457,13 +555,15 @@ Response Api::Dispatch(const Endpoint& e, const Request& request) const {
     std::string auth = request.Header("Authorization").value_or("");
     constexpr std::string_view kBearer = "Bearer ";
     if (auth.size() <= kBearer.size() || auth.compare(0, kBearer.size(), kBearer) != 0) {
-      Status logged = app::Audit(**meta, app::Caller{"-", "", app::Role::kReader}, "", "auth.failed",
-                                 "-", fmt::format("no bearer token: {} {}", request.method, request.path), now);
+      Status logged =
+          app::Audit(**meta, app::Caller{"-", "", app::Role::kReader}, "", "auth.failed", "-",
+                     fmt::format("no bearer token: {} {}", request.method, request.path), now);
       if (!logged.ok()) return ErrorResponse(logged);
       return ErrorResponse(Status::Unauthenticated(
           "this endpoint needs a token: send it as `Authorization: Bearer <token>`"));
     }
-    Result<app::Caller> who = app::Authenticate(**meta, std::string_view(auth).substr(kBearer.size()), now);
+    Result<app::Caller> who =
+        app::Authenticate(**meta, std::string_view(auth).substr(kBearer.size()), now);
     if (!who.ok()) return ErrorResponse(who.status());
     caller = *who;
   }
@@ -493,7 +593,10 @@ Json Api::OpenApi() const {
     Json params = Json::MakeArray();
     for (size_t i = e.path.find('{'); i != std::string::npos; i = e.path.find('{', i + 1)) {
       std::string name = e.path.substr(i + 1, e.path.find('}', i) - i - 1);
-      params.Push(Json::MakeObject().Set("name", name).Set("in", "path").Set("required", true)
+      params.Push(Json::MakeObject()
+                      .Set("name", name)
+                      .Set("in", "path")
+                      .Set("required", true)
                       .Set("schema", Str()));
     }
     for (const QueryParam& q : e.query) {
@@ -505,30 +608,35 @@ Json Api::OpenApi() const {
                       .Set("schema", Type(q.type.c_str())));
     }
     auto content = [](Json schema) {
-      return Json::MakeObject().Set(
-          "application/json", Json::MakeObject().Set("schema", std::move(schema)));
+      return Json::MakeObject().Set("application/json",
+                                    Json::MakeObject().Set("schema", std::move(schema)));
     };
-    Json responses = Json::MakeObject().Set(
-        std::to_string(e.success),
-        Json::MakeObject().Set("description", "success").Set("content", content(e.response_schema)));
+    Json responses = Json::MakeObject().Set(std::to_string(e.success),
+                                            Json::MakeObject()
+                                                .Set("description", "success")
+                                                .Set("content", content(e.response_schema)));
     for (const char* code : {"400", "401", "403", "404", "413", "421", "500"}) {
-      if (!e.needs_token && (std::string_view(code) == "401" || std::string_view(code) == "403")) continue;
-      responses.Set(code, Json::MakeObject().Set("description", "error").Set("content", content(ErrorSchema())));
+      if (!e.needs_token && (std::string_view(code) == "401" || std::string_view(code) == "403"))
+        continue;
+      responses.Set(
+          code,
+          Json::MakeObject().Set("description", "error").Set("content", content(ErrorSchema())));
     }
     Json op = Json::MakeObject()
                   .Set("summary", e.summary)
                   .Set("operationId", e.method + " " + e.path)
                   .Set("parameters", std::move(params));
     if (!e.request_schema.IsNull()) {
-      op.Set("requestBody",
-             Json::MakeObject().Set("required", true).Set(
-                 "content", Json::MakeObject().Set(e.body_type, Json::MakeObject().Set(
-                                                                    "schema", e.request_schema))));
+      op.Set("requestBody", Json::MakeObject()
+                                .Set("required", true)
+                                .Set("content", Json::MakeObject().Set(
+                                                    e.body_type, Json::MakeObject().Set(
+                                                                     "schema", e.request_schema))));
     }
     op.Set("responses", std::move(responses));
-    op.Set("security", e.needs_token
-                           ? Json::MakeArray().Push(Json::MakeObject().Set("bearer", Json::MakeArray()))
-                           : Json::MakeArray());
+    op.Set("security", e.needs_token ? Json::MakeArray().Push(
+                                           Json::MakeObject().Set("bearer", Json::MakeArray()))
+                                     : Json::MakeArray());
     std::string method = e.method;
     for (char& ch : method) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     auto it = std::find_if(by_path.begin(), by_path.end(),
@@ -547,7 +655,8 @@ Json Api::OpenApi() const {
       .Set("components",
            Json::MakeObject().Set(
                "securitySchemes",
-               Json::MakeObject().Set("bearer", Json::MakeObject().Set("type", "http").Set("scheme", "bearer"))));
+               Json::MakeObject().Set(
+                   "bearer", Json::MakeObject().Set("type", "http").Set("scheme", "bearer"))));
 }
 
 }  // namespace weft::server

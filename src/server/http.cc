@@ -157,8 +157,8 @@ struct HttpServer::Impl {
 HttpServer::HttpServer(ServerOptions options, std::vector<Route> routes)
     : impl_(std::make_unique<Impl>()), options_(std::move(options)) {
   if (!options_.cert_file.empty()) {
-    impl_->svr = std::make_unique<httplib::SSLServer>(options_.cert_file.c_str(),
-                                                      options_.key_file.c_str());
+    impl_->svr =
+        std::make_unique<httplib::SSLServer>(options_.cert_file.c_str(), options_.key_file.c_str());
   } else {
     impl_->svr = std::make_unique<httplib::Server>();
   }
@@ -194,17 +194,20 @@ HttpServer::HttpServer(ServerOptions options, std::vector<Route> routes)
   });
   svr.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return;  // a handler's own error
-    Status s = res.status == 404   ? Status::NotFound("no such endpoint; /api/v1/openapi.json lists them")
-               : res.status == 413 ? Status::TooLarge("the request's body is larger than this server accepts")
+    Status s = res.status == 404
+                   ? Status::NotFound("no such endpoint; /api/v1/openapi.json lists them")
+               : res.status == 413
+                   ? Status::TooLarge("the request's body is larger than this server accepts")
                : res.status == 405 ? Status::Invalid("that method is not allowed here")
                                    : Status::Invalid("the request is not valid HTTP");
     int status = res.status;
     Write(ErrorResponse(s), res);
     res.status = status;
   });
-  svr.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-    Write(ErrorResponse(Status::Internal("a handler threw")), res);
-  });
+  svr.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+        Write(ErrorResponse(Status::Internal("a handler threw")), res);
+      });
 
   for (Route& route : routes) {
     auto [pattern, names] = PathPattern(route.path);
@@ -237,9 +240,10 @@ Status HttpServer::Bind() {
     return Status::Ok();
   }
   if (!impl_->svr->bind_to_port(options_.host, options_.port)) {
-    return Status::Io(fmt::format("cannot listen on {}:{} (in use, or not an address of this "
-                                  "machine)",
-                                  options_.host, options_.port));
+    return Status::Io(
+        fmt::format("cannot listen on {}:{} (in use, or not an address of this "
+                    "machine)",
+                    options_.host, options_.port));
   }
   port_ = options_.port;
   return Status::Ok();
@@ -266,12 +270,14 @@ HttpClient::~HttpClient() = default;
 
 Result<std::unique_ptr<HttpClient>> HttpClient::Open(const std::string& url, std::string token) {
   if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
-    return Status::Invalid(fmt::format("`{}` is not a server URL: http://HOST:PORT or https://HOST:PORT", url));
+    return Status::Invalid(
+        fmt::format("`{}` is not a server URL: http://HOST:PORT or https://HOST:PORT", url));
   }
   std::unique_ptr<HttpClient> c(new HttpClient());
   c->impl_ = std::make_unique<Impl>();
   c->impl_->cli = std::make_unique<httplib::Client>(url);
-  if (!c->impl_->cli->is_valid()) return Status::Invalid(fmt::format("`{}` is not a server URL", url));
+  if (!c->impl_->cli->is_valid())
+    return Status::Invalid(fmt::format("`{}` is not a server URL", url));
   c->impl_->cli->set_tcp_nodelay(true);
   c->impl_->cli->set_connection_timeout(10, 0);
   c->impl_->cli->set_read_timeout(300, 0);
@@ -294,7 +300,8 @@ Result<Response> HttpClient::Send(const std::string& method, const std::string& 
   }
   httplib::Result res = impl_->cli->send(req);
   if (!res) {
-    return Status::Io(fmt::format("no answer from the server ({})", httplib::to_string(res.error())));
+    return Status::Io(
+        fmt::format("no answer from the server ({})", httplib::to_string(res.error())));
   }
   Response out;
   out.status = res->status;

@@ -19,10 +19,10 @@ namespace weft::server {
 
 struct Request {
   std::string method;
-  std::string path;                                  // without the query
-  std::map<std::string, std::string> params;          // the route's {placeholders}, decoded
-  std::multimap<std::string, std::string> query;     // ?a=1&b=2, decoded
-  std::multimap<std::string, std::string> headers;   // names as sent (compare case-insensitively)
+  std::string path;                                 // without the query
+  std::map<std::string, std::string> params;        // the route's {placeholders}, decoded
+  std::multimap<std::string, std::string> query;    // ?a=1&b=2, decoded
+  std::multimap<std::string, std::string> headers;  // names as sent (compare case-insensitively)
   std::string body;
   std::string remote;  // the peer's address
 
@@ -47,8 +47,8 @@ struct Route {
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
-  int port = 8765;          // 0: any free port
-  int threads = 64;         // more than keep-alive connections plus open streams
+  int port = 8765;   // 0: any free port
+  int threads = 64;  // more than keep-alive connections plus open streams
   size_t max_body = 64 << 20;
   int read_timeout_s = 10;  // per read of a request: a silent client frees its thread
   int write_timeout_s = 10;

@@ -17,9 +17,10 @@ namespace weft::server {
 
 Result<std::pair<std::string, int>> ParseListen(const std::string& listen) {
   auto bad = [&] {
-    return Status::Invalid(fmt::format("--listen {}: expected HOST:PORT, e.g. 127.0.0.1:8765 or "
-                                       "[::1]:8765",
-                                       listen));
+    return Status::Invalid(
+        fmt::format("--listen {}: expected HOST:PORT, e.g. 127.0.0.1:8765 or "
+                    "[::1]:8765",
+                    listen));
   };
   size_t colon = listen.rfind(':');
   if (colon == std::string::npos || colon == 0) return bad();
@@ -57,9 +58,10 @@ Status Serve(app::Session& session, const ServeOptions& options) {
           "pass --insecure to send tokens in clear text anyway",
           host));
     }
-    options.say(fmt::format("warning: serving {} without TLS (--insecure): tokens cross the network "
-                            "in clear text",
-                            host));
+    options.say(
+        fmt::format("warning: serving {} without TLS (--insecure): tokens cross the network "
+                    "in clear text",
+                    host));
   }
 
   if ((host == "0.0.0.0" || host == "::") && options.host_names.empty()) {
@@ -77,9 +79,10 @@ Status Serve(app::Session& session, const ServeOptions& options) {
     Result<std::optional<app::IssuedToken>> admin = app::EnsureAdmin(**meta, session.os().NowNs());
     if (!admin.ok()) return admin.status();
     if (*admin) {
-      options.say(fmt::format("admin token (shown once; keep it, e.g. in a file read by "
-                              "WEFT_TOKEN=$(cat FILE)):\n{}",
-                              (*admin)->text));
+      options.say(
+          fmt::format("admin token (shown once; keep it, e.g. in a file read by "
+                      "WEFT_TOKEN=$(cat FILE)):\n{}",
+                      (*admin)->text));
     }
   }
   app::Host engine_host(session);
@@ -97,11 +100,14 @@ Status Serve(app::Session& session, const ServeOptions& options) {
 
   InstallInterruptHandlers();
   std::thread serving([&http] { http.Serve(); });
-  options.say(fmt::format("weft serve: listening on {}://{}:{} (workspace {})", tls ? "https" : "http",
+  options.say(fmt::format("weft serve: listening on {}://{}:{} (workspace {})",
+                          tls ? "https" : "http",
                           host.find(':') != std::string::npos ? "[" + host + "]" : host,
                           http.port(), session.workspace().dir));
   while (!Interrupted()) {
-    struct pollfd p{InterruptFd(), POLLIN, 0};
+    struct pollfd p {
+      InterruptFd(), POLLIN, 0
+    };
     ::poll(&p, 1, 1000);
   }
   options.say("weft serve: stopping");

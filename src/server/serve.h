@@ -14,9 +14,9 @@ namespace weft::server {
 
 struct ServeOptions {
   std::string listen = "127.0.0.1:8765";  // HOST:PORT ([V6]:PORT); port 0: any free one
-  std::string cert_file;  // TLS
+  std::string cert_file;                  // TLS
   std::string key_file;
-  bool insecure = false;  // a non-loopback address without TLS
+  bool insecure = false;                // a non-loopback address without TLS
   std::vector<std::string> host_names;  // Host headers accepted besides the listen address
   app::TokenPolicy tokens;
   std::string version;
