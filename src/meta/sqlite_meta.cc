@@ -8,6 +8,7 @@
 
 #include "base/json.h"
 #include "meta/sqlite.h"
+#include "meta/sqlite_meta_store.h"
 #include "meta/sqlite_schema.h"
 
 namespace weft::meta {
@@ -82,27 +83,6 @@ constexpr const char* kRunColumns =
     "id, seq, pipeline_file, name, experiment, status, created_ns, finished_ns, exit_code, "
     "seeds_reuse, workdir, owner, tags, submission, resumes, project";
 
-constexpr const char* kProjectColumns =
-    "name, description, created_ns, max_cpus, max_gpus, max_memory_mb, max_running";
-
-ProjectRecord ReadProject(const Statement& q) {
-  return ProjectRecord{q.Text(0), q.Text(1),   q.Int(2), q.Double(3),
-                       q.Int(4),  q.Int(5), q.Int(6)};
-}
-
-constexpr const char* kTokenColumns =
-    "id, name, project, role, hash, created_ns, expires_ns, revoked_ns, created_by";
-
-TokenRecord ReadToken(const Statement& q) {
-  return TokenRecord{q.Text(0), q.Text(1), q.Text(2), q.Text(3), q.Text(4),
-                     q.Int(5),  q.Int(6),  q.Int(7),  q.Text(8)};
-}
-
-AuditRecord ReadAudit(const Statement& q) {
-  return AuditRecord{q.Int(0),  q.Int(1),  q.Text(2), q.Text(3),
-                     q.Text(4), q.Text(5), q.Text(6)};
-}
-
 constexpr const char* kAssetColumns =
     "kind, registry, name, version, digest, entry, type, description, source, created_ns, archived";
 
@@ -111,119 +91,7 @@ AssetRecord ReadAsset(const Statement& q) {
                      q.Text(6), q.Text(7), q.Text(8), q.Int(9),  q.Int(10) != 0};
 }
 
-template <typename T, typename Read>
-Result<std::vector<T>> AllRows(Statement& q, Read read) {
-  std::vector<T> out;
-  while (true) {
-    Result<bool> row = q.Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    out.push_back(read(q));
-  }
-  q.Reset();
-  return out;
-}
-
-template <typename T, typename Read>
-Result<std::vector<T>> All(Result<Statement>& q, Read read) {
-  if (!q.ok()) return q.status();
-  return AllRows<T>(*q, read);
-}
-
 }  // namespace
-
-// The metadata store in one SQLite file (WAL mode, numbered migrations).
-class SqliteMetaStore final : public MetaStore {
- public:
-  explicit SqliteMetaStore(std::unique_ptr<Db> db) : db_(std::move(db)) {}
-  Status Migrate();
-
-  Status Begin() override { return db_->BeginImmediate(); }
-  Status Commit() override { return db_->Commit(); }
-  void Rollback() override { db_->Rollback(); }
-  Status BeginPart() override { return db_->Exec("SAVEPOINT part"); }
-  Status EndPart() override { return db_->Exec("RELEASE part"); }
-  void UndoPart() override {
-    db_->Exec("ROLLBACK TO part").ok();
-    db_->Exec("RELEASE part").ok();
-  }
-
-  Result<RunRecord> CreateRun(RunRecord run) override;
-  Status SetRunOwner(const std::string& id, const std::string& owner) override;
-  Status PutRunObjects(const std::string& run, const std::vector<std::string>& digests) override;
-  Status PutEnvironment(const std::string& identity, const std::string& description) override;
-  Result<std::optional<std::string>> EnvironmentDescription(const std::string& identity) override;
-  Status FinishRun(const std::string& id, RunStatus status, int exit_code,
-                   int64_t finished_ns) override;
-  Status PutStep(const StepRecord& step) override;
-  Status AddTransition(const std::string& run, int64_t index, StepStatus status,
-                       int64_t at_ns) override;
-  Status PutFingerprint(const std::string& fingerprint,
-                        const std::vector<std::pair<std::string, std::string>>& fields) override;
-  Status PutOutput(const std::string& run, int64_t index, const OutputRecord& out) override;
-  Status PutInput(const std::string& run, int64_t index, const InputRecord& in) override;
-  Result<std::vector<ReuseCandidate>> ReuseCandidates(const std::string& fingerprint,
-                                                      const std::string& project) override;
-  Result<std::vector<OutputRecord>> Outputs(const std::string& run, int64_t index) override;
-  Result<std::vector<InputRecord>> Inputs(const std::string& run, int64_t index) override;
-  Result<std::vector<PortUse>> Producers(const std::string& digest) override;
-  Result<std::vector<PortUse>> Consumers(const std::string& digest) override;
-  Result<std::vector<AssetRecord>> AssetsWithDigest(const std::string& digest) override;
-  Result<std::vector<StepRecord>> Reusers(const std::string& run, int64_t index) override;
-  Result<std::vector<std::string>> ReferencedDigests(int64_t keep_runs) override;
-  Result<std::vector<std::string>> DigestsWithPrefix(const std::string& prefix, int64_t limit) override;
-  Result<std::vector<std::pair<std::string, std::string>>> FingerprintFields(
-      const std::string& fingerprint) override;
-  Result<std::optional<StepRecord>> PreviousStep(const std::string& experiment,
-                                                 const std::string& name,
-                                                 const std::string& component, int64_t before_seq) override;
-  Result<std::vector<RunRecord>> Runs(int64_t limit, const RunFilter& filter) override;
-  Result<std::optional<RunRecord>> FindRun(const std::string& ref) override;
-  Result<std::vector<StepRecord>> Steps(const std::string& run) override;
-  Result<std::optional<StepRecord>> FindStep(const std::string& run, const std::string& name) override;
-  Status PutAsset(const AssetRecord& asset) override;
-  Result<std::optional<AssetRecord>> FindAsset(const std::string& kind, const std::string& registry,
-                                               const std::string& name, const std::string& version) override;
-  Result<std::vector<AssetRecord>> Assets(const std::string& kind, const std::string& name,
-                                          bool archived) override;
-  Result<std::string> NextAssetVersion(const std::string& kind, const std::string& registry,
-                                       const std::string& name) override;
-  Status ArchiveAsset(const AssetRecord& asset) override;
-  Result<meta::Claim> Claim(const meta::Claim& mine) override;
-  Result<std::optional<meta::Claim>> ClaimOn(const std::string& fingerprint) override;
-  Status TakeOverClaim(const meta::Claim& mine, const std::string& from_owner) override;
-  Status ReleaseClaims(const std::string& run_id, const std::string& fingerprint) override;
-  Status Heartbeat(const std::string& owner, int64_t now_ns) override;
-  Status PutMetrics(const std::string& run, int64_t index, int64_t job,
-                    const std::vector<MetricRecord>& metrics,
-                    const std::vector<ParamRecord>& params) override;
-  Result<std::vector<MetricRecord>> Metrics(const std::string& run, int64_t index,
-                                            int64_t job) override;
-  Result<std::vector<ParamRecord>> Params(const std::string& run, int64_t index,
-                                          int64_t job) override;
-  Status PutJob(const JobRecord& job) override;
-  Result<std::vector<JobRecord>> Jobs(const std::string& run, int64_t index) override;
-  Status PutRunTracking(const std::string& run, const std::string& target,
-                        const std::string& tracking) override;
-  Result<std::vector<std::pair<std::string, std::string>>> RunTracking(const std::string& run) override;
-  Status PutProject(const ProjectRecord& project) override;
-  Result<std::optional<ProjectRecord>> FindProject(const std::string& name) override;
-  Result<std::vector<ProjectRecord>> Projects() override;
-  Status PutToken(const TokenRecord& token) override;
-  Result<std::optional<TokenRecord>> FindToken(const std::string& id) override;
-  Result<std::vector<TokenRecord>> Tokens(const std::string& project) override;
-  Status AppendAudit(const AuditRecord& entry) override;
-  Result<std::vector<AuditRecord>> Audit(const std::optional<std::string>& project, int64_t limit,
-                                         int64_t before_seq) override;
-
-  std::optional<Digest> Lookup(const std::string& path, const struct stat& st) override;
-  void Record(const std::string& path, const struct stat& st, const Digest& digest,
-              int64_t hashed_at_ns) override;
-
- private:
-  Result<std::vector<PortUse>> PortUses(const char* table, const std::string& digest);
-  std::unique_ptr<Db> db_;
-};
 
 Result<std::unique_ptr<MetaStore>> OpenSqliteMeta(const std::string& path) {
   Result<std::unique_ptr<Db>> db = Db::Open(path);
@@ -743,77 +611,6 @@ Result<std::vector<std::pair<std::string, std::string>>> SqliteMetaStore::RunTra
   if (q.ok()) q->Bind(1, run);
   return All<std::pair<std::string, std::string>>(
       q, [](const Statement& s) { return std::make_pair(s.Text(0), s.Text(1)); });
-}
-
-Status SqliteMetaStore::PutProject(const ProjectRecord& p) {
-  Result<Statement> q = db_->Prepare(
-      fmt::format("INSERT OR REPLACE INTO projects({}) VALUES(?,?,?,?,?,?,?)", kProjectColumns));
-  if (!q.ok()) return q.status();
-  q->Bind(1, p.name).Bind(2, p.description).Bind(3, p.created_ns).Bind(4, p.max_cpus);
-  q->Bind(5, p.max_gpus).Bind(6, p.max_memory_mb).Bind(7, p.max_running);
-  return q->Run();
-}
-
-Result<std::optional<ProjectRecord>> SqliteMetaStore::FindProject(const std::string& name) {
-  Result<Statement> q =
-      db_->Prepare(fmt::format("SELECT {} FROM projects WHERE name = ?", kProjectColumns));
-  if (q.ok()) q->Bind(1, name);
-  Result<std::vector<ProjectRecord>> rows = All<ProjectRecord>(q, ReadProject);
-  if (!rows.ok()) return rows.status();
-  if (rows->empty()) return std::optional<ProjectRecord>();
-  return std::optional<ProjectRecord>(rows->front());
-}
-
-Result<std::vector<ProjectRecord>> SqliteMetaStore::Projects() {
-  Result<Statement> q =
-      db_->Prepare(fmt::format("SELECT {} FROM projects ORDER BY name", kProjectColumns));
-  return All<ProjectRecord>(q, ReadProject);
-}
-
-Status SqliteMetaStore::PutToken(const TokenRecord& t) {
-  Result<Statement> q = db_->Prepare(
-      fmt::format("INSERT OR REPLACE INTO tokens({}) VALUES(?,?,?,?,?,?,?,?,?)", kTokenColumns));
-  if (!q.ok()) return q.status();
-  q->Bind(1, t.id).Bind(2, t.name).Bind(3, t.project).Bind(4, t.role).Bind(5, t.hash);
-  q->Bind(6, t.created_ns).Bind(7, t.expires_ns).Bind(8, t.revoked_ns).Bind(9, t.created_by);
-  return q->Run();
-}
-
-Result<std::optional<TokenRecord>> SqliteMetaStore::FindToken(const std::string& id) {
-  Result<Statement*> q = db_->Cached(fmt::format("SELECT {} FROM tokens WHERE id = ?", kTokenColumns));
-  if (!q.ok()) return q.status();
-  (*q)->Bind(1, id);
-  Result<std::vector<TokenRecord>> rows = AllRows<TokenRecord>(**q, ReadToken);
-  if (!rows.ok()) return rows.status();
-  if (rows->empty()) return std::optional<TokenRecord>();
-  return std::optional<TokenRecord>(rows->front());
-}
-
-Result<std::vector<TokenRecord>> SqliteMetaStore::Tokens(const std::string& project) {
-  Result<Statement> q = db_->Prepare(fmt::format(
-      "SELECT {} FROM tokens WHERE project = ? ORDER BY created_ns DESC, id", kTokenColumns));
-  if (q.ok()) q->Bind(1, project);
-  return All<TokenRecord>(q, ReadToken);
-}
-
-Status SqliteMetaStore::AppendAudit(const AuditRecord& e) {
-  Result<Statement*> q = db_->Cached(
-      "INSERT INTO audit(at_ns, who, project, action, target, detail) VALUES(?,?,?,?,?,?)");
-  if (!q.ok()) return q.status();
-  return (*q)->Bind(1, e.at_ns).Bind(2, e.who).Bind(3, e.project).Bind(4, e.action)
-      .Bind(5, e.target).Bind(6, e.detail).Run();
-}
-
-Result<std::vector<AuditRecord>> SqliteMetaStore::Audit(const std::optional<std::string>& project,
-                                                        int64_t limit, int64_t before_seq) {
-  Result<Statement> q = db_->Prepare(
-      "SELECT seq, at_ns, who, project, action, target, detail FROM audit WHERE (? OR project = ?) "
-      "AND (? = 0 OR seq < ?) ORDER BY seq DESC LIMIT ?");
-  if (q.ok()) {
-    q->Bind(1, int64_t{!project}).Bind(2, project.value_or("")).Bind(3, before_seq);
-    q->Bind(4, before_seq).Bind(5, limit);
-  }
-  return All<AuditRecord>(q, ReadAudit);
 }
 
 Result<std::vector<RunRecord>> SqliteMetaStore::Runs(int64_t limit, const RunFilter& filter) {
