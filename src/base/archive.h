@@ -1,6 +1,6 @@
-// Reading tar archives (plain or compressed): libarchive behind this adapter (archive.cc is the
-// only file that includes it). Entries are given as they are written; what to accept is the
-// caller's decision.
+// Reading and writing tar archives: libarchive behind this adapter (archive.cc is the only file
+// that includes it). Read entries are given as they are written; what to accept is the caller's
+// decision.
 #pragma once
 
 #include <cstdint>
@@ -26,5 +26,16 @@ struct ArchiveEntry {
 using ArchiveRead = std::function<Result<std::string_view>()>;
 Status ReadArchive(std::string_view bytes,
                    const std::function<Status(const ArchiveEntry&, const ArchiveRead&)>& on_entry);
+
+// Writes a tar archive (POSIX pax) of the file or folder at `path` to `out` as it is made, its
+// entries named under `name` (`name/...`, or `name` for a file; with `name` empty, a folder's
+// entries by their paths inside it), in name order, owned by nobody in particular (uid and gid
+// 0, no names), mode 0755 for folders and executables, else 0644. Symbolic links are written as
+// links. `keep`, when given, is asked of each entry inside a folder (its path inside it): a folder
+// it refuses is left out whole. `out` returning false (the reader went away) stops it with
+// Canceled.
+Status WriteTar(const std::string& path, const std::string& name,
+                const std::function<bool(std::string_view)>& out,
+                const std::function<bool(const std::string&)>& keep = nullptr);
 
 }  // namespace weft

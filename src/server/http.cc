@@ -62,8 +62,19 @@ void SecurityHeaders(httplib::Response& res) {
 void Write(const Response& from, httplib::Response& to) {
   to.status = from.status;
   for (const auto& [k, v] : from.headers) to.set_header(k, v);
-  to.set_content(from.body, from.content_type);
   SecurityHeaders(to);
+  if (!from.stream) {
+    to.set_content(from.body, from.content_type);
+    return;
+  }
+  to.set_chunked_content_provider(
+      from.content_type, [stream = from.stream](size_t, httplib::DataSink& sink) {
+        stream([&sink](std::string_view data) {
+          return sink.is_writable() && sink.write(data.data(), data.size());
+        });
+        sink.done();
+        return true;
+      });
 }
 
 }  // namespace

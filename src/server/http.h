@@ -30,11 +30,17 @@ struct Request {
   std::optional<std::string> Query(const std::string& name) const;
 };
 
+// Writes a streamed body a piece at a time; false: the client is gone (stop writing).
+using StreamWrite = std::function<bool(std::string_view)>;
+
 struct Response {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // A body made while it is sent (events, downloads), instead of `body`: called once, from the
+  // connection's thread, after the handler returned; the response ends when it returns.
+  std::function<void(const StreamWrite&)> stream;
 };
 
 using Handler = std::function<Response(const Request&)>;
