@@ -163,12 +163,16 @@ Status Engine::DryRun(const RunRequest& request) {
 }
 
 void Engine::Cancel(const std::string& run_id, bool now) {
+  Stop(run_id, now, false);
+}
+
+void Engine::Stop(const std::string& run_id, bool now, bool interrupted) {
   auto it = runs_.find(run_id);
   if (it == runs_.end()) return;
   bool nested = in_pass_;
   in_pass_ = true;
   Status s = nested ? Status::Ok() : parts_.meta.Begin();
-  it->second->Cancel(now);
+  it->second->Cancel(now, interrupted);
   if (!nested) {
     if (s.ok()) s = parts_.meta.Commit();
     in_pass_ = false;
@@ -176,10 +180,20 @@ void Engine::Cancel(const std::string& run_id, bool now) {
   }
 }
 
+void Engine::SetQuota(const std::string& project, const Scheduler::Quota& quota) {
+  scheduler_->SetQuota(project, quota);
+}
+
 void Engine::CancelAll(bool now) {
   std::vector<std::string> ids;
   for (const auto& [id, run] : runs_) ids.push_back(id);
   for (const std::string& id : ids) Cancel(id, now);
+}
+
+void Engine::InterruptAll() {
+  std::vector<std::string> ids;
+  for (const auto& [id, run] : runs_) ids.push_back(id);
+  for (const std::string& id : ids) Stop(id, false, true);
 }
 
 Status Engine::Pass(int64_t wait_ms) {
@@ -205,7 +219,7 @@ Status Engine::Pass(int64_t wait_ms) {
       });
     }
     handled_interrupts_ = n;
-    for (auto& [id, run] : runs_) run->Cancel(n >= 2);
+    for (auto& [id, run] : runs_) run->Cancel(n >= 2, interrupts_resume_);
   }
   std::vector<std::pair<std::string, exec::JobEnd>> ends;
   ends.swap(ends_);

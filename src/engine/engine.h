@@ -26,6 +26,7 @@
 
 #include "base/os.h"
 #include "engine/plan.h"
+#include "engine/scheduler.h"
 #include "engine/targets.h"
 #include "graph/graph.h"
 #include "meta/meta.h"
@@ -140,7 +141,6 @@ struct EngineParts {
 };
 
 class Run;        // engine/run.h
-class Scheduler;  // engine/scheduler.h
 
 class Engine {
  public:
@@ -166,6 +166,12 @@ class Engine {
   // `now`), its other steps canceled. Every run, with CancelAll.
   void Cancel(const std::string& run_id, bool now = false);
   void CancelAll(bool now = false);
+  // Stops every run as its host going away does (a server stopping): running steps get their
+  // grace period, and the runs are recorded interrupted, to be resumed (`weft resume`).
+  void InterruptAll();
+  // What a signal to the process (base/interrupt.h) does to the runs: cancel them (the default:
+  // `weft run`, whose user stops it), or stop them as InterruptAll does (a server stopping).
+  void InterruptsStopToResume() { interrupts_resume_ = true; }
 
   // One pass of the event loop: what ended, what becomes ready, what starts (committed before it
   // starts); then waits up to `wait_ms` for something to happen.
@@ -173,12 +179,15 @@ class Engine {
   // Passes until every run has ended; an interrupt (base/interrupt.h) cancels them all, a second
   // one without the grace period.
   Status RunToCompletion();
+  // A project's limits over every target together (a server's quotas); jobs past them wait.
+  void SetQuota(const std::string& project, const Scheduler::Quota& quota);
   // Whether no run is active.
   bool idle() const;
   // How a run ended, once it has.
   std::optional<RunResult> Outcome(const std::string& run_id) const;
 
  private:
+  void Stop(const std::string& run_id, bool now, bool interrupted);
   friend class Run;
   struct JobRef {
     Run* run = nullptr;
@@ -211,6 +220,7 @@ class Engine {
   bool in_pass_ = false;
   bool wants_logs_ = false;
   int handled_interrupts_ = 0;
+  bool interrupts_resume_ = false;
   int64_t next_heartbeat_ns_ = 0;
 };
 

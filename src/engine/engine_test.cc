@@ -383,6 +383,55 @@ TEST_F(EngineTest, TwoRunsOfAHundredReadyStepsInterleave) {
   EXPECT_EQ(Seconds(), 100);  // 200 one-second jobs on two CPUs
 }
 
+TEST_F(EngineTest, AProjectThatSubmitsLaterStartsWithinTwoStepDurations) {
+  Targets cluster;  // twenty CPUs, all taken by project a's first jobs
+  auto exec = std::make_unique<FakeExecutor>(os_, 20);
+  FakeExecutor* fake = exec.get();
+  cluster.Add("local", std::move(exec));
+  Engine engine({ws_, *meta_, *store_, cluster, os_});
+  RunOptions a, b;
+  a.force = b.force = true;
+  a.project = "a";
+  a.user = "alice";
+  b.project = "b";
+  b.user = "bob";
+  ASSERT_TRUE(engine.Submit(Request(Load(Wide(200)), a)).ok());
+  for (int k = 0; k < 10 && fake->starts.size() < 20; ++k) ASSERT_TRUE(engine.Pass(0).ok());
+  ASSERT_EQ(fake->starts.size(), 20u);
+  int64_t submitted = os_.now_ns;
+  Result<std::string> late = engine.Submit(Request(Load(Wide(10)), b));
+  ASSERT_TRUE(late.ok());
+  ASSERT_TRUE(engine.RunToCompletion().ok());
+  int64_t last_b = 0;
+  int started_b = 0;
+  for (size_t k = 0; k < fake->submitted.size(); ++k) {
+    if (EnvOf(fake->submitted[k], "WEFT_RUN_ID") != *late) continue;
+    ++started_b;
+    last_b = std::max(last_b, fake->starts[k].second);
+  }
+  EXPECT_EQ(started_b, 10);
+  EXPECT_LE(last_b - submitted, 2'000'000'000);  // two one-second steps: not after a's 200
+  EXPECT_EQ(engine.Outcome(*late)->status, meta::RunStatus::kSucceeded);
+}
+
+TEST_F(EngineTest, AProjectsQuotaHoldsItsJobsBackWhileOthersRun) {
+  Targets cluster;
+  auto exec = std::make_unique<FakeExecutor>(os_, 8);
+  FakeExecutor* fake = exec.get();
+  cluster.Add("local", std::move(exec));
+  Engine engine({ws_, *meta_, *store_, cluster, os_});
+  engine.SetQuota("capped", {0, 0, 0, 2});  // two jobs at a time
+  RunOptions capped;
+  capped.force = true;
+  capped.project = "capped";
+  Result<std::string> run = engine.Submit(Request(Load(Wide(10)), capped));
+  ASSERT_TRUE(run.ok());
+  ASSERT_TRUE(engine.RunToCompletion().ok());
+  EXPECT_EQ(fake->max_running, 2u);  // though eight CPUs were free
+  EXPECT_EQ(engine.Outcome(*run)->status, meta::RunStatus::kSucceeded);
+  EXPECT_EQ(Seconds(), 5);  // ten one-second jobs, two at a time
+}
+
 TEST_F(EngineTest, AFailureSkipsWhatNeedsItAndStopsTheRest) {
   local_->script = [](const exec::LaunchSpec& s) {
     return s.step == "a" ? Takes(1, 2) : Takes(5, 0);
@@ -455,6 +504,26 @@ TEST_F(EngineTest, CancelStopsOneRunAndLeavesTheOtherRunning) {
   for (const auto& [step, st] : Statuses(stop)) EXPECT_EQ(st, "canceled") << step;
   EXPECT_EQ(local_->cancels, 1);  // the one running job
   EXPECT_EQ(local_->submitted.size(), 5u);
+}
+
+TEST_F(EngineTest, InterruptAllStopsEveryRunAsInterruptedToBeResumed) {
+  local_->script = [](const exec::LaunchSpec&) { return Takes(10, 0); };
+  RunOptions forced;
+  forced.force = true;
+  const graph::Graph& g = Load(Wide(4));
+  std::string a = Submit(g, forced);
+  std::string b = Submit(g, forced);
+  ASSERT_TRUE(engine_->Pass(0).ok());
+  engine_->InterruptAll();
+  ASSERT_TRUE(engine_->RunToCompletion().ok());
+  for (const std::string& run : {a, b}) {
+    EXPECT_EQ(engine_->Outcome(run)->status, meta::RunStatus::kInterrupted) << run;
+    Result<std::optional<meta::RunRecord>> rec = meta_->FindRun(run);
+    ASSERT_TRUE(rec.ok() && *rec);
+    EXPECT_EQ((*rec)->status, meta::RunStatus::kInterrupted);
+    for (const auto& [step, st] : Statuses(run)) EXPECT_EQ(st, "canceled") << step;
+  }
+  EXPECT_EQ(local_->cancels, 2);  // each run's running job, with its grace period
 }
 
 TEST_F(EngineTest, AnUnchangedStepIsReusedAndConcurrentRunsComputeItOnce) {

@@ -378,13 +378,14 @@ void Run::Halt(const std::string& why) {
 }
 
 // Stops the run: everything running now is stopped (at once with `now`), nothing else starts.
-void Run::Cancel(bool now) {
+void Run::Cancel(bool now, bool interrupted) {
   if (ended()) return;
   killed_ = killed_ || now;
   if (!canceled_) {
     canceled_ = true;
+    interrupted_ = interrupted;
     bool was_halted = halted_;
-    Halt("the run was canceled");
+    Halt(interrupted ? "the run was interrupted" : "the run was canceled");
     if (was_halted) {  // halted by a failure: what it let through (on_finalize) goes too
       for (const Slot& slot : engine_.scheduler_->Drain(this)) {
         JobEnded(slot.step, slot.job, StepStatus::kCanceled, "the run was canceled");
@@ -681,7 +682,8 @@ void Run::CheckWaiting() {
 
 Status Run::Finish(RunResult* result) {
   int code = canceled_ ? kExitCanceled : failed_ ? kExitStepFailed : kExitOk;
-  meta::RunStatus status = canceled_ ? meta::RunStatus::kCanceled
+  meta::RunStatus status = interrupted_ ? meta::RunStatus::kInterrupted
+                           : canceled_  ? meta::RunStatus::kCanceled
                            : failed_ ? meta::RunStatus::kFailed
                                      : meta::RunStatus::kSucceeded;
   Status s = parts_.meta.ReleaseClaims(record_.id);
@@ -744,7 +746,8 @@ Status Run::DryRun() {
       } else {
         planned.why = r.rec.message;
         Result<std::optional<meta::StepRecord>> prev = parts_.meta.PreviousStep(
-            options_.experiment, g_.steps[i].name, g_.steps[i].ComponentLabel(), INT64_MAX);
+            options_.project, options_.experiment, g_.steps[i].name, g_.steps[i].ComponentLabel(),
+            INT64_MAX);
         if (prev.ok() && *prev) {
           Result<queries::Fields> before = parts_.meta.FingerprintFields((*prev)->fingerprint);
           if (before.ok()) {

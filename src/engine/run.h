@@ -102,7 +102,9 @@ class Run {
   void RecordStarted();                   // job ids and failures of the jobs started last pass
   void Ended(uint32_t step, int job, const exec::JobEnd& end);
   void Chores();  // claims it waits for, retries whose time came
-  void Cancel(bool now);
+  // `interrupted`: the run is stopped by its host going away (a server stopping), to be resumed:
+  // it is recorded interrupted, not canceled.
+  void Cancel(bool now, bool interrupted = false);
   // After the transaction: starts the admitted jobs (their transitions are durable).
   void StartAdmitted();
   bool has_start_failures() const { return !start_failures_.empty(); }
@@ -206,6 +208,7 @@ class Run {
   bool halted_ = false;
   bool failed_ = false;
   bool canceled_ = false;
+  bool interrupted_ = false;  // canceled by its host going away
   bool killed_ = false;  // canceled without grace
   Status error_;
 };

@@ -17,6 +17,10 @@ void Scheduler::AddTarget(const std::string& name, const exec::Capacity& capacit
   use_[name];
 }
 
+void Scheduler::SetQuota(const std::string& project, const Quota& quota) {
+  quotas_[project] = quota;
+}
+
 void Scheduler::AddRun(const void* run, const std::string& project, const std::string& user) {
   RunQueues& q = runs_[run];
   q.project = project;
@@ -62,6 +66,19 @@ bool Scheduler::Fits(const std::string& target, const exec::Needs& n) const {
          (cap.memory_mb == 0 || used.memory_mb + n.memory_mb <= cap.memory_mb);
 }
 
+bool Scheduler::WithinQuota(const std::string& project, const exec::Needs& n) const {
+  auto q = quotas_.find(project);
+  if (q == quotas_.end()) return true;
+  auto u = projects_.find(project);
+  ProjectUse none;
+  const ProjectUse& use = u == projects_.end() ? none : u->second;
+  const Quota& quota = q->second;
+  return (quota.cpus <= 0 || static_cast<double>(use.used.cpus + n.cpus) <= quota.cpus) &&
+         (quota.gpus <= 0 || use.used.gpus + n.gpus <= quota.gpus) &&
+         (quota.memory_mb <= 0 || use.used.memory_mb + n.memory_mb <= quota.memory_mb) &&
+         (quota.running <= 0 || use.running + 1 <= quota.running);
+}
+
 void Scheduler::Count(const Slot& slot, int64_t delta) {
   Use& u = use_.at(slot.target);
   u.used.cpus += delta * slot.needs.cpus;
@@ -70,6 +87,11 @@ void Scheduler::Count(const Slot& slot, int64_t delta) {
   auto it = runs_.find(slot.run);
   if (it == runs_.end()) return;  // a run already removed: only its capacity mattered
   const RunQueues& q = it->second;
+  ProjectUse& p = projects_[q.project];
+  p.used.cpus += delta * slot.needs.cpus;
+  p.used.memory_mb += delta * slot.needs.memory_mb;
+  p.used.gpus += delta * slot.needs.gpus;
+  p.running += delta;
   u.running["p:" + q.project] += delta;
   u.running["u:" + q.project + "/" + q.user] += delta;
   u.running[RunKey(slot.run)] += delta;
@@ -96,7 +118,9 @@ std::vector<Slot> Scheduler::Admit() {
         RunQueues& q = runs_.at(run);
         std::deque<Slot>& queue = q.by_target.at(target);
         auto fit = std::find_if(queue.begin(), queue.end(),
-                                [&](const Slot& s) { return Fits(target, s.needs); });
+                                [&](const Slot& s) {
+                                  return Fits(target, s.needs) && WithinQuota(q.project, s.needs);
+                                });
         if (fit == queue.end()) continue;
         Slot slot = *fit;
         queue.erase(fit);

@@ -6,7 +6,8 @@
 // longest unserved first among equals): two runs of 100 ready steps interleave, and neither waits
 // for the other to finish. The hierarchy is there from the start so that a server adds projects,
 // users and their quotas without changing it; locally there is one of each. A job that does not
-// fit now (it needs more memory than is free) lets smaller ones of the same run pass it.
+// fit now (it needs more memory than is free, or more than its project's quota leaves) lets
+// smaller ones of the same run pass it.
 #pragma once
 
 #include <cstdint>
@@ -33,6 +34,14 @@ class Scheduler {
  public:
   // A target and what it can run at once.
   void AddTarget(const std::string& name, const exec::Capacity& capacity);
+  // A project's limits over all targets together (0: none), as a server's admins set them.
+  struct Quota {
+    double cpus = 0;
+    int64_t gpus = 0;
+    int64_t memory_mb = 0;
+    int64_t running = 0;  // jobs
+  };
+  void SetQuota(const std::string& project, const Quota& quota);
   // A run and who it is for.
   void AddRun(const void* run, const std::string& project, const std::string& user);
   // Forgets a run (its queued jobs are dropped; it holds no capacity any more).
@@ -60,10 +69,17 @@ class Scheduler {
     size_t size = 0;
   };
   bool Fits(const std::string& target, const exec::Needs& n) const;
+  bool WithinQuota(const std::string& project, const exec::Needs& n) const;
   void Count(const Slot& slot, int64_t delta);
 
   std::map<std::string, exec::Capacity> capacity_;
   std::map<std::string, Use> use_;
+  std::map<std::string, Quota> quotas_;
+  struct ProjectUse {
+    exec::Needs used{0, 0, 0};
+    int64_t running = 0;
+  };
+  std::map<std::string, ProjectUse> projects_;  // over all targets
   std::map<const void*, RunQueues> runs_;
   uint64_t tick_ = 0;
 };

@@ -83,5 +83,37 @@ TEST(SchedulerTest, AJobThatDoesNotFitLetsSmallerOnesPass) {
   EXPECT_EQ(s.queued(&a), 0u);
 }
 
+TEST(SchedulerTest, AProjectRunsWithinItsQuotaOverEveryTargetAndOthersUseTheRest) {
+  int a, b;
+  Scheduler s;
+  s.AddTarget("local", {8, 0, 0});
+  s.AddTarget("big", {8, 0, 0});
+  s.AddRun(&a, "capped", "u");
+  s.AddRun(&b, "free", "u");
+  s.SetQuota("capped", {3, 0, 0, 0});  // three CPUs, wherever they are
+  for (uint32_t k = 0; k < 10; ++k) {
+    s.Enqueue(Job(&a, k, k % 2 ? "big" : "local"));
+    s.Enqueue(Job(&b, k, "local"));
+  }
+  std::map<const void*, int> n = Count(s.Admit());
+  EXPECT_EQ(n[&a], 3);  // though both targets had room for more of its jobs
+  EXPECT_EQ(n[&b], 8);  // what the capped project may not use, the other does
+  EXPECT_TRUE(s.Admit().empty());
+  // A job of the capped project ends: one more of its own starts, no more.
+  s.Release(Job(&a, 1, "big"));
+  n = Count(s.Admit());
+  EXPECT_EQ(n[&a], 1);
+  EXPECT_EQ(n[&b], 0);
+  // A quota of running jobs instead: one more.
+  s.SetQuota("capped", {0, 0, 0, 4});
+  EXPECT_EQ(Count(s.Admit())[&a], 1);
+  // No quota: its jobs share "local" fairly again as the other's end.
+  s.SetQuota("capped", {});
+  EXPECT_TRUE(s.Admit().empty());  // (its jobs left all wait for "local", which is full)
+  s.Release(Job(&b, 0, "local"));
+  s.Release(Job(&b, 1, "local"));
+  EXPECT_EQ(Count(s.Admit())[&a], 2);
+}
+
 }  // namespace
 }  // namespace weft::engine

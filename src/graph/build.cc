@@ -207,6 +207,17 @@ void Builder::ApplySetInputs() {
       v.path = spec::Text{text, nowhere, {}};
       v.local_path.clear();
       v.local_path = LocalDataPath(options_.base_dir, text);
+      if (!v.local_path.empty() && !options_.roots.empty() &&
+          std::none_of(options_.roots.begin(), options_.roots.end(),
+                       [&](const std::string& r) { return IsWithin(v.local_path, r); })) {
+        diags_.Error(nowhere,
+                     fmt::format("--set inputs.{}={}: outside the files submitted with this "
+                                 "pipeline",
+                                 name, text),
+                     "a pipeline submitted to a server reads only the files uploaded with it, "
+                     "registered data assets and the datastores its project is granted");
+        continue;
+      }
       if (!v.local_path.empty()) {
         if (StatPath(v.local_path) == PathKind::kMissing) {
           diags_.Error(nowhere, fmt::format("--set inputs.{}={}: no such file or folder", name, text));

@@ -283,6 +283,35 @@ jobs:
       << all_;
 }
 
+TEST_F(BuildTest, SetDataPathsOutsideTheRootsAreRefusedWithoutLookingAtThem) {
+  const char* p = R"(type: pipeline
+inputs:
+  d: {type: uri_folder, path: ./data}
+jobs:
+  a:
+    component: ./echo.yml
+    inputs:
+      x: ${{parent.inputs.d}}
+)";
+  dir_.Mkdir("data");
+  dir_.Mkdir("other");
+  BuildOptions o;
+  o.base_dir = dir_.path();
+  o.roots = {dir_.path()};
+  o.set_inputs = {{"d", "./other"}};
+  BuildFrom(p, {}, o);
+  EXPECT_FALSE(diags_.has_errors()) << all_;
+  o.set_inputs = {{"d", "/etc"}};
+  BuildFrom(p, {}, o);
+  EXPECT_TRUE(Has("error: --set inputs.d=/etc: outside the files submitted with this pipeline"))
+      << all_;
+  // A path that does not exist is refused in the same words: whether it exists is not told.
+  o.set_inputs = {{"d", "/no/such/place"}};
+  BuildFrom(p, {}, o);
+  EXPECT_TRUE(Has("error: --set inputs.d=/no/such/place: outside the files submitted")) << all_;
+  EXPECT_FALSE(Has("no such file")) << all_;
+}
+
 TEST_F(BuildTest, DataInsideLongerTextIsAnError) {
   BuildFrom(R"(type: pipeline
 jobs:

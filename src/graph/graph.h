@@ -110,6 +110,9 @@ struct BuildOptions {
   std::vector<std::pair<std::string, std::string>> set_inputs;
   // What relative paths in `set_inputs` are relative to: the folder the run is submitted from.
   std::string base_dir = ".";
+  // Where data paths in `set_inputs` must be (empty: anywhere): a server's uploads. A path
+  // outside is an error, and is not looked at (nor is whether it exists told).
+  std::vector<std::string> roots = {};
 };
 
 // Flattens `pipeline` and resolves every binding. Problems (references to undeclared inputs,

@@ -205,6 +205,38 @@ struct AuditRecord {
   std::string detail;
 };
 
+// A version of a published pipeline: files uploaded once, never changed, and which of them is
+// the pipeline. Versions of a name are numbered 1, 2, ... within a project.
+struct PipelineVersionRecord {
+  std::string project;
+  std::string name;
+  int64_t version = 0;
+  std::string digest;  // hex, of the content: the files' tree and the pipeline file's name
+  std::string folder;  // the files, relative to the workspace folder (uploads/<sha256>)
+  std::string file;    // the pipeline file, relative to `folder`
+  std::string description;
+  int64_t created_ns = 0;
+  std::string created_by;  // a token id
+};
+
+// A published pipeline: its versions' name, and the version run when none is named.
+struct PipelineRecord {
+  std::string project;
+  std::string name;
+  int64_t default_version = 0;
+  int64_t latest_version = 0;
+};
+
+// A request made once whatever the number of times it is sent (`Idempotency-Key`): what it was
+// (a digest) and the run it started (empty while it is being carried out).
+struct IdempotencyRecord {
+  std::string project;
+  std::string key;
+  std::string request;  // hex digest of the request
+  std::string run_id;
+  int64_t created_ns = 0;
+};
+
 class MetaStore : public store::HashCache {
  public:
   ~MetaStore() override = default;
@@ -260,9 +292,10 @@ class MetaStore : public store::HashCache {
   virtual Result<std::vector<std::string>> DigestsWithPrefix(const std::string& prefix, int64_t limit) = 0;
   virtual Result<std::vector<std::pair<std::string, std::string>>> FingerprintFields(
       const std::string& fingerprint) = 0;
-  // The newest step of the same name in the same experiment from an earlier run, else the newest
-  // step running the same component; for `weft explain`.
-  virtual Result<std::optional<StepRecord>> PreviousStep(const std::string& experiment,
+  // The newest step of the same name in the same experiment from an earlier run of the project,
+  // else the newest of the project running the same component; for `weft explain`.
+  virtual Result<std::optional<StepRecord>> PreviousStep(const std::string& project,
+                                                         const std::string& experiment,
                                                  const std::string& name,
                                                  const std::string& component, int64_t before_seq) = 0;
 
@@ -329,6 +362,23 @@ class MetaStore : public store::HashCache {
   // older than `before_seq` when it is not 0.
   virtual Result<std::vector<AuditRecord>> Audit(const std::optional<std::string>& project,
                                                  int64_t limit, int64_t before_seq) = 0;
+
+  // Published pipelines, written inside Begin/Commit. A new name's default version is its first.
+  virtual Status PutPipelineVersion(const PipelineVersionRecord& version) = 0;
+  // A name's versions, oldest first.
+  virtual Result<std::vector<PipelineVersionRecord>> PipelineVersions(const std::string& project,
+                                                                      const std::string& name) = 0;
+  virtual Status SetDefaultPipelineVersion(const std::string& project, const std::string& name,
+                                           int64_t version) = 0;
+  // A project's published pipelines by name (every project's for "").
+  virtual Result<std::vector<PipelineRecord>> Pipelines(const std::string& project) = 0;
+
+  // Idempotency keys: a key is claimed (inside Begin/Commit) before its request is carried out,
+  // then given the run it started, or released if it started none.
+  virtual Result<std::optional<IdempotencyRecord>> FindIdempotencyKey(const std::string& project,
+                                                                      const std::string& key) = 0;
+  virtual Status PutIdempotencyKey(const IdempotencyRecord& record) = 0;
+  virtual Status DeleteIdempotencyKey(const std::string& project, const std::string& key) = 0;
 
   // store::HashCache: the digests of the user's files, by what stat says of them.
 

@@ -271,6 +271,52 @@ TEST_P(MetaTest, ProjectsTokensAndTheAuditLogAreKept) {
   EXPECT_EQ(meta_->Audit(std::nullopt, 10, all[1].seq)->size(), 1u);  // paging
 }
 
+TEST_P(MetaTest, PublishedPipelineVersionsAreNumberedImmutableAndHaveADefault) {
+  ASSERT_TRUE(meta_->Begin().ok());
+  ASSERT_TRUE(meta_->PutPipelineVersion({"vision", "train", 1, "d1", "uploads/u1", "p.yml", "first", 10, "t1"}).ok());
+  ASSERT_TRUE(meta_->PutPipelineVersion({"vision", "train", 2, "d2", "uploads/u2", "p.yml", "", 20, "t1"}).ok());
+  ASSERT_TRUE(meta_->PutPipelineVersion({"nlp", "train", 1, "d1", "uploads/u1", "p.yml", "", 30, "t2"}).ok());
+  ASSERT_TRUE(meta_->Commit().ok());
+  // The same content twice under one name, or a number twice, is refused.
+  ASSERT_TRUE(meta_->Begin().ok());
+  EXPECT_FALSE(meta_->PutPipelineVersion({"vision", "train", 3, "d1", "uploads/u1", "p.yml", "", 40, "t1"}).ok());
+  meta_->Rollback();
+  ASSERT_TRUE(meta_->Begin().ok());
+  EXPECT_FALSE(meta_->PutPipelineVersion({"vision", "train", 2, "d3", "uploads/u3", "p.yml", "", 40, "t1"}).ok());
+  meta_->Rollback();
+
+  std::vector<PipelineVersionRecord> versions = *meta_->PipelineVersions("vision", "train");
+  ASSERT_EQ(versions.size(), 2u);
+  EXPECT_EQ(versions[0].version, 1);
+  EXPECT_EQ(versions[0].description, "first");
+  EXPECT_EQ(versions[1].folder, "uploads/u2");
+  std::vector<PipelineRecord> vision = *meta_->Pipelines("vision");
+  ASSERT_EQ(vision.size(), 1u);
+  EXPECT_EQ(vision[0].default_version, 1);  // the first, until it is moved
+  EXPECT_EQ(vision[0].latest_version, 2);
+  ASSERT_TRUE(meta_->Begin().ok());
+  ASSERT_TRUE(meta_->SetDefaultPipelineVersion("vision", "train", 2).ok());
+  ASSERT_TRUE(meta_->Commit().ok());
+  EXPECT_EQ(meta_->Pipelines("vision")->front().default_version, 2);
+  EXPECT_EQ(meta_->Pipelines("nlp")->front().default_version, 1);
+  EXPECT_EQ(meta_->Pipelines("")->size(), 2u);
+}
+
+TEST_P(MetaTest, IdempotencyKeysAreClaimedCompletedAndReleasedPerProject) {
+  ASSERT_TRUE(meta_->Begin().ok());
+  ASSERT_TRUE(meta_->PutIdempotencyKey({"vision", "k1", "req", "", 10}).ok());
+  ASSERT_TRUE(meta_->Commit().ok());
+  EXPECT_FALSE(meta_->FindIdempotencyKey("nlp", "k1")->has_value());
+  std::optional<IdempotencyRecord> claimed = *meta_->FindIdempotencyKey("vision", "k1");
+  ASSERT_TRUE(claimed.has_value());
+  EXPECT_EQ(claimed->run_id, "");
+  claimed->run_id = "r3";
+  ASSERT_TRUE(meta_->PutIdempotencyKey(*claimed).ok());
+  EXPECT_EQ((*meta_->FindIdempotencyKey("vision", "k1"))->run_id, "r3");
+  ASSERT_TRUE(meta_->DeleteIdempotencyKey("vision", "k1").ok());
+  EXPECT_FALSE(meta_->FindIdempotencyKey("vision", "k1")->has_value());
+}
+
 INSTANTIATE_TEST_SUITE_P(Implementations, MetaTest, ::testing::ValuesIn(kImplementations),
                          [](const ::testing::TestParamInfo<Implementation>& i) { return i.param.name; });
 

@@ -1,4 +1,5 @@
-// The SQLite metadata store's part for a server: projects, tokens and the audit log.
+// The SQLite metadata store's part for a server: projects, tokens, the audit log, published
+// pipelines and idempotency keys.
 #include <fmt/format.h>
 
 #include "meta/sqlite_meta_store.h"
@@ -98,6 +99,89 @@ Result<std::vector<AuditRecord>> SqliteMetaStore::Audit(const std::optional<std:
     q->Bind(4, before_seq).Bind(5, limit);
   }
   return All<AuditRecord>(q, ReadAudit);
+}
+
+namespace {
+
+constexpr const char* kVersionColumns =
+    "project, name, version, digest, folder, file, description, created_ns, created_by";
+
+PipelineVersionRecord ReadVersion(const Statement& q) {
+  return PipelineVersionRecord{q.Text(0), q.Text(1), q.Int(2), q.Text(3), q.Text(4),
+                               q.Text(5), q.Text(6), q.Int(7), q.Text(8)};
+}
+
+}  // namespace
+
+Status SqliteMetaStore::PutPipelineVersion(const PipelineVersionRecord& v) {
+  Result<Statement> q = db_->Prepare(
+      fmt::format("INSERT INTO pipeline_versions({}) VALUES(?,?,?,?,?,?,?,?,?)", kVersionColumns));
+  if (!q.ok()) return q.status();
+  q->Bind(1, v.project).Bind(2, v.name).Bind(3, v.version).Bind(4, v.digest).Bind(5, v.folder);
+  q->Bind(6, v.file).Bind(7, v.description).Bind(8, v.created_ns).Bind(9, v.created_by);
+  Status s = q->Run();
+  if (!s.ok()) return s;
+  Result<Statement> d = db_->Prepare(
+      "INSERT OR IGNORE INTO pipelines(project, name, default_version) VALUES(?,?,?)");
+  if (!d.ok()) return d.status();
+  return d->Bind(1, v.project).Bind(2, v.name).Bind(3, v.version).Run();
+}
+
+Result<std::vector<PipelineVersionRecord>> SqliteMetaStore::PipelineVersions(
+    const std::string& project, const std::string& name) {
+  Result<Statement> q = db_->Prepare(fmt::format(
+      "SELECT {} FROM pipeline_versions WHERE project = ? AND name = ? ORDER BY version",
+      kVersionColumns));
+  if (q.ok()) q->Bind(1, project).Bind(2, name);
+  return All<PipelineVersionRecord>(q, ReadVersion);
+}
+
+Status SqliteMetaStore::SetDefaultPipelineVersion(const std::string& project,
+                                                  const std::string& name, int64_t version) {
+  Result<Statement> q =
+      db_->Prepare("UPDATE pipelines SET default_version = ? WHERE project = ? AND name = ?");
+  if (!q.ok()) return q.status();
+  return q->Bind(1, version).Bind(2, project).Bind(3, name).Run();
+}
+
+Result<std::vector<PipelineRecord>> SqliteMetaStore::Pipelines(const std::string& project) {
+  Result<Statement> q = db_->Prepare(
+      "SELECT p.project, p.name, p.default_version, MAX(v.version) FROM pipelines p JOIN "
+      "pipeline_versions v ON v.project = p.project AND v.name = p.name WHERE (? = '' OR "
+      "p.project = ?) GROUP BY p.project, p.name ORDER BY p.project, p.name");
+  if (q.ok()) q->Bind(1, project).Bind(2, project);
+  return All<PipelineRecord>(q, [](const Statement& s) {
+    return PipelineRecord{s.Text(0), s.Text(1), s.Int(2), s.Int(3)};
+  });
+}
+
+Result<std::optional<IdempotencyRecord>> SqliteMetaStore::FindIdempotencyKey(
+    const std::string& project, const std::string& key) {
+  Result<Statement> q = db_->Prepare(
+      "SELECT project, key, request, run_id, created_ns FROM idempotency_keys WHERE project = ? "
+      "AND key = ?");
+  if (q.ok()) q->Bind(1, project).Bind(2, key);
+  Result<std::vector<IdempotencyRecord>> rows = All<IdempotencyRecord>(q, [](const Statement& s) {
+    return IdempotencyRecord{s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Int(4)};
+  });
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return std::optional<IdempotencyRecord>();
+  return std::optional<IdempotencyRecord>(rows->front());
+}
+
+Status SqliteMetaStore::PutIdempotencyKey(const IdempotencyRecord& r) {
+  Result<Statement> q = db_->Prepare(
+      "INSERT OR REPLACE INTO idempotency_keys(project, key, request, run_id, created_ns) "
+      "VALUES(?,?,?,?,?)");
+  if (!q.ok()) return q.status();
+  return q->Bind(1, r.project).Bind(2, r.key).Bind(3, r.request).Bind(4, r.run_id)
+      .Bind(5, r.created_ns).Run();
+}
+
+Status SqliteMetaStore::DeleteIdempotencyKey(const std::string& project, const std::string& key) {
+  Result<Statement> q = db_->Prepare("DELETE FROM idempotency_keys WHERE project = ? AND key = ?");
+  if (!q.ok()) return q.status();
+  return q->Bind(1, project).Bind(2, key).Run();
 }
 
 }  // namespace weft::meta

@@ -439,22 +439,23 @@ Result<std::vector<std::pair<std::string, std::string>>> SqliteMetaStore::Finger
       q, [](const Statement& s) { return std::make_pair(s.Text(0), s.Text(1)); });
 }
 
-Result<std::optional<StepRecord>> SqliteMetaStore::PreviousStep(const std::string& experiment,
+Result<std::optional<StepRecord>> SqliteMetaStore::PreviousStep(const std::string& project,
+                                                          const std::string& experiment,
                                                           const std::string& name,
                                                           const std::string& component,
                                                           int64_t before_seq) {
   for (int pass = 0; pass < 2; ++pass) {
     Result<Statement> q = db_->Prepare(fmt::format(
-        "SELECT {} FROM steps s JOIN runs r ON r.id = s.run_id WHERE r.seq < ? AND "
-        "s.fingerprint != '' AND {} ORDER BY r.seq DESC LIMIT 1",
+        "SELECT {} FROM steps s JOIN runs r ON r.id = s.run_id WHERE r.seq < ? AND r.project = ? "
+        "AND s.fingerprint != '' AND {} ORDER BY r.seq DESC LIMIT 1",
         kStepColumns, pass == 0 ? "r.experiment = ? AND s.name = ?" : "s.component = ?"));
     if (!q.ok()) return q.status();
-    q->Bind(1, before_seq);
+    q->Bind(1, before_seq).Bind(2, project);
     if (pass == 0) {
-      q->Bind(2, experiment).Bind(3, name);
+      q->Bind(3, experiment).Bind(4, name);
     } else {
       if (component.empty() || component == "(inline)") break;
-      q->Bind(2, component);
+      q->Bind(3, component);
     }
     Result<std::vector<StepRecord>> rows = All<StepRecord>(q, ReadStep);
     if (!rows.ok()) return rows.status();

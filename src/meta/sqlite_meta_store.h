@@ -77,7 +77,8 @@ class SqliteMetaStore final : public MetaStore {
   Result<std::vector<std::string>> DigestsWithPrefix(const std::string& prefix, int64_t limit) override;
   Result<std::vector<std::pair<std::string, std::string>>> FingerprintFields(
       const std::string& fingerprint) override;
-  Result<std::optional<StepRecord>> PreviousStep(const std::string& experiment,
+  Result<std::optional<StepRecord>> PreviousStep(const std::string& project,
+                                                 const std::string& experiment,
                                                  const std::string& name,
                                                  const std::string& component, int64_t before_seq) override;
   Result<std::vector<RunRecord>> Runs(int64_t limit, const RunFilter& filter) override;
@@ -116,6 +117,16 @@ class SqliteMetaStore final : public MetaStore {
   Result<std::optional<TokenRecord>> FindToken(const std::string& id) override;
   Result<std::vector<TokenRecord>> Tokens(const std::string& project) override;
   Status AppendAudit(const AuditRecord& entry) override;
+  Status PutPipelineVersion(const PipelineVersionRecord& version) override;
+  Result<std::vector<PipelineVersionRecord>> PipelineVersions(const std::string& project,
+                                                              const std::string& name) override;
+  Status SetDefaultPipelineVersion(const std::string& project, const std::string& name,
+                                   int64_t version) override;
+  Result<std::vector<PipelineRecord>> Pipelines(const std::string& project) override;
+  Result<std::optional<IdempotencyRecord>> FindIdempotencyKey(const std::string& project,
+                                                              const std::string& key) override;
+  Status PutIdempotencyKey(const IdempotencyRecord& record) override;
+  Status DeleteIdempotencyKey(const std::string& project, const std::string& key) override;
   Result<std::vector<AuditRecord>> Audit(const std::optional<std::string>& project, int64_t limit,
                                          int64_t before_seq) override;
 

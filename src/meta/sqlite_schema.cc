@@ -133,6 +133,19 @@ CREATE TRIGGER audit_is_append_only_update BEFORE UPDATE ON audit
 CREATE TRIGGER audit_is_append_only_delete BEFORE DELETE ON audit
   BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 )sql",
+    // 14: published pipelines (immutable versions, a default per name) and idempotency keys.
+    R"sql(
+CREATE TABLE pipelines(project TEXT NOT NULL, name TEXT NOT NULL, default_version INTEGER NOT NULL,
+  PRIMARY KEY(project, name));
+CREATE TABLE pipeline_versions(project TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL,
+  digest TEXT NOT NULL, folder TEXT NOT NULL, file TEXT NOT NULL, description TEXT NOT NULL,
+  created_ns INTEGER NOT NULL, created_by TEXT NOT NULL, PRIMARY KEY(project, name, version),
+  UNIQUE(project, name, digest));
+CREATE TRIGGER pipeline_versions_are_immutable BEFORE UPDATE ON pipeline_versions
+  BEGIN SELECT RAISE(ABORT, 'a published pipeline version cannot change'); END;
+CREATE TABLE idempotency_keys(project TEXT NOT NULL, key TEXT NOT NULL, request TEXT NOT NULL,
+  run_id TEXT NOT NULL, created_ns INTEGER NOT NULL, PRIMARY KEY(project, key));
+)sql",
 };
 
 }  // namespace

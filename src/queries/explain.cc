@@ -143,7 +143,7 @@ Result<std::vector<std::string>> Explain(meta::MetaStore& meta, const store::Sto
     }
   }
   Result<std::optional<meta::StepRecord>> prev =
-      meta.PreviousStep(run.experiment, name, step.component, run.seq);
+      meta.PreviousStep(run.project, run.experiment, name, step.component, run.seq);
   if (!prev.ok()) return prev.status();
   if (!*prev) {
     lines.push_back("no earlier run of this step to compare with");
