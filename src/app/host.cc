@@ -1,6 +1,7 @@
 #include "app/host.h"
 
 #include <future>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -12,6 +13,7 @@ Host::Host(Session& session)
     : session_(session),
       engine_(
           {session.workspace(), session.meta(), session.store(), session.targets(), session.os()}) {
+  engine_.InterruptsStopToResume();  // (a signal stops the server, whose runs go on at its restart)
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -57,12 +59,64 @@ Result<meta::RunRecord> Host::Submit(PipelineSource source, engine::RunOptions o
 
 Status Host::Cancel(const std::string& run_id) {
   return Call<Status>([&]() -> Status {
-    if (graphs_.count(run_id) == 0 || engine_.Outcome(run_id)) {
+    if ((graphs_.count(run_id) == 0 && resumptions_.count(run_id) == 0) ||
+        engine_.Outcome(run_id)) {
       return Status::NotFound(fmt::format("run {} is not running here", run_id));
     }
     engine_.Cancel(run_id);
     return Status::Ok();
   });
+}
+
+Result<Host::Resumed> Host::ResumeInterrupted() {
+  return Call<Result<Resumed>>([&]() -> Result<Resumed> {
+    Resumed out;
+    meta::RunFilter interrupted;
+    interrupted.status = meta::RunStatus::kInterrupted;
+    Result<std::vector<meta::RunRecord>> stopped = session_.meta().Runs(10'000, interrupted);
+    if (!stopped.ok()) return stopped.status();
+    std::erase_if(*stopped, [](const meta::RunRecord& r) { return r.project == "local"; });
+    if (stopped->empty()) return out;
+    Result<std::vector<meta::RunRecord>> all = session_.meta().Runs(1'000'000, {});
+    if (!all.ok()) return all.status();
+    std::set<std::string> resumed;
+    for (const meta::RunRecord& r : *all) {
+      if (!r.resumes.empty()) resumed.insert(r.resumes);
+    }
+    for (auto it = stopped->rbegin(); it != stopped->rend(); ++it) {  // the oldest first
+      const meta::RunRecord& run = *it;
+      if (resumed.count(run.id)) continue;
+      auto problem = [&](const std::string& why) {
+        out.problems.push_back(fmt::format("run {}: {}", run.id, why));
+      };
+      Result<std::unique_ptr<Resumption>> r = PrepareResume(session_, run.id);
+      if (!r.ok()) {
+        problem(r.status().message());
+        continue;
+      }
+      if (!(*r)->graph->ok()) {
+        problem((*r)->graph->diags.FormatAll());
+        continue;
+      }
+      const LoadedGraph& g = *(*r)->graph;
+      Result<std::string> id = engine_.Submit({g.pipeline.get(), &g.graph, (*r)->options, nullptr});
+      if (!id.ok()) {
+        problem(id.status().message());
+        continue;
+      }
+      resumptions_[*id] = std::move(*r);
+      out.runs.emplace_back(run.id, *id);
+    }
+    return out;
+  });
+}
+
+void Host::SetQuota(const meta::ProjectRecord& p) {
+  engine::Scheduler::Quota q{p.max_cpus, p.max_gpus, p.max_memory_mb, p.max_running};
+  Call<Status>([&] {
+    engine_.SetQuota(p.name, q);
+    return Status::Ok();
+  }).ok();  // (Busy while shutting down: nothing more starts anyway)
 }
 
 void Host::Subscribe(engine::Observer* o) {
@@ -106,6 +160,9 @@ void Host::Loop() {
     for (auto it = graphs_.begin(); it != graphs_.end();) {
       it = engine_.Outcome(it->first) ? graphs_.erase(it) : std::next(it);
     }
+    for (auto it = resumptions_.begin(); it != resumptions_.end();) {
+      it = engine_.Outcome(it->first) ? resumptions_.erase(it) : std::next(it);
+    }
   }
 }
 
@@ -116,7 +173,7 @@ void Host::Shutdown() {
     stopping_ = true;
     stopped_ = true;
     // Canceled in the host's thread before it winds down.
-    queue_.push_back([this] { engine_.CancelAll(); });
+    queue_.push_back([this] { engine_.InterruptAll(); });
   }
   wake_.notify_one();
   thread_.join();

@@ -11,8 +11,11 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "app/pipeline.h"
+#include "app/runs.h"
 #include "app/session.h"
 #include "engine/engine.h"
 
@@ -34,11 +37,21 @@ class Host {
   // Cancels a run this host runs (its steps get their grace period); NotFound when it is not one
   // of its live runs.
   Status Cancel(const std::string& run_id);
+  // Resumes, as `weft resume` does, every served run (of a project other than the workspace's own,
+  // `local`) that a server stopping (or dying) left interrupted and that no run resumes yet.
+  struct Resumed {
+    std::vector<std::pair<std::string, std::string>> runs;  // (interrupted, resuming it)
+    std::vector<std::string> problems;                      // runs that could not be resumed, why
+  };
+  Result<Resumed> ResumeInterrupted();
+  // A project's quota: its steps wait while it uses that much of the server's compute.
+  void SetQuota(const meta::ProjectRecord& project);
   // Subscribes an observer to every run (from the host's thread: observers hear it there).
   void Subscribe(engine::Observer* o);
   void Unsubscribe(engine::Observer* o);
 
-  // Stops taking requests, cancels every run and returns once all have ended.
+  // Stops taking requests, stops every run (recorded interrupted, for ResumeInterrupted at the
+  // next start; running steps get their grace period) and returns once all have ended.
   void Shutdown();
 
  private:
@@ -50,6 +63,7 @@ class Host {
   Session& session_;
   engine::Engine engine_;
   std::map<std::string, std::unique_ptr<LoadedGraph>> graphs_;  // of live runs
+  std::map<std::string, std::unique_ptr<Resumption>> resumptions_;  // of live resuming runs
   std::mutex mu_;
   std::condition_variable wake_;
   std::deque<std::function<void()>> queue_;

@@ -70,6 +70,7 @@ Result<std::unique_ptr<LoadedGraph>> LoadGraph(const PipelineSource& source,
   auto out = std::make_unique<LoadedGraph>();
   graph::BuildOptions options;
   if (!source.base_dir.empty()) options.base_dir = source.base_dir;
+  options.roots = source.roots;
   for (const std::string& s : source.sets) {
     size_t eq = s.find('=');
     if (s.rfind("inputs.", 0) != 0 || eq == std::string::npos || eq == 7) {

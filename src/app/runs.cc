@@ -70,6 +70,22 @@ Result<std::unique_ptr<Resumption>> PrepareResume(Session& session, const std::s
   Result<engine::Submission> sub = engine::ParseSubmission(run->submission);
   if (!sub.ok()) return sub.status();
   r->submission = std::move(*sub);
+  // A pipeline submitted to a server was unpacked into the workspace's uploads, which are never
+  // changed: it is read from there again, confined to them as it was when submitted.
+  std::string uploads = session.workspace().dir + "/uploads";
+  const std::string& submitted = r->submission.file;
+  if (submitted.rfind(uploads + "/", 0) == 0 && StatPath(submitted) == PathKind::kFile) {
+    std::string rel = submitted.substr(uploads.size() + 1);
+    std::string root = uploads + "/" + rel.substr(0, rel.find('/'));
+    PipelineSource source{submitted, r->submission.options.sets, r->submission.options.workdir,
+                          {root}};
+    Result<std::unique_ptr<LoadedGraph>> graph = LoadGraph(source, session.registry());
+    if (!graph.ok()) return graph.status();
+    r->graph = std::move(*graph);
+    r->options = r->submission.options;
+    r->options.resumes = run->id;
+    return r;
+  }
   Result<std::string> file = engine::MirrorSubmission(session.workspace(), session.store(), run->id,
                                                       r->submission);
   if (!file.ok()) return file.status();
@@ -110,8 +126,9 @@ Result<Canceled> CancelRun(Session& session, const std::string& ref, int64_t tim
   if (run->project != "local" && engine::OwnerAlive(session.os(), run->owner)) {
     // Its weft is a server hosting other runs too: a signal would stop them all.
     return Status::Invalid(fmt::format("run {} was submitted to weft serve (project {}); cancel it "
-                                       "through the server: POST /api/v1/runs/{}/cancel",
-                                       run->id, run->project, run->id));
+                                       "through the server: `weft cancel {} --server URL`, or POST "
+                                       "/api/v1/runs/{}/cancel",
+                                       run->id, run->project, run->id, run->id));
   }
   if (engine::OwnerAlive(session.os(), run->owner)) {
     // The owner stops its steps (it records a step canceled only once every process of it has
@@ -145,14 +162,15 @@ Result<Canceled> CancelRun(Session& session, const std::string& ref, int64_t tim
   return out;
 }
 
-Result<StepLog> FindLog(Session& session, const meta::RunRecord& run, const std::string& name) {
-  Result<meta::StepRecord> step = session.FindStep(run, name);
+Result<StepLog> FindLog(meta::MetaStore& meta, const ws::Workspace& ws, const meta::RunRecord& run,
+                        const std::string& name) {
+  Result<meta::StepRecord> step = FindStep(meta, run, name);
   if (!step.ok()) return step.status();
-  StepLog log{*step, {}};
+  StepLog log{*step, {}, {}};
   const meta::StepRecord* s = &*step;
   meta::StepRecord source;
   if (s->status == meta::StepStatus::kReused) {  // the log of the attempt it reuses
-    Result<std::vector<meta::StepRecord>> steps = session.meta().Steps(s->reused_run);
+    Result<std::vector<meta::StepRecord>> steps = meta.Steps(s->reused_run);
     if (!steps.ok()) return steps.status();
     auto it = std::find_if(steps->begin(), steps->end(),
                            [&](const meta::StepRecord& r) { return r.index == s->reused_index; });
@@ -165,28 +183,31 @@ Result<StepLog> FindLog(Session& session, const meta::RunRecord& run, const std:
   } else if (s->attempt == 0) {
     return Status::NotFound(fmt::format("step {} did not run ({}: {})", name, s->status, s->message));
   }
-  const ws::Workspace& ws = session.workspace();
   if (s->jobs <= 1) {
     log.paths.push_back(ws.attempt_dir(s->run_id, s->index, 1, 0, s->attempt) + "/log");
+    log.jobs.push_back(0);
     return log;
   }
-  Result<std::vector<meta::JobRecord>> jobs = session.meta().Jobs(s->run_id, s->index);
+  Result<std::vector<meta::JobRecord>> jobs = meta.Jobs(s->run_id, s->index);
   if (!jobs.ok()) return jobs.status();
   for (const meta::JobRecord& j : *jobs) {
-    if (j.attempt > 0) log.paths.push_back(ws.attempt_dir(s->run_id, s->index, s->jobs, j.job, j.attempt) + "/log");
+    if (j.attempt == 0) continue;
+    log.paths.push_back(ws.attempt_dir(s->run_id, s->index, s->jobs, j.job, j.attempt) + "/log");
+    log.jobs.push_back(j.job);
   }
   return log;
 }
 
 Status ReadLog(Session& session, const meta::RunRecord& run, const std::string& step, bool follow,
                const std::function<void(std::string_view)>& out) {
-  Result<StepLog> log = FindLog(session, run, step);
+  Result<StepLog> log = FindLog(session.meta(), session.workspace(), run, step);
   if (!log.ok()) return log.status();
   if (log->paths.empty()) return Status::NotFound(fmt::format("step {} has no log yet", step));
   bool several = log->paths.size() > 1;
-  for (const std::string& path : log->paths) {
+  for (size_t k = 0; k < log->paths.size(); ++k) {
+    const std::string& path = log->paths[k];
     if (StatPath(path) != PathKind::kFile) return Status::NotFound(fmt::format("{}: no log", path));
-    if (several) out(fmt::format("==> {} <==\n", path));
+    if (several) out(fmt::format("==> job {} <==\n", log->jobs[k]));
     uint64_t offset = 0;
     std::string chunk;
     while (true) {
@@ -245,9 +266,9 @@ Result<meta::OutputRecord> CopyOutput(Session& session, const meta::RunRecord& r
                                       run.id, out_name, step->status));
 }
 
-Result<std::vector<StepMetrics>> Metrics(Session& session, const meta::RunRecord& run,
+Result<std::vector<StepMetrics>> Metrics(meta::MetaStore& meta, const meta::RunRecord& run,
                                          const std::string& step) {
-  Result<std::vector<meta::StepRecord>> steps = session.meta().Steps(run.id);
+  Result<std::vector<meta::StepRecord>> steps = meta.Steps(run.id);
   if (!steps.ok()) return steps.status();
   std::vector<StepMetrics> out;
   bool found = step.empty();
@@ -255,9 +276,9 @@ Result<std::vector<StepMetrics>> Metrics(Session& session, const meta::RunRecord
     if (!step.empty() && s.name != step) continue;
     found = true;
     auto [src_run, src_idx] = s.ResultAttempt();
-    Result<std::vector<meta::MetricRecord>> ms = session.meta().Metrics(src_run, src_idx);
+    Result<std::vector<meta::MetricRecord>> ms = meta.Metrics(src_run, src_idx);
     if (!ms.ok()) return ms.status();
-    Result<std::vector<meta::ParamRecord>> ps = session.meta().Params(src_run, src_idx);
+    Result<std::vector<meta::ParamRecord>> ps = meta.Params(src_run, src_idx);
     if (!ps.ok()) return ps.status();
     if (ms->empty() && ps->empty()) continue;
     out.push_back({s, std::move(*ms), std::move(*ps)});

@@ -59,9 +59,11 @@ Result<Canceled> CancelRun(Session& session, const std::string& ref, int64_t tim
 // A step's log: the attempt it reuses, or its own latest (every job's, for steps with several).
 struct StepLog {
   meta::StepRecord step;
-  std::vector<std::string> paths;  // one per job
+  std::vector<std::string> paths;  // one per job that ran
+  std::vector<int64_t> jobs;       // the job of each path
 };
-Result<StepLog> FindLog(Session& session, const meta::RunRecord& run, const std::string& step);
+Result<StepLog> FindLog(meta::MetaStore& meta, const ws::Workspace& ws, const meta::RunRecord& run,
+                        const std::string& step);
 // Gives `out` the log's text as it grows until the step stops running (or its weft is gone); with
 // `follow` false, what it holds now.
 Status ReadLog(Session& session, const meta::RunRecord& run, const std::string& step, bool follow,
@@ -78,7 +80,7 @@ struct StepMetrics {
   std::vector<meta::MetricRecord> metrics;
   std::vector<meta::ParamRecord> params;
 };
-Result<std::vector<StepMetrics>> Metrics(Session& session, const meta::RunRecord& run,
+Result<std::vector<StepMetrics>> Metrics(meta::MetaStore& meta, const meta::RunRecord& run,
                                          const std::string& step);
 
 }  // namespace weft::app

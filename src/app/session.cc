@@ -78,7 +78,12 @@ Result<meta::RunRecord> Session::FindRun(const std::string& ref) {
 }
 
 Result<meta::StepRecord> Session::FindStep(const meta::RunRecord& run, const std::string& step) {
-  Result<std::optional<meta::StepRecord>> s = meta_->FindStep(run.id, step);
+  return app::FindStep(*meta_, run, step);
+}
+
+Result<meta::StepRecord> FindStep(meta::MetaStore& meta, const meta::RunRecord& run,
+                                  const std::string& step) {
+  Result<std::optional<meta::StepRecord>> s = meta.FindStep(run.id, step);
   if (!s.ok()) return s.status();
   if (!*s) return Status::NotFound(fmt::format("run {} has no step `{}`", run.id, step));
   return **s;

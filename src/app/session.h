@@ -76,4 +76,8 @@ class Session {
   engine::Targets targets_;
 };
 
+// A step of a run, by name; NotFound naming both otherwise.
+Result<meta::StepRecord> FindStep(meta::MetaStore& meta, const meta::RunRecord& run,
+                                  const std::string& step);
+
 }  // namespace weft::app

@@ -1,6 +1,8 @@
 #include "app/views.h"
 
+#include <algorithm>
 #include <cstdint>
+#include <map>
 #include <ctime>
 
 #include <fmt/format.h>
@@ -99,6 +101,76 @@ Result<Json> RunDetailJson(meta::MetaStore& meta, const meta::RunRecord& run) {
   Json detail = RunSummaryJson(run);
   detail.Set("steps", std::move(arr));
   return detail;
+}
+
+std::vector<std::pair<std::string, MetricSummary>> Summarise(
+    const std::vector<meta::MetricRecord>& ms) {
+  std::vector<std::pair<std::string, MetricSummary>> out;
+  std::map<std::string, size_t> at;
+  for (const meta::MetricRecord& m : ms) {
+    auto [it, fresh] = at.emplace(m.name, out.size());
+    if (fresh) out.push_back({m.name, {m.value, m.value, m.value, 0}});
+    MetricSummary& s = out[it->second].second;
+    s.last = m.value;
+    s.min = std::min(s.min, m.value);
+    s.max = std::max(s.max, m.value);
+    ++s.count;
+  }
+  return out;
+}
+
+Json MetricJson(const meta::MetricRecord& m) {
+  Json j = Json::MakeObject();
+  j.Set("name", m.name).Set("value", m.value);
+  if (m.step >= 0) j.Set("step", m.step);
+  return j.Set("timestamp", m.timestamp_ms);
+}
+
+Json MetricsJson(const std::vector<StepMetrics>& steps, bool history) {
+  Json all = Json::MakeArray();
+  for (const StepMetrics& sm : steps) {
+    Json step = Json::MakeObject();
+    step.Set("step", sm.step.name).Set("status", std::string(meta::Name(sm.step.status)));
+    step.Set("reused_from",
+             sm.step.status == meta::StepStatus::kReused ? sm.step.reused_run : std::string());
+    Json params = Json::MakeObject(), tags = Json::MakeObject();
+    for (const meta::ParamRecord& p : sm.params) (p.kind == "param" ? params : tags).Set(p.name, p.value);
+    step.Set("params", params).Set("tags", tags);
+    Json metrics = Json::MakeArray();
+    if (history) {
+      for (const meta::MetricRecord& m : sm.metrics) metrics.Push(MetricJson(m));
+    } else {
+      for (const auto& [name, sum] : Summarise(sm.metrics)) {
+        Json j = Json::MakeObject();
+        j.Set("name", name).Set("latest", sum.last).Set("min", sum.min).Set("max", sum.max);
+        metrics.Push(j.Set("count", sum.count));
+      }
+    }
+    all.Push(step.Set("metrics", metrics));
+  }
+  return all;
+}
+
+Json CompareJson(const char* key, const std::vector<std::string>& columns,
+                 const std::vector<queries::CompareRow>& rows) {
+  Json ids = Json::MakeArray();
+  for (const std::string& c : columns) ids.Push(Json(c));
+  Json all = Json::MakeArray();
+  for (const queries::CompareRow& r : rows) {
+    Json values = Json::MakeArray();
+    for (const auto& v : r.values) values.Push(v ? Json(*v) : Json());
+    Json j = Json::MakeObject();
+    j.Set("step", r.step).Set("kind", r.kind).Set("name", r.name).Set("values", values);
+    all.Push(j.Set("differs", r.differs()));
+  }
+  return Json::MakeObject().Set(key, ids).Set("rows", all);
+}
+
+Json ExplainJson(const std::string& run, const std::string& step,
+                 const std::vector<std::string>& lines) {
+  Json arr = Json::MakeArray();
+  for (const std::string& l : lines) arr.Push(l);
+  return Json::MakeObject().Set("run", run).Set("step", step).Set("lines", std::move(arr));
 }
 
 Json ProjectJson(const meta::ProjectRecord& p) {

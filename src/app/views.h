@@ -3,11 +3,14 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "app/runs.h"
 #include "base/json.h"
 #include "base/status.h"
 #include "meta/meta.h"
+#include "queries/compare.h"
 
 namespace weft::app {
 
@@ -22,6 +25,30 @@ Json RunSummaryJson(const meta::RunRecord& run);
 Result<Json> RunDetailJson(meta::MetaStore& meta, const meta::RunRecord& run);
 // The jobs of a step with several (none for a step with one: no query per step of a big run).
 Result<std::vector<meta::JobRecord>> JobsOf(meta::MetaStore& meta, const meta::StepRecord& step);
+
+// A metric's values summarised, per name in the order first logged.
+struct MetricSummary {
+  double last = 0, min = 0, max = 0;
+  int64_t count = 0;
+};
+std::vector<std::pair<std::string, MetricSummary>> Summarise(
+    const std::vector<meta::MetricRecord>& metrics);
+// One logged value: name, value, step (when given) and timestamp (ms).
+Json MetricJson(const meta::MetricRecord& m);
+
+// What steps logged (`weft metrics --json`): per step its status (and the run it reuses), params,
+// tags and metrics, each metric summarised (latest, min, max, count) or, with `history`, every
+// value.
+Json MetricsJson(const std::vector<StepMetrics>& steps, bool history);
+
+// Runs (or a step's jobs) side by side (`weft compare --json`): `key` ("runs" or "jobs") lists the
+// columns, `rows` one value per column.
+Json CompareJson(const char* key, const std::vector<std::string>& columns,
+                 const std::vector<queries::CompareRow>& rows);
+
+// Why a step ran or was reused (`weft explain`): its run, step and lines.
+Json ExplainJson(const std::string& run, const std::string& step,
+                 const std::vector<std::string>& lines);
 
 // A server's projects (with their quotas), tokens (never their hashes) and audit entries.
 Json ProjectJson(const meta::ProjectRecord& project);
