@@ -10,11 +10,13 @@
 #include <string>
 #include <vector>
 
+#include "app/events.h"
 #include "app/host.h"
 #include "app/identity.h"
 #include "base/json.h"
 #include "base/os.h"
 #include "meta/meta.h"
+#include "store/store.h"
 #include "server/http.h"
 
 namespace weft::server {
@@ -49,13 +51,17 @@ class MetaPool {
 struct ApiOptions {
   app::TokenPolicy tokens;
   std::string version;  // weft's, for the health check and the OpenAPI document
+  int64_t heartbeat_ms = 15'000;  // an event stream's comment line when nothing else was sent
 };
 
-// What the API runs and reads: the engine's host and the workspace's folders.
+// What the API runs and reads: the engine's host, what its runs do, the workspace's folders and
+// objects.
 struct ApiParts {
   MetaPool& pool;
   app::Host& host;
+  app::EventLog& events;
   const ws::Workspace& ws;
+  const store::Store& store;
   const Os& os;
 };
 
@@ -75,16 +81,23 @@ struct QueryParam {
 };
 
 struct Endpoint {
-  std::string method;
-  std::string path;  // under /api/v1, with {placeholders}
-  std::string summary;
+  std::string method = "GET";
+  std::string path = "";  // under /api/v1, with {placeholders}
+  std::string summary = "";
   bool needs_token = true;
-  std::vector<QueryParam> query;
-  Json request_schema;   // null: no body
-  Json response_schema;  // of the success response
+  std::vector<QueryParam> query = {};
+  Json request_schema = nullptr;   // null: no body
+  Json response_schema = nullptr;  // of the success response
   int success = 200;
-  std::function<Result<Json>(Call&)> handle;
+  std::function<Result<Json>(Call&)> handle = nullptr;
   std::string body_type = "application/json";  // of the request's body
+  // Instead of `handle`, for responses that are not JSON (event streams, downloads): the whole
+  // response, of `response_type`.
+  std::function<Result<Response>(Call&)> respond = nullptr;
+  std::string response_type = "application/json";
+  // Another success status with the same body (200: a request answered before, e.g. the same
+  // content published again, or a replay of an Idempotency-Key); 0: none.
+  int also_success = 0;
 };
 
 class Api {

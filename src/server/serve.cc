@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "app/events.h"
 #include "app/host.h"
 #include "base/interrupt.h"
 #include "meta/sqlite_meta.h"
@@ -85,10 +86,28 @@ Status Serve(app::Session& session, const ServeOptions& options) {
                       (*admin)->text));
     }
   }
+  // What the runs do, for the event streams; a run's project is read in the host's thread, with
+  // the host's connection (the observer's callbacks come from there).
+  app::EventLimits limits;
+  app::EventLog events(session.os(), limits, [&session](const std::string& run) {
+    Result<std::optional<meta::RunRecord>> r = session.meta().FindRun(run);
+    return r.ok() && *r ? (*r)->project : std::string();
+  });
+  // The API's threads read objects through their own Store (it holds no state but its folder).
+  store::Store store(session.workspace().store_dir(), session.os());
   app::Host engine_host(session);
-  Api api(ApiParts{pool, engine_host, session.workspace(), session.os()},
-          ApiOptions{options.tokens, options.version});
+  engine_host.Subscribe(&events);
+  {
+    Result<MetaPool::Lease> meta = pool.Acquire();
+    if (!meta.ok()) return meta.status();
+    Result<std::vector<meta::ProjectRecord>> projects = (*meta)->Projects();
+    if (!projects.ok()) return projects.status();
+    for (const meta::ProjectRecord& p : *projects) engine_host.SetQuota(p);
+  }
+  Api api(ApiParts{pool, engine_host, events, session.workspace(), store, session.os()},
+          ApiOptions{options.tokens, options.version, options.heartbeat_s * 1000});
   ServerOptions so;
+  so.threads = 64 + static_cast<int>(limits.readers);  // (each event stream holds one)
   so.host = host;
   so.port = port;
   so.cert_file = options.cert_file;
@@ -97,6 +116,15 @@ Status Serve(app::Session& session, const ServeOptions& options) {
   HttpServer http(so, api.Routes());
   Status s = http.Bind();
   if (!s.ok()) return s;
+  // What a stopped (or killed) server left interrupted goes on, as `weft resume` would.
+  Result<app::Host::Resumed> resumed = engine_host.ResumeInterrupted();
+  if (!resumed.ok()) return resumed.status();
+  for (const auto& [was, now] : resumed->runs) {
+    options.say(fmt::format("weft serve: resuming run {} as run {}", was, now));
+  }
+  for (const std::string& p : resumed->problems) {
+    options.say(fmt::format("weft serve: warning: cannot resume {}", p));
+  }
 
   InstallInterruptHandlers();
   std::thread serving([&http] { http.Serve(); });
@@ -111,6 +139,7 @@ Status Serve(app::Session& session, const ServeOptions& options) {
     ::poll(&p, 1, 1000);
   }
   options.say("weft serve: stopping");
+  events.Close();  // (event streams end, freeing their connections' threads)
   http.Stop();
   serving.join();
   // The engine heard the signal too: it stops the running steps (with their grace period).

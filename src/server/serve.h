@@ -1,6 +1,7 @@
 // `weft serve`: the workspace shared over HTTP until a signal stops it.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -19,6 +20,7 @@ struct ServeOptions {
   bool insecure = false;                // a non-loopback address without TLS
   std::vector<std::string> host_names;  // Host headers accepted besides the listen address
   app::TokenPolicy tokens;
+  int64_t heartbeat_s = 15;  // an event stream's comment line when nothing else was sent
   std::string version;
   // What the server says to whoever started it (the first admin token, where it listens,
   // warnings), a line at a time.

@@ -1,0 +1,228 @@
+// The API's runs: listing, submitting, cancelling, showing.
+#include <fmt/format.h>
+
+#include "app/identity.h"
+#include "app/pipelines.h"
+#include "app/upload.h"
+#include "app/views.h"
+#include "base/fs.h"
+#include "base/sha256.h"
+#include "server/api_internal.h"
+
+namespace weft::server {
+namespace {
+
+std::vector<std::pair<std::string, Json>> RunSummaryMembers() {
+  return {{"id", Str()},         {"name", Str()},        {"experiment", Str()},
+          {"project", Str()},    {"status", Str()},      {"exit_code", Int()},
+          {"created_ns", Int()}, {"finished_ns", Int()}, {"pipeline_file", Str()},
+          {"tags", StringMap()}};
+}
+
+Json RunDetailSchema() {
+  Json job = Obj({{"job", Int()},
+                  {"status", Str()},
+                  {"attempt", Int()},
+                  {"started_ns", Int()},
+                  {"finished_ns", Int()},
+                  {"exit_code", Int()},
+                  {"message", Str()}});
+  Json step = Obj({{"name", Str()},
+                   {"status", Str()},
+                   {"component", Str()},
+                   {"fingerprint", Str()},
+                   {"reused_from", Str()},
+                   {"started_ns", Int()},
+                   {"finished_ns", Int()},
+                   {"exit_code", Int()},
+                   {"message", Str()},
+                   {"outputs", ArrayOf(Obj({{"name", Str()}, {"digest", Str()}}))},
+                   {"jobs", ArrayOf(std::move(job))}});
+  std::vector<std::pair<std::string, Json>> members = RunSummaryMembers();
+  members.emplace_back("steps", ArrayOf(std::move(step)));
+  return Obj(std::move(members));
+}
+
+}  // namespace
+
+Json RunSummarySchema() {
+  return Obj(RunSummaryMembers());
+}
+
+engine::RunOptions RunOptionsFor(const Call& c, const std::string& project,
+                                 const app::PipelineSource& source, engine::RunOptions options) {
+  options.workdir = source.base_dir;
+  options.sets = source.sets;
+  options.project = project;
+  options.user = c.caller.token;
+  return options;
+}
+
+Result<Response> StartRun(Call& c, const ApiParts& parts, const std::string& project,
+                          const std::string& what,
+                          const std::function<Result<meta::RunRecord>()>& start) {
+  auto answer = [](int status, const meta::RunRecord& run) {
+    Response r;
+    r.status = status;
+    r.body = Json::MakeObject().Set("run", app::RunSummaryJson(run)).Dump(-1);
+    return r;
+  };
+  std::optional<std::string> key = c.request.Header("Idempotency-Key");
+  std::string request;
+  if (key) {
+    // The request as sent: what it asks for, whatever the order of its headers.
+    std::string query;
+    for (const auto& [k, v] : c.request.query) query += k + "=" + v + "&";
+    request = ToHex(Sha256Of(fmt::format("{} {}?{}\n{}", c.request.method, c.request.path, query,
+                                         ToHex(Sha256Of(c.request.body)))));
+    Result<std::optional<std::string>> earlier =
+        app::ClaimIdempotencyKey(c.meta, project, *key, request, c.now_ns);
+    if (!earlier.ok()) return earlier.status();
+    if (*earlier) {
+      Result<std::optional<meta::RunRecord>> run = c.meta.FindRun(**earlier);
+      if (!run.ok()) return run.status();
+      if (!*run) return Status::NotFound(fmt::format("no run `{}`", **earlier));
+      Response r = answer(200, **run);
+      r.headers.emplace_back("Idempotent-Replayed", "true");
+      return r;
+    }
+  }
+  Result<meta::RunRecord> run = start();
+  if (!run.ok()) {
+    if (key) {
+      Status released = app::ReleaseIdempotencyKey(c.meta, project, *key);
+      if (!released.ok()) return released;
+    }
+    return run.status();
+  }
+  if (key) {
+    Status s = app::CompleteIdempotencyKey(c.meta, project, *key, request, run->id, c.now_ns);
+    if (!s.ok()) return s;
+  }
+  Status logged = app::Audit(c.meta, c.caller, project, "run.submit", run->id, what, c.now_ns);
+  if (!logged.ok()) return logged;
+  return answer(201, *run);
+}
+
+std::vector<Endpoint> RunEndpoints(const ApiParts& parts) {
+  const std::vector<QueryParam> run_filters = {
+      {"project", "string", "only this project's runs (admins; others see their own project's)"},
+      {"experiment", "string", "only runs of this experiment"},
+      {"status", "string", "running, succeeded, failed, canceled or interrupted"},
+      {"since", "string", "created on or after this date (YYYY-MM-DD, UTC)"},
+      {"tag", "string", "KEY or KEY=VALUE"},
+      {"limit", "integer", "at most this many (default 50, at most 1000)"},
+      {"before", "integer", "the page after `next` of the previous page"},
+  };
+  return {
+      {"GET", "/runs", "Runs, newest first, with the filters of `weft runs`, a page at a time",
+       true, run_filters, nullptr,
+       Obj({{"runs", ArrayOf(RunSummarySchema())}, {"next", Nullable("integer")}}), 200,
+       [](Call& c) -> Result<Json> {
+         const Request& r = c.request;
+         Result<meta::RunFilter> f =
+             app::ParseRunFilter(r.Query("experiment").value_or(""), r.Query("status").value_or(""),
+                                 r.Query("since").value_or(""), r.Query("tag").value_or(""));
+         if (!f.ok()) return f.status();
+         Result<std::string> project = ListedProject(c);
+         if (!project.ok()) return project.status();
+         f->project = *project;
+         Result<int64_t> limit = IntQuery(r, "limit", kDefaultPage, 1, kMaxPage);
+         if (!limit.ok()) return limit.status();
+         Result<int64_t> before = IntQuery(r, "before", 0, 0, INT64_MAX);
+         if (!before.ok()) return before.status();
+         f->before_seq = *before;
+         Result<std::vector<meta::RunRecord>> runs = c.meta.Runs(*limit, *f);
+         if (!runs.ok()) return runs.status();
+         Json arr = Json::MakeArray();
+         for (const auto& run : *runs) arr.Push(app::RunSummaryJson(run));
+         Json next = static_cast<int64_t>(runs->size()) == *limit ? Json(runs->back().seq) : Json();
+         return Json::MakeObject().Set("runs", std::move(arr)).Set("next", std::move(next));
+       }},
+      Endpoint{
+          .method = "POST",
+          .path = "/runs",
+          .summary =
+              "Submit a pipeline: the body is a tar archive (plain, gzip, xz or zstd) of the files "
+              "it needs; `file` names the pipeline in it. It reads only those files, registered "
+              "assets and its project's datastores (contributors). With an `Idempotency-Key` "
+              "header, the same request sent again starts no second run",
+          .query = {{"file", "string", "the pipeline file inside the archive (required)"},
+                    {"experiment", "string", "the run's experiment (default: the pipeline's)"},
+                    {"tag", "string", "KEY=VALUE, repeatable"},
+                    {"set", "string", "inputs.NAME=VALUE, repeatable"},
+                    {"project", "string", "the project to run in (admins; others run in their own)"}},
+          .request_schema = Type("string").Set("format", "binary"),
+          .response_schema = Obj({{"run", RunSummarySchema()}}),
+          .success = 201,
+          .body_type = "application/x-tar",
+          .respond = [&parts](Call& c) -> Result<Response> {
+            const Request& r = c.request;
+            Result<std::string> project = WritableProject(c, "submitting runs");
+            if (!project.ok()) return project.status();
+            std::optional<std::string> file = r.Query("file");
+            if (!file || file->empty()) {
+              return Status::Invalid("`file` names the pipeline in the archive");
+            }
+            return StartRun(c, parts, *project, *file, [&]() -> Result<meta::RunRecord> {
+              Result<std::string> dir = app::Unpack(parts.ws, r.body);
+              if (!dir.ok()) return dir.status();
+              app::PipelineSource source{*dir + "/" + *file, {}, *dir, {*dir}};
+              if (!IsWithin(source.file, *dir) || StatPath(source.file) != PathKind::kFile) {
+                return Status::Invalid(fmt::format("the archive holds no file `{}`", *file));
+              }
+              std::vector<std::string> tags;
+              for (auto [it, end] = r.query.equal_range("set"); it != end; ++it) {
+                source.sets.push_back(it->second);
+              }
+              for (auto [it, end] = r.query.equal_range("tag"); it != end; ++it) {
+                tags.push_back(it->second);
+              }
+              engine::RunOptions options;
+              options.experiment = r.Query("experiment").value_or("");
+              return parts.host.Submit(source, RunOptionsFor(c, *project, source, options), tags);
+            });
+          },
+          .also_success = 200},
+      {"POST",
+       "/runs/{run}/cancel",
+       "Cancel a running run: its steps get their grace period (contributors)",
+       true,
+       {},
+       nullptr,
+       Obj({{"canceled", Str()}}),
+       200,
+       [&parts](Call& c) -> Result<Json> {
+         Result<meta::RunRecord> run = VisibleRun(c, c.request.params.at("run"));
+         if (!run.ok()) return run.status();
+         if (!c.caller.Can(app::Role::kContributor, run->project)) {
+           return Status::Denied("canceling runs needs a contributor's token");
+         }
+         Status s = parts.host.Cancel(run->id);
+         if (s.code() == Code::kNotFound) {
+           return Status::Invalid(
+               fmt::format("run {} is not running (it {})", run->id, meta::Name(run->status)));
+         }
+         if (!s.ok()) return s;
+         Status logged =
+             app::Audit(c.meta, c.caller, run->project, "run.cancel", run->id, "", c.now_ns);
+         if (!logged.ok()) return logged;
+         return Json::MakeObject().Set("canceled", run->id);
+       }},
+      {"GET",
+       "/runs/{run}",
+       "A run and its steps (`last`: the newest the token sees)",
+       true,
+       {},
+       nullptr,
+       RunDetailSchema(),
+       200,
+       [](Call& c) -> Result<Json> {
+         Result<meta::RunRecord> run = VisibleRun(c, c.request.params.at("run"));
+         if (!run.ok()) return run.status();
+         return app::RunDetailJson(c.meta, *run);
+       }}
+  };
+}
+
+}  // namespace weft::server
