@@ -1,30 +1,36 @@
-// `weft explain RUN STEP`: why a step ran or was reused.
+// `weft explain RUN STEP`: why a step ran or was reused, here or (--server) through a server.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "app/views.h"
 #include "cli/command.h"
-#include "cli/workspace_args.h"
+#include "cli/remote_args.h"
 #include "queries/explain.h"
 
 namespace weft::cli {
 
 std::function<int()> SetupExplain(CLI::App& sub) {
   struct Options {
-    WorkspaceArgs workspace;
+    Target target;
     std::string run, step;
   };
   auto o = std::make_shared<Options>();
-  o->workspace.AddTo(sub);
+  o->target.AddTo(sub);
   sub.add_option("run", o->run, "the run (`last` for the newest)")->required();
   sub.add_option("step", o->step, "the step")->required();
   return [o] {
-    Result<std::unique_ptr<app::Session>> ws = Open(o->workspace);
-    if (!ws.ok()) return Fail(ws.status());
-    Result<meta::RunRecord> run = (*ws)->FindRun(o->run);
-    if (!run.ok()) return Fail(run.status());
-    Result<std::vector<std::string>> lines = queries::Explain((*ws)->meta(), (*ws)->store(), *run, o->step);
-    if (!lines.ok()) return Fail(lines.status());
-    for (const std::string& l : *lines) fmt::print("{}\n", l);
+    Result<Json> answer = o->target.Do(
+        [&](app::Session& s) -> Result<Json> {
+          Result<meta::RunRecord> run = s.FindRun(o->run);
+          if (!run.ok()) return run.status();
+          Result<std::vector<std::string>> lines =
+              queries::Explain(s.meta(), s.store(), *run, o->step);
+          if (!lines.ok()) return lines.status();
+          return app::ExplainJson(run->id, o->step, *lines);
+        },
+        "GET", "/runs/" + QueryValue(o->run) + "/explain?step=" + QueryValue(o->step));
+    if (!answer.ok()) return Fail(answer.status());
+    for (const Json& line : *answer->Find("lines")->Items()) fmt::print("{}\n", *line.String());
     return 0;
   };
 }

@@ -16,100 +16,71 @@
 #include "base/clock.h"
 #include "base/json.h"
 #include "cli/command.h"
-#include "cli/workspace_args.h"
+#include "cli/remote_args.h"
 #include "app/runs.h"
+#include "app/views.h"
 #include "engine/metrics.h"
 
 namespace weft::cli {
-namespace {
-
-struct Summary {
-  double last = 0, min = 0, max = 0;
-  int64_t count = 0;
-};
-
-// Per metric name, in the order first logged.
-std::vector<std::pair<std::string, Summary>> Summarise(const std::vector<meta::MetricRecord>& ms) {
-  std::vector<std::pair<std::string, Summary>> out;
-  std::map<std::string, size_t> at;
-  for (const meta::MetricRecord& m : ms) {
-    auto [it, fresh] = at.emplace(m.name, out.size());
-    if (fresh) out.push_back({m.name, {m.value, m.value, m.value, 0}});
-    Summary& s = out[it->second].second;
-    s.last = m.value;
-    s.min = std::min(s.min, m.value);
-    s.max = std::max(s.max, m.value);
-    ++s.count;
-  }
-  return out;
-}
-
-}  // namespace
 
 std::function<int()> SetupMetrics(CLI::App& sub) {
   struct Options {
-    WorkspaceArgs workspace;
+    Target target;
     std::string run, step;
     bool history = false, json = false;
   };
   auto o = std::make_shared<Options>();
-  o->workspace.AddTo(sub);
+  o->target.AddTo(sub);
   sub.add_option("run", o->run, "the run (`last` for the newest)")->required();
   sub.add_option("step", o->step, "only this step");
   sub.add_flag("--history", o->history, "every value, not the latest, min and max");
   sub.add_flag("--json", o->json, "print JSON");
   return [o] {
-    Result<std::unique_ptr<app::Session>> ws = Open(o->workspace);
-    if (!ws.ok()) return Fail(ws.status());
-    Result<meta::RunRecord> run = (*ws)->FindRun(o->run);
-    if (!run.ok()) return Fail(run.status());
-    Result<std::vector<app::StepMetrics>> steps = app::Metrics(**ws, *run, o->step);
-    if (!steps.ok()) return Fail(steps.status());
-    Json all = Json::MakeArray();
-    for (const app::StepMetrics& sm : *steps) {
-      const meta::StepRecord& s = sm.step;
-      const std::vector<meta::MetricRecord>* ms = &sm.metrics;
-      const std::vector<meta::ParamRecord>* ps = &sm.params;
-      if (o->json) {
-        Json step = Json::MakeObject();
-        step.Set("step", s.name).Set("status", std::string(meta::Name(s.status)));
-        Json params = Json::MakeObject(), tags = Json::MakeObject();
-        for (const meta::ParamRecord& p : *ps) (p.kind == "param" ? params : tags).Set(p.name, p.value);
-        step.Set("params", params).Set("tags", tags);
-        Json metrics = Json::MakeArray();
-        if (o->history) {
-          for (const meta::MetricRecord& m : *ms) {
-            Json j = Json::MakeObject();
-            j.Set("name", m.name).Set("value", m.value);
-            if (m.step >= 0) j.Set("step", m.step);
-            metrics.Push(j.Set("timestamp", m.timestamp_ms));
-          }
-        } else {
-          for (const auto& [name, sum] : Summarise(*ms)) {
-            Json j = Json::MakeObject();
-            j.Set("name", name).Set("latest", sum.last).Set("min", sum.min).Set("max", sum.max);
-            metrics.Push(j.Set("count", sum.count));
-          }
-        }
-        all.Push(step.Set("metrics", metrics));
-        continue;
-      }
-      fmt::print("{}{}\n", s.name, s.status == meta::StepStatus::kReused ? fmt::format(" (reused from {})", s.reused_run) : "");
-      if (o->history) {
-        for (const meta::MetricRecord& m : *ms) {
-          fmt::print("  {:<24} {:>14.6g}{}\n", m.name, m.value,
-                     m.step >= 0 ? fmt::format("  step {}", m.step) : "");
-        }
-      } else if (!ms->empty()) {
-        fmt::print("  {:<24} {:>14} {:>14} {:>14} {:>6}\n", "metric", "latest", "min", "max", "count");
-        for (const auto& [name, sum] : Summarise(*ms)) {
-          fmt::print("  {:<24} {:>14.6g} {:>14.6g} {:>14.6g} {:>6}\n", name, sum.last, sum.min,
-                     sum.max, sum.count);
-        }
-      }
-      for (const meta::ParamRecord& p : *ps) fmt::print("  {:<5} {} = {}\n", p.kind, p.name, p.value);
+    std::string path = fmt::format("/runs/{}/metrics?history={}", QueryValue(o->run),
+                                   o->history ? "true" : "false");
+    if (!o->step.empty()) path += "&step=" + QueryValue(o->step);
+    Result<Json> answer = o->target.Do(
+        [&](app::Session& s) -> Result<Json> {
+          Result<meta::RunRecord> run = s.FindRun(o->run);
+          if (!run.ok()) return run.status();
+          Result<std::vector<app::StepMetrics>> steps = app::Metrics(s.meta(), *run, o->step);
+          if (!steps.ok()) return steps.status();
+          return Json::MakeObject()
+              .Set("run", run->id)
+              .Set("steps", app::MetricsJson(*steps, o->history));
+        },
+        "GET", path);
+    if (!answer.ok()) return Fail(answer.status());
+    const Json& steps = *answer->Find("steps");
+    if (o->json) {
+      fmt::print("{}\n", steps.Dump());
+      return 0;
     }
-    if (o->json) fmt::print("{}\n", all.Dump());
+    for (const Json& s : *steps.Items()) {
+      std::string reused = TextOf(s, "reused_from");
+      fmt::print("{}{}\n", TextOf(s, "step"),
+                 reused.empty() ? "" : fmt::format(" (reused from {})", reused));
+      const Json::Array& metrics = *s.Find("metrics")->Items();
+      auto number = [](const Json& m, const char* key) { return m.Find(key)->Number().value_or(0); };
+      if (o->history) {
+        for (const Json& m : metrics) {
+          const Json* step = m.Find("step");
+          fmt::print("  {:<24} {:>14.6g}{}\n", TextOf(m, "name"), number(m, "value"),
+                     step ? fmt::format("  step {}", IntOf(m, "step")) : "");
+        }
+      } else if (!metrics.empty()) {
+        fmt::print("  {:<24} {:>14} {:>14} {:>14} {:>6}\n", "metric", "latest", "min", "max", "count");
+        for (const Json& m : metrics) {
+          fmt::print("  {:<24} {:>14.6g} {:>14.6g} {:>14.6g} {:>6}\n", TextOf(m, "name"),
+                     number(m, "latest"), number(m, "min"), number(m, "max"), IntOf(m, "count"));
+        }
+      }
+      for (const char* kind : {"param", "tag"}) {
+        for (const auto& [name, value] : *s.Find(std::string(kind) + "s")->Members()) {
+          fmt::print("  {:<5} {} = {}\n", kind, name, *value.String());
+        }
+      }
+    }
     return 0;
   };
 }

@@ -61,6 +61,9 @@ std::function<int()> SetupServe(CLI::App& sub) {
   sub.add_option(
       "--host-name", o->serve.host_names,
       "a name clients reach this server by (its Host header), besides the listen address");
+  sub.add_option("--event-heartbeat", o->serve.heartbeat_s,
+                 "seconds between an idle event stream's keep-alive lines (default 15)")
+      ->check(CLI::Range(1, 3600));
   sub.add_option("--token-expiry", o->expiry, "how long new tokens live by default (default 30d)");
   sub.add_option("--token-max-expiry", o->max_expiry,
                  "the longest a token may live (default 365d)");

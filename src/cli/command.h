@@ -46,5 +46,6 @@ std::function<int()> SetupServe(CLI::App& sub);
 std::function<int()> SetupProject(CLI::App& sub);
 std::function<int()> SetupToken(CLI::App& sub);
 std::function<int()> SetupAudit(CLI::App& sub);
+std::function<int()> SetupPublish(CLI::App& sub);
 
 }  // namespace weft::cli

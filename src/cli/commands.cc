@@ -28,6 +28,7 @@ const std::vector<CommandSpec>& Commands() {
       {"project", "create and list a server's projects, set their quotas", SetupProject},
       {"token", "create, list and revoke a server's tokens", SetupToken},
       {"audit", "read a server's audit log: who changed what, and when", SetupAudit},
+      {"publish", "publish a pipeline's files to a server as a new version of a name", SetupPublish},
   };
   return kCommands;
 }

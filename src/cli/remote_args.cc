@@ -60,8 +60,13 @@ Result<Json> Target::Do(const std::function<Result<Json>(app::Session&)>& local,
 
 Result<Json> CallApi(server::HttpClient& client, const std::string& method, const std::string& path,
                      const Json& body) {
+  return CallApi(client, method, path, body.IsNull() ? "" : body.Dump(-1), "application/json");
+}
+
+Result<Json> CallApi(server::HttpClient& client, const std::string& method, const std::string& path,
+                     const std::string& body, const std::string& content_type) {
   Result<server::Response> r =
-      client.Send(method, "/api/v1" + path, body.IsNull() ? "" : body.Dump(-1));
+      client.Send(method, "/api/v1" + path, body, {{"Content-Type", content_type}});
   if (!r.ok()) return r.status();
   std::optional<Json> json = Json::Parse(r->body);
   if (r->status >= 200 && r->status < 300) {

@@ -45,6 +45,9 @@ struct Target {
 // Unauthenticated, 403 Denied, 404 NotFound, 400 Invalid, ...).
 Result<Json> CallApi(server::HttpClient& client, const std::string& method, const std::string& path,
                      const Json& body = Json());
+// The same with a body of another type (a tar archive).
+Result<Json> CallApi(server::HttpClient& client, const std::string& method, const std::string& path,
+                     const std::string& body, const std::string& content_type);
 
 // A member of a JSON answer, for printing: its text ("" unless a string), its integer (0 unless a
 // number).

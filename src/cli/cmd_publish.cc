@@ -1,0 +1,74 @@
+// `weft publish FILE --name N [--description D] [--folder DIR]`: a pipeline's files, sent to a
+// server (--server) as the next version of a published pipeline.
+#include <set>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "base/archive.h"
+#include "base/fs.h"
+#include "cli/command.h"
+#include "cli/remote_args.h"
+#include "cli/workspace_args.h"
+
+namespace weft::cli {
+
+std::function<int()> SetupPublish(CLI::App& sub) {
+  struct Options {
+    RemoteArgs remote;
+    std::string file, name, description, folder;
+    std::string project;
+  };
+  auto o = std::make_shared<Options>();
+  o->remote.AddTo(sub);
+  sub.add_option("file", o->file, "the pipeline file")->required();
+  sub.add_option("--name", o->name, "the published pipeline's name")->required();
+  sub.add_option("--description", o->description, "what this version is");
+  sub.add_option("--folder", o->folder,
+                 "the folder whose files are sent (default: the pipeline's own folder)");
+  sub.add_option("--project", o->project, "the project to publish in (admin tokens)");
+  return [o] {
+    if (!o->remote.remote()) {
+      return Fail(Status::Invalid(
+          "weft publish publishes to a server: give it with --server URL (or $WEFT_SERVER)"));
+    }
+    std::string cwd = Cwd();
+    std::string file = ResolvePath(cwd, o->file);
+    std::string folder = o->folder.empty() ? DirName(file) : ResolvePath(cwd, o->folder);
+    if (StatPath(file) != PathKind::kFile) {
+      return Fail(Status::NotFound(fmt::format("{}: no such file", o->file)));
+    }
+    if (!IsWithin(file, folder)) {
+      return Fail(Status::Invalid(fmt::format("{} is not inside {}", o->file, folder)));
+    }
+    // The folder's files, as the Python client sends them: not the workspace, version control,
+    // caches or virtual environments.
+    static const std::set<std::string> kSkipped = {".weft", ".git", "__pycache__", ".venv",
+                                                   "node_modules"};
+    std::string archive;
+    Status s = WriteTar(
+        folder, "",
+        [&](std::string_view d) {
+          archive += d;
+          return true;
+        },
+        [](const std::string& rel) { return !kSkipped.count(rel.substr(rel.rfind('/') + 1)); });
+    if (!s.ok()) return Fail(s);
+    Result<std::unique_ptr<server::HttpClient>> client = o->remote.Connect();
+    if (!client.ok()) return Fail(client.status());
+    std::string path = fmt::format("/pipelines?name={}&file={}", QueryValue(o->name),
+                                   QueryValue(file.substr(folder.size() + 1)));
+    if (!o->description.empty()) path += "&description=" + QueryValue(o->description);
+    if (!o->project.empty()) path += "&project=" + QueryValue(o->project);
+    Result<Json> answer = CallApi(**client, "POST", path, archive, "application/x-tar");
+    if (!answer.ok()) return Fail(answer.status());
+    const Json& v = *answer->Find("version");
+    const Json* created = answer->Find("created");
+    fmt::print("{} {} version {} ({})\n", TextOf(v, "name"),
+               created && *created->Bool() ? "published as" : "already has these files as",
+               IntOf(v, "version"), TextOf(v, "digest").substr(0, 19));
+    return 0;
+  };
+}
+
+}  // namespace weft::cli
