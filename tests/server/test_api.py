@@ -3,10 +3,14 @@ facing users must refuse. Every answer is checked against the server's OpenAPI d
 import io
 import os
 import re
+import shutil
 import socket
 import subprocess
 import tarfile
+import tempfile
 import time
+
+import pytest
 
 from conftest import Api, Server, weft
 
@@ -341,6 +345,11 @@ def test_a_submitted_pipeline_runs_and_can_be_canceled(server, admin):
     assert contributor.call("POST", f"/api/v1/runs/{sleeper['id']}/cancel")[0] == 200
     assert wait(contributor, sleeper["id"], timeout=30)["status"] == "canceled"
     assert contributor.call("POST", f"/api/v1/runs/{sleeper['id']}/cancel")[0] == 400  # not running
+    # `weft cancel --server` does the same, and waits for the steps to stop, as it does here.
+    other = submit(contributor, {"p.yml": PIPELINE.replace("echo hello > ${{outputs.out}}/greeting", "sleep 61")})
+    time.sleep(1)
+    said = weft("cancel", other["id"], env={"WEFT_SERVER": server.url, "WEFT_TOKEN": contributor.token})
+    assert said.stdout == f"run {other['id']} canceled: the server stopped every step\n", said.stdout
     actions = [e["action"] for e in admin.call("GET", "/api/v1/audit")[1]["entries"]]
     assert "run.submit" in actions and "run.cancel" in actions
 
@@ -386,27 +395,69 @@ def test_uploads_that_could_reach_outside_their_folder_are_refused(server, admin
     assert admin.call("GET", "/api/v1/runs")[1]["runs"] == []  # nothing was recorded
 
 
-def test_sigterm_stops_the_server_and_its_running_steps(workdir):
+HELD = """\
+type: pipeline
+jobs:
+  first:
+    type: command
+    command: echo one > ${{outputs.out}}/one
+    environment: {image: python:3.11}
+    outputs: {out: }
+  second:
+    type: command
+    command: while [ -e HOLD ]; do sleep 0.1; done; cat ${{inputs.one}}/one > ${{outputs.out}}/two
+    environment: {image: python:3.11}
+    inputs: {one: "${{parent.jobs.first.outputs.out}}"}
+    outputs: {out: }
+"""
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
+def test_a_stopped_or_killed_server_resumes_its_runs_when_it_starts_again(workdir, how):
     ws = os.path.join(workdir, "ws")
+    hold_dir = tempfile.mkdtemp(prefix="weft-hold-")  # (a path a shell word holds as it is)
+    hold = os.path.join(hold_dir, "hold")
+    open(hold, "w").close()
     s = Server(ws)
     admin = Api(s, s.admin_token)
     admin.call("POST", "/api/v1/projects", {"name": "vision"})
     contributor = Api(s, make_token(admin, "vision", "contributor"))
-    run = submit(contributor, {"p.yml": PIPELINE.replace("echo hello > ${{outputs.out}}/greeting",
-                                                         "sleep 301")})
-    time.sleep(1)
+    run = submit(contributor, {"p.yml": HELD.replace("HOLD", hold)})["id"]
+    deadline = time.time() + 60
+    while contributor.call("GET", f"/api/v1/runs/{run}")[1]["steps"][1]["status"] != "running":
+        assert time.time() < deadline
+        time.sleep(0.1)
     started = time.time()
-    assert s.stop() == 0
-    assert time.time() - started < 20
+    if how == "SIGTERM":
+        assert s.stop() == 0
+        assert time.time() - started < 20  # the step's grace period, not its end
+    else:
+        s.proc.kill()
+        s.proc.wait()
+    os.remove(hold)
     again = Server(ws)
     try:
-        shown = Api(again, s.admin_token).call("GET", "/api/v1/runs/" + run["id"])[1]
-        assert shown["status"] == "canceled" and shown["steps"][0]["status"] == "canceled", shown
+        said = "".join(again.lines)
+        m = re.search(rf"resuming run {run} as run (r\d+)", said)
+        assert m, said
+        api = Api(again, s.admin_token)
+        old = api.call("GET", "/api/v1/runs/" + run)[1]
+        assert old["status"] == "interrupted", old
+        assert [st["status"] for st in old["steps"]] == ["succeeded", "canceled" if how == "SIGTERM" else "interrupted"]
+        new = wait(api, m.group(1))
+        assert new["status"] == "succeeded" and new["project"] == "vision", new
+        assert [st["status"] for st in new["steps"]] == ["reused", "succeeded"], new
     finally:
         again.stop()
-    # No process of the step is left.
+    # Resumed once: a third start resumes nothing.
+    third = Server(ws)
+    try:
+        assert "resuming" not in "".join(third.lines)
+    finally:
+        third.stop()
     ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
-    assert "sleep 301" not in ps
+    assert hold not in ps
+    shutil.rmtree(hold_dir, ignore_errors=True)
 
 
 def test_runs_and_show_print_the_same_here_and_through_the_server(server, admin, workdir):
@@ -414,13 +465,16 @@ def test_runs_and_show_print_the_same_here_and_through_the_server(server, admin,
     contributor = Api(server, make_token(admin, "vision", "contributor"))
     run = wait(contributor, submit(contributor, {"p.yml": PIPELINE})["id"])
     local_run(server, workdir)
+    again = wait(contributor, submit(contributor, {"p.yml": PIPELINE.replace("echo hello", "echo again")})["id"])
     env = {"WEFT_SERVER": server.url, "WEFT_TOKEN": server.admin_token}
     for args in (["runs"], ["runs", "--json"], ["runs", "--status", "succeeded", "-n", "1"],
-                 ["show", run["id"]], ["show", run["id"], "--json"], ["show", "last"]):
+                 ["show", run["id"]], ["show", run["id"], "--json"], ["show", "last"],
+                 ["explain", again["id"], "hello"], ["compare", run["id"], again["id"]],
+                 ["compare", run["id"], again["id"], "--diff", "--json"]):
         here = weft(*args, "--workspace", server.workspace).stdout
         there = weft(*args, env=env).stdout
         assert here == there, (args, here, there)
-        assert run["id"] in here or "r2" in here
+        assert here.strip() and (args[0] == "explain" or any(r in here for r in (run["id"], "r2", again["id"]))), (args, here)
     # A project's token sees its own runs only.
     mine = weft("runs", env={"WEFT_SERVER": server.url, "WEFT_TOKEN": contributor.token}).stdout
     assert run["id"] in mine and "r2 " not in mine

@@ -1,0 +1,319 @@
+"""weft's REST API (/api/v1) as Python calls. See docs/server.md for what each one means."""
+import gzip
+import http.client
+import io
+import json
+import os
+import posixpath
+import ssl
+import tarfile
+import time
+import urllib.parse
+
+__all__ = ["Client", "WeftError"]
+
+# What is never sent with a pipeline's files.
+_SKIPPED = {".weft", ".git", "__pycache__", ".venv", "node_modules"}
+
+
+class WeftError(Exception):
+    """An error the server answered: `status` (HTTP), `code` (invalid, not_found, denied, ...)
+    and the server's `message`."""
+
+    def __init__(self, status, code, message):
+        super().__init__(f"{message} ({status} {code})")
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+class Client:
+    """A connection to one server with one token. `url` and `token` default to $WEFT_SERVER and
+    $WEFT_TOKEN; the token travels only in the Authorization header."""
+
+    def __init__(self, url=None, token=None, timeout=60, cafile=None):
+        url = url or os.environ.get("WEFT_SERVER")
+        token = token or os.environ.get("WEFT_TOKEN")
+        if not url:
+            raise ValueError("no server: pass url, or set WEFT_SERVER")
+        if not token:
+            raise ValueError("no token: pass token, or set WEFT_TOKEN")
+        parsed = urllib.parse.urlsplit(url)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ValueError(f"{url!r} is not a server URL: http://HOST:PORT or https://HOST:PORT")
+        self._https = parsed.scheme == "https"
+        self._host = parsed.hostname
+        self._port = parsed.port or (443 if self._https else 80)
+        self._token = token
+        self._timeout = timeout
+        self._context = ssl.create_default_context(cafile=cafile) if self._https else None
+
+    def __repr__(self):  # (never the token)
+        return f"Client({'https' if self._https else 'http'}://{self._host}:{self._port})"
+
+    # ---- plumbing ------------------------------------------------------------------------------
+
+    def _connect(self, timeout=None):
+        t = self._timeout if timeout is None else timeout
+        if self._https:
+            return http.client.HTTPSConnection(self._host, self._port, timeout=t, context=self._context)
+        return http.client.HTTPConnection(self._host, self._port, timeout=t)
+
+    @staticmethod
+    def _path(path, query=None):
+        path = "/api/v1" + path
+        if query:
+            pairs = []
+            for k, v in query.items():
+                if v is None:
+                    continue
+                for item in v if isinstance(v, (list, tuple)) else [v]:
+                    if isinstance(item, bool):
+                        item = "true" if item else "false"
+                    pairs.append((k, str(item)))
+            if pairs:
+                path += "?" + urllib.parse.urlencode(pairs)
+        return path
+
+    def _open(self, method, path, query=None, body=None, content_type=None, headers=None, timeout=None):
+        """Sends a request; returns the open response (the caller reads it) and its connection."""
+        h = {"Authorization": "Bearer " + self._token}
+        h.update(headers or {})
+        if content_type:
+            h["Content-Type"] = content_type
+        conn = self._connect(timeout)
+        try:
+            conn.request(method, self._path(path, query), body=body, headers=h)
+            response = conn.getresponse()
+        except Exception:
+            conn.close()
+            raise
+        if response.status >= 400:
+            text = response.read()
+            conn.close()
+            try:
+                err = json.loads(text)["error"]
+                raise WeftError(response.status, err["code"], err["message"])
+            except (ValueError, KeyError, TypeError):
+                raise WeftError(response.status, "http", text.decode(errors="replace")) from None
+        return response, conn
+
+    def _call(self, method, path, query=None, json_body=None, raw=None, content_type=None, headers=None):
+        body = raw
+        if json_body is not None:
+            body = json.dumps(json_body).encode()
+            content_type = "application/json"
+        response, conn = self._open(method, path, query, body, content_type, headers)
+        try:
+            text = response.read()
+        finally:
+            conn.close()
+        return json.loads(text) if text else None
+
+    # ---- who, what ---------------------------------------------------------------------------
+
+    def health(self):
+        return self._call("GET", "/health")
+
+    def whoami(self):
+        return self._call("GET", "/whoami")
+
+    # ---- runs ----------------------------------------------------------------------------------
+
+    def runs(self, experiment=None, status=None, since=None, tag=None, project=None, limit=50):
+        """The newest runs first, at most `limit` (pages are fetched as needed)."""
+        out, before = [], None
+        while len(out) < limit:
+            page = self._call("GET", "/runs", {
+                "experiment": experiment, "status": status, "since": since, "tag": tag,
+                "project": project, "limit": min(1000, limit - len(out)), "before": before})
+            out.extend(page["runs"])
+            before = page["next"]
+            if before is None:
+                break
+        return out
+
+    def run(self, run_id):
+        """A run and its steps."""
+        return self._call("GET", f"/runs/{_seg(run_id)}")
+
+    def submit(self, file, folder=None, experiment=None, tags=None, inputs=None, project=None,
+               idempotency_key=None):
+        """Runs a pipeline file on the server: the files of `folder` (default: the pipeline's
+        own folder) are sent (without .weft, .git, __pycache__, .venv, node_modules); the
+        pipeline may read only those. `inputs` ({"lr": 0.1}) are its `--set` values."""
+        archive, rel = _bundle(file, folder)
+        query = {"file": rel, "experiment": experiment, "project": project,
+                 "tag": [f"{k}={v}" for k, v in (tags or {}).items()],
+                 "set": [f"inputs.{k}={_text(v)}" for k, v in (inputs or {}).items()]}
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        return self._call("POST", "/runs", query, raw=archive, content_type="application/x-tar",
+                          headers=headers)["run"]
+
+    def cancel(self, run_id):
+        return self._call("POST", f"/runs/{_seg(run_id)}/cancel")
+
+    def wait(self, run_id, timeout=None, poll=0.5):
+        """Waits for a run to end and returns it; TimeoutError after `timeout` seconds."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            run = self.run(run_id)
+            if run["status"] != "running":
+                return run
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(f"run {run_id} is still running after {timeout} s")
+            time.sleep(poll)
+
+    def logs(self, run_id, step, job=None, follow=False, poll=0.5):
+        """A step's log, a chunk of text at a time; with `follow`, until the step stops running."""
+        offset = 0
+        while True:
+            part = self._call("GET", f"/runs/{_seg(run_id)}/log",
+                              {"step": step, "job": job, "offset": offset})
+            if part["text"]:
+                yield part["text"]
+            offset = part["next"]
+            if offset < part["size"]:
+                continue
+            if not follow or not part["running"]:
+                return
+            time.sleep(poll)
+
+    def search_logs(self, run_id, step, text, limit=100):
+        return self._call("GET", f"/runs/{_seg(run_id)}/log/search",
+                          {"step": step, "q": text, "limit": limit})["matches"]
+
+    def metrics(self, run_id, step=None, history=False):
+        return self._call("GET", f"/runs/{_seg(run_id)}/metrics",
+                          {"step": step, "history": history})["steps"]
+
+    def metric_history(self, runs, names=None, step=None):
+        """Every logged value of the named metrics (all, without `names`) of several runs: a list
+        of series, each with `run`, `step`, `name` and `points`."""
+        return self._call("GET", "/metrics", {"run": list(runs), "name": list(names or []),
+                                              "step": step})["series"]
+
+    def explain(self, run_id, step):
+        return self._call("GET", f"/runs/{_seg(run_id)}/explain", {"step": step})["lines"]
+
+    def compare(self, runs, diff=False):
+        return self._call("GET", "/compare", {"run": list(runs), "diff": diff})
+
+    def download(self, run_id, output, dest):
+        """Extracts an output (`STEP.OUTPUT`) into the folder `dest`, which is made; returns the
+        path of what it extracted. Entries that would land outside `dest` are refused."""
+        response, conn = self._open("GET", f"/runs/{_seg(run_id)}/download", {"output": output})
+        try:
+            data = response.read()
+        finally:
+            conn.close()
+        os.makedirs(dest, exist_ok=True)
+        root = os.path.realpath(dest)
+        with tarfile.open(fileobj=io.BytesIO(data)) as t:
+            members = t.getmembers()
+            for m in members:
+                target = os.path.realpath(os.path.join(root, m.name))
+                if not (m.isfile() or m.isdir()) or os.path.commonpath([root, target]) != root:
+                    raise WeftError(200, "invalid", f"the download holds `{m.name}`, which is not "
+                                                    "a file or folder inside its own folder")
+            safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+            t.extractall(root, members, **safe)
+        return os.path.join(root, members[0].name) if members else root
+
+    def events(self, run=None, project=None, logs=None, last_event_id=None, timeout=None):
+        """Live events as (id, event, data) tuples, until the server ends the stream; resumes
+        from `last_event_id`. A `reset` event says some were missed: read the state again."""
+        headers = {"Accept": "text/event-stream"}
+        if last_event_id is not None:
+            headers["Last-Event-ID"] = str(last_event_id)
+        response, conn = self._open("GET", "/events", {"run": run, "project": project, "logs": logs},
+                                    headers=headers, timeout=timeout)
+        try:
+            frame = {}
+            for raw in response:
+                line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+                if line.startswith(":"):
+                    continue
+                if line:
+                    key, _, value = line.partition(":")
+                    frame[key] = value[1:] if value.startswith(" ") else value
+                    continue
+                if "event" in frame:
+                    yield (int(frame["id"]) if "id" in frame else None, frame["event"],
+                           json.loads(frame.get("data", "null")))
+                    if frame["event"] == "end":
+                        return
+                frame = {}
+        finally:
+            conn.close()
+
+    # ---- published pipelines -----------------------------------------------------------------
+
+    def publish(self, file, name, folder=None, description=None, project=None):
+        """Publishes the pipeline (its folder's files, as submit sends them) as the next version of
+        `name`; the same content again is the version it already is."""
+        archive, rel = _bundle(file, folder)
+        return self._call("POST", "/pipelines", {"name": name, "file": rel, "description": description,
+                                                 "project": project},
+                          raw=archive, content_type="application/x-tar")["version"]
+
+    def pipelines(self):
+        return self._call("GET", "/pipelines")["pipelines"]
+
+    def pipeline(self, name):
+        return self._call("GET", f"/pipelines/{_seg(name)}")
+
+    def version(self, name, version="default"):
+        """A version and the inputs it declares (name, type, default, optional)."""
+        return self._call("GET", f"/pipelines/{_seg(name)}/versions/{_seg(str(version))}")
+
+    def set_default(self, name, version):
+        return self._call("PUT", f"/pipelines/{_seg(name)}/default", json_body={"version": version})
+
+    def trigger(self, name, inputs=None, version=None, experiment=None, tags=None,
+                idempotency_key=None):
+        """Starts a run of a published pipeline; inputs are checked against its declared ones."""
+        body = {"inputs": inputs or {}}
+        if version is not None:
+            body["version"] = version
+        if experiment is not None:
+            body["experiment"] = experiment
+        if tags:
+            body["tags"] = tags
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        return self._call("POST", f"/pipelines/{_seg(name)}/runs", json_body=body,
+                          headers=headers)["run"]
+
+
+def _seg(text):
+    """One path segment."""
+    return urllib.parse.quote(str(text), safe="")
+
+
+def _text(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _bundle(file, folder):
+    """A tar archive of `folder`'s files (default: the pipeline file's folder), and the pipeline
+    file's path inside it."""
+    file = os.path.abspath(file)
+    folder = os.path.abspath(folder or os.path.dirname(file))
+    rel = os.path.relpath(file, folder)
+    if rel.startswith(os.pardir + os.sep) or rel == os.pardir:
+        raise ValueError(f"{file} is not inside {folder}")
+    buf = io.BytesIO()
+    # The same files make the same bytes (no time in the gzip header), so that a request sent
+    # again with its Idempotency-Key is the same request.
+    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as gz, \
+            tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as t:
+        for here, dirs, files in os.walk(folder):
+            dirs[:] = sorted(d for d in dirs if d not in _SKIPPED and not os.path.islink(os.path.join(here, d)))
+            for name in sorted(files):
+                path = os.path.join(here, name)
+                if os.path.islink(path) or not os.path.isfile(path):
+                    continue  # (a server takes regular files and folders only)
+                t.add(path, arcname=os.path.relpath(path, folder).replace(os.sep, "/"), recursive=False)
+    return buf.getvalue(), posixpath.normpath(rel.replace(os.sep, "/"))

@@ -1,0 +1,79 @@
+"""The Python client (python/weft, standard library only) against a live server."""
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))
+
+from weft import Client, WeftError  # noqa: E402
+
+from test_api import make_token  # noqa: E402
+from test_pipelines import FILES  # noqa: E402
+from test_results import TRAIN, TRAIN_PY  # noqa: E402
+
+
+def write(folder, files):
+    for name, text in files.items():
+        path = os.path.join(folder, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(text)
+
+
+def test_the_client_runs_reads_downloads_publishes_and_follows(server, admin, workdir):
+    admin.call("POST", "/api/v1/projects", {"name": "vision"})
+    token = make_token(admin, "vision", "contributor")
+    c = Client(server.url, token)
+    assert token not in repr(c)
+    assert c.whoami()["project"] == "vision"
+
+    folder = os.path.join(workdir, "project one")
+    write(folder, {"p.yml": TRAIN, "src/train.py": TRAIN_PY, ".git/config": "secret", "x/__pycache__/a.pyc": ""})
+    run = c.submit(os.path.join(folder, "p.yml"), experiment="from-python", tags={"who": "client"},
+                   idempotency_key="client-1")
+    assert c.submit(os.path.join(folder, "p.yml"), experiment="from-python", tags={"who": "client"},
+                    idempotency_key="client-1")["id"] == run["id"]
+    done = c.wait(run["id"], timeout=60)
+    assert done["status"] == "succeeded" and done["experiment"] == "from-python", done
+    uploads = os.path.join(server.workspace, ".weft", "uploads")
+    for up in os.listdir(uploads):
+        assert not os.path.exists(os.path.join(uploads, up, ".git"))  # never sent
+        assert not os.path.exists(os.path.join(uploads, up, "x", "__pycache__"))
+    text = "".join(c.logs(run["id"], "train"))
+    assert text.count("\n") == 50 and "epoch line 49" in text
+    assert c.search_logs(run["id"], "train", "line 7")[0]["line"] == 8
+    (step,) = c.metrics(run["id"])
+    assert step["params"] == {"lr": "0.1"}
+    (series,) = c.metric_history([run["id"]], names=["loss"])
+    assert len(series["points"]) == 3
+    out = c.download(run["id"], "train.model", os.path.join(workdir, "out"))
+    with open(os.path.join(out, "weights.txt")) as f:
+        assert f.read() == "lr=0.1\n"
+    assert [r["id"] for r in c.runs(tag="who=client")] == [run["id"]]
+
+    with pytest.raises(WeftError) as e:
+        c.run("r999")
+    assert (e.value.status, e.value.code, e.value.message) == (404, "not_found", "no run `r999`")
+    with pytest.raises(WeftError) as e:
+        Client(server.url, "weft_000000000000_" + "0" * 64).runs()
+    assert e.value.status == 401
+
+    pipe = os.path.join(workdir, "published")
+    write(pipe, FILES)
+    version = c.publish(os.path.join(pipe, "p.yml"), "train", description="from python")
+    assert version["version"] == 1 and version["description"] == "from python"
+    assert c.pipelines()[0]["name"] == "train"
+    assert [i["name"] for i in c.version("train")["inputs"]] == ["lr", "epochs", "note", "data"]
+    with pytest.raises(WeftError) as e:
+        c.trigger("train", {"epochs": "many"})
+    assert e.value.status == 400 and "epochs" in e.value.message
+    triggered = c.trigger("train", {"lr": 0.25}, tags={"via": "trigger"})
+    seen = []
+    for _, event, data in c.events(run=triggered["id"], last_event_id=0, timeout=60):
+        seen.append(event)
+        if event == "run.finished":
+            assert data["status"] == "succeeded", data
+            break
+    assert seen[0] == "reset" and "run.started" in seen and "step" in seen, seen
+    assert c.wait(triggered["id"], timeout=10)["tags"]["weft.pipeline"] == "train:1"
