@@ -8,10 +8,7 @@ namespace weft::app {
 
 EventLog::EventLog(const Os& os, EventLimits limits,
                    std::function<std::string(const std::string&)> project_of)
-    : os_(os),
-      limits_(limits),
-      project_of_(std::move(project_of)),
-      last_(os.NowNs() / 1000) {}
+    : os_(os), limits_(limits), project_of_(std::move(project_of)), last_(os.NowNs() / 1000) {}
 
 EventLog::Reader::Reader(EventLog& log, std::string who, bool logs)
     : log_(log), who_(std::move(who)), logs_(logs) {}
@@ -26,15 +23,16 @@ EventLog::Reader::~Reader() {
 Result<std::unique_ptr<EventLog::Reader>> EventLog::Open(const std::string& who, bool logs) {
   std::lock_guard<std::mutex> lock(mu_);
   if (open_ >= limits_.readers) {
-    return Status::Busy(fmt::format("this server already streams events to {} readers, its limit; "
-                                    "try again later",
-                                    limits_.readers));
+    return Status::Busy(
+        fmt::format("this server already streams events to {} readers, its limit; "
+                    "try again later",
+                    limits_.readers));
   }
   size_t& mine = readers_[who];
   if (mine >= limits_.readers_each) {
     if (mine == 0) readers_.erase(who);
-    return Status::Busy(fmt::format(
-        "this token already reads {} event streams, its limit: close one first", mine));
+    return Status::Busy(
+        fmt::format("this token already reads {} event streams, its limit: close one first", mine));
   }
   ++mine;
   ++open_;
@@ -127,18 +125,16 @@ void EventLog::OnStep(const engine::StepEvent& e) {
 void EventLog::OnProgress(const engine::Progress& p) {
   // Once per pass of the engine's loop is too often to keep: a run's progress is recorded when
   // its counts change, else at most every `progress_ms`.
-  std::string counts = fmt::format("{} {} {} {} {} {} {}", p.total, p.succeeded, p.reused,
-                                   p.failed, p.other, p.queued, p.running.size());
+  std::string counts = fmt::format("{} {} {} {} {} {} {}", p.total, p.succeeded, p.reused, p.failed,
+                                   p.other, p.queued, p.running.size());
   int64_t now = os_.NowNs();
   Shown& shown = progress_[p.run_id];
   if (counts == shown.counts && now - shown.at_ns < limits_.progress_ms * 1'000'000) return;
   shown = {counts, now};
   Json running = Json::MakeArray();
   for (const engine::Progress::Running& r : p.running) {
-    running.Push(Json::MakeObject()
-                     .Set("step", r.step)
-                     .Set("seconds", r.seconds)
-                     .Set("detail", r.detail));
+    running.Push(
+        Json::MakeObject().Set("step", r.step).Set("seconds", r.seconds).Set("detail", r.detail));
   }
   Add(p.run_id, "progress",
       Json::MakeObject()

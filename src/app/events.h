@@ -35,17 +35,18 @@ struct Event {
 };
 
 struct EventLimits {
-  size_t capacity = 10'000;   // events kept
-  size_t readers = 200;       // open readers at most
-  size_t readers_each = 16;   // open readers of one identity at most
-  int64_t progress_ms = 1000; // a run's progress at most this often, unless its counts change
+  size_t capacity = 10'000;    // events kept
+  size_t readers = 200;        // open readers at most
+  size_t readers_each = 16;    // open readers of one identity at most
+  int64_t progress_ms = 1000;  // a run's progress at most this often, unless its counts change
 };
 
 class EventLog : public engine::Observer {
  public:
   // `project_of` names a run's project; it is called from the observer's callbacks only (the
   // host's thread).
-  EventLog(const Os& os, EventLimits limits, std::function<std::string(const std::string&)> project_of);
+  EventLog(const Os& os, EventLimits limits,
+           std::function<std::string(const std::string&)> project_of);
 
   // One open reader; it counts against the limits until destroyed.
   class Reader {

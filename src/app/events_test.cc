@@ -14,9 +14,13 @@ class ClockOs : public Os {
   int64_t now_ns = 1'700'000'000'000'000'000;
   int64_t NowNs() const override { return now_ns; }
   std::vector<std::string> Environment() const override { return RealOs().Environment(); }
-  std::optional<std::string> GetEnv(const std::string& n) const override { return RealOs().GetEnv(n); }
+  std::optional<std::string> GetEnv(const std::string& n) const override {
+    return RealOs().GetEnv(n);
+  }
   int64_t Pid() const override { return RealOs().Pid(); }
-  std::string ProcessStartTime(int64_t pid) const override { return RealOs().ProcessStartTime(pid); }
+  std::string ProcessStartTime(int64_t pid) const override {
+    return RealOs().ProcessStartTime(pid);
+  }
   std::string BootId() const override { return RealOs().BootId(); }
   Status CopyFile(const std::string& from, const std::string& to) const override {
     return RealOs().CopyFile(from, to);
@@ -82,12 +86,13 @@ TEST_F(EventLogTest, AReaderTooFarBehindIsToldItMissedEvents) {
   int64_t start = log.last();
   auto reader = log.Open("tok", false);
   ASSERT_TRUE(reader.ok());
-  for (int i = 0; i < 5; ++i) log.OnStep(Step("r1", "s" + std::to_string(i), meta::StepStatus::kSucceeded));
+  for (int i = 0; i < 5; ++i)
+    log.OnStep(Step("r1", "s" + std::to_string(i), meta::StepStatus::kSucceeded));
   EventLog::Reader::Batch b = (*reader)->Read(start, kAll, 0);
   EXPECT_TRUE(b.missed);
   ASSERT_EQ(b.events.size(), 3u);  // what is kept
   EXPECT_EQ(b.events[0].seq, start + 3);
-  EXPECT_FALSE((*reader)->Read(start + 2, kAll, 0).missed);  // just within what is kept
+  EXPECT_FALSE((*reader)->Read(start + 2, kAll, 0).missed);   // just within what is kept
   EXPECT_TRUE((*reader)->Read(start - 100, kAll, 0).missed);  // from before the log began
 }
 

@@ -108,8 +108,7 @@ Result<Published> Publish(meta::MetaStore& meta, const ws::Workspace& ws,
 
 Result<meta::PipelineVersionRecord> FindPipelineVersion(meta::MetaStore& meta,
                                                         const std::string& project,
-                                                        const std::string& name,
-                                                        int64_t version) {
+                                                        const std::string& name, int64_t version) {
   Result<std::vector<meta::PipelineVersionRecord>> versions = meta.PipelineVersions(project, name);
   if (!versions.ok()) return versions.status();
   if (versions->empty()) return Status::NotFound(fmt::format("no published pipeline `{}`", name));
@@ -227,8 +226,7 @@ Result<std::vector<std::string>> InputSets(const Json& inputs) {
 Result<std::optional<std::string>> ClaimIdempotencyKey(meta::MetaStore& meta,
                                                        const std::string& project,
                                                        const std::string& key,
-                                                       const std::string& request,
-                                                       int64_t now_ns) {
+                                                       const std::string& request, int64_t now_ns) {
   if (key.empty() || key.size() > 255) {
     return Status::Invalid("an Idempotency-Key has 1 to 255 characters");
   }
@@ -242,8 +240,8 @@ Result<std::optional<std::string>> ClaimIdempotencyKey(meta::MetaStore& meta,
   if (*found) {
     meta.Rollback();
     if ((*found)->request != request) {
-      return Status::Invalid(fmt::format(
-          "the Idempotency-Key `{}` was used for another request: use a new key", key));
+      return Status::Invalid(
+          fmt::format("the Idempotency-Key `{}` was used for another request: use a new key", key));
     }
     if ((*found)->run_id.empty()) {
       return Status::Busy(fmt::format(

@@ -41,8 +41,7 @@ Result<Published> Publish(meta::MetaStore& meta, const ws::Workspace& ws,
 // A name's version by number; 0: its default version. NotFound names what exists.
 Result<meta::PipelineVersionRecord> FindPipelineVersion(meta::MetaStore& meta,
                                                         const std::string& project,
-                                                        const std::string& name,
-                                                        int64_t version);
+                                                        const std::string& name, int64_t version);
 
 // Moves a name's default version (owners). Audited.
 Status SetDefaultVersion(meta::MetaStore& meta, const Caller& caller, const std::string& project,

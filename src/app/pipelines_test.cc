@@ -9,8 +9,8 @@ namespace weft::app {
 namespace {
 
 TEST(InputSetsTest, JsonValuesBecomeSetTextsAndOthersAreRefusedByName) {
-  std::optional<Json> inputs =
-      Json::Parse(R"({"lr": 0.1, "epochs": 3, "deep": true, "data": "azureml:images:2", "n": 1e20})");
+  std::optional<Json> inputs = Json::Parse(
+      R"({"lr": 0.1, "epochs": 3, "deep": true, "data": "azureml:images:2", "n": 1e20})");
   ASSERT_TRUE(inputs);
   Result<std::vector<std::string>> sets = InputSets(*inputs);
   ASSERT_TRUE(sets.ok()) << sets.status().message();

@@ -56,8 +56,9 @@ TEST(WriteTarTest, AFolderIsWrittenInNameOrderWithModesAndLinks) {
   std::vector<std::string> names;
   for (const Written& w : got) names.push_back(w.path);
   // (libarchive writes a folder's name with a trailing `/`.)
-  EXPECT_EQ(names, (std::vector<std::string>{"train.model/", "train.model/latest", "train.model/sub/",
-                                             "train.model/sub/run.sh", "train.model/weights.bin"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"train.model/", "train.model/latest", "train.model/sub/",
+                                      "train.model/sub/run.sh", "train.model/weights.bin"}));
   EXPECT_EQ(got[0].kind, ArchiveEntry::Kind::kFolder);
   EXPECT_EQ(got[1].kind, ArchiveEntry::Kind::kSymlink);
   EXPECT_TRUE(got[3].executable);

@@ -1,6 +1,6 @@
 // `weft explain RUN STEP`: why a step ran or was reused, here or (--server) through a server.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "app/views.h"
 #include "cli/command.h"

@@ -2,8 +2,8 @@
 // server (--server) as the next version of a published pipeline.
 #include <set>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "base/archive.h"
 #include "base/fs.h"

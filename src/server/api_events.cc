@@ -75,10 +75,11 @@ Result<Response> Events(Call& c, const ApiParts& parts, const ApiOptions& option
       }
       std::string text;
       if (b.missed) {
-        text += Frame(b.last, "reset",
-                      Json::MakeObject().Set(
-                          "reason", "events were missed (more came than the server keeps): read "
-                                    "the state again"));
+        text += Frame(
+            b.last, "reset",
+            Json::MakeObject().Set("reason",
+                                   "events were missed (more came than the server keeps): read "
+                                   "the state again"));
       }
       for (const app::Event& e : b.events) text += Frame(e.seq, e.kind, e.data);
       at = b.last;

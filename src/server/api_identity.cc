@@ -203,8 +203,7 @@ std::vector<Endpoint> IdentityEndpoints(const ApiParts& parts, const ApiOptions&
          Json next =
              static_cast<int64_t>(entries->size()) == *limit ? Json(entries->back().seq) : Json();
          return Json::MakeObject().Set("entries", std::move(arr)).Set("next", std::move(next));
-       }}
-  };
+       }}};
 }
 
 }  // namespace weft::server

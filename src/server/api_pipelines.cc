@@ -23,7 +23,8 @@ Result<std::string> ReadProject(Call& c) {
 
 // A pipeline's versions' JSON and its default version.
 Result<Json> PipelineJson(Call& c, const std::string& project, const std::string& name) {
-  Result<std::vector<meta::PipelineVersionRecord>> versions = c.meta.PipelineVersions(project, name);
+  Result<std::vector<meta::PipelineVersionRecord>> versions =
+      c.meta.PipelineVersions(project, name);
   if (!versions.ok()) return versions.status();
   if (versions->empty()) return Status::NotFound(fmt::format("no published pipeline `{}`", name));
   Result<meta::PipelineVersionRecord> def = app::FindPipelineVersion(c.meta, project, name, 0);
@@ -80,9 +81,9 @@ Result<Response> PublishVersion(Call& c, const ApiParts& parts) {
   if (!dir.ok()) return dir.status();
   store::Store store(parts.ws.store_dir(), parts.os);
   assets::WorkspaceRegistry registry(parts.ws, c.meta, store);
-  Result<app::Published> p = app::Publish(
-      c.meta, parts.ws, registry, c.caller,
-      {*project, name, r.Query("description").value_or(""), *dir, file}, c.now_ns);
+  Result<app::Published> p =
+      app::Publish(c.meta, parts.ws, registry, c.caller,
+                   {*project, name, r.Query("description").value_or(""), *dir, file}, c.now_ns);
   if (!p.ok()) return p.status();
   Result<meta::PipelineVersionRecord> def = app::FindPipelineVersion(c.meta, *project, name, 0);
   if (!def.ok()) return def.status();
@@ -103,8 +104,8 @@ Result<Response> RunVersion(Call& c, const ApiParts& parts) {
   if (!body.ok()) return body.status();
   for (const auto& [member, value] : *body->Members()) {
     if (member != "inputs" && member != "version" && member != "experiment" && member != "tags") {
-      return Status::Invalid(fmt::format(
-          "`{}`: a run takes `inputs`, `version`, `experiment` and `tags`", member));
+      return Status::Invalid(
+          fmt::format("`{}`: a run takes `inputs`, `version`, `experiment` and `tags`", member));
     }
   }
   int64_t version = 0;
@@ -160,41 +161,41 @@ std::vector<Endpoint> PipelineEndpoints(const ApiParts& parts) {
       .body_type = "application/x-tar",
       .respond = [&parts](Call& c) { return PublishVersion(c, parts); },
       .also_success = 200});
-  out.push_back(Endpoint{
-      .method = "GET",
-      .path = "/pipelines",
-      .summary = "The project's published pipelines",
-      .query = {project},
-      .response_schema = Obj({{"pipelines", ArrayOf(Obj({{"project", Str()},
-                                                         {"name", Str()},
-                                                         {"default_version", Int()},
-                                                         {"latest_version", Int()}}))}}),
-      .handle = [](Call& c) -> Result<Json> {
-        Result<std::string> p = ListedProject(c);
-        if (!p.ok()) return p.status();
-        Result<std::vector<meta::PipelineRecord>> all = c.meta.Pipelines(*p);
-        if (!all.ok()) return all.status();
-        Json arr = Json::MakeArray();
-        for (const meta::PipelineRecord& r : *all) {
-          arr.Push(Json::MakeObject()
-                       .Set("project", r.project)
-                       .Set("name", r.name)
-                       .Set("default_version", r.default_version)
-                       .Set("latest_version", r.latest_version));
-        }
-        return Json::MakeObject().Set("pipelines", std::move(arr));
-      }});
-  out.push_back(Endpoint{
-      .method = "GET",
-      .path = "/pipelines/{name}",
-      .summary = "A published pipeline's versions, oldest first, and its default version",
-      .query = {project},
-      .response_schema = PipelineSchema(),
-      .handle = [](Call& c) -> Result<Json> {
-        Result<std::string> p = ReadProject(c);
-        if (!p.ok()) return p.status();
-        return PipelineJson(c, *p, c.request.params.at("name"));
-      }});
+  out.push_back(
+      Endpoint{.method = "GET",
+               .path = "/pipelines",
+               .summary = "The project's published pipelines",
+               .query = {project},
+               .response_schema = Obj({{"pipelines", ArrayOf(Obj({{"project", Str()},
+                                                                  {"name", Str()},
+                                                                  {"default_version", Int()},
+                                                                  {"latest_version", Int()}}))}}),
+               .handle = [](Call& c) -> Result<Json> {
+                 Result<std::string> p = ListedProject(c);
+                 if (!p.ok()) return p.status();
+                 Result<std::vector<meta::PipelineRecord>> all = c.meta.Pipelines(*p);
+                 if (!all.ok()) return all.status();
+                 Json arr = Json::MakeArray();
+                 for (const meta::PipelineRecord& r : *all) {
+                   arr.Push(Json::MakeObject()
+                                .Set("project", r.project)
+                                .Set("name", r.name)
+                                .Set("default_version", r.default_version)
+                                .Set("latest_version", r.latest_version));
+                 }
+                 return Json::MakeObject().Set("pipelines", std::move(arr));
+               }});
+  out.push_back(
+      Endpoint{.method = "GET",
+               .path = "/pipelines/{name}",
+               .summary = "A published pipeline's versions, oldest first, and its default version",
+               .query = {project},
+               .response_schema = PipelineSchema(),
+               .handle = [](Call& c) -> Result<Json> {
+                 Result<std::string> p = ReadProject(c);
+                 if (!p.ok()) return p.status();
+                 return PipelineJson(c, *p, c.request.params.at("name"));
+               }});
   out.push_back(Endpoint{
       .method = "GET",
       .path = "/pipelines/{name}/versions/{version}",
@@ -212,8 +213,7 @@ std::vector<Endpoint> PipelineEndpoints(const ApiParts& parts) {
         const std::string& name = c.request.params.at("name");
         Result<int64_t> number = VersionParam(c.request.params.at("version"));
         if (!number.ok()) return number.status();
-        Result<meta::PipelineVersionRecord> v =
-            app::FindPipelineVersion(c.meta, *p, name, *number);
+        Result<meta::PipelineVersionRecord> v = app::FindPipelineVersion(c.meta, *p, name, *number);
         if (!v.ok()) return v.status();
         Result<meta::PipelineVersionRecord> def = app::FindPipelineVersion(c.meta, *p, name, 0);
         if (!def.ok()) return def.status();
@@ -225,25 +225,26 @@ std::vector<Endpoint> PipelineEndpoints(const ApiParts& parts) {
             .Set("version", app::PipelineVersionJson(*v, def->version))
             .Set("inputs", std::move(*inputs));
       }});
-  out.push_back(Endpoint{
-      .method = "PUT",
-      .path = "/pipelines/{name}/default",
-      .summary = "Make a version the one runs use when they name none (owners)",
-      .query = {project},
-      .request_schema = Body({{"version", Int()}}, {"version"}),
-      .response_schema = PipelineSchema(),
-      .handle = [](Call& c) -> Result<Json> {
-        Result<std::string> p = ReadProject(c);
-        if (!p.ok()) return p.status();
-        Result<Json> body = ParseBody(c.request);
-        if (!body.ok()) return body.status();
-        const Json* v = body->Find("version");
-        if (v == nullptr || !v->Int()) return Status::Invalid("`version` is a number from 1");
-        const std::string& name = c.request.params.at("name");
-        Status s = app::SetDefaultVersion(c.meta, c.caller, *p, name, *v->Int(), c.now_ns);
-        if (!s.ok()) return s;
-        return PipelineJson(c, *p, name);
-      }});
+  out.push_back(Endpoint{.method = "PUT",
+                         .path = "/pipelines/{name}/default",
+                         .summary = "Make a version the one runs use when they name none (owners)",
+                         .query = {project},
+                         .request_schema = Body({{"version", Int()}}, {"version"}),
+                         .response_schema = PipelineSchema(),
+                         .handle = [](Call& c) -> Result<Json> {
+                           Result<std::string> p = ReadProject(c);
+                           if (!p.ok()) return p.status();
+                           Result<Json> body = ParseBody(c.request);
+                           if (!body.ok()) return body.status();
+                           const Json* v = body->Find("version");
+                           if (v == nullptr || !v->Int())
+                             return Status::Invalid("`version` is a number from 1");
+                           const std::string& name = c.request.params.at("name");
+                           Status s = app::SetDefaultVersion(c.meta, c.caller, *p, name, *v->Int(),
+                                                             c.now_ns);
+                           if (!s.ok()) return s;
+                           return PipelineJson(c, *p, name);
+                         }});
   out.push_back(Endpoint{
       .method = "POST",
       .path = "/pipelines/{name}/runs",

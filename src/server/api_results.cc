@@ -69,7 +69,8 @@ size_t WholeCharacters(const std::string& text) {
 // A name fit for a file name in a Content-Disposition header.
 std::string FileNamePart(std::string_view s) {
   std::string out;
-  for (char c : s) out += std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ? c : '_';
+  for (char c : s)
+    out += std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ? c : '_';
   return out;
 }
 
@@ -179,10 +180,7 @@ Result<Json> LogSearch(Call& c, const ApiParts& parts) {
     }
     if (!line.empty() && !more) consider();
   }
-  return Json::MakeObject()
-      .Set("step", *step)
-      .Set("matches", std::move(matches))
-      .Set("more", more);
+  return Json::MakeObject().Set("step", *step).Set("matches", std::move(matches)).Set("more", more);
 }
 
 Result<Json> RunMetrics(Call& c) {
@@ -193,15 +191,14 @@ Result<Json> RunMetrics(Call& c) {
   Result<std::vector<app::StepMetrics>> steps =
       app::Metrics(c.meta, *run, c.request.Query("step").value_or(""));
   if (!steps.ok()) return steps.status();
-  return Json::MakeObject()
-      .Set("run", run->id)
-      .Set("steps", app::MetricsJson(*steps, *history));
+  return Json::MakeObject().Set("run", run->id).Set("steps", app::MetricsJson(*steps, *history));
 }
 
 // Metric histories of several runs at once (for plotting them together).
 Result<Json> MetricHistories(Call& c) {
   std::vector<std::string> refs = Listed(c.request, "run");
-  if (refs.empty()) return Status::Invalid("`run` names the runs (repeat it, or separate by commas)");
+  if (refs.empty())
+    return Status::Invalid("`run` names the runs (repeat it, or separate by commas)");
   if (static_cast<int64_t>(refs.size()) > kMaxRunsAtOnce) {
     return Status::Invalid(fmt::format("at most {} runs at once", kMaxRunsAtOnce));
   }
@@ -218,7 +215,8 @@ Result<Json> MetricHistories(Call& c) {
       // One series per metric name, in the order first logged.
       std::vector<std::pair<std::string, Json>> by_name;
       for (const meta::MetricRecord& m : sm.metrics) {
-        if (!names.empty() && std::find(names.begin(), names.end(), m.name) == names.end()) continue;
+        if (!names.empty() && std::find(names.begin(), names.end(), m.name) == names.end())
+          continue;
         auto it = std::find_if(by_name.begin(), by_name.end(),
                                [&](const auto& p) { return p.first == m.name; });
         if (it == by_name.end()) {
@@ -255,7 +253,8 @@ Result<Json> Compare(Call& c) {
   std::vector<std::string> refs = Listed(c.request, "run");
   std::string jobs_of = c.request.Query("jobs").value_or("");
   if (jobs_of.empty() ? refs.size() < 2 : refs.size() != 1) {
-    return Status::Invalid("compare two or more runs (`run`, repeated), or one run's jobs (`jobs`)");
+    return Status::Invalid(
+        "compare two or more runs (`run`, repeated), or one run's jobs (`jobs`)");
   }
   if (static_cast<int64_t>(refs.size()) > kMaxRunsAtOnce) {
     return Status::Invalid(fmt::format("at most {} runs at once", kMaxRunsAtOnce));
@@ -310,7 +309,8 @@ Result<Response> Download(Call& c, const ApiParts& parts) {
     return Status::NotFound(fmt::format(
         "{} of run {} is no longer in the store (removed by `weft gc`)", *output, run->id));
   }
-  Status logged = app::Audit(c.meta, c.caller, run->project, "download", run->id, *output, c.now_ns);
+  Status logged =
+      app::Audit(c.meta, c.caller, run->project, "download", run->id, *output, c.now_ns);
   if (!logged.ok()) return logged;
   std::string path = parts.store.DeliveryPath(*ref);
   std::string name = FileNamePart(step_name + "." + out_name);
@@ -373,14 +373,13 @@ std::vector<Endpoint> ResultEndpoints(const ApiParts& parts) {
       .summary = "What a run's steps logged: params, tags and metrics (summarised, or every value)",
       .query = {{"step", "string", "only this step"},
                 {"history", "string", "true: every value, not the latest, min and max"}},
-      .response_schema =
-          Obj({{"run", Str()},
-               {"steps", ArrayOf(Obj({{"step", Str()},
-                                      {"status", Str()},
-                                      {"reused_from", Str()},
-                                      {"params", StringMap()},
-                                      {"tags", StringMap()},
-                                      {"metrics", ArrayOf(Type("object"))}}))}}),
+      .response_schema = Obj({{"run", Str()},
+                              {"steps", ArrayOf(Obj({{"step", Str()},
+                                                     {"status", Str()},
+                                                     {"reused_from", Str()},
+                                                     {"params", StringMap()},
+                                                     {"tags", StringMap()},
+                                                     {"metrics", ArrayOf(Type("object"))}}))}}),
       .handle = RunMetrics});
   out.push_back(Endpoint{
       .method = "GET",
@@ -394,13 +393,13 @@ std::vector<Endpoint> ResultEndpoints(const ApiParts& parts) {
                                                       {"name", Str()},
                                                       {"points", ArrayOf(Type("object"))}}))}}),
       .handle = MetricHistories});
-  out.push_back(Endpoint{
-      .method = "GET",
-      .path = "/runs/{run}/explain",
-      .summary = "Why a step ran or was reused, field by field against its previous run",
-      .query = {step},
-      .response_schema = Obj({{"run", Str()}, {"step", Str()}, {"lines", ArrayOf(Str())}}),
-      .handle = [&parts](Call& c) { return ExplainStep(c, parts); }});
+  out.push_back(
+      Endpoint{.method = "GET",
+               .path = "/runs/{run}/explain",
+               .summary = "Why a step ran or was reused, field by field against its previous run",
+               .query = {step},
+               .response_schema = Obj({{"run", Str()}, {"step", Str()}, {"lines", ArrayOf(Str())}}),
+               .handle = [&parts](Call& c) { return ExplainStep(c, parts); }});
   out.push_back(Endpoint{
       .method = "GET",
       .path = "/compare",
@@ -410,14 +409,14 @@ std::vector<Endpoint> ResultEndpoints(const ApiParts& parts) {
                 {"diff", "string", "true: only the rows that differ"}},
       .response_schema = Type("object"),
       .handle = Compare});
-  out.push_back(Endpoint{
-      .method = "GET",
-      .path = "/runs/{run}/download",
-      .summary = "An output of a run as a tar archive (recorded in the audit log)",
-      .query = {{"output", "string", "STEP.OUTPUT (required)"}},
-      .response_schema = Type("string").Set("format", "binary"),
-      .respond = [&parts](Call& c) { return Download(c, parts); },
-      .response_type = "application/x-tar"});
+  out.push_back(
+      Endpoint{.method = "GET",
+               .path = "/runs/{run}/download",
+               .summary = "An output of a run as a tar archive (recorded in the audit log)",
+               .query = {{"output", "string", "STEP.OUTPUT (required)"}},
+               .response_schema = Type("string").Set("format", "binary"),
+               .respond = [&parts](Call& c) { return Download(c, parts); },
+               .response_type = "application/x-tar"});
   return out;
 }
 

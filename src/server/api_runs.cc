@@ -151,7 +151,8 @@ std::vector<Endpoint> RunEndpoints(const ApiParts& parts) {
                     {"experiment", "string", "the run's experiment (default: the pipeline's)"},
                     {"tag", "string", "KEY=VALUE, repeatable"},
                     {"set", "string", "inputs.NAME=VALUE, repeatable"},
-                    {"project", "string", "the project to run in (admins; others run in their own)"}},
+                    {"project", "string",
+                     "the project to run in (admins; others run in their own)"}},
           .request_schema = Type("string").Set("format", "binary"),
           .response_schema = Obj({{"run", RunSummarySchema()}}),
           .success = 201,
@@ -221,8 +222,7 @@ std::vector<Endpoint> RunEndpoints(const ApiParts& parts) {
          Result<meta::RunRecord> run = VisibleRun(c, c.request.params.at("run"));
          if (!run.ok()) return run.status();
          return app::RunDetailJson(c.meta, *run);
-       }}
-  };
+       }}};
 }
 
 }  // namespace weft::server
