@@ -52,15 +52,14 @@ Result<meta::RunRecord> Host::Submit(PipelineSource source, engine::RunOptions o
     Result<std::string> id =
         engine_.Submit({(*graph)->pipeline.get(), &(*graph)->graph, *opts, nullptr});
     if (!id.ok()) return id.status();
-    graphs_[*id] = std::move(*graph);
+    live_[*id].graph = std::move(*graph);
     return session_.FindRun(*id);
   });
 }
 
 Status Host::Cancel(const std::string& run_id) {
   return Call<Status>([&]() -> Status {
-    if ((graphs_.count(run_id) == 0 && resumptions_.count(run_id) == 0) ||
-        engine_.Outcome(run_id)) {
+    if (live_.count(run_id) == 0 || engine_.Outcome(run_id)) {
       return Status::NotFound(fmt::format("run {} is not running here", run_id));
     }
     engine_.Cancel(run_id);
@@ -104,7 +103,7 @@ Result<Host::Resumed> Host::ResumeInterrupted() {
         problem(id.status().message());
         continue;
       }
-      resumptions_[*id] = std::move(*r);
+      live_[*id].resumption = std::move(*r);
       out.runs.emplace_back(run.id, *id);
     }
     return out;
@@ -157,11 +156,8 @@ void Host::Loop() {
       Status s = engine_.Pass(tasks.empty() ? 50 : 0);
       if (!s.ok()) fmt::print(stderr, "weft serve: error: {}\n", s.message());
     }
-    for (auto it = graphs_.begin(); it != graphs_.end();) {
-      it = engine_.Outcome(it->first) ? graphs_.erase(it) : std::next(it);
-    }
-    for (auto it = resumptions_.begin(); it != resumptions_.end();) {
-      it = engine_.Outcome(it->first) ? resumptions_.erase(it) : std::next(it);
+    for (auto it = live_.begin(); it != live_.end();) {
+      it = engine_.Outcome(it->first) ? live_.erase(it) : std::next(it);
     }
   }
 }

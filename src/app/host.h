@@ -62,8 +62,13 @@ class Host {
 
   Session& session_;
   engine::Engine engine_;
-  std::map<std::string, std::unique_ptr<LoadedGraph>> graphs_;  // of live runs
-  std::map<std::string, std::unique_ptr<Resumption>> resumptions_;  // of live resuming runs
+  // What each live run's engine reads while it runs: its pipeline as loaded (for a resumed run,
+  // with the submission it replays).
+  struct Live {
+    std::unique_ptr<LoadedGraph> graph;
+    std::unique_ptr<Resumption> resumption;
+  };
+  std::map<std::string, Live> live_;
   std::mutex mu_;
   std::condition_variable wake_;
   std::deque<std::function<void()>> queue_;

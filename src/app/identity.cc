@@ -44,21 +44,10 @@ bool ValidProjectName(std::string_view name) {
 // Runs `change` and appends `entry` in one transaction: both or neither.
 template <typename Change>
 Status Atomically(meta::MetaStore& meta, const meta::AuditRecord& entry, Change change) {
-  Status s = meta.Begin();
-  if (!s.ok()) return s;
-  s = change();
-  if (s.ok()) s = meta.AppendAudit(entry);
-  if (!s.ok()) {
-    meta.Rollback();
-    return s;
-  }
-  return meta.Commit();
-}
-
-meta::AuditRecord Entry(const Caller& caller, const std::string& project, std::string action,
-                        std::string target, std::string detail, int64_t now_ns) {
-  return meta::AuditRecord{
-      0, now_ns, caller.token, project, std::move(action), std::move(target), std::move(detail)};
+  return meta::InTransaction(meta, [&] {
+    Status s = change();
+    return s.ok() ? meta.AppendAudit(entry) : s;
+  });
 }
 
 Result<meta::ProjectRecord> FindProject(meta::MetaStore& meta, const Caller& caller,
@@ -175,7 +164,7 @@ Result<meta::ProjectRecord> CreateProject(meta::MetaStore& meta, const Caller& c
   if (!existing.ok()) return existing.status();
   if (*existing) return Status::Invalid(fmt::format("project `{}` exists already", name));
   meta::ProjectRecord p{name, description, now_ns};
-  Status s = Atomically(meta, Entry(caller, name, "project.create", name, description, now_ns),
+  Status s = Atomically(meta, AuditEntry(caller, name, "project.create", name, description, now_ns),
                         [&] { return meta.PutProject(p); });
   if (!s.ok()) return s;
   return p;
@@ -197,7 +186,7 @@ Result<meta::ProjectRecord> SetQuota(meta::MetaStore& meta, const Caller& caller
   if (quota.running) p->max_running = *quota.running;
   std::string detail = fmt::format("cpus={} gpus={} memory_mb={} running={}", p->max_cpus,
                                    p->max_gpus, p->max_memory_mb, p->max_running);
-  Status s = Atomically(meta, Entry(caller, project, "project.quota", project, detail, now_ns),
+  Status s = Atomically(meta, AuditEntry(caller, project, "project.quota", project, detail, now_ns),
                         [&] { return meta.PutProject(*p); });
   if (!s.ok()) return s;
   return *p;
@@ -240,7 +229,7 @@ Result<IssuedToken> CreateToken(meta::MetaStore& meta, const Caller& caller,
   }
   IssuedToken t = Issue(request, caller.token, ttl, now_ns);
   Status s = Atomically(meta,
-                        Entry(caller, request.project, "token.create", t.record.id,
+                        AuditEntry(caller, request.project, "token.create", t.record.id,
                               fmt::format("{} {}", t.record.role, t.record.name), now_ns),
                         [&] { return meta.PutToken(t.record); });
   if (!s.ok()) return s;
@@ -275,7 +264,7 @@ Status RevokeToken(meta::MetaStore& meta, const Caller& caller, const std::strin
   if ((*t)->revoked_ns != 0) return Status::Ok();
   meta::TokenRecord r = **t;
   r.revoked_ns = now_ns;
-  return Atomically(meta, Entry(caller, r.project, "token.revoke", r.id, r.name, now_ns),
+  return Atomically(meta, AuditEntry(caller, r.project, "token.revoke", r.id, r.name, now_ns),
                     [&] { return meta.PutToken(r); });
 }
 
@@ -290,7 +279,7 @@ Result<std::optional<IssuedToken>> EnsureAdmin(meta::MetaStore& meta, int64_t no
   IssuedToken t = Issue({"admin", "", Role::kAdmin, std::nullopt}, "", 0, now_ns);
   Caller server{"server", "", Role::kAdmin};
   Status s = Atomically(
-      meta, Entry(server, "", "token.create", t.record.id, "admin (first start)", now_ns),
+      meta, AuditEntry(server, "", "token.create", t.record.id, "admin (first start)", now_ns),
       [&] { return meta.PutToken(t.record); });
   if (!s.ok()) return s;
   return std::optional<IssuedToken>(std::move(t));
@@ -331,10 +320,16 @@ Result<Caller> Authenticate(meta::MetaStore& meta, std::string_view token, int64
   return Caller{claimed, (*t)->project, *role};
 }
 
+meta::AuditRecord AuditEntry(const Caller& caller, const std::string& project, std::string action,
+                             std::string target, std::string detail, int64_t now_ns) {
+  return meta::AuditRecord{
+      0, now_ns, caller.token, project, std::move(action), std::move(target), std::move(detail)};
+}
+
 Status Audit(meta::MetaStore& meta, const Caller& caller, const std::string& project,
              const std::string& action, const std::string& target, const std::string& detail,
              int64_t now_ns) {
-  return Atomically(meta, Entry(caller, project, action, target, detail, now_ns),
+  return Atomically(meta, AuditEntry(caller, project, action, target, detail, now_ns),
                     [] { return Status::Ok(); });
 }
 

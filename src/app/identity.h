@@ -92,6 +92,9 @@ Result<std::optional<IssuedToken>> EnsureAdmin(meta::MetaStore& meta, int64_t no
 // token claims, never its secret) and says only that the token is not valid.
 Result<Caller> Authenticate(meta::MetaStore& meta, std::string_view token, int64_t now_ns);
 
+// An entry of the audit log: `caller` did `action` to `target` in `project`, now.
+meta::AuditRecord AuditEntry(const Caller& caller, const std::string& project, std::string action,
+                             std::string target, std::string detail, int64_t now_ns);
 // Appends to the audit log (in its own transaction).
 Status Audit(meta::MetaStore& meta, const Caller& caller, const std::string& project,
              const std::string& action, const std::string& target, const std::string& detail,

@@ -68,42 +68,35 @@ Result<Published> Publish(meta::MetaStore& meta, const ws::Workspace& ws,
   if (!tree.ok()) return tree.status();
   std::string digest = ToHex(Sha256Of(ToHex(tree->digest) + "\n" + r.file));
 
-  Status s = meta.Begin();
-  if (!s.ok()) return s;
-  Result<std::vector<meta::PipelineVersionRecord>> versions =
-      meta.PipelineVersions(r.project, r.name);
-  if (!versions.ok()) {
-    meta.Rollback();
-    return versions.status();
-  }
-  for (const meta::PipelineVersionRecord& v : *versions) {
-    if (v.digest == digest) {
-      meta.Rollback();
-      return Published{v, false};
+  Published out;
+  Status s = meta::InTransaction(meta, [&]() -> Status {
+    Result<std::vector<meta::PipelineVersionRecord>> versions =
+        meta.PipelineVersions(r.project, r.name);
+    if (!versions.ok()) return versions.status();
+    for (const meta::PipelineVersionRecord& v : *versions) {
+      if (v.digest == digest) {
+        out = {v, false};
+        return Status::Ok();
+      }
     }
-  }
-  meta::PipelineVersionRecord v;
-  v.project = r.project;
-  v.name = r.name;
-  v.version = versions->empty() ? 1 : versions->back().version + 1;
-  v.digest = digest;
-  v.folder = r.folder.substr(ws.dir.size() + 1);
-  v.file = r.file;
-  v.description = r.description;
-  v.created_ns = now_ns;
-  v.created_by = caller.token;
-  s = meta.PutPipelineVersion(v);
-  if (s.ok()) {
-    s = meta.AppendAudit(meta::AuditRecord{0, now_ns, caller.token, r.project, "pipeline.publish",
-                                           fmt::format("{}:{}", r.name, v.version), r.file});
-  }
-  if (!s.ok()) {
-    meta.Rollback();
-    return s;
-  }
-  s = meta.Commit();
+    meta::PipelineVersionRecord& v = out.version;
+    v.project = r.project;
+    v.name = r.name;
+    v.version = versions->empty() ? 1 : versions->back().version + 1;
+    v.digest = digest;
+    v.folder = r.folder.substr(ws.dir.size() + 1);
+    v.file = r.file;
+    v.description = r.description;
+    v.created_ns = now_ns;
+    v.created_by = caller.token;
+    out.created = true;
+    Status put = meta.PutPipelineVersion(v);
+    if (!put.ok()) return put;
+    return meta.AppendAudit(AuditEntry(caller, r.project, "pipeline.publish",
+                                       fmt::format("{}:{}", r.name, v.version), r.file, now_ns));
+  });
   if (!s.ok()) return s;
-  return Published{v, true};
+  return out;
 }
 
 Result<meta::PipelineVersionRecord> FindPipelineVersion(meta::MetaStore& meta,
@@ -134,18 +127,12 @@ Status SetDefaultVersion(meta::MetaStore& meta, const Caller& caller, const std:
   if (version <= 0) return Status::Invalid("`version` is a version's number, from 1");
   Result<meta::PipelineVersionRecord> v = FindPipelineVersion(meta, project, name, version);
   if (!v.ok()) return v.status();
-  Status s = meta.Begin();
-  if (!s.ok()) return s;
-  s = meta.SetDefaultPipelineVersion(project, name, version);
-  if (s.ok()) {
-    s = meta.AppendAudit(meta::AuditRecord{0, now_ns, caller.token, project, "pipeline.default",
-                                           name, std::to_string(version)});
-  }
-  if (!s.ok()) {
-    meta.Rollback();
-    return s;
-  }
-  return meta.Commit();
+  return meta::InTransaction(meta, [&] {
+    Status set = meta.SetDefaultPipelineVersion(project, name, version);
+    if (!set.ok()) return set;
+    return meta.AppendAudit(
+        AuditEntry(caller, project, "pipeline.default", name, std::to_string(version), now_ns));
+  });
 }
 
 PipelineSource VersionSource(const ws::Workspace& ws, const meta::PipelineVersionRecord& v,
@@ -230,15 +217,12 @@ Result<std::optional<std::string>> ClaimIdempotencyKey(meta::MetaStore& meta,
   if (key.empty() || key.size() > 255) {
     return Status::Invalid("an Idempotency-Key has 1 to 255 characters");
   }
-  Status s = meta.Begin();  // (the write lock first: two requests with one key are in turn)
-  if (!s.ok()) return s;
-  Result<std::optional<meta::IdempotencyRecord>> found = meta.FindIdempotencyKey(project, key);
-  if (!found.ok()) {
-    meta.Rollback();
-    return found.status();
-  }
-  if (*found) {
-    meta.Rollback();
+  // Inside a transaction, which takes the write lock first: two requests with one key are in turn.
+  std::optional<std::string> earlier;
+  Status s = meta::InTransaction(meta, [&]() -> Status {
+    Result<std::optional<meta::IdempotencyRecord>> found = meta.FindIdempotencyKey(project, key);
+    if (!found.ok()) return found.status();
+    if (!*found) return meta.PutIdempotencyKey({project, key, request, "", now_ns});
     if ((*found)->request != request) {
       return Status::Invalid(
           fmt::format("the Idempotency-Key `{}` was used for another request: use a new key", key));
@@ -247,41 +231,24 @@ Result<std::optional<std::string>> ClaimIdempotencyKey(meta::MetaStore& meta,
       return Status::Busy(fmt::format(
           "a request with the Idempotency-Key `{}` is being carried out; try again", key));
     }
-    return std::optional<std::string>((*found)->run_id);
-  }
-  s = meta.PutIdempotencyKey({project, key, request, "", now_ns});
-  if (!s.ok()) {
-    meta.Rollback();
-    return s;
-  }
-  s = meta.Commit();
+    earlier = (*found)->run_id;
+    return Status::Ok();
+  });
   if (!s.ok()) return s;
-  return std::optional<std::string>();
+  return earlier;
 }
 
 Status CompleteIdempotencyKey(meta::MetaStore& meta, const std::string& project,
                               const std::string& key, const std::string& request,
                               const std::string& run_id, int64_t now_ns) {
-  Status s = meta.Begin();
-  if (!s.ok()) return s;
-  s = meta.PutIdempotencyKey({project, key, request, run_id, now_ns});
-  if (!s.ok()) {
-    meta.Rollback();
-    return s;
-  }
-  return meta.Commit();
+  return meta::InTransaction(meta, [&] {
+    return meta.PutIdempotencyKey({project, key, request, run_id, now_ns});
+  });
 }
 
 Status ReleaseIdempotencyKey(meta::MetaStore& meta, const std::string& project,
                              const std::string& key) {
-  Status s = meta.Begin();
-  if (!s.ok()) return s;
-  s = meta.DeleteIdempotencyKey(project, key);
-  if (!s.ok()) {
-    meta.Rollback();
-    return s;
-  }
-  return meta.Commit();
+  return meta::InTransaction(meta, [&] { return meta.DeleteIdempotencyKey(project, key); });
 }
 
 Json PipelineVersionJson(const meta::PipelineVersionRecord& v, int64_t default_version) {

@@ -384,4 +384,17 @@ class MetaStore : public store::HashCache {
 
 };
 
+// Runs `change` inside one transaction (Begin ... Commit): an error from it keeps nothing of it.
+template <typename Change>
+Status InTransaction(MetaStore& meta, Change change) {
+  Status s = meta.Begin();
+  if (!s.ok()) return s;
+  s = change();
+  if (!s.ok()) {
+    meta.Rollback();
+    return s;
+  }
+  return meta.Commit();
+}
+
 }  // namespace weft::meta
