@@ -10,7 +10,7 @@ FUZZ_SECONDS ?= 60
 
 BUILD_DEPS := g++ cmake ninja-build pkg-config libyaml-dev nlohmann-json3-dev libsqlite3-dev \
               libssl-dev libcli11-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev \
-              libboost-dev libeigen3-dev libcpp-httplib-dev libarchive-dev
+              libboost-dev libeigen3-dev libcpp-httplib-dev libarchive-dev libicu-dev
 FUZZ_DEPS  := clang-16 libclang-rt-16-dev
 TEST_DEPS  := python3 python3-sklearn python3-pandas python3-yaml python3-venv bash bubblewrap \
               python3-pytest python3-jsonschema
