@@ -237,6 +237,32 @@ struct IdempotencyRecord {
   int64_t created_ns = 0;
 };
 
+// A schedule (docs/server.md): its definition is the schedule file inside an uploaded folder
+// (never changed); the rest is its state.
+struct ScheduleRecord {
+  std::string project;
+  std::string name;
+  std::string folder;  // the uploaded files, relative to the workspace folder (uploads/<sha256>)
+  std::string file;    // the schedule file, relative to `folder`
+  bool enabled = true;
+  int64_t created_ns = 0;
+  std::string created_by;  // a token id
+  int64_t updated_ns = 0;
+  int64_t next_fire_ns = 0;  // 0: none is due (ended, or a data trigger)
+  std::string watch;         // data triggers: what was seen last (JSON)
+};
+
+// A firing of a schedule: when it was due, when it was handled, the run it started (if any) and
+// what happened ("started", "skipped: ...", "failed: ...").
+struct ScheduleFireRecord {
+  std::string project;
+  std::string name;
+  int64_t fire_ns = 0;
+  int64_t at_ns = 0;
+  std::string run_id;
+  std::string outcome;
+};
+
 class MetaStore : public store::HashCache {
  public:
   ~MetaStore() override = default;
@@ -379,6 +405,22 @@ class MetaStore : public store::HashCache {
                                                                       const std::string& key) = 0;
   virtual Status PutIdempotencyKey(const IdempotencyRecord& record) = 0;
   virtual Status DeleteIdempotencyKey(const std::string& project, const std::string& key) = 0;
+
+  // Schedules. Put creates or replaces one (its firings stay); Delete removes it and them.
+  virtual Status PutSchedule(const ScheduleRecord& schedule) = 0;
+  virtual Result<std::optional<ScheduleRecord>> FindSchedule(const std::string& project,
+                                                             const std::string& name) = 0;
+  // A project's schedules by name (every project's for "").
+  virtual Result<std::vector<ScheduleRecord>> Schedules(const std::string& project) = 0;
+  virtual Status DeleteSchedule(const std::string& project, const std::string& name) = 0;
+  // Records a firing, once: false when one at `fire.fire_ns` is recorded already. Its outcome
+  // is then updated in place (UpdateScheduleFire).
+  virtual Result<bool> AddScheduleFire(const ScheduleFireRecord& fire) = 0;
+  virtual Status UpdateScheduleFire(const ScheduleFireRecord& fire) = 0;
+  // A schedule's firings, newest first.
+  virtual Result<std::vector<ScheduleFireRecord>> ScheduleFires(const std::string& project,
+                                                                const std::string& name,
+                                                                int64_t limit) = 0;
 
   // store::HashCache: the digests of the user's files, by what stat says of them.
 

@@ -317,6 +317,41 @@ TEST_P(MetaTest, IdempotencyKeysAreClaimedCompletedAndReleasedPerProject) {
   EXPECT_FALSE(meta_->FindIdempotencyKey("vision", "k1")->has_value());
 }
 
+TEST_P(MetaTest, SchedulesAreReplacedByNameAndEachFiringIsRecordedOnce) {
+  ScheduleRecord nightly{"vision", "nightly", "uploads/u1", "s.yml", true, 10, "t1", 10, 500, ""};
+  ASSERT_TRUE(meta_->PutSchedule(nightly).ok());
+  ASSERT_TRUE(meta_->PutSchedule({"nlp", "nightly", "uploads/u2", "s.yml", false, 11, "t2", 11, 0,
+                                  "{}"}).ok());
+  nightly.folder = "uploads/u3";
+  nightly.next_fire_ns = 600;
+  ASSERT_TRUE(meta_->PutSchedule(nightly).ok());
+  std::optional<ScheduleRecord> found = *meta_->FindSchedule("vision", "nightly");
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->folder, "uploads/u3");
+  EXPECT_EQ(found->next_fire_ns, 600);
+  EXPECT_TRUE(found->enabled);
+  EXPECT_FALSE((*meta_->FindSchedule("nlp", "nightly"))->enabled);
+  EXPECT_EQ(meta_->Schedules("vision")->size(), 1u);
+  EXPECT_EQ(meta_->Schedules("")->size(), 2u);
+
+  EXPECT_TRUE(*meta_->AddScheduleFire({"vision", "nightly", 500, 501, "", "starting"}));
+  EXPECT_FALSE(*meta_->AddScheduleFire({"vision", "nightly", 500, 502, "", "starting"}));
+  EXPECT_TRUE(*meta_->AddScheduleFire({"nlp", "nightly", 500, 503, "", "starting"}));
+  ASSERT_TRUE(meta_->UpdateScheduleFire({"vision", "nightly", 500, 504, "r1", "started"}).ok());
+  EXPECT_TRUE(*meta_->AddScheduleFire({"vision", "nightly", 600, 601, "", "skipped"}));
+  std::vector<ScheduleFireRecord> fires = *meta_->ScheduleFires("vision", "nightly", 10);
+  ASSERT_EQ(fires.size(), 2u);
+  EXPECT_EQ(fires[0].fire_ns, 600);
+  EXPECT_EQ(fires[1].run_id, "r1");
+  EXPECT_EQ(fires[1].outcome, "started");
+  EXPECT_EQ(fires[1].at_ns, 504);
+
+  ASSERT_TRUE(meta_->DeleteSchedule("vision", "nightly").ok());
+  EXPECT_FALSE(meta_->FindSchedule("vision", "nightly")->has_value());
+  EXPECT_TRUE(meta_->ScheduleFires("vision", "nightly", 10)->empty());
+  EXPECT_EQ(meta_->ScheduleFires("nlp", "nightly", 10)->size(), 1u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Implementations, MetaTest, ::testing::ValuesIn(kImplementations),
                          [](const ::testing::TestParamInfo<Implementation>& i) { return i.param.name; });
 

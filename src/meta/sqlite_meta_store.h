@@ -127,6 +127,16 @@ class SqliteMetaStore final : public MetaStore {
                                                               const std::string& key) override;
   Status PutIdempotencyKey(const IdempotencyRecord& record) override;
   Status DeleteIdempotencyKey(const std::string& project, const std::string& key) override;
+  Status PutSchedule(const ScheduleRecord& schedule) override;
+  Result<std::optional<ScheduleRecord>> FindSchedule(const std::string& project,
+                                                     const std::string& name) override;
+  Result<std::vector<ScheduleRecord>> Schedules(const std::string& project) override;
+  Status DeleteSchedule(const std::string& project, const std::string& name) override;
+  Result<bool> AddScheduleFire(const ScheduleFireRecord& fire) override;
+  Status UpdateScheduleFire(const ScheduleFireRecord& fire) override;
+  Result<std::vector<ScheduleFireRecord>> ScheduleFires(const std::string& project,
+                                                        const std::string& name,
+                                                        int64_t limit) override;
   Result<std::vector<AuditRecord>> Audit(const std::optional<std::string>& project, int64_t limit,
                                          int64_t before_seq) override;
 

@@ -146,6 +146,16 @@ CREATE TRIGGER pipeline_versions_are_immutable BEFORE UPDATE ON pipeline_version
 CREATE TABLE idempotency_keys(project TEXT NOT NULL, key TEXT NOT NULL, request TEXT NOT NULL,
   run_id TEXT NOT NULL, created_ns INTEGER NOT NULL, PRIMARY KEY(project, key));
 )sql",
+    // 15: schedules, and each of their firings (one row per firing time: none fires twice).
+    R"sql(
+CREATE TABLE schedules(project TEXT NOT NULL, name TEXT NOT NULL, folder TEXT NOT NULL,
+  file TEXT NOT NULL, enabled INTEGER NOT NULL, created_ns INTEGER NOT NULL,
+  created_by TEXT NOT NULL, updated_ns INTEGER NOT NULL, next_fire_ns INTEGER NOT NULL,
+  watch TEXT NOT NULL, PRIMARY KEY(project, name));
+CREATE TABLE schedule_fires(project TEXT NOT NULL, name TEXT NOT NULL, fire_ns INTEGER NOT NULL,
+  at_ns INTEGER NOT NULL, run_id TEXT NOT NULL, outcome TEXT NOT NULL,
+  PRIMARY KEY(project, name, fire_ns));
+)sql",
 };
 
 }  // namespace
