@@ -11,7 +11,6 @@
 #include "store/store.h"
 
 namespace weft::app {
-namespace {
 
 bool ValidName(const std::string& name) {
   if (name.empty() || name.size() > 255 || !std::isalnum(static_cast<unsigned char>(name[0]))) {
@@ -21,6 +20,8 @@ bool ValidName(const std::string& name) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
   });
 }
+
+namespace {
 
 Json LiteralJson(const Literal& l) {
   switch (l.kind) {

@@ -18,6 +18,10 @@
 
 namespace weft::app {
 
+// A name of a published pipeline or a schedule: letters, digits, `_`, `.` and `-`, starting with
+// a letter or digit, at most 255.
+bool ValidName(const std::string& name);
+
 struct PublishRequest {
   std::string project;
   std::string name;  // letters, digits, `_`, `.` and `-`, starting with a letter or digit
