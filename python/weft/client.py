@@ -285,6 +285,33 @@ class Client:
                           headers=headers)["run"]
 
 
+    # ---- schedules ----------------------------------------------------------------------------
+
+    def create_schedule(self, file, folder=None, project=None):
+        """Creates (or replaces, by its name) a schedule from an Azure ML schedule file, sent with
+        its folder's files (what its `create_job` names); owners."""
+        archive, rel = _bundle(file, folder)
+        return self._call("POST", "/schedules", {"file": rel, "project": project}, raw=archive,
+                          content_type="application/x-tar")["schedule"]
+
+    def schedules(self):
+        return self._call("GET", "/schedules")["schedules"]
+
+    def schedule(self, name):
+        """A schedule: trigger, next firing times (`next_fires_ns`), past firings (`fires`)."""
+        return self._call("GET", f"/schedules/{_seg(name)}")
+
+    def enable_schedule(self, name, enabled=True):
+        return self._call("POST", f"/schedules/{_seg(name)}/{'enable' if enabled else 'disable'}")
+
+    def delete_schedule(self, name):
+        return self._call("DELETE", f"/schedules/{_seg(name)}")
+
+    def fire_schedule(self, name):
+        """Fires a schedule now; returns the run id it started."""
+        return self._call("POST", f"/schedules/{_seg(name)}/trigger")["run"]
+
+
 def _seg(text):
     """One path segment."""
     return urllib.parse.quote(str(text), safe="")

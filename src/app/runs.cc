@@ -48,8 +48,9 @@ Result<engine::RunOptions> SubmitOptions(const LoadedGraph& graph, engine::RunOp
     options.tags.emplace_back(key, t.substr(eq + 1));
   }
   if (options.experiment.empty()) {
-    options.experiment = !job.experiment_name.empty()
-                             ? job.experiment_name
+    options.experiment = !job.experiment_name.empty() ? job.experiment_name
+                         : !options.default_experiment.empty()
+                             ? options.default_experiment
                              : std::filesystem::path(options.workdir).filename().string();
   }
   return options;

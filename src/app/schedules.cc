@@ -153,6 +153,7 @@ Result<ScheduledRun> RunOfSchedule(meta::MetaStore& meta, const ws::Workspace& w
     out.what = fmt::format("schedule {}: {}", record.name, file.substr(folder.size() + 1));
   }
   out.options.experiment = job.experiment;
+  out.options.default_experiment = record.name;
   out.options.workdir = out.source.base_dir;
   out.options.sets = out.source.sets;
   out.options.project = record.project;
@@ -372,6 +373,10 @@ Result<std::optional<Scheduler::Fired>> Scheduler::Fire(const meta::ScheduleReco
     if (started.ok()) {
       fired.run_id = started->id;
       fired.outcome = "started";
+      Caller schedule{"schedule:" + record.name, record.project, Role::kContributor};
+      Status logged = Audit(meta_, schedule, record.project, "run.submit", started->id,
+                            run->what, now_ns);
+      if (!logged.ok()) return logged;
     } else {
       fired.outcome = "failed: " + started.status().message();
     }

@@ -1,11 +1,8 @@
 // `weft publish FILE --name N [--description D] [--folder DIR]`: a pipeline's files, sent to a
 // server (--server) as the next version of a published pipeline.
-#include <set>
-
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
-#include "base/archive.h"
 #include "base/fs.h"
 #include "cli/command.h"
 #include "cli/remote_args.h"
@@ -41,26 +38,15 @@ std::function<int()> SetupPublish(CLI::App& sub) {
     if (!IsWithin(file, folder)) {
       return Fail(Status::Invalid(fmt::format("{} is not inside {}", o->file, folder)));
     }
-    // The folder's files, as the Python client sends them: not the workspace, version control,
-    // caches or virtual environments.
-    static const std::set<std::string> kSkipped = {".weft", ".git", "__pycache__", ".venv",
-                                                   "node_modules"};
-    std::string archive;
-    Status s = WriteTar(
-        folder, "",
-        [&](std::string_view d) {
-          archive += d;
-          return true;
-        },
-        [](const std::string& rel) { return !kSkipped.count(rel.substr(rel.rfind('/') + 1)); });
-    if (!s.ok()) return Fail(s);
+    Result<std::string> archive = ArchiveFolder(folder);
+    if (!archive.ok()) return Fail(archive.status());
     Result<std::unique_ptr<server::HttpClient>> client = o->remote.Connect();
     if (!client.ok()) return Fail(client.status());
     std::string path = fmt::format("/pipelines?name={}&file={}", QueryValue(o->name),
                                    QueryValue(file.substr(folder.size() + 1)));
     if (!o->description.empty()) path += "&description=" + QueryValue(o->description);
     if (!o->project.empty()) path += "&project=" + QueryValue(o->project);
-    Result<Json> answer = CallApi(**client, "POST", path, archive, "application/x-tar");
+    Result<Json> answer = CallApi(**client, "POST", path, *archive, "application/x-tar");
     if (!answer.ok()) return Fail(answer.status());
     const Json& v = *answer->Find("version");
     const Json* created = answer->Find("created");

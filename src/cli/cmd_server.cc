@@ -1,7 +1,6 @@
 // `weft serve`, and the commands that manage who may use a server: `weft project`, `weft token`,
 // `weft audit`. Each works on the workspace itself (as its admin: whoever has its files) or,
 // with --server, through a server's API as the token allows; both print the same.
-#include <ctime>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -19,16 +18,6 @@
 
 namespace weft::cli {
 namespace {
-
-std::string Date(int64_t ns) {
-  if (ns == 0) return "never";
-  std::time_t t = static_cast<std::time_t>(ns / 1'000'000'000);
-  std::tm tm{};
-  ::gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
-  return buf;
-}
 
 void PrintProjects(const Json& projects) {
   fmt::print("{:<20} {:>6} {:>6} {:>10} {:>8}  {}\n", "project", "cpus", "gpus", "memory_mb",
@@ -231,7 +220,7 @@ std::function<int()> SetupToken(CLI::App& sub) {
       fmt::print(stderr, "token {} ({}, {} of {}), expires {}: shown once, keep it secret\n",
                  TextOf(r, "id"), TextOf(r, "name"), TextOf(r, "role"),
                  TextOf(r, "project").empty() ? "the server" : "project " + TextOf(r, "project"),
-                 Date(IntOf(r, "expires_ns")));
+                 UtcDate(IntOf(r, "expires_ns")));
       return 0;
     }
     if (revoke->parsed()) {
@@ -267,8 +256,8 @@ std::function<int()> SetupToken(CLI::App& sub) {
     fmt::print("{:<12}  {:<20} {:<12} {:<22} {}\n", "id", "name", "role", "expires", "state");
     for (const Json& tok : *ts->Find("tokens")->Items()) {
       fmt::print("{:<12}  {:<20} {:<12} {:<22} {}\n", TextOf(tok, "id"), TextOf(tok, "name"),
-                 TextOf(tok, "role"), Date(IntOf(tok, "expires_ns")),
-                 IntOf(tok, "revoked_ns") ? "revoked " + Date(IntOf(tok, "revoked_ns")) : "active");
+                 TextOf(tok, "role"), UtcDate(IntOf(tok, "expires_ns")),
+                 IntOf(tok, "revoked_ns") ? "revoked " + UtcDate(IntOf(tok, "revoked_ns")) : "active");
     }
     return 0;
   };
@@ -307,7 +296,7 @@ std::function<int()> SetupAudit(CLI::App& sub) {
       return 0;
     }
     for (const Json& e : *a->Find("entries")->Items()) {
-      fmt::print("{}  {:<12}  {:<16} {:<14} {} {}\n", Date(IntOf(e, "at_ns")), TextOf(e, "who"),
+      fmt::print("{}  {:<12}  {:<16} {:<14} {} {}\n", UtcDate(IntOf(e, "at_ns")), TextOf(e, "who"),
                  TextOf(e, "action"), TextOf(e, "project").empty() ? "-" : TextOf(e, "project"),
                  TextOf(e, "target"), TextOf(e, "detail"));
     }

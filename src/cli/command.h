@@ -47,5 +47,6 @@ std::function<int()> SetupProject(CLI::App& sub);
 std::function<int()> SetupToken(CLI::App& sub);
 std::function<int()> SetupAudit(CLI::App& sub);
 std::function<int()> SetupPublish(CLI::App& sub);
+std::function<int()> SetupSchedule(CLI::App& sub);
 
 }  // namespace weft::cli

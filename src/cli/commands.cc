@@ -29,6 +29,7 @@ const std::vector<CommandSpec>& Commands() {
       {"token", "create, list and revoke a server's tokens", SetupToken},
       {"audit", "read a server's audit log: who changed what, and when", SetupAudit},
       {"publish", "publish a pipeline's files to a server as a new version of a name", SetupPublish},
+      {"schedule", "create, list, show, enable, disable, delete and fire schedules (Azure ML schedule files)", SetupSchedule},
   };
   return kCommands;
 }

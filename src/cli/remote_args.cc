@@ -2,10 +2,13 @@
 
 #include <cctype>
 #include <cstdlib>
+#include <ctime>
+#include <set>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "base/archive.h"
 #include "base/fs.h"
 
 namespace weft::cli {
@@ -118,6 +121,31 @@ std::string QueryValue(const std::string& value) {
     }
   }
   return out;
+}
+
+std::string UtcDate(int64_t ns, bool seconds) {
+  if (ns == 0) return "never";
+  std::time_t t = static_cast<std::time_t>(ns / 1'000'000'000);
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, seconds ? "%Y-%m-%d %H:%M:%S UTC" : "%Y-%m-%d %H:%M UTC", &tm);
+  return buf;
+}
+
+Result<std::string> ArchiveFolder(const std::string& folder) {
+  static const std::set<std::string> kSkipped = {".weft", ".git", "__pycache__", ".venv",
+                                                 "node_modules"};
+  std::string archive;
+  Status s = WriteTar(
+      folder, "",
+      [&](std::string_view d) {
+        archive += d;
+        return true;
+      },
+      [](const std::string& rel) { return !kSkipped.count(rel.substr(rel.rfind('/') + 1)); });
+  if (!s.ok()) return s;
+  return archive;
 }
 
 }  // namespace weft::cli

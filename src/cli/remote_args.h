@@ -57,4 +57,12 @@ int64_t IntOf(const Json& j, const char* key);
 // A query string parameter, percent-encoded.
 std::string QueryValue(const std::string& value);
 
+// "2026-06-01 10:20 UTC" ("2026-06-01 10:20:05 UTC" with `seconds`); "never" for 0.
+std::string UtcDate(int64_t ns, bool seconds = false);
+
+// A tar archive of `folder`'s files as a server takes them (a pipeline to publish, a schedule
+// and its job): without the workspace, version control, caches or virtual environments (`.weft`,
+// `.git`, `__pycache__`, `.venv`, `node_modules`), as the Python client sends them.
+Result<std::string> ArchiveFolder(const std::string& folder);
+
 }  // namespace weft::cli

@@ -43,6 +43,9 @@ struct RunOptions {
   std::string only;                     // --only STEP
   std::string until;                    // --until STEP: it and everything it needs
   std::string experiment;               // overrides the pipeline's experiment_name
+  // When neither names one: this (a published pipeline's name, a schedule's), else the name of
+  // the folder the run was submitted from.
+  std::string default_experiment;
   std::string workdir;                  // where the run was submitted from
   std::vector<std::pair<std::string, std::string>> tags;  // the run's tags
   std::vector<std::string> sets;        // --set inputs.NAME=VALUE, as given (recorded for resume)

@@ -13,6 +13,7 @@
 #include "app/events.h"
 #include "app/host.h"
 #include "app/identity.h"
+#include "app/schedules.h"
 #include "base/json.h"
 #include "base/os.h"
 #include "meta/meta.h"
@@ -99,6 +100,9 @@ struct Endpoint {
   // content published again, or a replay of an Idempotency-Key); 0: none.
   int also_success = 0;
 };
+
+// How a server's schedules start their runs: on its engine host.
+app::Scheduler::Start ScheduleStarter(app::Host& host);
 
 class Api {
  public:

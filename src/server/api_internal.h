@@ -70,6 +70,8 @@ std::vector<Endpoint> RunEndpoints(const ApiParts& parts);
 std::vector<Endpoint> ResultEndpoints(const ApiParts& parts);
 // Published pipelines and the runs started from them (api_pipelines.cc).
 std::vector<Endpoint> PipelineEndpoints(const ApiParts& parts);
+// Schedules (api_schedules.cc).
+std::vector<Endpoint> ScheduleEndpoints(const ApiParts& parts);
 // The live event stream (api_events.cc).
 std::vector<Endpoint> EventEndpoints(const ApiParts& parts, const ApiOptions& options);
 

@@ -135,6 +135,7 @@ Result<Response> RunVersion(Call& c, const ApiParts& parts) {
     app::PipelineSource source = app::VersionSource(parts.ws, *v, *sets);
     engine::RunOptions options;
     options.experiment = *experiment;
+    options.default_experiment = v->name;
     return parts.host.Submit(source, RunOptionsFor(c, *project, source, options), tags);
   });
 }

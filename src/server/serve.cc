@@ -126,6 +126,22 @@ Status Serve(app::Session& session, const ServeOptions& options) {
     options.say(fmt::format("weft serve: warning: cannot resume {}", p));
   }
 
+  // Schedules fire from this thread, about once a second, with a connection of their own.
+  Result<MetaPool::Lease> schedule_meta = pool.Acquire();
+  if (!schedule_meta.ok()) return schedule_meta.status();
+  app::Scheduler scheduler(**schedule_meta, session.workspace(), ScheduleStarter(engine_host));
+  auto fire = [&] {
+    Result<std::vector<app::Scheduler::Fired>> fired = scheduler.Tick(session.os().NowNs());
+    if (!fired.ok()) {
+      options.say(fmt::format("weft serve: warning: schedules: {}", fired.status().message()));
+      return;
+    }
+    for (const app::Scheduler::Fired& f : *fired) {
+      options.say(fmt::format("weft serve: schedule {}/{}: {}{}", f.project, f.name, f.outcome,
+                              f.run_id.empty() ? "" : " as run " + f.run_id));
+    }
+  };
+
   InstallInterruptHandlers();
   std::thread serving([&http] { http.Serve(); });
   options.say(fmt::format("weft serve: listening on {}://{}:{} (workspace {})",
@@ -133,6 +149,7 @@ Status Serve(app::Session& session, const ServeOptions& options) {
                           host.find(':') != std::string::npos ? "[" + host + "]" : host,
                           http.port(), session.workspace().dir));
   while (!Interrupted()) {
+    fire();
     struct pollfd p {
       InterruptFd(), POLLIN, 0
     };

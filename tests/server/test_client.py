@@ -77,3 +77,22 @@ def test_the_client_runs_reads_downloads_publishes_and_follows(server, admin, wo
             break
     assert seen[0] == "reset" and "run.started" in seen and "step" in seen, seen
     assert c.wait(triggered["id"], timeout=10)["tags"]["weft.pipeline"] == "train:1"
+
+
+def test_the_client_manages_and_fires_schedules(server, admin, workdir):
+    from test_schedules import EVERY_HOUR, PIPELINE
+    admin.call("POST", "/api/v1/projects", {"name": "vision"})
+    c = Client(server.url, make_token(admin, "vision", "owner"))
+    folder = os.path.join(workdir, "scheduled")
+    write(folder, {"schedule.yml": EVERY_HOUR.replace("0 * * * *", "15 6 * * 1-5"), "pipeline.yml": PIPELINE})
+    made = c.create_schedule(os.path.join(folder, "schedule.yml"))
+    assert made["name"] == "hourly" and made["trigger"]["expression"] == "15 6 * * 1-5"
+    assert [s["name"] for s in c.schedules()] == ["hourly"]
+    run = c.fire_schedule("hourly")
+    assert c.wait(run, timeout=60)["tags"]["weft.schedule"] == "hourly"
+    assert run in [f["run"] for f in c.schedule("hourly")["fires"]]
+    assert not c.enable_schedule("hourly", False)["enabled"]
+    assert c.delete_schedule("hourly") == {"deleted": "hourly"}
+    with pytest.raises(WeftError) as e:
+        c.schedule("hourly")
+    assert e.value.status == 404 and e.value.message == "no schedule `hourly`"
