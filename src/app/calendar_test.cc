@@ -69,8 +69,8 @@ TEST(TimeZoneTest, WindowsNamesMapToTheTzDatabase) {
 
 TEST(CalendarTest, CronWeekDaysCountFromSundayAndFollowTheZonesSummerTime) {
   // 09:00 on weekdays in Los Angeles; summer time began on Sunday 2026-03-08.
-  spec::ScheduleTrigger t = Trigger(
-      "  type: cron\n  expression: \"0 9 * * 1-5\"\n  time_zone: Pacific Standard Time\n");
+  spec::ScheduleTrigger t =
+      Trigger("  type: cron\n  expression: \"0 9 * * 1-5\"\n  time_zone: Pacific Standard Time\n");
   EXPECT_EQ(Firings(t, "2026-03-05T18:00:00Z", 3),
             (std::vector<std::string>{"2026-03-06T17:00:00Z", "2026-03-09T16:00:00Z",
                                       "2026-03-10T16:00:00Z"}));
@@ -95,8 +95,8 @@ TEST(CalendarTest, CronStepsListsAndRanges) {
 
 TEST(CalendarTest, ATimeTheClocksSkipFiresJustAfterTheSkip) {
   // 02:30 does not exist in Los Angeles on 2026-03-08: it fires at 03:30 PDT (10:30Z), once.
-  spec::ScheduleTrigger t = Trigger(
-      "  type: cron\n  expression: \"30 2,3 * * *\"\n  time_zone: Pacific Standard Time\n");
+  spec::ScheduleTrigger t =
+      Trigger("  type: cron\n  expression: \"30 2,3 * * *\"\n  time_zone: Pacific Standard Time\n");
   EXPECT_EQ(Firings(t, "2026-03-08T08:00:00Z", 3),
             (std::vector<std::string>{"2026-03-08T10:30:00Z", "2026-03-09T09:30:00Z",
                                       "2026-03-09T10:30:00Z"}));
@@ -110,8 +110,8 @@ TEST(CalendarTest, ATimeTheClocksSkipFiresJustAfterTheSkip) {
 
 TEST(CalendarTest, ATimeTheClocksPassTwiceFiresOnce) {
   // 01:30 happens twice in Los Angeles on 2026-11-01 (PDT, then PST): it fires at the first.
-  spec::ScheduleTrigger t = Trigger(
-      "  type: cron\n  expression: \"30 1 * * *\"\n  time_zone: Pacific Standard Time\n");
+  spec::ScheduleTrigger t =
+      Trigger("  type: cron\n  expression: \"30 1 * * *\"\n  time_zone: Pacific Standard Time\n");
   EXPECT_EQ(Firings(t, "2026-10-31T12:00:00Z", 3),
             (std::vector<std::string>{"2026-11-01T08:30:00Z", "2026-11-02T09:30:00Z",
                                       "2026-11-03T09:30:00Z"}));
@@ -240,9 +240,10 @@ TEST(ScheduleSpecTest, ProblemsAreLocated) {
 
 TEST(ScheduleSpecTest, CreateJobForms) {
   auto parse = [](const std::string& create_job) {
-    std::string text = "name: nightly\ntrigger: {type: cron, expression: \"0 0 * * *\"}\n"
-                       "create_job:" +
-                       create_job;
+    std::string text =
+        "name: nightly\ntrigger: {type: cron, expression: \"0 0 * * *\"}\n"
+        "create_job:" +
+        create_job;
     Diagnostics diags;
     std::unique_ptr<yaml::Document> doc = yaml::Parse("s.yml", text, diags);
     spec::Source src = spec::MakeSource(*doc, diags);
@@ -270,8 +271,7 @@ TEST(ScheduleSpecTest, CreateJobForms) {
                 {"when", "${{creation_context.trigger_time}}"}, {"data", "azureml:images:2"}}));
   auto [inline_job, d4] = parse("\n  type: pipeline\n  jobs: {a: {command: echo}}\n");
   EXPECT_FALSE(inline_job);
-  EXPECT_NE(d4.find("s.yml:5:9: error: a pipeline written inside `create_job`"),
-            std::string::npos)
+  EXPECT_NE(d4.find("s.yml:5:9: error: a pipeline written inside `create_job`"), std::string::npos)
       << d4;
 }
 

@@ -78,8 +78,11 @@ struct Watch {
     return w;
   }
   std::string Dump() const {
-    return Json::MakeObject().Set("seen", seen).Set("since_ns", since_ns).Set("fired", fired).Dump(
-        -1);
+    return Json::MakeObject()
+        .Set("seen", seen)
+        .Set("since_ns", since_ns)
+        .Set("fired", fired)
+        .Dump(-1);
   }
 };
 
@@ -100,8 +103,8 @@ Result<int64_t> FirstFiring(const spec::Schedule& s, int64_t created_ns, int64_t
   std::optional<int64_t> first =
       at_once ? cal->First(now_ns / kSecond) : cal->Next(now_ns / kSecond);
   if (!first) {
-    return Status::Invalid(fmt::format("schedule `{}` would never fire again (its end_time is past)",
-                                       s.name));
+    return Status::Invalid(
+        fmt::format("schedule `{}` would never fire again (its end_time is past)", s.name));
   }
   return *first * kSecond;
 }
@@ -199,8 +202,8 @@ Result<meta::ScheduleRecord> CreateSchedule(meta::MetaStore& meta, const ws::Wor
   Result<std::unique_ptr<LoadedGraph>> graph = LoadGraph(run->source, registry);
   if (!graph.ok()) return graph.status();
   if (!(*graph)->ok()) {
-    return Status::Invalid(fmt::format("{}: its create_job is not valid:\n{}", r.file,
-                                       (*graph)->diags.FormatAll()));
+    return Status::Invalid(
+        fmt::format("{}: its create_job is not valid:\n{}", r.file, (*graph)->diags.FormatAll()));
   }
   Result<int64_t> first = FirstFiring(*s, now_ns, now_ns, true);
   if (!first.ok()) return first.status();
@@ -214,8 +217,8 @@ Result<meta::ScheduleRecord> CreateSchedule(meta::MetaStore& meta, const ws::Wor
     Status put = meta.PutSchedule(rec);
     if (!put.ok()) return put;
     return meta.AppendAudit(AuditEntry(caller, r.project,
-                                       *existing ? "schedule.update" : "schedule.create",
-                                       rec.name, r.file, now_ns));
+                                       *existing ? "schedule.update" : "schedule.create", rec.name,
+                                       r.file, now_ns));
   });
   if (!saved.ok()) return saved;
   return rec;
@@ -247,9 +250,8 @@ Status EnableSchedule(meta::MetaStore& meta, const ws::Workspace& ws, const Call
   return meta::InTransaction(meta, [&]() -> Status {
     Status put = meta.PutSchedule(*rec);
     if (!put.ok()) return put;
-    return meta.AppendAudit(AuditEntry(caller, project,
-                                       enable ? "schedule.enable" : "schedule.disable", name, "",
-                                       now_ns));
+    return meta.AppendAudit(AuditEntry(
+        caller, project, enable ? "schedule.enable" : "schedule.disable", name, "", now_ns));
   });
 }
 
@@ -345,8 +347,8 @@ Result<std::optional<Scheduler::Fired>> Scheduler::Fire(const meta::ScheduleReco
   if (!before.ok()) return before.status();
   bool added = false;
   Status s = meta::InTransaction(meta_, [&]() -> Status {
-    Result<bool> a = meta_.AddScheduleFire(
-        {record.project, record.name, fire_ns, now_ns, "", "starting"});
+    Result<bool> a =
+        meta_.AddScheduleFire({record.project, record.name, fire_ns, now_ns, "", "starting"});
     if (!a.ok()) return a.status();
     added = *a;
     return advance();
@@ -374,8 +376,8 @@ Result<std::optional<Scheduler::Fired>> Scheduler::Fire(const meta::ScheduleReco
       fired.run_id = started->id;
       fired.outcome = "started";
       Caller schedule{"schedule:" + record.name, record.project, Role::kContributor};
-      Status logged = Audit(meta_, schedule, record.project, "run.submit", started->id,
-                            run->what, now_ns);
+      Status logged =
+          Audit(meta_, schedule, record.project, "run.submit", started->id, run->what, now_ns);
       if (!logged.ok()) return logged;
     } else {
       fired.outcome = "failed: " + started.status().message();

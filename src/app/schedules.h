@@ -99,8 +99,8 @@ class Scheduler {
   // Records the firing at `fire_ns` (false: it was recorded before), then starts its run unless
   // the previous one still runs.
   Result<std::optional<Fired>> Fire(const meta::ScheduleRecord& record,
-                                    const spec::Schedule& schedule, int64_t fire_ns,
-                                    int64_t now_ns, bool skip_overlap, const std::string& note,
+                                    const spec::Schedule& schedule, int64_t fire_ns, int64_t now_ns,
+                                    bool skip_overlap, const std::string& note,
                                     const std::function<Status()>& advance);
   // Writes the schedule's new state (inside a transaction); Busy when it changed since it was
   // read.

@@ -22,13 +22,15 @@ class ScheduleFiringTest : public ::testing::Test {
  protected:
   void SetUp() override {
     Diagnostics diags;
-    Result<std::unique_ptr<Session>> s = Session::Open({dir_.path() + "/.weft", dir_.path()}, diags);
+    Result<std::unique_ptr<Session>> s =
+        Session::Open({dir_.path() + "/.weft", dir_.path()}, diags);
     ASSERT_TRUE(s.ok()) << s.status().message();
     session_ = std::move(*s);
     dir_.Write(".weft/uploads/u1/pipeline.yml",
                "$schema: https://azuremlschemas.azureedge.net/latest/pipelineJob.schema.json\n"
                "type: pipeline\ninputs:\n  when: x\njobs:\n  hello:\n    type: command\n"
-               "    command: echo ${{inputs.when}}\n    environment: {image: python:3.11}\n    inputs:\n      when: ${{parent.inputs.when}}\n");
+               "    command: echo ${{inputs.when}}\n    environment: {image: python:3.11}\n    "
+               "inputs:\n      when: ${{parent.inputs.when}}\n");
   }
   // Writes the schedule file and creates the schedule at `now`.
   Result<meta::ScheduleRecord> Create(const std::string& yaml, int64_t now,
@@ -80,15 +82,12 @@ TEST_F(ScheduleFiringTest, ACronFiresAtItsTimesOnceEachWithTheTriggerTimeAsInput
   ASSERT_TRUE(fired.ok()) << fired.status().message();
   EXPECT_EQ(Outcomes(*fired), std::vector<std::string>{"started"});
   ASSERT_EQ(started_.size(), 1u);
-  EXPECT_EQ(started_[0].source.sets,
-            std::vector<std::string>{"inputs.when=2026-06-01T10:20:00Z"});
+  EXPECT_EQ(started_[0].source.sets, std::vector<std::string>{"inputs.when=2026-06-01T10:20:00Z"});
   EXPECT_EQ(started_[0].options.experiment, "nightly");
   EXPECT_EQ(started_[0].options.project, "vision");
-  EXPECT_EQ(started_[0].tags,
-            (std::vector<std::string>{"team=vision", "weft.schedule=hourly"}));
+  EXPECT_EQ(started_[0].tags, (std::vector<std::string>{"team=vision", "weft.schedule=hourly"}));
   EXPECT_TRUE(scheduler.Tick(created + 30 * kS)->empty());
-  EXPECT_EQ((*meta().FindSchedule("vision", "hourly"))->next_fire_ns,
-            At("2026-06-01T11:00:00Z"));
+  EXPECT_EQ((*meta().FindSchedule("vision", "hourly"))->next_fire_ns, At("2026-06-01T11:00:00Z"));
 
   // The next time: its previous run still runs, so the firing is skipped (and recorded).
   fired = scheduler.Tick(At("2026-06-01T11:00:01Z"));
@@ -172,9 +171,8 @@ TEST_F(ScheduleFiringTest, CreatingChecksRolesTheJobAndTheCalendar) {
   Caller contributor{"t1", "vision", Role::kContributor};
   Result<meta::ScheduleRecord> denied = Create(kHourly, now, contributor);
   EXPECT_EQ(denied.status().code(), Code::kDenied);
-  Result<meta::ScheduleRecord> missing =
-      Create("name: s\ntrigger: {type: cron, expression: \"0 * * * *\"}\ncreate_job: ./nope.yml\n",
-             now);
+  Result<meta::ScheduleRecord> missing = Create(
+      "name: s\ntrigger: {type: cron, expression: \"0 * * * *\"}\ncreate_job: ./nope.yml\n", now);
   EXPECT_EQ(missing.status().code(), Code::kInvalid);
   EXPECT_NE(missing.status().message().find("`./nope.yml` is not a file uploaded"),
             std::string::npos);
@@ -198,10 +196,10 @@ TEST_F(ScheduleFiringTest, CreatingChecksRolesTheJobAndTheCalendar) {
       now);
   EXPECT_NE(ended.status().message().find("would never fire again"), std::string::npos)
       << ended.status().message();
-  Result<meta::ScheduleRecord> located =
-      Create("name: s\ntrigger: {type: cron, expression: \"0 99 * * *\"}\n"
-             "create_job: ./pipeline.yml\n",
-             now);
+  Result<meta::ScheduleRecord> located = Create(
+      "name: s\ntrigger: {type: cron, expression: \"0 99 * * *\"}\n"
+      "create_job: ./pipeline.yml\n",
+      now);
   EXPECT_NE(located.status().message().find("schedule.yml:2:35: error: the hour field `99`"),
             std::string::npos)
       << located.status().message();

@@ -27,8 +27,7 @@ std::string Utf8(const icu::UnicodeString& s) {
 std::string CanonicalId(const std::string& name) {
   UErrorCode status = U_ZERO_ERROR;
   icu::UnicodeString windows_id;
-  icu::TimeZone::getIDForWindowsID(icu::UnicodeString::fromUTF8(name), nullptr, windows_id,
-                                   status);
+  icu::TimeZone::getIDForWindowsID(icu::UnicodeString::fromUTF8(name), nullptr, windows_id, status);
   if (U_SUCCESS(status) && !windows_id.isEmpty()) return Utf8(windows_id);
   status = U_ZERO_ERROR;
   icu::UnicodeString canonical;

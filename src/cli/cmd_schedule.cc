@@ -89,8 +89,7 @@ void PrintSchedule(const Json& s) {
 Result<Json> Describe(app::Session& session, const std::string& project, const std::string& name) {
   Result<meta::ScheduleRecord> r = app::FindSchedule(session.meta(), project, name);
   if (!r.ok()) return r.status();
-  Result<std::vector<meta::ScheduleFireRecord>> f =
-      session.meta().ScheduleFires(project, name, 20);
+  Result<std::vector<meta::ScheduleFireRecord>> f = session.meta().ScheduleFires(project, name, 20);
   if (!f.ok()) return f.status();
   return app::ScheduleJson(session.workspace(), *r, *f, 5);
 }
@@ -162,10 +161,9 @@ std::function<int()> SetupSchedule(CLI::App& sub) {
         app::Session& session = **s;
         Result<std::string> dir = app::Unpack(session.workspace(), *archive);
         if (!dir.ok()) return Fail(dir.status());
-        Result<meta::ScheduleRecord> r =
-            app::CreateSchedule(session.meta(), session.workspace(), session.registry(),
-                                app::LocalAdmin(), {local_project, *dir, rel},
-                                session.os().NowNs());
+        Result<meta::ScheduleRecord> r = app::CreateSchedule(
+            session.meta(), session.workspace(), session.registry(), app::LocalAdmin(),
+            {local_project, *dir, rel}, session.os().NowNs());
         if (!r.ok()) return Fail(r.status());
         made = Describe(session, local_project, r->name);
       }
@@ -215,9 +213,9 @@ std::function<int()> SetupSchedule(CLI::App& sub) {
       return 0;
     }
     if (show->parsed()) {
-      Result<Json> s = t.Do(
-          [&](app::Session& session) { return Describe(session, local_project, o->name); }, "GET",
-          path + query);
+      Result<Json> s =
+          t.Do([&](app::Session& session) { return Describe(session, local_project, o->name); },
+               "GET", path + query);
       if (!s.ok()) return Fail(s.status());
       if (o->json) {
         fmt::print("{}\n", s->Dump());

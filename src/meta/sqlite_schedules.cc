@@ -35,8 +35,8 @@ Status SqliteMetaStore::PutSchedule(const ScheduleRecord& r) {
 
 Result<std::optional<ScheduleRecord>> SqliteMetaStore::FindSchedule(const std::string& project,
                                                                     const std::string& name) {
-  Result<Statement> q = db_->Prepare(fmt::format(
-      "SELECT {} FROM schedules WHERE project = ? AND name = ?", kScheduleColumns));
+  Result<Statement> q = db_->Prepare(
+      fmt::format("SELECT {} FROM schedules WHERE project = ? AND name = ?", kScheduleColumns));
   if (q.ok()) q->Bind(1, project).Bind(2, name);
   Result<std::vector<ScheduleRecord>> rows = All<ScheduleRecord>(q, ReadSchedule);
   if (!rows.ok()) return rows.status();

@@ -12,20 +12,19 @@ namespace weft::server {
 namespace {
 
 Json ScheduleSchema() {
-  return Obj({{"project", Str()},
-              {"name", Str()},
-              {"file", Str()},
-              {"enabled", Bool()},
-              {"created_ns", Int()},
-              {"created_by", Str()},
-              {"updated_ns", Int()},
-              {"trigger", Type("object")},
-              {"job", Str()},
-              {"next_fires_ns", ArrayOf(Int())},
-              {"fires", ArrayOf(Obj({{"fire_ns", Int()},
-                                     {"at_ns", Int()},
-                                     {"run", Str()},
-                                     {"outcome", Str()}}))}});
+  return Obj(
+      {{"project", Str()},
+       {"name", Str()},
+       {"file", Str()},
+       {"enabled", Bool()},
+       {"created_ns", Int()},
+       {"created_by", Str()},
+       {"updated_ns", Int()},
+       {"trigger", Type("object")},
+       {"job", Str()},
+       {"next_fires_ns", ArrayOf(Int())},
+       {"fires",
+        ArrayOf(Obj({{"fire_ns", Int()}, {"at_ns", Int()}, {"run", Str()}, {"outcome", Str()}}))}});
 }
 
 // The project a request is about: an admin names it, others act in their own.
@@ -86,25 +85,26 @@ std::vector<Endpoint> ScheduleEndpoints(const ApiParts& parts) {
       .body_type = "application/x-tar",
       .respond = [&parts](Call& c) { return CreateSchedule(c, parts); },
       .also_success = 200});
-  out.push_back(Endpoint{
-      .method = "GET",
-      .path = "/schedules",
-      .summary = "The project's schedules, each with its next firing and its last",
-      .query = {project},
-      .response_schema = Obj({{"schedules", ArrayOf(ScheduleSchema())}}),
-      .handle = [&parts](Call& c) -> Result<Json> {
-        Result<std::string> p = ListedProject(c);
-        if (!p.ok()) return p.status();
-        Result<std::vector<meta::ScheduleRecord>> all = c.meta.Schedules(*p);
-        if (!all.ok()) return all.status();
-        Json arr = Json::MakeArray();
-        for (const meta::ScheduleRecord& r : *all) {
-          Result<std::vector<meta::ScheduleFireRecord>> f = c.meta.ScheduleFires(r.project, r.name, 1);
-          if (!f.ok()) return f.status();
-          arr.Push(app::ScheduleJson(parts.ws, r, *f, 1));
-        }
-        return Json::MakeObject().Set("schedules", std::move(arr));
-      }});
+  out.push_back(
+      Endpoint{.method = "GET",
+               .path = "/schedules",
+               .summary = "The project's schedules, each with its next firing and its last",
+               .query = {project},
+               .response_schema = Obj({{"schedules", ArrayOf(ScheduleSchema())}}),
+               .handle = [&parts](Call& c) -> Result<Json> {
+                 Result<std::string> p = ListedProject(c);
+                 if (!p.ok()) return p.status();
+                 Result<std::vector<meta::ScheduleRecord>> all = c.meta.Schedules(*p);
+                 if (!all.ok()) return all.status();
+                 Json arr = Json::MakeArray();
+                 for (const meta::ScheduleRecord& r : *all) {
+                   Result<std::vector<meta::ScheduleFireRecord>> f =
+                       c.meta.ScheduleFires(r.project, r.name, 1);
+                   if (!f.ok()) return f.status();
+                   arr.Push(app::ScheduleJson(parts.ws, r, *f, 1));
+                 }
+                 return Json::MakeObject().Set("schedules", std::move(arr));
+               }});
   out.push_back(Endpoint{
       .method = "GET",
       .path = "/schedules/{name}",
@@ -153,8 +153,7 @@ std::vector<Endpoint> ScheduleEndpoints(const ApiParts& parts) {
       .summary = "Fire a schedule now (contributors), whatever its trigger says and even while its "
                  "previous run runs; its next firing is unchanged",
       .query = {project},
-      .response_schema =
-          Obj({{"fire_ns", Int()}, {"run", Str()}, {"outcome", Str()}}),
+      .response_schema = Obj({{"fire_ns", Int()}, {"run", Str()}, {"outcome", Str()}}),
       .success = 201,
       .handle = [&parts](Call& c) -> Result<Json> {
         Result<std::string> p = WritableProject(c, "firing schedules");

@@ -39,14 +39,14 @@ Status CronField(std::string_view field, const char* what, int lo, int hi,
     return ReadInt(text, v) && v >= lo && v <= hi;
   };
   auto bad = [&] {
-    return Status::Invalid(fmt::format("the {} field `{}` is not a cron field of values {}-{}",
-                                       what, field, lo, hi));
+    return Status::Invalid(
+        fmt::format("the {} field `{}` is not a cron field of values {}-{}", what, field, lo, hi));
   };
   size_t start = 0;
   while (start <= field.size()) {
     size_t comma = field.find(',', start);
-    std::string_view item =
-        field.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    std::string_view item = field.substr(
+        start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     int step = 1;
     bool stepped = false;
     if (size_t slash = item.find('/'); slash != std::string_view::npos) {
@@ -94,9 +94,9 @@ bool IntSet(const Source& src, const yaml::Node* n, const char* key, int lo, int
   for (const yaml::Node* item : items) {
     int v = 0;
     if (!item->is_scalar() || !ReadInt(item->text, v) || v < lo || v > hi) {
-      src.diags.Error(src.Loc(item), fmt::format("`{}` takes integers from {} to {}, not {}", key,
-                                                 lo, hi, item->is_scalar() ? "`" + item->text + "`"
-                                                                           : Describe(item)));
+      src.diags.Error(src.Loc(item),
+                      fmt::format("`{}` takes integers from {} to {}, not {}", key, lo, hi,
+                                  item->is_scalar() ? "`" + item->text + "`" : Describe(item)));
       return false;
     }
     out[static_cast<size_t>(v)] = true;
@@ -141,8 +141,8 @@ void ParsePattern(const Source& src, const yaml::Node* n, ScheduleTrigger& t) {
     if (t.frequency != Frequency::kWeek && t.frequency != Frequency::kMonth) {
       src.diags.Error(src.Loc(w), "`week_days` applies to recurrences by week or month");
     }
-    std::vector<const yaml::Node*> items = w->is_sequence() ? w->children
-                                                            : std::vector<const yaml::Node*>{w};
+    std::vector<const yaml::Node*> items =
+        w->is_sequence() ? w->children : std::vector<const yaml::Node*>{w};
     for (const yaml::Node* item : items) {
       std::string day = item->is_scalar() ? Lower(item->text) : std::string();
       size_t i = 0;
@@ -200,9 +200,9 @@ void ParseTrigger(const Source& src, const yaml::Node* n, ScheduleTrigger& t) {
         }
       }
       if (!known) {
-        src.diags.Error(src.Loc(f.Get("frequency")),
-                        fmt::format("`frequency` is minute, hour, day, week or month, not `{}`",
-                                    *freq));
+        src.diags.Error(
+            src.Loc(f.Get("frequency")),
+            fmt::format("`frequency` is minute, hour, day, week or month, not `{}`", *freq));
       }
     }
     if (std::optional<int64_t> interval = f.Int("interval", 1)) t.interval = *interval;
@@ -275,17 +275,17 @@ void ParseJobReference(const Source& src, const yaml::Node* n, ScheduleJob& job)
   } else if (size_t colon = ref.find(':'); colon != std::string::npos) {
     int v = 0;
     if (!ReadInt(std::string_view(ref).substr(colon + 1), v) || v < 1) {
-      src.diags.Error(job.job_loc,
-                      fmt::format("`{}`: a published pipeline's version is a number from 1", *text));
+      src.diags.Error(
+          job.job_loc,
+          fmt::format("`{}`: a published pipeline's version is a number from 1", *text));
     }
     job.published_version = v;
     ref.resize(colon);
   }
   if (ref.empty() || ref.find_first_of("/:@") != std::string::npos) {
-    src.diags.Error(job.job_loc,
-                    fmt::format("`{}` names no published pipeline (azureml:NAME or "
-                                "azureml:NAME:VERSION)",
-                                *text));
+    src.diags.Error(job.job_loc, fmt::format("`{}` names no published pipeline (azureml:NAME or "
+                                             "azureml:NAME:VERSION)",
+                                             *text));
   }
   job.published_name = ref;
 }
@@ -320,8 +320,8 @@ void ParseCreateJob(const Source& src, const yaml::Node* n, ScheduleJob& job) {
           v = value->Find("path");
           if (v == nullptr) v = value->Find("value");
           if (v == nullptr) {
-            src.diags.Error(src.Loc(value), fmt::format("input `{}` gives no `path` or `value`",
-                                                        key->text));
+            src.diags.Error(src.Loc(value),
+                            fmt::format("input `{}` gives no `path` or `value`", key->text));
             continue;
           }
         }
@@ -352,11 +352,16 @@ void ParseCreateJob(const Source& src, const yaml::Node* n, ScheduleJob& job) {
 
 const char* FrequencyName(Frequency f) {
   switch (f) {
-    case Frequency::kMinute: return "minute";
-    case Frequency::kHour: return "hour";
-    case Frequency::kDay: return "day";
-    case Frequency::kWeek: return "week";
-    case Frequency::kMonth: return "month";
+    case Frequency::kMinute:
+      return "minute";
+    case Frequency::kHour:
+      return "hour";
+    case Frequency::kDay:
+      return "day";
+    case Frequency::kWeek:
+      return "week";
+    case Frequency::kMonth:
+      return "month";
   }
   return "?";
 }
@@ -426,8 +431,8 @@ Status ParseCron(const std::string& expression, ScheduleTrigger& t) {
   }
   static const std::vector<std::string> kDayNames = {"sun", "mon", "tue", "wed",
                                                      "thu", "fri", "sat", "sun"};
-  static const std::vector<std::string> kMonthNames = {
-      "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"};
+  static const std::vector<std::string> kMonthNames = {"jan", "feb", "mar", "apr", "may", "jun",
+                                                       "jul", "aug", "sep", "oct", "nov", "dec"};
   std::vector<bool> bits;
   Status s = CronField(fields[0], "minute", 0, 59, {}, bits);
   if (!s.ok()) return s;

@@ -69,7 +69,7 @@ struct ScheduleJob {
   SourceLoc job_loc;
   bool published = false;  // `job` names a published pipeline
   std::string published_name;
-  int64_t published_version = 0;  // 0: its default version
+  int64_t published_version = 0;                            // 0: its default version
   std::vector<std::pair<std::string, std::string>> inputs;  // name, value text
   std::string experiment;
   std::vector<std::pair<std::string, std::string>> tags;
