@@ -1,6 +1,7 @@
 #include "base/sha256.h"
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 namespace weft {
 
@@ -40,6 +41,14 @@ std::string ToHex(const Digest& d) {
     out[2 * i + 1] = kHex[d[i] & 15];
   }
   return out;
+}
+
+Digest HmacSha256(std::string_view key, std::string_view data) {
+  Digest d{};
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), d.data(), &len);
+  return d;
 }
 
 }  // namespace weft

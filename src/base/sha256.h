@@ -28,6 +28,8 @@ class Sha256 {
 };
 
 Digest Sha256Of(std::string_view bytes);
+// HMAC-SHA256 of `data` with `key` (RFC 2104), as webhook receivers check signatures.
+Digest HmacSha256(std::string_view key, std::string_view data);
 // Lower-case hex of a digest (64 characters).
 std::string ToHex(const Digest& d);
 

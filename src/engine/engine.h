@@ -57,6 +57,10 @@ struct RunOptions {
   // Who the run is for, for fair sharing (the server sets them; locally one of each).
   std::string project = "local";
   std::string user = "local";
+  // A server's runs: steps get only PATH, HOME, USER, LOGNAME, SHELL, LANG, LANGUAGE, LC_*, TZ
+  // and TMPDIR of weft's own environment (no server secrets, no tokens); the pipeline's
+  // `environment_variables` as always.
+  bool scrub_environment = false;
 };
 
 // A run to submit. The pipeline and graph must outlive the run.

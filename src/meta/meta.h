@@ -263,6 +263,28 @@ struct ScheduleFireRecord {
   std::string outcome;
 };
 
+// Where a project's finished runs are announced (POST of a JSON body, signed with `secret`).
+struct WebhookRecord {
+  int64_t id = 0;
+  std::string project;
+  std::string url;
+  std::string secret;  // the HMAC key the receiver checks signatures with
+  int64_t created_ns = 0;
+  std::string created_by;
+};
+
+// One announcement to one webhook: pending until delivered, or failed after its last attempt.
+struct DeliveryRecord {
+  int64_t id = 0;
+  int64_t webhook = 0;
+  std::string run_id;
+  std::string body;
+  int64_t attempts = 0;
+  int64_t next_ns = 0;  // when the next attempt is due
+  std::string status;   // pending, delivered, failed
+  std::string last_error;
+};
+
 class MetaStore : public store::HashCache {
  public:
   ~MetaStore() override = default;
@@ -417,6 +439,16 @@ class MetaStore : public store::HashCache {
   // is then updated in place (UpdateScheduleFire).
   virtual Result<bool> AddScheduleFire(const ScheduleFireRecord& fire) = 0;
   virtual Status UpdateScheduleFire(const ScheduleFireRecord& fire) = 0;
+  // Webhooks. Put returns the new one's id; Webhooks lists a project's (every one for "").
+  virtual Result<int64_t> PutWebhook(const WebhookRecord& webhook) = 0;
+  virtual Result<std::vector<WebhookRecord>> Webhooks(const std::string& project) = 0;
+  virtual Status DeleteWebhook(const std::string& project, int64_t id) = 0;
+  // Deliveries: added once per webhook and run (again: nothing); the pending ones due at `now_ns`;
+  // a webhook's, newest first.
+  virtual Status AddDelivery(const DeliveryRecord& delivery) = 0;
+  virtual Result<std::vector<DeliveryRecord>> DueDeliveries(int64_t now_ns, int64_t limit) = 0;
+  virtual Status UpdateDelivery(const DeliveryRecord& delivery) = 0;
+  virtual Result<std::vector<DeliveryRecord>> Deliveries(int64_t webhook, int64_t limit) = 0;
   // A schedule's firings, newest first.
   virtual Result<std::vector<ScheduleFireRecord>> ScheduleFires(const std::string& project,
                                                                 const std::string& name,

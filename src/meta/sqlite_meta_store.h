@@ -134,6 +134,13 @@ class SqliteMetaStore final : public MetaStore {
   Status DeleteSchedule(const std::string& project, const std::string& name) override;
   Result<bool> AddScheduleFire(const ScheduleFireRecord& fire) override;
   Status UpdateScheduleFire(const ScheduleFireRecord& fire) override;
+  Result<int64_t> PutWebhook(const WebhookRecord& webhook) override;
+  Result<std::vector<WebhookRecord>> Webhooks(const std::string& project) override;
+  Status DeleteWebhook(const std::string& project, int64_t id) override;
+  Status AddDelivery(const DeliveryRecord& delivery) override;
+  Result<std::vector<DeliveryRecord>> DueDeliveries(int64_t now_ns, int64_t limit) override;
+  Status UpdateDelivery(const DeliveryRecord& delivery) override;
+  Result<std::vector<DeliveryRecord>> Deliveries(int64_t webhook, int64_t limit) override;
   Result<std::vector<ScheduleFireRecord>> ScheduleFires(const std::string& project,
                                                         const std::string& name,
                                                         int64_t limit) override;

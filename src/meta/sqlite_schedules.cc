@@ -1,4 +1,5 @@
-// The SQLite metadata store's schedules and their firings.
+// The SQLite metadata store's schedules and their firings, and webhooks and their deliveries:
+// what a server does unattended.
 #include <fmt/format.h>
 
 #include "meta/sqlite_meta_store.h"
@@ -99,6 +100,95 @@ Result<std::vector<ScheduleFireRecord>> SqliteMetaStore::ScheduleFires(const std
                   kFireColumns));
   if (q.ok()) q->Bind(1, project).Bind(2, name).Bind(3, limit);
   return All<ScheduleFireRecord>(q, ReadFire);
+}
+
+namespace {
+
+constexpr const char* kWebhookColumns = "id, project, url, secret, created_ns, created_by";
+
+WebhookRecord ReadWebhook(const Statement& q) {
+  return WebhookRecord{q.Int(0), q.Text(1), q.Text(2), q.Text(3), q.Int(4), q.Text(5)};
+}
+
+constexpr const char* kDeliveryColumns =
+    "id, webhook, run_id, body, attempts, next_ns, status, last_error";
+
+DeliveryRecord ReadDelivery(const Statement& q) {
+  return DeliveryRecord{q.Int(0), q.Int(1), q.Text(2), q.Text(3),
+                        q.Int(4), q.Int(5), q.Text(6), q.Text(7)};
+}
+
+}  // namespace
+
+Result<int64_t> SqliteMetaStore::PutWebhook(const WebhookRecord& w) {
+  Result<Statement> q = db_->Prepare(
+      "INSERT INTO webhooks(project, url, secret, created_ns, created_by) VALUES(?,?,?,?,?) "
+      "RETURNING id");
+  if (!q.ok()) return q.status();
+  q->Bind(1, w.project).Bind(2, w.url).Bind(3, w.secret).Bind(4, w.created_ns);
+  q->Bind(5, w.created_by);
+  Result<bool> row = q->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return Status::Internal("no id for the new webhook");
+  int64_t id = q->Int(0);
+  Result<bool> done = q->Step();
+  if (!done.ok()) return done.status();
+  return id;
+}
+
+Result<std::vector<WebhookRecord>> SqliteMetaStore::Webhooks(const std::string& project) {
+  Result<Statement> q = db_->Prepare(fmt::format(
+      "SELECT {} FROM webhooks WHERE (? = '' OR project = ?) ORDER BY id", kWebhookColumns));
+  if (q.ok()) q->Bind(1, project).Bind(2, project);
+  return All<WebhookRecord>(q, ReadWebhook);
+}
+
+Status SqliteMetaStore::DeleteWebhook(const std::string& project, int64_t id) {
+  for (const char* sql :
+       {"DELETE FROM webhook_deliveries WHERE webhook = (SELECT id FROM webhooks WHERE project = ? "
+        "AND id = ?)",
+        "DELETE FROM webhooks WHERE project = ? AND id = ?"}) {
+    Result<Statement> q = db_->Prepare(sql);
+    if (!q.ok()) return q.status();
+    Status s = q->Bind(1, project).Bind(2, id).Run();
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+Status SqliteMetaStore::AddDelivery(const DeliveryRecord& d) {
+  Result<Statement> q = db_->Prepare(
+      "INSERT OR IGNORE INTO webhook_deliveries(webhook, run_id, body, attempts, next_ns, status, "
+      "last_error) VALUES(?,?,?,?,?,?,?)");
+  if (!q.ok()) return q.status();
+  q->Bind(1, d.webhook).Bind(2, d.run_id).Bind(3, d.body).Bind(4, d.attempts);
+  return q->Bind(5, d.next_ns).Bind(6, d.status).Bind(7, d.last_error).Run();
+}
+
+Result<std::vector<DeliveryRecord>> SqliteMetaStore::DueDeliveries(int64_t now_ns, int64_t limit) {
+  Result<Statement> q = db_->Prepare(
+      fmt::format("SELECT {} FROM webhook_deliveries WHERE status = 'pending' AND next_ns <= ? "
+                  "ORDER BY next_ns LIMIT ?",
+                  kDeliveryColumns));
+  if (q.ok()) q->Bind(1, now_ns).Bind(2, limit);
+  return All<DeliveryRecord>(q, ReadDelivery);
+}
+
+Status SqliteMetaStore::UpdateDelivery(const DeliveryRecord& d) {
+  Result<Statement> q = db_->Prepare(
+      "UPDATE webhook_deliveries SET attempts = ?, next_ns = ?, status = ?, last_error = ? WHERE "
+      "id = ?");
+  if (!q.ok()) return q.status();
+  q->Bind(1, d.attempts).Bind(2, d.next_ns).Bind(3, d.status).Bind(4, d.last_error);
+  return q->Bind(5, d.id).Run();
+}
+
+Result<std::vector<DeliveryRecord>> SqliteMetaStore::Deliveries(int64_t webhook, int64_t limit) {
+  Result<Statement> q = db_->Prepare(
+      fmt::format("SELECT {} FROM webhook_deliveries WHERE webhook = ? ORDER BY id DESC LIMIT ?",
+                  kDeliveryColumns));
+  if (q.ok()) q->Bind(1, webhook).Bind(2, limit);
+  return All<DeliveryRecord>(q, ReadDelivery);
 }
 
 }  // namespace weft::meta

@@ -146,8 +146,15 @@ CREATE TRIGGER pipeline_versions_are_immutable BEFORE UPDATE ON pipeline_version
 CREATE TABLE idempotency_keys(project TEXT NOT NULL, key TEXT NOT NULL, request TEXT NOT NULL,
   run_id TEXT NOT NULL, created_ns INTEGER NOT NULL, PRIMARY KEY(project, key));
 )sql",
-    // 15: schedules, and each of their firings (one row per firing time: none fires twice).
+    // 15: schedules, and each of their firings (one row per firing time: none fires twice);
+    // projects' webhooks and their deliveries (one per webhook and run).
     R"sql(
+CREATE TABLE webhooks(id INTEGER PRIMARY KEY AUTOINCREMENT, project TEXT NOT NULL,
+  url TEXT NOT NULL, secret TEXT NOT NULL, created_ns INTEGER NOT NULL, created_by TEXT NOT NULL);
+CREATE TABLE webhook_deliveries(id INTEGER PRIMARY KEY AUTOINCREMENT, webhook INTEGER NOT NULL,
+  run_id TEXT NOT NULL, body TEXT NOT NULL, attempts INTEGER NOT NULL, next_ns INTEGER NOT NULL,
+  status TEXT NOT NULL, last_error TEXT NOT NULL, UNIQUE(webhook, run_id));
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries(status, next_ns);
 CREATE TABLE schedules(project TEXT NOT NULL, name TEXT NOT NULL, folder TEXT NOT NULL,
   file TEXT NOT NULL, enabled INTEGER NOT NULL, created_ns INTEGER NOT NULL,
   created_by TEXT NOT NULL, updated_ns INTEGER NOT NULL, next_fire_ns INTEGER NOT NULL,

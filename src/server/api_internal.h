@@ -72,6 +72,8 @@ std::vector<Endpoint> ResultEndpoints(const ApiParts& parts);
 std::vector<Endpoint> PipelineEndpoints(const ApiParts& parts);
 // Schedules (api_schedules.cc).
 std::vector<Endpoint> ScheduleEndpoints(const ApiParts& parts);
+// Webhooks (api_webhooks.cc).
+std::vector<Endpoint> WebhookEndpoints();
 // The live event stream (api_events.cc).
 std::vector<Endpoint> EventEndpoints(const ApiParts& parts, const ApiOptions& options);
 

@@ -55,6 +55,7 @@ engine::RunOptions RunOptionsFor(const Call& c, const std::string& project,
   options.sets = source.sets;
   options.project = project;
   options.user = c.caller.token;
+  options.scrub_environment = true;  // (steps never see the server's own secrets)
   return options;
 }
 

@@ -2,6 +2,7 @@
 
 #include <strings.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -279,7 +280,8 @@ struct HttpClient::Impl {
 
 HttpClient::~HttpClient() = default;
 
-Result<std::unique_ptr<HttpClient>> HttpClient::Open(const std::string& url, std::string token) {
+Result<std::unique_ptr<HttpClient>> HttpClient::Open(const std::string& url, std::string token,
+                                                     int timeout_s) {
   if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
     return Status::Invalid(
         fmt::format("`{}` is not a server URL: http://HOST:PORT or https://HOST:PORT", url));
@@ -290,9 +292,9 @@ Result<std::unique_ptr<HttpClient>> HttpClient::Open(const std::string& url, std
   if (!c->impl_->cli->is_valid())
     return Status::Invalid(fmt::format("`{}` is not a server URL", url));
   c->impl_->cli->set_tcp_nodelay(true);
-  c->impl_->cli->set_connection_timeout(10, 0);
-  c->impl_->cli->set_read_timeout(300, 0);
-  c->impl_->cli->set_write_timeout(60, 0);
+  c->impl_->cli->set_connection_timeout(std::min(10, timeout_s), 0);
+  c->impl_->cli->set_read_timeout(timeout_s, 0);
+  c->impl_->cli->set_write_timeout(std::min(60, timeout_s), 0);
   c->token_ = std::move(token);
   return c;
 }

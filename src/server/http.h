@@ -99,8 +99,10 @@ std::string_view CodeName(Code code);
 // A client of weft's server (the CLI's `--server`, tests, benchmarks).
 class HttpClient {
  public:
-  // `url`: http://host:port or https://host:port; `token` goes in the Authorization header.
-  static Result<std::unique_ptr<HttpClient>> Open(const std::string& url, std::string token);
+  // `url`: http://host:port or https://host:port; `token` goes in the Authorization header
+  // (none when empty). An answer must come within `timeout_s`.
+  static Result<std::unique_ptr<HttpClient>> Open(const std::string& url, std::string token,
+                                                  int timeout_s = 300);
   ~HttpClient();
 
   // The response, whatever its status; an error only when no response came.

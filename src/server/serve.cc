@@ -3,12 +3,16 @@
 #include <poll.h>
 
 #include <charconv>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include <fmt/format.h>
 
 #include "app/events.h"
 #include "app/host.h"
+#include "app/webhooks.h"
 #include "base/interrupt.h"
 #include "meta/sqlite_meta.h"
 #include "server/api.h"
@@ -43,6 +47,24 @@ Result<std::pair<std::string, int>> ParseListen(const std::string& listen) {
 bool IsLoopback(const std::string& host) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
+
+namespace {
+
+// Sends a webhook's delivery: its URL split into the server and the path.
+Result<int> PostWebhook(const std::string& url, const std::string& body,
+                        const std::vector<std::pair<std::string, std::string>>& headers) {
+  size_t host = url.find("://");
+  size_t path = host == std::string::npos ? std::string::npos : url.find('/', host + 3);
+  std::string base = path == std::string::npos ? url : url.substr(0, path);
+  Result<std::unique_ptr<HttpClient>> client = HttpClient::Open(base, "", 10);
+  if (!client.ok()) return client.status();
+  Result<Response> r =
+      (*client)->Send("POST", path == std::string::npos ? "/" : url.substr(path), body, headers);
+  if (!r.ok()) return r.status();
+  return r->status;
+}
+
+}  // namespace
 
 Status Serve(app::Session& session, const ServeOptions& options) {
   Result<std::pair<std::string, int>> where = ParseListen(options.listen);
@@ -142,6 +164,27 @@ Status Serve(app::Session& session, const ServeOptions& options) {
     }
   };
 
+  // Finished runs are announced to their projects' webhooks, from a thread of its own (a slow
+  // receiver must not hold up the schedules).
+  app::RunNotices notices(session.meta(), session.os());
+  engine_host.Subscribe(&notices);
+  Result<MetaPool::Lease> delivery_meta = pool.Acquire();
+  if (!delivery_meta.ok()) return delivery_meta.status();
+  app::Deliverer deliverer(**delivery_meta, PostWebhook);
+  std::mutex delivery_mu;
+  std::condition_variable delivery_wake;
+  bool delivery_stop = false;
+  std::thread delivering([&] {
+    std::unique_lock<std::mutex> lock(delivery_mu);
+    while (!delivery_stop) {
+      lock.unlock();
+      Status s = deliverer.Tick(session.os().NowNs());
+      if (!s.ok()) options.say(fmt::format("weft serve: warning: webhooks: {}", s.message()));
+      lock.lock();
+      delivery_wake.wait_for(lock, std::chrono::seconds(1), [&] { return delivery_stop; });
+    }
+  });
+
   InstallInterruptHandlers();
   std::thread serving([&http] { http.Serve(); });
   options.say(fmt::format("weft serve: listening on {}://{}:{} (workspace {})",
@@ -161,6 +204,13 @@ Status Serve(app::Session& session, const ServeOptions& options) {
   serving.join();
   // The engine heard the signal too: it stops the running steps (with their grace period).
   engine_host.Shutdown();
+  engine_host.Unsubscribe(&notices);
+  {
+    std::lock_guard<std::mutex> lock(delivery_mu);
+    delivery_stop = true;
+  }
+  delivery_wake.notify_all();
+  delivering.join();
   return Status::Ok();
 }
 

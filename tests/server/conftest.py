@@ -30,11 +30,12 @@ def weft(*args, env=None, cwd=None, check=True, input=None):
 class Server:
     """`weft serve` on a free loopback port, in its own workspace."""
 
-    def __init__(self, workspace, *extra, listen="127.0.0.1:0"):
+    def __init__(self, workspace, *extra, listen="127.0.0.1:0", env=None):
         self.workspace = workspace
         self.proc = subprocess.Popen(
             [WEFT, "serve", "--workspace", workspace, "--listen", listen, *extra],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, **(env or {})})
         self.admin_token = None
         self.lines = []
         # Blocking reads (select() would miss lines already in the reader's buffer); a server

@@ -481,3 +481,23 @@ def test_runs_and_show_print_the_same_here_and_through_the_server(server, admin,
     missing = weft("show", "r2", env={"WEFT_SERVER": server.url, "WEFT_TOKEN": contributor.token},
                    check=False)
     assert missing.returncode == 2 and "no run" in missing.stderr
+
+
+def test_steps_of_served_runs_see_none_of_the_servers_secrets(workdir):
+    s = Server(os.path.join(workdir, "ws"), env={"SERVER_SECRET": "s3cr3t-value", "WEFT_TOKEN": "weft_x",
+                                                 "LC_ALL": "C.UTF-8"})
+    try:
+        admin = Api(s, s.admin_token)
+        admin.call("POST", "/api/v1/projects", {"name": "vision"})
+        contributor = Api(s, make_token(admin, "vision", "contributor"))
+        run = submit(contributor, {"p.yml": "type: pipeline\njobs:\n  show:\n    type: command\n"
+                                            "    command: env\n    environment: {image: python:3.11}\n"
+                                            "    environment_variables: {MINE: mine-value}\n"})
+        assert wait(contributor, run["id"])["status"] == "succeeded"
+        log = contributor.call("GET", f"/api/v1/runs/{run['id']}/log?step=show")[1]["text"]
+        names = {line.split("=", 1)[0] for line in log.splitlines() if "=" in line}
+        assert "MINE=mine-value" in log and "LC_ALL=C.UTF-8" in log and "HOME" in names, log
+        assert "s3cr3t" not in log and "SERVER_SECRET" not in names, log
+        assert "weft_x" not in log, log
+    finally:
+        s.stop()
