@@ -57,6 +57,12 @@ Result<meta::RunRecord> Host::Submit(PipelineSource source, engine::RunOptions o
   });
 }
 
+std::map<std::string, std::string> Host::Waiting(const std::string& run_id) {
+  using Waits = std::map<std::string, std::string>;
+  Result<Waits> w = Call<Result<Waits>>([&]() -> Result<Waits> { return engine_.Waiting(run_id); });
+  return w.ok() ? *w : Waits();
+}
+
 Status Host::Cancel(const std::string& run_id) {
   return Call<Status>([&]() -> Status {
     if (live_.count(run_id) == 0 || engine_.Outcome(run_id)) {

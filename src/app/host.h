@@ -44,6 +44,8 @@ class Host {
     std::vector<std::string> problems;                      // runs that could not be resumed, why
   };
   Result<Resumed> ResumeInterrupted();
+  // Why each waiting step of a live run waits for compute (engine::Engine::Waiting).
+  std::map<std::string, std::string> Waiting(const std::string& run_id);
   // A project's quota: its steps wait while it uses that much of the server's compute.
   void SetQuota(const meta::ProjectRecord& project);
   // Subscribes an observer to every run (from the host's thread: observers hear it there).

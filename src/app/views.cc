@@ -95,6 +95,7 @@ Result<Json> RunDetailJson(meta::MetaStore& meta, const meta::RunRecord& run) {
                  .Set("finished_ns", s.finished_ns)
                  .Set("exit_code", s.exit_code)
                  .Set("message", s.message)
+                 .Set("waiting", "")  // (a server's engine knows: app::Host::Waiting)
                  .Set("outputs", std::move(outs))
                  .Set("jobs", std::move(jobs_json)));
   }

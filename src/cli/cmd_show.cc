@@ -56,9 +56,11 @@ std::function<int()> SetupShow(CLI::App& sub) {
     fmt::print("{:<{}}  {:<10} {:>9}  {:<20}  {}\n", "step", width, "status", "duration",
                "fingerprint", "note");
     for (const Json& s : steps) {
+      std::string waiting = TextOf(s, "waiting");
       fmt::print("{:<{}}  {:<10} {:>8.1f}s  {:<20}  {}\n", TextOf(s, "name"), width,
                  TextOf(s, "status"), Seconds(s, TextOf(s, "status") == "running"),
-                 TextOf(s, "fingerprint").substr(0, 19), TextOf(s, "message"));
+                 TextOf(s, "fingerprint").substr(0, 19),
+                 waiting.empty() ? TextOf(s, "message") : waiting);
       for (const Json& j : *s.Find("jobs")->Items()) {
         fmt::print("{:<{}}  {:<10} {:>8.1f}s  {:<20}  {}\n",
                    fmt::format("  job {}", IntOf(j, "job")), width, TextOf(j, "status"),

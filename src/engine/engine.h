@@ -188,6 +188,9 @@ class Engine {
   Status RunToCompletion();
   // A project's limits over every target together (a server's quotas); jobs past them wait.
   void SetQuota(const std::string& project, const Scheduler::Quota& quota);
+  // Why each of a run's steps that waits for compute still waits (Scheduler::Waiting), by step
+  // name; empty for a run that is not active.
+  std::map<std::string, std::string> Waiting(const std::string& run_id) const;
   // Whether no run is active.
   bool idle() const;
   // How a run ended, once it has.

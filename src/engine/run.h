@@ -88,6 +88,7 @@ class Run {
       std::vector<std::string> kept_objects);
 
   const std::string& id() const { return record_.id; }
+  const std::string& StepName(uint32_t step) const;
   const RunOptions& options() const { return options_; }
   const Status& error() const { return error_; }
 

@@ -8,7 +8,9 @@
 namespace weft::engine {
 namespace {
 
-std::string RunKey(const void* run) { return fmt::format("r:{}", run); }
+std::string RunKey(const void* run) {
+  return fmt::format("r:{}", run);
+}
 
 }  // namespace
 
@@ -27,7 +29,9 @@ void Scheduler::AddRun(const void* run, const std::string& project, const std::s
   q.user = user;
 }
 
-void Scheduler::RemoveRun(const void* run) { runs_.erase(run); }
+void Scheduler::RemoveRun(const void* run) {
+  runs_.erase(run);
+}
 
 void Scheduler::Enqueue(const Slot& slot) {
   RunQueues& q = runs_.at(slot.run);
@@ -107,9 +111,7 @@ std::vector<Slot> Scheduler::Admit() {
       for (auto& [run, q] : runs_) {
         auto it = q.by_target.find(target);
         if (it == q.by_target.end() || it->second.empty()) continue;
-        order.push_back({{use.running["p:" + q.project], use.running["u:" + q.project + "/" + q.user],
-                          use.running[RunKey(run)], q.served},
-                         run});
+        order.push_back({Order(target, q, run), run});
       }
       if (order.empty()) break;
       std::sort(order.begin(), order.end());
@@ -117,10 +119,9 @@ std::vector<Slot> Scheduler::Admit() {
       for (const auto& [key, run] : order) {
         RunQueues& q = runs_.at(run);
         std::deque<Slot>& queue = q.by_target.at(target);
-        auto fit = std::find_if(queue.begin(), queue.end(),
-                                [&](const Slot& s) {
-                                  return Fits(target, s.needs) && WithinQuota(q.project, s.needs);
-                                });
+        auto fit = std::find_if(queue.begin(), queue.end(), [&](const Slot& s) {
+          return Fits(target, s.needs) && WithinQuota(q.project, s.needs);
+        });
         if (fit == queue.end()) continue;
         Slot slot = *fit;
         queue.erase(fit);
@@ -137,6 +138,78 @@ std::vector<Slot> Scheduler::Admit() {
   return admitted;
 }
 
-void Scheduler::Release(const Slot& slot) { Count(slot, -1); }
+void Scheduler::Release(const Slot& slot) {
+  Count(slot, -1);
+}
+
+std::tuple<int64_t, int64_t, int64_t, uint64_t> Scheduler::Order(const std::string& target,
+                                                                 const RunQueues& q,
+                                                                 const void* run) const {
+  auto running = [&](const std::string& key) -> int64_t {
+    auto u = use_.find(target);
+    if (u == use_.end()) return 0;
+    auto it = u->second.running.find(key);
+    return it == u->second.running.end() ? 0 : it->second;
+  };
+  return {running("p:" + q.project), running("u:" + q.project + "/" + q.user), running(RunKey(run)),
+          q.served};
+}
+
+std::map<uint32_t, std::string> Scheduler::Waiting(const void* run) const {
+  std::map<uint32_t, std::string> out;
+  auto mine = runs_.find(run);
+  if (mine == runs_.end()) return out;
+  const RunQueues& q = mine->second;
+  for (const auto& [target, queue] : q.by_target) {
+    // Jobs of runs served before this one on the target.
+    size_t before = 0;
+    auto key = Order(target, q, run);
+    for (const auto& [other, oq] : runs_) {
+      if (other == run) continue;
+      auto it = oq.by_target.find(target);
+      if (it != oq.by_target.end() && Order(target, oq, other) < key) before += it->second.size();
+    }
+    for (size_t i = 0; i < queue.size(); ++i) {
+      const Slot& slot = queue[i];
+      if (out.count(slot.step)) continue;
+      auto quota = quotas_.find(q.project);
+      if (quota != quotas_.end() && !WithinQuota(q.project, slot.needs)) {
+        auto u = projects_.find(q.project);
+        ProjectUse none;
+        const ProjectUse& use = u == projects_.end() ? none : u->second;
+        const Quota& limit = quota->second;
+        std::string what;
+        if (limit.running > 0 && use.running + 1 > limit.running) {
+          what = fmt::format("{} of {} running", use.running, limit.running);
+        } else if (limit.cpus > 0 && use.used.cpus + slot.needs.cpus > limit.cpus) {
+          what = fmt::format("{} of {:g} CPUs in use", use.used.cpus, limit.cpus);
+        } else if (limit.gpus > 0 && use.used.gpus + slot.needs.gpus > limit.gpus) {
+          what = fmt::format("{} of {} GPUs in use", use.used.gpus, limit.gpus);
+        } else {
+          what = fmt::format("{} of {} MB in use", use.used.memory_mb, limit.memory_mb);
+        }
+        out[slot.step] = fmt::format("waiting: project quota ({})", what);
+        continue;
+      }
+      size_t ahead = before + i;
+      if (ahead > 0) {
+        out[slot.step] = fmt::format("waiting: fair share, {} ahead", ahead);
+      } else if (Fits(target, slot.needs)) {
+        out[slot.step] = "waiting: starting";
+      } else {
+        const exec::Capacity& cap = capacity_.at(target);
+        const exec::Needs& used = use_.at(target).used;
+        std::string what =
+            used.gpus + slot.needs.gpus > cap.gpus
+                ? fmt::format("{} of {} GPUs", used.gpus, cap.gpus)
+            : cap.memory_mb != 0 && used.memory_mb + slot.needs.memory_mb > cap.memory_mb
+                ? fmt::format("{} of {} MB", used.memory_mb, cap.memory_mb)
+                : fmt::format("{} of {} CPUs", used.cpus, cap.cpus);
+        out[slot.step] = fmt::format("waiting: target `{}` is full ({} in use)", target, what);
+      }
+    }
+  }
+  return out;
+}
 
 }  // namespace weft::engine

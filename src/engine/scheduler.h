@@ -15,6 +15,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "exec/executor.h"
@@ -56,6 +57,10 @@ class Scheduler {
   void Release(const Slot& slot);
 
   size_t queued(const void* run) const;
+  // Why each step of `run` with a job waiting still waits, for people ("waiting: project quota
+  // (8 of 8 CPUs in use)", "waiting: fair share, 3 ahead", "waiting: target `local` is full (4 of
+  // 4 CPUs in use)"), by step, for its first waiting job.
+  std::map<uint32_t, std::string> Waiting(const void* run) const;
 
  private:
   struct Use {
@@ -70,6 +75,9 @@ class Scheduler {
   };
   bool Fits(const std::string& target, const exec::Needs& n) const;
   bool WithinQuota(const std::string& project, const exec::Needs& n) const;
+  // The order Admit serves runs waiting on `target` in (smaller first).
+  std::tuple<int64_t, int64_t, int64_t, uint64_t> Order(const std::string& target,
+                                                        const RunQueues& q, const void* run) const;
   void Count(const Slot& slot, int64_t delta);
 
   std::map<std::string, exec::Capacity> capacity_;

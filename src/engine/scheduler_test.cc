@@ -1,6 +1,7 @@
 // Fair admission: projects, then users, then runs; capacity per target; big jobs let small pass.
 #include "engine/scheduler.h"
 
+#include <algorithm>
 #include <map>
 
 #include <gtest/gtest.h>
@@ -8,7 +9,8 @@
 namespace weft::engine {
 namespace {
 
-Slot Job(const void* run, uint32_t step, const std::string& target = "local", int64_t memory_mb = 0) {
+Slot Job(const void* run, uint32_t step, const std::string& target = "local",
+         int64_t memory_mb = 0) {
   Slot s{run, step, 0, target, {}};
   s.needs.memory_mb = memory_mb;
   return s;
@@ -113,6 +115,49 @@ TEST(SchedulerTest, AProjectRunsWithinItsQuotaOverEveryTargetAndOthersUseTheRest
   s.Release(Job(&b, 0, "local"));
   s.Release(Job(&b, 1, "local"));
   EXPECT_EQ(Count(s.Admit())[&a], 2);
+}
+
+TEST(SchedulerTest, WaitingJobsSayWhy) {
+  int a, b, c;
+  Scheduler s;
+  s.AddTarget("local", {2, 0, 0});
+  s.AddRun(&a, "vision", "u1");
+  s.AddRun(&b, "nlp", "u2");
+  s.AddRun(&c, "capped", "u3");
+  s.SetQuota("capped", {0, 0, 0, 1});
+  for (uint32_t k = 0; k < 4; ++k) s.Enqueue(Job(&a, k));
+  s.Enqueue(Job(&b, 0));
+  s.Enqueue(Job(&b, 1));
+  s.Enqueue(Job(&c, 0));
+  s.Enqueue(Job(&c, 1));
+  // Before admission: the first in line would start now.
+  EXPECT_EQ(s.Waiting(&a).at(0), "waiting: starting");
+  std::vector<Slot> started = s.Admit();
+  ASSERT_EQ(started.size(), 2u);
+  // Two of three projects started one job each; the target is full.
+  std::map<uint32_t, std::string> a_waits = s.Waiting(&a);
+  std::map<uint32_t, std::string> b_waits = s.Waiting(&b);
+  std::map<uint32_t, std::string> c_waits = s.Waiting(&c);
+  size_t full = 0;
+  for (const auto* w : {&a_waits, &b_waits, &c_waits}) {
+    for (const auto& [step, why] : *w) {
+      if (why == "waiting: target `local` is full (2 of 2 CPUs in use)") ++full;
+    }
+  }
+  EXPECT_EQ(full, 1u);  // the next in line
+  EXPECT_EQ(a_waits.size(), started[0].run == &a || started[1].run == &a ? 3u : 4u);
+  EXPECT_EQ(a_waits.at(3).rfind("waiting: fair share, ", 0), 0u) << a_waits.at(3);
+  // The capped project: once its one job runs, the next waits for its quota.
+  for (const Slot& done : started) s.Release(done);
+  s.Enqueue(Job(&c, 2));
+  std::vector<Slot> more = s.Admit();
+  bool c_runs = std::any_of(more.begin(), more.end(), [&](const Slot& x) { return x.run == &c; });
+  ASSERT_TRUE(c_runs);
+  ASSERT_FALSE(s.Waiting(&c).empty());
+  for (const auto& [step, why] : s.Waiting(&c)) {
+    EXPECT_EQ(why, "waiting: project quota (1 of 1 running)") << step;
+  }
+  EXPECT_TRUE(s.Waiting(&started).empty());  // (not a run)
 }
 
 }  // namespace

@@ -36,6 +36,7 @@ Json RunDetailSchema() {
                    {"finished_ns", Int()},
                    {"exit_code", Int()},
                    {"message", Str()},
+                   {"waiting", Str()},
                    {"outputs", ArrayOf(Obj({{"name", Str()}, {"digest", Str()}}))},
                    {"jobs", ArrayOf(std::move(job))}});
   std::vector<std::pair<std::string, Json>> members = RunSummaryMembers();
@@ -219,10 +220,24 @@ std::vector<Endpoint> RunEndpoints(const ApiParts& parts) {
        nullptr,
        RunDetailSchema(),
        200,
-       [](Call& c) -> Result<Json> {
+       [&parts](Call& c) -> Result<Json> {
          Result<meta::RunRecord> run = VisibleRun(c, c.request.params.at("run"));
          if (!run.ok()) return run.status();
-         return app::RunDetailJson(c.meta, *run);
+         Result<Json> detail = app::RunDetailJson(c.meta, *run);
+         if (!detail.ok() || run->status != meta::RunStatus::kRunning) return detail;
+         // A step waiting for compute says why (`weft show`'s note).
+         std::map<std::string, std::string> waiting = parts.host.Waiting(run->id);
+         if (waiting.empty()) return detail;
+         Json steps = Json::MakeArray();
+         for (const Json& s : *detail->Find("steps")->Items()) {
+           Json step = s;
+           const std::string* name = step.Find("name")->String();
+           auto it = name ? waiting.find(*name) : waiting.end();
+           if (it != waiting.end()) step.Set("waiting", it->second);
+           steps.Push(std::move(step));
+         }
+         detail->Set("steps", std::move(steps));
+         return detail;
        }}};
 }
 

@@ -501,3 +501,31 @@ def test_steps_of_served_runs_see_none_of_the_servers_secrets(workdir):
         assert "weft_x" not in log, log
     finally:
         s.stop()
+
+
+def test_show_says_why_a_step_waits_for_compute(server, admin):
+    admin.call("POST", "/api/v1/projects", {"name": "vision"})
+    admin.call("PUT", "/api/v1/projects/vision/quota", {"running": 1})
+    contributor = Api(server, make_token(admin, "vision", "contributor"))
+    hold_dir = tempfile.mkdtemp(prefix="weft-hold-")
+    hold = os.path.join(hold_dir, "hold")
+    open(hold, "w").close()
+    steps = "".join(f"  s{i}:\n    type: command\n    command: while [ -e {hold} ]; do sleep 0.1; done\n"
+                    f"    environment: {{image: python:3.11}}\n" for i in range(3))
+    run = submit(contributor, {"p.yml": "type: pipeline\njobs:\n" + steps})["id"]
+    try:
+        deadline = time.time() + 30
+        while True:
+            detail = contributor.call("GET", f"/api/v1/runs/{run}")[1]
+            notes = sorted(s["waiting"] for s in detail["steps"] if s["status"] != "running")
+            if notes == ["waiting: project quota (1 of 1 running)"] * 2:
+                break
+            assert time.time() < deadline, detail
+            time.sleep(0.1)
+        shown = weft("show", run, env={"WEFT_SERVER": server.url, "WEFT_TOKEN": contributor.token}).stdout
+        assert shown.count("waiting: project quota (1 of 1 running)") == 2, shown
+    finally:
+        os.remove(hold)
+        shutil.rmtree(hold_dir, ignore_errors=True)
+    done = wait(contributor, run)
+    assert done["status"] == "succeeded" and all(s["waiting"] == "" for s in done["steps"]), done
