@@ -1,19 +1,23 @@
 // `weft run FILE`: run a pipeline on this machine, reusing what has not changed.
+#include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <map>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
+#include "app/runs.h"
+#include "base/fs.h"
 #include "base/interrupt.h"
 #include "cli/command.h"
 #include "cli/pipeline_args.h"
+#include "cli/remote_args.h"
 #include "cli/workspace_args.h"
-#include "app/runs.h"
 #include "engine/engine.h"
 
 namespace weft::cli {
@@ -84,9 +88,7 @@ class LinePrinter : public engine::Observer {
       last_flush_ = t;
     }
   }
-  void OnWarning(const std::string& message) override {
-    Say(stderr, "warning: {}\n", message);
-  }
+  void OnWarning(const std::string& message) override { Say(stderr, "warning: {}\n", message); }
   void OnSnapshot(const store::SnapshotProgress& p) override {
     double t = Elapsed();
     if (p.files < p.total_files && t - last_snapshot_ < 5) return;  // a line every 5 s in a log
@@ -126,7 +128,8 @@ class TerminalPrinter : public LinePrinter {
  public:
   using LinePrinter::LinePrinter;
   void OnStep(const engine::StepEvent& e) override {
-    if ((brief_ || e.job >= 0) && !NeedsAttention(e.status)) return;  // the live line shows the counts
+    if ((brief_ || e.job >= 0) && !NeedsAttention(e.status))
+      return;  // the live line shows the counts
     std::fputs("\r\033[K", stdout);
     LinePrinter::OnStep(e);
     Redraw();
@@ -142,8 +145,9 @@ class TerminalPrinter : public LinePrinter {
     Redraw();
   }
   void OnSnapshot(const store::SnapshotProgress& p) override {  // on the live line
-    Say(stdout, "\r\033[K{}", FitColumns(fmt::format("[{:7.1f}s] snapshot {}", Elapsed(), SnapshotText(p)),
-                                         Columns() - 1));
+    Say(stdout, "\r\033[K{}",
+        FitColumns(fmt::format("[{:7.1f}s] snapshot {}", Elapsed(), SnapshotText(p)),
+                   Columns() - 1));
     std::fflush(stdout);
   }
   void OnRunStarted(const std::string& run_id, const std::string& workspace) override {
@@ -169,10 +173,11 @@ class TerminalPrinter : public LinePrinter {
                              r.detail.empty() ? "" : " (" + r.detail + ")");
     }
     if (p.running.size() > 4) running += fmt::format(", +{}", p.running.size() - 4);
-    std::string line = fmt::format("[{:7.1f}s] [{}] {}/{}  done {}  reused {}  failed {}  queued {}  "
-                                   "{}",
-                                   Elapsed(), bar, done, p.total, p.succeeded, p.reused, p.failed,
-                                   p.queued, running.empty() ? "" : "running: " + running);
+    std::string line = fmt::format(
+        "[{:7.1f}s] [{}] {}/{}  done {}  reused {}  failed {}  queued {}  "
+        "{}",
+        Elapsed(), bar, done, p.total, p.succeeded, p.reused, p.failed, p.queued,
+        running.empty() ? "" : "running: " + running);
     // The line never reaches the last column: a wrapped line would leave a stale row behind,
     // since \r\033[K clears only the row the cursor is on.
     Say(stdout, "\r\033[K{}", FitColumns(line, Columns() - 1));
@@ -196,6 +201,8 @@ struct Options {
   std::string only, until, experiment;
   std::vector<std::string> tags;
   bool dry_run = false;
+  RemoteArgs remote;
+  std::string folder;  // --server: the folder whose files are sent
 };
 
 // The steps' table; a brief one counts the steps by status and lists only those that need
@@ -222,7 +229,8 @@ void PrintSummary(meta::MetaStore& meta, const std::string& run_id, bool brief) 
   Say(stdout, "\n{:<{}}  {:<10} {:>9}  {}\n", "step", width, "status", "duration", "note");
   for (const auto& s : listed) {
     double secs = s.started_ns && s.finished_ns ? (s.finished_ns - s.started_ns) / 1e9 : 0;
-    std::string note = s.status == meta::StepStatus::kReused ? fmt::format("from {}", s.reused_run) : "";
+    std::string note =
+        s.status == meta::StepStatus::kReused ? fmt::format("from {}", s.reused_run) : "";
     if (NeedsAttention(s.status) || s.status == meta::StepStatus::kSkipped) note = s.message;
     Say(stdout, "{:<{}}  {:<10} {:>8.1f}s  {}\n", s.name, width, s.status, secs, note);
   }
@@ -232,8 +240,8 @@ void PrintSummary(meta::MetaStore& meta, const std::string& run_id, bool brief) 
 int Execute(app::Session& session, const app::LoadedGraph& g, const engine::RunOptions& options,
             bool dry_run, bool quiet) {
   bool brief = !dry_run && (quiet || g.graph.steps.size() > kBriefAbove);
-  std::unique_ptr<LinePrinter> printer = ::isatty(1) ? std::make_unique<TerminalPrinter>(brief)
-                                                     : std::make_unique<LinePrinter>(brief);
+  std::unique_ptr<LinePrinter> printer =
+      ::isatty(1) ? std::make_unique<TerminalPrinter>(brief) : std::make_unique<LinePrinter>(brief);
   if (dry_run) {
     Status s = app::DryRun(session, g, options, {printer.get()});
     return s.ok() ? 0 : Fail(s);
@@ -247,6 +255,83 @@ int Execute(app::Session& session, const app::LoadedGraph& g, const engine::RunO
       : r->status == meta::RunStatus::kCanceled ? "canceled"
                                                 : "failed");
   return r->exit_code;
+}
+
+// `weft run --server URL`: the pipeline's folder is sent to the server, which runs it; its steps
+// are followed (their changes printed as they are seen) until the run ends, and Ctrl-C cancels
+// it there. Exit codes as for a run here.
+int RunOnServer(const Options& o) {
+  if (o.dry_run || o.jobs > 0) {
+    return Fail(Status::Invalid(
+        fmt::format("{} is not taken through a server", o.dry_run ? "--dry-run" : "--jobs")));
+  }
+  std::string cwd = Cwd();
+  std::string file = ResolvePath(cwd, o.pipeline.file);
+  std::string folder = o.folder.empty() ? DirName(file) : ResolvePath(cwd, o.folder);
+  if (StatPath(file) != PathKind::kFile) {
+    return Fail(Status::NotFound(fmt::format("{}: no such file", o.pipeline.file)));
+  }
+  if (!IsWithin(file, folder)) {
+    return Fail(Status::Invalid(fmt::format("{} is not inside {}", o.pipeline.file, folder)));
+  }
+  Result<std::string> archive = ArchiveFolder(folder);
+  if (!archive.ok()) return Fail(archive.status());
+  Result<std::unique_ptr<server::HttpClient>> client = o.remote.Connect();
+  if (!client.ok()) return Fail(client.status());
+  std::string path = "/runs?file=" + QueryValue(file.substr(folder.size() + 1));
+  // The experiment a run here would have when the pipeline names none: the folder's name.
+  path += "&default_experiment=" + QueryValue(std::filesystem::path(cwd).filename().string());
+  if (!o.experiment.empty()) path += "&experiment=" + QueryValue(o.experiment);
+  for (const std::string& set : o.pipeline.sets) path += "&set=" + QueryValue(set);
+  for (const std::string& tag : o.tags) path += "&tag=" + QueryValue(tag);
+  if (o.force) path += "&force=true";
+  for (const std::string& step : o.force_steps) path += "&force_step=" + QueryValue(step);
+  if (!o.only.empty()) path += "&only=" + QueryValue(o.only);
+  if (!o.until.empty()) path += "&until=" + QueryValue(o.until);
+  HostRun();
+  Result<Json> submitted = CallApi(**client, "POST", path, *archive, "application/x-tar");
+  if (!submitted.ok()) return Fail(submitted.status());
+  std::string id = TextOf(*submitted->Find("run"), "id");
+  Say(stdout, "run {} on {}\n", id, o.remote.Url());
+  std::fflush(stdout);
+  auto start = std::chrono::steady_clock::now();
+  std::map<std::string, std::string> seen;  // step -> status printed
+  bool canceled = false;
+  for (;;) {
+    if (Interrupted() && !canceled) {
+      canceled = true;
+      Result<Json> c = CallApi(**client, "POST", "/runs/" + QueryValue(id) + "/cancel");
+      if (!c.ok()) Say(stderr, "warning: {}\n", c.status().message());
+    }
+    Result<Json> run = CallApi(**client, "GET", "/runs/" + QueryValue(id));
+    if (!run.ok()) return Fail(run.status());
+    double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    for (const Json& step : *run->Find("steps")->Items()) {
+      std::string name = TextOf(step, "name");
+      std::string status = TextOf(step, "status");
+      if (status == "pending" || seen[name] == status) continue;
+      seen[name] = status;
+      std::string note = status == "succeeded" || status == "failed" || status == "timed-out"
+                             ? fmt::format("  ({:.1f}s)", SecondsOf(step, false))
+                             : "";
+      if (status != "succeeded" && !TextOf(step, "message").empty()) {
+        note += "  " + TextOf(step, "message");
+      }
+      Say(stdout, "[{:7.1f}s] {:<10} {}{}\n", t, status, name, note);
+    }
+    std::fflush(stdout);
+    std::string status = TextOf(*run, "status");
+    if (status != "running") {
+      Say(stdout, "\nrun {}: {}\n", id, status);
+      if (status == "succeeded") return kExitOk;
+      if (status == "canceled") return kExitCanceled;
+      return status == "failed" ? kExitStepFailed : kExitSystem;
+    }
+    struct pollfd p {
+      InterruptFd(), POLLIN, 0
+    };
+    ::poll(&p, 1, 300);
+  }
 }
 
 void AddQuiet(CLI::App& sub, bool& quiet) {
@@ -294,7 +379,8 @@ std::function<int()> SetupRun(CLI::App& sub) {
   sub.add_option("-j,--jobs", o->jobs, "CPU capacity to schedule on (default: all cores)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
   sub.add_flag("--force", o->force, "run every step; reuse nothing");
-  sub.add_option("--force-step", o->force_steps, "run this step even if it could be reused (repeatable)")
+  sub.add_option("--force-step", o->force_steps,
+                 "run this step even if it could be reused (repeatable)")
       ->allow_extra_args(false);
   sub.add_option("--only", o->only, "run only this step (its inputs must be reusable)");
   sub.add_option("--until", o->until, "run this step and everything it needs");
@@ -303,8 +389,12 @@ std::function<int()> SetupRun(CLI::App& sub) {
       ->allow_extra_args(false);
   sub.add_flag("--dry-run", o->dry_run,
                "say what would be reused and what would run, and why; run nothing");
+  o->remote.AddTo(sub);
+  sub.add_option("--folder", o->folder,
+                 "with --server: the folder whose files are sent (default: the pipeline's own)");
   AddQuiet(sub, o->quiet);
   return [o] {
+    if (o->remote.remote()) return RunOnServer(*o);
     HostRun();
     int code = 0;
     Result<std::unique_ptr<app::Session>> session = Open(o->workspace);
@@ -326,10 +416,12 @@ std::function<int()> SetupRun(CLI::App& sub) {
     Result<engine::RunOptions> options = app::SubmitOptions(*g, given, o->tags);
     if (!options.ok()) return Fail(options.status());
     if (!o->dry_run) {
-      std::optional<meta::RunRecord> earlier = app::InterruptedEarlier(s, g->pipeline->job.file, cwd);
+      std::optional<meta::RunRecord> earlier =
+          app::InterruptedEarlier(s, g->pipeline->job.file, cwd);
       if (earlier) {
-        Say(stderr, "note: run {} of {} was interrupted (its weft process was gone); `weft resume "
-                    "{}` finishes it as it was submitted\n",
+        Say(stderr,
+            "note: run {} of {} was interrupted (its weft process was gone); `weft resume "
+            "{}` finishes it as it was submitted\n",
             earlier->id, g->pipeline->job.file, earlier->id);
       }
     }

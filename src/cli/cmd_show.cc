@@ -8,17 +8,6 @@
 #include "cli/remote_args.h"
 
 namespace weft::cli {
-namespace {
-
-// Seconds from `started_ns` to `finished_ns`, or to now while it runs (a running step counts up).
-double Seconds(const Json& j, bool running) {
-  int64_t start = IntOf(j, "started_ns");
-  int64_t end = running ? RealOs().NowNs() : IntOf(j, "finished_ns");
-  return start && end > start ? (end - start) / 1e9 : 0;
-}
-
-}  // namespace
-
 std::function<int()> SetupShow(CLI::App& sub) {
   struct Options {
     Target target;
@@ -58,13 +47,13 @@ std::function<int()> SetupShow(CLI::App& sub) {
     for (const Json& s : steps) {
       std::string waiting = TextOf(s, "waiting");
       fmt::print("{:<{}}  {:<10} {:>8.1f}s  {:<20}  {}\n", TextOf(s, "name"), width,
-                 TextOf(s, "status"), Seconds(s, TextOf(s, "status") == "running"),
+                 TextOf(s, "status"), SecondsOf(s, TextOf(s, "status") == "running"),
                  TextOf(s, "fingerprint").substr(0, 19),
                  waiting.empty() ? TextOf(s, "message") : waiting);
       for (const Json& j : *s.Find("jobs")->Items()) {
         fmt::print("{:<{}}  {:<10} {:>8.1f}s  {:<20}  {}\n",
                    fmt::format("  job {}", IntOf(j, "job")), width, TextOf(j, "status"),
-                   Seconds(j, false), "", TextOf(j, "message"));
+                   SecondsOf(j, false), "", TextOf(j, "message"));
       }
     }
     return 0;

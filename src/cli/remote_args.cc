@@ -10,6 +10,7 @@
 
 #include "base/archive.h"
 #include "base/fs.h"
+#include "base/os.h"
 
 namespace weft::cli {
 
@@ -121,6 +122,12 @@ std::string QueryValue(const std::string& value) {
     }
   }
   return out;
+}
+
+double SecondsOf(const Json& j, bool running) {
+  int64_t start = IntOf(j, "started_ns");
+  int64_t end = running ? RealOs().NowNs() : IntOf(j, "finished_ns");
+  return start && end > start ? (end - start) / 1e9 : 0;
 }
 
 std::string UtcDate(int64_t ns, bool seconds) {

@@ -57,6 +57,9 @@ int64_t IntOf(const Json& j, const char* key);
 // A query string parameter, percent-encoded.
 std::string QueryValue(const std::string& value);
 
+// Seconds from a JSON object's `started_ns` to its `finished_ns`, or to now while it runs.
+double SecondsOf(const Json& j, bool running);
+
 // "2026-06-01 10:20 UTC" ("2026-06-01 10:20:05 UTC" with `seconds`); "never" for 0.
 std::string UtcDate(int64_t ns, bool seconds = false);
 

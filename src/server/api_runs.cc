@@ -153,6 +153,14 @@ std::vector<Endpoint> RunEndpoints(const ApiParts& parts) {
                     {"experiment", "string", "the run's experiment (default: the pipeline's)"},
                     {"tag", "string", "KEY=VALUE, repeatable"},
                     {"set", "string", "inputs.NAME=VALUE, repeatable"},
+                    {"default_experiment", "string",
+                     "the experiment when neither `experiment` nor the pipeline names one "
+                     "(`weft run --server`: the folder it was run from)"},
+                    {"force", "boolean", "`true`: reuse nothing (`weft run --force`)"},
+                    {"force_step", "string",
+                     "run this step even if it could be reused; repeatable"},
+                    {"only", "string", "run only this step"},
+                    {"until", "string", "run this step and everything it needs"},
                     {"project", "string",
                      "the project to run in (admins; others run in their own)"}},
           .request_schema = Type("string").Set("format", "binary"),
@@ -183,6 +191,13 @@ std::vector<Endpoint> RunEndpoints(const ApiParts& parts) {
               }
               engine::RunOptions options;
               options.experiment = r.Query("experiment").value_or("");
+              options.default_experiment = r.Query("default_experiment").value_or("");
+              options.force = r.Query("force").value_or("") == "true";
+              for (auto [it, end] = r.query.equal_range("force_step"); it != end; ++it) {
+                options.force_steps.insert(it->second);
+              }
+              options.only = r.Query("only").value_or("");
+              options.until = r.Query("until").value_or("");
               return parts.host.Submit(source, RunOptionsFor(c, *project, source, options), tags);
             });
           },

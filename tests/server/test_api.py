@@ -4,6 +4,7 @@ import io
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import tarfile
@@ -529,3 +530,56 @@ def test_show_says_why_a_step_waits_for_compute(server, admin):
         shutil.rmtree(hold_dir, ignore_errors=True)
     done = wait(contributor, run)
     assert done["status"] == "succeeded" and all(s["waiting"] == "" for s in done["steps"]), done
+
+
+def test_weft_run_through_a_server_follows_the_run_and_ctrl_c_cancels_it(server, admin, workdir):
+    admin.call("POST", "/api/v1/projects", {"name": "vision"})
+    contributor = Api(server, make_token(admin, "vision", "contributor"))
+    env = {"WEFT_SERVER": server.url, "WEFT_TOKEN": contributor.token}
+    folder = os.path.join(workdir, "my project")
+    os.makedirs(folder)
+    with open(os.path.join(folder, "p.yml"), "w") as f:
+        f.write("type: pipeline\ninputs: {word: hi}\njobs:\n  say:\n    type: command\n"
+                "    command: echo said ${{inputs.word}}; test ${{inputs.word}} != fail\n"
+                "    environment: {image: python:3.11}\n    inputs: {word: '${{parent.inputs.word}}'}\n")
+    p = weft("run", "p.yml", "--set", "inputs.word=hello", "--tag", "via=cli", env=env, cwd=folder)
+    lines = p.stdout.splitlines()
+    run = lines[0].split()[1]
+    assert lines[0] == f"run {run} on {server.url}", lines
+    assert any(re.match(r"\[ *[\d.]+s\] succeeded +say +\(", line) for line in lines), lines
+    assert lines[-1] == f"run {run}: succeeded", lines
+    detail = wait(contributor, run)
+    assert detail["experiment"] == "my project" and detail["tags"]["via"] == "cli", detail
+    log = contributor.call("GET", f"/api/v1/runs/{run}/log?step=say")[1]["text"]
+    assert "said hello" in log
+    # Again: reused, as here.
+    again = weft("run", "p.yml", "--set", "inputs.word=hello", env=env, cwd=folder).stdout
+    assert re.search(r"\] reused +say", again), again
+    failed = weft("run", "p.yml", "--set", "inputs.word=fail", env=env, cwd=folder, check=False)
+    assert failed.returncode == 1 and failed.stdout.splitlines()[-1].endswith(": failed"), failed.stdout
+    bad = weft("run", "p.yml", "--set", "inputs.nope=1", env=env, cwd=folder, check=False)
+    assert bad.returncode == 2 and "nope" in bad.stderr, bad.stderr
+    # Ctrl-C cancels the run on the server.
+    hold_dir = tempfile.mkdtemp(prefix="weft-hold-")
+    hold = os.path.join(hold_dir, "hold")
+    open(hold, "w").close()
+    with open(os.path.join(folder, "held.yml"), "w") as f:
+        f.write(f"type: pipeline\njobs:\n  wait:\n    type: command\n    command: while [ -e {hold} ]; do sleep 0.1; done\n"
+                "    environment: {image: python:3.11}\n")
+    e = dict(os.environ)
+    e.update(env)
+    proc = subprocess.Popen([os.environ.get("WEFT_BIN", "weft"), "run", "held.yml"], cwd=folder, env=e,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = proc.stdout.readline()
+    held = first.split()[1]
+    deadline = time.time() + 30
+    while contributor.call("GET", f"/api/v1/runs/{held}")[1]["steps"][0]["status"] != "running":
+        assert time.time() < deadline
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (out, err)
+    assert out.splitlines()[-1] == f"run {held}: canceled", out
+    assert contributor.call("GET", f"/api/v1/runs/{held}")[1]["status"] == "canceled"
+    os.remove(hold)
+    shutil.rmtree(hold_dir, ignore_errors=True)
