@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <map>
 #include <ctime>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -135,7 +135,8 @@ Json MetricsJson(const std::vector<StepMetrics>& steps, bool history) {
     step.Set("reused_from",
              sm.step.status == meta::StepStatus::kReused ? sm.step.reused_run : std::string());
     Json params = Json::MakeObject(), tags = Json::MakeObject();
-    for (const meta::ParamRecord& p : sm.params) (p.kind == "param" ? params : tags).Set(p.name, p.value);
+    for (const meta::ParamRecord& p : sm.params)
+      (p.kind == "param" ? params : tags).Set(p.name, p.value);
     step.Set("params", params).Set("tags", tags);
     Json metrics = Json::MakeArray();
     if (history) {
@@ -208,6 +209,96 @@ Json AuditJson(const meta::AuditRecord& a) {
       .Set("action", a.action)
       .Set("target", a.target)
       .Set("detail", a.detail);
+}
+
+namespace {
+
+Json LineageNodeJson(const queries::LineageNode& n) {
+  using queries::LineageNode;
+  Json j = Json::MakeObject();
+  switch (n.kind) {
+    case LineageNode::Kind::kValue:
+      j.Set("kind", "value").Set("input", n.port).Set("value", n.value);
+      break;
+    case LineageNode::Kind::kStep:
+      j.Set("kind", "step").Set("run", n.step.run_id).Set("step", n.step.name);
+      j.Set("status", std::string(meta::Name(n.step.status)));
+      if (!n.port.empty()) j.Set("input", n.port);
+      if (n.step.status == meta::StepStatus::kReused) j.Set("reused_run", n.step.reused_run);
+      if (n.repeated) j.Set("repeated", true);
+      break;
+    case LineageNode::Kind::kObject: {
+      j.Set("kind", "object").Set("digest", "sha256:" + n.digest);
+      if (!n.port.empty()) j.Set("port", n.port);
+      if (!n.value.empty()) j.Set("source", n.value);
+      Json assets = Json::MakeArray();
+      for (const meta::AssetRecord& a : n.assets) {
+        Json aj = Json::MakeObject();
+        assets.Push(aj.Set("kind", a.kind).Set("name", a.name).Set("version", a.version));
+      }
+      j.Set("assets", assets);
+      if (n.repeated) j.Set("repeated", true);
+      break;
+    }
+  }
+  Json children = Json::MakeArray();
+  for (const LineageNode& c : n.children) children.Push(LineageNodeJson(c));
+  return j.Set("children", children);
+}
+
+// Leaves out steps of runs the caller does not see (and all below them); counts those it keeps.
+Status Prune(meta::MetaStore& meta, const Caller& caller, queries::LineageNode& n,
+             std::map<std::string, bool>& visible, int& steps) {
+  std::vector<queries::LineageNode> kept;
+  for (queries::LineageNode& c : n.children) {
+    if (c.kind == queries::LineageNode::Kind::kStep) {
+      auto it = visible.find(c.step.run_id);
+      if (it == visible.end()) {
+        Result<std::optional<meta::RunRecord>> run = meta.FindRun(c.step.run_id);
+        if (!run.ok()) return run.status();
+        it = visible.emplace(c.step.run_id, *run && caller.Sees((*run)->project)).first;
+      }
+      if (!it->second) continue;
+      ++steps;
+    }
+    Status s = Prune(meta, caller, c, visible, steps);
+    if (!s.ok()) return s;
+    kept.push_back(std::move(c));
+  }
+  n.children = std::move(kept);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<Json> LineageJson(meta::MetaStore& meta, const Caller& caller, const std::string& ref,
+                         bool downstream) {
+  // A run's output: the run must be one the caller sees.
+  if (size_t slash = ref.find('/'); slash != std::string::npos && !caller.admin()) {
+    Result<std::optional<meta::RunRecord>> run = meta.FindRun(ref.substr(0, slash));
+    if (!run.ok()) return run.status();
+    if (!*run || !caller.Sees((*run)->project)) {
+      return Status::NotFound(fmt::format("no run `{}`", ref.substr(0, slash)));
+    }
+  }
+  Result<queries::LineageRoot> root = queries::FindLineageRoot(meta, ref);
+  if (!root.ok()) return root.status();
+  Result<queries::LineageNode> tree = downstream ? queries::TraceDownstream(meta, root->digest)
+                                                 : queries::TraceUpstream(meta, root->digest);
+  if (!tree.ok()) return tree.status();
+  std::map<std::string, bool> visible;
+  int steps = 0;
+  Status s = Prune(meta, caller, *tree, visible, steps);
+  if (!s.ok()) return s;
+  bool asset = !tree->assets.empty();
+  if (!caller.admin() && steps == 0 && !asset) {
+    return Status::NotFound(fmt::format("nothing your runs made or used is `{}`", ref));
+  }
+  return Json::MakeObject()
+      .Set("ref", ref)
+      .Set("described", root->described)
+      .Set("direction", downstream ? "downstream" : "upstream")
+      .Set("tree", LineageNodeJson(*tree));
 }
 
 }  // namespace weft::app

@@ -6,11 +6,13 @@
 #include <utility>
 #include <vector>
 
+#include "app/identity.h"
 #include "app/runs.h"
 #include "base/json.h"
 #include "base/status.h"
 #include "meta/meta.h"
 #include "queries/compare.h"
+#include "queries/lineage.h"
 
 namespace weft::app {
 
@@ -51,6 +53,13 @@ Json ExplainJson(const std::string& run, const std::string& step,
                  const std::vector<std::string>& lines);
 
 // A server's projects (with their quotas), tokens (never their hashes) and audit entries.
+// Lineage (`weft lineage`, GET /lineage): {ref, described, direction, tree}, each node of the tree
+// {kind: object|step|value, ..., children}. Only what the caller sees: steps of runs of other
+// projects are left out with all below them, and a digest no visible run made or used is NotFound
+// (as if it did not exist).
+Result<Json> LineageJson(meta::MetaStore& meta, const Caller& caller, const std::string& ref,
+                         bool downstream);
+
 Json ProjectJson(const meta::ProjectRecord& project);
 Json TokenJson(const meta::TokenRecord& token);
 Json AuditJson(const meta::AuditRecord& entry);

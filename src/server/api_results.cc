@@ -409,6 +409,26 @@ std::vector<Endpoint> ResultEndpoints(const ApiParts& parts) {
                 {"diff", "string", "true: only the rows that differ"}},
       .response_schema = Type("object"),
       .handle = Compare});
+  out.push_back(Endpoint{
+      .method = "GET",
+      .path = "/lineage",
+      .summary = "Where an object came from (upstream) or who used it (downstream), as `weft "
+                 "lineage` gives it; only steps of runs the token sees",
+      .query =
+          {{"ref", "string",
+            "sha256:DIGEST, RUN/STEP.OUTPUT, or a data or model asset NAME:VERSION (required)"},
+           {"direction", "string", "upstream (default) or downstream"}},
+      .response_schema = Obj(
+          {{"ref", Str()}, {"described", Str()}, {"direction", Str()}, {"tree", Type("object")}}),
+      .handle = [](Call& c) -> Result<Json> {
+        std::string ref = c.request.Query("ref").value_or("");
+        std::string direction = c.request.Query("direction").value_or("upstream");
+        if (ref.empty()) return Status::Invalid("`ref` names what to trace");
+        if (direction != "upstream" && direction != "downstream") {
+          return Status::Invalid("`direction` is upstream or downstream");
+        }
+        return app::LineageJson(c.meta, c.caller, ref, direction == "downstream");
+      }});
   out.push_back(
       Endpoint{.method = "GET",
                .path = "/runs/{run}/download",

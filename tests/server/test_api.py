@@ -583,3 +583,30 @@ def test_weft_run_through_a_server_follows_the_run_and_ctrl_c_cancels_it(server,
     assert contributor.call("GET", f"/api/v1/runs/{held}")[1]["status"] == "canceled"
     os.remove(hold)
     shutil.rmtree(hold_dir, ignore_errors=True)
+
+
+def test_lineage_through_the_server_shows_only_the_callers_runs(server, admin):
+    for p in ("vision", "nlp"):
+        admin.call("POST", "/api/v1/projects", {"name": p})
+    vision = Api(server, make_token(admin, "vision", "contributor"))
+    nlp = Api(server, make_token(admin, "nlp", "contributor"))
+    run = submit(vision, {"p.yml": HELD.replace("HOLD", "/nonexistent/hold")})["id"]
+    assert wait(vision, run)["status"] == "succeeded"
+    status, up = vision.call("GET", f"/api/v1/lineage?ref={run}/second.out")
+    assert status == 200, up
+    made_by = up["tree"]["children"][0]
+    assert (made_by["kind"], made_by["step"], made_by["run"]) == ("step", "second", run), up
+    assert made_by["children"][0]["children"][0]["step"] == "first"
+    digest = up["tree"]["digest"]
+    # The other project: neither the run nor the object exists for it.
+    assert nlp.call("GET", f"/api/v1/lineage?ref={run}/second.out")[0] == 404
+    assert nlp.call("GET", f"/api/v1/lineage?ref={digest}")[0] == 404
+    # Downstream of the first step's output: the second step used it.
+    first = made_by["children"][0]["digest"]
+    down = vision.call("GET", f"/api/v1/lineage?ref={first}&direction=downstream")[1]
+    assert down["tree"]["children"][0]["step"] == "second", down
+    # The CLI prints the same through the server as on the workspace.
+    env = {"WEFT_SERVER": server.url, "WEFT_TOKEN": vision.token}
+    remote = weft("lineage", f"{run}/second.out", env=env).stdout
+    local = weft("lineage", f"{run}/second.out", "--workspace", server.workspace).stdout
+    assert remote == local and "made by step second" in remote, (remote, local)
