@@ -73,6 +73,29 @@ Status Host::Cancel(const std::string& run_id) {
   });
 }
 
+Result<std::string> Host::ResumeHere(const std::string& run_id) {
+  Result<std::unique_ptr<Resumption>> r = PrepareResume(session_, run_id);
+  if (!r.ok()) return r.status();
+  if (!(*r)->graph->ok()) return Status::Invalid((*r)->graph->diags.FormatAll());
+  const LoadedGraph& g = *(*r)->graph;
+  Result<std::string> id = engine_.Submit({g.pipeline.get(), &g.graph, (*r)->options, nullptr});
+  if (!id.ok()) return id.status();
+  live_[*id].resumption = std::move(*r);
+  return *id;
+}
+
+Result<meta::RunRecord> Host::Resume(const std::string& run_id) {
+  return Call<Result<meta::RunRecord>>([&]() -> Result<meta::RunRecord> {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) return Status::Busy("the server is shutting down: it takes no new runs");
+    }
+    Result<std::string> id = ResumeHere(run_id);
+    if (!id.ok()) return id.status();
+    return session_.FindRun(*id);
+  });
+}
+
 Result<Host::Resumed> Host::ResumeInterrupted() {
   return Call<Result<Resumed>>([&]() -> Result<Resumed> {
     Resumed out;
@@ -94,22 +117,11 @@ Result<Host::Resumed> Host::ResumeInterrupted() {
       auto problem = [&](const std::string& why) {
         out.problems.push_back(fmt::format("run {}: {}", run.id, why));
       };
-      Result<std::unique_ptr<Resumption>> r = PrepareResume(session_, run.id);
-      if (!r.ok()) {
-        problem(r.status().message());
-        continue;
-      }
-      if (!(*r)->graph->ok()) {
-        problem((*r)->graph->diags.FormatAll());
-        continue;
-      }
-      const LoadedGraph& g = *(*r)->graph;
-      Result<std::string> id = engine_.Submit({g.pipeline.get(), &g.graph, (*r)->options, nullptr});
+      Result<std::string> id = ResumeHere(run.id);
       if (!id.ok()) {
         problem(id.status().message());
         continue;
       }
-      live_[*id].resumption = std::move(*r);
       out.runs.emplace_back(run.id, *id);
     }
     return out;

@@ -37,6 +37,9 @@ class Host {
   // Cancels a run this host runs (its steps get their grace period); NotFound when it is not one
   // of its live runs.
   Status Cancel(const std::string& run_id);
+  // Resumes a served run as `weft resume` does (one that failed, was canceled or interrupted);
+  // returns the new run.
+  Result<meta::RunRecord> Resume(const std::string& run_id);
   // Resumes, as `weft resume` does, every served run (of a project other than the workspace's own,
   // `local`) that a server stopping (or dying) left interrupted and that no run resumes yet.
   struct Resumed {
@@ -61,6 +64,8 @@ class Host {
   template <typename T>
   T Call(std::function<T()> task);
   void Loop();
+  // In the host's thread: resumes `run_id`; the new run's id.
+  Result<std::string> ResumeHere(const std::string& run_id);
 
   Session& session_;
   engine::Engine engine_;

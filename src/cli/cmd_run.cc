@@ -257,6 +257,50 @@ int Execute(app::Session& session, const app::LoadedGraph& g, const engine::RunO
   return r->exit_code;
 }
 
+// Follows a run on a server: each step's changes printed as they are seen, then how it ended;
+// Ctrl-C cancels it there. Exit codes as for a run here.
+int Follow(server::HttpClient& client, const std::string& id) {
+  std::fflush(stdout);
+  auto start = std::chrono::steady_clock::now();
+  std::map<std::string, std::string> seen;  // step -> status printed
+  bool canceled = false;
+  for (;;) {
+    if (Interrupted() && !canceled) {
+      canceled = true;
+      Result<Json> c = CallApi(client, "POST", "/runs/" + QueryValue(id) + "/cancel");
+      if (!c.ok()) Say(stderr, "warning: {}\n", c.status().message());
+    }
+    Result<Json> run = CallApi(client, "GET", "/runs/" + QueryValue(id));
+    if (!run.ok()) return Fail(run.status());
+    double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    for (const Json& step : *run->Find("steps")->Items()) {
+      std::string name = TextOf(step, "name");
+      std::string status = TextOf(step, "status");
+      if (status == "pending" || seen[name] == status) continue;
+      seen[name] = status;
+      std::string note = status == "succeeded" || status == "failed" || status == "timed-out"
+                             ? fmt::format("  ({:.1f}s)", SecondsOf(step, false))
+                             : "";
+      if (status != "succeeded" && !TextOf(step, "message").empty()) {
+        note += "  " + TextOf(step, "message");
+      }
+      Say(stdout, "[{:7.1f}s] {:<10} {}{}\n", t, status, name, note);
+    }
+    std::fflush(stdout);
+    std::string status = TextOf(*run, "status");
+    if (status != "running") {
+      Say(stdout, "\nrun {}: {}\n", id, status);
+      if (status == "succeeded") return kExitOk;
+      if (status == "canceled") return kExitCanceled;
+      return status == "failed" ? kExitStepFailed : kExitSystem;
+    }
+    struct pollfd p {
+      InterruptFd(), POLLIN, 0
+    };
+    ::poll(&p, 1, 300);
+  }
+}
+
 // `weft run --server URL`: the pipeline's folder is sent to the server, which runs it; its steps
 // are followed (their changes printed as they are seen) until the run ends, and Ctrl-C cancels
 // it there. Exit codes as for a run here.
@@ -293,45 +337,7 @@ int RunOnServer(const Options& o) {
   if (!submitted.ok()) return Fail(submitted.status());
   std::string id = TextOf(*submitted->Find("run"), "id");
   Say(stdout, "run {} on {}\n", id, o.remote.Url());
-  std::fflush(stdout);
-  auto start = std::chrono::steady_clock::now();
-  std::map<std::string, std::string> seen;  // step -> status printed
-  bool canceled = false;
-  for (;;) {
-    if (Interrupted() && !canceled) {
-      canceled = true;
-      Result<Json> c = CallApi(**client, "POST", "/runs/" + QueryValue(id) + "/cancel");
-      if (!c.ok()) Say(stderr, "warning: {}\n", c.status().message());
-    }
-    Result<Json> run = CallApi(**client, "GET", "/runs/" + QueryValue(id));
-    if (!run.ok()) return Fail(run.status());
-    double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    for (const Json& step : *run->Find("steps")->Items()) {
-      std::string name = TextOf(step, "name");
-      std::string status = TextOf(step, "status");
-      if (status == "pending" || seen[name] == status) continue;
-      seen[name] = status;
-      std::string note = status == "succeeded" || status == "failed" || status == "timed-out"
-                             ? fmt::format("  ({:.1f}s)", SecondsOf(step, false))
-                             : "";
-      if (status != "succeeded" && !TextOf(step, "message").empty()) {
-        note += "  " + TextOf(step, "message");
-      }
-      Say(stdout, "[{:7.1f}s] {:<10} {}{}\n", t, status, name, note);
-    }
-    std::fflush(stdout);
-    std::string status = TextOf(*run, "status");
-    if (status != "running") {
-      Say(stdout, "\nrun {}: {}\n", id, status);
-      if (status == "succeeded") return kExitOk;
-      if (status == "canceled") return kExitCanceled;
-      return status == "failed" ? kExitStepFailed : kExitSystem;
-    }
-    struct pollfd p {
-      InterruptFd(), POLLIN, 0
-    };
-    ::poll(&p, 1, 300);
-  }
+  return Follow(**client, id);
 }
 
 void AddQuiet(CLI::App& sub, bool& quiet) {
@@ -346,18 +352,30 @@ void AddQuiet(CLI::App& sub, bool& quiet) {
 std::function<int()> SetupResume(CLI::App& sub) {
   struct Options {
     WorkspaceArgs workspace;
+    RemoteArgs remote;
     std::string run;
     int64_t jobs = 0;
     bool quiet = false;
   };
   auto o = std::make_shared<Options>();
   o->workspace.AddTo(sub);
+  o->remote.AddTo(sub);
   sub.add_option("run", o->run, "the run to finish (`last` for the newest)")->required();
   sub.add_option("-j,--jobs", o->jobs, "CPU capacity to schedule on (default: as submitted)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
   AddQuiet(sub, o->quiet);
   return [o] {
     HostRun();
+    if (o->remote.remote()) {
+      if (o->jobs > 0) return Fail(Status::Invalid("--jobs is not taken through a server"));
+      Result<std::unique_ptr<server::HttpClient>> client = o->remote.Connect();
+      if (!client.ok()) return Fail(client.status());
+      Result<Json> r = CallApi(**client, "POST", "/runs/" + QueryValue(o->run) + "/resume");
+      if (!r.ok()) return Fail(r.status());
+      std::string id = TextOf(*r->Find("run"), "id");
+      Say(stdout, "resuming run {} as run {} on {}\n", o->run, id, o->remote.Url());
+      return Follow(**client, id);
+    }
     Result<std::unique_ptr<app::Session>> session = Open(o->workspace);
     if (!session.ok()) return Fail(session.status());
     Result<std::unique_ptr<app::Resumption>> r = app::PrepareResume(**session, o->run);

@@ -202,6 +202,32 @@ std::vector<Endpoint> RunEndpoints(const ApiParts& parts) {
             });
           },
           .also_success = 200},
+      Endpoint{.method = "POST",
+               .path = "/runs/{run}/resume",
+               .summary =
+                   "Resume a run that failed, was canceled or was interrupted, as `weft resume` "
+                   "does: a new run of exactly what it was submitted with, reusing what "
+                   "succeeded (contributors; runs this server ran)",
+               .response_schema = Obj({{"run", RunSummarySchema()}}),
+               .success = 201,
+               .handle = [&parts](Call& c) -> Result<Json> {
+                 Result<meta::RunRecord> run = VisibleRun(c, c.request.params.at("run"));
+                 if (!run.ok()) return run.status();
+                 if (!c.caller.Can(app::Role::kContributor, run->project)) {
+                   return Status::Denied("resuming runs needs a contributor's token");
+                 }
+                 if (run->project == "local") {
+                   return Status::Invalid(fmt::format(
+                       "run {} was run by `weft run` on this workspace: `weft resume {}` there",
+                       run->id, run->id));
+                 }
+                 Result<meta::RunRecord> resumed = parts.host.Resume(run->id);
+                 if (!resumed.ok()) return resumed.status();
+                 Status logged = app::Audit(c.meta, c.caller, run->project, "run.resume",
+                                            resumed->id, run->id, c.now_ns);
+                 if (!logged.ok()) return logged;
+                 return Json::MakeObject().Set("run", app::RunSummaryJson(*resumed));
+               }},
       {"POST",
        "/runs/{run}/cancel",
        "Cancel a running run: its steps get their grace period (contributors)",

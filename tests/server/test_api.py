@@ -610,3 +610,29 @@ def test_lineage_through_the_server_shows_only_the_callers_runs(server, admin):
     remote = weft("lineage", f"{run}/second.out", env=env).stdout
     local = weft("lineage", f"{run}/second.out", "--workspace", server.workspace).stdout
     assert remote == local and "made by step second" in remote, (remote, local)
+
+
+def test_a_failed_run_is_resumed_through_the_server(server, admin, workdir):
+    admin.call("POST", "/api/v1/projects", {"name": "vision"})
+    contributor = Api(server, make_token(admin, "vision", "contributor"))
+    reader = Api(server, make_token(admin, "vision", "reader", name="r"))
+    env = {"WEFT_SERVER": server.url, "WEFT_TOKEN": contributor.token}
+    flag_dir = tempfile.mkdtemp(prefix="weft-flag-")
+    flag = os.path.join(flag_dir, "fail")
+    open(flag, "w").close()
+    run = submit(contributor, {"p.yml": HELD.replace("while [ -e HOLD ]; do sleep 0.1; done; ",
+                                                     f"test ! -e {flag} && ")})["id"]
+    assert wait(contributor, run)["status"] == "failed"
+    assert reader.call("POST", f"/api/v1/runs/{run}/resume")[0] == 403
+    os.remove(flag)
+    p = weft("resume", run, env=env, cwd=workdir)
+    first = p.stdout.splitlines()[0]
+    assert first.startswith(f"resuming run {run} as run r") and first.endswith(server.url), p.stdout
+    new = first.split()[5]
+    assert p.stdout.splitlines()[-1] == f"run {new}: succeeded", p.stdout
+    detail = wait(contributor, new)
+    assert [s["status"] for s in detail["steps"]] == ["reused", "succeeded"], detail
+    # Succeeded: nothing to resume.
+    again = contributor.call("POST", f"/api/v1/runs/{new}/resume")
+    assert again[0] == 400 and "nothing to resume" in again[1]["error"]["message"], again
+    shutil.rmtree(flag_dir, ignore_errors=True)
