@@ -153,6 +153,16 @@ class Client:
     def cancel(self, run_id):
         return self._call("POST", f"/runs/{_seg(run_id)}/cancel")
 
+    def resume(self, run_id):
+        """Resumes a failed, canceled or interrupted run as `weft resume` does; the new run."""
+        return self._call("POST", f"/runs/{_seg(run_id)}/resume")["run"]
+
+    def lineage(self, ref, downstream=False):
+        """Where `ref` (RUN/STEP.OUTPUT, sha256:DIGEST, an asset NAME:VERSION) came from, or who
+        used it: {"described", "tree": {"kind", ..., "children"}}."""
+        return self._call("GET", "/lineage", {"ref": ref,
+                                              "direction": "downstream" if downstream else "upstream"})
+
     def wait(self, run_id, timeout=None, poll=0.5):
         """Waits for a run to end and returns it; TimeoutError after `timeout` seconds."""
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -310,6 +320,23 @@ class Client:
     def fire_schedule(self, name):
         """Fires a schedule now; returns the run id it started."""
         return self._call("POST", f"/schedules/{_seg(name)}/trigger")["run"]
+
+
+    # ---- webhooks -----------------------------------------------------------------------------
+
+    def add_webhook(self, url):
+        """Announces the project's finished runs to `url`; the answer holds the signing secret
+        (shown this once)."""
+        return self._call("POST", "/webhooks", json_body={"url": url})
+
+    def webhooks(self):
+        return self._call("GET", "/webhooks")["webhooks"]
+
+    def webhook_deliveries(self, webhook_id):
+        return self._call("GET", f"/webhooks/{_seg(webhook_id)}/deliveries")["deliveries"]
+
+    def delete_webhook(self, webhook_id):
+        return self._call("DELETE", f"/webhooks/{_seg(webhook_id)}")
 
 
 def _seg(text):

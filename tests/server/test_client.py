@@ -96,3 +96,23 @@ def test_the_client_manages_and_fires_schedules(server, admin, workdir):
     with pytest.raises(WeftError) as e:
         c.schedule("hourly")
     assert e.value.status == 404 and e.value.message == "no schedule `hourly`"
+
+
+def test_the_client_resumes_traces_and_manages_webhooks(server, admin, workdir):
+    from test_api import PIPELINE
+    admin.call("POST", "/api/v1/projects", {"name": "vision"})
+    owner = Client(server.url, make_token(admin, "vision", "owner"))
+    folder = os.path.join(workdir, "traced")
+    write(folder, {"p.yml": PIPELINE})
+    run = owner.wait(owner.submit(os.path.join(folder, "p.yml"))["id"], timeout=60)
+    tree = owner.lineage(f"{run['id']}/hello.out")
+    assert tree["tree"]["children"][0]["step"] == "hello", tree
+    with pytest.raises(WeftError) as e:
+        owner.resume(run["id"])
+    assert e.value.status == 400 and "nothing to resume" in e.value.message
+    hook = owner.add_webhook("http://127.0.0.1:9/never")
+    assert len(hook["secret"]) == 64
+    assert [w["id"] for w in owner.webhooks()] == [hook["id"]]
+    assert owner.webhook_deliveries(hook["id"]) == []
+    owner.delete_webhook(hook["id"])
+    assert owner.webhooks() == []
