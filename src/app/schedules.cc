@@ -57,7 +57,7 @@ Result<std::string> DataState(meta::MetaStore& meta, const ws::Workspace& ws,
   }
   spec::UriLocation where = assets::LocateData(ws, t.path);
   if (!where.error.empty()) return std::string();  // (nothing there yet)
-  Result<store::ObjectRef> tree = store::HashPath(where.path);
+  Result<store::ObjectRef> tree = store::HashPath(where.path, nullptr, &meta);
   if (!tree.ok()) return tree.status();
   return ToHex(tree->digest);
 }

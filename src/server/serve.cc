@@ -166,11 +166,11 @@ Status Serve(app::Session& session, const ServeOptions& options) {
 
   // Finished runs are announced to their projects' webhooks, from a thread of its own (a slow
   // receiver must not hold up the schedules).
-  app::RunNotices notices(session.meta(), session.os());
-  engine_host.Subscribe(&notices);
   Result<MetaPool::Lease> delivery_meta = pool.Acquire();
   if (!delivery_meta.ok()) return delivery_meta.status();
   app::Deliverer deliverer(**delivery_meta, PostWebhook);
+  app::RunNotices notices(session.meta(), session.os());
+  engine_host.Subscribe(&notices);  // (from here on, no early return: Unsubscribe below)
   std::mutex delivery_mu;
   std::condition_variable delivery_wake;
   bool delivery_stop = false;
