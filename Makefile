@@ -65,7 +65,7 @@ $(ASAN_BUILD)/build.ninja:
 # The unit tests built with AddressSanitizer and UndefinedBehaviorSanitizer.
 sanitize: deps test-deps $(ASAN_BUILD)/build.ninja
 	cmake --build $(ASAN_BUILD) -j $(JOBS) --target weft_unit_tests
-	$(ASAN_BUILD)/weft_unit_tests --gtest_brief=1
+	tools/sharded $(JOBS) $(ASAN_BUILD)/weft_unit_tests --gtest_brief=1
 
 # One test (GoogleTest filter), for example: make test-one T='Yaml11*'
 test-one: build

@@ -415,6 +415,18 @@ Result<bool> Scheduler::DataChanged(meta::ScheduleRecord& record, const spec::Sc
   return changed;
 }
 
+Result<const spec::Schedule*> Scheduler::Parsed(const meta::ScheduleRecord& record) {
+  // A schedule's file never changes; replacing the schedule changes its `updated_ns`.
+  auto& [updated, schedule] = parsed_[record.project + "/" + record.name];
+  if (updated != record.updated_ns || !schedule) {
+    Result<spec::Schedule> s = ReadSchedule(ws_, record);
+    if (!s.ok()) return s.status();
+    schedule = std::move(*s);
+    updated = record.updated_ns;
+  }
+  return &*schedule;
+}
+
 Status Scheduler::Save(const meta::ScheduleRecord& record) {
   // Only if no one changed (or disabled, or deleted) it since it was read: changes through the
   // API mark it updated.
@@ -444,10 +456,8 @@ Result<std::vector<Scheduler::Fired>> Scheduler::Tick(int64_t now_ns) {
         if (!s.ok()) return s;
       }
     }
-    if (!record.enabled) continue;
-    bool data = record.next_fire_ns == 0;
-    if (!data && record.next_fire_ns > now_ns) continue;
-    Result<spec::Schedule> s = ReadSchedule(ws_, record);
+    if (!record.enabled || record.next_fire_ns > now_ns) continue;
+    Result<const spec::Schedule*> s = Parsed(record);
     if (!s.ok()) {
       // (Its file was checked when created and its folder never changes: only a damaged
       // workspace gets here.) Disabled, so that it is not tried every second.
@@ -457,9 +467,10 @@ Result<std::vector<Scheduler::Fired>> Scheduler::Tick(int64_t now_ns) {
       out.push_back({record.project, record.name, now_ns, "", "failed: " + s.status().message()});
       continue;
     }
-    if (IsData(*s)) {
+    const spec::Schedule& schedule = **s;
+    if (IsData(schedule)) {
       std::string watch_before = record.watch;
-      Result<bool> changed = DataChanged(record, *s, now_ns);
+      Result<bool> changed = DataChanged(record, schedule, now_ns);
       if (!changed.ok()) return changed.status();
       if (record.watch == watch_before) continue;
       if (!*changed) {
@@ -468,14 +479,15 @@ Result<std::vector<Scheduler::Fired>> Scheduler::Tick(int64_t now_ns) {
         continue;
       }
       Result<std::optional<Fired>> f =
-          Fire(record, *s, now_ns, now_ns, true, "", [&] { return Save(record); });
+          Fire(record, schedule, now_ns, now_ns, true, "", [&] { return Save(record); });
       if (!f.ok() && f.status().code() != Code::kBusy) return f.status();
       if (f.ok() && *f) out.push_back(**f);
       continue;
     }
+    if (record.next_fire_ns == 0) continue;  // a calendar past its end time
     // Calendars: the latest time due fires (once, however many were missed); the next is the
     // first after now.
-    Result<Calendar> cal = Calendar::For(s->trigger, record.created_ns / kSecond);
+    Result<Calendar> cal = Calendar::For(schedule.trigger, record.created_ns / kSecond);
     if (!cal.ok()) return cal.status();
     int64_t now_s = now_ns / kSecond;
     int64_t due = record.next_fire_ns / kSecond;
@@ -491,7 +503,7 @@ Result<std::vector<Scheduler::Fired>> Scheduler::Tick(int64_t now_ns) {
         missed > 0 ? fmt::format("one firing for {} missed while the server was down", missed + 1)
                    : std::string();
     Result<std::optional<Fired>> f =
-        Fire(record, *s, due * kSecond, now_ns, true, note, [&] { return Save(record); });
+        Fire(record, schedule, due * kSecond, now_ns, true, note, [&] { return Save(record); });
     if (!f.ok()) {
       if (f.status().code() == Code::kBusy) continue;
       return f.status();

@@ -102,6 +102,8 @@ class Scheduler {
                                     const spec::Schedule& schedule, int64_t fire_ns, int64_t now_ns,
                                     bool skip_overlap, const std::string& note,
                                     const std::function<Status()>& advance);
+  // The schedule's file, parsed once per version of the schedule.
+  Result<const spec::Schedule*> Parsed(const meta::ScheduleRecord& record);
   // Writes the schedule's new state (inside a transaction); Busy when it changed since it was
   // read.
   Status Save(const meta::ScheduleRecord& record);
@@ -114,6 +116,8 @@ class Scheduler {
   Start start_;
   bool recovered_ = false;  // firings a stopped server left "starting" were marked
   std::map<std::string, int64_t> last_look_ns_;  // data folders: when each was last hashed
+  // By "project/name": the `updated_ns` it was parsed at, and the schedule.
+  std::map<std::string, std::pair<int64_t, std::optional<spec::Schedule>>> parsed_;
 };
 
 }  // namespace weft::app

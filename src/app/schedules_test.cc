@@ -137,6 +137,23 @@ TEST_F(ScheduleFiringTest, AFiringLeftStartingByAStoppedServerIsMarked) {
             "interrupted: the server stopped while starting its run");
 }
 
+TEST_F(ScheduleFiringTest, NothingFiresAfterTheEndTime) {
+  int64_t created = At("2026-06-01T10:20:00Z");
+  ASSERT_TRUE(Create(std::string(kHourly).replace(std::string(kHourly).find("create_job"), 0,
+                                                  "  end_time: \"2026-06-01T11:30:00Z\"\n"),
+                     created)
+                  .ok());
+  Scheduler scheduler = MakeScheduler();
+  ASSERT_EQ(scheduler.Tick(created)->size(), 1u);  // at once
+  ASSERT_TRUE(meta().FinishRun("r1", meta::RunStatus::kSucceeded, 0, 2).ok());
+  ASSERT_EQ(scheduler.Tick(At("2026-06-01T11:00:00Z"))->size(), 1u);
+  EXPECT_EQ((*meta().FindSchedule("vision", "hourly"))->next_fire_ns, 0);
+  // Days later, from a scheduler started again too: nothing more.
+  EXPECT_TRUE(scheduler.Tick(At("2026-06-05T00:00:00Z"))->empty());
+  EXPECT_TRUE(MakeScheduler().Tick(At("2026-06-05T00:00:00Z"))->empty());
+  EXPECT_EQ(started_.size(), 2u);
+}
+
 TEST_F(ScheduleFiringTest, DisabledSchedulesWaitAndEnablingFiresFromThenOn) {
   int64_t created = At("2026-06-01T10:20:00Z");
   ASSERT_TRUE(Create(std::string(kHourly) + "", created).ok());
