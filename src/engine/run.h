@@ -30,17 +30,18 @@ struct JobRun {
   bool running = false;
   bool stopping = false;  // asked to stop (killed: at once)
   bool killed = false;
-  std::string dir;      // the current attempt's folder
+  std::string dir;  // the current attempt's folder
   int64_t started_ns = 0;
   int64_t finished_ns = 0;
   int64_t exit_code = -1;
   std::string message;
-  std::string stop_note;  // why the sweep stopped it or never started it (its policy, its time limit)
-  std::string job_id;       // the executor's durable identity of the attempt
-  int64_t retry_at_ns = 0;  // waiting to be tried again (weft.retries) at this time
+  std::string
+      stop_note;       // why the sweep stopped it or never started it (its policy, its time limit)
+  std::string job_id;  // the executor's durable identity of the attempt
+  int64_t retry_at_ns = 0;    // waiting to be tried again (weft.retries) at this time
   int64_t metrics_size = -1;  // its metrics file's size when last read (-1: none yet)
-  uint64_t log_offset = 0;  // how much of its log observers have been given
-  std::string log_partial;  // a line not finished yet
+  uint64_t log_offset = 0;    // how much of its log observers have been given
+  std::string log_partial;    // a line not finished yet
 };
 
 struct StepRun {
@@ -63,8 +64,8 @@ struct StepRun {
   std::vector<MiniBatch> batches;
   size_t batch_items = 0;
   bool batches_planned = false;
-  bool batches_table = false;  // the split input is a table: mini-batches are rows
-  bool batches_keepable = true;  // run() writes nothing into the outputs (so far)
+  bool batches_table = false;     // the split input is a table: mini-batches are rows
+  bool batches_keepable = true;   // run() writes nothing into the outputs (so far)
   int64_t batches_looked_ns = 0;  // when the workers' results were last looked at
   // While it runs: "412/1000 mini-batches, 2 failed", "5/20 trials, best acc 0.93 (trial 3)".
   std::string progress_note;
@@ -78,14 +79,14 @@ struct StepRun {
   std::vector<size_t> evaluated;
   int64_t sweep_deadline_ns = 0;
   std::string sweep_over;  // why no more trials start (its time is up), once so
-  int best_trial = -1;  // the trial whose outputs are the step's, once chosen
+  int best_trial = -1;     // the trial whose outputs are the step's, once chosen
   meta::StepRecord rec;
 };
 
 class Run {
  public:
-  Run(Engine& engine, const RunRequest& request, std::vector<StepPlan> plans, std::string submission,
-      std::vector<std::string> kept_objects);
+  Run(Engine& engine, const RunRequest& request, std::vector<StepPlan> plans,
+      std::string submission, std::vector<std::string> kept_objects);
 
   const std::string& id() const { return record_.id; }
   const std::string& StepName(uint32_t step) const;
@@ -169,7 +170,8 @@ class Run {
   std::string BatchesDir(uint32_t i) const;  // the workers' claims and results
   Status PlanBatches(uint32_t i, const std::string& input_path);
   Result<std::string> PlanTable(uint32_t i, const std::string& input_path);
-  std::string WorkerConfig(uint32_t i, const std::string& input_path, const std::string& output_dir) const;
+  std::string WorkerConfig(uint32_t i, const std::string& input_path,
+                           const std::string& output_dir) const;
   void KeepBatches(uint32_t i);
   std::string GatherBatches(uint32_t i);
   // Sweeps (run_sweep.cc).
@@ -191,17 +193,20 @@ class Run {
   RunOptions options_;
   Redactor redact_;  // applied to everything written about a step: logs, fields, values, messages
   std::vector<StepRun> steps_;
-  std::string submission_;  // recorded with the run, for `weft resume`
+  std::string submission_;                 // recorded with the run, for `weft resume`
   std::vector<std::string> kept_objects_;  // code snapshots and submitted paths (hex digests)
   meta::RunRecord record_;
-  std::string group_;  // the executors' name for this run's jobs
-  std::map<std::string, std::string> tracking_;  // target -> the executor's tracking of the run
+  std::string group_;                               // the executors' name for this run's jobs
+  std::map<std::string, std::string> tracking_;     // target -> the executor's tracking of the run
   std::deque<uint32_t> ready_;                      // producers finished, not yet looked at
   std::vector<std::pair<uint32_t, int>> admitted_;  // given capacity this pass, to start
   std::vector<std::pair<uint32_t, int>> started_;   // started last pass: their job ids to record
   std::vector<std::tuple<uint32_t, int, Status>> start_failures_;
   std::vector<std::pair<uint32_t, int>> retrying_;  // failed attempts waiting for their next try
   std::vector<uint32_t> waiting_;  // waiting for another run computing the same fingerprint
+  // Sweep steps with a time limit (limits.timeout), once started: every pass looks at these
+  // alone, not at every step.
+  std::vector<uint32_t> timed_sweeps_;
   std::map<StepStatus, size_t> finished_;  // how many steps ended in each state
   size_t done_ = 0;
   int64_t metrics_looked_ns_ = 0;  // when running jobs' metrics were last read
@@ -210,7 +215,7 @@ class Run {
   bool failed_ = false;
   bool canceled_ = false;
   bool interrupted_ = false;  // canceled by its host going away
-  bool killed_ = false;  // canceled without grace
+  bool killed_ = false;       // canceled without grace
   Status error_;
 };
 

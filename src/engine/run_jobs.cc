@@ -355,8 +355,9 @@ int64_t Run::NextWakeMs() const {
         std::max<int64_t>(0, (steps_[i].jobs[job].retry_at_ns - now + 999'999) / 1'000'000);
     next = next < 0 ? ms : std::min(next, ms);
   }
-  for (const StepRun& r : steps_) {
-    if (r.sweep_deadline_ns == 0 || !r.sweep_over.empty()) continue;
+  for (uint32_t i : timed_sweeps_) {
+    const StepRun& r = steps_[i];
+    if (!r.sweep_over.empty() || meta::Ended(r.st)) continue;
     int64_t ms = std::max<int64_t>(0, (r.sweep_deadline_ns - now + 999'999) / 1'000'000);
     next = next < 0 ? ms : std::min(next, ms);
   }

@@ -23,13 +23,16 @@ void Run::ReleaseTrials(uint32_t i) {
   StepRun& r = steps_[i];
   const StepPlan::Sweep& sweep = *plans_[i].sweep;
   int total = static_cast<int>(r.jobs.size());
-  if (r.sweep_deadline_ns == 0 && sweep.timeout_s > 0) r.sweep_deadline_ns = Now() + sweep.timeout_s * 1'000'000'000;
+  if (r.sweep_deadline_ns == 0 && sweep.timeout_s > 0) {
+    r.sweep_deadline_ns = Now() + sweep.timeout_s * 1'000'000'000;
+    timed_sweeps_.push_back(i);
+  }
   if (halted_ || !r.sweep_over.empty()) {
     bool skipped = halted_ && !canceled_ && r.sweep_over.empty();
     StepStatus st = skipped ? StepStatus::kSkipped : StepStatus::kCanceled;
     std::string why = !r.sweep_over.empty() ? "not started: " + r.sweep_over
-                      : canceled_            ? "the run was canceled"
-                                             : "an earlier step failed";
+                      : canceled_           ? "the run was canceled"
+                                            : "an earlier step failed";
     for (; r.released < total; ++r.released) {
       JobRun& j = r.jobs[static_cast<size_t>(r.released)];
       j.status = st;
@@ -40,7 +43,8 @@ void Run::ReleaseTrials(uint32_t i) {
     return;
   }
   int active = 0;  // handed out and not ended
-  for (int k = 0; k < r.released; ++k) active += meta::Ended(r.jobs[static_cast<size_t>(k)].status) ? 0 : 1;
+  for (int k = 0; k < r.released; ++k)
+    active += meta::Ended(r.jobs[static_cast<size_t>(k)].status) ? 0 : 1;
   while (r.released < total) {
     if (sweep.max_concurrent > 0 && active >= sweep.max_concurrent) return;
     if (r.released >= static_cast<int>(r.trials.size())) {
@@ -59,13 +63,14 @@ void Run::ProposeTrials(uint32_t i) {
   std::vector<Observed> observed;
   for (size_t k = 0; k < r.points.size(); ++k) {
     Observed o{r.points[k], std::nullopt};
-    if (r.jobs[k].status == StepStatus::kSucceeded && !r.trial_values[k].empty()) o.score = r.trial_values[k].back();
+    if (r.jobs[k].status == StepStatus::kSucceeded && !r.trial_values[k].empty())
+      o.score = r.trial_values[k].back();
     observed.push_back(std::move(o));
   }
   auto first = static_cast<int64_t>(r.trials.size());
   int64_t count = std::min<int64_t>(sweep.batch, sweep.total - first);
-  for (std::vector<double>& u : BayesianPoints(sweep.spec->search_space, observed, sweep.maximize, sweep.seed,
-                                               first, count, sweep.total)) {
+  for (std::vector<double>& u : BayesianPoints(sweep.spec->search_space, observed, sweep.maximize,
+                                               sweep.seed, first, count, sweep.total)) {
     r.trials.push_back(TrialAt(sweep.spec->search_space, static_cast<int64_t>(r.trials.size()), u));
     r.points.push_back(std::move(u));
   }
@@ -91,7 +96,8 @@ void Run::TrialMetrics(uint32_t i, int job, const std::vector<meta::MetricRecord
     trials.push_back({static_cast<int64_t>(k), r.trial_values[k], j.running && !j.stopping});
   }
   for (size_t interval = seen + 1; interval <= values.size(); ++interval) {
-    for (const Stopped& s : ApplyPolicy(policy, sweep.maximize, trials, static_cast<int64_t>(interval))) {
+    for (const Stopped& s :
+         ApplyPolicy(policy, sweep.maximize, trials, static_cast<int64_t>(interval))) {
       StopTrial(i, static_cast<int>(s.trial), kStoppedEarly + s.why);
       for (TrialMetric& t : trials) t.running = t.running && t.trial != s.trial;
     }
@@ -111,8 +117,9 @@ void Run::StopTrial(uint32_t i, int job, const std::string& why) {
 // A sweep whose `limits.timeout` has passed starts no more trials and stops the running ones; the
 // best of those that finished wins.
 void Run::SweepDeadlines() {
+  if (timed_sweeps_.empty()) return;
   int64_t now = Now();
-  for (uint32_t i = 0; i < steps_.size(); ++i) {
+  for (uint32_t i : std::vector<uint32_t>(timed_sweeps_)) {
     StepRun& r = steps_[i];
     if (r.sweep_deadline_ns == 0 || now < r.sweep_deadline_ns || !r.sweep_over.empty() ||
         meta::Ended(r.st)) {
@@ -120,7 +127,8 @@ void Run::SweepDeadlines() {
     }
     r.sweep_over = fmt::format("the sweep's {} s limit (limits.timeout) was reached",
                                plans_[i].sweep->timeout_s);
-    for (size_t k = 0; k < r.jobs.size(); ++k) StopTrial(i, static_cast<int>(k), "stopped: " + r.sweep_over);
+    for (size_t k = 0; k < r.jobs.size(); ++k)
+      StopTrial(i, static_cast<int>(k), "stopped: " + r.sweep_over);
     for (const Slot& slot : engine_.scheduler_->Drain(this, i)) {
       std::string why = "not started: " + r.sweep_over;
       r.jobs[static_cast<size_t>(slot.job)].stop_note = why;
@@ -208,9 +216,9 @@ std::string Run::ChooseTrial(uint32_t i) {
   for (const auto& [k, v] : r.trials[static_cast<size_t>(best)].values) {
     params += fmt::format("{}{}={}", params.empty() ? "" : ", ", k, v.Render());
   }
-  r.rec.message = fmt::format("best trial {} of {} ({}): {} {} {:g}; {} succeeded", best, r.jobs.size(),
-                              params, sweep.maximize ? "highest" : "lowest", sweep.metric, best_value,
-                              succeeded);
+  r.rec.message =
+      fmt::format("best trial {} of {} ({}): {} {} {:g}; {} succeeded", best, r.jobs.size(), params,
+                  sweep.maximize ? "highest" : "lowest", sweep.metric, best_value, succeeded);
   if (stopped > 0) r.rec.message += fmt::format(", {} stopped early", stopped);
   if (canceled > 0) r.rec.message += fmt::format(", {} canceled", canceled);
   if (failed > 0) r.rec.message += fmt::format(", {} failed", failed);
