@@ -82,6 +82,13 @@ TEST(CalendarTest, CronWeekDaysCountFromSundayAndFollowTheZonesSummerTime) {
   EXPECT_EQ(Firings(seven, "2026-11-29T07:00:00Z", 1), Firings(sunday, "2026-11-29T07:00:00Z", 1));
 }
 
+TEST(CalendarTest, AHugeCronStepNamesItsFirstValueAlone) {
+  spec::ScheduleTrigger t =
+      Trigger("  type: cron\n  expression: \"59/2147483647 23/2147483647 * * *\"\n");
+  EXPECT_EQ(Firings(t, "2026-06-01T00:00:00Z", 2),
+            (std::vector<std::string>{"2026-06-01T23:59:00Z", "2026-06-02T23:59:00Z"}));
+}
+
 TEST(CalendarTest, CronStepsListsAndRanges) {
   spec::ScheduleTrigger t = Trigger("  type: cron\n  expression: \"*/20 8-9,17 * * *\"\n");
   EXPECT_EQ(Firings(t, "2026-06-01T09:30:00Z", 4),
@@ -232,6 +239,11 @@ TEST(ScheduleSpecTest, ProblemsAreLocated) {
                 .find("`end_time` is not after `start_time`"),
             std::string::npos);
   EXPECT_NE(Problems("  type: data\n").find("names either a data asset"), std::string::npos);
+  EXPECT_NE(Problems("  type: recurrence\n  frequency: month\n  interval: 99999999999999\n")
+                .find("`interval` is at most 100000"),
+            std::string::npos);
+  EXPECT_NE(Problems("  type: data\n  asset: a\n  interval: 99999999999\n").find("at most"),
+            std::string::npos);
   EXPECT_NE(Problems("  type: recurrence\n  frequency: week\n  interval: 1\n  schedule: {hours: "
                      "1, minutes: 1, week_days: [someday]}\n")
                 .find("`week_days` takes monday ... sunday, not `someday`"),

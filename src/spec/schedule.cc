@@ -1,5 +1,6 @@
 #include "spec/schedule.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <chrono>
@@ -10,6 +11,10 @@
 
 namespace weft::spec {
 namespace {
+
+// Bounds that keep the calendar's arithmetic far from overflow.
+constexpr int64_t kMaxInterval = 100'000;
+constexpr int64_t kMaxSettleSeconds = 7 * 86400;
 
 std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -51,6 +56,7 @@ Status CronField(std::string_view field, const char* what, int lo, int hi,
     bool stepped = false;
     if (size_t slash = item.find('/'); slash != std::string_view::npos) {
       if (!ReadInt(item.substr(slash + 1), step) || step < 1) return bad();
+      step = std::min(step, hi - lo + 1);  // (a larger step names the first value alone)
       item = item.substr(0, slash);
       stepped = true;
     }
@@ -205,7 +211,13 @@ void ParseTrigger(const Source& src, const yaml::Node* n, ScheduleTrigger& t) {
             fmt::format("`frequency` is minute, hour, day, week or month, not `{}`", *freq));
       }
     }
-    if (std::optional<int64_t> interval = f.Int("interval", 1)) t.interval = *interval;
+    if (std::optional<int64_t> interval = f.Int("interval", 1)) {
+      t.interval = *interval;
+      if (*interval > kMaxInterval) {
+        src.diags.Error(src.Loc(f.Get("interval")),
+                        fmt::format("`interval` is at most {}", kMaxInterval));
+      }
+    }
     if (!f.Get("interval")) {
       src.diags.Error(t.loc, "a recurrence needs `interval` (fire every INTERVAL FREQUENCYs)");
     }
@@ -225,6 +237,11 @@ void ParseTrigger(const Source& src, const yaml::Node* n, ScheduleTrigger& t) {
                                   t.path));
     }
     if (std::optional<int64_t> settle = f.Int("interval", 1)) {
+      if (*settle > kMaxSettleSeconds) {
+        src.diags.Error(
+            src.Loc(f.Get("interval")),
+            fmt::format("`interval` is at most {} seconds (a week)", kMaxSettleSeconds));
+      }
       if (!t.asset.empty()) {
         src.diags.Error(src.Loc(f.Get("interval")),
                         "`interval` applies to a datastore folder: how long it must stay "
