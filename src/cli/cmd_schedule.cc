@@ -126,7 +126,7 @@ std::function<int()> SetupSchedule(CLI::App& sub) {
   }
   for (CLI::App* c : {list, show}) c->add_flag("--json", o->json, "print JSON");
 
-  return [o, create, list, show, enable, disable, del, trigger] {
+  return [o, create, show, enable, disable, del, trigger] {  // (otherwise: list)
     const Target& t = o->target;
     bool remote = t.remote.remote();
     // Locally the workspace's admin acts in `local` unless told otherwise.
@@ -224,7 +224,6 @@ std::function<int()> SetupSchedule(CLI::App& sub) {
       }
       return 0;
     }
-    (void)list;
     Result<Json> all = t.Do(
         [&](app::Session& session) -> Result<Json> {
           Result<std::vector<meta::ScheduleRecord>> rs =
