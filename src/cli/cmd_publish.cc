@@ -29,24 +29,15 @@ std::function<int()> SetupPublish(CLI::App& sub) {
       return Fail(Status::Invalid(
           "weft publish publishes to a server: give it with --server URL (or $WEFT_SERVER)"));
     }
-    std::string cwd = Cwd();
-    std::string file = ResolvePath(cwd, o->file);
-    std::string folder = o->folder.empty() ? DirName(file) : ResolvePath(cwd, o->folder);
-    if (StatPath(file) != PathKind::kFile) {
-      return Fail(Status::NotFound(fmt::format("{}: no such file", o->file)));
-    }
-    if (!IsWithin(file, folder)) {
-      return Fail(Status::Invalid(fmt::format("{} is not inside {}", o->file, folder)));
-    }
-    Result<std::string> archive = ArchiveFolder(folder);
-    if (!archive.ok()) return Fail(archive.status());
+    Result<Bundle> bundle = BundleOf(o->file, o->folder);
+    if (!bundle.ok()) return Fail(bundle.status());
     Result<std::unique_ptr<server::HttpClient>> client = o->remote.Connect();
     if (!client.ok()) return Fail(client.status());
-    std::string path = fmt::format("/pipelines?name={}&file={}", QueryValue(o->name),
-                                   QueryValue(file.substr(folder.size() + 1)));
+    std::string path =
+        fmt::format("/pipelines?name={}&file={}", QueryValue(o->name), QueryValue(bundle->file));
     if (!o->description.empty()) path += "&description=" + QueryValue(o->description);
     if (!o->project.empty()) path += "&project=" + QueryValue(o->project);
-    Result<Json> answer = CallApi(**client, "POST", path, *archive, "application/x-tar");
+    Result<Json> answer = CallApi(**client, "POST", path, bundle->archive, "application/x-tar");
     if (!answer.ok()) return Fail(answer.status());
     const Json& v = *answer->Find("version");
     const Json* created = answer->Find("created");

@@ -4,20 +4,22 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <optional>
 
-#include <fmt/format.h>
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
-#include "app/runs.h"
 #include "base/fs.h"
 #include "base/interrupt.h"
 #include "cli/command.h"
 #include "cli/pipeline_args.h"
 #include "cli/remote_args.h"
 #include "cli/workspace_args.h"
+#include "app/runs.h"
 #include "engine/engine.h"
 
 namespace weft::cli {
@@ -88,7 +90,9 @@ class LinePrinter : public engine::Observer {
       last_flush_ = t;
     }
   }
-  void OnWarning(const std::string& message) override { Say(stderr, "warning: {}\n", message); }
+  void OnWarning(const std::string& message) override {
+    Say(stderr, "warning: {}\n", message);
+  }
   void OnSnapshot(const store::SnapshotProgress& p) override {
     double t = Elapsed();
     if (p.files < p.total_files && t - last_snapshot_ < 5) return;  // a line every 5 s in a log
@@ -128,8 +132,7 @@ class TerminalPrinter : public LinePrinter {
  public:
   using LinePrinter::LinePrinter;
   void OnStep(const engine::StepEvent& e) override {
-    if ((brief_ || e.job >= 0) && !NeedsAttention(e.status))
-      return;  // the live line shows the counts
+    if ((brief_ || e.job >= 0) && !NeedsAttention(e.status)) return;  // the live line shows the counts
     std::fputs("\r\033[K", stdout);
     LinePrinter::OnStep(e);
     Redraw();
@@ -145,9 +148,8 @@ class TerminalPrinter : public LinePrinter {
     Redraw();
   }
   void OnSnapshot(const store::SnapshotProgress& p) override {  // on the live line
-    Say(stdout, "\r\033[K{}",
-        FitColumns(fmt::format("[{:7.1f}s] snapshot {}", Elapsed(), SnapshotText(p)),
-                   Columns() - 1));
+    Say(stdout, "\r\033[K{}", FitColumns(fmt::format("[{:7.1f}s] snapshot {}", Elapsed(), SnapshotText(p)),
+                                         Columns() - 1));
     std::fflush(stdout);
   }
   void OnRunStarted(const std::string& run_id, const std::string& workspace) override {
@@ -173,11 +175,10 @@ class TerminalPrinter : public LinePrinter {
                              r.detail.empty() ? "" : " (" + r.detail + ")");
     }
     if (p.running.size() > 4) running += fmt::format(", +{}", p.running.size() - 4);
-    std::string line = fmt::format(
-        "[{:7.1f}s] [{}] {}/{}  done {}  reused {}  failed {}  queued {}  "
-        "{}",
-        Elapsed(), bar, done, p.total, p.succeeded, p.reused, p.failed, p.queued,
-        running.empty() ? "" : "running: " + running);
+    std::string line = fmt::format("[{:7.1f}s] [{}] {}/{}  done {}  reused {}  failed {}  queued {}  "
+                                   "{}",
+                                   Elapsed(), bar, done, p.total, p.succeeded, p.reused, p.failed,
+                                   p.queued, running.empty() ? "" : "running: " + running);
     // The line never reaches the last column: a wrapped line would leave a stale row behind,
     // since \r\033[K clears only the row the cursor is on.
     Say(stdout, "\r\033[K{}", FitColumns(line, Columns() - 1));
@@ -229,8 +230,7 @@ void PrintSummary(meta::MetaStore& meta, const std::string& run_id, bool brief) 
   Say(stdout, "\n{:<{}}  {:<10} {:>9}  {}\n", "step", width, "status", "duration", "note");
   for (const auto& s : listed) {
     double secs = s.started_ns && s.finished_ns ? (s.finished_ns - s.started_ns) / 1e9 : 0;
-    std::string note =
-        s.status == meta::StepStatus::kReused ? fmt::format("from {}", s.reused_run) : "";
+    std::string note = s.status == meta::StepStatus::kReused ? fmt::format("from {}", s.reused_run) : "";
     if (NeedsAttention(s.status) || s.status == meta::StepStatus::kSkipped) note = s.message;
     Say(stdout, "{:<{}}  {:<10} {:>8.1f}s  {}\n", s.name, width, s.status, secs, note);
   }
@@ -240,8 +240,8 @@ void PrintSummary(meta::MetaStore& meta, const std::string& run_id, bool brief) 
 int Execute(app::Session& session, const app::LoadedGraph& g, const engine::RunOptions& options,
             bool dry_run, bool quiet) {
   bool brief = !dry_run && (quiet || g.graph.steps.size() > kBriefAbove);
-  std::unique_ptr<LinePrinter> printer =
-      ::isatty(1) ? std::make_unique<TerminalPrinter>(brief) : std::make_unique<LinePrinter>(brief);
+  std::unique_ptr<LinePrinter> printer = ::isatty(1) ? std::make_unique<TerminalPrinter>(brief)
+                                                     : std::make_unique<LinePrinter>(brief);
   if (dry_run) {
     Status s = app::DryRun(session, g, options, {printer.get()});
     return s.ok() ? 0 : Fail(s);
@@ -257,8 +257,11 @@ int Execute(app::Session& session, const app::LoadedGraph& g, const engine::RunO
   return r->exit_code;
 }
 
-// Follows a run on a server: each step's changes printed as they are seen, then how it ended;
-// Ctrl-C cancels it there. Exit codes as for a run here.
+// Follows a run on a server: each step's changes printed as they are seen (past kBriefAbove
+// steps, only those that need attention, and the count by status at the end, as a run here
+// prints), then how it ended; Ctrl-C cancels it there. Exit codes as for a run here. The run is
+// read at most every 300 ms, and less often when reading it takes long (a large run), so that
+// following it costs the server little.
 int Follow(server::HttpClient& client, const std::string& id) {
   std::fflush(stdout);
   auto start = std::chrono::steady_clock::now();
@@ -270,14 +273,20 @@ int Follow(server::HttpClient& client, const std::string& id) {
       Result<Json> c = CallApi(client, "POST", "/runs/" + QueryValue(id) + "/cancel");
       if (!c.ok()) Say(stderr, "warning: {}\n", c.status().message());
     }
+    auto asked = std::chrono::steady_clock::now();
     Result<Json> run = CallApi(client, "GET", "/runs/" + QueryValue(id));
     if (!run.ok()) return Fail(run.status());
-    double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    for (const Json& step : *run->Find("steps")->Items()) {
+    auto answered = std::chrono::steady_clock::now();
+    double t = std::chrono::duration<double>(answered - start).count();
+    const Json::Array& steps = *run->Find("steps")->Items();
+    bool brief = steps.size() > kBriefAbove;
+    for (const Json& step : steps) {
       std::string name = TextOf(step, "name");
       std::string status = TextOf(step, "status");
       if (status == "pending" || seen[name] == status) continue;
       seen[name] = status;
+      std::optional<meta::StepStatus> parsed = meta::ParseStepStatus(status);
+      if (brief && !(parsed && NeedsAttention(*parsed))) continue;
       std::string note = status == "succeeded" || status == "failed" || status == "timed-out"
                              ? fmt::format("  ({:.1f}s)", SecondsOf(step, false))
                              : "";
@@ -289,15 +298,26 @@ int Follow(server::HttpClient& client, const std::string& id) {
     std::fflush(stdout);
     std::string status = TextOf(*run, "status");
     if (status != "running") {
+      if (brief) {
+        std::map<std::string, size_t> counts;
+        for (const Json& step : steps) ++counts[TextOf(step, "status")];
+        std::string line;
+        for (const auto& [name, n] : counts) {
+          line += fmt::format("{}{} {}", line.empty() ? "" : ", ", n, name);
+        }
+        Say(stdout, "\n{} steps: {}\n", steps.size(), line);
+      }
       Say(stdout, "\nrun {}: {}\n", id, status);
       if (status == "succeeded") return kExitOk;
       if (status == "canceled") return kExitCanceled;
       return status == "failed" ? kExitStepFailed : kExitSystem;
     }
+    int64_t took_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(answered - asked).count();
     struct pollfd p {
       InterruptFd(), POLLIN, 0
     };
-    ::poll(&p, 1, 300);
+    ::poll(&p, 1, static_cast<int>(std::clamp<int64_t>(4 * took_ms, 300, 5000)));
   }
 }
 
@@ -309,22 +329,13 @@ int RunOnServer(const Options& o) {
     return Fail(Status::Invalid(
         fmt::format("{} is not taken through a server", o.dry_run ? "--dry-run" : "--jobs")));
   }
-  std::string cwd = Cwd();
-  std::string file = ResolvePath(cwd, o.pipeline.file);
-  std::string folder = o.folder.empty() ? DirName(file) : ResolvePath(cwd, o.folder);
-  if (StatPath(file) != PathKind::kFile) {
-    return Fail(Status::NotFound(fmt::format("{}: no such file", o.pipeline.file)));
-  }
-  if (!IsWithin(file, folder)) {
-    return Fail(Status::Invalid(fmt::format("{} is not inside {}", o.pipeline.file, folder)));
-  }
-  Result<std::string> archive = ArchiveFolder(folder);
-  if (!archive.ok()) return Fail(archive.status());
+  Result<Bundle> bundle = BundleOf(o.pipeline.file, o.folder);
+  if (!bundle.ok()) return Fail(bundle.status());
   Result<std::unique_ptr<server::HttpClient>> client = o.remote.Connect();
   if (!client.ok()) return Fail(client.status());
-  std::string path = "/runs?file=" + QueryValue(file.substr(folder.size() + 1));
+  std::string path = "/runs?file=" + QueryValue(bundle->file);
   // The experiment a run here would have when the pipeline names none: the folder's name.
-  path += "&default_experiment=" + QueryValue(std::filesystem::path(cwd).filename().string());
+  path += "&default_experiment=" + QueryValue(std::filesystem::path(Cwd()).filename().string());
   if (!o.experiment.empty()) path += "&experiment=" + QueryValue(o.experiment);
   for (const std::string& set : o.pipeline.sets) path += "&set=" + QueryValue(set);
   for (const std::string& tag : o.tags) path += "&tag=" + QueryValue(tag);
@@ -333,7 +344,7 @@ int RunOnServer(const Options& o) {
   if (!o.only.empty()) path += "&only=" + QueryValue(o.only);
   if (!o.until.empty()) path += "&until=" + QueryValue(o.until);
   HostRun();
-  Result<Json> submitted = CallApi(**client, "POST", path, *archive, "application/x-tar");
+  Result<Json> submitted = CallApi(**client, "POST", path, bundle->archive, "application/x-tar");
   if (!submitted.ok()) return Fail(submitted.status());
   std::string id = TextOf(*submitted->Find("run"), "id");
   Say(stdout, "run {} on {}\n", id, o.remote.Url());
@@ -397,8 +408,7 @@ std::function<int()> SetupRun(CLI::App& sub) {
   sub.add_option("-j,--jobs", o->jobs, "CPU capacity to schedule on (default: all cores)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
   sub.add_flag("--force", o->force, "run every step; reuse nothing");
-  sub.add_option("--force-step", o->force_steps,
-                 "run this step even if it could be reused (repeatable)")
+  sub.add_option("--force-step", o->force_steps, "run this step even if it could be reused (repeatable)")
       ->allow_extra_args(false);
   sub.add_option("--only", o->only, "run only this step (its inputs must be reusable)");
   sub.add_option("--until", o->until, "run this step and everything it needs");
@@ -434,12 +444,10 @@ std::function<int()> SetupRun(CLI::App& sub) {
     Result<engine::RunOptions> options = app::SubmitOptions(*g, given, o->tags);
     if (!options.ok()) return Fail(options.status());
     if (!o->dry_run) {
-      std::optional<meta::RunRecord> earlier =
-          app::InterruptedEarlier(s, g->pipeline->job.file, cwd);
+      std::optional<meta::RunRecord> earlier = app::InterruptedEarlier(s, g->pipeline->job.file, cwd);
       if (earlier) {
-        Say(stderr,
-            "note: run {} of {} was interrupted (its weft process was gone); `weft resume "
-            "{}` finishes it as it was submitted\n",
+        Say(stderr, "note: run {} of {} was interrupted (its weft process was gone); `weft resume "
+                    "{}` finishes it as it was submitted\n",
             earlier->id, g->pipeline->job.file, earlier->id);
       }
     }

@@ -135,35 +135,25 @@ std::function<int()> SetupSchedule(CLI::App& sub) {
     std::string path = "/schedules/" + QueryValue(o->name);
 
     if (create->parsed()) {
-      std::string cwd = Cwd();
-      std::string file = ResolvePath(cwd, o->file);
-      std::string folder = o->folder.empty() ? DirName(file) : ResolvePath(cwd, o->folder);
-      if (StatPath(file) != PathKind::kFile) {
-        return Fail(Status::NotFound(fmt::format("{}: no such file", o->file)));
-      }
-      if (!IsWithin(file, folder)) {
-        return Fail(Status::Invalid(fmt::format("{} is not inside {}", o->file, folder)));
-      }
-      std::string rel = file.substr(folder.size() + 1);
-      Result<std::string> archive = ArchiveFolder(folder);
-      if (!archive.ok()) return Fail(archive.status());
+      Result<Bundle> bundle = BundleOf(o->file, o->folder);
+      if (!bundle.ok()) return Fail(bundle.status());
       Result<Json> made = Status::Internal("unset");
       if (remote) {
         Result<std::unique_ptr<server::HttpClient>> client = t.remote.Connect();
         if (!client.ok()) return Fail(client.status());
-        std::string p = "/schedules?file=" + QueryValue(rel);
+        std::string p = "/schedules?file=" + QueryValue(bundle->file);
         if (!o->project.empty()) p += "&project=" + QueryValue(o->project);
-        made = CallApi(**client, "POST", p, *archive, "application/x-tar");
+        made = CallApi(**client, "POST", p, bundle->archive, "application/x-tar");
         if (made.ok()) made = *made->Find("schedule");
       } else {
         Result<std::unique_ptr<app::Session>> s = Open(t.workspace);
         if (!s.ok()) return Fail(s.status());
         app::Session& session = **s;
-        Result<std::string> dir = app::Unpack(session.workspace(), *archive);
+        Result<std::string> dir = app::Unpack(session.workspace(), bundle->archive);
         if (!dir.ok()) return Fail(dir.status());
         Result<meta::ScheduleRecord> r = app::CreateSchedule(
             session.meta(), session.workspace(), session.registry(), app::LocalAdmin(),
-            {local_project, *dir, rel}, session.os().NowNs());
+            {local_project, *dir, bundle->file}, session.os().NowNs());
         if (!r.ok()) return Fail(r.status());
         made = Describe(session, local_project, r->name);
       }

@@ -140,7 +140,16 @@ std::string UtcDate(int64_t ns, bool seconds) {
   return buf;
 }
 
-Result<std::string> ArchiveFolder(const std::string& folder) {
+Result<Bundle> BundleOf(const std::string& file_arg, const std::string& folder_arg) {
+  std::string cwd = Cwd();
+  std::string file = ResolvePath(cwd, file_arg);
+  std::string folder = folder_arg.empty() ? DirName(file) : ResolvePath(cwd, folder_arg);
+  if (StatPath(file) != PathKind::kFile) {
+    return Status::NotFound(fmt::format("{}: no such file", file_arg));
+  }
+  if (!IsWithin(file, folder)) {
+    return Status::Invalid(fmt::format("{} is not inside {}", file_arg, folder));
+  }
   static const std::set<std::string> kSkipped = {".weft", ".git", "__pycache__", ".venv",
                                                  "node_modules"};
   std::string archive;
@@ -152,7 +161,7 @@ Result<std::string> ArchiveFolder(const std::string& folder) {
       },
       [](const std::string& rel) { return !kSkipped.count(rel.substr(rel.rfind('/') + 1)); });
   if (!s.ok()) return s;
-  return archive;
+  return Bundle{std::move(archive), file.substr(folder.size() + 1)};
 }
 
 }  // namespace weft::cli

@@ -63,9 +63,15 @@ double SecondsOf(const Json& j, bool running);
 // "2026-06-01 10:20 UTC" ("2026-06-01 10:20:05 UTC" with `seconds`); "never" for 0.
 std::string UtcDate(int64_t ns, bool seconds = false);
 
-// A tar archive of `folder`'s files as a server takes them (a pipeline to publish, a schedule
-// and its job): without the workspace, version control, caches or virtual environments (`.weft`,
-// `.git`, `__pycache__`, `.venv`, `node_modules`), as the Python client sends them.
-Result<std::string> ArchiveFolder(const std::string& folder);
+// A file and the folder sent with it (`folder` empty: the file's own), as a server takes them (a
+// pipeline to run or publish, a schedule and its job): a tar archive of the folder's files without
+// the workspace, version control, caches or virtual environments (`.weft`, `.git`,
+// `__pycache__`, `.venv`, `node_modules`), as the Python client sends them, and the file's path
+// inside it. Paths as given on the command line (relative to the current folder).
+struct Bundle {
+  std::string archive;
+  std::string file;
+};
+Result<Bundle> BundleOf(const std::string& file, const std::string& folder);
 
 }  // namespace weft::cli

@@ -18,8 +18,7 @@ namespace {
 
 // What a run needs kept in the store besides its steps' inputs and outputs: its code snapshots
 // and every path it was submitted with (`weft resume` replays them).
-std::vector<std::string> KeptObjects(const std::vector<StepPlan>& plans,
-                                     const Snapshots& snapshots) {
+std::vector<std::string> KeptObjects(const std::vector<StepPlan>& plans, const Snapshots& snapshots) {
   std::set<std::string> digests;
   for (const StepPlan& p : plans) {
     if (p.code) digests.insert(ToHex(p.code->digest));
@@ -50,14 +49,12 @@ Result<std::vector<StepPlan>> PlanRequest(const EngineParts& parts, const RunReq
   }
   s = parts.meta.Commit();
   if (!plans.ok() && plans.status().code() == Code::kCanceled) {
-    return Status(Code::kCanceled,
-                  plans.status().message() + "; nothing ran and no run was recorded");
+    return Status(Code::kCanceled, plans.status().message() + "; nothing ran and no run was recorded");
   }
   if (!plans.ok()) return plans.status();
   if (!s.ok()) return s;
   if (Interrupted()) {
-    return Status(Code::kCanceled,
-                  "interrupted before the run started; nothing ran and no run was recorded");
+    return Status(Code::kCanceled, "interrupted before the run started; nothing ran and no run was recorded");
   }
   if (request.expand) request.expand(*plans);
   return plans;
@@ -70,13 +67,9 @@ Engine::Engine(EngineParts parts)
 
 Engine::~Engine() = default;
 
-void Engine::Subscribe(Observer* o) {
-  observers_.push_back(o);
-}
+void Engine::Subscribe(Observer* o) { observers_.push_back(o); }
 
-void Engine::Unsubscribe(Observer* o) {
-  std::erase(observers_, o);
-}
+void Engine::Unsubscribe(Observer* o) { std::erase(observers_, o); }
 
 void Engine::Emit(std::function<void(Observer&)> f) {
   if (in_pass_) {
@@ -110,9 +103,7 @@ Result<exec::Executor*> Engine::UseTarget(const std::string& target) {
   return ex;
 }
 
-bool Engine::Hosts(const std::string& run_id) const {
-  return runs_.count(run_id) > 0;
-}
+bool Engine::Hosts(const std::string& run_id) const { return runs_.count(run_id) > 0; }
 
 std::map<std::string, std::string> Engine::Waiting(const std::string& run_id) const {
   std::map<std::string, std::string> out;
@@ -124,9 +115,7 @@ std::map<std::string, std::string> Engine::Waiting(const std::string& run_id) co
   return out;
 }
 
-bool Engine::idle() const {
-  return runs_.empty();
-}
+bool Engine::idle() const { return runs_.empty(); }
 
 std::optional<RunResult> Engine::Outcome(const std::string& run_id) const {
   auto it = finished_.find(run_id);
@@ -138,12 +127,11 @@ Result<std::string> Engine::Submit(const RunRequest& request) {
   std::vector<std::string> warnings;
   const RunOptions& options = request.options;
   Snapshots snapshots = options.replay != nullptr ? *options.replay : Snapshots{};
-  Result<std::vector<StepPlan>> plans = PlanRequest(parts_, request, options.replay == nullptr,
-                                                    snapshots, SnapshotReporter(), &warnings);
+  Result<std::vector<StepPlan>> plans =
+      PlanRequest(parts_, request, options.replay == nullptr, snapshots, SnapshotReporter(), &warnings);
   if (!plans.ok()) return plans.status();
   for (const std::string& w : warnings) Emit([w](Observer& o) { o.OnWarning(w); });
-  std::string file =
-      std::filesystem::absolute(request.pipeline->job.file).lexically_normal().string();
+  std::string file = std::filesystem::absolute(request.pipeline->job.file).lexically_normal().string();
   if (options.replay != nullptr && file.rfind(options.replay->replay_root + "/", 0) == 0) {
     file = file.substr(options.replay->replay_root.size());
   }
@@ -225,8 +213,7 @@ Status Engine::Pass(int64_t wait_ms) {
   bool claims = std::any_of(runs_.begin(), runs_.end(),
                             [](const auto& r) { return r.second->waits_for_claims(); });
   if (claims) {
-    Result<std::vector<std::string>> settled =
-        SettleDeadRuns(parts_.meta, parts_.targets, parts_.os);
+    Result<std::vector<std::string>> settled = SettleDeadRuns(parts_.meta, parts_.targets, parts_.os);
     if (!settled.ok()) Emit([m = settled.status().message()](Observer& o) { o.OnWarning(m); });
   }
   Status s = parts_.meta.Begin();

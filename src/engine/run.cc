@@ -16,9 +16,7 @@
 
 namespace weft::engine {
 
-const std::string& Run::StepName(uint32_t step) const {
-  return g_.steps[step].name;
-}
+const std::string& Run::StepName(uint32_t step) const { return g_.steps[step].name; }
 
 Run::Run(Engine& engine, const RunRequest& request, std::vector<StepPlan> plans,
          std::string submission, std::vector<std::string> kept_objects)
@@ -32,8 +30,7 @@ Run::Run(Engine& engine, const RunRequest& request, std::vector<StepPlan> plans,
       submission_(std::move(submission)),
       kept_objects_(std::move(kept_objects)) {
   std::vector<std::pair<std::string, std::string>> set;
-  for (const StepPlan& plan : plans_)
-    set.insert(set.end(), plan.env_vars.begin(), plan.env_vars.end());
+  for (const StepPlan& plan : plans_) set.insert(set.end(), plan.env_vars.begin(), plan.env_vars.end());
   redact_ = Redactor::ForSecrets(parts_.ws.config.secrets, set);
   for (uint32_t i = 0; i < steps_.size(); ++i) {
     StepRun& r = steps_[i];
@@ -46,9 +43,7 @@ Run::Run(Engine& engine, const RunRequest& request, std::vector<StepPlan> plans,
   }
 }
 
-int64_t Run::Now() const {
-  return parts_.os.NowNs();
-}
+int64_t Run::Now() const { return parts_.os.NowNs(); }
 
 void Run::Warn(const std::string& message) {
   engine_.Emit([message](Observer& o) { o.OnWarning(message); });
@@ -118,12 +113,8 @@ void Run::Record(uint32_t i, double seconds) {
   if (s.ok()) s = parts_.meta.AddTransition(record_.id, i, r.rec.status, Now());
   if (!s.ok() && error_.ok()) error_ = s;
   // (why a step runs was said when it was queued; its running line says only that it started)
-  StepEvent e{record_.id,
-              g_.steps[i].name,
-              -1,
-              r.rec.status,
-              r.st == StepStatus::kRunning ? "" : r.rec.message,
-              seconds};
+  StepEvent e{record_.id, g_.steps[i].name, -1, r.rec.status,
+              r.st == StepStatus::kRunning ? "" : r.rec.message, seconds};
   engine_.Emit([e](Observer& o) { o.OnStep(e); });
 }
 
@@ -135,17 +126,8 @@ void Run::Save(uint32_t i) {
 
 void Run::RecordJob(uint32_t i, int job) {
   const JobRun& j = steps_[i].jobs[job];
-  meta::JobRecord rec{record_.id,
-                      i,
-                      job,
-                      j.status,
-                      j.attempt,
-                      steps_[i].target,
-                      j.job_id,
-                      j.started_ns,
-                      j.finished_ns,
-                      j.exit_code,
-                      redact_.Apply(j.message)};
+  meta::JobRecord rec{record_.id, i, job, j.status, j.attempt, steps_[i].target, j.job_id,
+                      j.started_ns, j.finished_ns, j.exit_code, redact_.Apply(j.message)};
   Status s = parts_.meta.PutJob(rec);
   if (!s.ok() && error_.ok()) error_ = s;
   double secs = j.finished_ns && j.started_ns ? (j.finished_ns - j.started_ns) / 1e9 : 0;
@@ -156,11 +138,10 @@ void Run::RecordJob(uint32_t i, int job) {
 // The lineage edges: what each input of step i was.
 void Run::RecordInputs(uint32_t i) {
   for (const graph::StepInput& in : g_.steps[i].inputs) {
-    ResolvedInput v =
-        ResolveInput(g_, in, plans_[i], [&](uint32_t step, const std::string& output) {
-          auto it = steps_[step].outputs.find(output);
-          return it == steps_[step].outputs.end() ? nullptr : &it->second;
-        });
+    ResolvedInput v = ResolveInput(g_, in, plans_[i], [&](uint32_t step, const std::string& output) {
+      auto it = steps_[step].outputs.find(output);
+      return it == steps_[step].outputs.end() ? nullptr : &it->second;
+    });
     meta::InputRecord rec{in.name, "none", "", ""};
     if (v.kind == ResolvedInput::Kind::kLiteral) {
       rec.kind = "literal";
@@ -176,11 +157,10 @@ void Run::RecordInputs(uint32_t i) {
 }
 
 void Run::Fingerprinted(uint32_t i) {
-  steps_[i].fp =
-      StepFingerprint(g_, g_.steps[i], plans_[i], [&](uint32_t step, const std::string& output) {
-        auto it = steps_[step].outputs.find(output);
-        return it == steps_[step].outputs.end() ? nullptr : &it->second;
-      });
+  steps_[i].fp = StepFingerprint(g_, g_.steps[i], plans_[i], [&](uint32_t step, const std::string& output) {
+    auto it = steps_[step].outputs.find(output);
+    return it == steps_[step].outputs.end() ? nullptr : &it->second;
+  });
 }
 
 // ---- Creating the run --------------------------------------------------------------------------
@@ -317,9 +297,8 @@ void Run::Ready(uint32_t i) {
   parts_.meta.PutFingerprint(r.fp.digest, fields).ok();
   RecordInputs(i);
   if (!r.selected) {
-    return Finish(i, StepStatus::kSkipped,
-                  fmt::format("not selected (--{}) and no reusable result",
-                              options_.only.empty() ? "until" : "only"));
+    return Finish(i, StepStatus::kSkipped, fmt::format("not selected (--{}) and no reusable result",
+                                                       options_.only.empty() ? "until" : "only"));
   }
   if (!options_.resumes.empty()) FindAdoptable(i);
   if (r.shareable && !Claim(i)) {
@@ -335,9 +314,7 @@ Slot Run::SlotOf(uint32_t i, int job) const {
   return Slot{this, i, job, steps_[i].target, plans_[i].needs};
 }
 
-void Run::ReleaseSlot(uint32_t i, int job) {
-  engine_.scheduler_->Release(SlotOf(i, job));
-}
+void Run::ReleaseSlot(uint32_t i, int job) { engine_.scheduler_->Release(SlotOf(i, job)); }
 
 // Every job of step i waits for capacity on its target.
 void Run::Queue(uint32_t i) {
@@ -455,16 +432,11 @@ void Run::StepJobsEnded(uint32_t i) {
   const JobRun* worst = nullptr;
   auto rank = [](StepStatus s) {
     switch (s) {
-      case StepStatus::kFailed:
-        return 5;
-      case StepStatus::kTimedOut:
-        return 4;
-      case StepStatus::kCanceled:
-        return 3;
-      case StepStatus::kSkipped:
-        return 2;
-      default:
-        return 1;
+      case StepStatus::kFailed: return 5;
+      case StepStatus::kTimedOut: return 4;
+      case StepStatus::kCanceled: return 3;
+      case StepStatus::kSkipped: return 2;
+      default: return 1;
     }
   };
   for (const JobRun& j : r.jobs) {
@@ -484,8 +456,7 @@ void Run::StepJobsEnded(uint32_t i) {
   // Trials may fail: the sweep succeeds with its best trial, unless the run stopped some of them
   // (a failure elsewhere): a sweep cut short that way is not a result to keep or reuse.
   bool cut = std::any_of(r.jobs.begin(), r.jobs.end(), [](const JobRun& j) {
-    return j.status == StepStatus::kSkipped ||
-           (j.status == StepStatus::kCanceled && j.stop_note.empty());
+    return j.status == StepStatus::kSkipped || (j.status == StepStatus::kCanceled && j.stop_note.empty());
   });
   if (plans_[i].sweep && !canceled_ && !cut) {
     std::string why = ChooseTrial(i);
@@ -507,11 +478,7 @@ void Run::StepJobsEnded(uint32_t i) {
   if (!s.ok()) return Finish(i, StepStatus::kFailed, s.message());
   for (const auto& [name, ref] : r.outputs) {
     Result<store::Seal> seal = parts_.store.SealOf(ref.digest);
-    meta::OutputRecord o{name,
-                         ToHex(ref.digest),
-                         ref.type,
-                         ref.name,
-                         static_cast<int64_t>(ref.bytes),
+    meta::OutputRecord o{name, ToHex(ref.digest), ref.type, ref.name, static_cast<int64_t>(ref.bytes),
                          seal.ok() ? *seal : store::Seal{}};
     parts_.meta.PutOutput(record_.id, i, o).ok();
   }
@@ -533,15 +500,13 @@ Status Run::CommitOutputs(uint32_t i) {
     if (o.type == spec::PortType::kUriFile && !artifacts) {
       staged += "/" + o.FileName();
       if (StatPath(staged) != PathKind::kFile) {
-        return Status::Invalid(
-            fmt::format("output {} is a uri_file, but the step wrote no file at "
-                        "{}",
-                        o.name, staged));
+        return Status::Invalid(fmt::format("output {} is a uri_file, but the step wrote no file at "
+                                           "{}",
+                                           o.name, staged));
       }
     }
     Status check = parts_.store.Check(staged, artifacts ? kArtifacts : std::vector<std::string>{});
-    if (!check.ok())
-      return Status(check.code(), fmt::format("output {}: {}", o.name, check.message()));
+    if (!check.ok()) return Status(check.code(), fmt::format("output {}: {}", o.name, check.message()));
     staged_paths.push_back(staged);
   }
   for (size_t k = 0; k < step.outputs.size(); ++k) {
@@ -549,8 +514,7 @@ Status Run::CommitOutputs(uint32_t i) {
     Result<store::ObjectRef> ref = parts_.store.Commit(
         staged_paths[k], o.name == "artifacts" ? kArtifacts : std::vector<std::string>{});
     if (!ref.ok()) {
-      return Status(ref.status().code(),
-                    fmt::format("output {}: {}", o.name, ref.status().message()));
+      return Status(ref.status().code(), fmt::format("output {}: {}", o.name, ref.status().message()));
     }
     r.outputs[o.name] = *ref;
   }
@@ -654,8 +618,7 @@ bool Run::TryReuse(uint32_t i) {
 }
 
 void Run::FinishReused(uint32_t i) {
-  Status registered =
-      assets::RegisterStepOutputs(parts_.meta, record_.id, g_.steps[i], steps_[i].outputs);
+  Status registered = assets::RegisterStepOutputs(parts_.meta, record_.id, g_.steps[i], steps_[i].outputs);
   if (!registered.ok()) return Finish(i, StepStatus::kFailed, registered.message());
   Finish(i, StepStatus::kReused, steps_[i].rec.message);
 }
@@ -682,15 +645,14 @@ bool Run::Claim(uint32_t i) {
   }
   r.claimed = holder->run_id == record_.id;
   if (!r.claimed) {
-    r.rec.message =
-        fmt::format("waiting for run {}, which is computing the same step", holder->run_id);
+    r.rec.message = fmt::format("waiting for run {}, which is computing the same step", holder->run_id);
   }
   return r.claimed;
 }
 
 bool Run::HolderGone(const meta::Claim& c) const {
   if (c.owner == record_.owner) return !engine_.Hosts(c.run_id);  // this engine's own runs
-  constexpr int64_t kSilentNs = 60'000'000'000;                   // heartbeats come every 10 s
+  constexpr int64_t kSilentNs = 60'000'000'000;  // heartbeats come every 10 s
   return SameBoot(parts_.os, c.owner) ? !OwnerAlive(parts_.os, c.owner)
                                       : Now() - c.heartbeat_ns > kSilentNs;
 }
@@ -724,8 +686,8 @@ Status Run::Finish(RunResult* result) {
   int code = canceled_ ? kExitCanceled : failed_ ? kExitStepFailed : kExitOk;
   meta::RunStatus status = interrupted_ ? meta::RunStatus::kInterrupted
                            : canceled_  ? meta::RunStatus::kCanceled
-                           : failed_    ? meta::RunStatus::kFailed
-                                        : meta::RunStatus::kSucceeded;
+                           : failed_ ? meta::RunStatus::kFailed
+                                     : meta::RunStatus::kSucceeded;
   Status s = parts_.meta.ReleaseClaims(record_.id);
   if (s.ok()) s = parts_.meta.FinishRun(record_.id, status, code, Now());
   if (!s.ok()) return s;
@@ -759,8 +721,7 @@ Progress Run::progress() const {
   running.erase(std::unique(running.begin(), running.end()), running.end());
   int64_t now = Now();
   for (uint32_t i : running) {
-    p.running.push_back(
-        {g_.steps[i].name, (now - steps_[i].rec.started_ns) / 1e9, steps_[i].progress_note});
+    p.running.push_back({g_.steps[i].name, (now - steps_[i].rec.started_ns) / 1e9, steps_[i].progress_note});
   }
   return p;
 }
@@ -786,9 +747,9 @@ Status Run::DryRun() {
         planned.why = r.rec.message;
       } else {
         planned.why = r.rec.message;
-        Result<std::optional<meta::StepRecord>> prev =
-            parts_.meta.PreviousStep(options_.project, options_.experiment, g_.steps[i].name,
-                                     g_.steps[i].ComponentLabel(), INT64_MAX);
+        Result<std::optional<meta::StepRecord>> prev = parts_.meta.PreviousStep(
+            options_.project, options_.experiment, g_.steps[i].name, g_.steps[i].ComponentLabel(),
+            INT64_MAX);
         if (prev.ok() && *prev) {
           Result<queries::Fields> before = parts_.meta.FingerprintFields((*prev)->fingerprint);
           if (before.ok()) {
@@ -796,8 +757,7 @@ Status Run::DryRun() {
                 queries::DiffFields(r.fp.fields, *before, parts_.store, parts_.meta);
             if (!diff.empty()) {
               planned.why.clear();
-              for (const std::string& d : diff)
-                planned.why += (planned.why.empty() ? "" : "; ") + d;
+              for (const std::string& d : diff) planned.why += (planned.why.empty() ? "" : "; ") + d;
             }
           }
         }

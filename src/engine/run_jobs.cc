@@ -16,18 +16,14 @@
 
 namespace weft::engine {
 
-std::string Run::StepDir(uint32_t i) const {
-  return parts_.ws.step_dir(record_.id, i);
-}
+std::string Run::StepDir(uint32_t i) const { return parts_.ws.step_dir(record_.id, i); }
 
 std::string Run::AttemptDir(uint32_t i, int job, int64_t attempt) const {
-  return parts_.ws.attempt_dir(record_.id, i, static_cast<int64_t>(steps_[i].jobs.size()), job,
-                               attempt);
+  return parts_.ws.attempt_dir(record_.id, i, static_cast<int64_t>(steps_[i].jobs.size()), job, attempt);
 }
 
 std::string Run::OutputsDir(uint32_t i) const {
-  if (steps_[i].best_trial >= 0)
-    return steps_[i].jobs[static_cast<size_t>(steps_[i].best_trial)].dir;
+  if (steps_[i].best_trial >= 0) return steps_[i].jobs[static_cast<size_t>(steps_[i].best_trial)].dir;
   return single(i) ? steps_[i].jobs[0].dir : StepDir(i);
 }
 
@@ -76,8 +72,7 @@ Status Run::Launch(uint32_t i, int job, exec::LaunchSpec* spec) {
   if (!single(i) && !r.prepared) {  // what the jobs share: the outputs they all write
     s = MakeDir(StepDir(i));
     for (const graph::StepOutput& o : step.outputs) {
-      if (s.ok())
-        s = MakeDir(o.name == "artifacts" ? ArtifactsDir(i) : StepDir(i) + "/out." + o.name);
+      if (s.ok()) s = MakeDir(o.name == "artifacts" ? ArtifactsDir(i) : StepDir(i) + "/out." + o.name);
     }
     if (s.ok()) s = MakeDirs(ArtifactsDir(i) + "/outputs");
     if (s.ok()) s = MakeDir(ArtifactsDir(i) + "/logs");
@@ -138,10 +133,10 @@ Status Run::Launch(uint32_t i, int job, exec::LaunchSpec* spec) {
     std::string input_path = in != in_values.end() && in->second ? in->second->text : "";
     if (!r.batches_planned) s = PlanBatches(i, input_path);
     auto out = out_paths.find(plan.parallel->append_to);
-    std::string output_dir =
-        out != out_paths.end() && StatPath(out->second) == PathKind::kDirectory ? out->second : "";
-    if (s.ok())
-      s = WriteFileAtomic(j.dir + "/parallel.json", WorkerConfig(i, input_path, output_dir));
+    std::string output_dir = out != out_paths.end() && StatPath(out->second) == PathKind::kDirectory
+                                 ? out->second
+                                 : "";
+    if (s.ok()) s = WriteFileAtomic(j.dir + "/parallel.json", WorkerConfig(i, input_path, output_dir));
     if (!s.ok()) return s;
   }
   spec->step = single(i) ? step.name : fmt::format("{} (job {})", step.name, job);
@@ -150,8 +145,7 @@ Status Run::Launch(uint32_t i, int job, exec::LaunchSpec* spec) {
   spec->log_path = j.dir + "/log";
   spec->script_path = j.dir + "/command";
   spec->group = group_;
-  spec->name =
-      single(i) ? fmt::format("{}.{}", i, j.attempt) : fmt::format("{}-{}.{}", i, job, j.attempt);
+  spec->name = single(i) ? fmt::format("{}.{}", i, j.attempt) : fmt::format("{}-{}.{}", i, job, j.attempt);
   // The step may write its attempt folder (working folder, outputs, metrics) and nothing else of
   // the workspace: not the store, not the database, not other runs.
   if (parts_.ws.config.sandbox) {
@@ -351,8 +345,7 @@ int64_t Run::NextWakeMs() const {
   int64_t now = Now();
   int64_t next = -1;
   for (auto [i, job] : retrying_) {
-    int64_t ms =
-        std::max<int64_t>(0, (steps_[i].jobs[job].retry_at_ns - now + 999'999) / 1'000'000);
+    int64_t ms = std::max<int64_t>(0, (steps_[i].jobs[job].retry_at_ns - now + 999'999) / 1'000'000);
     next = next < 0 ? ms : std::min(next, ms);
   }
   for (uint32_t i : timed_sweeps_) {
@@ -427,8 +420,7 @@ void Run::ReadLog(uint32_t i, int job, bool all) {
   j.log_partial += chunk;
   size_t start = 0;
   for (size_t nl; (nl = j.log_partial.find('\n', start)) != std::string::npos; start = nl + 1) {
-    LogLine line{record_.id, g_.steps[i].name, job,
-                 redact_.Apply(j.log_partial.substr(start, nl - start))};
+    LogLine line{record_.id, g_.steps[i].name, job, redact_.Apply(j.log_partial.substr(start, nl - start))};
     engine_.Emit([line](Observer& o) { o.OnLog(line); });
   }
   j.log_partial.erase(0, start);

@@ -31,8 +31,8 @@ void Run::ReleaseTrials(uint32_t i) {
     bool skipped = halted_ && !canceled_ && r.sweep_over.empty();
     StepStatus st = skipped ? StepStatus::kSkipped : StepStatus::kCanceled;
     std::string why = !r.sweep_over.empty() ? "not started: " + r.sweep_over
-                      : canceled_           ? "the run was canceled"
-                                            : "an earlier step failed";
+                      : canceled_            ? "the run was canceled"
+                                             : "an earlier step failed";
     for (; r.released < total; ++r.released) {
       JobRun& j = r.jobs[static_cast<size_t>(r.released)];
       j.status = st;
@@ -43,8 +43,7 @@ void Run::ReleaseTrials(uint32_t i) {
     return;
   }
   int active = 0;  // handed out and not ended
-  for (int k = 0; k < r.released; ++k)
-    active += meta::Ended(r.jobs[static_cast<size_t>(k)].status) ? 0 : 1;
+  for (int k = 0; k < r.released; ++k) active += meta::Ended(r.jobs[static_cast<size_t>(k)].status) ? 0 : 1;
   while (r.released < total) {
     if (sweep.max_concurrent > 0 && active >= sweep.max_concurrent) return;
     if (r.released >= static_cast<int>(r.trials.size())) {
@@ -63,14 +62,13 @@ void Run::ProposeTrials(uint32_t i) {
   std::vector<Observed> observed;
   for (size_t k = 0; k < r.points.size(); ++k) {
     Observed o{r.points[k], std::nullopt};
-    if (r.jobs[k].status == StepStatus::kSucceeded && !r.trial_values[k].empty())
-      o.score = r.trial_values[k].back();
+    if (r.jobs[k].status == StepStatus::kSucceeded && !r.trial_values[k].empty()) o.score = r.trial_values[k].back();
     observed.push_back(std::move(o));
   }
   auto first = static_cast<int64_t>(r.trials.size());
   int64_t count = std::min<int64_t>(sweep.batch, sweep.total - first);
-  for (std::vector<double>& u : BayesianPoints(sweep.spec->search_space, observed, sweep.maximize,
-                                               sweep.seed, first, count, sweep.total)) {
+  for (std::vector<double>& u : BayesianPoints(sweep.spec->search_space, observed, sweep.maximize, sweep.seed,
+                                               first, count, sweep.total)) {
     r.trials.push_back(TrialAt(sweep.spec->search_space, static_cast<int64_t>(r.trials.size()), u));
     r.points.push_back(std::move(u));
   }
@@ -96,8 +94,7 @@ void Run::TrialMetrics(uint32_t i, int job, const std::vector<meta::MetricRecord
     trials.push_back({static_cast<int64_t>(k), r.trial_values[k], j.running && !j.stopping});
   }
   for (size_t interval = seen + 1; interval <= values.size(); ++interval) {
-    for (const Stopped& s :
-         ApplyPolicy(policy, sweep.maximize, trials, static_cast<int64_t>(interval))) {
+    for (const Stopped& s : ApplyPolicy(policy, sweep.maximize, trials, static_cast<int64_t>(interval))) {
       StopTrial(i, static_cast<int>(s.trial), kStoppedEarly + s.why);
       for (TrialMetric& t : trials) t.running = t.running && t.trial != s.trial;
     }
@@ -127,8 +124,7 @@ void Run::SweepDeadlines() {
     }
     r.sweep_over = fmt::format("the sweep's {} s limit (limits.timeout) was reached",
                                plans_[i].sweep->timeout_s);
-    for (size_t k = 0; k < r.jobs.size(); ++k)
-      StopTrial(i, static_cast<int>(k), "stopped: " + r.sweep_over);
+    for (size_t k = 0; k < r.jobs.size(); ++k) StopTrial(i, static_cast<int>(k), "stopped: " + r.sweep_over);
     for (const Slot& slot : engine_.scheduler_->Drain(this, i)) {
       std::string why = "not started: " + r.sweep_over;
       r.jobs[static_cast<size_t>(slot.job)].stop_note = why;
@@ -216,9 +212,9 @@ std::string Run::ChooseTrial(uint32_t i) {
   for (const auto& [k, v] : r.trials[static_cast<size_t>(best)].values) {
     params += fmt::format("{}{}={}", params.empty() ? "" : ", ", k, v.Render());
   }
-  r.rec.message =
-      fmt::format("best trial {} of {} ({}): {} {} {:g}; {} succeeded", best, r.jobs.size(), params,
-                  sweep.maximize ? "highest" : "lowest", sweep.metric, best_value, succeeded);
+  r.rec.message = fmt::format("best trial {} of {} ({}): {} {} {:g}; {} succeeded", best, r.jobs.size(),
+                              params, sweep.maximize ? "highest" : "lowest", sweep.metric, best_value,
+                              succeeded);
   if (stopped > 0) r.rec.message += fmt::format(", {} stopped early", stopped);
   if (canceled > 0) r.rec.message += fmt::format(", {} canceled", canceled);
   if (failed > 0) r.rec.message += fmt::format(", {} failed", failed);

@@ -8,9 +8,7 @@
 namespace weft::engine {
 namespace {
 
-std::string RunKey(const void* run) {
-  return fmt::format("r:{}", run);
-}
+std::string RunKey(const void* run) { return fmt::format("r:{}", run); }
 
 }  // namespace
 
@@ -29,9 +27,7 @@ void Scheduler::AddRun(const void* run, const std::string& project, const std::s
   q.user = user;
 }
 
-void Scheduler::RemoveRun(const void* run) {
-  runs_.erase(run);
-}
+void Scheduler::RemoveRun(const void* run) { runs_.erase(run); }
 
 void Scheduler::Enqueue(const Slot& slot) {
   RunQueues& q = runs_.at(slot.run);
@@ -119,9 +115,10 @@ std::vector<Slot> Scheduler::Admit() {
       for (const auto& [key, run] : order) {
         RunQueues& q = runs_.at(run);
         std::deque<Slot>& queue = q.by_target.at(target);
-        auto fit = std::find_if(queue.begin(), queue.end(), [&](const Slot& s) {
-          return Fits(target, s.needs) && WithinQuota(q.project, s.needs);
-        });
+        auto fit = std::find_if(queue.begin(), queue.end(),
+                                [&](const Slot& s) {
+                                  return Fits(target, s.needs) && WithinQuota(q.project, s.needs);
+                                });
         if (fit == queue.end()) continue;
         Slot slot = *fit;
         queue.erase(fit);
@@ -138,9 +135,7 @@ std::vector<Slot> Scheduler::Admit() {
   return admitted;
 }
 
-void Scheduler::Release(const Slot& slot) {
-  Count(slot, -1);
-}
+void Scheduler::Release(const Slot& slot) { Count(slot, -1); }
 
 std::tuple<int64_t, int64_t, int64_t, uint64_t> Scheduler::Order(const std::string& target,
                                                                  const RunQueues& q,

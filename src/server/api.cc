@@ -103,6 +103,13 @@ Result<std::string> ListedProject(Call& c) {
   return c.caller.project;
 }
 
+Result<std::string> OneProject(Call& c) {
+  Result<std::string> p = ListedProject(c);
+  if (!p.ok()) return p.status();
+  if (p->empty()) return Status::Invalid("an admin names the project: ?project=");
+  return *p;
+}
+
 Result<std::string> WritableProject(Call& c, const char* what) {
   std::string project =
       c.caller.admin() ? c.request.Query("project").value_or("") : c.caller.project;

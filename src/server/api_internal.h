@@ -42,6 +42,9 @@ Result<Json> ParseBody(const Request& r);
 Result<std::string> StringMember(const Json& body, const char* name, bool required);
 // The project a listing is for: the caller's own, or (admins) the one asked for, or every one.
 Result<std::string> ListedProject(Call& c);
+// The one project a request is about: the caller's own, or the one an admin names (Invalid when
+// an admin names none).
+Result<std::string> OneProject(Call& c);
 // A run the caller may see (`last`: the newest); any other is as absent as one that never existed.
 Result<meta::RunRecord> VisibleRun(Call& c, const std::string& ref);
 

@@ -13,14 +13,6 @@
 namespace weft::server {
 namespace {
 
-// The project a read is for: the caller's own, or the one an admin names.
-Result<std::string> ReadProject(Call& c) {
-  Result<std::string> p = ListedProject(c);
-  if (!p.ok()) return p.status();
-  if (p->empty()) return Status::Invalid("an admin names the project: ?project=");
-  return *p;
-}
-
 // A pipeline's versions' JSON and its default version.
 Result<Json> PipelineJson(Call& c, const std::string& project, const std::string& name) {
   Result<std::vector<meta::PipelineVersionRecord>> versions =
@@ -193,7 +185,7 @@ std::vector<Endpoint> PipelineEndpoints(const ApiParts& parts) {
                .query = {project},
                .response_schema = PipelineSchema(),
                .handle = [](Call& c) -> Result<Json> {
-                 Result<std::string> p = ReadProject(c);
+                 Result<std::string> p = OneProject(c);
                  if (!p.ok()) return p.status();
                  return PipelineJson(c, *p, c.request.params.at("name"));
                }});
@@ -209,7 +201,7 @@ std::vector<Endpoint> PipelineEndpoints(const ApiParts& parts) {
                                                       {"default", Json::MakeObject()},
                                                       {"optional", Bool()}}))}}),
       .handle = [&parts](Call& c) -> Result<Json> {
-        Result<std::string> p = ReadProject(c);
+        Result<std::string> p = OneProject(c);
         if (!p.ok()) return p.status();
         const std::string& name = c.request.params.at("name");
         Result<int64_t> number = VersionParam(c.request.params.at("version"));
@@ -233,7 +225,7 @@ std::vector<Endpoint> PipelineEndpoints(const ApiParts& parts) {
                          .request_schema = Body({{"version", Int()}}, {"version"}),
                          .response_schema = PipelineSchema(),
                          .handle = [](Call& c) -> Result<Json> {
-                           Result<std::string> p = ReadProject(c);
+                           Result<std::string> p = OneProject(c);
                            if (!p.ok()) return p.status();
                            Result<Json> body = ParseBody(c.request);
                            if (!body.ok()) return body.status();

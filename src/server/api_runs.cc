@@ -1,4 +1,6 @@
 // The API's runs: listing, submitting, cancelling, showing.
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "app/identity.h"
@@ -266,7 +268,15 @@ std::vector<Endpoint> RunEndpoints(const ApiParts& parts) {
          if (!run.ok()) return run.status();
          Result<Json> detail = app::RunDetailJson(c.meta, *run);
          if (!detail.ok() || run->status != meta::RunStatus::kRunning) return detail;
-         // A step waiting for compute says why (`weft show`'s note).
+         // A step waiting for compute says why (`weft show`'s note); only pending steps can, and
+         // only then is the engine's thread asked.
+         const Json::Array& listed = *detail->Find("steps")->Items();
+         if (std::none_of(listed.begin(), listed.end(), [](const Json& s) {
+               const std::string* status = s.Find("status")->String();
+               return status && *status == "pending";
+             })) {
+           return detail;
+         }
          std::map<std::string, std::string> waiting = parts.host.Waiting(run->id);
          if (waiting.empty()) return detail;
          Json steps = Json::MakeArray();

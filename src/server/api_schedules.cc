@@ -27,14 +27,6 @@ Json ScheduleSchema() {
         ArrayOf(Obj({{"fire_ns", Int()}, {"at_ns", Int()}, {"run", Str()}, {"outcome", Str()}}))}});
 }
 
-// The project a request is about: an admin names it, others act in their own.
-Result<std::string> ScheduleProject(Call& c) {
-  Result<std::string> p = ListedProject(c);
-  if (!p.ok()) return p.status();
-  if (p->empty()) return Status::Invalid("an admin names the project: ?project=");
-  return *p;
-}
-
 Result<Json> Describe(Call& c, const ApiParts& parts, const std::string& project,
                       const std::string& name, int64_t fires, int upcoming) {
   Result<meta::ScheduleRecord> r = app::FindSchedule(c.meta, project, name);
@@ -113,7 +105,7 @@ std::vector<Endpoint> ScheduleEndpoints(const ApiParts& parts) {
       .query = {project},
       .response_schema = ScheduleSchema(),
       .handle = [&parts](Call& c) -> Result<Json> {
-        Result<std::string> p = ScheduleProject(c);
+        Result<std::string> p = OneProject(c);
         if (!p.ok()) return p.status();
         return Describe(c, parts, *p, c.request.params.at("name"), 20, 5);
       }});
@@ -126,7 +118,7 @@ std::vector<Endpoint> ScheduleEndpoints(const ApiParts& parts) {
         .query = {project},
         .response_schema = ScheduleSchema(),
         .handle = [&parts, enable](Call& c) -> Result<Json> {
-          Result<std::string> p = ScheduleProject(c);
+          Result<std::string> p = OneProject(c);
           if (!p.ok()) return p.status();
           const std::string& name = c.request.params.at("name");
           Status s = app::EnableSchedule(c.meta, parts.ws, c.caller, *p, name, enable, c.now_ns);
@@ -140,7 +132,7 @@ std::vector<Endpoint> ScheduleEndpoints(const ApiParts& parts) {
                          .query = {project},
                          .response_schema = Obj({{"deleted", Str()}}),
                          .handle = [](Call& c) -> Result<Json> {
-                           Result<std::string> p = ScheduleProject(c);
+                           Result<std::string> p = OneProject(c);
                            if (!p.ok()) return p.status();
                            const std::string& name = c.request.params.at("name");
                            Status s = app::DeleteSchedule(c.meta, c.caller, *p, name, c.now_ns);

@@ -19,13 +19,6 @@ Json WebhookSchema(bool with_secret) {
   return Obj(std::move(members));
 }
 
-Result<std::string> Project(Call& c) {
-  Result<std::string> p = ListedProject(c);
-  if (!p.ok()) return p.status();
-  if (p->empty()) return Status::Invalid("an admin names the project: ?project=");
-  return *p;
-}
-
 Result<int64_t> WebhookId(Call& c, const std::string& project) {
   const std::string& text = c.request.params.at("id");
   int64_t id = 0;
@@ -57,7 +50,7 @@ std::vector<Endpoint> WebhookEndpoints() {
       .response_schema = WebhookSchema(true),
       .success = 201,
       .handle = [](Call& c) -> Result<Json> {
-        Result<std::string> p = Project(c);
+        Result<std::string> p = OneProject(c);
         if (!p.ok()) return p.status();
         Result<Json> body = ParseBody(c.request);
         if (!body.ok()) return body.status();
@@ -73,7 +66,7 @@ std::vector<Endpoint> WebhookEndpoints() {
                          .query = {project},
                          .response_schema = Obj({{"webhooks", ArrayOf(WebhookSchema(false))}}),
                          .handle = [](Call& c) -> Result<Json> {
-                           Result<std::string> p = Project(c);
+                           Result<std::string> p = OneProject(c);
                            if (!p.ok()) return p.status();
                            if (!c.caller.Can(app::Role::kOwner, *p)) {
                              return Status::Denied("webhooks are their project owners'");
@@ -96,7 +89,7 @@ std::vector<Endpoint> WebhookEndpoints() {
                                                           {"next_ns", Int()},
                                                           {"last_error", Str()}}))}}),
       .handle = [](Call& c) -> Result<Json> {
-        Result<std::string> p = Project(c);
+        Result<std::string> p = OneProject(c);
         if (!p.ok()) return p.status();
         if (!c.caller.Can(app::Role::kOwner, *p)) {
           return Status::Denied("webhooks are their project owners'");
@@ -115,7 +108,7 @@ std::vector<Endpoint> WebhookEndpoints() {
                          .query = {project},
                          .response_schema = Obj({{"deleted", Int()}}),
                          .handle = [](Call& c) -> Result<Json> {
-                           Result<std::string> p = Project(c);
+                           Result<std::string> p = OneProject(c);
                            if (!p.ok()) return p.status();
                            Result<int64_t> id = WebhookId(c, *p);
                            if (!id.ok()) return id.status();
