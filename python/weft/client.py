@@ -1,5 +1,5 @@
 """weft's REST API (/api/v1) as Python calls. See docs/server.md for what each one means."""
-import gzip
+import hashlib
 import http.client
 import io
 import json
@@ -14,6 +14,7 @@ __all__ = ["Client", "WeftError"]
 
 # What is never sent with a pipeline's files.
 _SKIPPED = {".weft", ".git", "__pycache__", ".venv", "node_modules"}
+_PART = 32 << 20  # bytes of contents per request (a server takes 64 MiB)
 
 
 class WeftError(Exception):
@@ -140,15 +141,49 @@ class Client:
     def submit(self, file, folder=None, experiment=None, tags=None, inputs=None, project=None,
                idempotency_key=None):
         """Runs a pipeline file on the server: the files of `folder` (default: the pipeline's
-        own folder) are sent (without .weft, .git, __pycache__, .venv, node_modules); the
-        pipeline may read only those. `inputs` ({"lr": 0.1}) are its `--set` values."""
-        archive, rel = _bundle(file, folder)
-        query = {"file": rel, "experiment": experiment, "project": project,
+        own folder) are sent (without .weft, .git, __pycache__, .venv, node_modules; only what
+        the server does not have yet); the pipeline may read only those. `inputs` ({"lr": 0.1})
+        are its `--set` values."""
+        upload, rel = self._upload(file, folder, project)
+        query = {"file": rel, "upload": upload, "experiment": experiment, "project": project,
                  "tag": [f"{k}={v}" for k, v in (tags or {}).items()],
                  "set": [f"inputs.{k}={_text(v)}" for k, v in (inputs or {}).items()]}
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
-        return self._call("POST", "/runs", query, raw=archive, content_type="application/x-tar",
-                          headers=headers)["run"]
+        return self._call("POST", "/runs", query, headers=headers)["run"]
+
+    def _upload(self, file, folder, project):
+        """Sends a folder's files as an upload: their manifest first, then only the contents the
+        project has not sent before (in parts); returns the upload's id and the file's path in it."""
+        files, rel = _files(file, folder)
+        manifest, path_of = [], {}
+        for name, path in files:
+            h = hashlib.sha256()
+            with open(path, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    h.update(chunk)
+            st = os.stat(path)
+            manifest.append({"path": name, "digest": h.hexdigest(), "size": st.st_size,
+                             "executable": bool(st.st_mode & 0o111)})
+            path_of.setdefault(h.hexdigest(), path)
+        query = {"project": project}
+        for _ in range(2):
+            answer = self._call("POST", "/uploads", query, json_body={"files": manifest})
+            if answer["upload"]:
+                return answer["upload"], rel
+            part, size = [], 0
+            for digest in answer["missing"] + [None]:
+                if part and (digest is None or size + os.path.getsize(path_of[digest]) > _PART):
+                    buf = io.BytesIO()
+                    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+                        for d in part:
+                            t.add(path_of[d], arcname=d, recursive=False)
+                    self._call("POST", "/uploads/contents", query, raw=buf.getvalue(),
+                               content_type="application/x-tar")
+                    part, size = [], 0
+                if digest is not None:
+                    part.append(digest)
+                    size += os.path.getsize(path_of[digest])
+        raise WeftError(500, "internal", "the server still lacks contents it was sent")
 
     def cancel(self, run_id):
         return self._call("POST", f"/runs/{_seg(run_id)}/cancel")
@@ -262,10 +297,9 @@ class Client:
     def publish(self, file, name, folder=None, description=None, project=None):
         """Publishes the pipeline (its folder's files, as submit sends them) as the next version of
         `name`; the same content again is the version it already is."""
-        archive, rel = _bundle(file, folder)
-        return self._call("POST", "/pipelines", {"name": name, "file": rel, "description": description,
-                                                 "project": project},
-                          raw=archive, content_type="application/x-tar")["version"]
+        upload, rel = self._upload(file, folder, project)
+        return self._call("POST", "/pipelines", {"name": name, "file": rel, "upload": upload,
+                                                 "description": description, "project": project})["version"]
 
     def pipelines(self):
         return self._call("GET", "/pipelines")["pipelines"]
@@ -300,9 +334,9 @@ class Client:
     def create_schedule(self, file, folder=None, project=None):
         """Creates (or replaces, by its name) a schedule from an Azure ML schedule file, sent with
         its folder's files (what its `create_job` names); owners."""
-        archive, rel = _bundle(file, folder)
-        return self._call("POST", "/schedules", {"file": rel, "project": project}, raw=archive,
-                          content_type="application/x-tar")["schedule"]
+        upload, rel = self._upload(file, folder, project)
+        return self._call("POST", "/schedules", {"file": rel, "upload": upload,
+                                                 "project": project})["schedule"]
 
     def schedules(self):
         return self._call("GET", "/schedules")["schedules"]
@@ -350,24 +384,20 @@ def _text(value):
     return str(value)
 
 
-def _bundle(file, folder):
-    """A tar archive of `folder`'s files (default: the pipeline file's folder), and the pipeline
-    file's path inside it."""
+def _files(file, folder):
+    """The regular files of `folder` (default: the pipeline file's folder) as (path inside it,
+    path), in name order, and the pipeline file's path inside it."""
     file = os.path.abspath(file)
     folder = os.path.abspath(folder or os.path.dirname(file))
     rel = os.path.relpath(file, folder)
     if rel.startswith(os.pardir + os.sep) or rel == os.pardir:
         raise ValueError(f"{file} is not inside {folder}")
-    buf = io.BytesIO()
-    # The same files make the same bytes (no time in the gzip header), so that a request sent
-    # again with its Idempotency-Key is the same request.
-    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as gz, \
-            tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as t:
-        for here, dirs, files in os.walk(folder):
-            dirs[:] = sorted(d for d in dirs if d not in _SKIPPED and not os.path.islink(os.path.join(here, d)))
-            for name in sorted(files):
-                path = os.path.join(here, name)
-                if os.path.islink(path) or not os.path.isfile(path):
-                    continue  # (a server takes regular files and folders only)
-                t.add(path, arcname=os.path.relpath(path, folder).replace(os.sep, "/"), recursive=False)
-    return buf.getvalue(), posixpath.normpath(rel.replace(os.sep, "/"))
+    out = []
+    for here, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if d not in _SKIPPED and not os.path.islink(os.path.join(here, d)))
+        for name in sorted(files):
+            path = os.path.join(here, name)
+            if name in _SKIPPED or os.path.islink(path) or not os.path.isfile(path):
+                continue  # (a server takes regular files only)
+            out.append((os.path.relpath(path, folder).replace(os.sep, "/"), path))
+    return sorted(out), posixpath.normpath(rel.replace(os.sep, "/"))

@@ -136,6 +136,13 @@ void Host::SetQuota(const meta::ProjectRecord& p) {
   }).ok();  // (Busy while shutting down: nothing more starts anyway)
 }
 
+void Host::SetJobEnvironment(engine::JobEnvironment f) {
+  Call<Status>([&] {
+    engine_.SetJobEnvironment(std::move(f));
+    return Status::Ok();
+  }).ok();
+}
+
 void Host::Subscribe(engine::Observer* o) {
   Call<Status>([&] {
     engine_.Subscribe(o);

@@ -51,6 +51,8 @@ class Host {
   std::map<std::string, std::string> Waiting(const std::string& run_id);
   // A project's quota: its steps wait while it uses that much of the server's compute.
   void SetQuota(const meta::ProjectRecord& project);
+  // What every job gets besides its own environment (engine::Engine::SetJobEnvironment).
+  void SetJobEnvironment(engine::JobEnvironment f);
   // Subscribes an observer to every run (from the host's thread: observers hear it there).
   void Subscribe(engine::Observer* o);
   void Unsubscribe(engine::Observer* o);

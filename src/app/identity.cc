@@ -20,13 +20,6 @@ bool IsHex(std::string_view s) {
   return true;
 }
 
-// Equal strings of equal length, in time that depends only on the length.
-bool ConstantTimeEqual(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
-}
 
 std::string SecretHash(std::string_view secret) {
   return ToHex(Sha256Of(secret));
@@ -76,6 +69,13 @@ IssuedToken Issue(const TokenRequest& request, const std::string& created_by, in
 }
 
 }  // namespace
+
+bool ConstantTimeEqual(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
 
 std::string_view Name(Role role) {
   switch (role) {

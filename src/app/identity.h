@@ -88,6 +88,10 @@ Status RevokeToken(meta::MetaStore& meta, const Caller& caller, const std::strin
 // one and returns it (to be printed once); nullopt when there is one.
 Result<std::optional<IssuedToken>> EnsureAdmin(meta::MetaStore& meta, int64_t now_ns);
 
+// Equal strings of equal length, in time that depends only on the length (secrets are compared
+// so).
+bool ConstantTimeEqual(std::string_view a, std::string_view b);
+
 // The caller a bearer token stands for. A failure is recorded in the audit log (with the id the
 // token claims, never its secret) and says only that the token is not valid.
 Result<Caller> Authenticate(meta::MetaStore& meta, std::string_view token, int64_t now_ns);

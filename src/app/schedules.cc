@@ -161,7 +161,7 @@ Result<ScheduledRun> RunOfSchedule(meta::MetaStore& meta, const ws::Workspace& w
   out.options.sets = out.source.sets;
   out.options.project = record.project;
   out.options.user = "schedule:" + record.name;
-  out.options.scrub_environment = true;  // (a server runs it: steps never see its secrets)
+  out.options.served = true;  // (a server runs it: steps never see its secrets)
   for (const auto& [k, v] : job.tags) out.tags.push_back(k + "=" + v);
   out.tags.push_back("weft.schedule=" + record.name);
   return out;

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "base/fs.h"
+#include "base/sha256.h"
 #include "test_util.h"
 
 namespace weft::app {
@@ -34,7 +35,7 @@ class UploadTest : public ::testing::Test {
   std::vector<std::string> Leftovers() {
     std::vector<std::string> out;
     if (StatPath(ws_.dir + "/uploads") != PathKind::kDirectory) return out;
-    for (const auto& e : std::filesystem::directory_iterator(ws_.dir + "/uploads")) {
+    for (const auto& e : std::filesystem::recursive_directory_iterator(ws_.dir + "/uploads")) {
       if (e.path().filename().string().rfind(".tmp", 0) == 0) out.push_back(e.path());
     }
     return out;
@@ -99,6 +100,84 @@ TEST_F(UploadTest, AnArchiveThatUnpacksPastTheLimitsIsRefused) {
   EXPECT_EQ(r.status().code(), Code::kTooLarge);
   EXPECT_FALSE(Unpack(ws_, "not an archive").ok());
   EXPECT_TRUE(Leftovers().empty());
+}
+
+// Uploads by manifest: contents named by their digests, kept per project, assembled by links.
+class ManifestTest : public UploadTest {
+ protected:
+  static std::string Hex(const std::string& bytes) { return ToHex(Sha256Of(bytes)); }
+  // A tar of files named by the digests of `contents` (made by the real `tar`).
+  std::string Contents(const std::vector<std::string>& contents) {
+    std::vector<std::string> names;
+    for (const std::string& c : contents) {
+      dir_.Write("src/" + Hex(c), c);
+      names.push_back(Hex(c));
+    }
+    return Tar(names);
+  }
+};
+
+TEST_F(ManifestTest, OnlyMissingContentsAreAskedForAndTheFolderIsLinkedFromThem) {
+  std::vector<ManifestFile> files = {{"code/train.py", Hex("print(1)\n"), 9, true},
+                                     {"p.yml", Hex("jobs: {}\n"), 9, false},
+                                     {"./data//same.txt", Hex("jobs: {}\n"), 9, false}};
+  Result<std::vector<ManifestFile>> checked = CheckManifest(files);
+  ASSERT_TRUE(checked.ok()) << checked.status().message();
+  EXPECT_EQ(checked->front().path, "code/train.py");
+  EXPECT_EQ((*checked)[1].path, "data/same.txt");  // made relative and plain, sorted
+  EXPECT_EQ(MissingContent(ws_, "vision", *checked).size(), 2u);  // (one content, two files)
+  EXPECT_EQ(Assemble(ws_, "vision", *checked).status().code(), Code::kNotFound);
+
+  Result<int64_t> kept = KeepContent(ws_, "vision", Contents({"print(1)\n", "jobs: {}\n"}));
+  ASSERT_TRUE(kept.ok()) << kept.status().message();
+  EXPECT_EQ(*kept, 2);
+  EXPECT_TRUE(MissingContent(ws_, "vision", *checked).empty());
+  // Another project has sent nothing: it is asked for everything, and learns nothing of ours.
+  EXPECT_EQ(MissingContent(ws_, "nlp", *checked).size(), 2u);
+
+  Result<std::string> id = Assemble(ws_, "vision", *checked);
+  ASSERT_TRUE(id.ok()) << id.status().message();
+  Result<std::string> dir = UploadFolder(ws_, "vision", *id);
+  ASSERT_TRUE(dir.ok());
+  EXPECT_EQ(*ReadFileCapped(*dir + "/code/train.py", 100), "print(1)\n");
+  EXPECT_EQ(::access((*dir + "/code/train.py").c_str(), X_OK), 0);
+  EXPECT_NE(::access((*dir + "/p.yml").c_str(), X_OK), 0);
+  struct stat a {}, b {};
+  ASSERT_EQ(::stat((*dir + "/p.yml").c_str(), &a), 0);
+  ASSERT_EQ(::stat((*dir + "/data/same.txt").c_str(), &b), 0);
+  EXPECT_EQ(a.st_ino, b.st_ino);  // linked, not copied
+  EXPECT_EQ(*Assemble(ws_, "vision", *checked), *id);
+  // The id is the project's: another project cannot name it.
+  EXPECT_EQ(UploadFolder(ws_, "nlp", *id).status().code(), Code::kNotFound);
+  EXPECT_EQ(UploadFolder(ws_, "vision", "../vision/" + *id).status().code(), Code::kNotFound);
+  EXPECT_TRUE(Leftovers().empty());
+}
+
+TEST_F(ManifestTest, BadManifestsAndContentsAreRefused) {
+  std::string d = Hex("x");
+  for (const std::vector<ManifestFile>& bad :
+       std::vector<std::vector<ManifestFile>>{{{"/etc/passwd", d, 1, false}},
+                                              {{"a/../../b", d, 1, false}},
+                                              {{"a", "ABC", 1, false}},
+                                              {{"a", d, -1, false}},
+                                              {{"a", d, 1, false}, {"./a", d, 1, false}},
+                                              {{"a", d, 1, false}, {"a/b", d, 1, false}}}) {
+    EXPECT_FALSE(CheckManifest(bad).ok()) << bad.front().path;
+  }
+  EXPECT_EQ(CheckManifest({{"a", d, 3, false}, {"b", d, 3, false}}, UploadLimits{1, 100, 100})
+                .status()
+                .code(),
+            Code::kTooLarge);
+  EXPECT_EQ(CheckManifest({{"a", d, 60, false}, {"b", d, 60, false}}, UploadLimits{10, 100, 100})
+                .status()
+                .code(),
+            Code::kTooLarge);
+  // A content whose bytes are not what its name says, or not named by a digest.
+  dir_.Write("src/" + Hex("what I say"), "something else");
+  EXPECT_EQ(KeepContent(ws_, "vision", Tar({Hex("what I say")})).status().code(), Code::kInvalid);
+  dir_.Write("src/notes.txt", "x");
+  EXPECT_EQ(KeepContent(ws_, "vision", Tar({"notes.txt"})).status().code(), Code::kInvalid);
+  EXPECT_EQ(MissingContent(ws_, "vision", {{"a", Hex("what I say"), 1, false}}).size(), 1u);
 }
 
 }  // namespace

@@ -121,6 +121,17 @@ Status WriteTar(const std::string& path, const std::string& name,
     return Status::Invalid(fmt::format("{}: a file is written under a name", path));
   }
 
+  std::vector<std::pair<std::string, std::string>> entries;
+  for (const std::string& rel : rels) {
+    entries.emplace_back(rel.empty() ? name : name.empty() ? rel : name + "/" + rel,
+                         rel.empty() ? path : path + "/" + rel);
+  }
+  return WriteTarOf(entries, out);
+}
+
+Status WriteTarOf(const std::vector<std::pair<std::string, std::string>>& entries,
+                  const std::function<bool(std::string_view)>& out) {
+  namespace fs = std::filesystem;
   TarSink sink{&out};
   std::unique_ptr<struct archive, int (*)(struct archive*)> a(archive_write_new(),
                                                               archive_write_free);
@@ -135,14 +146,12 @@ Status WriteTar(const std::string& path, const std::string& name,
   }
   std::unique_ptr<struct archive_entry, void (*)(struct archive_entry*)> e(archive_entry_new(),
                                                                            archive_entry_free);
-  for (const std::string& rel : rels) {
-    std::string from = rel.empty() ? path : path + "/" + rel;
+  for (const auto& [entry, from] : entries) {
     struct stat st {};
     if (::lstat(from.c_str(), &st) != 0) {
       return Status::Io(fmt::format("{}: {}", from, std::strerror(errno)));
     }
     archive_entry_clear(e.get());
-    std::string entry = rel.empty() ? name : name.empty() ? rel : name + "/" + rel;
     archive_entry_set_pathname(e.get(), entry.c_str());
     archive_entry_set_mtime(e.get(), st.st_mtim.tv_sec, 0);
     bool exec = (st.st_mode & 0111) != 0;

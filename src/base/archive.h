@@ -7,6 +7,8 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "base/status.h"
 
@@ -37,5 +39,10 @@ Status ReadArchive(std::string_view bytes,
 Status WriteTar(const std::string& path, const std::string& name,
                 const std::function<bool(std::string_view)>& out,
                 const std::function<bool(const std::string&)>& keep = nullptr);
+
+// Writes a tar archive as WriteTar does of the files, folders and links at the given paths, each
+// entry named as given (entry name, path), in the order given.
+Status WriteTarOf(const std::vector<std::pair<std::string, std::string>>& entries,
+                  const std::function<bool(std::string_view)>& out);
 
 }  // namespace weft

@@ -117,12 +117,8 @@ std::function<int()> SetupLogMetric(CLI::App& sub) {
                                               o->value)));
     }
     std::string line = engine::MetricLine(o->name, v, o->step, NowNs() / 1'000'000);
-    int fd = ::open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0) return Fail(Status::Io(fmt::format("{}: cannot open: {}", path, std::strerror(errno))));
-    // One write with O_APPEND: lines from concurrent writers do not interleave.
-    ssize_t n = ::write(fd, line.data(), line.size());
-    ::close(fd);
-    if (n != static_cast<ssize_t>(line.size())) return Fail(Status::Io(fmt::format("{}: write failed", path)));
+    Status s = engine::AppendLines(path, line);
+    if (!s.ok()) return Fail(s);
     return 0;
   };
 }

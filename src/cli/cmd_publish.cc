@@ -33,11 +33,13 @@ std::function<int()> SetupPublish(CLI::App& sub) {
     if (!bundle.ok()) return Fail(bundle.status());
     Result<std::unique_ptr<server::HttpClient>> client = o->remote.Connect();
     if (!client.ok()) return Fail(client.status());
-    std::string path =
-        fmt::format("/pipelines?name={}&file={}", QueryValue(o->name), QueryValue(bundle->file));
+    Result<std::string> upload = SendBundle(**client, *bundle, o->project);
+    if (!upload.ok()) return Fail(upload.status());
+    std::string path = fmt::format("/pipelines?name={}&file={}&upload={}", QueryValue(o->name),
+                                   QueryValue(bundle->file), *upload);
     if (!o->description.empty()) path += "&description=" + QueryValue(o->description);
     if (!o->project.empty()) path += "&project=" + QueryValue(o->project);
-    Result<Json> answer = CallApi(**client, "POST", path, bundle->archive, "application/x-tar");
+    Result<Json> answer = CallApi(**client, "POST", path);
     if (!answer.ok()) return Fail(answer.status());
     const Json& v = *answer->Find("version");
     const Json* created = answer->Find("created");

@@ -333,7 +333,9 @@ int RunOnServer(const Options& o) {
   if (!bundle.ok()) return Fail(bundle.status());
   Result<std::unique_ptr<server::HttpClient>> client = o.remote.Connect();
   if (!client.ok()) return Fail(client.status());
-  std::string path = "/runs?file=" + QueryValue(bundle->file);
+  Result<std::string> upload = SendBundle(**client, *bundle, "");
+  if (!upload.ok()) return Fail(upload.status());
+  std::string path = "/runs?file=" + QueryValue(bundle->file) + "&upload=" + *upload;
   // The experiment a run here would have when the pipeline names none: the folder's name.
   path += "&default_experiment=" + QueryValue(std::filesystem::path(Cwd()).filename().string());
   if (!o.experiment.empty()) path += "&experiment=" + QueryValue(o.experiment);
@@ -344,7 +346,7 @@ int RunOnServer(const Options& o) {
   if (!o.only.empty()) path += "&only=" + QueryValue(o.only);
   if (!o.until.empty()) path += "&until=" + QueryValue(o.until);
   HostRun();
-  Result<Json> submitted = CallApi(**client, "POST", path, bundle->archive, "application/x-tar");
+  Result<Json> submitted = CallApi(**client, "POST", path);
   if (!submitted.ok()) return Fail(submitted.status());
   std::string id = TextOf(*submitted->Find("run"), "id");
   Say(stdout, "run {} on {}\n", id, o.remote.Url());

@@ -141,15 +141,19 @@ std::function<int()> SetupSchedule(CLI::App& sub) {
       if (remote) {
         Result<std::unique_ptr<server::HttpClient>> client = t.remote.Connect();
         if (!client.ok()) return Fail(client.status());
-        std::string p = "/schedules?file=" + QueryValue(bundle->file);
+        Result<std::string> upload = SendBundle(**client, *bundle, o->project);
+        if (!upload.ok()) return Fail(upload.status());
+        std::string p = "/schedules?file=" + QueryValue(bundle->file) + "&upload=" + *upload;
         if (!o->project.empty()) p += "&project=" + QueryValue(o->project);
-        made = CallApi(**client, "POST", p, bundle->archive, "application/x-tar");
+        made = CallApi(**client, "POST", p);
         if (made.ok()) made = *made->Find("schedule");
       } else {
         Result<std::unique_ptr<app::Session>> s = Open(t.workspace);
         if (!s.ok()) return Fail(s.status());
         app::Session& session = **s;
-        Result<std::string> dir = app::Unpack(session.workspace(), bundle->archive);
+        Result<std::string> archive = ArchiveOf(*bundle);
+        if (!archive.ok()) return Fail(archive.status());
+        Result<std::string> dir = app::Unpack(session.workspace(), *archive);
         if (!dir.ok()) return Fail(dir.status());
         Result<meta::ScheduleRecord> r = app::CreateSchedule(
             session.meta(), session.workspace(), session.registry(), app::LocalAdmin(),

@@ -1,38 +1,106 @@
-// `weft validate FILE`: load, flatten and check a pipeline; print a summary.
+// `weft validate FILE`: load, flatten and check a pipeline; print a summary (here, or on a server
+// with --server: the same checks against the server's registry, the same output).
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "cli/command.h"
 #include "cli/pipeline_args.h"
+#include "cli/remote_args.h"
 #include "cli/workspace_args.h"
 
 namespace weft::cli {
+namespace {
+
+const char* Plural(size_t n) { return n == 1 ? "" : "s"; }
+
+// What a check found, as `weft validate` prints it; the exit code.
+struct Found {
+  bool loaded = false;
+  std::string report;  // the load's diagnostics
+  size_t errors = 0, warnings = 0;
+  std::string check;   // what `weft run` would refuse
+  size_t check_errors = 0;
+  std::string kind, name;
+  size_t steps = 0, edges = 0, groups = 0, files = 0;
+};
+
+int Print(const std::string& file, const Found& f) {
+  std::fputs(f.report.c_str(), stderr);
+  if (!f.loaded) {
+    std::fprintf(stderr, "%s: invalid: %zu error%s, %zu warning%s\n", file.c_str(), f.errors,
+                 Plural(f.errors), f.warnings, Plural(f.warnings));
+    return static_cast<int>(kExitInvalid);
+  }
+  if (f.check_errors > 0) {
+    std::fputs(f.check.c_str(), stderr);
+    std::fprintf(stderr, "%s: invalid: %zu error%s\n", file.c_str(), f.check_errors, Plural(f.check_errors));
+    return static_cast<int>(kExitInvalid);
+  }
+  std::string name = f.name.empty() ? "" : fmt::format(" `{}`", f.name);
+  fmt::print("{}: valid {}{}: {} steps, {} edges, {} groups, {} files, {} warning{}\n", file, f.kind,
+             name, f.steps, f.edges, f.groups, f.files, f.warnings, Plural(f.warnings));
+  return 0;
+}
+
+}  // namespace
 
 std::function<int()> SetupValidate(CLI::App& sub) {
-  auto args = std::make_shared<PipelineArgs>();
-  args->AddTo(sub);
-  return [args] {
-    int code = 0;
+  struct Options {
+    PipelineArgs pipeline;
+    RemoteArgs remote;
+    std::string folder;
+  };
+  auto o = std::make_shared<Options>();
+  o->pipeline.AddTo(sub);
+  o->remote.AddTo(sub);
+  sub.add_option("--folder", o->folder,
+                 "with --server: the folder whose files are sent (default: the pipeline's own folder)");
+  return [o] {
+    Found f;
+    if (o->remote.remote()) {
+      Result<Bundle> bundle = BundleOf(o->pipeline.file, o->folder);
+      if (!bundle.ok()) return Fail(bundle.status());
+      Result<std::unique_ptr<server::HttpClient>> client = o->remote.Connect();
+      if (!client.ok()) return Fail(client.status());
+      Result<std::string> upload = SendBundle(**client, *bundle, "");
+      if (!upload.ok()) return Fail(upload.status());
+      std::string path = "/validate?file=" + QueryValue(bundle->file) + "&upload=" + *upload;
+      for (const std::string& set : o->pipeline.sets) path += "&set=" + QueryValue(set);
+      Result<Json> r = CallApi(**client, "POST", path);
+      if (!r.ok()) return Fail(r.status());
+      f = Found{r->Find("loaded")->Bool() && *r->Find("loaded")->Bool(), TextOf(*r, "report"),
+                static_cast<size_t>(IntOf(*r, "errors")), static_cast<size_t>(IntOf(*r, "warnings")),
+                TextOf(*r, "check"), static_cast<size_t>(IntOf(*r, "check_errors")),
+                TextOf(*r, "kind"), TextOf(*r, "name"), static_cast<size_t>(IntOf(*r, "steps")),
+                static_cast<size_t>(IntOf(*r, "edges")), static_cast<size_t>(IntOf(*r, "groups")),
+                static_cast<size_t>(IntOf(*r, "files"))};
+      return Print(o->pipeline.file, f);
+    }
     app::FoundRegistry registry(Cwd());
-    std::unique_ptr<app::LoadedGraph> g = Load({args->file, args->sets, Cwd(), {}}, registry.get(), &code);
-    if (!g) return code;
-    // What `weft run` would refuse before anything runs: packages an environment lacks, code
-    // folders it cannot snapshot.
-    Diagnostics found;
-    app::CheckBeforeRun(g->graph, registry.workspace(), found);
-    if (found.has_errors()) {
-      std::fputs(found.FormatAll().c_str(), stderr);
-      std::fprintf(stderr, "%s: invalid: %zu error%s\n", args->file.c_str(), found.error_count(),
-                   found.error_count() == 1 ? "" : "s");
+    Result<std::unique_ptr<app::LoadedGraph>> g =
+        app::LoadGraph({o->pipeline.file, o->pipeline.sets, Cwd(), {}}, registry.get());
+    if (!g.ok()) {
+      std::fprintf(stderr, "error: %s\n", g.status().message().c_str());
       return static_cast<int>(kExitInvalid);
     }
-    const spec::LoadedPipeline& p = *g->pipeline;
-    std::string name = g->graph.name.empty() ? "" : fmt::format(" `{}`", g->graph.name);
-    size_t warnings = g->diags.warning_count();
-    fmt::print("{}: valid {}{}: {} steps, {} edges, {} groups, {} files, {} warning{}\n", args->file,
-               spec::DocumentKindName(p.kind), name, g->graph.steps.size(), g->graph.edges.size(),
-               g->graph.groups.size(), p.files.size(), warnings, warnings == 1 ? "" : "s");
-    return 0;
+    const Diagnostics& d = (*g)->diags;
+    f.loaded = (*g)->ok();
+    f.report = d.FormatAll();
+    f.errors = d.error_count();
+    f.warnings = d.warning_count();
+    if (f.loaded) {
+      Diagnostics found;
+      app::CheckBeforeRun((*g)->graph, registry.workspace(), found);
+      f.check = found.FormatAll();
+      f.check_errors = found.error_count();
+      f.kind = spec::DocumentKindName((*g)->pipeline->kind);
+      f.name = (*g)->graph.name;
+      f.steps = (*g)->graph.steps.size();
+      f.edges = (*g)->graph.edges.size();
+      f.groups = (*g)->graph.groups.size();
+      f.files = (*g)->pipeline->files.size();
+    }
+    return Print(o->pipeline.file, f);
   };
 }
 

@@ -1,8 +1,15 @@
 #include "cli/remote_args.h"
 
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
+#include <filesystem>
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
@@ -11,6 +18,7 @@
 #include "base/archive.h"
 #include "base/fs.h"
 #include "base/os.h"
+#include "base/sha256.h"
 
 namespace weft::cli {
 
@@ -72,19 +80,21 @@ Result<Json> CallApi(server::HttpClient& client, const std::string& method, cons
   Result<server::Response> r =
       client.Send(method, "/api/v1" + path, body, {{"Content-Type", content_type}});
   if (!r.ok()) return r.status();
+  if (r->status < 200 || r->status >= 300) return ErrorOf(*r);
   std::optional<Json> json = Json::Parse(r->body);
-  if (r->status >= 200 && r->status < 300) {
-    if (!json) return Status::Io("the server's answer is not JSON");
-    return *json;
-  }
-  std::string message = fmt::format("the server answered {}", r->status);
-  if (json) {
+  if (!json) return Status::Io("the server's answer is not JSON");
+  return *json;
+}
+
+Status ErrorOf(const server::Response& r) {
+  std::string message = fmt::format("the server answered {}", r.status);
+  if (std::optional<Json> json = Json::Parse(r.body)) {
     if (const Json* e = json->Find("error");
         e && e->Find("message") && e->Find("message")->String()) {
       message = *e->Find("message")->String();
     }
   }
-  switch (r->status) {
+  switch (r.status) {
     case 400:
       return Status::Invalid(message);
     case 401:
@@ -141,6 +151,7 @@ std::string UtcDate(int64_t ns, bool seconds) {
 }
 
 Result<Bundle> BundleOf(const std::string& file_arg, const std::string& folder_arg) {
+  namespace fs = std::filesystem;
   std::string cwd = Cwd();
   std::string file = ResolvePath(cwd, file_arg);
   std::string folder = folder_arg.empty() ? DirName(file) : ResolvePath(cwd, folder_arg);
@@ -152,16 +163,105 @@ Result<Bundle> BundleOf(const std::string& file_arg, const std::string& folder_a
   }
   static const std::set<std::string> kSkipped = {".weft", ".git", "__pycache__", ".venv",
                                                  "node_modules"};
+  Bundle out{folder, file.substr(folder.size() + 1), {}};
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(folder, fs::directory_options::none, ec), end;
+       !ec && it != end; it.increment(ec)) {
+    if (kSkipped.count(it->path().filename().string())) {
+      if (it->is_directory(ec) && !it->is_symlink(ec)) it.disable_recursion_pending();
+      continue;
+    }
+    if (it->is_regular_file(ec) && !it->is_symlink(ec)) {
+      out.files.push_back(it->path().lexically_relative(folder).string());
+    }
+  }
+  if (ec) return Status::Io(fmt::format("{}: {}", folder, ec.message()));
+  std::sort(out.files.begin(), out.files.end());
+  return out;
+}
+
+Result<std::string> ArchiveOf(const Bundle& bundle) {
+  std::vector<std::pair<std::string, std::string>> entries;
+  for (const std::string& f : bundle.files) entries.emplace_back(f, bundle.folder + "/" + f);
   std::string archive;
-  Status s = WriteTar(
-      folder, "",
-      [&](std::string_view d) {
+  Status s = WriteTarOf(entries, [&](std::string_view d) {
+    archive += d;
+    return true;
+  });
+  if (!s.ok()) return s;
+  return archive;
+}
+
+namespace {
+
+Result<std::string> Sha256OfFile(const std::string& path) {
+  Sha256 hash;
+  std::string chunk;
+  for (uint64_t at = 0;; at += chunk.size()) {
+    Status s = ReadFileFrom(path, at, 1 << 20, &chunk);
+    if (!s.ok()) return s;
+    if (chunk.empty()) break;
+    hash.Update(chunk);
+  }
+  return ToHex(hash.Finish());
+}
+
+}  // namespace
+
+Result<std::string> SendBundle(server::HttpClient& client, const Bundle& bundle,
+                               const std::string& project) {
+  constexpr int64_t kPart = 32 << 20;  // bytes of contents per request (the server takes 64 MiB)
+  std::string query = project.empty() ? "" : "?project=" + QueryValue(project);
+  Json files = Json::MakeArray();
+  std::map<std::string, std::string> path_of;  // digest -> a file with that content
+  for (const std::string& f : bundle.files) {
+    std::string path = bundle.folder + "/" + f;
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return Status::Io(fmt::format("{}: {}", path, std::strerror(errno)));
+    Result<std::string> digest = Sha256OfFile(path);
+    if (!digest.ok()) return digest.status();
+    path_of.emplace(*digest, path);
+    files.Push(Json::MakeObject()
+                   .Set("path", f)
+                   .Set("digest", *digest)
+                   .Set("size", static_cast<int64_t>(st.st_size))
+                   .Set("executable", (st.st_mode & 0111) != 0));
+  }
+  Json manifest = Json::MakeObject().Set("files", std::move(files));
+  for (int round = 0; round < 2; ++round) {
+    Result<Json> offered = CallApi(client, "POST", "/uploads" + query, manifest);
+    if (!offered.ok()) return offered.status();
+    if (const Json* id = offered->Find("upload"); id != nullptr && id->String()) return *id->String();
+    if (round == 1) return Status::Io("the server still lacks contents it was sent");
+    // Send what is missing, in parts.
+    std::vector<std::pair<std::string, std::string>> part;
+    int64_t bytes = 0;
+    auto flush = [&]() -> Status {
+      if (part.empty()) return Status::Ok();
+      std::string archive;
+      Status s = WriteTarOf(part, [&](std::string_view d) {
         archive += d;
         return true;
-      },
-      [](const std::string& rel) { return !kSkipped.count(rel.substr(rel.rfind('/') + 1)); });
-  if (!s.ok()) return s;
-  return Bundle{std::move(archive), file.substr(folder.size() + 1)};
+      });
+      if (!s.ok()) return s;
+      part.clear();
+      bytes = 0;
+      return CallApi(client, "POST", "/uploads/contents" + query, archive, "application/x-tar").status();
+    };
+    for (const Json& d : *offered->Find("missing")->Items()) {
+      auto it = d.String() ? path_of.find(*d.String()) : path_of.end();
+      if (it == path_of.end()) return Status::Io("the server asked for a content that was not offered");
+      struct stat st {};
+      ::stat(it->second.c_str(), &st);
+      if (bytes > 0 && bytes + st.st_size > kPart) {
+        if (Status s = flush(); !s.ok()) return s;
+      }
+      part.emplace_back(it->first, it->second);
+      bytes += st.st_size;
+    }
+    if (Status s = flush(); !s.ok()) return s;
+  }
+  return Status::Internal("unreachable");
 }
 
 }  // namespace weft::cli

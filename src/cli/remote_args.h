@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <functional>
 
@@ -49,6 +50,9 @@ Result<Json> CallApi(server::HttpClient& client, const std::string& method, cons
 Result<Json> CallApi(server::HttpClient& client, const std::string& method, const std::string& path,
                      const std::string& body, const std::string& content_type);
 
+// What an unsuccessful answer says, as a Status (401 Unauthenticated, 403 Denied, ...).
+Status ErrorOf(const server::Response& r);
+
 // A member of a JSON answer, for printing: its text ("" unless a string), its integer (0 unless a
 // number).
 std::string TextOf(const Json& j, const char* key);
@@ -64,14 +68,22 @@ double SecondsOf(const Json& j, bool running);
 std::string UtcDate(int64_t ns, bool seconds = false);
 
 // A file and the folder sent with it (`folder` empty: the file's own), as a server takes them (a
-// pipeline to run or publish, a schedule and its job): a tar archive of the folder's files without
-// the workspace, version control, caches or virtual environments (`.weft`, `.git`,
-// `__pycache__`, `.venv`, `node_modules`), as the Python client sends them, and the file's path
-// inside it. Paths as given on the command line (relative to the current folder).
+// pipeline to run or publish, a schedule and its job): the folder's regular files without the
+// workspace, version control, caches or virtual environments (`.weft`, `.git`, `__pycache__`,
+// `.venv`, `node_modules`), as the Python client sends them, and the file's path inside it. Paths
+// as given on the command line (relative to the current folder).
 struct Bundle {
-  std::string archive;
-  std::string file;
+  std::string folder;              // absolute
+  std::string file;                // inside `folder`
+  std::vector<std::string> files;  // sent with it: paths inside `folder`, in name order
 };
 Result<Bundle> BundleOf(const std::string& file, const std::string& folder);
+// The bundle's files as one tar archive (for a workspace here: app::Unpack).
+Result<std::string> ArchiveOf(const Bundle& bundle);
+// Sends a bundle's files to a server as an upload (app/upload.h): their manifest first, then only
+// the contents the project has not sent before, in parts under the server's body limit. Returns
+// the upload's id, for `&upload=` (`project`: an admin's `?project=`, or empty).
+Result<std::string> SendBundle(server::HttpClient& client, const Bundle& bundle,
+                               const std::string& project);
 
 }  // namespace weft::cli

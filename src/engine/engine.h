@@ -59,8 +59,10 @@ struct RunOptions {
   std::string user = "local";
   // A server's runs: steps get only PATH, HOME, USER, LOGNAME, SHELL, LANG, LANGUAGE, LC_*, TZ
   // and TMPDIR of weft's own environment (no server secrets, no tokens); the pipeline's
-  // `environment_variables` as always.
-  bool scrub_environment = false;
+  // `environment_variables` as always. In the sandbox, they see of the workspace only what they
+  // use (their attempt folders, their inputs, their code, the environments): not the database,
+  // other runs, uploads or other projects' objects.
+  bool served = false;
 };
 
 // A run to submit. The pipeline and graph must outlive the run.
@@ -115,6 +117,24 @@ struct LogLine {
   int job = 0;
   std::string text;  // without its newline
 };
+
+// A job about to start, as a host that gives jobs more environment sees it (a server's MLflow
+// endpoint gives each job its own tracking run and a token for it).
+struct JobStart {
+  std::string project;
+  std::string run_id;
+  std::string experiment;
+  std::string step;
+  int64_t index = 0;
+  int64_t job = 0;  // 0 for a step with one job
+  int64_t jobs = 1;
+  int64_t attempt = 0;
+};
+struct JobExtras {
+  std::vector<std::pair<std::string, std::string>> env;
+  std::string secret;  // masked in everything kept of the job (its log, metrics, messages)
+};
+using JobEnvironment = std::function<JobExtras(const JobStart&)>;
 
 struct RunResult {
   std::string run_id;  // empty for dry runs
@@ -186,6 +206,8 @@ class Engine {
   // Passes until every run has ended; an interrupt (base/interrupt.h) cancels them all, a second
   // one without the grace period.
   Status RunToCompletion();
+  // What the jobs of every run get besides their own environment (a server's tracking).
+  void SetJobEnvironment(JobEnvironment f) { job_environment_ = std::move(f); }
   // A project's limits over every target together (a server's quotas); jobs past them wait.
   void SetQuota(const std::string& project, const Scheduler::Quota& quota);
   // Why each of a run's steps that waits for compute still waits (Scheduler::Waiting), by step
@@ -231,6 +253,7 @@ class Engine {
   bool wants_logs_ = false;
   int handled_interrupts_ = 0;
   bool interrupts_resume_ = false;
+  JobEnvironment job_environment_;
   int64_t next_heartbeat_ns_ = 0;
 };
 

@@ -1,6 +1,11 @@
 #include "engine/metrics.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -71,6 +76,19 @@ std::string MetricLine(const std::string& name, double value, int64_t step, int6
   if (step >= 0) j.Set("step", step);
   j.Set("timestamp", timestamp_ms);
   return j.Dump(-1) + "\n";
+}
+
+std::string ParamLine(const std::string& kind, const std::string& name, const std::string& value) {
+  return Json::MakeObject().Set(kind, name).Set("value", value).Dump(-1) + "\n";
+}
+
+Status AppendLines(const std::string& path, std::string_view lines) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::Io(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+  ssize_t n = ::write(fd, lines.data(), lines.size());
+  ::close(fd);
+  if (n != static_cast<ssize_t>(lines.size())) return Status::Io(fmt::format("{}: write failed", path));
+  return Status::Ok();
 }
 
 }  // namespace weft::engine

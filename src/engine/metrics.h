@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/status.h"
@@ -25,5 +26,10 @@ Result<MetricsFile> ReadMetrics(const std::string& path, int64_t default_ms);
 
 // One JSON line for `weft log-metric` (and anything else that logs for a step).
 std::string MetricLine(const std::string& name, double value, int64_t step, int64_t timestamp_ms);
+// One JSON line of a param or tag (`kind`: param, tag).
+std::string ParamLine(const std::string& kind, const std::string& name, const std::string& value);
+// Appends lines to a metrics file in one write (O_APPEND: concurrent writers' lines do not
+// interleave), creating it when missing.
+Status AppendLines(const std::string& path, std::string_view lines);
 
 }  // namespace weft::engine

@@ -46,7 +46,7 @@ std::string SubmissionJson(const std::string& file, const RunOptions& o, const S
   j.Set("file", file).Set("sets", strings(o.sets)).Set("force", o.force);
   j.Set("force_steps", strings(o.force_steps)).Set("only", o.only).Set("until", o.until);
   j.Set("experiment", o.experiment).Set("workdir", o.workdir).Set("jobs", o.jobs);
-  j.Set("project", o.project).Set("user", o.user).Set("scrub_environment", o.scrub_environment);
+  j.Set("project", o.project).Set("user", o.user).Set("served", o.served);
   j.Set("tags", tags).Set("paths", paths);
   return j.Dump(-1);
 }
@@ -72,8 +72,8 @@ Result<Submission> ParseSubmission(const std::string& text) {
   if (!str("project").empty()) o.project = str("project");  // (older runs: local)
   if (!str("user").empty()) o.user = str("user");
   if (const Json* f = j->Find("force"); f && f->Bool()) o.force = *f->Bool();
-  if (const Json* f = j->Find("scrub_environment"); f && f->Bool()) {
-    o.scrub_environment = *f->Bool();
+  for (const char* key : {"served", "scrub_environment"}) {  // (the second: as older runs say it)
+    if (const Json* f = j->Find(key); f && f->Bool()) o.served = o.served || *f->Bool();
   }
   if (const Json* n = j->Find("jobs"); n && n->Int()) o.jobs = *n->Int();
   auto strings = [&](const char* key) {

@@ -42,6 +42,7 @@ struct JobRun {
   int64_t metrics_size = -1;  // its metrics file's size when last read (-1: none yet)
   uint64_t log_offset = 0;    // how much of its log observers have been given
   std::string log_partial;    // a line not finished yet
+  Redactor secret;            // what the host gave it to keep to itself (JobExtras)
 };
 
 struct StepRun {

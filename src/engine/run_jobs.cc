@@ -153,6 +153,20 @@ Status Run::Launch(uint32_t i, int job, exec::LaunchSpec* spec) {
     spec->sandbox->read_only = {parts_.ws.dir};
     spec->sandbox->writable = {single(i) ? j.dir : StepDir(i)};
     if (plan.parallel && single(i)) spec->sandbox->writable.push_back(BatchesDir(i));
+    // A server's step sees of the workspace only what it uses: not the database, other runs,
+    // uploads or other projects' objects.
+    if (options_.served) {
+      std::vector<std::string>& keep = spec->sandbox->keep;
+      spec->sandbox->hide = parts_.ws.dir;
+      keep = spec->sandbox->writable;
+      keep.push_back(parts_.ws.envs_dir());
+      if (!spec->code.empty()) keep.push_back(spec->code);
+      for (const auto& [name, v] : in_values) {
+        if (v && v->path) keep.push_back(v->text);
+      }
+      std::sort(keep.begin(), keep.end());
+      keep.erase(std::unique(keep.begin(), keep.end()), keep.end());
+    }
   }
   spec->timeout_ms = plan.timeout_s * 1000;
   spec->needs = plan.needs;
@@ -165,7 +179,7 @@ Status Run::Launch(uint32_t i, int job, exec::LaunchSpec* spec) {
     std::string name = kv.substr(0, kv.find('='));
     if (kv.rfind("PATH=", 0) == 0) {
       path = kv.substr(5);
-    } else if (options_.scrub_environment && !kKept.count(name) && name.rfind("LC_", 0) != 0) {
+    } else if (options_.served && !kKept.count(name) && name.rfind("LC_", 0) != 0) {
       continue;
     } else if (kv.rfind("PYTHONPATH=", 0) == 0) {
       python_path = kv.substr(11);
@@ -200,6 +214,14 @@ Status Run::Launch(uint32_t i, int job, exec::LaunchSpec* spec) {
   if (!single(i)) {
     spec->env.push_back(fmt::format("WEFT_JOB={}", job));
     spec->env.push_back(fmt::format("WEFT_JOBS={}", r.jobs.size()));
+  }
+  j.secret = Redactor();
+  if (engine_.job_environment_) {
+    JobExtras extras = engine_.job_environment_(
+        JobStart{record_.project, record_.id, record_.experiment, step.name, i, job,
+                 static_cast<int64_t>(r.jobs.size()), j.attempt});
+    for (const auto& [k, v] : extras.env) spec->env.push_back(k + "=" + v);
+    j.secret.Add(extras.secret);
   }
   return Status::Ok();
 }
@@ -265,8 +287,10 @@ void Run::Ended(uint32_t i, int job, const exec::JobEnd& end) {
   if (engine_.wants_logs_) ReadLog(i, job, true);
   RecordMetrics(i, job, true);
   for (const char* file : {"/log", "/metrics.jsonl", "/command"}) {
-    if (Status s = redact_.ApplyToFile(j.dir + file); !s.ok()) {
-      Warn(fmt::format("step {}: {}", g_.steps[i].name, s.message()));
+    for (const Redactor* r : {&redact_, &j.secret}) {
+      if (Status s = r->ApplyToFile(j.dir + file); !s.ok()) {
+        Warn(fmt::format("step {}: {}", g_.steps[i].name, s.message()));
+      }
     }
   }
   if (end.reason == exec::EndReason::kCanceled) {
@@ -402,9 +426,10 @@ void Run::RecordMetrics(uint32_t i, int job, bool final) {
     }
     m->params.insert(m->params.begin(), hyper.begin(), hyper.end());
   }
+  const Redactor& own = steps_[i].jobs[job].secret;
   for (meta::ParamRecord& p : m->params) {
-    p.name = redact_.Apply(std::move(p.name));
-    p.value = redact_.Apply(std::move(p.value));
+    p.name = own.Apply(redact_.Apply(std::move(p.name)));
+    p.value = own.Apply(redact_.Apply(std::move(p.value)));
   }
   Status s = parts_.meta.PutMetrics(record_.id, i, job, m->metrics, m->params);
   if (!s.ok() && error_.ok()) error_ = s;
@@ -420,12 +445,13 @@ void Run::ReadLog(uint32_t i, int job, bool all) {
   j.log_partial += chunk;
   size_t start = 0;
   for (size_t nl; (nl = j.log_partial.find('\n', start)) != std::string::npos; start = nl + 1) {
-    LogLine line{record_.id, g_.steps[i].name, job, redact_.Apply(j.log_partial.substr(start, nl - start))};
+    LogLine line{record_.id, g_.steps[i].name, job,
+                 j.secret.Apply(redact_.Apply(j.log_partial.substr(start, nl - start)))};
     engine_.Emit([line](Observer& o) { o.OnLog(line); });
   }
   j.log_partial.erase(0, start);
   if (all && !j.log_partial.empty()) {
-    LogLine line{record_.id, g_.steps[i].name, job, redact_.Apply(j.log_partial)};
+    LogLine line{record_.id, g_.steps[i].name, job, j.secret.Apply(redact_.Apply(j.log_partial))};
     engine_.Emit([line](Observer& o) { o.OnLog(line); });
     j.log_partial.clear();
   }

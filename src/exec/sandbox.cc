@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include <fmt/format.h>
@@ -28,6 +29,14 @@ std::vector<std::string> BubblewrapArgv(const Mounts* sandbox, bool pid_namespac
   if (sandbox != nullptr) {
     for (const std::string& p : sandbox->read_only) out.insert(out.end(), {"--ro-bind", p, p});
     for (const std::string& p : sandbox->writable) out.insert(out.end(), {"--bind", p, p});
+    if (!sandbox->hide.empty()) {  // (bubblewrap binds from the host's tree: nothing is hidden there)
+      out.insert(out.end(), {"--tmpfs", sandbox->hide});
+      for (const std::string& k : sandbox->keep) {
+        bool rw = std::find(sandbox->writable.begin(), sandbox->writable.end(), k) != sandbox->writable.end();
+        out.insert(out.end(), {rw ? "--bind" : "--ro-bind", k, k});
+      }
+      out.insert(out.end(), {"--remount-ro", sandbox->hide});
+    }
   }
   if (pid_namespace) out.push_back("--unshare-pid");
   out.insert(out.end(), {"--die-with-parent", "--"});

@@ -7,14 +7,19 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <set>
 
 #include <fmt/format.h>
+
+#include "base/fs.h"
 
 namespace weft::exec {
 namespace {
@@ -36,6 +41,11 @@ struct Child {
   std::vector<unsigned long> read_only_flags;  // the flags each read-only mount keeps
   const char* overlay_on = nullptr;
   const char* overlay_options = nullptr;
+  const char* hide = nullptr;
+  std::vector<const char*> keep;
+  std::vector<bool> keep_is_dir;
+  std::vector<int> keep_fds;              // (the child's, while it hides)
+  std::vector<const char*> hide_parents;  // folders to make in the hidden one, parents first
   uint64_t stack_bytes = 0;
   // Set by the child when it fails before exec.
   int error = 0;
@@ -79,6 +89,36 @@ int RunChild(void* arg) {
     if (c->overlay_on != nullptr &&
         ::mount("overlay", c->overlay_on, "overlay", 0, c->overlay_options) != 0) {
       Fail(c, "cannot mount its code over", c->overlay_on);
+    }
+    if (c->hide != nullptr) {
+      // What stays visible is taken (as detached copies of its mounts) before the folder is
+      // covered, then put back on mount points made in the cover.
+      for (size_t i = 0; i < c->keep.size(); ++i) {
+        c->keep_fds[i] = ::open_tree(AT_FDCWD, c->keep[i], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+        if (c->keep_fds[i] < 0) Fail(c, "cannot keep", c->keep[i]);
+      }
+      if (::mount("tmpfs", c->hide, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64k") != 0) {
+        Fail(c, "cannot hide", c->hide);
+      }
+      for (const char* d : c->hide_parents) {
+        if (::mkdir(d, 0755) != 0 && errno != EEXIST) Fail(c, "cannot make", d);
+      }
+      for (size_t i = 0; i < c->keep.size(); ++i) {
+        if (c->keep_is_dir[i]) {
+          if (::mkdir(c->keep[i], 0755) != 0 && errno != EEXIST) Fail(c, "cannot make", c->keep[i]);
+        } else {
+          int fd = ::open(c->keep[i], O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+          if (fd < 0) Fail(c, "cannot make", c->keep[i]);
+          ::close(fd);
+        }
+        if (::move_mount(c->keep_fds[i], "", AT_FDCWD, c->keep[i], MOVE_MOUNT_F_EMPTY_PATH) != 0) {
+          Fail(c, "cannot show", c->keep[i]);
+        }
+        ::close(c->keep_fds[i]);
+      }
+      if (::mount(nullptr, c->hide, nullptr, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) != 0) {
+        Fail(c, "cannot make read-only", c->hide);
+      }
     }
   }
   if (c->stack_bytes > 0) {
@@ -131,6 +171,32 @@ std::string OverlayOptions(const Mounts& m) {
       out.push_back(ch);
     }
   }
+  return out;
+}
+
+// What a hidden folder keeps: the kept paths below it (none inside another: that one's copy
+// brings it along), and the folders to make for them in the cover, parents first.
+struct Hidden {
+  std::vector<std::string> keep;
+  std::vector<std::string> parents;
+};
+Hidden HidePlan(const Mounts& m) {
+  Hidden out;
+  std::vector<std::string> keep;
+  for (const std::string& k : m.keep) {
+    if (k != m.hide && IsWithin(k, m.hide)) keep.push_back(k);
+  }
+  std::sort(keep.begin(), keep.end());
+  std::set<std::string> parents;
+  for (const std::string& k : keep) {
+    if (!out.keep.empty() && IsWithin(k, out.keep.back())) continue;
+    out.keep.push_back(k);
+    for (size_t slash = k.find('/', m.hide.size() + 1); slash != std::string::npos;
+         slash = k.find('/', slash + 1)) {
+      parents.insert(k.substr(0, slash));
+    }
+  }
+  out.parents.assign(parents.begin(), parents.end());  // (sorted: a parent before its children)
   return out;
 }
 
@@ -203,6 +269,7 @@ Result<pid_t> Spawn(const ProcessSpec& spec) {
   c.cgroup_fd = spec.cgroup_fd;
   c.stack_bytes = spec.stack_bytes;
   std::string overlay_options;
+  Hidden hide_plan;
   if (spec.mounts != nullptr) {
     const Mounts& m = *spec.mounts;
     c.new_namespace = true;
@@ -215,6 +282,16 @@ Result<pid_t> Spawn(const ProcessSpec& spec) {
       overlay_options = OverlayOptions(m);
       c.overlay_on = m.overlay_on.c_str();
       c.overlay_options = overlay_options.c_str();
+    }
+    if (!m.hide.empty()) {
+      c.hide = m.hide.c_str();
+      hide_plan = HidePlan(m);
+      for (const std::string& k : hide_plan.keep) {
+        c.keep.push_back(k.c_str());
+        c.keep_is_dir.push_back(StatPath(k) == PathKind::kDirectory);
+      }
+      c.keep_fds.assign(c.keep.size(), -1);
+      for (const std::string& d : hide_plan.parents) c.hide_parents.push_back(d.c_str());
     }
   }
   void* stack = ::mmap(nullptr, kChildStack, PROT_READ | PROT_WRITE,

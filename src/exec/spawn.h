@@ -24,11 +24,15 @@ namespace weft::exec {
 // hold writable ones) read-only. Everything else stays as weft sees it. With `overlay_lower`, an
 // overlay then shows that folder's files in `overlay_on`, which keeps whatever the process writes
 // (its upper layer) while the lower folder never changes; `overlay_scratch` is an empty folder on
-// the same file system that overlayfs works in.
+// the same file system that overlayfs works in. Last, with `hide`, that folder shows as an empty
+// read-only one, but for the paths in `keep` below it, which show as they were (read-only, or
+// writable among `writable`).
 struct Mounts {
   std::vector<std::string> read_only;
   std::vector<std::string> writable;
   std::string overlay_lower, overlay_on, overlay_scratch;
+  std::string hide;
+  std::vector<std::string> keep;
 };
 
 struct ProcessSpec {

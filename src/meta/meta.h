@@ -285,6 +285,34 @@ struct DeliveryRecord {
   std::string last_error;
 };
 
+// An experiment of the MLflow endpoint (docs/tracking.md), within a project: ids are the
+// project's own, 0 is its `Default`.
+struct MlflowExperimentRecord {
+  std::string project;
+  int64_t id = -1;  // -1 when putting a new one: it gets the project's next
+  std::string name;
+  std::string lifecycle = "active";  // active, deleted
+  int64_t created_ms = 0;
+  int64_t updated_ms = 0;
+  std::string tags;  // JSON object
+};
+
+// A run made through the MLflow endpoint from outside any step (a step's MLflow run is its
+// job). Its metrics, params and tags are lines of a metrics file (engine/metrics.h) in its folder
+// `.weft/mlflow/<id>/`, beside its artifacts.
+struct MlflowRunRecord {
+  std::string id;  // 32 hex digits
+  std::string project;
+  int64_t experiment = 0;
+  std::string name;
+  std::string user;
+  std::string status = "RUNNING";  // RUNNING, SCHEDULED, FINISHED, FAILED, KILLED
+  int64_t start_ms = 0;
+  int64_t end_ms = 0;
+  std::string lifecycle = "active";
+  std::string created_by;  // a token id
+};
+
 class MetaStore : public store::HashCache {
  public:
   ~MetaStore() override = default;
@@ -353,6 +381,7 @@ class MetaStore : public store::HashCache {
   virtual Result<std::optional<RunRecord>> FindRun(const std::string& ref) = 0;
   virtual Result<std::vector<StepRecord>> Steps(const std::string& run) = 0;
   virtual Result<std::optional<StepRecord>> FindStep(const std::string& run, const std::string& name) = 0;
+  virtual Result<std::optional<StepRecord>> StepAt(const std::string& run, int64_t index) = 0;
 
   // Assets. Find with an empty version means the latest: the newest version not archived.
   virtual Status PutAsset(const AssetRecord& asset) = 0;
@@ -449,6 +478,15 @@ class MetaStore : public store::HashCache {
   virtual Result<std::vector<DeliveryRecord>> DueDeliveries(int64_t now_ns, int64_t limit) = 0;
   virtual Status UpdateDelivery(const DeliveryRecord& delivery) = 0;
   virtual Result<std::vector<DeliveryRecord>> Deliveries(int64_t webhook, int64_t limit) = 0;
+  // The MLflow endpoint's experiments (a project's, by id) and its runs made from outside steps.
+  // PutMlflowExperiment creates or replaces one and returns its id.
+  virtual Result<int64_t> PutMlflowExperiment(const MlflowExperimentRecord& experiment) = 0;
+  virtual Result<std::vector<MlflowExperimentRecord>> MlflowExperiments(
+      const std::string& project) = 0;
+  virtual Status PutMlflowRun(const MlflowRunRecord& run) = 0;
+  virtual Result<std::optional<MlflowRunRecord>> FindMlflowRun(const std::string& id) = 0;
+  // A project's, oldest first.
+  virtual Result<std::vector<MlflowRunRecord>> MlflowRuns(const std::string& project) = 0;
   // A schedule's firings, newest first.
   virtual Result<std::vector<ScheduleFireRecord>> ScheduleFires(const std::string& project,
                                                                 const std::string& name,

@@ -665,6 +665,16 @@ Result<std::optional<StepRecord>> SqliteMetaStore::FindStep(const std::string& r
   return std::optional<StepRecord>(rows->front());
 }
 
+Result<std::optional<StepRecord>> SqliteMetaStore::StepAt(const std::string& run, int64_t index) {
+  Result<Statement> q = db_->Prepare(fmt::format(
+      "SELECT {} FROM steps s WHERE s.run_id = ? AND s.idx = ?", kStepColumns));
+  if (q.ok()) q->Bind(1, run).Bind(2, index);
+  Result<std::vector<StepRecord>> rows = All<StepRecord>(q, ReadStep);
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return std::optional<StepRecord>();
+  return std::optional<StepRecord>(rows->front());
+}
+
 std::optional<Digest> SqliteMetaStore::Lookup(const std::string& path, const struct stat& st) {
   Result<Statement*> r = db_->Cached(
       "SELECT digest, hashed_at_ns FROM hash_cache WHERE path = ? AND dev = ? AND ino = ? AND "

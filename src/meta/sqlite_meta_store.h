@@ -85,6 +85,7 @@ class SqliteMetaStore final : public MetaStore {
   Result<std::optional<RunRecord>> FindRun(const std::string& ref) override;
   Result<std::vector<StepRecord>> Steps(const std::string& run) override;
   Result<std::optional<StepRecord>> FindStep(const std::string& run, const std::string& name) override;
+  Result<std::optional<StepRecord>> StepAt(const std::string& run, int64_t index) override;
   Status PutAsset(const AssetRecord& asset) override;
   Result<std::optional<AssetRecord>> FindAsset(const std::string& kind, const std::string& registry,
                                                const std::string& name, const std::string& version) override;
@@ -144,6 +145,12 @@ class SqliteMetaStore final : public MetaStore {
   Result<std::vector<ScheduleFireRecord>> ScheduleFires(const std::string& project,
                                                         const std::string& name,
                                                         int64_t limit) override;
+  Result<int64_t> PutMlflowExperiment(const MlflowExperimentRecord& experiment) override;
+  Result<std::vector<MlflowExperimentRecord>> MlflowExperiments(
+      const std::string& project) override;
+  Status PutMlflowRun(const MlflowRunRecord& run) override;
+  Result<std::optional<MlflowRunRecord>> FindMlflowRun(const std::string& id) override;
+  Result<std::vector<MlflowRunRecord>> MlflowRuns(const std::string& project) override;
   Result<std::vector<AuditRecord>> Audit(const std::optional<std::string>& project, int64_t limit,
                                          int64_t before_seq) override;
 

@@ -163,6 +163,16 @@ CREATE TABLE schedule_fires(project TEXT NOT NULL, name TEXT NOT NULL, fire_ns I
   at_ns INTEGER NOT NULL, run_id TEXT NOT NULL, outcome TEXT NOT NULL,
   PRIMARY KEY(project, name, fire_ns));
 )sql",
+    // 16: the MLflow endpoint's experiments and the runs made through it from outside steps.
+    R"sql(
+CREATE TABLE mlflow_experiments(project TEXT NOT NULL, id INTEGER NOT NULL, name TEXT NOT NULL,
+  lifecycle TEXT NOT NULL, created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,
+  tags TEXT NOT NULL, PRIMARY KEY(project, id), UNIQUE(project, name));
+CREATE TABLE mlflow_runs(id TEXT PRIMARY KEY, project TEXT NOT NULL, experiment INTEGER NOT NULL,
+  name TEXT NOT NULL, user TEXT NOT NULL, status TEXT NOT NULL, start_ms INTEGER NOT NULL,
+  end_ms INTEGER NOT NULL, lifecycle TEXT NOT NULL, created_by TEXT NOT NULL);
+CREATE INDEX mlflow_runs_by_project ON mlflow_runs(project, experiment);
+)sql",
 };
 
 }  // namespace

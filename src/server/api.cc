@@ -202,16 +202,19 @@ Api::Api(ApiParts parts, ApiOptions options) : parts_(parts), options_(std::move
   };
   for (std::vector<Endpoint> more : {IdentityEndpoints(parts_, options_), RunEndpoints(parts_),
                                      ResultEndpoints(parts_), PipelineEndpoints(parts_), ScheduleEndpoints(parts_), WebhookEndpoints(),
-                                     EventEndpoints(parts_, options_)}) {
+                                     EventEndpoints(parts_, options_), MlflowEndpoints(parts_),
+                                     UploadEndpoints(parts_)}) {
     for (Endpoint& e : more) endpoints_.push_back(std::move(e));
   }
 }
 
 Response Api::Dispatch(const Endpoint& e, const Request& request) const {
+  auto error = [&e](const Status& s) { return e.mlflow ? MlflowError(s) : ErrorResponse(s); };
   Result<MetaPool::Lease> meta = parts_.pool.Acquire();
-  if (!meta.ok()) return ErrorResponse(meta.status());
+  if (!meta.ok()) return error(meta.status());
   int64_t now = parts_.os.NowNs();
   app::Caller caller;
+  app::TrackingScope tracking;
   if (e.needs_token) {
     std::string auth = request.Header("Authorization").value_or("");
     constexpr std::string_view kBearer = "Bearer ";
@@ -219,23 +222,42 @@ Response Api::Dispatch(const Endpoint& e, const Request& request) const {
       Status logged =
           app::Audit(**meta, app::Caller{"-", "", app::Role::kReader}, "", "auth.failed", "-",
                      fmt::format("no bearer token: {} {}", request.method, request.path), now);
-      if (!logged.ok()) return ErrorResponse(logged);
-      return ErrorResponse(Status::Unauthenticated(
+      if (!logged.ok()) return error(logged);
+      return error(Status::Unauthenticated(
           "this endpoint needs a token: send it as `Authorization: Bearer <token>`"));
     }
-    Result<app::Caller> who =
-        app::Authenticate(**meta, std::string_view(auth).substr(kBearer.size()), now);
-    if (!who.ok()) return ErrorResponse(who.status());
-    caller = *who;
+    std::string_view token = std::string_view(auth).substr(kBearer.size());
+    if (e.mlflow && parts_.step_tokens != nullptr && app::StepTokens::Looks(token)) {
+      Result<app::TrackingScope> scope = app::StepScope(**meta, *parts_.step_tokens, token);
+      if (!scope.ok()) {
+        Status logged = app::Audit(**meta, app::Caller{"-", "", app::Role::kReader}, "",
+                                   "auth.failed", "-", "a step's token: " + scope.status().message(), now);
+        return error(logged.ok() ? scope.status() : logged);
+      }
+      tracking = *scope;
+      caller = app::Caller{"step:" + tracking.only_run, tracking.project, app::Role::kContributor};
+    } else {
+      Result<app::Caller> who = app::Authenticate(**meta, token, now);
+      if (!who.ok()) return error(who.status());
+      caller = *who;
+      if (e.mlflow) {
+        if (caller.admin()) {
+          return error(Status::Denied(
+              "the MLflow endpoint keeps a project's runs: use a token of that project"));
+        }
+        tracking = app::TrackingScope{caller.project, caller.token,
+                                      caller.Can(app::Role::kContributor, caller.project), ""};
+      }
+    }
   }
-  Call call{request, caller, **meta, now};
+  Call call{request, caller, **meta, now, tracking};
   if (e.respond) {
     Result<Response> r = e.respond(call);
-    if (!r.ok()) return ErrorResponse(r.status());
+    if (!r.ok()) return error(r.status());
     return std::move(*r);
   }
   Result<Json> out = e.handle(call);
-  if (!out.ok()) return ErrorResponse(out.status());
+  if (!out.ok()) return error(out.status());
   Response r;
   r.status = e.success;
   r.body = out->Dump(-1);
@@ -245,7 +267,7 @@ Response Api::Dispatch(const Endpoint& e, const Request& request) const {
 std::vector<Route> Api::Routes() const {
   std::vector<Route> routes;
   for (const Endpoint& e : endpoints_) {
-    routes.push_back(Route{e.method, "/api/v1" + e.path,
+    routes.push_back(Route{e.method, e.mlflow ? e.path : "/api/v1" + e.path,
                            [this, &e](const Request& r) { return Dispatch(e, r); }});
   }
   return routes;
@@ -256,9 +278,12 @@ Json Api::OpenApi() const {
   // Members of one path are grouped: the table lists each method once.
   std::vector<std::pair<std::string, Json>> by_path;
   for (const Endpoint& e : endpoints_) {
+    std::string path = e.mlflow ? e.path : "/api/v1" + e.path;
+    for (size_t d; (d = path.find("...}")) != std::string::npos;) path.erase(d, 3);
     Json params = Json::MakeArray();
     for (size_t i = e.path.find('{'); i != std::string::npos; i = e.path.find('{', i + 1)) {
       std::string name = e.path.substr(i + 1, e.path.find('}', i) - i - 1);
+      if (name.size() > 3 && name.compare(name.size() - 3, 3, "...") == 0) name.resize(name.size() - 3);
       params.Push(Json::MakeObject()
                       .Set("name", name)
                       .Set("in", "path")
@@ -292,9 +317,8 @@ Json Api::OpenApi() const {
         continue;
       // (Only event streams are limited in number.)
       if (std::string_view(code) == "429" && e.response_type != "text/event-stream") continue;
-      responses.Set(
-          code,
-          Json::MakeObject().Set("description", "error").Set("content", content(ErrorSchema())));
+      responses.Set(code, Json::MakeObject().Set("description", "error").Set(
+                              "content", content(e.mlflow ? MlflowErrorSchema() : ErrorSchema())));
     }
     Json op = Json::MakeObject()
                   .Set("summary", e.summary)
@@ -314,9 +338,9 @@ Json Api::OpenApi() const {
     std::string method = e.method;
     for (char& ch : method) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     auto it = std::find_if(by_path.begin(), by_path.end(),
-                           [&](const auto& p) { return p.first == "/api/v1" + e.path; });
+                           [&](const auto& p) { return p.first == path; });
     if (it == by_path.end()) {
-      by_path.emplace_back("/api/v1" + e.path, Json::MakeObject());
+      by_path.emplace_back(path, Json::MakeObject());
       it = by_path.end() - 1;
     }
     it->second.Set(method, std::move(op));

@@ -14,6 +14,7 @@
 #include "app/host.h"
 #include "app/identity.h"
 #include "app/schedules.h"
+#include "app/tracking.h"
 #include "base/json.h"
 #include "base/os.h"
 #include "meta/meta.h"
@@ -64,6 +65,8 @@ struct ApiParts {
   const ws::Workspace& ws;
   const store::Store& store;
   const Os& os;
+  // The tokens steps get for the MLflow endpoint (none: it takes only the API's tokens).
+  const app::StepTokens* step_tokens = nullptr;
 };
 
 // What a handler is given: the request, who makes it (after the token was checked), and a
@@ -73,6 +76,8 @@ struct Call {
   const app::Caller& caller;
   meta::MetaStore& meta;
   int64_t now_ns;
+  // The MLflow endpoint's: what the caller may read and log to (a project's token's, or a step's).
+  app::TrackingScope tracking = {};
 };
 
 struct QueryParam {
@@ -99,6 +104,9 @@ struct Endpoint {
   // Another success status with the same body (200: a request answered before, e.g. the same
   // content published again, or a replay of an Idempotency-Key); 0: none.
   int also_success = 0;
+  // Under /api/2.0 (the MLflow endpoint, with MLflow's error bodies and the tokens steps get)
+  // instead of /api/v1; `path` is then the whole path.
+  bool mlflow = false;
 };
 
 // How a server's schedules start their runs: on its engine host.

@@ -77,6 +77,15 @@ std::vector<Endpoint> PipelineEndpoints(const ApiParts& parts);
 std::vector<Endpoint> ScheduleEndpoints(const ApiParts& parts);
 // Webhooks (api_webhooks.cc).
 std::vector<Endpoint> WebhookEndpoints();
+// The MLflow tracking endpoint under /api/2.0 (api_mlflow.cc), and its errors as MLflow's
+// clients read them: {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": ...}.
+std::vector<Endpoint> MlflowEndpoints(const ApiParts& parts);
+Response MlflowError(const Status& status);
+Json MlflowErrorSchema();
+// Uploads deduplicated by content (api_uploads.cc), and the folder a submission's files are in:
+// the upload it names (`?upload=`), or its body's archive unpacked.
+std::vector<Endpoint> UploadEndpoints(const ApiParts& parts);
+Result<std::string> UploadedFolder(Call& c, const ApiParts& parts, const std::string& project);
 // The live event stream (api_events.cc).
 std::vector<Endpoint> EventEndpoints(const ApiParts& parts, const ApiOptions& options);
 

@@ -69,7 +69,7 @@ Result<Response> PublishVersion(Call& c, const ApiParts& parts) {
   if (name.empty() || file.empty()) {
     return Status::Invalid("`name` names the pipeline, `file` its file in the archive");
   }
-  Result<std::string> dir = app::Unpack(parts.ws, r.body);
+  Result<std::string> dir = UploadedFolder(c, parts, *project);
   if (!dir.ok()) return dir.status();
   store::Store store(parts.ws.store_dir(), parts.os);
   assets::WorkspaceRegistry registry(parts.ws, c.meta, store);
@@ -146,6 +146,7 @@ std::vector<Endpoint> PipelineEndpoints(const ApiParts& parts) {
           "is the version it already is (200, `created` false)",
       .query = {{"name", "string", "the pipeline's name (required)"},
                 {"file", "string", "the pipeline file inside the archive (required)"},
+                {"upload", "string", "instead of an archive: an upload made by POST /uploads"},
                 {"description", "string", "what this version is"},
                 project},
       .request_schema = Type("string").Set("format", "binary"),

@@ -318,6 +318,7 @@ Result<Response> Download(Call& c, const ApiParts& parts) {
   r.content_type = "application/x-tar";
   r.headers.emplace_back("Content-Disposition",
                          fmt::format("attachment; filename=\"{}-{}.tar\"", run->id, name));
+  r.headers.emplace_back("X-Weft-Digest", "sha256:" + it->digest);
   r.stream = [path, name](const StreamWrite& write) {
     Status s = WriteTar(path, name, write);
     if (!s.ok() && s.code() != Code::kCanceled) {

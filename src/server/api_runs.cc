@@ -58,7 +58,7 @@ engine::RunOptions RunOptionsFor(const Call& c, const std::string& project,
   options.sets = source.sets;
   options.project = project;
   options.user = c.caller.token;
-  options.scrub_environment = true;  // (steps never see the server's own secrets)
+  options.served = true;  // (steps never see the server's own secrets)
   return options;
 }
 
@@ -152,6 +152,7 @@ std::vector<Endpoint> RunEndpoints(const ApiParts& parts) {
               "assets and its project's datastores (contributors). With an `Idempotency-Key` "
               "header, the same request sent again starts no second run",
           .query = {{"file", "string", "the pipeline file inside the archive (required)"},
+                    {"upload", "string", "instead of an archive: an upload made by POST /uploads"},
                     {"experiment", "string", "the run's experiment (default: the pipeline's)"},
                     {"tag", "string", "KEY=VALUE, repeatable"},
                     {"set", "string", "inputs.NAME=VALUE, repeatable"},
@@ -178,7 +179,7 @@ std::vector<Endpoint> RunEndpoints(const ApiParts& parts) {
               return Status::Invalid("`file` names the pipeline in the archive");
             }
             return StartRun(c, parts, *project, *file, [&]() -> Result<meta::RunRecord> {
-              Result<std::string> dir = app::Unpack(parts.ws, r.body);
+              Result<std::string> dir = UploadedFolder(c, parts, *project);
               if (!dir.ok()) return dir.status();
               app::PipelineSource source{*dir + "/" + *file, {}, *dir, {*dir}};
               if (!IsWithin(source.file, *dir) || StatPath(source.file) != PathKind::kFile) {

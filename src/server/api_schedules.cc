@@ -42,7 +42,7 @@ Result<Response> CreateSchedule(Call& c, const ApiParts& parts) {
   if (!project.ok()) return project.status();
   std::string file = r.Query("file").value_or("");
   if (file.empty()) return Status::Invalid("`file` names the schedule file in the archive");
-  Result<std::string> dir = app::Unpack(parts.ws, r.body);
+  Result<std::string> dir = UploadedFolder(c, parts, *project);
   if (!dir.ok()) return dir.status();
   store::Store store(parts.ws.store_dir(), parts.os);
   assets::WorkspaceRegistry registry(parts.ws, c.meta, store);
@@ -70,7 +70,8 @@ std::vector<Endpoint> ScheduleEndpoints(const ApiParts& parts) {
           "name (200): the body is a tar archive of the file and of what its `create_job` needs. "
           "Its job must load and its calendar fire at least once more; problems are located in "
           "the files",
-      .query = {{"file", "string", "the schedule file inside the archive (required)"}, project},
+      .query = {{"file", "string", "the schedule file inside the archive (required)"}, project,
+                {"upload", "string", "instead of an archive: an upload made by POST /uploads"}},
       .request_schema = Type("string").Set("format", "binary"),
       .response_schema = Obj({{"schedule", ScheduleSchema()}}),
       .success = 201,

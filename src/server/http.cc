@@ -20,15 +20,18 @@ bool SameName(const std::string& a, const std::string& b) {
 }
 
 // "/api/v1/runs/{run}" -> the regex httplib matches the whole path with, and the placeholders'
-// names in order.
+// names in order. A placeholder `{name...}` matches the rest of the path, slashes included.
 std::pair<std::string, std::vector<std::string>> PathPattern(const std::string& path) {
   std::string re;
   std::vector<std::string> names;
   for (size_t i = 0; i < path.size();) {
     if (path[i] == '{') {
       size_t end = path.find('}', i);
-      names.push_back(path.substr(i + 1, end - i - 1));
-      re += "([^/]+)";
+      std::string name = path.substr(i + 1, end - i - 1);
+      bool rest = name.size() > 3 && name.compare(name.size() - 3, 3, "...") == 0;
+      if (rest) name.resize(name.size() - 3);
+      names.push_back(name);
+      re += rest ? "(.+)" : "([^/]+)";
       i = end + 1;
       continue;
     }
@@ -321,6 +324,35 @@ Result<Response> HttpClient::Send(const std::string& method, const std::string& 
   out.body = res->body;
   out.content_type = res->get_header_value("Content-Type");
   for (const auto& [k, v] : res->headers) out.headers.emplace_back(k, v);
+  return out;
+}
+
+Result<Response> HttpClient::Fetch(const std::string& path,
+                                   const std::function<bool(std::string_view)>& sink) {
+  httplib::Headers headers;
+  if (!token_.empty()) headers.emplace("Authorization", "Bearer " + token_);
+  Response out;
+  bool ok_status = false;
+  httplib::Result res = impl_->cli->Get(
+      path, headers,
+      [&](const httplib::Response& r) {
+        out.status = r.status;
+        out.content_type = r.get_header_value("Content-Type");
+        for (const auto& [k, v] : r.headers) out.headers.emplace_back(k, v);
+        ok_status = r.status >= 200 && r.status < 300;
+        return true;
+      },
+      [&](const char* data, size_t len) {
+        if (!ok_status) {
+          out.body.append(data, len);
+          return out.body.size() < (1 << 20);
+        }
+        return sink(std::string_view(data, len));
+      });
+  if (!res && !(res.error() == httplib::Error::Canceled && out.status != 0)) {
+    return Status::Io(
+        fmt::format("no answer from the server ({})", httplib::to_string(res.error())));
+  }
   return out;
 }
 

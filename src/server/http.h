@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -47,7 +48,8 @@ using Handler = std::function<Response(const Request&)>;
 
 struct Route {
   std::string method;  // GET, POST, PUT, DELETE
-  std::string path;    // "/api/v1/runs/{run}": a placeholder matches one path segment
+  std::string path;    // "/api/v1/runs/{run}": a placeholder matches one path segment, and
+                       // `{name...}` the rest of the path
   Handler handler;
 };
 
@@ -109,6 +111,9 @@ class HttpClient {
   Result<Response> Send(const std::string& method, const std::string& path,
                         const std::string& body = "",
                         const std::vector<std::pair<std::string, std::string>>& headers = {});
+  // A GET whose successful (2xx) body goes to `sink` a piece at a time as it comes (the Response
+  // then has no body; `sink` returning false stops it); another status's body is in the Response.
+  Result<Response> Fetch(const std::string& path, const std::function<bool(std::string_view)>& sink);
 
  private:
   HttpClient() = default;

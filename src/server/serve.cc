@@ -126,7 +126,9 @@ Status Serve(app::Session& session, const ServeOptions& options) {
     if (!projects.ok()) return projects.status();
     for (const meta::ProjectRecord& p : *projects) engine_host.SetQuota(p);
   }
-  Api api(ApiParts{pool, engine_host, events, session.workspace(), store, session.os()},
+  // Steps get a token for the MLflow endpoint that only this process can check.
+  app::StepTokens step_tokens(RandomHex(32));
+  Api api(ApiParts{pool, engine_host, events, session.workspace(), store, session.os(), &step_tokens},
           ApiOptions{options.tokens, options.version, options.heartbeat_s * 1000});
   ServerOptions so;
   so.threads = 64 + static_cast<int>(limits.readers);  // (each event stream holds one)
@@ -138,6 +140,16 @@ Status Serve(app::Session& session, const ServeOptions& options) {
   HttpServer http(so, api.Routes());
   Status s = http.Bind();
   if (!s.ok()) return s;
+  // Steps reach the server on loopback when it listens on every address.
+  std::string reach = host == "0.0.0.0" ? "127.0.0.1" : host == "::" ? "[::1]" : host;
+  if (reach.find(':') != std::string::npos && reach.front() != '[') reach = "[" + reach + "]";
+  std::string tracking_url = fmt::format("{}://{}:{}", tls ? "https" : "http", reach, http.port());
+  std::string cert = options.cert_file;
+  engine_host.SetJobEnvironment([&step_tokens, tracking_url, cert](const engine::JobStart& job) {
+    engine::JobExtras extras = app::TrackingEnvironment(step_tokens, tracking_url, job);
+    if (!cert.empty()) extras.env.emplace_back("MLFLOW_TRACKING_SERVER_CERT_PATH", cert);
+    return extras;
+  });
   // What a stopped (or killed) server left interrupted goes on, as `weft resume` would.
   Result<app::Host::Resumed> resumed = engine_host.ResumeInterrupted();
   if (!resumed.ok()) return resumed.status();

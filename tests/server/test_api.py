@@ -1,8 +1,10 @@
 """The REST API of `weft serve`: tokens, roles, projects, the audit log, and what an HTTP server
 facing users must refuse. Every answer is checked against the server's OpenAPI document."""
+import http.client
 import io
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -66,6 +68,14 @@ def wait(api, run_id, timeout=60):
             return run
         time.sleep(0.2)
     raise AssertionError(f"run {run_id} still running after {timeout} s")
+
+
+def get_bytes(api, path):
+    """(status, headers, bytes) of a GET that answers something other than JSON."""
+    conn = http.client.HTTPConnection("127.0.0.1", api.server.port, timeout=30)
+    conn.request("GET", path, headers={"Authorization": "Bearer " + api.token})
+    r = conn.getresponse()
+    return r.status, dict(r.getheaders()), r.read()
 
 
 def make_token(api, project, role, name="t"):
@@ -502,6 +512,34 @@ def test_steps_of_served_runs_see_none_of_the_servers_secrets(workdir):
         assert "weft_x" not in log, log
     finally:
         s.stop()
+
+
+def test_a_step_sees_its_projects_files_only(server, admin):
+    for p in ("vision", "nlp"):
+        admin.call("POST", "/api/v1/projects", {"name": p})
+    vision = Api(server, make_token(admin, "vision", "contributor", name="v"))
+    nlp = Api(server, make_token(admin, "nlp", "contributor", name="n"))
+    theirs = wait(nlp, submit(nlp, {"p.yml": PIPELINE.replace("echo hello", "echo nlp-secret")})["id"])
+    assert theirs["status"] == "succeeded", theirs
+    weft_dir = os.path.join(server.workspace, ".weft")
+    (greeting,) = [os.path.join(here, "greeting") for here, _, files in os.walk(os.path.join(weft_dir, "store"))
+                   if "greeting" in files]
+    with open(greeting) as f:
+        assert f.read() == "nlp-secret\n"  # (weft itself sees it)
+    q = shlex.quote  # (the workspace's folder name holds a quote)
+    look = (f"cat {q(greeting)} > ${{{{outputs.out}}}}/theirs 2>&1; "
+            f"ls -A {q(weft_dir)} > ${{{{outputs.out}}}}/weft; ls -A {q(weft_dir + '/runs')} > ${{{{outputs.out}}}}/runs; "
+            f"if [ -e {q(weft_dir + '/weft.db')} ]; then echo db; fi > ${{{{outputs.out}}}}/db; "
+            f"echo written > ${{{{outputs.out}}}}/mine; true")
+    mine = wait(vision, submit(vision, {"p.yml": PIPELINE.replace("echo hello > ${{outputs.out}}/greeting", look)})["id"])
+    assert mine["status"] == "succeeded", mine
+    status, _, data = get_bytes(vision, f"/api/v1/runs/{mine['id']}/download?output=hello.out")
+    with tarfile.open(fileobj=io.BytesIO(data)) as t:
+        seen = {m.name.split("/", 1)[1]: t.extractfile(m).read().decode() for m in t.getmembers() if m.isfile()}
+    assert "nlp-secret" not in seen["theirs"] and "No such file" in seen["theirs"], seen
+    assert set(seen["weft"].split()) <= {"envs", "runs", "store"}, seen  # no database, uploads, config
+    assert seen["runs"].split() == [mine["id"]], seen  # its own run only
+    assert seen["db"] == "" and seen["mine"] == "written\n", seen
 
 
 def test_show_says_why_a_step_waits_for_compute(server, admin):

@@ -37,9 +37,10 @@ def test_the_client_runs_reads_downloads_publishes_and_follows(server, admin, wo
     done = c.wait(run["id"], timeout=60)
     assert done["status"] == "succeeded" and done["experiment"] == "from-python", done
     uploads = os.path.join(server.workspace, ".weft", "uploads")
-    for up in os.listdir(uploads):
-        assert not os.path.exists(os.path.join(uploads, up, ".git"))  # never sent
-        assert not os.path.exists(os.path.join(uploads, up, "x", "__pycache__"))
+    sent = [os.path.relpath(os.path.join(here, n), uploads) for here, dirs, files in os.walk(uploads)
+            for n in dirs + files]
+    assert any(p.endswith("src/train.py") for p in sent), sent
+    assert not any(".git" in p.split(os.sep) or "__pycache__" in p.split(os.sep) for p in sent), sent  # never sent
     text = "".join(c.logs(run["id"], "train"))
     assert text.count("\n") == 50 and "epoch line 49" in text
     assert c.search_logs(run["id"], "train", "line 7")[0]["line"] == 8

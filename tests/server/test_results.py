@@ -4,12 +4,13 @@ against the server's OpenAPI document; another project's run is never found."""
 import http.client
 import io
 import json
+import os
 import tarfile
 import threading
 import time
 
 from conftest import Api, Server, weft
-from test_api import make_token, submit, wait
+from test_api import get_bytes, make_token, submit, wait
 
 TRAIN = """\
 type: pipeline
@@ -51,13 +52,6 @@ def two_projects(server, admin):
         admin.call("POST", "/api/v1/projects", {"name": p})
     return (Api(server, make_token(admin, "vision", "contributor", name="v")),
             Api(server, make_token(admin, "nlp", "contributor", name="n")))
-
-
-def get_bytes(api, path):
-    conn = http.client.HTTPConnection("127.0.0.1", api.server.port, timeout=30)
-    conn.request("GET", path, headers={"Authorization": "Bearer " + api.token})
-    r = conn.getresponse()
-    return r.status, dict(r.getheaders()), r.read()
 
 
 def test_logs_metrics_explain_and_compare(server, admin):
@@ -261,3 +255,32 @@ def test_events_stream_live_and_resume_from_the_last_id(workdir):
             h.close()
     finally:
         assert server.stop() == 0  # open streams do not keep the server from stopping
+
+
+def test_weft_get_through_a_server_gives_what_it_gives_here(server, admin, workdir):
+    vision, nlp = two_projects(server, admin)
+    run = wait(vision, submit(vision, files())["id"])["id"]
+    env = {"WEFT_SERVER": server.url, "WEFT_TOKEN": vision.token}
+    here = weft("get", run, "train.model", os.path.join(workdir, "here"), "--workspace", server.workspace)
+    there = weft("get", run, "train.model", os.path.join(workdir, "there"), env=env)
+    assert here.stdout.replace("here", "X") == there.stdout.replace("there", "X"), (here.stdout, there.stdout)
+
+    def tree(root):
+        out = {}
+        for d, _, names in os.walk(root):
+            for n in names:
+                p = os.path.join(d, n)
+                with open(p, "rb") as f:
+                    out[os.path.relpath(p, root)] = (f.read(), os.access(p, os.X_OK))
+        return out
+
+    assert tree(os.path.join(workdir, "here")) == tree(os.path.join(workdir, "there"))
+    assert tree(os.path.join(workdir, "there"))["sub/run.sh"][1]
+    # An existing destination, another project's run: refused, nothing written.
+    again = weft("get", run, "train.model", os.path.join(workdir, "there"), env=env, check=False)
+    assert again.returncode == 2 and "already exists" in again.stderr
+    other = weft("get", run, "train.model", os.path.join(workdir, "nope"), check=False,
+                 env={"WEFT_SERVER": server.url, "WEFT_TOKEN": nlp.token})
+    assert other.returncode == 2 and "no run" in other.stderr, other.stderr
+    assert not os.path.exists(os.path.join(workdir, "nope"))
+    assert not [n for n in os.listdir(workdir) if n.startswith(".weft-get")]
