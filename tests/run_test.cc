@@ -1201,6 +1201,19 @@ TEST_F(RunTest, FailureStopsTheRunUnlessContinueOnStepFailure) {
   EXPECT_EQ(st["after_bad"], "skipped");
   EXPECT_EQ(st["optional_after_bad"], "succeeded");
   EXPECT_EQ(st["independent"], "succeeded");
+
+  // A run may change the setting, as Azure's `--set settings.NAME=VALUE` does; nothing else of them.
+  r = Weft({"run", "stop.yml", "--force", "--set", "settings.continue_on_step_failure=true"});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_EQ(Statuses()["independent"], "succeeded");
+  r = Weft({"run", "stop.yml", "--set", "settings.on_init=bad"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--set settings.on_init: a run may set continue_on_step_failure"),
+            std::string::npos)
+      << r.err;
+  r = Weft({"run", "stop.yml", "--set", "settings.force_rerun=yes"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("expected true or false"), std::string::npos) << r.err;
 }
 
 TEST_F(RunTest, InitAndFinalizeStepsBracketTheRun) {

@@ -285,6 +285,23 @@ TEST(ScheduleSpecTest, CreateJobForms) {
   EXPECT_FALSE(inline_job);
   EXPECT_NE(d4.find("s.yml:5:9: error: a pipeline written inside `create_job`"), std::string::npos)
       << d4;
+  // Settings a run may change, as `--set settings.NAME=VALUE`; the others refused where written.
+  auto [settings, d5] = parse(
+      "\n  job: ./p.yml\n  settings:\n    force_rerun: true\n    default_compute: azureml:cpu\n");
+  ASSERT_TRUE(settings) << d5;
+  EXPECT_EQ(settings->create_job.settings,
+            (std::vector<std::pair<std::string, std::string>>{{"force_rerun", "true"},
+                                                              {"default_compute", "azureml:cpu"}}));
+  auto [bad, d6] = parse(
+      "\n  job: ./p.yml\n  settings:\n    on_init: setup\n    continue_on_step_failure: maybe\n");
+  EXPECT_FALSE(bad);
+  EXPECT_NE(d6.find("s.yml:6:5: error: `create_job.settings.on_init` cannot be set by a schedule"),
+            std::string::npos)
+      << d6;
+  EXPECT_NE(d6.find("s.yml:7:31: error: `create_job.settings.continue_on_step_failure` is true or "
+                    "false"),
+            std::string::npos)
+      << d6;
 }
 
 }  // namespace

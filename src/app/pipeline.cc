@@ -63,6 +63,34 @@ void ConfineData(const std::vector<std::string>& roots, const graph::Graph& g, D
   }
 }
 
+
+// `--set settings.NAME=VALUE` (and a schedule's `create_job.settings`): the pipeline's settings
+// that a run may change.
+Status SetSettings(spec::Settings& st, const std::vector<std::pair<std::string, std::string>>& sets) {
+  for (const auto& [name, value] : sets) {
+    if (name == "continue_on_step_failure" || name == "force_rerun") {
+      bool& flag = name == "force_rerun" ? st.force_rerun : st.continue_on_step_failure;
+      if (value == "true" || value == "True") {
+        flag = true;
+      } else if (value == "false" || value == "False") {
+        flag = false;
+      } else {
+        return Status::Invalid(fmt::format("--set settings.{}={}: expected true or false", name, value));
+      }
+    } else if (name == "default_compute") {
+      st.default_compute = value;
+    } else if (name == "default_datastore") {
+      st.default_datastore = value;
+    } else {
+      return Status::Invalid(fmt::format(
+          "--set settings.{}: a run may set continue_on_step_failure, force_rerun, default_compute "
+          "and default_datastore",
+          name));
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<LoadedGraph>> LoadGraph(const PipelineSource& source,
@@ -71,17 +99,25 @@ Result<std::unique_ptr<LoadedGraph>> LoadGraph(const PipelineSource& source,
   graph::BuildOptions options;
   if (!source.base_dir.empty()) options.base_dir = source.base_dir;
   options.roots = source.roots;
+  std::vector<std::pair<std::string, std::string>> settings;
   for (const std::string& s : source.sets) {
     size_t eq = s.find('=');
-    if (s.rfind("inputs.", 0) != 0 || eq == std::string::npos || eq == 7) {
-      return Status::Invalid(fmt::format("--set {}: expected inputs.NAME=VALUE", s));
+    bool input = s.rfind("inputs.", 0) == 0 && eq != std::string::npos && eq > 7;
+    bool setting = s.rfind("settings.", 0) == 0 && eq != std::string::npos && eq > 9;
+    if (!input && !setting) {
+      return Status::Invalid(
+          fmt::format("--set {}: expected inputs.NAME=VALUE or settings.NAME=VALUE", s));
     }
-    options.set_inputs.emplace_back(s.substr(7, eq - 7), s.substr(eq + 1));
+    (input ? options.set_inputs : settings).emplace_back(s.substr(s.find('.') + 1, eq - s.find('.') - 1),
+                                                         s.substr(eq + 1));
   }
   spec::LoadOptions load;
   load.roots = source.roots;
   out->pipeline = spec::LoadPipeline(source.file, registry, out->diags, load);
-  if (out->pipeline) out->graph = graph::Build(*out->pipeline, options, out->diags);
+  if (out->pipeline) {
+    if (Status s = SetSettings(out->pipeline->job.settings, settings); !s.ok()) return s;
+    out->graph = graph::Build(*out->pipeline, options, out->diags);
+  }
   if (!out->diags.has_errors()) LocateUris(registry, out->graph, out->diags);
   if (!source.roots.empty()) ConfineData(source.roots, out->graph, out->diags);
   return out;

@@ -138,6 +138,7 @@ Result<ScheduledRun> RunOfSchedule(meta::MetaStore& meta, const ws::Workspace& w
     }
     sets.push_back(fmt::format("inputs.{}={}", name, value));
   }
+  for (const auto& [name, value] : job.settings) sets.push_back(fmt::format("settings.{}={}", name, value));
   ScheduledRun out;
   if (job.published) {
     Result<meta::PipelineVersionRecord> v =

@@ -356,8 +356,30 @@ void ParseCreateJob(const Source& src, const yaml::Node* n, ScheduleJob& job) {
                     "give the outputs' paths in the pipeline file");
   }
   if (const yaml::Node* settings = f.Get("settings"); settings && !settings->is_null()) {
-    src.diags.Error(src.Loc(settings), "`create_job.settings` is not supported yet",
-                    "give the settings in the pipeline file");
+    Fields st(src, settings, "`create_job.settings`", src.Loc(settings));
+    if (st.valid()) {
+      for (size_t i = 0; i < settings->entry_count(); ++i) {
+        const yaml::Node* key = settings->key(i);
+        const yaml::Node* value = settings->value(i);
+        st.Get(key->text);
+        bool flag = key->text == "continue_on_step_failure" || key->text == "force_rerun";
+        bool text = key->text == "default_compute" || key->text == "default_datastore";
+        if (!flag && !text) {
+          src.diags.Error(src.Loc(key), fmt::format("`create_job.settings.{}` cannot be set by a schedule", key->text),
+                          "a schedule may set continue_on_step_failure, force_rerun, "
+                          "default_compute and default_datastore");
+          continue;
+        }
+        if (!value->is_scalar() ||
+            (flag && value->text != "true" && value->text != "false" && value->text != "True" &&
+             value->text != "False")) {
+          src.diags.Error(src.Loc(value), fmt::format("`create_job.settings.{}` is {}", key->text,
+                                                      flag ? "true or false" : "a name"));
+          continue;
+        }
+        job.settings.emplace_back(key->text, value->text);
+      }
+    }
   }
   job.experiment = f.String("experiment_name").value_or("");
   job.tags = f.StringMap("tags");

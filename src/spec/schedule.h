@@ -71,6 +71,9 @@ struct ScheduleJob {
   std::string published_name;
   int64_t published_version = 0;                            // 0: its default version
   std::vector<std::pair<std::string, std::string>> inputs;  // name, value text
+  // What it changes of the pipeline's settings (continue_on_step_failure, force_rerun,
+  // default_compute, default_datastore), as `--set settings.NAME=VALUE` does.
+  std::vector<std::pair<std::string, std::string>> settings;
   std::string experiment;
   std::vector<std::pair<std::string, std::string>> tags;
 };
