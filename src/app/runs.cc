@@ -76,8 +76,13 @@ Result<std::unique_ptr<Resumption>> PrepareResume(Session& session, const std::s
   std::string uploads = session.workspace().dir + "/uploads";
   const std::string& submitted = r->submission.file;
   if (submitted.rfind(uploads + "/", 0) == 0 && StatPath(submitted) == PathKind::kFile) {
+    // (`uploads/<sha256>/...`, or `uploads/<project>/<id>/...` when sent by manifest)
     std::string rel = submitted.substr(uploads.size() + 1);
-    std::string root = uploads + "/" + rel.substr(0, rel.find('/'));
+    std::string first = rel.substr(0, rel.find('/'));
+    std::string root = uploads + "/" + first;
+    if (first.size() != 64 && rel.find('/', first.size() + 1) != std::string::npos) {
+      root += "/" + rel.substr(first.size() + 1, rel.find('/', first.size() + 1) - first.size() - 1);
+    }
     PipelineSource source{submitted, r->submission.options.sets, r->submission.options.workdir,
                           {root}};
     Result<std::unique_ptr<LoadedGraph>> graph = LoadGraph(source, session.registry());

@@ -4,10 +4,12 @@ not sent; an unchanged folder is sent as its manifest alone, through the API and
 import hashlib
 import io
 import os
+import shutil
 import tarfile
+import tempfile
 
 from conftest import Api, weft
-from test_api import PIPELINE, make_token, wait
+from test_api import HELD, PIPELINE, make_token, wait
 
 
 def manifest(files):
@@ -120,3 +122,26 @@ def test_weft_validate_through_a_server_prints_what_it_prints_here(server, admin
         assert (here.returncode == 0) == (name == "good.yml"), (name, here.stderr)
         if name != "good.yml":
             assert f"{name}:" in here.stderr and str(server.workspace) not in there.stderr, there.stderr
+
+
+def test_a_run_of_an_upload_sent_by_manifest_resumes_from_it(server, admin):
+    admin.call("POST", "/api/v1/projects", {"name": "vision"})
+    vision = Api(server, make_token(admin, "vision", "contributor"))
+    flag_dir = tempfile.mkdtemp(prefix="weft-flag-")
+    flag = os.path.join(flag_dir, "fail")
+    open(flag, "w").close()
+    files = {"p.yml": HELD.replace("while [ -e HOLD ]; do sleep 0.1; done; ", f"test ! -e {flag} && ").encode(),
+             "notes.txt": b"not read\n"}
+    status, body = vision.call("POST", "/api/v1/uploads", manifest(files))
+    assert send(vision, list(files.values()))[0] == 200
+    upload = vision.call("POST", "/api/v1/uploads", manifest(files))[1]["upload"]
+    status, body = vision.call("POST", f"/api/v1/runs?file=p.yml&upload={upload}")
+    assert status == 201, body
+    run = body["run"]["id"]
+    assert wait(vision, run)["status"] == "failed"
+    os.remove(flag)
+    status, body = vision.call("POST", f"/api/v1/runs/{run}/resume")
+    assert status in (200, 201), body
+    done = wait(vision, body["run"]["id"])
+    assert [s["status"] for s in done["steps"]] == ["reused", "succeeded"], done
+    shutil.rmtree(flag_dir, ignore_errors=True)
