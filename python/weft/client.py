@@ -192,6 +192,10 @@ class Client:
         """Resumes a failed, canceled or interrupted run as `weft resume` does; the new run."""
         return self._call("POST", f"/runs/{_seg(run_id)}/resume")["run"]
 
+    def graph(self, run_id):
+        """A run's graph for drawing ({"graph": {"steps", "edges", "groups"}, "steps": statuses})."""
+        return self._call("GET", f"/runs/{_seg(run_id)}/graph")
+
     def lineage(self, ref, downstream=False):
         """Where `ref` (RUN/STEP.OUTPUT, sha256:DIGEST, an asset NAME:VERSION) came from, or who
         used it: {"described", "tree": {"kind", ..., "children"}}."""

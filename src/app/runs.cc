@@ -71,10 +71,26 @@ Result<std::unique_ptr<Resumption>> PrepareResume(Session& session, const std::s
   Result<engine::Submission> sub = engine::ParseSubmission(run->submission);
   if (!sub.ok()) return sub.status();
   r->submission = std::move(*sub);
+  Result<std::unique_ptr<LoadedGraph>> graph =
+      LoadSubmitted(session.workspace(), session.store(), session.registry(), *run, r->submission,
+                    session.cwd());
+  if (!graph.ok()) return graph.status();
+  r->graph = std::move(*graph);
+  r->options = r->submission.options;
+  r->options.resumes = run->id;
+  if (!r->submission.snapshots.replay_root.empty()) r->options.replay = &r->submission.snapshots;
+  return r;
+}
+
+Result<std::unique_ptr<LoadedGraph>> LoadSubmitted(const ws::Workspace& ws, const store::Store& store,
+                                                   const spec::Registry& registry,
+                                                   const meta::RunRecord& run,
+                                                   engine::Submission& submission,
+                                                   const std::string& cwd) {
   // A pipeline submitted to a server was unpacked into the workspace's uploads, which are never
   // changed: it is read from there again, confined to them as it was when submitted.
-  std::string uploads = session.workspace().dir + "/uploads";
-  const std::string& submitted = r->submission.file;
+  std::string uploads = ws.dir + "/uploads";
+  const std::string& submitted = submission.file;
   if (submitted.rfind(uploads + "/", 0) == 0 && StatPath(submitted) == PathKind::kFile) {
     // (`uploads/<sha256>/...`, or `uploads/<project>/<id>/...` when sent by manifest)
     std::string rel = submitted.substr(uploads.size() + 1);
@@ -83,31 +99,17 @@ Result<std::unique_ptr<Resumption>> PrepareResume(Session& session, const std::s
     if (first.size() != 64 && rel.find('/', first.size() + 1) != std::string::npos) {
       root += "/" + rel.substr(first.size() + 1, rel.find('/', first.size() + 1) - first.size() - 1);
     }
-    PipelineSource source{submitted, r->submission.options.sets, r->submission.options.workdir,
-                          {root}};
-    Result<std::unique_ptr<LoadedGraph>> graph = LoadGraph(source, session.registry());
-    if (!graph.ok()) return graph.status();
-    r->graph = std::move(*graph);
-    r->options = r->submission.options;
-    r->options.resumes = run->id;
-    return r;
+    return LoadGraph({submitted, submission.options.sets, submission.options.workdir, {root}},
+                     registry);
   }
-  Result<std::string> file = engine::MirrorSubmission(session.workspace(), session.store(), run->id,
-                                                      r->submission);
+  Result<std::string> file = engine::MirrorSubmission(ws, store, run.id, submission);
   if (!file.ok()) return file.status();
   // Relative `--set` paths were relative to the folder it was submitted from: they are read from
   // that folder's mirror.
-  const std::string& workdir = r->submission.options.workdir;
-  PipelineSource source{*file, r->submission.options.sets,
-                        workdir.empty() ? session.cwd() : r->submission.snapshots.replay_root + workdir,
-                        {}};
-  Result<std::unique_ptr<LoadedGraph>> graph = LoadGraph(source, session.registry());
-  if (!graph.ok()) return graph.status();
-  r->graph = std::move(*graph);
-  r->options = r->submission.options;
-  r->options.resumes = run->id;
-  r->options.replay = &r->submission.snapshots;
-  return r;
+  const std::string& workdir = submission.options.workdir;
+  return LoadGraph({*file, submission.options.sets,
+                    workdir.empty() ? cwd : submission.snapshots.replay_root + workdir, {}},
+                   registry);
 }
 
 std::optional<meta::RunRecord> InterruptedEarlier(Session& session, const std::string& file,

@@ -40,6 +40,13 @@ struct Resumption {
   engine::RunOptions options;
 };
 Result<std::unique_ptr<Resumption>> PrepareResume(Session& session, const std::string& ref);
+// The graph of a recorded run, loaded again from what it was submitted with (its upload, or the
+// store's copies of its files, mirrored into `.weft/runs/<run>/submitted`).
+Result<std::unique_ptr<LoadedGraph>> LoadSubmitted(const ws::Workspace& ws, const store::Store& store,
+                                                   const spec::Registry& registry,
+                                                   const meta::RunRecord& run,
+                                                   engine::Submission& submission,
+                                                   const std::string& cwd);
 
 // The newest interrupted run of `file` submitted from `workdir`, unless a later run of it
 // succeeded (then its steps were completed since).

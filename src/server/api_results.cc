@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <mutex>
 
 #include <fmt/format.h>
 
@@ -11,8 +12,11 @@
 #include "app/runs.h"
 #include "app/session.h"
 #include "app/views.h"
+#include "assets/registry.h"
 #include "base/archive.h"
 #include "base/fs.h"
+#include "engine/resume.h"
+#include "graph/render.h"
 #include "queries/compare.h"
 #include "queries/explain.h"
 #include "server/api_internal.h"
@@ -328,6 +332,42 @@ Result<Response> Download(Call& c, const ApiParts& parts) {
   return r;
 }
 
+// A run's graph for drawing (`weft graph --format json` of what it was submitted with) and its
+// steps' statuses.
+Result<Json> RunGraph(Call& c, const ApiParts& parts) {
+  Result<meta::RunRecord> run = VisibleRun(c, c.request.params.at("run"));
+  if (!run.ok()) return run.status();
+  Result<engine::Submission> sub = engine::ParseSubmission(run->submission);
+  if (!sub.ok()) return sub.status();
+  store::Store store(parts.ws.store_dir(), parts.os);
+  assets::WorkspaceRegistry registry(parts.ws, c.meta, store);
+  std::unique_ptr<app::LoadedGraph> g;
+  {
+    // (A run submitted here is read through links made again under its folder: one at a time.)
+    static std::mutex mirroring;
+    std::lock_guard<std::mutex> lock(mirroring);
+    Result<std::unique_ptr<app::LoadedGraph>> loaded =
+        app::LoadSubmitted(parts.ws, store, registry, *run, *sub, parts.ws.dir);
+    if (!loaded.ok()) return loaded.status();
+    g = std::move(*loaded);
+  }
+  if (!g->ok()) {
+    return Status::Invalid(fmt::format("run {}'s pipeline cannot be loaded again:\n{}", run->id,
+                                       g->diags.FormatAll()));
+  }
+  std::optional<Json> graph = Json::Parse(graph::Render(g->graph, graph::Format::kJson));
+  if (!graph) return Status::Internal("the graph's JSON does not parse");
+  Result<std::vector<meta::StepRecord>> steps = c.meta.Steps(run->id);
+  if (!steps.ok()) return steps.status();
+  Json statuses = Json::MakeObject();
+  for (const meta::StepRecord& s : *steps) statuses.Set(s.name, std::string(meta::Name(s.status)));
+  return Json::MakeObject()
+      .Set("run", run->id)
+      .Set("status", std::string(meta::Name(run->status)))
+      .Set("graph", std::move(*graph))
+      .Set("steps", std::move(statuses));
+}
+
 Json LogSchema() {
   return Obj({{"step", Str()},
               {"job", Int()},
@@ -394,6 +434,16 @@ std::vector<Endpoint> ResultEndpoints(const ApiParts& parts) {
                                                       {"name", Str()},
                                                       {"points", ArrayOf(Type("object"))}}))}}),
       .handle = MetricHistories});
+  out.push_back(Endpoint{
+      .method = "GET",
+      .path = "/runs/{run}/graph",
+      .summary = "A run's graph, for drawing (nodes, edges and nested pipelines as groups, as "
+                 "`weft graph --format json`), and each step's status by name",
+      .response_schema = Obj({{"run", Str()},
+                              {"status", Str()},
+                              {"graph", Type("object")},
+                              {"steps", StringMap()}}),
+      .handle = [&parts](Call& c) { return RunGraph(c, parts); }});
   out.push_back(
       Endpoint{.method = "GET",
                .path = "/runs/{run}/explain",

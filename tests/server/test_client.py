@@ -44,6 +44,8 @@ def test_the_client_runs_reads_downloads_publishes_and_follows(server, admin, wo
     text = "".join(c.logs(run["id"], "train"))
     assert text.count("\n") == 50 and "epoch line 49" in text
     assert c.search_logs(run["id"], "train", "line 7")[0]["line"] == 8
+    drawn = c.graph(run["id"])
+    assert [s["name"] for s in drawn["graph"]["steps"]] == ["train"] and drawn["steps"] == {"train": "succeeded"}
     (step,) = c.metrics(run["id"])
     assert step["params"] == {"lr": "0.1"}
     (series,) = c.metric_history([run["id"]], names=["loss"])

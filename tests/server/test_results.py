@@ -284,3 +284,30 @@ def test_weft_get_through_a_server_gives_what_it_gives_here(server, admin, workd
     assert other.returncode == 2 and "no run" in other.stderr, other.stderr
     assert not os.path.exists(os.path.join(workdir, "nope"))
     assert not [n for n in os.listdir(workdir) if n.startswith(".weft-get")]
+
+
+def test_a_runs_graph_for_drawing_with_its_steps_statuses(server, admin, workdir):
+    vision, nlp = two_projects(server, admin)
+    two = TRAIN.replace("      model:\n", "      model:\n  evaluate:\n    type: command\n"
+                        "    command: ls ${{inputs.m}}\n    environment: {image: python:3.11}\n"
+                        "    inputs: {m: \"${{parent.jobs.train.outputs.model}}\"}\n")
+    run = wait(vision, submit(vision, {"p.yml": two, "src/train.py": TRAIN_PY})["id"])
+    assert run["status"] == "succeeded", run
+    status, body = vision.call("GET", f"/api/v1/runs/{run['id']}/graph")
+    assert status == 200, body
+    assert [s["name"] for s in body["graph"]["steps"]] == ["train", "evaluate"], body
+    assert body["steps"] == {"train": "succeeded", "evaluate": "succeeded"}
+    (edge,) = body["graph"]["edges"]
+    assert (edge["from"], edge["to"]) == ("train", "evaluate"), edge
+    # The same for a run made here, by `weft run` on the workspace (read through its stored files).
+    folder = os.path.join(workdir, "here")
+    os.makedirs(os.path.join(folder, "src"))
+    with open(os.path.join(folder, "p.yml"), "w") as f:
+        f.write(two)
+    with open(os.path.join(folder, "src", "train.py"), "w") as f:
+        f.write(TRAIN_PY)
+    weft("run", "p.yml", "--workspace", server.workspace, cwd=folder)
+    local = admin.call("GET", "/api/v1/runs?project=local")[1]["runs"][0]["id"]
+    status, body = admin.call("GET", f"/api/v1/runs/{local}/graph")
+    assert status == 200 and body["steps"]["evaluate"] in ("succeeded", "reused"), body
+    assert nlp.call("GET", f"/api/v1/runs/{run['id']}/graph")[0] == 404
