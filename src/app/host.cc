@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "app/runs.h"
+#include "assets/registry.h"
 
 namespace weft::app {
 
@@ -41,7 +42,9 @@ Result<meta::RunRecord> Host::Submit(PipelineSource source, engine::RunOptions o
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) return Status::Busy("the server is shutting down: it takes no new runs");
     }
-    Result<std::unique_ptr<LoadedGraph>> graph = LoadGraph(source, session_.registry());
+    assets::WorkspaceRegistry registry(session_.workspace(), session_.meta(), session_.store(),
+                                       options.project);
+    Result<std::unique_ptr<LoadedGraph>> graph = LoadGraph(source, registry);
     if (!graph.ok()) return graph.status();
     if (!(*graph)->ok()) {
       return Status::Invalid(

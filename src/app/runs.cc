@@ -71,9 +71,11 @@ Result<std::unique_ptr<Resumption>> PrepareResume(Session& session, const std::s
   Result<engine::Submission> sub = engine::ParseSubmission(run->submission);
   if (!sub.ok()) return sub.status();
   r->submission = std::move(*sub);
+  // (its project's assets, as when it was submitted)
+  assets::WorkspaceRegistry registry(session.workspace(), session.meta(), session.store(),
+                                     run->project);
   Result<std::unique_ptr<LoadedGraph>> graph =
-      LoadSubmitted(session.workspace(), session.store(), session.registry(), *run, r->submission,
-                    session.cwd());
+      LoadSubmitted(session.workspace(), session.store(), registry, *run, r->submission, session.cwd());
   if (!graph.ok()) return graph.status();
   r->graph = std::move(*graph);
   r->options = r->submission.options;

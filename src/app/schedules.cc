@@ -8,6 +8,7 @@
 #include "app/calendar.h"
 #include "app/pipelines.h"
 #include "assets/datastore.h"
+#include "assets/registry.h"
 #include "base/fs.h"
 #include "spec/yaml.h"
 #include "store/store.h"
@@ -49,11 +50,14 @@ bool IsData(const spec::Schedule& s) {
 
 // What a data trigger watches, now: the asset's newest version, or the folder's content digest.
 Result<std::string> DataState(meta::MetaStore& meta, const ws::Workspace& ws,
-                              const spec::ScheduleTrigger& t) {
-  if (!t.asset.empty()) {
-    Result<std::optional<meta::AssetRecord>> a = meta.FindAsset("data", "", t.asset, "");
-    if (!a.ok()) return a.status();
-    return *a ? (*a)->version : std::string();
+                              const std::string& project, const spec::ScheduleTrigger& t) {
+  if (!t.asset.empty()) {  // the project's own asset of that name, else the workspace's
+    for (const std::string& p : {assets::AssetProject(project), std::string()}) {
+      Result<std::optional<meta::AssetRecord>> a = meta.FindAsset("data", "", t.asset, "", p);
+      if (!a.ok()) return a.status();
+      if (*a) return p.empty() ? (*a)->version : p + ":" + (*a)->version;
+    }
+    return std::string();
   }
   spec::UriLocation where = assets::LocateData(ws, t.path);
   if (!where.error.empty()) return std::string();  // (nothing there yet)
@@ -88,8 +92,9 @@ struct Watch {
 
 // Data triggers start from what is there now: only a change after it fires.
 Result<std::string> Baseline(meta::MetaStore& meta, const ws::Workspace& ws,
-                             const spec::ScheduleTrigger& t, int64_t now_ns) {
-  Result<std::string> state = DataState(meta, ws, t);
+                             const std::string& project, const spec::ScheduleTrigger& t,
+                             int64_t now_ns) {
+  Result<std::string> state = DataState(meta, ws, project, t);
   if (!state.ok()) return state.status();
   return Watch{*state, now_ns, *state}.Dump();
 }
@@ -211,7 +216,7 @@ Result<meta::ScheduleRecord> CreateSchedule(meta::MetaStore& meta, const ws::Wor
   if (!first.ok()) return first.status();
   rec.next_fire_ns = *first;
   if (IsData(*s)) {
-    Result<std::string> watch = Baseline(meta, ws, s->trigger, now_ns);
+    Result<std::string> watch = Baseline(meta, ws, rec.project, s->trigger, now_ns);
     if (!watch.ok()) return watch.status();
     rec.watch = *watch;
   }
@@ -244,7 +249,7 @@ Status EnableSchedule(meta::MetaStore& meta, const ws::Workspace& ws, const Call
     if (!next.ok()) return next.status();
     rec->next_fire_ns = *next;
     if (IsData(*s)) {
-      Result<std::string> watch = Baseline(meta, ws, s->trigger, now_ns);
+      Result<std::string> watch = Baseline(meta, ws, rec->project, s->trigger, now_ns);
       if (!watch.ok()) return watch.status();
       rec->watch = *watch;
     }
@@ -402,7 +407,7 @@ Result<bool> Scheduler::DataChanged(meta::ScheduleRecord& record, const spec::Sc
     if (now_ns - last < every) return false;
     last = now_ns;
   }
-  Result<std::string> state = DataState(meta_, ws_, t);
+  Result<std::string> state = DataState(meta_, ws_, record.project, t);
   if (!state.ok()) return state.status();
   Watch w = Watch::Of(record.watch);
   if (*state != w.seen) {

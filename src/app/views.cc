@@ -249,6 +249,10 @@ Json LineageNodeJson(const queries::LineageNode& n) {
 // Leaves out steps of runs the caller does not see (and all below them); counts those it keeps.
 Status Prune(meta::MetaStore& meta, const Caller& caller, queries::LineageNode& n,
              std::map<std::string, bool>& visible, int& steps) {
+  // Assets: the workspace's, and the caller's project's own.
+  std::erase_if(n.assets, [&](const meta::AssetRecord& a) {
+    return !a.project.empty() && !caller.Sees(a.project);
+  });
   std::vector<queries::LineageNode> kept;
   for (queries::LineageNode& c : n.children) {
     if (c.kind == queries::LineageNode::Kind::kStep) {

@@ -74,8 +74,8 @@ const char* KindDir(const std::string& kind) {
 }
 
 // One registration per output that names an asset.
-Status RegisterEach(meta::MetaStore& meta, const std::string& run_id, const graph::Step& step,
-                    const std::map<std::string, store::ObjectRef>& outputs) {
+Status RegisterEach(meta::MetaStore& meta, const std::string& run_id, const std::string& project,
+                    const graph::Step& step, const std::map<std::string, store::ObjectRef>& outputs) {
   for (const graph::StepOutput& o : step.outputs) {
     if (o.setting == nullptr || o.setting->asset_name.empty()) continue;
     const store::ObjectRef& ref = outputs.at(o.name);
@@ -90,6 +90,7 @@ Status RegisterEach(meta::MetaStore& meta, const std::string& run_id, const grap
     a.entry = ref.type == store::ObjectType::kFile ? ref.name : "";
     a.type = spec::PortTypeName(type);
     a.source = fmt::format("run {} step {} output {}", run_id, step.name, o.name);
+    a.project = project;
     Result<WorkspaceRegistry::Registered> r = WorkspaceRegistry::Record(meta, a);
     if (!r.ok()) return Status(r.status().code(), fmt::format("output {}: {}", o.name, r.status().message()));
   }
@@ -98,15 +99,25 @@ Status RegisterEach(meta::MetaStore& meta, const std::string& run_id, const grap
 
 }  // namespace
 
+std::string AssetProject(const std::string& project) {
+  return project == "local" ? "" : project;
+}
+
 std::optional<meta::AssetRecord> WorkspaceRegistry::Find(const std::string& kind,
                                                          const spec::AssetRef& ref) const {
   if (!ref.kind.empty() && ref.kind != KindDir(kind)) {
     return std::nullopt;
   }
-  Result<std::optional<meta::AssetRecord>> found =
-      meta_.FindAsset(kind, ref.registry, ref.name, ref.label.empty() ? ref.version : "");
-  if (!found.ok() || !*found) return std::nullopt;
-  return **found;
+  std::string version = ref.label.empty() ? ref.version : "";
+  // The project's own, else the workspace's.
+  for (const std::string& project : {project_, std::string()}) {
+    Result<std::optional<meta::AssetRecord>> found =
+        meta_.FindAsset(kind, ref.registry, ref.name, version, project);
+    if (!found.ok()) return std::nullopt;
+    if (*found) return **found;
+    if (project.empty()) break;
+  }
+  return std::nullopt;
 }
 
 std::optional<std::string> WorkspaceRegistry::Locate(const std::string& kind,
@@ -143,17 +154,18 @@ Result<WorkspaceRegistry::Registered> WorkspaceRegistry::Record(meta::MetaStore&
   if (asset.version.empty()) {
     // Content the newest version already holds is not registered again under a new number.
     Result<std::optional<meta::AssetRecord>> latest =
-        meta.FindAsset(asset.kind, asset.registry, asset.name, "");
+        meta.FindAsset(asset.kind, asset.registry, asset.name, "", asset.project);
     if (!latest.ok()) return latest.status();
     if (*latest && (*latest)->digest == asset.digest && (*latest)->entry == asset.entry) {
       return Registered{**latest, true};
     }
-    Result<std::string> next = meta.NextAssetVersion(asset.kind, asset.registry, asset.name);
+    Result<std::string> next =
+        meta.NextAssetVersion(asset.kind, asset.registry, asset.name, asset.project);
     if (!next.ok()) return next.status();
     asset.version = *next;
   }
   Result<std::optional<meta::AssetRecord>> existing =
-      meta.FindAsset(asset.kind, asset.registry, asset.name, asset.version);
+      meta.FindAsset(asset.kind, asset.registry, asset.name, asset.version, asset.project);
   if (!existing.ok()) return existing.status();
   if (*existing) {
     const meta::AssetRecord& e = **existing;
@@ -170,6 +182,7 @@ Result<WorkspaceRegistry::Registered> WorkspaceRegistry::Record(meta::MetaStore&
 }
 
 Result<WorkspaceRegistry::Registered> WorkspaceRegistry::Put(meta::AssetRecord asset) {
+  asset.project = project_;
   Status s = meta_.Begin();
   if (!s.ok()) return s;
   Result<Registered> r = Record(meta_, std::move(asset));
@@ -307,7 +320,7 @@ Result<WorkspaceRegistry::Registered> WorkspaceRegistry::CreateFromFile(const st
 // Outputs whose values give a `name` (and maybe a `version`) register a data version (a model
 // version for model types), when the step succeeds or is reused: all of them or none.
 Status RegisterStepOutputs(meta::MetaStore& meta, const std::string& run_id,
-                           const graph::Step& step,
+                           const std::string& project, const graph::Step& step,
                            const std::map<std::string, store::ObjectRef>& outputs) {
   bool any = false;
   for (const graph::StepOutput& o : step.outputs) {
@@ -315,7 +328,7 @@ Status RegisterStepOutputs(meta::MetaStore& meta, const std::string& run_id,
   }
   if (!any) return Status::Ok();
   Status s = meta.BeginPart();
-  if (s.ok()) s = RegisterEach(meta, run_id, step, outputs);
+  if (s.ok()) s = RegisterEach(meta, run_id, AssetProject(project), step, outputs);
   if (s.ok()) s = meta.EndPart();
   if (!s.ok()) meta.UndoPart();
   return s;

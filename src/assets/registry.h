@@ -21,10 +21,17 @@
 
 namespace weft::assets {
 
+// The project an asset of a run of `project` belongs to: the workspace's own ("") for `weft run`'s
+// runs (project `local`), else the server's project.
+std::string AssetProject(const std::string& project);
+
 class WorkspaceRegistry : public spec::Registry {
  public:
-  WorkspaceRegistry(const ws::Workspace& ws, meta::MetaStore& meta, store::Store& store)
-      : ws_(ws), meta_(meta), store_(store) {}
+  // A registry as `project` sees it: its own assets, else the workspace's; what it registers is
+  // the project's.
+  WorkspaceRegistry(const ws::Workspace& ws, meta::MetaStore& meta, store::Store& store,
+                    const std::string& project = "")
+      : ws_(ws), meta_(meta), store_(store), project_(AssetProject(project)) {}
 
   std::optional<std::string> FindComponent(const spec::AssetRef& ref) const override;
   std::optional<std::string> FindEnvironment(const spec::AssetRef& ref) const override;
@@ -37,6 +44,7 @@ class WorkspaceRegistry : public spec::Registry {
     meta::AssetRecord asset;
     bool existed = false;  // the same name, version and content were registered before
   };
+  const std::string& project() const { return project_; }
   // Registers what a YAML file defines: `component` (a command, parallel or pipeline component)
   // or `environment`, with every local file it uses (component and environment files, conda
   // files, code folders) stored by content, or `data` (a data asset file; its path is stored).
@@ -47,10 +55,10 @@ class WorkspaceRegistry : public spec::Registry {
   // `asset` (name, type, optional version and description); its content is stored.
   Result<Registered> CreateData(meta::AssetRecord asset, const std::string& path);
 
-  // Records `asset` inside the caller's transaction: a new version (the next integer when it has
-  // none, unless the newest version holds the same content), or the same content again (a
-  // no-op); the same version with other content is an error naming it. Used for outputs
-  // registered by a run, too.
+  // Records `asset` inside the caller's transaction, among its project's: a new version (the next
+  // integer when it has none, unless the newest version holds the same content), or the same
+  // content again (a no-op); the same version with other content is an error naming it. Used for
+  // outputs registered by a run, too.
   static Result<Registered> Record(meta::MetaStore& meta, meta::AssetRecord asset);
 
  private:
@@ -63,13 +71,14 @@ class WorkspaceRegistry : public spec::Registry {
   const ws::Workspace& ws_;
   meta::MetaStore& meta_;
   store::Store& store_;
+  std::string project_;
 };
 
 // Registers the outputs of `step` whose values give a `name` (and maybe a `version`) as data
 // versions (model versions for model types), inside the caller's transaction: all of them or
 // none (an error names the output and the asset).
 Status RegisterStepOutputs(meta::MetaStore& meta, const std::string& run_id,
-                           const graph::Step& step,
+                           const std::string& project, const graph::Step& step,
                            const std::map<std::string, store::ObjectRef>& outputs);
 
 }  // namespace weft::assets

@@ -2,8 +2,10 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "app/assets.h"
 #include "base/json.h"
 #include "cli/command.h"
+#include "cli/remote_args.h"
 #include "cli/workspace_args.h"
 #include "assets/registry.h"
 #include "spec/registry.h"
@@ -11,28 +13,33 @@
 namespace weft::cli {
 namespace {
 
-Json AssetJson(const meta::AssetRecord& a) {
-  Json j = Json::MakeObject();
-  j.Set("kind", a.kind).Set("name", a.name).Set("version", a.version);
-  if (!a.registry.empty()) j.Set("registry", a.registry);
-  j.Set("type", a.type).Set("digest", "sha256:" + a.digest).Set("description", a.description);
-  j.Set("source", a.source).Set("created_ns", a.created_ns).Set("archived", a.archived);
-  return j;
+// A listing's lines, from the assets' JSON (app::AssetJson): the same here and through a server.
+void PrintList(const Json& assets) {
+  fmt::print("{:<24} {:<10} {:<12} {:<19} {}\n", "name", "version", "type", "digest", "from");
+  for (const Json& a : *assets.Items()) {
+    std::string name = TextOf(a, "registry").empty() ? TextOf(a, "name")
+                                                      : TextOf(a, "registry") + "/" + TextOf(a, "name");
+    if (!TextOf(a, "project").empty()) name = TextOf(a, "project") + ":" + name;
+    const Json* archived = a.Find("archived");
+    fmt::print("{:<24} {:<10} {:<12} sha256:{:<12} {}{}\n", name, TextOf(a, "version"),
+               TextOf(a, "type"), TextOf(a, "digest").substr(7, 12), TextOf(a, "source"),
+               archived && archived->Bool() && *archived->Bool() ? " (archived)" : "");
+  }
 }
 
-// NAME, NAME:VERSION, NAME@latest, or any azureml: form.
-Result<spec::AssetRef> ParseRef(const std::string& text) {
-  std::optional<spec::AssetRef> ref =
-      spec::ParseAssetRef(text.rfind("azureml:", 0) == 0 ? text : "azureml:" + text);
-  if (!ref) {
-    return Status::Invalid(fmt::format("`{}`: name an asset as NAME, NAME:VERSION or NAME@latest", text));
-  }
-  return *ref;
+void PrintOne(const std::string& kind, const Json& a) {
+  const Json* archived = a.Find("archived");
+  fmt::print("{} {}:{}{}\n  type: {}\n  digest: {}\n  from: {}\n", kind, TextOf(a, "name"),
+             TextOf(a, "version"), archived && archived->Bool() && *archived->Bool() ? " (archived)" : "",
+             TextOf(a, "type"), TextOf(a, "digest"), TextOf(a, "source"));
+  if (!TextOf(a, "project").empty()) fmt::print("  project: {}\n", TextOf(a, "project"));
+  if (!TextOf(a, "description").empty()) fmt::print("  description: {}\n", TextOf(a, "description"));
 }
 
 std::function<int()> SetupAssets(CLI::App& sub, const std::string& kind) {
   struct Options {
     WorkspaceArgs workspace;
+    RemoteArgs remote;
     std::string file, registry, ref, name, path, type, version, description;
     bool json = false;
     bool archived = false;
@@ -44,6 +51,7 @@ std::function<int()> SetupAssets(CLI::App& sub, const std::string& kind) {
   CLI::App* show = sub.add_subcommand("show", fmt::format("show a registered {}", kind));
   CLI::App* archive = sub.add_subcommand("archive", "hide a version from `list` and from @latest");
   for (CLI::App* c : {create, list, show, archive}) o->workspace.AddTo(*c);
+  for (CLI::App* c : {list, show, archive}) o->remote.AddTo(*c);
   auto* file = create->add_option("-f,--file", o->file, fmt::format("the {} YAML file", kind));
   create->add_option("--registry", o->registry,
                      "register into this named registry (azureml://registries/<name>/...)");
@@ -63,69 +71,80 @@ std::function<int()> SetupAssets(CLI::App& sub, const std::string& kind) {
   show->add_flag("--json", o->json, "print JSON");
   archive->add_option("asset", o->ref, "NAME:VERSION")->required();
   return [o, kind, create, list, show, archive] {
+    if (!create->parsed()) {
+      Target target{o->workspace, o->remote};
+      std::string ref_path = fmt::format("/assets/{}/{}", kind, QueryValue(o->ref));
+      if (list->parsed()) {
+        std::string path = fmt::format("/assets?kind={}", kind);
+        if (!o->name.empty()) path += "&name=" + QueryValue(o->name);
+        if (o->archived) path += "&archived=true";
+        Result<Json> r = target.Do(
+            [&](app::Session& s) -> Result<Json> {
+              Result<std::vector<meta::AssetRecord>> all =
+                  app::VisibleAssets(s.meta(), app::LocalAdmin(), kind, o->name, o->archived);
+              if (!all.ok()) return all.status();
+              Json arr = Json::MakeArray();
+              for (const meta::AssetRecord& a : *all) arr.Push(app::AssetJson(a));
+              return Json::MakeObject().Set("assets", std::move(arr));
+            },
+            "GET", path);
+        if (!r.ok()) return Fail(r.status());
+        if (o->json) {
+          fmt::print("{}\n", r->Find("assets")->Dump());
+        } else {
+          PrintList(*r->Find("assets"));
+        }
+        return 0;
+      }
+      if (archive->parsed() && o->ref.find(':') == std::string::npos) {
+        return Fail(Status::Invalid("name the version to archive: NAME:VERSION"));
+      }
+      Result<Json> r = target.Do(
+          [&](app::Session& s) -> Result<Json> {
+            Result<meta::AssetRecord> a = app::FindAsset(s.registry(), kind, o->ref);
+            if (!a.ok()) return a.status();
+            if (archive->parsed()) {
+              Status st = app::ArchiveAsset(s.meta(), app::LocalAdmin(), *a, s.os().NowNs());
+              if (!st.ok()) return st;
+              a->archived = true;
+            }
+            return Json::MakeObject().Set("asset", app::AssetJson(*a));
+          },
+          archive->parsed() ? "POST" : "GET", archive->parsed() ? ref_path + "/archive" : ref_path);
+      if (!r.ok()) return Fail(r.status());
+      const Json& a = *r->Find("asset");
+      if (archive->parsed()) {
+        fmt::print("archived {} {}:{}\n", kind, TextOf(a, "name"), TextOf(a, "version"));
+      } else if (o->json) {
+        fmt::print("{}\n", a.Dump());
+      } else {
+        PrintOne(kind, a);
+      }
+      return 0;
+    }
     Result<std::unique_ptr<app::Session>> ws = Open(o->workspace);
     if (!ws.ok()) return Fail(ws.status());
     assets::WorkspaceRegistry& registry = (*ws)->registry();
-    if (create->parsed()) {
-      Result<assets::WorkspaceRegistry::Registered> r = Status::Ok();
-      if (!o->file.empty()) {
-        Diagnostics diags;
-        r = registry.CreateFromFile(kind, o->file, o->registry, diags);
-        std::fputs(diags.FormatAll().c_str(), stderr);
-      } else if (!o->name.empty() && !o->path.empty()) {
-        meta::AssetRecord a;
-        a.registry = o->registry;
-        a.name = o->name;
-        a.version = o->version;
-        a.type = o->type;
-        a.description = o->description;
-        r = registry.CreateData(a, o->path);
-      } else {
-        return Fail(Status::Invalid("give -f FILE, or --name NAME and --path PATH"));
-      }
-      if (!r.ok()) return Fail(r.status());
-      const meta::AssetRecord& a = r->asset;
-      fmt::print("{} {} {}:{} (sha256:{})\n", r->existed ? "already registered:" : "registered",
-                 kind, a.name, a.version, a.digest.substr(0, 12));
-      return 0;
+    Result<assets::WorkspaceRegistry::Registered> r = Status::Ok();
+    if (!o->file.empty()) {
+      Diagnostics diags;
+      r = registry.CreateFromFile(kind, o->file, o->registry, diags);
+      std::fputs(diags.FormatAll().c_str(), stderr);
+    } else if (!o->name.empty() && !o->path.empty()) {
+      meta::AssetRecord a;
+      a.registry = o->registry;
+      a.name = o->name;
+      a.version = o->version;
+      a.type = o->type;
+      a.description = o->description;
+      r = registry.CreateData(a, o->path);
+    } else {
+      return Fail(Status::Invalid("give -f FILE, or --name NAME and --path PATH"));
     }
-    if (list->parsed()) {
-      Result<std::vector<meta::AssetRecord>> all = (*ws)->meta().Assets(kind, o->name, o->archived);
-      if (!all.ok()) return Fail(all.status());
-      if (o->json) {
-        Json arr = Json::MakeArray();
-        for (const meta::AssetRecord& a : *all) arr.Push(AssetJson(a));
-        fmt::print("{}\n", arr.Dump());
-        return 0;
-      }
-      fmt::print("{:<24} {:<10} {:<12} {:<19} {}\n", "name", "version", "type", "digest", "from");
-      for (const meta::AssetRecord& a : *all) {
-        std::string name = a.registry.empty() ? a.name : a.registry + "/" + a.name;
-        fmt::print("{:<24} {:<10} {:<12} sha256:{:<12} {}{}\n", name, a.version, a.type,
-                   a.digest.substr(0, 12), a.source, a.archived ? " (archived)" : "");
-      }
-      return 0;
-    }
-    Result<spec::AssetRef> ref = ParseRef(o->ref);
-    if (!ref.ok()) return Fail(ref.status());
-    std::optional<meta::AssetRecord> found = registry.Find(kind, *ref);
-    if (!found) return Fail(Status::NotFound(fmt::format("no {} `{}` is registered", kind, o->ref)));
-    if (archive->parsed()) {
-      Status s = (*ws)->meta().Begin();
-      if (s.ok()) s = (*ws)->meta().ArchiveAsset(*found);
-      if (s.ok()) s = (*ws)->meta().Commit();
-      if (!s.ok()) return Fail(s);
-      fmt::print("archived {} {}:{}\n", kind, found->name, found->version);
-      return 0;
-    }
-    if (o->json) {
-      fmt::print("{}\n", AssetJson(*found).Dump());
-      return 0;
-    }
-    fmt::print("{} {}:{}{}\n  type: {}\n  digest: sha256:{}\n  from: {}\n", kind, found->name,
-               found->version, found->archived ? " (archived)" : "", found->type, found->digest,
-               found->source);
-    if (!found->description.empty()) fmt::print("  description: {}\n", found->description);
+    if (!r.ok()) return Fail(r.status());
+    const meta::AssetRecord& a = r->asset;
+    fmt::print("{} {} {}:{} (sha256:{})\n", r->existed ? "already registered:" : "registered",
+               kind, a.name, a.version, a.digest.substr(0, 12));
     return 0;
   };
 }

@@ -474,7 +474,9 @@ void Run::StepJobsEnded(uint32_t i) {
   }
   Status s = CommitOutputs(i);
   if (s.ok()) s = PublishOutputs(i);
-  if (s.ok()) s = assets::RegisterStepOutputs(parts_.meta, record_.id, g_.steps[i], r.outputs);
+  if (s.ok()) {
+    s = assets::RegisterStepOutputs(parts_.meta, record_.id, record_.project, g_.steps[i], r.outputs);
+  }
   if (!s.ok()) return Finish(i, StepStatus::kFailed, s.message());
   for (const auto& [name, ref] : r.outputs) {
     Result<store::Seal> seal = parts_.store.SealOf(ref.digest);
@@ -618,7 +620,8 @@ bool Run::TryReuse(uint32_t i) {
 }
 
 void Run::FinishReused(uint32_t i) {
-  Status registered = assets::RegisterStepOutputs(parts_.meta, record_.id, g_.steps[i], steps_[i].outputs);
+  Status registered = assets::RegisterStepOutputs(parts_.meta, record_.id, record_.project,
+                                                  g_.steps[i], steps_[i].outputs);
   if (!registered.ok()) return Finish(i, StepStatus::kFailed, registered.message());
   Finish(i, StepStatus::kReused, steps_[i].rec.message);
 }

@@ -139,6 +139,9 @@ struct AssetRecord {
   std::string source;    // what it was registered from, for people
   int64_t created_ns = 0;
   bool archived = false;
+  // The server's project whose own it is (registered through the server, or by a run of the
+  // project); "" for the workspace's own, which every project's pipelines may name.
+  std::string project;
 };
 
 // A step whose input or output port held a given object (lineage).
@@ -383,16 +386,19 @@ class MetaStore : public store::HashCache {
   virtual Result<std::optional<StepRecord>> FindStep(const std::string& run, const std::string& name) = 0;
   virtual Result<std::optional<StepRecord>> StepAt(const std::string& run, int64_t index) = 0;
 
-  // Assets. Find with an empty version means the latest: the newest version not archived.
+  // Assets. Find with an empty version means the latest: the newest version not archived; it
+  // looks among `project`'s own only ("": the workspace's).
   virtual Status PutAsset(const AssetRecord& asset) = 0;
   virtual Result<std::optional<AssetRecord>> FindAsset(const std::string& kind, const std::string& registry,
-                                               const std::string& name, const std::string& version) = 0;
-  // Every version of `kind` (of `name`, when given), newest first; archived ones only if asked.
+                                               const std::string& name, const std::string& version,
+                                               const std::string& project = "") = 0;
+  // Every version of `kind` (of `name`, when given), of every project, newest first; archived
+  // ones only if asked.
   virtual Result<std::vector<AssetRecord>> Assets(const std::string& kind, const std::string& name,
                                           bool archived) = 0;
   // The version an unversioned registration gets: one more than the largest integer version.
   virtual Result<std::string> NextAssetVersion(const std::string& kind, const std::string& registry,
-                                       const std::string& name) = 0;
+                                       const std::string& name, const std::string& project = "") = 0;
   virtual Status ArchiveAsset(const AssetRecord& asset) = 0;
 
   // Claims (inside the caller's transaction). Claim takes the claim on `mine.fingerprint` unless

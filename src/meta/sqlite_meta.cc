@@ -84,11 +84,12 @@ constexpr const char* kRunColumns =
     "seeds_reuse, workdir, owner, tags, submission, resumes, project";
 
 constexpr const char* kAssetColumns =
-    "kind, registry, name, version, digest, entry, type, description, source, created_ns, archived";
+    "kind, registry, name, version, digest, entry, type, description, source, created_ns, archived, "
+    "project";
 
 AssetRecord ReadAsset(const Statement& q) {
   return AssetRecord{q.Text(0), q.Text(1), q.Text(2), q.Text(3), q.Text(4), q.Text(5),
-                     q.Text(6), q.Text(7), q.Text(8), q.Int(9),  q.Int(10) != 0};
+                     q.Text(6), q.Text(7), q.Text(8), q.Int(9),  q.Int(10) != 0, q.Text(11)};
 }
 
 }  // namespace
@@ -466,22 +467,24 @@ Result<std::optional<StepRecord>> SqliteMetaStore::PreviousStep(const std::strin
 
 Status SqliteMetaStore::PutAsset(const AssetRecord& a) {
   Result<Statement> q = db_->Prepare(
-      fmt::format("INSERT INTO assets({}) VALUES(?,?,?,?,?,?,?,?,?,?,?)", kAssetColumns));
+      fmt::format("INSERT INTO assets({}) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)", kAssetColumns));
   if (!q.ok()) return q.status();
   return q->Bind(1, a.kind).Bind(2, a.registry).Bind(3, a.name).Bind(4, a.version)
       .Bind(5, a.digest).Bind(6, a.entry).Bind(7, a.type).Bind(8, a.description)
-      .Bind(9, a.source).Bind(10, a.created_ns).Bind(11, int64_t{a.archived}).Run();
+      .Bind(9, a.source).Bind(10, a.created_ns).Bind(11, int64_t{a.archived})
+      .Bind(12, a.project).Run();
 }
 
 Result<std::optional<AssetRecord>> SqliteMetaStore::FindAsset(const std::string& kind,
                                                         const std::string& registry,
                                                         const std::string& name,
-                                                        const std::string& version) {
+                                                        const std::string& version,
+                                                        const std::string& project) {
   Result<Statement> q = db_->Prepare(fmt::format(
-      "SELECT {} FROM assets WHERE kind = ? AND registry = ? AND name = ? AND {} ORDER BY "
-      "created_ns DESC, rowid DESC LIMIT 1",
+      "SELECT {} FROM assets WHERE kind = ? AND registry = ? AND name = ? AND {} AND project = ? "
+      "ORDER BY created_ns DESC, rowid DESC LIMIT 1",
       kAssetColumns, version.empty() ? "archived = 0 AND ? = ''" : "version = ?"));
-  if (q.ok()) q->Bind(1, kind).Bind(2, registry).Bind(3, name).Bind(4, version);
+  if (q.ok()) q->Bind(1, kind).Bind(2, registry).Bind(3, name).Bind(4, version).Bind(5, project);
   Result<std::vector<AssetRecord>> rows = All<AssetRecord>(q, ReadAsset);
   if (!rows.ok()) return rows.status();
   if (rows->empty()) return std::optional<AssetRecord>();
@@ -500,12 +503,14 @@ Result<std::vector<AssetRecord>> SqliteMetaStore::Assets(const std::string& kind
 
 Result<std::string> SqliteMetaStore::NextAssetVersion(const std::string& kind,
                                                 const std::string& registry,
-                                                const std::string& name) {
+                                                const std::string& name,
+                                                const std::string& project) {
   Result<Statement> q = db_->Prepare(
       "SELECT COALESCE(MAX(CAST(version AS INTEGER)), 0) + 1 FROM assets WHERE kind = ? AND "
-      "registry = ? AND name = ? AND version GLOB '[0-9]*' AND version NOT GLOB '*[^0-9]*'");
+      "registry = ? AND name = ? AND project = ? AND version GLOB '[0-9]*' AND version NOT GLOB "
+      "'*[^0-9]*'");
   if (!q.ok()) return q.status();
-  q->Bind(1, kind).Bind(2, registry).Bind(3, name);
+  q->Bind(1, kind).Bind(2, registry).Bind(3, name).Bind(4, project);
   Result<bool> row = q->Step();
   if (!row.ok()) return row.status();
   return std::to_string(q->Int(0));
@@ -513,9 +518,11 @@ Result<std::string> SqliteMetaStore::NextAssetVersion(const std::string& kind,
 
 Status SqliteMetaStore::ArchiveAsset(const AssetRecord& a) {
   Result<Statement> q = db_->Prepare(
-      "UPDATE assets SET archived = 1 WHERE kind = ? AND registry = ? AND name = ? AND version = ?");
+      "UPDATE assets SET archived = 1 WHERE kind = ? AND registry = ? AND name = ? AND version = ? "
+      "AND project = ?");
   if (!q.ok()) return q.status();
-  return q->Bind(1, a.kind).Bind(2, a.registry).Bind(3, a.name).Bind(4, a.version).Run();
+  return q->Bind(1, a.kind).Bind(2, a.registry).Bind(3, a.name).Bind(4, a.version)
+      .Bind(5, a.project).Run();
 }
 
 Status SqliteMetaStore::PutMetrics(const std::string& run, int64_t index, int64_t job,

@@ -88,11 +88,13 @@ class SqliteMetaStore final : public MetaStore {
   Result<std::optional<StepRecord>> StepAt(const std::string& run, int64_t index) override;
   Status PutAsset(const AssetRecord& asset) override;
   Result<std::optional<AssetRecord>> FindAsset(const std::string& kind, const std::string& registry,
-                                               const std::string& name, const std::string& version) override;
+                                               const std::string& name, const std::string& version,
+                                               const std::string& project) override;
   Result<std::vector<AssetRecord>> Assets(const std::string& kind, const std::string& name,
                                           bool archived) override;
   Result<std::string> NextAssetVersion(const std::string& kind, const std::string& registry,
-                                       const std::string& name) override;
+                                       const std::string& name,
+                                       const std::string& project) override;
   Status ArchiveAsset(const AssetRecord& asset) override;
   Result<meta::Claim> Claim(const meta::Claim& mine) override;
   Result<std::optional<meta::Claim>> ClaimOn(const std::string& fingerprint) override;

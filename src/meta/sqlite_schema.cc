@@ -173,6 +173,20 @@ CREATE TABLE mlflow_runs(id TEXT PRIMARY KEY, project TEXT NOT NULL, experiment 
   end_ms INTEGER NOT NULL, lifecycle TEXT NOT NULL, created_by TEXT NOT NULL);
 CREATE INDEX mlflow_runs_by_project ON mlflow_runs(project, experiment);
 )sql",
+    // 17: assets belong to a project ('' for the workspace's own, which every project may name).
+    R"sql(
+CREATE TABLE assets_by_project(kind TEXT NOT NULL, registry TEXT NOT NULL, name TEXT NOT NULL,
+  version TEXT NOT NULL, digest TEXT NOT NULL, entry TEXT, type TEXT, description TEXT,
+  source TEXT, created_ns INTEGER, archived INTEGER NOT NULL DEFAULT 0,
+  project TEXT NOT NULL DEFAULT '', PRIMARY KEY(project, kind, registry, name, version));
+INSERT INTO assets_by_project(kind, registry, name, version, digest, entry, type, description,
+  source, created_ns, archived, project)
+  SELECT kind, registry, name, version, digest, entry, type, description, source, created_ns,
+  archived, '' FROM assets;
+DROP TABLE assets;
+ALTER TABLE assets_by_project RENAME TO assets;
+CREATE INDEX assets_by_digest ON assets(digest);
+)sql",
 };
 
 }  // namespace

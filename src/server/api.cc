@@ -203,7 +203,7 @@ Api::Api(ApiParts parts, ApiOptions options) : parts_(parts), options_(std::move
   for (std::vector<Endpoint> more : {IdentityEndpoints(parts_, options_), RunEndpoints(parts_),
                                      ResultEndpoints(parts_), PipelineEndpoints(parts_), ScheduleEndpoints(parts_), WebhookEndpoints(),
                                      EventEndpoints(parts_, options_), MlflowEndpoints(parts_),
-                                     UploadEndpoints(parts_)}) {
+                                     UploadEndpoints(parts_), AssetEndpoints(parts_)}) {
     for (Endpoint& e : more) endpoints_.push_back(std::move(e));
   }
 }

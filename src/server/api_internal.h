@@ -86,6 +86,8 @@ Json MlflowErrorSchema();
 // the upload it names (`?upload=`), or its body's archive unpacked.
 std::vector<Endpoint> UploadEndpoints(const ApiParts& parts);
 Result<std::string> UploadedFolder(Call& c, const ApiParts& parts, const std::string& project);
+// Registered assets (api_assets.cc).
+std::vector<Endpoint> AssetEndpoints(const ApiParts& parts);
 // The live event stream (api_events.cc).
 std::vector<Endpoint> EventEndpoints(const ApiParts& parts, const ApiOptions& options);
 

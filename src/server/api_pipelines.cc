@@ -72,7 +72,7 @@ Result<Response> PublishVersion(Call& c, const ApiParts& parts) {
   Result<std::string> dir = UploadedFolder(c, parts, *project);
   if (!dir.ok()) return dir.status();
   store::Store store(parts.ws.store_dir(), parts.os);
-  assets::WorkspaceRegistry registry(parts.ws, c.meta, store);
+  assets::WorkspaceRegistry registry(parts.ws, c.meta, store, *project);
   Result<app::Published> p =
       app::Publish(c.meta, parts.ws, registry, c.caller,
                    {*project, name, r.Query("description").value_or(""), *dir, file}, c.now_ns);
@@ -212,7 +212,7 @@ std::vector<Endpoint> PipelineEndpoints(const ApiParts& parts) {
         Result<meta::PipelineVersionRecord> def = app::FindPipelineVersion(c.meta, *p, name, 0);
         if (!def.ok()) return def.status();
         store::Store store(parts.ws.store_dir(), parts.os);
-        assets::WorkspaceRegistry registry(parts.ws, c.meta, store);
+        assets::WorkspaceRegistry registry(parts.ws, c.meta, store, *p);
         Result<Json> inputs = app::DeclaredInputs(parts.ws, registry, *v);
         if (!inputs.ok()) return inputs.status();
         return Json::MakeObject()

@@ -340,7 +340,7 @@ Result<Json> RunGraph(Call& c, const ApiParts& parts) {
   Result<engine::Submission> sub = engine::ParseSubmission(run->submission);
   if (!sub.ok()) return sub.status();
   store::Store store(parts.ws.store_dir(), parts.os);
-  assets::WorkspaceRegistry registry(parts.ws, c.meta, store);
+  assets::WorkspaceRegistry registry(parts.ws, c.meta, store, run->project);
   std::unique_ptr<app::LoadedGraph> g;
   {
     // (A run submitted here is read through links made again under its folder: one at a time.)

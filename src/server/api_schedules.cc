@@ -45,7 +45,7 @@ Result<Response> CreateSchedule(Call& c, const ApiParts& parts) {
   Result<std::string> dir = UploadedFolder(c, parts, *project);
   if (!dir.ok()) return dir.status();
   store::Store store(parts.ws.store_dir(), parts.os);
-  assets::WorkspaceRegistry registry(parts.ws, c.meta, store);
+  assets::WorkspaceRegistry registry(parts.ws, c.meta, store, *project);
   Result<meta::ScheduleRecord> made =
       app::CreateSchedule(c.meta, parts.ws, registry, c.caller, {*project, *dir, file}, c.now_ns);
   if (!made.ok()) return made.status();

@@ -129,7 +129,7 @@ std::vector<Endpoint> UploadEndpoints(const ApiParts& parts) {
           source.sets.push_back(it->second);
         }
         store::Store store(parts.ws.store_dir(), parts.os);
-        assets::WorkspaceRegistry registry(parts.ws, c.meta, store);
+        assets::WorkspaceRegistry registry(parts.ws, c.meta, store, *project);
         Result<std::unique_ptr<app::LoadedGraph>> g = app::LoadGraph(source, registry);
         if (!g.ok()) return g.status();
         // Paths as the submitter named them: inside the upload.
