@@ -99,6 +99,15 @@ Status RegisterEach(meta::MetaStore& meta, const std::string& run_id, const std:
 
 }  // namespace
 
+namespace {
+
+bool Confined(const std::string& path, const std::vector<std::string>& roots) {
+  return std::any_of(roots.begin(), roots.end(),
+                     [&](const std::string& r) { return IsWithin(path, r); });
+}
+
+}  // namespace
+
 std::string AssetProject(const std::string& project) {
   return project == "local" ? "" : project;
 }
@@ -202,8 +211,13 @@ std::optional<spec::UriLocation> WorkspaceRegistry::LocateUri(const std::string&
   return LocateData(ws_, uri);
 }
 
-Result<WorkspaceRegistry::Registered> WorkspaceRegistry::CreateData(meta::AssetRecord asset,
-                                                                   const std::string& written) {
+Result<WorkspaceRegistry::Registered> WorkspaceRegistry::CreateData(
+    meta::AssetRecord asset, const std::string& written, const std::vector<std::string>& roots) {
+  if (!roots.empty() && (spec::IsUri(written) || !Confined(written, roots))) {
+    return Status::Invalid(fmt::format(
+        "data {}: `{}` is outside the files sent with it (a server registers only those)",
+        asset.name, written));
+  }
   std::string path = written;
   if (spec::IsUri(written)) {
     spec::UriLocation at = LocateData(ws_, written);
@@ -232,8 +246,11 @@ Result<WorkspaceRegistry::Registered> WorkspaceRegistry::CreateData(meta::AssetR
 Result<WorkspaceRegistry::Registered> WorkspaceRegistry::CreateFromFile(const std::string& kind,
                                                                        const std::string& file,
                                                                        const std::string& registry,
-                                                                       Diagnostics& diags) {
-  std::unique_ptr<spec::LoadedPipeline> loaded = spec::LoadPipeline(file, *this, diags);
+                                                                       Diagnostics& diags,
+                                                                       const std::vector<std::string>& roots) {
+  spec::LoadOptions options;
+  options.roots = roots;
+  std::unique_ptr<spec::LoadedPipeline> loaded = spec::LoadPipeline(file, *this, diags, options);
   if (!loaded || diags.has_errors()) {
     return Status::Invalid(fmt::format("{}: invalid, nothing registered", file));
   }
@@ -263,14 +280,17 @@ Result<WorkspaceRegistry::Registered> WorkspaceRegistry::CreateFromFile(const st
     asset.type = Scalar(root, "type");
     std::string path = Scalar(root, "path");
     if (!spec::IsUri(path)) path = ResolvePath(DirName(Absolute(file)), spec::WithoutFileScheme(path));
-    return CreateData(std::move(asset), path);
+    return CreateData(std::move(asset), path, roots);
   }
 
   // Components and environments: the YAML files read and the local paths they use, stored as
   // one folder that keeps their relative places, so that `code: ../src` still finds its folder.
   std::string main = Absolute(file);
   std::vector<std::string> paths;
-  for (const auto& shown : loaded->files) paths.push_back(Absolute(*shown));
+  // (A confined load shows its files relative to the first root.)
+  for (const auto& shown : loaded->files) {
+    paths.push_back(roots.empty() ? Absolute(*shown) : ResolvePath(roots.front(), *shown));
+  }
   for (const spec::Node& n : loaded->job.jobs) CollectNode(n, paths);
   if (kind == "environment") {
     std::string conda = Scalar(root, "conda_file");
@@ -281,6 +301,13 @@ Result<WorkspaceRegistry::Registered> WorkspaceRegistry::CreateFromFile(const st
     }
   }
   std::erase_if(paths, [&](const std::string& p) { return Under(p, store_.root()); });
+  for (const std::string& p : paths) {
+    if (!roots.empty() && !Confined(p, roots)) {
+      return Status::Invalid(fmt::format(
+          "{} {}: `{}` is outside the files sent with it (a server registers only those)", kind,
+          asset.name, p));
+    }
+  }
   std::string base = CommonFolder(paths, main);
   std::string stage = fmt::format("{}/tmp/register-{}-{:x}", store_.root(), ::getpid(),
                                   std::random_device{}());

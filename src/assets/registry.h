@@ -49,11 +49,15 @@ class WorkspaceRegistry : public spec::Registry {
   // or `environment`, with every local file it uses (component and environment files, conda
   // files, code folders) stored by content, or `data` (a data asset file; its path is stored).
   // The file's `version`, else the next integer. Problems in the file go to `diags`.
+  // With `roots` (a server's upload), every path it names must be inside them.
   Result<Registered> CreateFromFile(const std::string& kind, const std::string& file,
-                                    const std::string& registry, Diagnostics& diags);
+                                    const std::string& registry, Diagnostics& diags,
+                                    const std::vector<std::string>& roots = {});
   // Registers `path` (a local file or folder, a datastore path or a mirrored URL) as data asset
-  // `asset` (name, type, optional version and description); its content is stored.
-  Result<Registered> CreateData(meta::AssetRecord asset, const std::string& path);
+  // `asset` (name, type, optional version and description); its content is stored. With `roots`,
+  // only a local path inside them.
+  Result<Registered> CreateData(meta::AssetRecord asset, const std::string& path,
+                                const std::vector<std::string>& roots = {});
 
   // Records `asset` inside the caller's transaction, among its project's: a new version (the next
   // integer when it has none, unless the newest version holds the same content), or the same

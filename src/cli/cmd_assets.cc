@@ -36,14 +36,48 @@ void PrintOne(const std::string& kind, const Json& a) {
   if (!TextOf(a, "description").empty()) fmt::print("  description: {}\n", TextOf(a, "description"));
 }
 
+struct AssetOptions {
+  WorkspaceArgs workspace;
+  RemoteArgs remote;
+  std::string file, registry, ref, name, path, type, version, description, folder;
+  bool json = false;
+  bool archived = false;
+};
+
+// `create --server`: the file's folder (or the data's file or folder) sent as an upload, then
+// registered from it for the token's project.
+int CreateOnServer(const AssetOptions& o, const std::string& kind) {
+  if (!o.registry.empty()) return Fail(Status::Invalid("--registry is not taken through a server"));
+  bool from_file = !o.file.empty();
+  if (!from_file && (o.name.empty() || o.path.empty())) {
+    return Fail(Status::Invalid("give -f FILE, or --name NAME and --path PATH"));
+  }
+  Result<Bundle> bundle = from_file ? BundleOf(o.file, o.folder) : BundleOfPath(o.path);
+  if (!bundle.ok()) return Fail(bundle.status());
+  Result<std::unique_ptr<server::HttpClient>> client = o.remote.Connect();
+  if (!client.ok()) return Fail(client.status());
+  Result<std::string> upload = SendBundle(**client, *bundle, "");
+  if (!upload.ok()) return Fail(upload.status());
+  std::string path = fmt::format("/assets/{}?upload={}&{}={}", kind, *upload, from_file ? "file" : "path",
+                                 QueryValue(bundle->file));
+  for (const auto& [key, value] : {std::pair<const char*, const std::string*>{"name", &o.name},
+                                   {"type", &o.type},
+                                   {"version", &o.version},
+                                   {"description", &o.description}}) {
+    if (!from_file && !value->empty()) path += fmt::format("&{}={}", key, QueryValue(*value));
+  }
+  Result<Json> r = CallApi(**client, "POST", path);
+  if (!r.ok()) return Fail(r.status());
+  const Json& a = *r->Find("asset");
+  const Json* existed = r->Find("existed");
+  fmt::print("{} {} {}:{} ({})\n",
+             existed && existed->Bool() && *existed->Bool() ? "already registered:" : "registered", kind,
+             TextOf(a, "name"), TextOf(a, "version"), TextOf(a, "digest").substr(0, 19));
+  return 0;
+}
+
 std::function<int()> SetupAssets(CLI::App& sub, const std::string& kind) {
-  struct Options {
-    WorkspaceArgs workspace;
-    RemoteArgs remote;
-    std::string file, registry, ref, name, path, type, version, description;
-    bool json = false;
-    bool archived = false;
-  };
+  using Options = AssetOptions;
   auto o = std::make_shared<Options>();
   sub.require_subcommand(1);
   CLI::App* create = sub.add_subcommand("create", fmt::format("register a {} version", kind));
@@ -51,7 +85,9 @@ std::function<int()> SetupAssets(CLI::App& sub, const std::string& kind) {
   CLI::App* show = sub.add_subcommand("show", fmt::format("show a registered {}", kind));
   CLI::App* archive = sub.add_subcommand("archive", "hide a version from `list` and from @latest");
   for (CLI::App* c : {create, list, show, archive}) o->workspace.AddTo(*c);
-  for (CLI::App* c : {list, show, archive}) o->remote.AddTo(*c);
+  for (CLI::App* c : {create, list, show, archive}) o->remote.AddTo(*c);
+  create->add_option("--folder", o->folder,
+                     "with --server and -f: the folder whose files are sent (default: the file's own)");
   auto* file = create->add_option("-f,--file", o->file, fmt::format("the {} YAML file", kind));
   create->add_option("--registry", o->registry,
                      "register into this named registry (azureml://registries/<name>/...)");
@@ -122,6 +158,7 @@ std::function<int()> SetupAssets(CLI::App& sub, const std::string& kind) {
       }
       return 0;
     }
+    if (o->remote.remote()) return CreateOnServer(*o, kind);
     Result<std::unique_ptr<app::Session>> ws = Open(o->workspace);
     if (!ws.ok()) return Fail(ws.status());
     assets::WorkspaceRegistry& registry = (*ws)->registry();

@@ -150,8 +150,33 @@ std::string UtcDate(int64_t ns, bool seconds) {
   return buf;
 }
 
-Result<Bundle> BundleOf(const std::string& file_arg, const std::string& folder_arg) {
+namespace {
+
+// The regular files of `folder` a server is sent, relative, in name order.
+Result<std::vector<std::string>> FilesOf(const std::string& folder) {
   namespace fs = std::filesystem;
+  static const std::set<std::string> kSkipped = {".weft", ".git", "__pycache__", ".venv",
+                                                 "node_modules"};
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(folder, fs::directory_options::none, ec), end;
+       !ec && it != end; it.increment(ec)) {
+    if (kSkipped.count(it->path().filename().string())) {
+      if (it->is_directory(ec) && !it->is_symlink(ec)) it.disable_recursion_pending();
+      continue;
+    }
+    if (it->is_regular_file(ec) && !it->is_symlink(ec)) {
+      out.push_back(it->path().lexically_relative(folder).string());
+    }
+  }
+  if (ec) return Status::Io(fmt::format("{}: {}", folder, ec.message()));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+Result<Bundle> BundleOf(const std::string& file_arg, const std::string& folder_arg) {
   std::string cwd = Cwd();
   std::string file = ResolvePath(cwd, file_arg);
   std::string folder = folder_arg.empty() ? DirName(file) : ResolvePath(cwd, folder_arg);
@@ -161,23 +186,27 @@ Result<Bundle> BundleOf(const std::string& file_arg, const std::string& folder_a
   if (!IsWithin(file, folder)) {
     return Status::Invalid(fmt::format("{} is not inside {}", file_arg, folder));
   }
-  static const std::set<std::string> kSkipped = {".weft", ".git", "__pycache__", ".venv",
-                                                 "node_modules"};
-  Bundle out{folder, file.substr(folder.size() + 1), {}};
-  std::error_code ec;
-  for (fs::recursive_directory_iterator it(folder, fs::directory_options::none, ec), end;
-       !ec && it != end; it.increment(ec)) {
-    if (kSkipped.count(it->path().filename().string())) {
-      if (it->is_directory(ec) && !it->is_symlink(ec)) it.disable_recursion_pending();
-      continue;
+  Result<std::vector<std::string>> files = FilesOf(folder);
+  if (!files.ok()) return files.status();
+  return Bundle{folder, file.substr(folder.size() + 1), std::move(*files)};
+}
+
+Result<Bundle> BundleOfPath(const std::string& path_arg) {
+  std::string path = ResolvePath(Cwd(), path_arg);
+  switch (StatPath(path)) {
+    case PathKind::kFile:
+    {
+      std::string name = std::filesystem::path(path).filename().string();
+      return Bundle{DirName(path), name, {name}};
     }
-    if (it->is_regular_file(ec) && !it->is_symlink(ec)) {
-      out.files.push_back(it->path().lexically_relative(folder).string());
+    case PathKind::kDirectory: {
+      Result<std::vector<std::string>> files = FilesOf(path);
+      if (!files.ok()) return files.status();
+      return Bundle{path, ".", std::move(*files)};
     }
+    default:
+      return Status::NotFound(fmt::format("{}: no such file or folder", path_arg));
   }
-  if (ec) return Status::Io(fmt::format("{}: {}", folder, ec.message()));
-  std::sort(out.files.begin(), out.files.end());
-  return out;
 }
 
 Result<std::string> ArchiveOf(const Bundle& bundle) {

@@ -78,6 +78,9 @@ struct Bundle {
   std::vector<std::string> files;  // sent with it: paths inside `folder`, in name order
 };
 Result<Bundle> BundleOf(const std::string& file, const std::string& folder);
+// A file or folder to send as it is (data to register): its folder's files and `file` the
+// file's name, or `.` for a folder.
+Result<Bundle> BundleOfPath(const std::string& path);
 // The bundle's files as one tar archive (for a workspace here: app::Unpack).
 Result<std::string> ArchiveOf(const Bundle& bundle);
 // Sends a bundle's files to a server as an upload (app/upload.h): their manifest first, then only

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "app/assets.h"
+#include "base/fs.h"
 #include "server/api_internal.h"
 
 namespace weft::server {
@@ -48,6 +49,67 @@ std::vector<Endpoint> AssetEndpoints(const ApiParts& parts) {
         Json list = Json::MakeArray();
         for (const meta::AssetRecord& a : *all) list.Push(app::AssetJson(a));
         return Json::MakeObject().Set("assets", std::move(list));
+      }});
+  out.push_back(Endpoint{
+      .method = "POST",
+      .path = "/assets/{kind}",
+      .summary = "Register a version for the caller's project from an upload (POST /uploads): "
+                 "`file=` a component, environment or data YAML file in it, or (data) `path=` a "
+                 "file or folder in it with `name=`; everything it names must be in the upload",
+      .query = {{"upload", "string", "the upload (required)"},
+                {"file", "string", "the YAML file inside the upload"},
+                {"path", "string", "data: the file or folder inside the upload (`.`: all of it)"},
+                {"name", "string", "data with `path`: the asset's name"},
+                {"type", "string", "data with `path`: uri_file, uri_folder or mltable"},
+                {"version", "string", "data with `path`: default the next integer"},
+                {"description", "string", "data with `path`"},
+                {"project", "string", "the project (admins)"}},
+      .response_schema = Obj({{"asset", Type("object")}, {"existed", Bool()}}),
+      .success = 201,
+      .handle = [&parts](Call& c) -> Result<Json> {
+        const Request& r = c.request;
+        Result<std::string> kind = Kind(r.params.at("kind"));
+        if (!kind.ok()) return kind.status();
+        Result<std::string> project = WritableProject(c, "registering assets");
+        if (!project.ok()) return project.status();
+        std::optional<std::string> id = r.Query("upload");
+        if (!id) return Status::Invalid("`upload` names the files to register (POST /uploads)");
+        Result<std::string> dir = UploadedFolder(c, parts, *project);
+        if (!dir.ok()) return dir.status();
+        store::Store store(parts.ws.store_dir(), parts.os);
+        assets::WorkspaceRegistry registry(parts.ws, c.meta, store, *project);
+        std::string file = r.Query("file").value_or(""), path = r.Query("path").value_or("");
+        if (file.empty() == path.empty() || (!path.empty() && *kind != "data")) {
+          return Status::Invalid("give `file` (a YAML file in the upload), or for data `path` and `name`");
+        }
+        std::string full = *dir + "/" + (file.empty() ? path : file);
+        if (!IsWithin(full, *dir) || StatPath(full) == PathKind::kMissing) {
+          return Status::Invalid(fmt::format("the upload holds no `{}`", file.empty() ? path : file));
+        }
+        Result<assets::WorkspaceRegistry::Registered> made = Status::Ok();
+        if (!file.empty()) {
+          Diagnostics diags;
+          made = registry.CreateFromFile(*kind, full, "", diags, {*dir});
+          if (!made.ok() && diags.has_errors()) {
+            std::string report = diags.FormatAll();
+            for (size_t at; (at = report.find(*dir + "/")) != std::string::npos;) report.erase(at, dir->size() + 1);
+            return Status::Invalid(fmt::format("{}:\n{}", made.status().message(), report));
+          }
+        } else {
+          meta::AssetRecord a;
+          a.name = r.Query("name").value_or("");
+          a.type = r.Query("type").value_or("");
+          a.version = r.Query("version").value_or("");
+          a.description = r.Query("description").value_or("");
+          if (a.name.empty()) return Status::Invalid("`name` names the data asset");
+          made = registry.CreateData(a, full, {*dir});
+        }
+        if (!made.ok()) return made.status();
+        Status logged = app::Audit(c.meta, c.caller, *project, "asset.register",
+                                   fmt::format("{} {}:{}", *kind, made->asset.name, made->asset.version),
+                                   made->existed ? "already registered" : "", c.now_ns);
+        if (!logged.ok()) return logged;
+        return Json::MakeObject().Set("asset", app::AssetJson(made->asset)).Set("existed", made->existed);
       }});
   out.push_back(Endpoint{
       .method = "GET",

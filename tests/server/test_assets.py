@@ -67,3 +67,54 @@ def test_a_projects_assets_are_its_own_and_the_workspaces_are_everyones(server, 
     assert status == 200 and body["asset"]["archived"], body
     assert vision.call("GET", "/api/v1/assets/data/churn")[0] == 404  # (no latest left)
     assert admin.call("POST", "/api/v1/assets/data/common:1/archive")[0] == 200
+
+
+COMPONENT = """\
+$schema: https://azuremlschemas.azureedge.net/latest/commandComponent.schema.json
+name: counter
+version: 1
+type: command
+code: ./src
+command: python count.py ${{outputs.o}}
+environment: {image: python:3.11}
+outputs: {o: {type: uri_folder}}
+"""
+
+
+def test_assets_registered_through_a_server_are_the_projects_and_read_only_what_was_sent(server, admin, workdir):
+    for p in ("vision", "nlp"):
+        admin.call("POST", "/api/v1/projects", {"name": p})
+    vision_token = make_token(admin, "vision", "contributor", name="v")
+    vision, nlp = Api(server, vision_token), Api(server, make_token(admin, "nlp", "contributor", name="n"))
+    env = {"WEFT_SERVER": server.url, "WEFT_TOKEN": vision_token}
+    frames = os.path.join(workdir, "frames")
+    os.makedirs(frames)
+    with open(os.path.join(frames, "f"), "w") as f:
+        f.write("frame\n")
+    made = weft("data", "create", "--name", "frames", "--path", frames, env=env)
+    assert made.stdout.startswith("registered data frames:1 (sha256:"), made.stdout
+    again = weft("data", "create", "--name", "frames", "--path", frames, env=env)
+    assert again.stdout.startswith("already registered: data frames:1"), again.stdout
+    assert vision.call("GET", "/api/v1/assets/data/frames:1")[1]["asset"]["project"] == "vision"
+    assert nlp.call("GET", "/api/v1/assets/data/frames")[0] == 404
+    run = wait(vision, submit(vision, {"p.yml": USE.replace("NAME", "frames")})["id"])
+    assert run["status"] == "succeeded", run
+
+    comp = os.path.join(workdir, "comp")
+    os.makedirs(os.path.join(comp, "src"))
+    with open(os.path.join(comp, "src", "count.py"), "w") as f:
+        f.write("print(1)\n")
+    with open(os.path.join(comp, "c.yml"), "w") as f:
+        f.write(COMPONENT)
+    made = weft("component", "create", "-f", os.path.join(comp, "c.yml"), env=env)
+    assert made.stdout.startswith("registered component counter:1"), made.stdout
+    # A file that names what was not sent (here, a folder of the server's) registers nothing.
+    with open(os.path.join(comp, "bad.yml"), "w") as f:
+        f.write(COMPONENT.replace("name: counter", "name: snoop").replace("./src", "/etc"))
+    bad = weft("component", "create", "-f", os.path.join(comp, "bad.yml"), env=env, check=False)
+    assert bad.returncode == 2 and "outside the files" in bad.stderr, bad.stderr
+    assert vision.call("GET", "/api/v1/assets/component/snoop")[0] == 404
+    # The API refuses a path that leaves the upload, whatever the client.
+    status, body = vision.call("POST", "/api/v1/uploads", {"files": []})
+    status, body = vision.call("POST", f"/api/v1/assets/data?upload={body['upload']}&path=../..&name=x")
+    assert status == 400 and "holds no" in body["error"]["message"], body
