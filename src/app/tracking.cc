@@ -538,9 +538,9 @@ Result<TrackingScope> StepScope(meta::MetaStore& meta, const StepTokens& tokens,
   if (!run.ok()) return run.status();
   if (!*run) return invalid();
   TrackingScope scope{(*run)->project, *id, true, *id};
-  // Valid while the job's attempt runs, and not after.
-  ws::Workspace none;
-  Result<TrackedRun> r = StepRun(meta, none, scope, *id, *sid);
+  // Valid while the job's attempt runs, and not after (its folders are not needed to tell).
+  ws::Workspace no_folders;
+  Result<TrackedRun> r = StepRun(meta, no_folders, scope, *id, *sid);
   if (!r.ok() || !r->live) return Status::Unauthenticated("the token is not valid: its step's job has ended");
   return scope;
 }
