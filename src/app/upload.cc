@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <set>
 
 #include <fmt/format.h>
@@ -44,6 +45,32 @@ Result<std::string> SafePath(const std::string& written, const UploadLimits& lim
   }
   if (out.empty()) return refuse("it names the archive's root");
   return out;
+}
+
+// Writes an archive entry's data to `fd` (the file at `path`) and fsyncs it, counting it into
+// `bytes`: past `max_bytes` it stops, TooLarge ("<what> more than N MB"). `seen`, when given, is
+// shown each piece.
+Status WriteEntry(int fd, const std::string& path, const ArchiveRead& read, int64_t& bytes,
+                  int64_t max_bytes, const char* what,
+                  const std::function<void(std::string_view)>& seen = nullptr) {
+  while (true) {
+    Result<std::string_view> chunk = read();
+    if (!chunk.ok()) return chunk.status();
+    if (chunk->empty()) break;
+    bytes += static_cast<int64_t>(chunk->size());
+    if (bytes > max_bytes) {
+      return Status::TooLarge(fmt::format("{} more than {} MB", what, max_bytes >> 20));
+    }
+    if (seen) seen(*chunk);
+    for (size_t done = 0; done < chunk->size();) {
+      ssize_t n = ::write(fd, chunk->data() + done, chunk->size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return Status::Io(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
+      done += static_cast<size_t>(n);
+    }
+  }
+  if (::fsync(fd) != 0) return Status::Io(fmt::format("cannot write {}", path));
+  return Status::Ok();
 }
 
 }  // namespace
@@ -85,31 +112,7 @@ Status Extract(std::string_view archive, const std::string& dest, const UploadLi
                  ? Status::Invalid(fmt::format("upload entry `{}` appears twice", e.path))
                  : Status::Io(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
     }
-    Status out = Status::Ok();
-    while (out.ok()) {
-      Result<std::string_view> chunk = read();
-      if (!chunk.ok()) {
-        out = chunk.status();
-        break;
-      }
-      if (chunk->empty()) break;
-      bytes += static_cast<int64_t>(chunk->size());
-      if (bytes > limits.max_bytes) {
-        out = Status::TooLarge(
-            fmt::format("the upload unpacks to more than {} MB", limits.max_bytes >> 20));
-        break;
-      }
-      for (size_t done = 0; done < chunk->size();) {
-        ssize_t n = ::write(fd, chunk->data() + done, chunk->size() - done);
-        if (n < 0) {
-          if (errno == EINTR) continue;
-          out = Status::Io(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
-          break;
-        }
-        done += static_cast<size_t>(n);
-      }
-    }
-    if (out.ok() && ::fsync(fd) != 0) out = Status::Io(fmt::format("cannot write {}", path));
+    Status out = WriteEntry(fd, path, read, bytes, limits.max_bytes, "the upload unpacks to");
     ::close(fd);
     return out;
   });
@@ -234,31 +237,8 @@ Result<int64_t> KeepContent(const ws::Workspace& ws, const std::string& project,
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
     if (fd < 0) return Status::Io(fmt::format("cannot write {}: {}", tmp, std::strerror(errno)));
     Sha256 hash;
-    Status out = Status::Ok();
-    while (out.ok()) {
-      Result<std::string_view> chunk = read();
-      if (!chunk.ok()) {
-        out = chunk.status();
-        break;
-      }
-      if (chunk->empty()) break;
-      bytes += static_cast<int64_t>(chunk->size());
-      if (bytes > limits.max_bytes) {
-        out = Status::TooLarge(fmt::format("the contents hold more than {} MB", limits.max_bytes >> 20));
-        break;
-      }
-      hash.Update(*chunk);
-      for (size_t done = 0; done < chunk->size();) {
-        ssize_t n = ::write(fd, chunk->data() + done, chunk->size() - done);
-        if (n < 0) {
-          if (errno == EINTR) continue;
-          out = Status::Io(fmt::format("cannot write {}: {}", tmp, std::strerror(errno)));
-          break;
-        }
-        done += static_cast<size_t>(n);
-      }
-    }
-    if (out.ok() && ::fsync(fd) != 0) out = Status::Io(fmt::format("cannot write {}", tmp));
+    Status out = WriteEntry(fd, tmp, read, bytes, limits.max_bytes, "the contents hold",
+                            [&](std::string_view chunk) { hash.Update(chunk); });
     ::close(fd);
     if (out.ok() && ToHex(hash.Finish()) != e.path) {
       out = Status::Invalid(fmt::format("content entry `{}`: its bytes have another SHA-256", e.path));
