@@ -51,6 +51,9 @@ struct TrackedRun {
   int64_t job = 0;
 };
 
+// The MLflow run id of a step's job's attempt: `<run>-<step index>-<job>-<attempt>`.
+std::string StepRunId(const std::string& run, int64_t index, int64_t job, int64_t attempt);
+
 // A metric, param or tag of an MLflow run.
 struct TrackedMetric {
   std::string key;
