@@ -262,6 +262,30 @@ Result<ArtifactPath> ResolveArtifact(Call& c, const ApiParts& parts, const std::
   return ArtifactPath{std::move(*run), file};
 }
 
+// What a logging request carries, for app::LogToRun.
+struct Logged {
+  std::vector<app::TrackedMetric> metrics;
+  std::vector<std::pair<std::string, std::string>> params;
+  std::vector<std::pair<std::string, std::string>> tags;
+};
+
+// A POST that logs to a run: the run named, then what `read` takes of the body, logged at once.
+Endpoint LogEndpoint(const ApiParts& parts, std::string path, std::string summary,
+                     std::function<Result<Logged>(const Fields&, int64_t now_ms)> read) {
+  return {"POST", std::move(path), std::move(summary), true, {}, Anything(), Anything(), 200,
+          [&parts, read = std::move(read)](Call& c) -> Result<Json> {
+            Result<Fields> f = Fields::Of(c.request);
+            if (!f.ok()) return f.status();
+            Result<app::TrackedRun> run = RunOf(c, parts, *f);
+            if (!run.ok()) return run.status();
+            Result<Logged> l = read(*f, c.now_ns / 1'000'000);
+            if (!l.ok()) return l.status();
+            Status s = app::LogToRun(c.tracking, *run, l->metrics, l->params, l->tags);
+            if (!s.ok()) return s;
+            return Empty();
+          }};
+}
+
 }  // namespace
 
 Json MlflowErrorSchema() {
@@ -496,73 +520,51 @@ std::vector<Endpoint> MlflowEndpoints(const ApiParts& parts) {
          if (*start + *size < found->size()) out.Set("next_page_token", std::to_string(*start + *size));
          return out;
        }},
-      {"POST", path("/runs/log-metric"), "MLflow: log a metric", true, {}, Anything(), Anything(), 200,
-       [&parts, ms](Call& c) -> Result<Json> {
-         Result<Fields> f = Fields::Of(c.request);
-         if (!f.ok()) return f.status();
-         Result<app::TrackedRun> run = RunOf(c, parts, *f);
-         if (!run.ok()) return run.status();
-         Result<app::TrackedMetric> m = MetricOf(f->json(), ms(c));
-         if (!m.ok()) return m.status();
-         Status s = app::LogToRun(c.tracking, *run, {*m}, {}, {});
-         if (!s.ok()) return s;
-         return Empty();
-       }},
-      {"POST", path("/runs/log-parameter"), "MLflow: log a param", true, {}, Anything(), Anything(), 200,
-       [&parts](Call& c) -> Result<Json> {
-         Result<Fields> f = Fields::Of(c.request);
-         if (!f.ok()) return f.status();
-         Result<app::TrackedRun> run = RunOf(c, parts, *f);
-         if (!run.ok()) return run.status();
-         Result<std::pair<std::string, std::string>> kv = Fields::Pair(f->json(), "param");
-         if (!kv.ok()) return kv.status();
-         Status s = app::LogToRun(c.tracking, *run, {}, {*kv}, {});
-         if (!s.ok()) return s;
-         return Empty();
-       }},
-      {"POST", path("/runs/set-tag"), "MLflow: set a tag", true, {}, Anything(), Anything(), 200,
-       [&parts](Call& c) -> Result<Json> {
-         Result<Fields> f = Fields::Of(c.request);
-         if (!f.ok()) return f.status();
-         Result<app::TrackedRun> run = RunOf(c, parts, *f);
-         if (!run.ok()) return run.status();
-         Result<std::pair<std::string, std::string>> kv = Fields::Pair(f->json(), "tag");
-         if (!kv.ok()) return kv.status();
-         Status s = app::LogToRun(c.tracking, *run, {}, {}, {*kv});
-         if (!s.ok()) return s;
-         return Empty();
-       }},
-      {"POST", path("/runs/log-batch"), "MLflow: log metrics, params and tags at once", true, {},
-       Anything(), Anything(), 200,
-       [&parts, ms](Call& c) -> Result<Json> {
-         Result<Fields> f = Fields::Of(c.request);
-         if (!f.ok()) return f.status();
-         Result<app::TrackedRun> run = RunOf(c, parts, *f);
-         if (!run.ok()) return run.status();
-         std::vector<app::TrackedMetric> metrics;
-         if (const Json* list = f->json().Find("metrics"); list != nullptr && list->Items()) {
-           for (const Json& m : *list->Items()) {
-             Result<app::TrackedMetric> one = MetricOf(m, ms(c));
-             if (!one.ok()) return one.status();
-             metrics.push_back(*one);
-           }
-         }
-         Result<std::vector<std::pair<std::string, std::string>>> params = f->Pairs("params");
-         if (!params.ok()) return params.status();
-         Result<std::vector<std::pair<std::string, std::string>>> tags = f->Pairs("tags");
-         if (!tags.ok()) return tags.status();
-         if (metrics.size() > kMaxBatchMetrics || params->size() > kMaxBatchParams ||
-             tags->size() > kMaxBatchTags) {
-           return Status::Invalid(fmt::format(
-               "A batch logging request can contain at most {} metrics, {} params and {} tags; got "
-               "{}, {} and {}",
-               kMaxBatchMetrics, kMaxBatchParams, kMaxBatchTags, metrics.size(), params->size(),
-               tags->size()));
-         }
-         Status s = app::LogToRun(c.tracking, *run, metrics, *params, *tags);
-         if (!s.ok()) return s;
-         return Empty();
-       }},
+      LogEndpoint(parts, path("/runs/log-metric"), "MLflow: log a metric",
+                  [](const Fields& f, int64_t now_ms) -> Result<Logged> {
+                    Result<app::TrackedMetric> m = MetricOf(f.json(), now_ms);
+                    if (!m.ok()) return m.status();
+                    return Logged{{*m}, {}, {}};
+                  }),
+      LogEndpoint(parts, path("/runs/log-parameter"), "MLflow: log a param",
+                  [](const Fields& f, int64_t) -> Result<Logged> {
+                    Result<std::pair<std::string, std::string>> kv = Fields::Pair(f.json(), "param");
+                    if (!kv.ok()) return kv.status();
+                    return Logged{{}, {*kv}, {}};
+                  }),
+      LogEndpoint(parts, path("/runs/set-tag"), "MLflow: set a tag",
+                  [](const Fields& f, int64_t) -> Result<Logged> {
+                    Result<std::pair<std::string, std::string>> kv = Fields::Pair(f.json(), "tag");
+                    if (!kv.ok()) return kv.status();
+                    return Logged{{}, {}, {*kv}};
+                  }),
+      LogEndpoint(
+          parts, path("/runs/log-batch"), "MLflow: log metrics, params and tags at once",
+          [](const Fields& f, int64_t now_ms) -> Result<Logged> {
+            Logged out;
+            if (const Json* list = f.json().Find("metrics"); list != nullptr && list->Items()) {
+              for (const Json& m : *list->Items()) {
+                Result<app::TrackedMetric> one = MetricOf(m, now_ms);
+                if (!one.ok()) return one.status();
+                out.metrics.push_back(*one);
+              }
+            }
+            Result<std::vector<std::pair<std::string, std::string>>> params = f.Pairs("params");
+            if (!params.ok()) return params.status();
+            Result<std::vector<std::pair<std::string, std::string>>> tags = f.Pairs("tags");
+            if (!tags.ok()) return tags.status();
+            out.params = std::move(*params);
+            out.tags = std::move(*tags);
+            if (out.metrics.size() > kMaxBatchMetrics || out.params.size() > kMaxBatchParams ||
+                out.tags.size() > kMaxBatchTags) {
+              return Status::Invalid(fmt::format(
+                  "A batch logging request can contain at most {} metrics, {} params and {} "
+                  "tags; got {}, {} and {}",
+                  kMaxBatchMetrics, kMaxBatchParams, kMaxBatchTags, out.metrics.size(),
+                  out.params.size(), out.tags.size()));
+            }
+            return out;
+          }),
       {"POST", path("/runs/log-inputs"), "MLflow: record the datasets a run used", true, {},
        Anything(), Anything(), 200,
        [&parts](Call& c) -> Result<Json> {
