@@ -13,7 +13,7 @@ BUILD_DEPS := g++ cmake ninja-build pkg-config libyaml-dev nlohmann-json3-dev li
               libboost-dev libeigen3-dev libcpp-httplib-dev libarchive-dev libicu-dev
 FUZZ_DEPS  := clang-16 libclang-rt-16-dev
 TEST_DEPS  := python3 python3-sklearn python3-pandas python3-yaml python3-venv bash bubblewrap \
-              python3-pytest python3-jsonschema
+              python3-pytest python3-jsonschema slurm-wlm munge
 DEMO_DEPS  := $(TEST_DEPS)
 BENCH_DEPS := ninja-build snakemake time strace wrk
 FORMAT_DEPS := clang-format

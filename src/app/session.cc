@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "engine/resume.h"
+#include "exec/slurm.h"
 #include "meta/sqlite_meta.h"
 
 namespace weft::app {
@@ -18,7 +19,18 @@ Session::Session(ws::Workspace ws, const Os& os, std::string cwd)
     return std::unique_ptr<exec::Executor>(std::move(*ex));
   });
   for (const auto& [name, compute] : c.computes) {
-    targets_.Alias(name, "local");  // `type: local`, the only type so far
+    if (compute.type != "slurm") {
+      targets_.Alias(name, "local");
+      continue;
+    }
+    exec::SlurmOptions o{compute.partition, compute.account, compute.qos, compute.sbatch_args,
+                         compute.setup,     compute.export_vars, compute.weft, compute.max_cpus,
+                         c.sandbox};
+    targets_.Add(name, [name, o]() -> Result<std::unique_ptr<exec::Executor>> {
+      Result<std::unique_ptr<exec::SlurmExecutor>> ex = exec::SlurmExecutor::Create(name, o);
+      if (!ex.ok()) return ex.status();
+      return std::unique_ptr<exec::Executor>(std::move(*ex));
+    });
   }
 }
 

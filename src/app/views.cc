@@ -1,5 +1,7 @@
 #include "app/views.h"
 
+#include "exec/slurm.h"
+
 #include <algorithm>
 #include <cstdint>
 #include <ctime>
@@ -60,7 +62,8 @@ Result<std::vector<meta::JobRecord>> JobsOf(meta::MetaStore& meta, const meta::S
   return meta.Jobs(src_run, src_idx);
 }
 
-Result<Json> RunDetailJson(meta::MetaStore& meta, const meta::RunRecord& run) {
+Result<Json> RunDetailJson(meta::MetaStore& meta, const meta::RunRecord& run,
+                           const ws::Workspace* ws) {
   Result<std::vector<meta::StepRecord>> steps = meta.Steps(run.id);
   if (!steps.ok()) return steps.status();
   Json arr = Json::MakeArray();
@@ -85,19 +88,34 @@ Result<Json> RunDetailJson(meta::MetaStore& meta, const meta::RunRecord& run) {
                          .Set("exit_code", j.exit_code)
                          .Set("message", j.message));
     }
-    arr.Push(Json::MakeObject()
-                 .Set("name", s.name)
-                 .Set("status", std::string(meta::Name(s.status)))
-                 .Set("component", s.component)
-                 .Set("fingerprint", s.fingerprint)
-                 .Set("reused_from", s.reused_run)
-                 .Set("started_ns", s.started_ns)
-                 .Set("finished_ns", s.finished_ns)
-                 .Set("exit_code", s.exit_code)
-                 .Set("message", s.message)
-                 .Set("waiting", "")  // (a server's engine knows: app::Host::Waiting)
-                 .Set("outputs", std::move(outs))
-                 .Set("jobs", std::move(jobs_json)));
+    Json step = Json::MakeObject()
+                    .Set("name", s.name)
+                    .Set("status", std::string(meta::Name(s.status)))
+                    .Set("component", s.component)
+                    .Set("fingerprint", s.fingerprint)
+                    .Set("reused_from", s.reused_run)
+                    .Set("started_ns", s.started_ns)
+                    .Set("finished_ns", s.finished_ns)
+                    .Set("exit_code", s.exit_code)
+                    .Set("message", s.message)
+                    .Set("waiting", "")  // (a server's engine knows: app::Host::Waiting)
+                    .Set("target", s.target)
+                    .Set("job", s.job)
+                    .Set("outputs", std::move(outs))
+                    .Set("jobs", std::move(jobs_json));
+    std::optional<exec::SlurmJobInfo> slurm;
+    if (ws != nullptr && s.job.rfind("slurm:", 0) == 0 && s.jobs <= 1) {
+      slurm = exec::ReadSlurmJobInfo(ws->attempt_dir(s.run_id, s.index, 1, 0, s.attempt));
+    }
+    if (slurm) {
+      step.Set("slurm", Json::MakeObject()
+                            .Set("job_id", slurm->job_id)
+                            .Set("node", slurm->node)
+                            .Set("state", slurm->state)
+                            .Set("elapsed_s", slurm->elapsed_s)
+                            .Set("max_rss_mb", slurm->max_rss_mb));
+    }
+    arr.Push(std::move(step));
   }
   Json detail = RunSummaryJson(run);
   detail.Set("steps", std::move(arr));

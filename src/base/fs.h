@@ -36,8 +36,9 @@ namespace weft {
 
 // fsyncs a file or folder by path.
 Status FsyncPath(const std::string& path);
-// Writes `data` to `path` atomically: a temporary file beside it, fsync, rename, fsync the folder.
-Status WriteFileAtomic(const std::string& path, std::string_view data);
+// Writes `data` to `path` atomically: a temporary file beside it (created with `mode`), fsync,
+// rename, fsync the folder.
+Status WriteFileAtomic(const std::string& path, std::string_view data, unsigned mode = 0644);
 // Creates `path` and its parents (like mkdir -p).
 Status MakeDirs(const std::string& path);
 // Creates one folder whose parent exists (an existing folder is fine).

@@ -51,6 +51,13 @@ int InterruptCount() { return g_count.load(std::memory_order_relaxed); }
 
 int InterruptFd() { return g_pipe[0]; }
 
+bool DrainInterruptFd() {
+  bool any = false;
+  char buf[64];
+  while (g_pipe[0] >= 0 && ::read(g_pipe[0], buf, sizeof buf) > 0) any = true;
+  return any;
+}
+
 Status InterruptedStatus(const char* during) {
   return Status(Code::kCanceled, fmt::format("interrupted {}", during));
 }

@@ -28,6 +28,10 @@ inline bool Interrupted() { return InterruptCount() > 0; }
 // installed). Reading it is not needed: the count is the state.
 int InterruptFd();
 
+// Empties InterruptFd (for an event loop about to poll it again); true when a signal had arrived
+// since it was last emptied.
+bool DrainInterruptFd();
+
 // The status long operations return when they stop because of an interrupt ("interrupted
 // while hashing ...").
 Status InterruptedStatus(const char* during);

@@ -23,7 +23,7 @@ std::function<int()> SetupShow(CLI::App& sub) {
         [&](app::Session& s) -> Result<Json> {
           Result<meta::RunRecord> r = s.FindRun(o->run);
           if (!r.ok()) return r.status();
-          return app::RunDetailJson(s.meta(), *r);
+          return app::RunDetailJson(s.meta(), *r, &s.workspace());
         },
         "GET", "/runs/" + QueryValue(o->run));
     if (!run.ok()) return Fail(run.status());
@@ -50,6 +50,14 @@ std::function<int()> SetupShow(CLI::App& sub) {
                  TextOf(s, "status"), SecondsOf(s, TextOf(s, "status") == "running"),
                  TextOf(s, "fingerprint").substr(0, 19),
                  waiting.empty() ? TextOf(s, "message") : waiting);
+      if (const Json* slurm = s.Find("slurm")) {  // where the step ran: its Slurm job
+        std::string rss = IntOf(*slurm, "max_rss_mb") >= 0
+                              ? fmt::format(", peak memory {} MB", IntOf(*slurm, "max_rss_mb"))
+                              : "";
+        fmt::print("{:<{}}  slurm job {} on {}: {}, {:.1f} s{}\n", "", width, TextOf(*slurm, "job_id"),
+                   TextOf(*slurm, "node"), TextOf(*slurm, "state"),
+                   slurm->Find("elapsed_s")->Number().value_or(0), rss);
+      }
       for (const Json& j : *s.Find("jobs")->Items()) {
         fmt::print("{:<{}}  {:<10} {:>8.1f}s  {:<20}  {}\n",
                    fmt::format("  job {}", IntOf(j, "job")), width, TextOf(j, "status"),

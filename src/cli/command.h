@@ -18,7 +18,8 @@ struct CommandSpec {
   std::function<int()> (*setup)(CLI::App& sub);
 };
 
-// Every subcommand, in the order `weft help` lists them.
+// Every subcommand, in the order `weft help` lists them (those without a summary are not listed:
+// weft runs them itself).
 const std::vector<CommandSpec>& Commands();
 
 // Defined in the subcommand files.
@@ -48,5 +49,6 @@ std::function<int()> SetupToken(CLI::App& sub);
 std::function<int()> SetupAudit(CLI::App& sub);
 std::function<int()> SetupPublish(CLI::App& sub);
 std::function<int()> SetupSchedule(CLI::App& sub);
+std::function<int()> SetupSlurmJob(CLI::App& sub);
 
 }  // namespace weft::cli

@@ -30,6 +30,7 @@ const std::vector<CommandSpec>& Commands() {
       {"audit", "read a server's audit log: who changed what, and when", SetupAudit},
       {"publish", "publish a pipeline's files to a server as a new version of a name", SetupPublish},
       {"schedule", "create, list, show, enable, disable, delete and fire schedules (Azure ML schedule files)", SetupSchedule},
+      {"slurm-job", "", SetupSlurmJob},
   };
   return kCommands;
 }

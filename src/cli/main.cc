@@ -43,6 +43,7 @@ int Main(int argc, char** argv) {
   std::function<int()> action;
   for (const auto& spec : Commands()) {
     CLI::App* sub = app.add_subcommand(std::string(spec.name), std::string(spec.summary));
+    if (spec.summary.empty()) sub->group("");  // hidden from `weft help`
     auto run = spec.setup(*sub);
     sub->callback([&action, run] { action = run; });
   }

@@ -262,6 +262,14 @@ Status Engine::Pass(int64_t wait_ms) {
   }
   Flush();
   for (auto& [id, run] : runs_) run->StartAdmitted();
+  if (std::any_of(runs_.begin(), runs_.end(), [](const auto& r) { return r.second->started_outliving(); })) {
+    s = parts_.meta.Begin();
+    for (auto& [id, run] : runs_) {
+      if (s.ok() && run->started_outliving()) run->RecordStarted();
+    }
+    s = s.ok() ? parts_.meta.Commit() : s;
+    if (!s.ok()) return s;
+  }
   for (auto& [id, run] : runs_) {
     if (!run->error().ok()) return run->error();
   }

@@ -111,6 +111,9 @@ class Run {
   // After the transaction: starts the admitted jobs (their transitions are durable).
   void StartAdmitted();
   bool has_start_failures() const { return !start_failures_.empty(); }
+  // Whether it started jobs that outlive weft (batch jobs): their ids are recorded at once, not
+  // in the next pass, so that a weft killed meanwhile leaves them findable by `weft resume`.
+  bool started_outliving() const { return started_outliving_; }
   bool waits_for_claims() const { return !waiting_.empty(); }
 
   // Whether every step has ended; then Finish records the run (inside a transaction).
@@ -202,6 +205,7 @@ class Run {
   std::deque<uint32_t> ready_;                      // producers finished, not yet looked at
   std::vector<std::pair<uint32_t, int>> admitted_;  // given capacity this pass, to start
   std::vector<std::pair<uint32_t, int>> started_;   // started last pass: their job ids to record
+  bool started_outliving_ = false;
   std::vector<std::tuple<uint32_t, int, Status>> start_failures_;
   std::vector<std::pair<uint32_t, int>> retrying_;  // failed attempts waiting for their next try
   std::vector<uint32_t> waiting_;  // waiting for another run computing the same fingerprint

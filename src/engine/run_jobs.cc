@@ -246,6 +246,10 @@ void Run::StartAdmitted() {
     JobRun& j = steps_[i].jobs[job];
     j.handle = *h;
     j.running = true;
+    // Known now: a job may end before RecordStarted, and its step still names it.
+    j.job_id = ex.JobId(*h);
+    if (single(i)) steps_[i].rec.job = j.job_id;
+    started_outliving_ = started_outliving_ || ex.JobsOutliveWeft();
     engine_.handles_[{steps_[i].target, *h}] = Engine::JobRef{this, i, job};
     started_.emplace_back(i, job);
   }
@@ -255,9 +259,7 @@ void Run::RecordStarted() {
   for (auto [i, job] : started_) {
     JobRun& j = steps_[i].jobs[job];
     if (!j.running) continue;
-    j.job_id = parts_.targets.executor(steps_[i].target).JobId(j.handle);
     if (single(i)) {
-      steps_[i].rec.job = j.job_id;
       Save(i);
     } else {
       Status s = parts_.meta.PutJob({record_.id, i, job, j.status, j.attempt, steps_[i].target,
@@ -266,6 +268,7 @@ void Run::RecordStarted() {
     }
   }
   started_.clear();
+  started_outliving_ = false;
   std::vector<std::tuple<uint32_t, int, Status>> failures;
   failures.swap(start_failures_);
   for (auto& [i, job, st] : failures) {
@@ -299,18 +302,22 @@ void Run::Ended(uint32_t i, int job, const exec::JobEnd& end) {
                     : canceled_          ? "canceled"
                                          : "stopped: an earlier step failed");
   }
-  if (end.reason == exec::EndReason::kFailedToStart) {
+  if (end.reason == exec::EndReason::kFailedToStart || end.reason == exec::EndReason::kFailed) {
     return JobEnded(i, job, StepStatus::kFailed, end.message);
   }
   if (end.reason == exec::EndReason::kTimedOut) {
-    std::string why = fmt::format("stopped after its {} s limit ({})", plans_[i].timeout_s,
-                                  plans_[i].sweep ? "limits.trial_timeout" : "limits.timeout");
+    std::string why = !end.message.empty()
+                          ? end.message
+                          : fmt::format("stopped after its {} s limit ({})", plans_[i].timeout_s,
+                                        plans_[i].sweep ? "limits.trial_timeout" : "limits.timeout");
     if (Retry(i, job, why)) return;
     return JobEnded(i, job, StepStatus::kTimedOut, why);
   }
   if (end.exit_code != 0) {
-    std::string why = fmt::format("exit code {}; see `weft logs {} {}`", end.exit_code, record_.id,
-                                  g_.steps[i].name);
+    std::string why = fmt::format("{}; see `weft logs {} {}`",
+                                  end.message.empty() ? fmt::format("exit code {}", end.exit_code)
+                                                      : end.message,
+                                  record_.id, g_.steps[i].name);
     if (Retry(i, job, why)) return;
     return JobEnded(i, job, StepStatus::kFailed, why);
   }
@@ -506,6 +513,8 @@ bool Run::Adopt(uint32_t i) {
   j.dir = r.adopt_dir;
   j.handle = *h;
   j.running = true;
+  j.job_id = ex.JobId(*h);
+  r.rec.job = j.job_id;
   engine_.handles_[{r.target, *h}] = Engine::JobRef{this, i, 0};
   started_.emplace_back(i, 0);
   Warn(fmt::format("step {}: re-attached to the job run {} left running ({})", g_.steps[i].name,

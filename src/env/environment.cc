@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "base/clock.h"
+#include "base/command.h"
 #include "base/fs.h"
 #include "base/json.h"
 #include "base/sha256.h"
@@ -27,30 +28,8 @@ namespace {
 
 // Runs `argv`, returns its standard output (empty on failure).
 std::string Capture(const std::vector<std::string>& argv) {
-  int fds[2];
-  if (::pipe(fds) != 0) return {};
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
-  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addclose(&actions, fds[0]);
-  std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = 0;
-  int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(fds[1]);
-  std::string out;
-  if (rc == 0) {
-    char buf[4096];
-    for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) out.clear();
-  }
-  ::close(fds[0]);
-  return out;
+  Result<CommandOutput> r = RunCommand(argv);
+  return r.ok() && r->exit_code == 0 ? r->out : std::string();
 }
 
 // Prints what the interpreter provides: {"implementation", "python", "abi", "venv", "prefix",

@@ -65,12 +65,16 @@ struct LaunchSpec {
   std::string name;
 };
 
-enum class EndReason { kExited, kTimedOut, kCanceled, kFailedToStart };
+// kFailed: the job's system ended it, or lost it, in a way a retry would not mend (a batch job
+// cancelled outside weft); the message says what happened.
+enum class EndReason { kExited, kTimedOut, kCanceled, kFailedToStart, kFailed };
 
 struct JobEnd {
   uint64_t handle = 0;
   EndReason reason = EndReason::kExited;
   int exit_code = 0;   // first non-zero exit of the job's processes (128+N for signal N)
+  // What the executor knows of why it ended, when more than its exit code ("killed by Slurm: out
+  // of memory (2048 MB)").
   std::string message;
 };
 

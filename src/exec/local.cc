@@ -86,14 +86,6 @@ bool GroupGone(int64_t pgid) {
   return true;
 }
 
-// Empties the interrupt pipe; true when an interrupt had arrived since it was last emptied.
-bool DrainInterrupts() {
-  bool any = false;
-  char buf[64];
-  while (InterruptFd() >= 0 && ::read(InterruptFd(), buf, sizeof buf) > 0) any = true;
-  return any;
-}
-
 // What a job is, durable enough to find it again after weft restarts: "pid=P pgid=G start=T",
 // then " cgroup=PATH" where it has one (the path is last: it may hold spaces).
 struct JobInfo {
@@ -444,7 +436,7 @@ bool LocalExecutor::Over(const Job& job) const {
 std::vector<JobEnd> LocalExecutor::Wait(int64_t timeout_ms) {
   int64_t until = NowMs() + timeout_ms;
   std::vector<JobEnd> ended;
-  bool interrupted = DrainInterrupts();
+  bool interrupted = DrainInterruptFd();
   while (true) {
     Reap();
     int64_t now = NowMs();
@@ -487,7 +479,7 @@ std::vector<JobEnd> LocalExecutor::Wait(int64_t timeout_ms) {
       signalfd_siginfo info{};
       while (::read(signal_fd_, &info, sizeof info) == sizeof info) {
       }
-      interrupted = DrainInterrupts();
+      interrupted = DrainInterruptFd();
     }
   }
 }

@@ -99,6 +99,20 @@ std::vector<std::string> DiffFields(const Fields& now, const Fields& before,
   return out;
 }
 
+// Where the result was computed: "ran on compute `cpu-cluster` (job slurm:42), environment
+// sha256:…", from the step that computed it and its fingerprint's fields.
+std::string RanOn(const meta::StepRecord& step, const Fields& fields) {
+  std::string env;
+  for (const auto& [label, value] : fields) {
+    if (label == "environment") env = value;
+  }
+  std::string target = step.target.empty() ? "local" : step.target;
+  std::string out = fmt::format("ran on compute `{}`", target);
+  if (!step.job.empty() && step.jobs <= 1) out += fmt::format(" (job {})", step.job);
+  if (!env.empty()) out += fmt::format(", environment {}", Short(env));
+  return out;
+}
+
 Result<std::vector<std::string>> Explain(meta::MetaStore& meta, const store::Store& store,
                                          const meta::RunRecord& run, const std::string& name) {
   Result<std::optional<meta::StepRecord>> found = meta.FindStep(run.id, name);
@@ -118,6 +132,10 @@ Result<std::vector<std::string>> Explain(meta::MetaStore& meta, const store::Sto
   if (step.status == meta::StepStatus::kReused) {
     lines.push_back(fmt::format("{} was reused: its fingerprint {} matches {} step {}", name,
                                 Short(step.fingerprint), step.reused_run, name));
+    Result<std::vector<meta::StepRecord>> source = meta.Steps(step.reused_run);
+    for (const meta::StepRecord& s : source.ok() ? *source : std::vector<meta::StepRecord>{}) {
+      if (s.index == step.reused_index) lines.push_back("  which " + RanOn(s, *now));
+    }
     // Upstream steps that ran again in this run but produced identical outputs.
     Result<std::vector<meta::InputRecord>> inputs = meta.Inputs(step.reused_run, step.reused_index);
     if (inputs.ok()) {
@@ -135,6 +153,7 @@ Result<std::vector<std::string>> Explain(meta::MetaStore& meta, const store::Sto
   lines.push_back(fmt::format("{} {}: {}", name,
                               step.status == meta::StepStatus::kSucceeded ? "ran" : meta::Name(step.status),
                               Printable(step.message)));
+  lines.push_back("  " + RanOn(step, *now));
   if (step.jobs > 1) {  // each job's end: a sweep's trials with their parameters and scores
     Result<std::vector<meta::JobRecord>> jobs = meta.Jobs(run.id, step.index);
     for (const meta::JobRecord& j : jobs.ok() ? *jobs : std::vector<meta::JobRecord>{}) {

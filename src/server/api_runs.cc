@@ -29,21 +29,33 @@ Json RunDetailSchema() {
                   {"finished_ns", Int()},
                   {"exit_code", Int()},
                   {"message", Str()}});
-  Json step = Obj({{"name", Str()},
-                   {"status", Str()},
-                   {"component", Str()},
-                   {"fingerprint", Str()},
-                   {"reused_from", Str()},
-                   {"started_ns", Int()},
-                   {"finished_ns", Int()},
-                   {"exit_code", Int()},
-                   {"message", Str()},
-                   {"waiting", Str()},
-                   {"outputs", ArrayOf(Obj({{"name", Str()}, {"digest", Str()}}))},
-                   {"jobs", ArrayOf(std::move(job))}});
-  std::vector<std::pair<std::string, Json>> members = RunSummaryMembers();
-  members.emplace_back("steps", ArrayOf(std::move(step)));
-  return Obj(std::move(members));
+  std::vector<std::pair<std::string, Json>> members = {
+      {"name", Str()},
+      {"status", Str()},
+      {"component", Str()},
+      {"fingerprint", Str()},
+      {"reused_from", Str()},
+      {"started_ns", Int()},
+      {"finished_ns", Int()},
+      {"exit_code", Int()},
+      {"message", Str()},
+      {"waiting", Str()},
+      {"target", Str()},
+      {"job", Str()},
+      {"outputs", ArrayOf(Obj({{"name", Str()}, {"digest", Str()}}))},
+      {"jobs", ArrayOf(std::move(job))}};
+  std::vector<std::string> required;
+  for (const auto& [name, schema] : members) required.push_back(name);
+  // A Slurm job's own report, when the step ran as one.
+  members.emplace_back("slurm", Obj({{"job_id", Str()},
+                                     {"node", Str()},
+                                     {"state", Str()},
+                                     {"elapsed_s", Num()},
+                                     {"max_rss_mb", Int()}}));
+  Json step = Body(std::move(members), std::move(required));
+  std::vector<std::pair<std::string, Json>> run = RunSummaryMembers();
+  run.emplace_back("steps", ArrayOf(std::move(step)));
+  return Obj(std::move(run));
 }
 
 }  // namespace
@@ -267,7 +279,7 @@ std::vector<Endpoint> RunEndpoints(const ApiParts& parts) {
        [&parts](Call& c) -> Result<Json> {
          Result<meta::RunRecord> run = VisibleRun(c, c.request.params.at("run"));
          if (!run.ok()) return run.status();
-         Result<Json> detail = app::RunDetailJson(c.meta, *run);
+         Result<Json> detail = app::RunDetailJson(c.meta, *run, &parts.ws);
          if (!detail.ok() || run->status != meta::RunStatus::kRunning) return detail;
          // A step waiting for compute says why (`weft show`'s note); only pending steps can, and
          // only then is the engine's thread asked.

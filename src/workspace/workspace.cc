@@ -72,11 +72,20 @@ void ReadConfig(const std::string& path, Workspace& ws, Diagnostics& diags) {
       spec::Fields cf(src, cs->value(i), fmt::format("compute `{}`", name), src.Loc(cs->key(i)));
       ComputeConfig& cc = c.computes[name];
       cc.type = cf.String("type").value_or("local");
-      if (cc.type != "local") {
+      if (cc.type == "slurm") {
+        cc.partition = cf.String("partition").value_or("");
+        cc.account = cf.String("account").value_or("");
+        cc.qos = cf.String("qos").value_or("");
+        cc.sbatch_args = cf.StringList("sbatch_args");
+        cc.setup = cf.StringList("setup");
+        cc.export_vars = cf.StringList("export");
+        if (auto w = cf.String("weft")) cc.weft = ResolvePath(ws.dir, *w);
+        cc.max_cpus = cf.Int("max_cpus", 1).value_or(0);
+      } else if (cc.type != "local") {
         diags.Error(src.Loc(cf.Get("type")), fmt::format("compute `{}` has type `{}`; weft runs "
-                                                         "`local` targets",
+                                                         "`local` and `slurm` targets",
                                                          name, cc.type),
-                    "use `type: local` (this machine); other types are not available yet");
+                    "use `type: local` (this machine) or `type: slurm` (docs/compute.md)");
       }
       cf.Finish();
     }

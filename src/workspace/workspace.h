@@ -26,9 +26,16 @@ struct EnvironmentConfig {
   bool identity_declared = false;  // `identity: declared`: only declared packages count
 };
 
-// A compute target as the configuration's `computes:` declares it.
+// A compute target as the configuration's `computes:` declares it (docs/compute.md).
 struct ComputeConfig {
-  std::string type = "local";  // local (more types come with their executors)
+  std::string type = "local";  // local (this machine) or slurm (a cluster)
+  // slurm: where and how its jobs are submitted
+  std::string partition, account, qos;
+  std::vector<std::string> sbatch_args;  // extra arguments to sbatch, as they are
+  std::vector<std::string> setup;        // lines run before each step ("module load cuda")
+  std::vector<std::string> export_vars;  // `export:` variables of weft's environment jobs get
+  std::string weft;                      // the weft binary as the nodes see it (default: this one)
+  int64_t max_cpus = 0;                  // CPUs weft's jobs may hold at once (0: no limit)
 };
 
 struct Config {
