@@ -15,7 +15,7 @@ FUZZ_DEPS  := clang-16 libclang-rt-16-dev
 TEST_DEPS  := python3 python3-sklearn python3-pandas python3-yaml python3-venv bash bubblewrap \
               python3-pytest python3-jsonschema slurm-wlm munge
 DEMO_DEPS  := $(TEST_DEPS)
-BENCH_DEPS := ninja-build snakemake time strace wrk
+BENCH_DEPS := ninja-build snakemake time strace wrk bc
 FORMAT_DEPS := clang-format
 
 .PHONY: all deps fuzz-deps test-deps demo-deps configure build test test-one slow sanitize fuzz fuzz-long fuzz-build bench \

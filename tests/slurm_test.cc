@@ -21,7 +21,8 @@ class SlurmTest : public WeftTest {
         << "SLURM_CONF does not name a running test cluster (ctest starts it: slurm_cluster_start)";
     ProcessResult info = testing::Run({"/usr/bin/sinfo", "--noheader", "--format=%t"}, dir_.path());
     ASSERT_EQ(info.exit_code, 0) << info.err;
-    ASSERT_NE(info.out.find("idle"), std::string::npos) << "the node is not up: " << info.out;
+    ASSERT_TRUE(std::regex_search(info.out, std::regex("^(idle|mix|alloc|comp)", std::regex::multiline)))
+        << "the node is not up: " << info.out;
   }
   void Configure(const std::string& extra = "") {
     dir_.Write(".weft/config.yaml", "computes:\n"
