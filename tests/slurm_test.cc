@@ -5,6 +5,9 @@
 #include <signal.h>
 
 #include <regex>
+#include <set>
+
+#include <fmt/format.h>
 
 #include "weft_fixture.h"
 
@@ -265,6 +268,56 @@ resources: {instance_count: 1}
   std::string ranks = Read(dir_.path() + "/ranks");
   EXPECT_TRUE(std::regex_search(ranks, std::regex("rank 0 of 2 local 0 master localhost:29\\d\\d\\d"))) << ranks;
   EXPECT_TRUE(std::regex_search(ranks, std::regex("rank 1 of 2 local 1 master localhost:29\\d\\d\\d"))) << ranks;
+}
+
+// A parallel step's instances are Slurm jobs that claim mini-batches from the shared workspace
+// folder: every item is scored once, whichever job claimed it.
+TEST_F(SlurmTest, AParallelStepsInstancesShareTheMiniBatchesThroughTheWorkspace) {
+  Configure();
+  for (int k = 0; k < 40; ++k) dir_.Write(fmt::format("data/f{:04d}.txt", k), std::to_string(k));
+  dir_.Write("src/score.py",
+             "import os\n"
+             "def init():\n    pass\n\n"
+             "def run(mini_batch):\n"
+             "    return [os.path.basename(p) + ' ' + os.environ['SLURM_JOB_ID'] for p in mini_batch]\n");
+  dir_.Write("p.yml", std::string(R"(
+type: pipeline
+jobs:
+  score:
+    type: parallel
+    compute: azureml:cpu-cluster
+    inputs:
+      data: {type: uri_folder, path: ./data}
+    outputs:
+      scores: {type: uri_folder}
+    input_data: ${{inputs.data}}
+    mini_batch_size: "4"
+    resources: {instance_count: 2}
+    task:
+      type: run_function
+      code: ./src
+      entry_script: score.py
+      append_row_to: ${{outputs.scores}}
+      )") + kEnv + R"(
+  count:
+    command: cp ${{inputs.s}}/parallel_run_step.txt ${{outputs.rows}}
+    inputs:
+      s: ${{parent.jobs.score.outputs.scores}}
+    outputs:
+      rows: {type: uri_file}
+    )" + kEnv);
+  ProcessResult r = Weft({"run", "p.yml"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err << Weft({"logs", "last", "score"}).out;
+  std::istringstream rows(OutputText("count.rows"));
+  std::set<std::string> files, jobs;
+  for (std::string line; std::getline(rows, line);) {
+    std::string file = line.substr(0, line.find(' '));
+    EXPECT_TRUE(files.insert(file).second) << file << " scored twice";
+    jobs.insert(line.substr(line.find(' ') + 1));
+  }
+  EXPECT_EQ(files.size(), 40u);
+  EXPECT_GE(jobs.size(), 1u);
+  EXPECT_EQ(StepOf(Show(), "score")["target"], "cpu-cluster");
 }
 
 // What the cluster refuses is said before or as the step starts, naming it.

@@ -247,29 +247,29 @@ std::optional<JobEnd> SlurmExecutor::FromStatusFile(const Job& job, bool* outsid
   return end;
 }
 
-std::vector<JobEnd> SlurmExecutor::AskSlurm() {
-  std::vector<std::string> ids;
-  for (const auto& [h, job] : jobs_) ids.push_back(job.slurm_id);
-  std::map<std::string, std::string> states;  // job id -> state
-  if (!ids.empty()) {
-    Result<CommandOutput> q = RunCommand(
-        {"squeue", "--noheader", "--states=all", "--format=%i|%T|%r", "--jobs=" + JoinIds(ids)});
-    if (q.ok() && q->exit_code == 0) {
-      std::istringstream lines(q->out);
-      for (std::string line; std::getline(lines, line);) {
-        std::vector<std::string> f;
-        std::istringstream fields(line);
-        for (std::string x; std::getline(fields, x, '|');) f.push_back(Trim(x));
-        if (f.size() < 2) continue;
-        states[f[0]] = f[1];
-        if (f[1] == "PENDING" && f.size() > 2 && Never(f[2])) states[f[0]] = "NEVER " + f[2];
-      }
-    } else if (!q.ok() || q->err.find("Invalid job id") == std::string::npos) {
-      return {};  // the controller does not answer now: ask again later
+namespace {
+
+// What Slurm says of these jobs: its state of each it knows (squeue, then accounting for those
+// the controller has forgotten: a database, or the job completion file); a pending job that will
+// never run is "NEVER <reason>". nullopt when the controller does not answer.
+std::optional<std::map<std::string, std::string>> SlurmStates(const std::vector<std::string>& ids) {
+  std::map<std::string, std::string> states;
+  if (ids.empty()) return states;
+  Result<CommandOutput> q = RunCommand(
+      {"squeue", "--noheader", "--states=all", "--format=%i|%T|%r", "--jobs=" + JoinIds(ids)});
+  if (q.ok() && q->exit_code == 0) {
+    std::istringstream lines(q->out);
+    for (std::string line; std::getline(lines, line);) {
+      std::vector<std::string> f;
+      std::istringstream fields(line);
+      for (std::string x; std::getline(fields, x, '|');) f.push_back(Trim(x));
+      if (f.size() < 2) continue;
+      states[f[0]] = f[1];
+      if (f[1] == "PENDING" && f.size() > 2 && Never(f[2])) states[f[0]] = "NEVER " + f[2];
     }
+  } else if (!q.ok() || q->err.find("Invalid job id") == std::string::npos) {
+    return std::nullopt;
   }
-  // Jobs the controller has forgotten: accounting, where the cluster keeps it (with a database, or
-  // the job completion file).
   std::vector<std::string> forgotten;
   for (const std::string& id : ids) {
     if (!states.count(id)) forgotten.push_back(id);
@@ -289,11 +289,21 @@ std::vector<JobEnd> SlurmExecutor::AskSlurm() {
       states[Trim(line.substr(0, bar))] = state.substr(0, state.find(' '));  // "CANCELLED by 0"
     }
   }
+  return states;
+}
+
+}  // namespace
+
+std::vector<JobEnd> SlurmExecutor::AskSlurm() {
+  std::vector<std::string> ids;
+  for (const auto& [h, job] : jobs_) ids.push_back(job.slurm_id);
+  std::optional<std::map<std::string, std::string>> states = SlurmStates(ids);
+  if (!states) return {};  // the controller does not answer now: ask again later
   std::vector<JobEnd> ended;
   for (auto it = jobs_.begin(); it != jobs_.end();) {
     Job& job = it->second;
-    auto st = states.find(job.slurm_id);
-    std::string state = st == states.end() ? "" : st->second;
+    auto st = states->find(job.slurm_id);
+    std::string state = st == states->end() ? "" : st->second;
     if (state.rfind("NEVER ", 0) == 0) {  // pending for a reason that will not pass: say so
       (void)RunCommand({"scancel", job.slurm_id});
       JobEnd end;
@@ -308,7 +318,7 @@ std::vector<JobEnd> SlurmExecutor::AskSlurm() {
       it = jobs_.erase(it);
       continue;
     }
-    if (st != states.end() && !Terminal(state)) {
+    if (st != states->end() && !Terminal(state)) {
       ++it;
       continue;
     }
@@ -386,9 +396,10 @@ std::vector<JobEnd> SlurmExecutor::Wait(int64_t timeout_ms) {
       for (JobEnd& e : AskSlurm()) ended.push_back(e);
     }
     if (!ended.empty() || interrupted || now >= until) return ended;
-    // Status files appear without a signal: look again soon.
+    // Status files appear without a signal: look again soon (less often with many jobs out).
     pollfd pfd{InterruptFd(), POLLIN, 0};
-    int wait_ms = static_cast<int>(std::clamp<int64_t>(until - now, 0, 25));
+    int64_t every = std::min<int64_t>(250, 25 + static_cast<int64_t>(jobs_.size()) / 4);
+    int wait_ms = static_cast<int>(std::clamp<int64_t>(until - now, 0, every));
     if (::poll(&pfd, InterruptFd() >= 0 ? 1 : 0, wait_ms) > 0) interrupted = DrainInterruptFd();
   }
 }
@@ -422,15 +433,8 @@ std::optional<uint64_t> SlurmExecutor::Adopt(const std::string& job_id, const La
   if (id.empty()) return std::nullopt;
   Job job{id, DirName(spec.log_path), spec.step, spec.needs.memory_mb};
   if (!FromStatusFile(job)) {  // still running, or ended without a word: Slurm must know it
-    Result<CommandOutput> q =
-        RunCommand({"squeue", "--noheader", "--states=all", "--format=%T", "--jobs=" + id});
-    bool known = q.ok() && q->exit_code == 0 && !Trim(q->out).empty();
-    if (!known) {
-      Result<CommandOutput> a = RunCommand({"sacct", "--noheader", "--allocations", "-c",
-                                            "--format=State", "--jobs=" + id});
-      known = a.ok() && a->exit_code == 0 && !Trim(a->out).empty();
-    }
-    if (!known) return std::nullopt;
+    std::optional<std::map<std::string, std::string>> states = SlurmStates({id});
+    if (!states || !states->count(id)) return std::nullopt;
   }
   return Track(std::move(job));
 }
