@@ -16,6 +16,7 @@ TEST_DEPS  := python3 python3-sklearn python3-pandas python3-yaml python3-venv b
               python3-pytest python3-jsonschema slurm-wlm munge
 DEMO_DEPS  := $(TEST_DEPS)
 BENCH_DEPS := ninja-build snakemake time strace wrk bc
+SLOW_DEPS  := podman runc debootstrap
 FORMAT_DEPS := clang-format
 
 .PHONY: all deps fuzz-deps test-deps demo-deps configure build test test-one slow sanitize fuzz fuzz-long fuzz-build bench \
@@ -72,7 +73,8 @@ test-one: build
 	$(BUILD)/weft_unit_tests --gtest_filter='$(T)'
 
 # The slow tier: fuzzing for FUZZ_SECONDS plus every test labelled slow.
-slow: build fuzz
+slow: build fuzz test-deps
+	@tools/install-deps $(SLOW_DEPS)
 	cd $(BUILD) && ctest --output-on-failure -L slow
 
 $(FUZZ_BUILD)/build.ninja:
@@ -93,6 +95,7 @@ fuzz: fuzz-build
 	  -timeout=10 -dict=fuzz/yaml.dict $(FUZZ_BUILD)/corpus
 
 bench: build test-deps
+	@tools/install-deps $(SLOW_DEPS)
 	@tools/install-deps $(BENCH_DEPS)
 	bench/run $(BUILD)
 

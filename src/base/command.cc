@@ -6,8 +6,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -15,7 +17,8 @@ extern char** environ;
 
 namespace weft {
 
-Result<CommandOutput> RunCommand(const std::vector<std::string>& argv) {
+Result<CommandOutput> RunCommand(const std::vector<std::string>& argv,
+                                 const std::vector<std::string>& extra_env) {
   if (argv.empty()) return Status::Invalid("no program to run");
   int out[2], err[2];
   if (::pipe2(out, O_CLOEXEC) != 0) return Status::Io(fmt::format("pipe: {}", std::strerror(errno)));
@@ -32,8 +35,18 @@ Result<CommandOutput> RunCommand(const std::vector<std::string>& argv) {
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  std::vector<char*> envp;
+  for (const std::string& kv : extra_env) envp.push_back(const_cast<char*>(kv.c_str()));
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string_view kv(*e);
+    std::string_view name = kv.substr(0, kv.find('=') + 1);
+    bool replaced = std::any_of(extra_env.begin(), extra_env.end(),
+                                [&](const std::string& x) { return x.rfind(name, 0) == 0; });
+    if (!replaced) envp.push_back(*e);
+  }
+  envp.push_back(nullptr);
   pid_t pid = 0;
-  int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   ::close(out[1]);
   ::close(err[1]);

@@ -17,8 +17,10 @@ struct CommandOutput {
   std::string err;
 };
 
-// Runs `argv` (argv[0] found on PATH when it holds no slash) to its end. Fails only when it could
-// not be started; a non-zero exit is the caller's to judge.
-Result<CommandOutput> RunCommand(const std::vector<std::string>& argv);
+// Runs `argv` (argv[0] found on PATH when it holds no slash) to its end, with weft's environment
+// plus `extra_env` ("NAME=value", replacing weft's of the same name). Fails only when it could not
+// be started; a non-zero exit is the caller's to judge.
+Result<CommandOutput> RunCommand(const std::vector<std::string>& argv,
+                                 const std::vector<std::string>& extra_env = {});
 
 }  // namespace weft

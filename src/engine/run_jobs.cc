@@ -148,24 +148,38 @@ Status Run::Launch(uint32_t i, int job, exec::LaunchSpec* spec) {
   spec->name = single(i) ? fmt::format("{}.{}", i, j.attempt) : fmt::format("{}-{}.{}", i, job, j.attempt);
   // The step may write its attempt folder (working folder, outputs, metrics) and nothing else of
   // the workspace: not the store, not the database, not other runs.
-  if (parts_.ws.config.sandbox) {
+  std::vector<std::string> writable = {single(i) ? j.dir : StepDir(i)};
+  if (plan.parallel && single(i)) writable.push_back(BatchesDir(i));
+  // A server's step sees of the workspace only what it uses: not the database, other runs,
+  // uploads or other projects' objects.
+  std::vector<std::string> keep;
+  if (options_.served) {
+    keep = writable;
+    keep.push_back(parts_.ws.envs_dir());
+    if (!spec->code.empty()) keep.push_back(spec->code);
+    for (const auto& [name, v] : in_values) {
+      if (v && v->path) keep.push_back(v->text);
+    }
+    std::sort(keep.begin(), keep.end());
+    keep.erase(std::unique(keep.begin(), keep.end()), keep.end());
+  }
+  if (!plan.env->image.empty()) {  // in a container, which binds only these
+    const spec::Resources& res = !step.node->resources.shm_size.empty() ? step.node->resources
+                                                                         : plan.command->resources;
+    exec::Container& c = spec->container.emplace();
+    c.image = plan.env->image;
+    c.conf = plan.env->containers_conf;
+    c.network = plan.env->network;
+    c.shm_size = res.shm_size;
+    c.read_only = options_.served ? keep : std::vector<std::string>{parts_.ws.dir};
+    c.writable = writable;
+  } else if (parts_.ws.config.sandbox) {
     spec->sandbox.emplace();
     spec->sandbox->read_only = {parts_.ws.dir};
-    spec->sandbox->writable = {single(i) ? j.dir : StepDir(i)};
-    if (plan.parallel && single(i)) spec->sandbox->writable.push_back(BatchesDir(i));
-    // A server's step sees of the workspace only what it uses: not the database, other runs,
-    // uploads or other projects' objects.
+    spec->sandbox->writable = writable;
     if (options_.served) {
-      std::vector<std::string>& keep = spec->sandbox->keep;
       spec->sandbox->hide = parts_.ws.dir;
-      keep = spec->sandbox->writable;
-      keep.push_back(parts_.ws.envs_dir());
-      if (!spec->code.empty()) keep.push_back(spec->code);
-      for (const auto& [name, v] : in_values) {
-        if (v && v->path) keep.push_back(v->text);
-      }
-      std::sort(keep.begin(), keep.end());
-      keep.erase(std::unique(keep.begin(), keep.end()), keep.end());
+      spec->sandbox->keep = keep;
     }
   }
   spec->timeout_ms = plan.timeout_s * 1000;
@@ -187,7 +201,7 @@ Status Run::Launch(uint32_t i, int job, exec::LaunchSpec* spec) {
       spec->env.push_back(std::move(kv));
     }
   }
-  spec->env.push_back("PATH=" + plan.env->path_prefix + ":" + path);
+  spec->env.push_back("PATH=" + (plan.env->path_prefix.empty() ? path : plan.env->path_prefix + ":" + path));
   for (const auto& [k, v] : plan.env->variables) spec->env.push_back(k + "=" + v);
   for (const auto& [k, v] : plan.env_vars) {
     if (k == "PYTHONPATH") {

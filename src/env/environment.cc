@@ -20,6 +20,8 @@
 #include "base/json.h"
 #include "base/sha256.h"
 #include "env/mlflow_shim.h"
+#include "exec/podman.h"
+#include "store/store.h"
 
 extern char** environ;
 
@@ -316,8 +318,114 @@ Result<bool> Environments::Provides(const spec::Environment& env, const std::str
   return (*found)->distributions.count(NormalizeName(name)) > 0;
 }
 
+bool Environments::Contained(const spec::Environment& env) const {
+  if (env.image.empty() && env.build_path.empty()) return false;
+  std::string key = env.reference.empty() ? env.name : env.reference;
+  if (auto it = ws_.config.environments.find(key); !key.empty() && it != ws_.config.environments.end()) {
+    if (it->second.container) return *it->second.container;
+  }
+  return ws_.config.containers.enabled;
+}
+
+// `podman image inspect` costs a podman start (tens of milliseconds) per environment and run, so
+// an image's id is kept in the workspace with the stamp of podman's image list (rootful storage's
+// overlay-images/images.json, which every tag, build, import and removal rewrites). A changed
+// stamp, or a list changed within the last seconds, means asking podman again.
+constexpr const char* kImageList = "/var/lib/containers/storage/overlay-images/images.json";
+
+Result<std::string> CachedImageId(const std::string& envs_dir, const std::string& conf,
+                                  const std::string& image, bool read_only) {
+  std::string path = fmt::format("{}/image-{}.json", envs_dir, ToHex(Sha256Of(image)).substr(0, 16));
+  auto [stamp, mtime] = Stamp(kImageList);
+  if (Result<std::string> text = ReadFileCapped(path, 1 << 16); text.ok() && stamp != "missing") {
+    std::optional<Json> j = Json::Parse(*text);
+    const Json* ref = j ? j->Find("image") : nullptr;
+    const Json* st = j ? j->Find("stamp") : nullptr;
+    const Json* id = j ? j->Find("id") : nullptr;
+    if (ref && ref->String() && *ref->String() == image && st && st->String() && *st->String() == stamp &&
+        id && id->String()) {
+      return *id->String();
+    }
+  }
+  Result<std::string> id = exec::ImageId(conf, image);
+  if (id.ok() && !read_only && stamp != "missing" && NowNs() - mtime > 2'000'000'000) {
+    Json j = Json::MakeObject();
+    j.Set("image", image).Set("stamp", stamp).Set("id", *id);
+    (void)MakeDirs(envs_dir);
+    (void)WriteFileAtomic(path, j.Dump(-1));
+  }
+  return id;
+}
+
+// A container's environment: its image (mapped to a local one, or built from its context once per
+// digest of the context), whose id is its identity, with the packages its conda file declares
+// checked against the image's own Python.
+Result<std::shared_ptr<const ResolvedEnvironment>> Environments::ResolveContainer(
+    const spec::Environment& env, const std::string& step) {
+  std::string cache_key = "container\n" + env.image + "\n" + env.build_path;
+  for (const std::string& req : env.packages) cache_key += "\n" + req;
+  if (auto it = cache_.find(cache_key); it != cache_.end()) return it->second;
+  Result<std::string> conf = read_only_ ? Result<std::string>(ws_.dir + "/containers.conf")
+                                        : exec::WriteContainersConf(ws_.dir);
+  if (!conf.ok()) return conf.status();
+  ResolvedEnvironment r;
+  r.containers_conf = *conf;
+  r.network = ws_.config.containers.network;
+  std::string what;
+  if (!env.build_path.empty()) {  // built once per content of its context
+    Result<store::ObjectRef> context = store::HashPath(env.build_path);
+    if (!context.ok()) return Status(context.status().code(), fmt::format("step {}: the environment's build context: {}", step, context.status().message()));
+    std::string tag = "localhost/weft-env:" + ToHex(context->digest).substr(0, 16);
+    Result<std::string> id = read_only_ ? exec::ImageId(*conf, tag)
+                                        : exec::BuildImage(*conf, env.build_path, tag, ws_.dir + "/containers-build.log");
+    if (!id.ok()) return Status(id.status().code(), fmt::format("step {}: {}", step, id.status().message()));
+    r.image = *id;
+    what = "build " + tag;
+  } else {
+    auto mapped = ws_.config.containers.images.find(env.image);
+    std::string local = mapped != ws_.config.containers.images.end() ? mapped->second : env.image;
+    Result<std::string> id = CachedImageId(ws_.envs_dir(), *conf, local, read_only_);
+    if (!id.ok()) return Status(id.status().code(), fmt::format("step {}: {}", step, id.status().message()));
+    r.image = *id;
+    what = "image " + local;
+  }
+  r.description = fmt::format("container {} {}\n", r.image, what);
+  if (!read_only_) {  // weft's MLflow shim and runtime, last: the image's own packages win
+    for (auto install : {InstallMlflowShim, InstallRuntime}) {
+      Result<InstalledShim> installed = install(ws_);
+      if (!installed.ok()) return installed.status();
+      r.runtime_path += (r.runtime_path.empty() ? "" : ":") + installed->dir;
+    }
+  }
+  if (!env.packages.empty()) {  // declared packages: the image's Python must have them
+    Result<std::string> probe = exec::RunInImage(*conf, r.image, {"python3", "-c", kProbe});
+    std::optional<Json> answer = probe.ok() ? Json::Parse(*probe) : std::nullopt;
+    const Json* dists = answer ? answer->Find("distributions") : nullptr;
+    std::string missing;
+    for (size_t k = 0; k < env.packages.size(); ++k) {
+      auto [name, version] = ParseRequirement(env.packages[k]);
+      if (name.empty()) continue;
+      const Json* have = dists != nullptr ? dists->Find(NormalizeName(name)) : nullptr;
+      if (have == nullptr) {
+        missing += fmt::format("\n  {}", name);
+      } else if (have->String() != nullptr) {
+        r.description += fmt::format("{}=={}\n", NormalizeName(name), *have->String());
+      }
+    }
+    if (!missing.empty()) {
+      return Status::Invalid(fmt::format("step {}: its environment needs Python packages that the "
+                                         "image {} does not have{}:{}",
+                                         step, what.substr(what.find(' ') + 1),
+                                         probe.ok() ? "" : " (it has no python3)", missing));
+    }
+  }
+  r.identity = "sha256:" + ToHex(Sha256Of(r.description));
+  return cache_[cache_key] = std::make_shared<const ResolvedEnvironment>(std::move(r));
+}
+
 Result<std::shared_ptr<const ResolvedEnvironment>> Environments::Resolve(const spec::Environment& env,
                                                   const std::string& step) {
+  if (Contained(env)) return ResolveContainer(env, step);
   auto [python, all] = InterpreterFor(env);
   std::string cache_key = fmt::format("{}\n{}", python, all);
   for (const std::string& req : env.packages) cache_key += "\n" + req;

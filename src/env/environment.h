@@ -42,6 +42,11 @@ struct ResolvedEnvironment {
   std::string runtime_path;
   std::vector<std::pair<std::string, std::string>> variables;  // VIRTUAL_ENV for a virtualenv
   std::vector<std::string> warnings;
+  // In a container (docs/compute.md#containers): the local image's id, the containers.conf podman
+  // runs with, whether it may use the network. Empty image: on the host.
+  std::string image;
+  std::string containers_conf;
+  bool network = false;
 };
 
 // What an interpreter provides, as its probe says.
@@ -97,6 +102,10 @@ class Environments {
  private:
   // The interpreter `env` maps to (configuration), and whether its identity covers everything.
   std::pair<std::string, bool> InterpreterFor(const spec::Environment& env) const;
+  // Whether the configuration runs `env` in a container (it has an image or a build context).
+  bool Contained(const spec::Environment& env) const;
+  Result<std::shared_ptr<const ResolvedEnvironment>> ResolveContainer(const spec::Environment& env,
+                                                                      const std::string& step);
   Result<const Interpreter*> Inspect(const std::string& python, const std::string& step);
 
   const ws::Workspace& ws_;

@@ -41,6 +41,15 @@ struct Distribution {
   int64_t processes() const { return type.empty() ? 1 : instances * per_instance; }
 };
 
+// A job that runs in a container (exec/podman.h) rather than on the host.
+struct Container {
+  std::string image;  // a local image's id or reference
+  std::string conf;   // the containers.conf podman runs with
+  bool network = false;        // false: --network none
+  std::string shm_size;        // resources.shm_size ("2g"); empty: podman's default
+  std::vector<std::string> read_only, writable;  // folders bound at the same paths
+};
+
 struct LaunchSpec {
   std::string step;              // for messages
   std::string command;           // run by bash
@@ -59,6 +68,8 @@ struct LaunchSpec {
   int64_t timeout_ms = 0;        // 0: no limit
   int64_t kill_grace_ms = 5000;  // after SIGTERM, SIGKILL follows
   std::optional<Mounts> sandbox;  // none: the command runs unconfined
+  // In a container: the container is the sandbox (`sandbox` is not used), the code is copied in.
+  std::optional<Container> container;
   // Where the job belongs, so that its processes can be found again: the run's group
   // ("weft-<workspace>-<run>", see Executor::TrackRun) and the job's name in it.
   std::string group;

@@ -23,6 +23,7 @@
 #include "base/fs.h"
 #include "base/interrupt.h"
 #include "base/os.h"
+#include "exec/podman.h"
 #include "exec/sandbox.h"
 #include "exec/spawn.h"
 
@@ -87,18 +88,30 @@ bool GroupGone(int64_t pgid) {
 }
 
 // What a job is, durable enough to find it again after weft restarts: "pid=P pgid=G start=T",
-// then " cgroup=PATH" where it has one (the path is last: it may hold spaces).
+// then " container=NAME" for a job in containers (their names start with NAME), then
+// " cgroup=PATH" where it has one (the path is last: it may hold spaces).
 struct JobInfo {
   int64_t pid = 0;
   int64_t pgid = 0;
   std::string start_time;  // /proc/<pid>/stat field 22, so that a reused pid is never mistaken
   std::string cgroup;
+  std::string container;
 };
 
 std::string FormatJob(const JobInfo& job) {
   std::string out = fmt::format("pid={} pgid={} start={}", job.pid, job.pgid, job.start_time);
+  if (!job.container.empty()) out += " container=" + job.container;
   if (!job.cgroup.empty()) out += " cgroup=" + job.cgroup;
   return out;
+}
+
+// A container's name for a job: podman's characters only.
+std::string ContainerName(const LaunchSpec& spec) {
+  std::string name = spec.group + "-" + spec.name;
+  for (char& c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.' && c != '_') c = '_';
+  }
+  return name;
 }
 
 JobInfo ParseJob(const std::string& text) {
@@ -113,6 +126,7 @@ JobInfo ParseJob(const std::string& text) {
     if (key == "pid") job.pid = std::atoll(value.c_str());
     if (key == "pgid") job.pgid = std::atoll(value.c_str());
     if (key == "start") job.start_time = value;
+    if (key == "container") job.container = value;
     if (key == "cgroup") {
       std::getline(in, field);  // the last field: the path may hold spaces
       job.cgroup = value + field;
@@ -142,6 +156,7 @@ Stopped StopJob(const JobInfo& job, int64_t grace_ms) {
 
 struct LocalExecutor::Job {
   LaunchSpec spec;
+  std::string container;       // its containers' names start with this
   std::vector<int64_t> gpu_ids;
   pid_t pgid = 0;
   std::map<pid_t, bool> pids;  // our direct children: pid -> still running
@@ -187,6 +202,7 @@ Result<std::unique_ptr<LocalExecutor>> LocalExecutor::Create(const LocalOptions&
   }
   std::unique_ptr<LocalExecutor> ex(new LocalExecutor(fd));
   ex->capacity_ = DetectCapacity(options);
+  ex->containers_conf_ = options.containers_conf;
   ex->gpu_busy_.assign(static_cast<size_t>(ex->capacity_.gpus), false);
   ex->cgroups_ = Cgroups::Open();
   ex->own_namespaces_ = sandbox && CanMakeMountNamespaces();
@@ -264,6 +280,17 @@ Result<uint64_t> LocalExecutor::Submit(const LaunchSpec& spec) {
     Status s = WriteScript(spec.script_path, spec.command);
     if (!s.ok()) return s;
   }
+  if (spec.container) {  // podman's --volume=SRC:DST:MODE cannot say a colon in a path
+    for (const auto* list : {&spec.container->read_only, &spec.container->writable}) {
+      for (const std::string& d : *list) {
+        if (d.find(':') != std::string::npos) {
+          return Status::Invalid(fmt::format("step {}: {} holds a `:`, which podman cannot bind into "
+                                             "a container; move the workspace to a path without one",
+                                             spec.step, d));
+        }
+      }
+    }
+  }
   auto job = std::make_unique<Job>();
   job->spec = spec;
   int log_fd = ::open(spec.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -287,8 +314,9 @@ Result<uint64_t> LocalExecutor::Submit(const LaunchSpec& spec) {
   ps.cwd = spec.cwd;
   ps.out_fd = log_fd;
   ps.cgroup_fd = cgroup_fd;
-  std::optional<Mounts> mounts;
-  if (spec.sandbox && own_namespaces_) mounts = spec.sandbox;
+  std::optional<Mounts> mounts;  // (a container is its own sandbox)
+  if (spec.sandbox && own_namespaces_ && !spec.container) mounts = spec.sandbox;
+  if (spec.container) job->container = ContainerName(spec);
   Status delivered = DeliverCode(spec, mounts ? &*mounts : nullptr);
   if (!delivered.ok()) {
     ::close(log_fd);
@@ -302,6 +330,12 @@ Result<uint64_t> LocalExecutor::Submit(const LaunchSpec& spec) {
     // The whole environment of this process: the step's, then its own (RANK and friends).
     ps.env = spec.env;
     ps.env.insert(ps.env.end(), extra.begin(), extra.end());
+    if (spec.container) {  // podman runs it: one container per process
+      ps.env.push_back("CONTAINERS_CONF=" + spec.container->conf);
+      std::string name = job->container;
+      if (processes.size() > 1) name += fmt::format("-{}", job->pids.size());
+      ps.argv = PodmanRunArgv(spec, name, ps.env);
+    }
     ps.pgid = job->pgid;
     Result<pid_t> pid = Spawn(ps);
     if (!pid.ok()) {
@@ -367,7 +401,7 @@ std::string LocalExecutor::JobId(uint64_t handle) const {
   auto it = jobs_.find(handle);
   if (it == jobs_.end()) return {};
   const Job& j = *it->second;
-  return FormatJob({j.pgid, j.pgid, j.start_time, j.cgroup});
+  return FormatJob({j.pgid, j.pgid, j.start_time, j.cgroup, j.container});
 }
 
 std::string LocalExecutor::TrackRun(const std::string& group) {
@@ -384,6 +418,9 @@ Stopped LocalExecutor::StopRun(const std::string& tracking, const std::vector<st
   Stopped stopped = tracking.empty() ? Stopped{} : Cgroups::Stop(tracking, grace_ms);
   for (const std::string& id : job_ids) {
     JobInfo job = ParseJob(id);
+    if (!job.container.empty() && !containers_conf_.empty()) {
+      RemoveContainers(containers_conf_, job.container);  // podman's, not in weft's cgroups
+    }
     if (!tracking.empty() && job.cgroup.rfind(tracking + "/", 0) == 0) continue;  // stopped
     Stopped one = StopJob(job, grace_ms);
     stopped.processes += one.processes;

@@ -28,6 +28,9 @@ struct LocalOptions {
   int64_t cpus = 0;
   int64_t memory_mb = 0;
   int64_t gpus = -1;
+  // The containers.conf of the workspace's container jobs (exec/podman.h), for removing what a
+  // dead weft's left.
+  std::string containers_conf;
 };
 
 class LocalExecutor : public Executor {
@@ -70,6 +73,7 @@ class LocalExecutor : public Executor {
   bool own_namespaces_ = false;     // the sandbox is a mount namespace weft makes itself
   bool bubblewrap_pids_ = false;    // jobs run in a PID namespace under bubblewrap
   std::vector<std::string> warnings_;
+  std::string containers_conf_;
 };
 
 // The machine's capacity: its CPUs, memory and GPUs (NVIDIA device files), unless `options`

@@ -198,6 +198,13 @@ Json LaunchSpecToJson(const LaunchSpec& s) {
     m.Set("hide", s.sandbox->hide).Set("keep", Strings(s.sandbox->keep));
     j.Set("sandbox", std::move(m));
   }
+  if (s.container) {
+    Json c = Json::MakeObject();
+    c.Set("image", s.container->image).Set("conf", s.container->conf);
+    c.Set("network", s.container->network).Set("shm_size", s.container->shm_size);
+    c.Set("read_only", Strings(s.container->read_only)).Set("writable", Strings(s.container->writable));
+    j.Set("container", std::move(c));
+  }
   j.Set("group", s.group).Set("name", s.name);
   return j;
 }
@@ -230,6 +237,16 @@ Result<LaunchSpec> LaunchSpecFromJson(const Json& j) {
     s.sandbox->writable = StringsOf(m->Find("writable"));
     s.sandbox->hide = StringOf(*m, "hide");
     s.sandbox->keep = StringsOf(m->Find("keep"));
+  }
+  if (const Json* c = j.Find("container"); c != nullptr && c->Members() != nullptr) {
+    Container& k = s.container.emplace();
+    k.image = StringOf(*c, "image");
+    k.conf = StringOf(*c, "conf");
+    const Json* net = c->Find("network");
+    k.network = net != nullptr && net->Bool() != nullptr && *net->Bool();
+    k.shm_size = StringOf(*c, "shm_size");
+    k.read_only = StringsOf(c->Find("read_only"));
+    k.writable = StringsOf(c->Find("writable"));
   }
   s.group = StringOf(j, "group");
   s.name = StringOf(j, "name");

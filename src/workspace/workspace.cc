@@ -55,6 +55,13 @@ void ReadConfig(const std::string& path, Workspace& ws, Diagnostics& diags) {
     return fallback;
   };
   c.identity_declared = identity(f, "environment_identity", false);
+  if (const yaml::Node* k = f.Get("containers")) {
+    spec::Fields kf(src, k, "`containers`", src.Loc(k));
+    c.containers.enabled = kf.Bool("enabled").value_or(false);
+    c.containers.network = kf.Bool("network").value_or(false);
+    for (const auto& [name, local] : kf.StringMap("images")) c.containers.images[name] = local;
+    kf.Finish();
+  }
   if (const yaml::Node* e = f.Get("environments"); e != nullptr && e->is_mapping()) {
     for (size_t i = 0; i < e->entry_count(); ++i) {
       spec::Fields ef(src, e->value(i), fmt::format("environment `{}`", e->key(i)->text),
@@ -62,6 +69,7 @@ void ReadConfig(const std::string& path, Workspace& ws, Diagnostics& diags) {
       EnvironmentConfig& ec = c.environments[e->key(i)->text];
       ec.python = ef.String("python").value_or(c.python);
       ec.identity_declared = identity(ef, "identity", c.identity_declared);
+      ec.container = ef.Bool("container");
       ef.Finish();
     }
   }

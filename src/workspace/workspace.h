@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,6 +25,15 @@ namespace weft::ws {
 struct EnvironmentConfig {
   std::string python;              // interpreter to use for this environment
   bool identity_declared = false;  // `identity: declared`: only declared packages count
+  std::optional<bool> container;   // `container:`: run it in a container (default: `containers.enabled`)
+};
+
+// `containers:`: whether environments with `image:` or `build:` run in containers (podman), and
+// how (docs/compute.md#containers).
+struct ContainersConfig {
+  bool enabled = false;
+  bool network = false;                       // false: steps in containers have no network
+  std::map<std::string, std::string> images;  // image names as published -> local images
 };
 
 // A compute target as the configuration's `computes:` declares it (docs/compute.md).
@@ -47,6 +57,7 @@ struct Config {
   // packages it declares only, not every distribution it can import (env/environment.h).
   bool identity_declared = false;
   std::map<std::string, EnvironmentConfig> environments;  // by reference ("azureml:x:1") or name
+  ContainersConfig containers;
   std::map<std::string, std::string> datastores;          // name -> folder
   std::map<std::string, ComputeConfig> computes;  // compute names pipelines use -> targets
   std::map<std::string, std::string> mirrors;  // URL prefix (https://, wasbs://, ...) -> folder
