@@ -76,7 +76,8 @@ jobs:
   EXPECT_EQ(Statuses(), (std::map<std::string, std::string>{{"inside", "reused"}, {"outside", "reused"}}));
 }
 
-// The step's memory and CPUs are the container's limits; its variables arrive whatever they hold.
+// The step's memory and CPUs are the container's limits; its variables arrive whatever they hold;
+// docker_args are not passed on, with a warning.
 TEST_F(ContainerTest, LimitsAndVariablesReachTheContainer) {
   Configure();
   dir_.Write("p.yml", std::string(R"(
@@ -86,10 +87,12 @@ command: >-
   echo "value [$TRICKY]"
 environment_variables:
   TRICKY: "a b; $(echo no) 'q' \"d\""
-resources: {properties: {weft.memory: 300MB}}
+resources: {docker_args: --privileged, properties: {weft.memory: 300MB}}
 )") + kEnvImage);
   ProcessResult r = Weft({"run", "p.yml"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("resources.docker_args (--privileged) is not passed to podman"),
+            std::string::npos) << r.err;
   std::string log = Weft({"logs", "last", "main"}).out;
   EXPECT_NE(log.find(std::to_string(300ll * 1024 * 1024)), std::string::npos) << log;
   EXPECT_NE(log.find("value [a b; $(echo no) 'q' \"d\"]"), std::string::npos) << log;
@@ -108,6 +111,11 @@ environment: {image: example.org/not/here:1}
   EXPECT_NE(r.err.find("example.org/not/here:1"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("no registry is reachable"), std::string::npos) << r.err;
   EXPECT_EQ(Weft({"runs", "--json"}).out.find("\"r1\""), std::string::npos) << "no run recorded";
+  // A value that would be an option of podman's is no image.
+  dir_.Write("p.yml", "type: command\ncommand: \"true\"\nenvironment: {image: --privileged}\n");
+  ProcessResult option = Weft({"run", "p.yml"});
+  EXPECT_NE(option.exit_code, 0);
+  EXPECT_NE(option.err.find("`--privileged` is not an image reference"), std::string::npos) << option.err;
 }
 
 // A conda file on top of an image is checked against the image's own Python before the run: a

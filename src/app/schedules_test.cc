@@ -169,14 +169,14 @@ TEST_F(ScheduleFiringTest, DisabledSchedulesWaitAndEnablingFiresFromThenOn) {
 
 TEST_F(ScheduleFiringTest, ADataTriggerFiresForANewAssetVersionOnly) {
   int64_t created = At("2026-06-01T10:00:00Z");
-  ASSERT_TRUE(meta().PutAsset({"data", "", "images", "1", "d1", "", "uri_folder", "", "", 1}).ok());
+  ASSERT_TRUE(meta().PutAsset({"data", "", "images", "1", "d1", "", "uri_folder", "", "", 1, false, ""}).ok());
   ASSERT_TRUE(Create("name: on-images\ntrigger: {type: data, asset: images}\n"
                      "create_job: ./pipeline.yml\n",
                      created)
                   .ok());
   Scheduler scheduler = MakeScheduler();
   EXPECT_TRUE(scheduler.Tick(created)->empty());  // (version 1 was there before)
-  ASSERT_TRUE(meta().PutAsset({"data", "", "images", "2", "d2", "", "uri_folder", "", "", 2}).ok());
+  ASSERT_TRUE(meta().PutAsset({"data", "", "images", "2", "d2", "", "uri_folder", "", "", 2, false, ""}).ok());
   Result<std::vector<Scheduler::Fired>> fired = scheduler.Tick(created + kS);
   EXPECT_EQ(Outcomes(*fired), std::vector<std::string>{"started"});
   EXPECT_TRUE(scheduler.Tick(created + 2 * kS)->empty());

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "engine/resume.h"
+#include "exec/podman.h"
 #include "exec/slurm.h"
 #include "meta/sqlite_meta.h"
 
@@ -11,7 +12,8 @@ namespace weft::app {
 Session::Session(ws::Workspace ws, const Os& os, std::string cwd)
     : ws_(std::move(ws)), os_(os), cwd_(std::move(cwd)) {
   const ws::Config& c = ws_.config;
-  local_ = exec::LocalOptions{c.sandbox, c.cpus, c.memory_mb, c.gpus};
+  local_ = exec::LocalOptions{c.sandbox, c.cpus, c.memory_mb, c.gpus,
+                              exec::ContainersConfPath(ws_.dir)};
   // Made on first use, with the options as they are then (`-j` may come after opening).
   targets_.Add("local", [this]() -> Result<std::unique_ptr<exec::Executor>> {
     Result<std::unique_ptr<exec::LocalExecutor>> ex = exec::LocalExecutor::Create(local_);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,18 +19,39 @@ extern char** environ;
 namespace weft {
 
 Result<CommandOutput> RunCommand(const std::vector<std::string>& argv,
-                                 const std::vector<std::string>& extra_env) {
+                                 const std::vector<std::string>& extra_env, const std::string& input) {
   if (argv.empty()) return Status::Invalid("no program to run");
-  int out[2], err[2];
-  if (::pipe2(out, O_CLOEXEC) != 0) return Status::Io(fmt::format("pipe: {}", std::strerror(errno)));
-  if (::pipe2(err, O_CLOEXEC) != 0) {
-    ::close(out[0]);
-    ::close(out[1]);
-    return Status::Io(fmt::format("pipe: {}", std::strerror(errno)));
+  // The input, whole, in a memory file: no writer thread, and the program may read it at leisure.
+  int in = -1;
+  if (!input.empty()) {
+    in = ::memfd_create("weft-input", MFD_CLOEXEC);
+    if (in < 0) return Status::Io(fmt::format("memfd_create: {}", std::strerror(errno)));
+    for (size_t off = 0; off < input.size();) {
+      ssize_t n = ::write(in, input.data() + off, input.size() - off);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        ::close(in);
+        return Status::Io(fmt::format("cannot write a program's input: {}", std::strerror(errno)));
+      }
+      off += static_cast<size_t>(n);
+    }
+    ::lseek(in, 0, SEEK_SET);
+  }
+  int out[2] = {-1, -1}, err[2] = {-1, -1};
+  if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) {
+    int e = errno;
+    for (int fd : {in, out[0], out[1], err[0], err[1]}) {
+      if (fd >= 0) ::close(fd);
+    }
+    return Status::Io(fmt::format("pipe: {}", std::strerror(e)));
   }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  if (in >= 0) {
+    posix_spawn_file_actions_adddup2(&actions, in, 0);
+  } else {
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  }
   posix_spawn_file_actions_adddup2(&actions, out[1], 1);
   posix_spawn_file_actions_adddup2(&actions, err[1], 2);
   std::vector<char*> args;
@@ -50,6 +72,7 @@ Result<CommandOutput> RunCommand(const std::vector<std::string>& argv,
   posix_spawn_file_actions_destroy(&actions);
   ::close(out[1]);
   ::close(err[1]);
+  if (in >= 0) ::close(in);
   if (rc != 0) {
     ::close(out[0]);
     ::close(err[0]);

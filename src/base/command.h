@@ -18,9 +18,10 @@ struct CommandOutput {
 };
 
 // Runs `argv` (argv[0] found on PATH when it holds no slash) to its end, with weft's environment
-// plus `extra_env` ("NAME=value", replacing weft's of the same name). Fails only when it could not
-// be started; a non-zero exit is the caller's to judge.
+// plus `extra_env` ("NAME=value", replacing weft's of the same name), and `input` as its standard
+// input. Fails only when it could not be started; a non-zero exit is the caller's to judge.
 Result<CommandOutput> RunCommand(const std::vector<std::string>& argv,
-                                 const std::vector<std::string>& extra_env = {});
+                                 const std::vector<std::string>& extra_env = {},
+                                 const std::string& input = {});
 
 }  // namespace weft

@@ -83,7 +83,7 @@ Result<std::string> Download(server::HttpClient& client, const std::string& run,
   }
   RemoveTree(unpacked).ok();
   if (!s.ok()) return done(s);
-  done(Status::Ok());
+  done(Status::Ok()).ok();
   return digest;
 }
 

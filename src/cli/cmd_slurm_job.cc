@@ -1,5 +1,5 @@
-// `weft slurm-job SPEC [--task]`: not for people. The batch job weft submits to a Slurm compute
-// target runs it on the node (exec/slurm.h).
+// `weft slurm-job [--task]`: not for people. The batch job weft submits to a Slurm compute target
+// runs it on the node, with the job's description as its input (exec/slurm.h).
 #include <memory>
 
 #include <CLI/CLI.hpp>
@@ -10,14 +10,9 @@
 namespace weft::cli {
 
 std::function<int()> SetupSlurmJob(CLI::App& sub) {
-  struct Options {
-    std::string spec;
-    bool task = false;
-  };
-  auto o = std::make_shared<Options>();
-  sub.add_option("spec", o->spec, "the job's description (slurm.json in its attempt folder)")->required();
-  sub.add_flag("--task", o->task, "run one task of a distributed step");
-  return [o] { return exec::RunSlurmJob(o->spec, o->task); };
+  auto task = std::make_shared<bool>(false);
+  sub.add_flag("--task", *task, "run one task of a distributed step");
+  return [task] { return exec::RunSlurmJob(*task); };
 }
 
 }  // namespace weft::cli

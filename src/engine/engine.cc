@@ -262,13 +262,19 @@ Status Engine::Pass(int64_t wait_ms) {
   }
   Flush();
   for (auto& [id, run] : runs_) run->StartAdmitted();
-  if (std::any_of(runs_.begin(), runs_.end(), [](const auto& r) { return r.second->started_outliving(); })) {
+  // Batch jobs outlive weft: their ids are durable before anything waits.
+  if (std::any_of(runs_.begin(), runs_.end(),
+                  [](const auto& r) { return r.second->started_outliving(); })) {
     s = parts_.meta.Begin();
-    for (auto& [id, run] : runs_) {
-      if (s.ok() && run->started_outliving()) run->RecordStarted();
-    }
-    s = s.ok() ? parts_.meta.Commit() : s;
     if (!s.ok()) return s;
+    for (auto& [id, run] : runs_) {
+      if (run->started_outliving()) run->RecordStarted();
+    }
+    s = parts_.meta.Commit();
+    if (!s.ok()) {
+      parts_.meta.Rollback();
+      return s;
+    }
   }
   for (auto& [id, run] : runs_) {
     if (!run->error().ok()) return run->error();

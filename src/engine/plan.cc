@@ -319,6 +319,14 @@ Result<std::vector<StepPlan>> PlanSteps(const graph::Graph& graph, const ws::Wor
       if (!kept.ok()) return kept;
       for (const std::string& w : plan.env->warnings) warnings->push_back(w);
     }
+    const std::string& docker_args = !step.node->resources.docker_args.empty()
+                                         ? step.node->resources.docker_args
+                                         : c.resources.docker_args;
+    if (!plan.env->image.empty() && !docker_args.empty()) {
+      warnings->push_back(fmt::format("step {}: resources.docker_args ({}) is not passed to podman; "
+                                      "weft sets the container's limits, binds and network itself",
+                                      step.name, docker_args));
+    }
     for (const graph::StepInput& in : step.inputs) {
       if (in.source.kind != graph::ValueSource::Kind::kData) continue;
       std::string path = in.source.local_path;

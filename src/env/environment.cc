@@ -365,7 +365,7 @@ Result<std::shared_ptr<const ResolvedEnvironment>> Environments::ResolveContaine
   std::string cache_key = "container\n" + env.image + "\n" + env.build_path;
   for (const std::string& req : env.packages) cache_key += "\n" + req;
   if (auto it = cache_.find(cache_key); it != cache_.end()) return it->second;
-  Result<std::string> conf = read_only_ ? Result<std::string>(ws_.dir + "/containers.conf")
+  Result<std::string> conf = read_only_ ? Result<std::string>(exec::ContainersConfPath(ws_.dir))
                                         : exec::WriteContainersConf(ws_.dir);
   if (!conf.ok()) return conf.status();
   ResolvedEnvironment r;

@@ -1,6 +1,8 @@
 #include "exec/podman.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cstring>
 #include <fstream>
 
 #include <fmt/format.h>
@@ -36,7 +38,7 @@ std::string Said(const Result<CommandOutput>& r) {
 }  // namespace
 
 Result<std::string> WriteContainersConf(const std::string& dir) {
-  std::string path = dir + "/containers.conf";
+  std::string path = ContainersConfPath(dir);
   Result<std::string> have = ReadFileCapped(path, 1 << 16);
   if (have.ok() && *have == kConf) return path;
   Status s = WriteFileAtomic(path, kConf);
@@ -45,6 +47,12 @@ Result<std::string> WriteContainersConf(const std::string& dir) {
 }
 
 Result<std::string> ImageId(const std::string& conf, const std::string& image) {
+  // A reference, never an option: [registry[:port]/]name[:tag][@digest].
+  bool valid = !image.empty() && std::isalnum(static_cast<unsigned char>(image[0])) &&
+               std::all_of(image.begin(), image.end(), [](char c) {
+                 return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("._-/:@", c);
+               });
+  if (!valid) return Status::Invalid(fmt::format("`{}` is not an image reference", image));
   Result<CommandOutput> r = Podman(conf, {"image", "inspect", "--format", "{{.Id}}", image});
   if (!r.ok()) {
     return Status::Invalid(fmt::format("cannot run podman ({}): install the Debian packages podman "

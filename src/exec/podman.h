@@ -14,8 +14,9 @@
 
 namespace weft::exec {
 
-// Writes (when missing or different) the containers.conf weft runs podman with, in folder `dir`;
-// returns its path.
+// Where the containers.conf weft runs podman with is, in the workspace folder `dir`.
+inline std::string ContainersConfPath(const std::string& dir) { return dir + "/containers.conf"; }
+// Writes it (when missing or different); returns its path.
 Result<std::string> WriteContainersConf(const std::string& dir);
 
 // The id of a local image (`podman image inspect`), or NotFound saying how to make it present: no

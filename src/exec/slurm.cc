@@ -171,12 +171,16 @@ Result<uint64_t> SlurmExecutor::Submit(const LaunchSpec& given) {
     spec.command = setup + spec.command;
   }
   if (!options_.sandbox) spec.sandbox.reset();
-  std::string spec_path = dir + "/slurm.json";
   std::string script = dir + "/slurm.sh";
   ::unlink((dir + "/slurm.status").c_str());
-  Status s = WriteFileAtomic(spec_path, LaunchSpecToJson(spec).Dump(-1), 0600);
-  // The script only runs its arguments: paths and values never become shell syntax.
-  if (s.ok()) s = WriteFileAtomic(script, "#!/bin/bash\nexec \"$@\"\n", 0755);
+  // The batch script runs its arguments (`weft slurm-job`) with the job's description as their
+  // input: one line of JSON in a quoted here-document, which the shell passes on as it is (its
+  // one line starts with `{`, so it never ends the document early). Slurm keeps the script in its
+  // own state, so a requeued job reads the same description: nothing the step can write.
+  Status s = WriteFileAtomic(script,
+                             "#!/bin/bash\nexec \"$@\" <<'WEFT_JOB'\n" +
+                                 LaunchSpecToJson(spec).Dump(-1) + "\nWEFT_JOB\n",
+                             0600);
   if (!s.ok()) return Status(s.code(), fmt::format("step {}: {}", spec.step, s.message()));
 
   std::vector<std::string> argv = {"sbatch", "--parsable", "--job-name=" + JobName(spec),
@@ -201,12 +205,12 @@ Result<uint64_t> SlurmExecutor::Submit(const LaunchSpec& given) {
     argv.push_back(fmt::format("--time={}", (ms + 59'999) / 60'000));
   }
   argv.insert(argv.end(), options_.sbatch_args.begin(), options_.sbatch_args.end());
-  argv.insert(argv.end(), {script, options_.weft, "slurm-job", spec_path});
+  argv.insert(argv.end(), {script, options_.weft, "slurm-job"});
   Result<CommandOutput> r = RunCommand(argv);
+  ::unlink(script.c_str());  // (sbatch has read it; it holds the step's environment)
   std::string id = r.ok() ? Trim(r->out.substr(0, r->out.find(';'))) : "";
   if (!r.ok() || r->exit_code != 0 || id.empty() ||
       id.find_first_not_of("0123456789_") != std::string::npos) {
-    ::unlink(spec_path.c_str());
     return Status::Invalid(fmt::format("step {}: compute `{}` (slurm) refused the job: {}", spec.step,
                                        name_, Said(r)));
   }
@@ -313,7 +317,6 @@ std::vector<JobEnd> SlurmExecutor::AskSlurm() {
       end.message = fmt::format("compute `{}` (slurm) cannot run job {}: it pends for {} (the "
                                 "request exceeds what the partition allows), so it was cancelled",
                                 name_, job.slurm_id, state.substr(6));
-      ::unlink((job.dir + "/slurm.json").c_str());
       ended.push_back(end);
       it = jobs_.erase(it);
       continue;
@@ -365,7 +368,6 @@ std::vector<JobEnd> SlurmExecutor::AskSlurm() {
       }
     }
     end->handle = it->first;
-    ::unlink((job.dir + "/slurm.json").c_str());
     ended.push_back(*end);
     it = jobs_.erase(it);
   }
@@ -386,7 +388,6 @@ std::vector<JobEnd> SlurmExecutor::Wait(int64_t timeout_ms) {
         continue;
       }
       end->handle = it->first;
-      ::unlink((it->second.dir + "/slurm.json").c_str());
       ended.push_back(*end);
       it = jobs_.erase(it);
     }

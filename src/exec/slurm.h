@@ -2,7 +2,7 @@
 // workspace folder.
 //
 // weft, its database and its scheduling stay on this host; a node only runs the job. The batch
-// job runs `weft slurm-job SPEC` (RunSlurmJob below), which runs the step exactly as the local
+// job runs `weft slurm-job` (RunSlurmJob below), which runs the step exactly as the local
 // executor would on that node (same sandbox, same process tracking, same timeout), then writes
 // how it ended into the attempt folder (`slurm.status`) before the job ends. That file is the first
 // source of a job's end: clusters forget finished jobs after MinJobAge and often have no
@@ -15,10 +15,11 @@
 //   anything else                 failed, naming Slurm's state and the job's own output
 // Jobs outlive weft: `weft resume` re-attaches to them by job id (Adopt).
 //
-// The attempt folder holds, besides what every attempt has: `slurm.sh` (the batch script: it only
-// execs its arguments, so no value ever becomes shell syntax), `slurm.json` (the LaunchSpec, mode
-// 0600: it holds the step's environment; removed when the job is collected), `slurm.out` (what the
-// job itself printed, before and after the step) and `slurm.status`.
+// The batch script holds the job's description (the LaunchSpec, with the step's environment) as a
+// here-document of `weft slurm-job`: Slurm keeps it in its own state, so the step can never change
+// what a requeued job runs, and weft removes its copy once sbatch has read it. The attempt folder
+// holds, besides what every attempt has, `slurm.out` (what the job itself printed, before and
+// after the step) and `slurm.status`.
 #pragma once
 
 #include <map>
@@ -91,14 +92,15 @@ class SlurmExecutor : public Executor {
   int64_t next_query_ms_ = 0;
 };
 
-// The job's side, run by `weft slurm-job SPEC` inside the batch job: runs the LaunchSpec in SPEC on
-// this node with the local executor (the step's environment plus Slurm's variables for the job:
-// SLURM_*, the GPUs Slurm gave it), writes `slurm.status` beside SPEC, and returns the step's exit
-// code. A distributed step runs one task per process (srun), each told its rank by Slurm's own
+// The job's side, run by `weft slurm-job` inside the batch job, with the job's description (JSON)
+// as its standard input: runs the LaunchSpec on this node with the local executor (the step's
+// environment plus Slurm's variables for the job: SLURM_*, the GPUs Slurm gave it), writes
+// `slurm.status` into the attempt folder, and returns the step's exit code. A distributed step
+// runs one task per process (srun, each given the description), each told its rank by Slurm's own
 // variables (RANK from SLURM_PROCID, MASTER_ADDR from the job's first node).
-int RunSlurmJob(const std::string& spec_path, bool task);
+int RunSlurmJob(bool task);
 
-// A LaunchSpec as the job reads it (slurm.json), and back.
+// A LaunchSpec as the job reads it, and back.
 Json LaunchSpecToJson(const LaunchSpec& spec);
 Result<LaunchSpec> LaunchSpecFromJson(const Json& json);
 

@@ -1,4 +1,4 @@
-// The Slurm executor, the job's side: `weft slurm-job SPEC` inside the batch job (exec/slurm.h).
+// The Slurm executor, the job's side: `weft slurm-job` inside the batch job (exec/slurm.h).
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -159,12 +160,14 @@ Outcome RunHere(const LaunchSpec& spec) {
   }
 }
 
-// A distributed step: one task per process, started by srun on the job's nodes.
-Outcome RunTasks(const std::string& spec_path) {
+// A distributed step: one task per process, started by srun on the job's nodes, each given the
+// job's description as its input.
+Outcome RunTasks(const std::string& spec_json) {
   Outcome o;
-  Result<CommandOutput> r = RunCommand({"srun", "--kill-on-bad-exit=1", "--export=ALL",
+  Result<CommandOutput> r = RunCommand({"srun", "--kill-on-bad-exit=1", "--export=ALL", "--input=all",
                                         std::filesystem::read_symlink("/proc/self/exe").string(),
-                                        "slurm-job", "--task", spec_path});
+                                        "slurm-job", "--task"},
+                                       {}, spec_json);
   if (!r.ok()) {
     o.reason = "failed_to_start";
     o.exit_code = 127;
@@ -254,43 +257,39 @@ Result<LaunchSpec> LaunchSpecFromJson(const Json& j) {
   return s;
 }
 
-int RunSlurmJob(const std::string& spec_path, bool task) {
+int RunSlurmJob(bool task) {
   auto started = std::chrono::steady_clock::now();
   InstallInterruptHandlers();
-  std::string dir = DirName(spec_path);
-  Result<std::string> text = ReadFileCapped(spec_path, 64 << 20);
-  std::optional<Json> json = text.ok() ? Json::Parse(*text) : std::nullopt;
-  Result<LaunchSpec> spec = json ? LaunchSpecFromJson(*json)
-                                 : Result<LaunchSpec>(Status::Invalid(
-                                       text.ok() ? "not JSON" : text.status().message()));
+  // The batch script's here-document, or srun's copy of it.
+  std::string text(std::istreambuf_iterator<char>(std::cin), {});
+  std::optional<Json> json = Json::Parse(text);
+  Result<LaunchSpec> spec = json ? LaunchSpecFromJson(*json) : Result<LaunchSpec>(Status::Invalid("not JSON"));
+  if (!spec.ok()) {  // nowhere to write a status: say it where the job's output goes
+    std::fprintf(stderr, "weft slurm-job: cannot read the job's description: %s\n",
+                 spec.status().message().c_str());
+    return 127;
+  }
+  std::string dir = DirName(spec->log_path);
   if (!task) ::unlink((dir + "/slurm.status").c_str());  // a requeued job's earlier word
-  Outcome o;
-  if (!spec.ok()) {
-    o.reason = "failed_to_start";
-    o.exit_code = 127;
-    o.message = fmt::format("weft's job helper cannot read {}: {}", spec_path, spec.status().message());
-  } else {
-    for (char** e = environ; *e != nullptr; ++e) {
-      std::string kv = *e;
-      std::string name = kv.substr(0, kv.find('='));
-      if (FromSlurm(name)) SetVar(spec->env, name, kv.substr(name.size() + 1));
-    }
-    // Its own cgroups on the node, apart from those of the weft that submitted it (which, on a
-    // host that is also a node, stops its run's local group when it settles the run).
-    spec->group += "-slurm" + Env("SLURM_JOB_ID");
-    if (task) {
-      RankFromSlurm(*spec);
-      spec->name += "-" + Env("SLURM_PROCID");
-      spec->script_path += "." + Env("SLURM_PROCID");  // each task writes its own copy
-      o = RunHere(*spec);
-      return o.exit_code;  // the batch step records the job's end
-    }
-    o = spec->distribution.type.empty() ? RunHere(*spec) : RunTasks(spec_path);
-    auto [oom, limit_mb] = OutOfMemory();
-    if (oom && o.exit_code != 0 && o.reason == "exited") {
-      o.message = limit_mb > 0 ? fmt::format("killed by Slurm: out of memory ({} MB)", limit_mb)
-                               : "killed by Slurm: out of memory";
-    }
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string kv = *e;
+    std::string name = kv.substr(0, kv.find('='));
+    if (FromSlurm(name)) SetVar(spec->env, name, kv.substr(name.size() + 1));
+  }
+  // Its own cgroups on the node, apart from those of the weft that submitted it (which, on a host
+  // that is also a node, stops its run's local group when it settles the run).
+  spec->group += "-slurm" + Env("SLURM_JOB_ID");
+  if (task) {
+    RankFromSlurm(*spec);
+    spec->name += "-" + Env("SLURM_PROCID");
+    spec->script_path += "." + Env("SLURM_PROCID");  // each task writes its own copy
+    return RunHere(*spec).exit_code;                 // the batch step records the job's end
+  }
+  Outcome o = spec->distribution.type.empty() ? RunHere(*spec) : RunTasks(text);
+  auto [oom, limit_mb] = OutOfMemory();
+  if (oom && o.exit_code != 0 && o.reason == "exited") {
+    o.message = limit_mb > 0 ? fmt::format("killed by Slurm: out of memory ({} MB)", limit_mb)
+                             : "killed by Slurm: out of memory";
   }
   rusage usage{};
   ::getrusage(RUSAGE_CHILDREN, &usage);

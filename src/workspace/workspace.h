@@ -4,7 +4,9 @@
 //   .weft/store/         content-addressed objects
 //   .weft/runs/<run>/<step index>.<attempt>/   a step attempt: log, working folder, staged outputs
 //   .weft/envs/<id>/bin  the `python` each environment puts first on PATH
-//   .weft/config.yaml    optional settings (docs/runs.md: resources, environments, datastores)
+//   .weft/config.yaml    optional settings (docs/runs.md: resources, environments, datastores;
+//                        docs/compute.md: compute targets, containers)
+//   .weft/containers.conf  podman's configuration for steps in containers (exec/podman.h)
 //
 // Found like git: the nearest `.weft` folder above the current one, else created there; or named
 // with --workspace DIR or WEFT_WORKSPACE.
