@@ -320,6 +320,38 @@ jobs:
   EXPECT_EQ(StepOf(Show(), "score")["target"], "cpu-cluster");
 }
 
+// A node lost under a running job: Slurm requeues it (same job id), it runs again, and the step
+// succeeds without using a retry (it has none). Downing the cluster's one node stops every other
+// job too, so this test runs alone, in the slow tier.
+TEST_F(SlurmTest, SlowTierAJobWhoseNodeFailedIsRequeuedWithoutUsingARetry) {
+  Configure();
+  dir_.Write("p.yml", std::string(R"(
+type: command
+compute: azureml:cpu-cluster
+command: >-
+  echo "run ${SLURM_RESTART_COUNT:-0} of job $SLURM_JOB_ID" >> "$TEST_DIR/runs";
+  if [ -z "$SLURM_RESTART_COUNT" ]; then sleep 60; fi
+)") + kEnv);
+  pid_t run = Start({"run", "p.yml"}, dir_.path() + "/runs", dir_.path() + "/run.log");
+  ASSERT_TRUE(fs::exists(dir_.path() + "/runs"));
+  auto node = [](const char* state) {
+    return testing::Run({"/usr/bin/scontrol", "update", "nodename=localhost",
+                         std::string("state=") + state, "reason=weft-test"}, "/");
+  };
+  ASSERT_EQ(node("down").exit_code, 0);
+  // (The test cluster returns a node to service as soon as its slurmd registers again: resuming
+  // it may find it up already. Slurm starts a requeued job again after a delay of its own.)
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  node("resume");
+  EXPECT_EQ(Wait(run), 0) << Read(dir_.path() + "/run.log");
+  std::string runs = Read(dir_.path() + "/runs");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(runs, m, std::regex("run 0 of job (\\d+)\nrun 1 of job (\\d+)\n"))) << runs;
+  EXPECT_EQ(m[1], m[2]) << "the same job, requeued";
+  nlohmann::json step = StepOf(Show(), "main");
+  EXPECT_EQ(step["status"], "succeeded") << step.dump();
+}
+
 // What the cluster refuses is said before or as the step starts, naming it.
 TEST_F(SlurmTest, WhatTheClusterCannotDoIsAClearError) {
   dir_.Write(".weft/config.yaml", "computes:\n  cpu-cluster: {type: slurm, partition: nosuch}\n");

@@ -332,12 +332,12 @@ std::vector<JobEnd> SlurmExecutor::AskSlurm() {
     if (outside && !state.empty()) end.reset();
     if (!end && (state == "NODE_FAIL" || state == "PREEMPTED") && !job.canceled &&
         job.requeues < kMaxRequeues) {
-      Result<CommandOutput> rq = RunCommand({"scontrol", "requeue", job.slurm_id});
-      if (rq.ok() && rq->exit_code == 0) {
-        ++job.requeues;
-        ++it;
-        continue;
-      }
+      // Slurm requeues such jobs itself (--requeue) unless the cluster says not to: ask it to, and
+      // look again (a job already pending again refuses, which is as good).
+      (void)RunCommand({"scontrol", "requeue", job.slurm_id});
+      ++job.requeues;
+      ++it;
+      continue;
     }
     if (!end) {
       end.emplace();
