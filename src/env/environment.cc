@@ -1,8 +1,5 @@
 #include "env/environment.h"
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <sys/stat.h>

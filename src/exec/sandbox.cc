@@ -1,16 +1,12 @@
 #include "exec/sandbox.h"
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 
 #include <fmt/format.h>
 
-extern char** environ;
+#include "base/command.h"
 
 namespace weft::exec {
 namespace {
@@ -59,22 +55,8 @@ Status CheckBubblewrap(bool sandbox, bool pid_namespace) {
     Mounts probe;
     probe.read_only = {"/"};
     std::vector<std::string> argv = BubblewrapArgv(sandbox ? &probe : nullptr, pid_namespace, {"/bin/true"});
-    std::vector<char*> args;
-    for (std::string& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-    pid_t pid = 0;
-    int rc = posix_spawn(&pid, kBwrap, &fa, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    int status = 0;
-    if (rc == 0) {
-      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-      }
-    }
-    if (rc != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    Result<CommandOutput> ran = RunCommand(argv);
+    if (!ran.ok() || ran->exit_code != 0) {
       result = Status::Invalid(fmt::format(
           "bubblewrap cannot make namespaces on this machine (it needs root or unprivileged user "
           "namespaces); {}",
