@@ -29,14 +29,6 @@ class ContainerTest : public WeftTest {
   static constexpr const char* kHostEnv = "environment: {name: host-env, image: python:3.11}\n";
   static constexpr const char* kEnvImage =
       "environment: {image: mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04}\n";
-  nlohmann::json StepOf(const std::string& name) {
-    ProcessResult r = Weft({"show", "last", "--json"});
-    nlohmann::json show = nlohmann::json::parse(r.out);  // (alive while the loop reads it)
-    for (const auto& s : show["steps"]) {
-      if (s["name"] == name) return s;
-    }
-    return {};
-  }
 };
 
 // A step in a container: it sees the image's files (no compiler in a minbase image, though this
@@ -194,7 +186,7 @@ jobs:
   ProcessResult r = Weft({"run", "p.yml"});
   ASSERT_EQ(r.exit_code, 0) << r.err << Weft({"logs", "last", "cluster"}).out;
   EXPECT_EQ(OutputText("contained.out"), "42\n");
-  EXPECT_EQ(StepOf("cluster")["job"].get<std::string>().rfind("slurm:", 0), 0u);
+  EXPECT_EQ(StepJson("cluster")["job"].get<std::string>().rfind("slurm:", 0), 0u);
   ASSERT_EQ(Weft({"run", "p.yml"}).exit_code, 0);
   EXPECT_EQ(Statuses(), (std::map<std::string, std::string>{
                             {"host", "reused"}, {"cluster", "reused"}, {"contained", "reused"}}));

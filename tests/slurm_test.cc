@@ -31,20 +31,9 @@ class SlurmTest : public WeftTest {
     dir_.Write(".weft/config.yaml", "computes:\n"
                                     "  cpu-cluster: {type: slurm, partition: debug" + extra + "}\n");
   }
-  // `squeue`/`sacct` lines for the jobs of this test's workspace (named after its runs).
+  // The state squeue gives job `id`.
   static std::string Squeue(const std::string& id) {
     return testing::Run({"/usr/bin/squeue", "--noheader", "--states=all", "--format=%T", "--jobs=" + id}, "/").out;
-  }
-  nlohmann::json Show() {
-    ProcessResult r = Weft({"show", "last", "--json"});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    return nlohmann::json::parse(r.out);
-  }
-  static nlohmann::json StepOf(const nlohmann::json& show, const std::string& name) {
-    for (const auto& s : show["steps"]) {
-      if (s["name"] == name) return s;
-    }
-    return {};
   }
 };
 
@@ -80,13 +69,13 @@ jobs:
   std::smatch m;
   ASSERT_TRUE(std::regex_search(log.out, m, std::regex("job=(\\d+) cpus=2 mem=300"))) << log.out;
   std::string job = m[1];
-  nlohmann::json make = StepOf(Show(), "make");
+  nlohmann::json make = StepJson("make");
   EXPECT_EQ(make["target"], "cpu-cluster") << make.dump();
   EXPECT_EQ(make["job"], "slurm:" + job) << make.dump();
   ASSERT_TRUE(make.contains("slurm")) << make.dump();
   EXPECT_EQ(make["slurm"]["node"].get<std::string>().empty(), false) << make.dump();
   EXPECT_EQ(make["slurm"]["state"], "COMPLETED") << make.dump();
-  EXPECT_EQ(StepOf(Show(), "double")["target"], "local");
+  EXPECT_EQ(StepJson("double")["target"], "local");
   ProcessResult text = Weft({"show", "last"});
   EXPECT_NE(text.out.find("slurm job " + job), std::string::npos) << text.out;
 
@@ -138,7 +127,7 @@ command: echo about to fail; exit 3
 )") + kEnv);
   ProcessResult failed = Weft({"run", "fail.yml"});
   EXPECT_EQ(failed.exit_code, 1);
-  nlohmann::json step = StepOf(Show(), "main");
+  nlohmann::json step = StepJson("main");
   EXPECT_EQ(step["status"], "failed");
   EXPECT_NE(step["message"].get<std::string>().find("exit code 3"), std::string::npos) << step.dump();
   EXPECT_NE(Weft({"logs", "last", "main"}).out.find("about to fail"), std::string::npos);
@@ -151,7 +140,7 @@ resources: {properties: {weft.memory: 200MB}}
 )y") + kEnv);
   ProcessResult oom = Weft({"run", "oom.yml"});
   EXPECT_EQ(oom.exit_code, 1) << oom.err;
-  step = StepOf(Show(), "main");
+  step = StepJson("main");
   EXPECT_EQ(step["status"], "failed");
   EXPECT_NE(step["message"].get<std::string>().find("killed by Slurm: out of memory (200 MB)"),
             std::string::npos)
@@ -167,7 +156,7 @@ resources: {properties: {weft.retries: 1, weft.retry_delay: 0}}
 )") + kEnv);
   ProcessResult slow = Weft({"run", "slow.yml"});
   EXPECT_EQ(slow.exit_code, 1);
-  EXPECT_EQ(StepOf(Show(), "main")["status"], "timed_out");
+  EXPECT_EQ(StepJson("main")["status"], "timed_out");
   EXPECT_EQ(Read(dir_.path() + "/attempts"), "attempt\nattempt\n");
 }
 
@@ -186,7 +175,7 @@ resources: {properties: {weft.retries: 2}}
   ASSERT_FALSE(job.empty());
   ASSERT_EQ(testing::Run({"/usr/bin/scancel", job}, "/").exit_code, 0);
   EXPECT_EQ(Wait(run), 1) << Read(dir_.path() + "/run.log");
-  nlohmann::json step = StepOf(Show(), "main");
+  nlohmann::json step = StepJson("main");
   EXPECT_EQ(step["status"], "failed");
   EXPECT_NE(step["message"].get<std::string>().find("cancelled outside weft"), std::string::npos)
       << step.dump();
@@ -205,7 +194,7 @@ command: echo $SLURM_JOB_ID > "$TEST_DIR/job"; sleep 60
   job = job.substr(0, job.find('\n'));
   ::kill(run, SIGINT);
   EXPECT_EQ(Wait(run), 130) << Read(dir_.path() + "/run.log");
-  EXPECT_EQ(StepOf(Show(), "main")["status"], "canceled");
+  EXPECT_EQ(StepJson("main")["status"], "canceled");
   std::string state;
   for (int i = 0; i < 100; ++i) {
     state = Squeue(job);
@@ -317,7 +306,7 @@ jobs:
   }
   EXPECT_EQ(files.size(), 40u);
   EXPECT_GE(jobs.size(), 1u);
-  EXPECT_EQ(StepOf(Show(), "score")["target"], "cpu-cluster");
+  EXPECT_EQ(StepJson("score")["target"], "cpu-cluster");
 }
 
 // A node lost under a running job: Slurm requeues it (same job id), it runs again, and the step
@@ -348,7 +337,7 @@ command: >-
   std::smatch m;
   ASSERT_TRUE(std::regex_search(runs, m, std::regex("run 0 of job (\\d+)\nrun 1 of job (\\d+)\n"))) << runs;
   EXPECT_EQ(m[1], m[2]) << "the same job, requeued";
-  nlohmann::json step = StepOf(Show(), "main");
+  nlohmann::json step = StepJson("main");
   EXPECT_EQ(step["status"], "succeeded") << step.dump();
 }
 
@@ -367,7 +356,7 @@ command: "true"
   Configure(", sbatch_args: [--nodes=5]");
   ProcessResult refused = Weft({"run", "p.yml"});
   EXPECT_EQ(refused.exit_code, 1) << refused.err;
-  nlohmann::json step = StepOf(Show(), "main");
+  nlohmann::json step = StepJson("main");
   EXPECT_NE(step["message"].get<std::string>().find("cannot run job"), std::string::npos) << step.dump();
   EXPECT_NE(step["message"].get<std::string>().find("pends for Partition"), std::string::npos) << step.dump();
 }

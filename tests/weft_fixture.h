@@ -51,6 +51,16 @@ class WeftTest : public ::testing::Test {
     }
     return out;
   }
+  // Step `name` of the last run, as `weft show --json` gives it (null when it has none).
+  nlohmann::json StepJson(const std::string& name) {
+    ProcessResult r = Weft({"show", "last", "--json"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    nlohmann::json show = nlohmann::json::parse(r.out);
+    for (const auto& s : show["steps"]) {
+      if (s["name"] == name) return s;
+    }
+    return {};
+  }
   // Starts `weft ARGS...` in the test's folder without waiting (output to `log`, else discarded),
   // then waits up to 10 s for the file `marker` (which a step creates), if one is given.
   pid_t Start(const std::vector<std::string>& args, const std::string& marker,

@@ -1,4 +1,5 @@
-// Wall-clock time, as weft records it (run and step times, hash-cache stamps, asset creation).
+// Wall-clock time, as weft records it (run and step times, hash-cache stamps, asset creation),
+// and the monotonic clock executors time jobs by.
 #pragma once
 
 #include <chrono>
@@ -10,6 +11,13 @@ namespace weft {
 inline int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Milliseconds on the monotonic clock: for timeouts and polling intervals only (never recorded).
+inline int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <string_view>
@@ -17,6 +18,15 @@
 extern char** environ;
 
 namespace weft {
+
+std::string FailureText(const Result<CommandOutput>& r) {
+  if (!r.ok()) return r.status().message();
+  std::string text = r->err.empty() ? r->out : r->err;
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+  text.erase(0, std::min(text.size(), text.find_first_not_of(" \n")));
+  std::replace(text.begin(), text.end(), '\n', ' ');
+  return text.empty() ? fmt::format("exit code {}", r->exit_code) : text;
+}
 
 Result<CommandOutput> RunCommand(const std::vector<std::string>& argv,
                                  const std::vector<std::string>& extra_env, const std::string& input) {

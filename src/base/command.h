@@ -17,6 +17,10 @@ struct CommandOutput {
   std::string err;
 };
 
+// What a program said when it failed, in one line: its stderr, else its stdout, else its exit
+// code; or why it could not be started.
+std::string FailureText(const Result<CommandOutput>& r);
+
 // Runs `argv` (argv[0] found on PATH when it holds no slash) to its end, with weft's environment
 // plus `extra_env` ("NAME=value", replacing weft's of the same name), and `input` as its standard
 // input. Fails only when it could not be started; a non-zero exit is the caller's to judge.

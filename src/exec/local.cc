@@ -20,6 +20,7 @@
 
 #include <fmt/format.h>
 
+#include "base/clock.h"
 #include "base/fs.h"
 #include "base/interrupt.h"
 #include "base/os.h"
@@ -29,12 +30,6 @@
 
 namespace weft::exec {
 namespace {
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 // Linux gives a program's arguments and environment a quarter of its stack limit, but never more
 // than 6 MiB whatever the limit (fs/exec.c).
@@ -231,7 +226,7 @@ LocalExecutor::~LocalExecutor() {
   // A job is over once its cgroup is empty, which can come a moment before its last processes
   // (orphans reparented to weft, the subreaper) are zombies to reap. Reap them before leaving, so
   // nothing weft started is left for whatever reaps this machine's orphans.
-  for (int64_t until = NowMs() + 1000; NowMs() < until;) {
+  for (int64_t until = SteadyMs() + 1000; SteadyMs() < until;) {
     pid_t pid = ::waitpid(-1, nullptr, WNOHANG);
     if (pid < 0) break;  // no child left
     if (pid == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -354,7 +349,7 @@ Result<uint64_t> LocalExecutor::Submit(const LaunchSpec& spec) {
     return failed;
   }
   job->start_time = RealOs().ProcessStartTime(job->pgid);
-  if (spec.timeout_ms > 0) job->deadline_ms = NowMs() + spec.timeout_ms;
+  if (spec.timeout_ms > 0) job->deadline_ms = SteadyMs() + spec.timeout_ms;
   uint64_t handle = next_handle_++;
   jobs_[handle] = std::move(job);
   return handle;
@@ -435,7 +430,7 @@ void LocalExecutor::Signal(Job& job, int sig) {
   } else {
     ::kill(-job.pgid, sig);
   }
-  if (sig == SIGTERM && job.kill_at_ms == 0) job.kill_at_ms = NowMs() + job.spec.kill_grace_ms;
+  if (sig == SIGTERM && job.kill_at_ms == 0) job.kill_at_ms = SteadyMs() + job.spec.kill_grace_ms;
 }
 
 void LocalExecutor::Cancel(uint64_t handle, bool now) {
@@ -471,12 +466,12 @@ bool LocalExecutor::Over(const Job& job) const {
 }
 
 std::vector<JobEnd> LocalExecutor::Wait(int64_t timeout_ms) {
-  int64_t until = NowMs() + timeout_ms;
+  int64_t until = SteadyMs() + timeout_ms;
   std::vector<JobEnd> ended;
   bool interrupted = DrainInterruptFd();
   while (true) {
     Reap();
-    int64_t now = NowMs();
+    int64_t now = SteadyMs();
     int64_t next_wake = until;
     for (auto it = jobs_.begin(); it != jobs_.end();) {
       Job& job = *it->second;

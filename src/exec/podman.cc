@@ -27,14 +27,6 @@ Result<CommandOutput> Podman(const std::string& conf, std::vector<std::string> a
   return RunCommand(args, {"CONTAINERS_CONF=" + conf});
 }
 
-std::string Said(const Result<CommandOutput>& r) {
-  if (!r.ok()) return r.status().message();
-  std::string t = r->err.empty() ? r->out : r->err;
-  while (!t.empty() && (t.back() == '\n' || t.back() == ' ')) t.pop_back();
-  std::replace(t.begin(), t.end(), '\n', ' ');
-  return t;
-}
-
 }  // namespace
 
 Result<std::string> WriteContainersConf(const std::string& dir) {
@@ -79,7 +71,7 @@ Result<std::string> BuildImage(const std::string& conf, const std::string& conte
     out << r->out << r->err;
   }
   if (!r.ok() || r->exit_code != 0) {
-    return Status::Invalid(fmt::format("podman build of {} failed: {}", context, Said(r)));
+    return Status::Invalid(fmt::format("podman build of {} failed: {}", context, FailureText(r)));
   }
   return ImageId(conf, tag);
 }
@@ -90,7 +82,7 @@ Result<std::string> RunInImage(const std::string& conf, const std::string& image
   args.insert(args.end(), argv.begin(), argv.end());
   Result<CommandOutput> r = Podman(conf, args);
   if (!r.ok()) return r.status();
-  if (r->exit_code != 0) return Status::Invalid(Said(r));
+  if (r->exit_code != 0) return Status::Invalid(FailureText(r));
   return r->out;
 }
 

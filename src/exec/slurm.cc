@@ -7,27 +7,19 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <sstream>
 
 #include <fmt/format.h>
 
+#include "base/clock.h"
 #include "base/command.h"
 #include "base/fs.h"
 #include "base/interrupt.h"
 
-extern char** environ;
-
 namespace weft::exec {
 namespace {
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 // How often Slurm is asked about jobs that have not written their status (the files are looked
 // at every pass).
@@ -38,14 +30,6 @@ std::string Trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
   size_t b = s.find_first_not_of(" \n");
   return b == std::string::npos ? std::string() : s.substr(b);
-}
-
-// What a Slurm command said when it failed, in one line.
-std::string Said(const Result<CommandOutput>& r) {
-  if (!r.ok()) return r.status().message();
-  std::string text = Trim(r->err.empty() ? r->out : r->err);
-  std::replace(text.begin(), text.end(), '\n', ' ');
-  return text.empty() ? fmt::format("exit code {}", r->exit_code) : text;
 }
 
 std::string JoinIds(const std::vector<std::string>& ids) {
@@ -123,7 +107,7 @@ Result<std::unique_ptr<SlurmExecutor>> SlurmExecutor::Create(const std::string& 
         "compute `{}` (slurm): the cluster does not answer (sinfo: {}); check that the Slurm "
         "commands are installed here (Debian: slurm-client), that SLURM_CONF names the cluster's "
         "slurm.conf and that slurmctld runs",
-        name, Said(info)));
+        name, FailureText(info)));
   }
   if (!options.partition.empty()) {
     std::vector<std::string> partitions;
@@ -212,7 +196,7 @@ Result<uint64_t> SlurmExecutor::Submit(const LaunchSpec& given) {
   if (!r.ok() || r->exit_code != 0 || id.empty() ||
       id.find_first_not_of("0123456789_") != std::string::npos) {
     return Status::Invalid(fmt::format("step {}: compute `{}` (slurm) refused the job: {}", spec.step,
-                                       name_, Said(r)));
+                                       name_, FailureText(r)));
   }
   return Track(Job{id, dir, spec.step, spec.needs.memory_mb});
 }
@@ -375,7 +359,7 @@ std::vector<JobEnd> SlurmExecutor::AskSlurm() {
 }
 
 std::vector<JobEnd> SlurmExecutor::Wait(int64_t timeout_ms) {
-  int64_t until = NowMs() + timeout_ms;
+  int64_t until = SteadyMs() + timeout_ms;
   bool interrupted = DrainInterruptFd();
   while (true) {
     std::vector<JobEnd> ended;
@@ -391,7 +375,7 @@ std::vector<JobEnd> SlurmExecutor::Wait(int64_t timeout_ms) {
       ended.push_back(*end);
       it = jobs_.erase(it);
     }
-    int64_t now = NowMs();
+    int64_t now = SteadyMs();
     if (!jobs_.empty() && now >= next_query_ms_) {
       next_query_ms_ = now + kQueryEveryMs;
       for (JobEnd& e : AskSlurm()) ended.push_back(e);
