@@ -259,16 +259,17 @@ resources: {instance_count: 1}
   EXPECT_TRUE(std::regex_search(ranks, std::regex("rank 1 of 2 local 1 master localhost:29\\d\\d\\d"))) << ranks;
 }
 
-// A parallel step's instances are Slurm jobs that claim mini-batches from the shared workspace
-// folder: every item is scored once, whichever job claimed it.
-TEST_F(SlurmTest, AParallelStepsInstancesShareTheMiniBatchesThroughTheWorkspace) {
+// A parallel step's instances are the tasks of one Slurm job array, which claim mini-batches from
+// the shared workspace folder: every item is scored once, whichever task claimed it.
+TEST_F(SlurmTest, AParallelStepsInstancesAreOneJobArrayAndShareTheMiniBatches) {
   Configure();
   for (int k = 0; k < 40; ++k) dir_.Write(fmt::format("data/f{:04d}.txt", k), std::to_string(k));
   dir_.Write("src/score.py",
              "import os\n"
              "def init():\n    pass\n\n"
              "def run(mini_batch):\n"
-             "    return [os.path.basename(p) + ' ' + os.environ['SLURM_JOB_ID'] for p in mini_batch]\n");
+             "    task = os.environ['SLURM_ARRAY_JOB_ID'] + '_' + os.environ['SLURM_ARRAY_TASK_ID']\n"
+             "    return [os.path.basename(p) + ' ' + task for p in mini_batch]\n");
   dir_.Write("p.yml", std::string(R"(
 type: pipeline
 jobs:
@@ -281,7 +282,8 @@ jobs:
       scores: {type: uri_folder}
     input_data: ${{inputs.data}}
     mini_batch_size: "4"
-    resources: {instance_count: 2}
+    resources: {instance_count: 3}
+    max_concurrency_per_instance: 2
     task:
       type: run_function
       code: ./src
@@ -298,15 +300,85 @@ jobs:
   ProcessResult r = Weft({"run", "p.yml"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err << Weft({"logs", "last", "score"}).out;
   std::istringstream rows(OutputText("count.rows"));
-  std::set<std::string> files, jobs;
+  std::set<std::string> files, tasks;
   for (std::string line; std::getline(rows, line);) {
     std::string file = line.substr(0, line.find(' '));
     EXPECT_TRUE(files.insert(file).second) << file << " scored twice";
-    jobs.insert(line.substr(line.find(' ') + 1));
+    tasks.insert(line.substr(line.find(' ') + 1));
   }
   EXPECT_EQ(files.size(), 40u);
-  EXPECT_GE(jobs.size(), 1u);
-  EXPECT_EQ(StepJson("score")["target"], "cpu-cluster");
+  nlohmann::json step = StepJson("score");
+  EXPECT_EQ(step["target"], "cpu-cluster");
+  // The instances are tasks 0..2 of one array, each running two workers; the tasks that scored
+  // are among them.
+  ASSERT_EQ(step["jobs"].size(), 6u) << step.dump();
+  std::smatch m;
+  std::string first = step["jobs"][0]["job_id"];
+  ASSERT_TRUE(std::regex_match(first, m, std::regex("slurm:(\\d+)_0"))) << first;
+  std::string array = m[1];
+  for (int k = 0; k < 6; ++k) {
+    EXPECT_EQ(step["jobs"][k]["job_id"], fmt::format("slurm:{}_{}", array, k / 2)) << step.dump();
+  }
+  // Each task asked for its two workers' CPUs.
+  ProcessResult asked = testing::Run({"/usr/bin/scontrol", "show", "job", array + "_1"}, "/");
+  EXPECT_NE(asked.out.find("NumCPUs=2"), std::string::npos) << asked.out;
+  for (const std::string& task : tasks) EXPECT_EQ(task.rfind(array + "_", 0), 0u) << task;
+}
+
+// After kill -9 of weft, a parallel step's array tasks cannot be re-attached to one by one: the
+// next weft stops them, and `weft resume` runs the step again, reusing what finished.
+TEST_F(SlurmTest, ResumeStopsTheArrayTasksAKilledWeftLeftAndRunsTheStepAgain) {
+  Configure();
+  for (int k = 0; k < 6; ++k) dir_.Write(fmt::format("data/f{}.txt", k), std::to_string(k));
+  dir_.Write("src/score.py",
+             "import os, time\n"
+             "def init():\n    pass\n\n"
+             "def run(mini_batch):\n"
+             "    with open(os.environ['TEST_DIR'] + '/tasks', 'a') as f:\n"
+             "        f.write(os.environ['SLURM_ARRAY_JOB_ID'] + '\\n')\n"
+             "    while not os.path.exists(os.environ['TEST_DIR'] + '/go'):\n"
+             "        time.sleep(0.1)\n"
+             "    return [os.path.basename(p) for p in mini_batch]\n");
+  dir_.Write("p.yml", std::string(R"(
+type: pipeline
+jobs:
+  score:
+    type: parallel
+    compute: azureml:cpu-cluster
+    inputs:
+      data: {type: uri_folder, path: ./data}
+    outputs:
+      scores: {type: uri_folder}
+    input_data: ${{inputs.data}}
+    mini_batch_size: "1"
+    resources: {instance_count: 2}
+    task:
+      type: run_function
+      code: ./src
+      entry_script: score.py
+      append_row_to: ${{outputs.scores}}
+      )") + kEnv);
+  pid_t run = Start({"run", "p.yml"}, dir_.path() + "/tasks", dir_.path() + "/run.log");
+  ASSERT_TRUE(fs::exists(dir_.path() + "/tasks")) << Read(dir_.path() + "/run.log");
+  ::kill(run, SIGKILL);
+  Wait(run);
+  std::string first = Read(dir_.path() + "/tasks");
+  first = first.substr(0, first.find('\n'));
+  EXPECT_NE(Squeue(first).find("RUNNING"), std::string::npos) << "the array outlives weft";
+  pid_t resume = Start({"resume", "last"}, "", dir_.path() + "/resume.log");
+  // The killed weft's tasks are stopped, not left to run beside the new ones.
+  std::string state = Squeue(first);
+  for (int i = 0; i < 100 && state.find("RUNNING") != std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    state = Squeue(first);
+  }
+  EXPECT_EQ(state.find("RUNNING"), std::string::npos) << state;
+  EXPECT_NE(state.find("CANCELLED"), std::string::npos) << state;
+  dir_.Write("go", "");
+  ASSERT_EQ(Wait(resume), 0) << Read(dir_.path() + "/resume.log");
+  EXPECT_EQ(StepJson("score")["status"], "succeeded");
+  std::string rows = OutputText("score.scores");
+  for (int k = 0; k < 6; ++k) EXPECT_NE(rows.find(fmt::format("f{}.txt", k)), std::string::npos) << rows;
 }
 
 // A node lost under a running job: Slurm requeues it (same job id), it runs again, and the step

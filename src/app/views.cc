@@ -81,6 +81,7 @@ Result<Json> RunDetailJson(meta::MetaStore& meta, const meta::RunRecord& run,
     for (const meta::JobRecord& j : *jobs) {
       jobs_json.Push(Json::MakeObject()
                          .Set("job", j.job)
+                         .Set("job_id", j.job_id)
                          .Set("status", std::string(meta::Name(j.status)))
                          .Set("attempt", j.attempt)
                          .Set("started_ns", j.started_ns)

@@ -153,8 +153,8 @@ Result<ParallelSettings> ReadParallelSettings(const spec::ParallelComponent& pc,
     }
   }
   int64_t instances = node.resources.instance_count.value_or(pc.resources.instance_count.value_or(1));
-  s.workers = std::max<int64_t>(1, instances) *
-              std::max<int64_t>(1, pc.max_concurrency_per_instance.value_or(per_instance));
+  s.per_instance = std::max<int64_t>(1, pc.max_concurrency_per_instance.value_or(per_instance));
+  s.workers = std::max<int64_t>(1, instances) * s.per_instance;
   return s;
 }
 

@@ -45,7 +45,8 @@ struct ParallelSettings {
   int64_t timeout_s = 60;                   // per run() call
   std::string logging_level = "INFO";
   std::string append_to;  // the output `append_row_to` names; empty: results are dropped
-  int64_t workers = 1;
+  int64_t workers = 1;       // instance_count x per_instance
+  int64_t per_instance = 1;  // max_concurrency_per_instance
   std::string runtime;  // the identity of weft's worker code
   std::vector<std::string> warnings;  // driver arguments weft reads or leaves to the script
 

@@ -177,30 +177,43 @@ Result<exec::Stopped> StopLeftovers(meta::MetaStore& meta, Targets& targets, con
   if (!steps.ok()) return steps.status();
   Result<std::vector<std::pair<std::string, std::string>>> tracked = meta.RunTracking(run.id);
   if (!tracked.ok()) return tracked.status();
-  // What each target tracks of the run, and the jobs that were running there.
-  std::map<std::string, std::pair<std::string, std::vector<std::string>>> by_target;
-  for (const auto& [target, tracking] : *tracked) by_target[target].first = tracking;
+  // What each target tracks of the run, and the jobs that were running there: of one-job steps
+  // and of the instances of parallel steps and sweeps.
+  struct Left {
+    std::string tracking;
+    std::vector<std::string> single, instances;
+  };
+  std::map<std::string, Left> by_target;
+  for (const auto& [target, tracking] : *tracked) by_target[target].tracking = tracking;
   for (const meta::StepRecord& s : *steps) {
     if (s.status != meta::StepStatus::kRunning) continue;
     if (s.jobs <= 1) {
-      if (!s.job.empty()) by_target[s.target].second.push_back(s.job);
+      if (!s.job.empty()) by_target[s.target].single.push_back(s.job);
       continue;
     }
     Result<std::vector<meta::JobRecord>> jobs = meta.Jobs(run.id, s.index);
     if (!jobs.ok()) return jobs.status();
     for (const meta::JobRecord& j : *jobs) {
       if (j.status == meta::StepStatus::kRunning && !j.job_id.empty()) {
-        by_target[j.target].second.push_back(j.job_id);
+        by_target[j.target].instances.push_back(j.job_id);
       }
     }
   }
   exec::Stopped stopped;
-  for (const auto& [name, what] : by_target) {
+  for (auto& [name, what] : by_target) {
     // A target no longer configured: its executor's kind is the default's.
     Result<exec::Executor*> ex = targets.Get(targets.Has(name) ? name : targets.default_target());
     if (!ex.ok()) return ex.status();
-    if (status == meta::RunStatus::kInterrupted && (*ex)->JobsOutliveWeft()) continue;
-    exec::Stopped one = (*ex)->StopRun(what.first, what.second, kGraceMs);
+    // Jobs that outlive weft are left to run for `weft resume` to re-attach to, when it can: a
+    // one-job step's. Instances (of parallel steps and sweeps) are stopped: the step runs again,
+    // reusing the mini-batches that finished.
+    std::vector<std::string> ids = std::move(what.instances);
+    if (status != meta::RunStatus::kInterrupted || !(*ex)->JobsOutliveWeft()) {
+      ids.insert(ids.end(), what.single.begin(), what.single.end());
+    } else if (ids.empty()) {
+      continue;
+    }
+    exec::Stopped one = (*ex)->StopRun(what.tracking, ids, kGraceMs);
     stopped.processes += one.processes;
     stopped.all_gone &= one.all_gone;
   }

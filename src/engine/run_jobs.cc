@@ -243,29 +243,58 @@ Status Run::Launch(uint32_t i, int job, exec::LaunchSpec* spec) {
 void Run::StartAdmitted() {
   std::vector<std::pair<uint32_t, int>> admitted;
   admitted.swap(admitted_);
+  struct Ready {
+    uint32_t i;
+    int job;
+    exec::LaunchSpec spec;
+  };
+  std::vector<Ready> ready;
   for (auto [i, job] : admitted) {
     if (Interrupted() || canceled_) {  // nothing starts after Ctrl-C; the next pass records it
       start_failures_.emplace_back(i, job, Status(Code::kCanceled, "the run was canceled"));
       continue;
     }
     if (!steps_[i].adopt_job.empty() && Adopt(i)) continue;
-    exec::LaunchSpec spec;
-    Status s = Launch(i, job, &spec);
-    exec::Executor& ex = parts_.targets.executor(steps_[i].target);
-    Result<uint64_t> h = s.ok() ? ex.Submit(spec) : Result<uint64_t>(s);
-    if (!h.ok()) {
-      start_failures_.emplace_back(i, job, h.status());
+    Ready r{i, job, {}};
+    if (Status s = Launch(i, job, &r.spec); !s.ok()) {
+      start_failures_.emplace_back(i, job, s);
       continue;
     }
-    JobRun& j = steps_[i].jobs[job];
-    j.handle = *h;
-    j.running = true;
-    // Known now: a job may end before RecordStarted, and its step still names it.
-    j.job_id = ex.JobId(*h);
-    if (single(i)) steps_[i].rec.job = j.job_id;
-    started_outliving_ = started_outliving_ || ex.JobsOutliveWeft();
-    engine_.handles_[{steps_[i].target, *h}] = Engine::JobRef{this, i, job};
-    started_.emplace_back(i, job);
+    ready.push_back(std::move(r));
+  }
+  // The workers of a parallel step admitted together start together: a job array where the
+  // target has them.
+  for (size_t at = 0; at < ready.size();) {
+    uint32_t i = ready[at].i;
+    size_t end = at + 1;
+    while (plans_[i].parallel && end < ready.size() && ready[end].i == i) ++end;
+    exec::Executor& ex = parts_.targets.executor(steps_[i].target);
+    std::vector<Result<uint64_t>> handles;
+    if (end - at == 1) {
+      handles.push_back(ex.Submit(ready[at].spec));
+    } else {
+      std::vector<exec::LaunchSpec> specs;
+      for (size_t k = at; k < end; ++k) specs.push_back(std::move(ready[k].spec));
+      handles = ex.SubmitArray(specs, static_cast<size_t>(plans_[i].parallel->per_instance));
+    }
+    for (size_t k = at; k < end; ++k) {
+      int job = ready[k].job;
+      const Result<uint64_t>& h = handles[k - at];
+      if (!h.ok()) {
+        start_failures_.emplace_back(i, job, h.status());
+        continue;
+      }
+      JobRun& j = steps_[i].jobs[job];
+      j.handle = *h;
+      j.running = true;
+      // Known now: a job may end before RecordStarted, and its step still names it.
+      j.job_id = ex.JobId(*h);
+      if (single(i)) steps_[i].rec.job = j.job_id;
+      started_outliving_ = started_outliving_ || ex.JobsOutliveWeft();
+      engine_.handles_[{steps_[i].target, *h}] = Engine::JobRef{this, i, job};
+      started_.emplace_back(i, job);
+    }
+    at = end;
   }
 }
 

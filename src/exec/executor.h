@@ -101,6 +101,15 @@ class Executor {
 
   virtual Capacity capacity() const = 0;
   virtual Result<uint64_t> Submit(const LaunchSpec& spec) = 0;
+  // Starts a parallel step's workers together (same command and needs, each its own folder), as
+  // one unit where the target has one: a Slurm job array whose tasks (the step's instances) run
+  // `per_task` workers each. One result per spec, in order. By default, each is submitted alone.
+  virtual std::vector<Result<uint64_t>> SubmitArray(const std::vector<LaunchSpec>& specs,
+                                                    size_t per_task) {
+    std::vector<Result<uint64_t>> out;
+    for (const LaunchSpec& spec : specs) out.push_back(Submit(spec));
+    return out;
+  }
   // The job's durable identity (recorded with the step), as this executor reads it back.
   virtual std::string JobId(uint64_t handle) const = 0;
   // Waits up to `timeout_ms` for jobs to end; returns early when one does, or when an interrupt

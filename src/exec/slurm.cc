@@ -68,9 +68,9 @@ bool Never(const std::string& reason) {
 }
 
 // A job name Slurm shows in squeue: weft's group and job name, in characters it keeps as they are.
-std::string JobName(const LaunchSpec& spec) {
-  std::string name = spec.group.empty() ? "weft" : spec.group;
-  if (!spec.name.empty()) name += "-" + spec.name;
+std::string JobName(const std::string& group, const std::string& job) {
+  std::string name = group.empty() ? "weft" : group;
+  if (!job.empty()) name += "-" + job;
   for (char& c : name) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.' && c != '_') c = '_';
   }
@@ -140,9 +140,8 @@ uint64_t SlurmExecutor::Track(Job job) {
   return handle;
 }
 
-Result<uint64_t> SlurmExecutor::Submit(const LaunchSpec& given) {
+LaunchSpec SlurmExecutor::ForNode(const LaunchSpec& given) const {
   LaunchSpec spec = given;
-  std::string dir = DirName(spec.log_path);
   for (const std::string& name : options_.export_vars) {
     const char* v = ::getenv(name.c_str());
     bool has = std::any_of(spec.env.begin(), spec.env.end(),
@@ -155,21 +154,11 @@ Result<uint64_t> SlurmExecutor::Submit(const LaunchSpec& given) {
     spec.command = setup + spec.command;
   }
   if (!options_.sandbox) spec.sandbox.reset();
-  std::string script = dir + "/slurm.sh";
-  ::unlink((dir + "/slurm.status").c_str());
-  // The batch script runs its arguments (`weft slurm-job`) with the job's description as their
-  // input: one line of JSON in a quoted here-document, which the shell passes on as it is (its
-  // one line starts with `{`, so it never ends the document early). Slurm keeps the script in its
-  // own state, so a requeued job reads the same description: nothing the step can write.
-  Status s = WriteFileAtomic(script,
-                             "#!/bin/bash\nexec \"$@\" <<'WEFT_JOB'\n" +
-                                 LaunchSpecToJson(spec).Dump(-1) + "\nWEFT_JOB\n",
-                             0600);
-  if (!s.ok()) return Status(s.code(), fmt::format("step {}: {}", spec.step, s.message()));
+  return spec;
+}
 
-  std::vector<std::string> argv = {"sbatch", "--parsable", "--job-name=" + JobName(spec),
-                                   "--output=" + OutputPattern(dir + "/slurm.out"), "--open-mode=append",
-                                   "--chdir=" + dir, "--export=NONE", "--requeue"};
+std::vector<std::string> SlurmExecutor::Resources(const LaunchSpec& spec, int64_t copies) const {
+  std::vector<std::string> argv;
   if (!options_.partition.empty()) argv.push_back("--partition=" + options_.partition);
   if (!options_.account.empty()) argv.push_back("--account=" + options_.account);
   if (!options_.qos.empty()) argv.push_back("--qos=" + options_.qos);
@@ -179,26 +168,99 @@ Result<uint64_t> SlurmExecutor::Submit(const LaunchSpec& given) {
     argv.push_back(fmt::format("--nodes={}", d.instances));
     argv.push_back(fmt::format("--ntasks-per-node={}", d.per_instance));
   }
-  argv.push_back(fmt::format("--cpus-per-task={}", std::max<int64_t>(1, spec.needs.cpus / processes)));
+  argv.push_back(fmt::format("--cpus-per-task={}", copies * std::max<int64_t>(1, spec.needs.cpus / processes)));
   if (spec.needs.memory_mb > 0) {  // --mem is per node
-    argv.push_back(fmt::format("--mem={}", std::max<int64_t>(1, spec.needs.memory_mb / d.instances)));
+    argv.push_back(fmt::format("--mem={}", copies * std::max<int64_t>(1, spec.needs.memory_mb / d.instances)));
   }
-  if (spec.needs.gpus > 0) argv.push_back(fmt::format("--gpus={}", spec.needs.gpus));
+  if (spec.needs.gpus > 0) argv.push_back(fmt::format("--gpus={}", copies * spec.needs.gpus));
   if (spec.timeout_ms > 0) {  // weft stops the step on time; Slurm's limit is the backstop
     int64_t ms = spec.timeout_ms + spec.kill_grace_ms + 60'000;
     argv.push_back(fmt::format("--time={}", (ms + 59'999) / 60'000));
   }
   argv.insert(argv.end(), options_.sbatch_args.begin(), options_.sbatch_args.end());
+  return argv;
+}
+
+// The batch script runs its arguments (`weft slurm-job`) with the job's description as their
+// input: one line of JSON in a quoted here-document, which the shell passes on as it is (its one
+// line starts with `{` or `[`, so it never ends the document early). Slurm keeps the script in its
+// own state, so a requeued job reads the same description: nothing the step can write.
+Result<std::string> SlurmExecutor::Sbatch(const std::string& step, const std::string& dir,
+                                          const std::string& description,
+                                          std::vector<std::string> argv) {
+  std::string script = dir + "/slurm.sh";
+  Status s = WriteFileAtomic(script, "#!/bin/bash\nexec \"$@\" <<'WEFT_JOB'\n" + description + "\nWEFT_JOB\n",
+                             0600);
+  if (!s.ok()) return Status(s.code(), fmt::format("step {}: {}", step, s.message()));
+  argv.insert(argv.begin(), {"sbatch", "--parsable", "--open-mode=append", "--chdir=" + dir,
+                             "--export=NONE", "--requeue"});
   argv.insert(argv.end(), {script, options_.weft, "slurm-job"});
   Result<CommandOutput> r = RunCommand(argv);
   ::unlink(script.c_str());  // (sbatch has read it; it holds the step's environment)
   std::string id = r.ok() ? Trim(r->out.substr(0, r->out.find(';'))) : "";
   if (!r.ok() || r->exit_code != 0 || id.empty() ||
       id.find_first_not_of("0123456789_") != std::string::npos) {
-    return Status::Invalid(fmt::format("step {}: compute `{}` (slurm) refused the job: {}", spec.step,
-                                       name_, FailureText(r)));
+    return Status::Invalid(fmt::format("step {}: compute `{}` (slurm) refused the job: {}", step, name_,
+                                       FailureText(r)));
   }
-  return Track(Job{id, dir, spec.step, spec.needs.memory_mb});
+  return id;
+}
+
+Result<uint64_t> SlurmExecutor::Submit(const LaunchSpec& given) {
+  LaunchSpec spec = ForNode(given);
+  std::string dir = DirName(spec.log_path);
+  ::unlink((dir + "/slurm.status").c_str());
+  std::vector<std::string> argv = {"--job-name=" + JobName(spec.group, spec.name),
+                                   "--output=" + OutputPattern(dir + "/slurm.out")};
+  for (std::string& a : Resources(spec)) argv.push_back(std::move(a));
+  Result<std::string> id = Sbatch(spec.step, dir, LaunchSpecToJson(spec).Dump(-1), std::move(argv));
+  if (!id.ok()) return id.status();
+  return Track(Job{*id, dir, spec.step, spec.needs.memory_mb});
+}
+
+// One job array: its tasks ask what `per_task` workers together ask, and run them side by side.
+// The workers must ask the same of the cluster and have their attempt folders side by side (in
+// the step's folder, where the tasks' own output goes).
+std::vector<Result<uint64_t>> SlurmExecutor::SubmitArray(const std::vector<LaunchSpec>& given,
+                                                         size_t per_task) {
+  std::vector<LaunchSpec> specs;
+  for (const LaunchSpec& g : given) specs.push_back(ForNode(g));
+  per_task = std::clamp<size_t>(per_task, 1, specs.size());
+  std::vector<std::string> alone = Resources(specs[0]);
+  std::string parent = DirName(DirName(specs[0].log_path));
+  bool alike = true;
+  for (const LaunchSpec& spec : specs) {
+    alike = alike && Resources(spec) == alone && DirName(DirName(spec.log_path)) == parent;
+  }
+  if (!alike) return Executor::SubmitArray(given, per_task);
+  size_t tasks = (specs.size() + per_task - 1) / per_task;
+  Json description = Json::MakeArray();
+  for (size_t t = 0; t < tasks; ++t) {
+    Json workers = Json::MakeArray();
+    for (size_t k = t * per_task; k < std::min(specs.size(), (t + 1) * per_task); ++k) {
+      ::unlink((DirName(specs[k].log_path) + "/slurm.status").c_str());
+      workers.Push(LaunchSpecToJson(specs[k]));
+    }
+    description.Push(std::move(workers));
+  }
+  std::vector<std::string> argv = {
+      fmt::format("--array=0-{}", tasks - 1), "--job-name=" + JobName(specs[0].group, specs[0].step),
+      "--output=" + OutputPattern(parent + "/slurm-") + "%A_%a.out"};
+  for (std::string& a : Resources(specs[0], static_cast<int64_t>(per_task))) argv.push_back(std::move(a));
+  Result<std::string> id = Sbatch(specs[0].step, parent, description.Dump(-1), std::move(argv));
+  std::vector<Result<uint64_t>> out;
+  for (size_t k = 0; k < specs.size(); ++k) {
+    if (!id.ok()) {
+      out.emplace_back(id.status());
+      continue;
+    }
+    std::string task = fmt::format("{}_{}", *id, k / per_task), dir = DirName(specs[k].log_path);
+    // Where `weft logs` and failure messages look for what the job printed.
+    std::error_code ec;
+    std::filesystem::create_symlink(fmt::format("../slurm-{}.out", task), dir + "/slurm.out", ec);
+    out.emplace_back(Track(Job{task, dir, specs[k].step, specs[k].needs.memory_mb}));
+  }
+  return out;
 }
 
 std::string SlurmExecutor::JobId(uint64_t handle) const {
@@ -244,7 +306,7 @@ std::optional<std::map<std::string, std::string>> SlurmStates(const std::vector<
   std::map<std::string, std::string> states;
   if (ids.empty()) return states;
   Result<CommandOutput> q = RunCommand(
-      {"squeue", "--noheader", "--states=all", "--format=%i|%T|%r", "--jobs=" + JoinIds(ids)});
+      {"squeue", "--noheader", "--array", "--states=all", "--format=%i|%T|%r", "--jobs=" + JoinIds(ids)});
   if (q.ok() && q->exit_code == 0) {
     std::istringstream lines(q->out);
     for (std::string line; std::getline(lines, line);) {
@@ -265,7 +327,7 @@ std::optional<std::map<std::string, std::string>> SlurmStates(const std::vector<
   for (const char* source : {"", "-c"}) {
     if (forgotten.empty()) break;
     std::vector<std::string> argv = {"sacct", "--noheader", "--parsable2", "--allocations",
-                                     "--format=JobIDRaw,State", "--jobs=" + JoinIds(forgotten)};
+                                     "--format=JobID,State", "--jobs=" + JoinIds(forgotten)};
     if (*source) argv.push_back(source);
     Result<CommandOutput> a = RunCommand(argv);
     if (!a.ok() || a->exit_code != 0) continue;

@@ -13,7 +13,8 @@
 //   OUT_OF_MEMORY                 failed, "killed by Slurm: out of memory (N MB)" (counts too)
 //   CANCELLED (not by weft)       failed, "cancelled outside weft", not retried
 //   anything else                 failed, naming Slurm's state and the job's own output
-// Jobs outlive weft: `weft resume` re-attaches to them by job id (Adopt).
+// Jobs outlive weft: `weft resume` re-attaches to them by job id (Adopt). A parallel step's workers
+// are one job array (SubmitArray): its task N runs the workers of instance N side by side.
 //
 // The batch script holds the job's description (the LaunchSpec, with the step's environment) as a
 // here-document of `weft slurm-job`: Slurm keeps it in its own state, so the step can never change
@@ -55,6 +56,10 @@ class SlurmExecutor : public Executor {
 
   Capacity capacity() const override;
   Result<uint64_t> Submit(const LaunchSpec& spec) override;
+  // A parallel step's workers: one job array, whose task N runs specs[N * per_task] and the
+  // per_task - 1 after it.
+  std::vector<Result<uint64_t>> SubmitArray(const std::vector<LaunchSpec>& specs,
+                                            size_t per_task) override;
   std::string JobId(uint64_t handle) const override;
   std::vector<JobEnd> Wait(int64_t timeout_ms) override;
   void Cancel(uint64_t handle, bool now = false) override;
@@ -84,6 +89,14 @@ class SlurmExecutor : public Executor {
   // Asks Slurm about jobs that have no status file yet; returns those that ended.
   std::vector<JobEnd> AskSlurm();
   uint64_t Track(Job job);
+  // The spec as the node runs it: this target's setup lines and exported variables added.
+  LaunchSpec ForNode(const LaunchSpec& spec) const;
+  // What sbatch is asked for such a job (`copies` of it at once, for a job array's task):
+  // partition, account, QOS, resources, time, the target's own arguments.
+  std::vector<std::string> Resources(const LaunchSpec& spec, int64_t copies = 1) const;
+  // Submits the batch script that gives `weft slurm-job` its description; returns the job id.
+  Result<std::string> Sbatch(const std::string& step, const std::string& dir,
+                             const std::string& description, std::vector<std::string> argv);
 
   std::string name_;
   SlurmOptions options_;

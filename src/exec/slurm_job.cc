@@ -1,6 +1,11 @@
 // The Slurm executor, the job's side: `weft slurm-job` inside the batch job (exec/slurm.h).
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
 
 #include <algorithm>
 #include <chrono>
@@ -257,12 +262,14 @@ Result<LaunchSpec> LaunchSpecFromJson(const Json& j) {
   return s;
 }
 
-int RunSlurmJob(bool task) {
+namespace {
+
+// Runs the job `json` describes (`text`: its JSON, for srun's tasks) on this node and writes its
+// `slurm.status`; returns the step's exit code. `worker`: which of a job array task's workers it
+// is (-1: the job's only one).
+int RunJob(const std::optional<Json>& json, const std::string& text, bool task, int worker = -1) {
   auto started = std::chrono::steady_clock::now();
   InstallInterruptHandlers();
-  // The batch script's here-document, or srun's copy of it.
-  std::string text(std::istreambuf_iterator<char>(std::cin), {});
-  std::optional<Json> json = Json::Parse(text);
   Result<LaunchSpec> spec = json ? LaunchSpecFromJson(*json) : Result<LaunchSpec>(Status::Invalid("not JSON"));
   if (!spec.ok()) {  // nowhere to write a status: say it where the job's output goes
     std::fprintf(stderr, "weft slurm-job: cannot read the job's description: %s\n",
@@ -278,7 +285,7 @@ int RunSlurmJob(bool task) {
   }
   // Its own cgroups on the node, apart from those of the weft that submitted it (which, on a host
   // that is also a node, stops its run's local group when it settles the run).
-  spec->group += "-slurm" + Env("SLURM_JOB_ID");
+  spec->group += "-slurm" + Env("SLURM_JOB_ID") + (worker >= 0 ? fmt::format("-{}", worker) : "");
   if (task) {
     RankFromSlurm(*spec);
     spec->name += "-" + Env("SLURM_PROCID");
@@ -308,6 +315,57 @@ int RunSlurmJob(bool task) {
   Status w = WriteFileAtomic(dir + "/slurm.status", status.Dump(-1));
   if (!w.ok()) std::fprintf(stderr, "weft slurm-job: %s\n", w.message().c_str());
   return o.exit_code;
+}
+
+// The workers of a job array's task, each in a process of its own that runs it as RunJob runs a
+// job alone (its own status file, its own handling of Slurm's signals); this one waits for them.
+int RunWorkers(const Json::Array& specs) {
+  static constexpr int kSignals[] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP};
+  for (int sig : kSignals) ::signal(sig, SIG_IGN);
+  std::fflush(nullptr);
+  std::vector<pid_t> pids;
+  for (size_t k = 0; k < specs.size(); ++k) {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      for (int sig : kSignals) ::signal(sig, SIG_DFL);
+      int code = RunJob(specs[k], specs[k].Dump(-1), false, static_cast<int>(k));
+      std::fflush(nullptr);
+      ::_exit(code);
+    }
+    if (pid < 0) {
+      std::fprintf(stderr, "weft slurm-job: cannot start a worker: %s\n", std::strerror(errno));
+    } else {
+      pids.push_back(pid);
+    }
+  }
+  int worst = pids.size() == specs.size() ? 0 : 1;
+  for (pid_t pid : pids) {
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    worst = std::max(worst, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+  }
+  return worst;
+}
+
+}  // namespace
+
+int RunSlurmJob(bool task) {
+  // The batch script's here-document, or srun's copy of it.
+  std::string text(std::istreambuf_iterator<char>(std::cin), {});
+  std::optional<Json> json = Json::Parse(text);
+  // A job array's: the tasks' lists of workers, this task's at its index.
+  if (const Json::Array* tasks = json ? json->Items() : nullptr) {
+    std::string index = Env("SLURM_ARRAY_TASK_ID");
+    char* end = nullptr;
+    unsigned long long k = std::strtoull(index.c_str(), &end, 10);
+    const Json* mine = !index.empty() && *end == '\0' && k < tasks->size() ? &(*tasks)[k] : nullptr;
+    const Json::Array* workers = mine != nullptr ? mine->Items() : nullptr;
+    if (workers != nullptr && workers->size() > 1) return RunWorkers(*workers);
+    json = workers != nullptr && workers->size() == 1 ? std::optional<Json>(workers->front()) : std::nullopt;
+    if (json) text = json->Dump(-1);
+  }
+  return RunJob(json, text, task);
 }
 
 std::optional<SlurmJobInfo> ReadSlurmJobInfo(const std::string& attempt_dir) {

@@ -23,6 +23,7 @@ std::vector<std::pair<std::string, Json>> RunSummaryMembers() {
 
 Json RunDetailSchema() {
   Json job = Obj({{"job", Int()},
+                  {"job_id", Str()},
                   {"status", Str()},
                   {"attempt", Int()},
                   {"started_ns", Int()},
