@@ -72,22 +72,26 @@ jobs:
 // docker_args are not passed on, with a warning.
 TEST_F(ContainerTest, LimitsAndVariablesReachTheContainer) {
   Configure();
-  dir_.Write("p.yml", std::string(R"(
+  dir_.Write("p.yml", std::string(R"y(
 type: command
 command: >-
   cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory.max 2>/dev/null;
-  echo "value [$TRICKY]"
+  echo "value [$TRICKY] [$FROM_DOCKER]"; echo "nofile $(ulimit -n)"
 environment_variables:
   TRICKY: "a b; $(echo no) 'q' \"d\""
-resources: {docker_args: --privileged, properties: {weft.memory: 300MB}}
-)") + kEnvImage);
+resources:
+  docker_args: --privileged --ulimit nofile=1000:1000 -e "FROM_DOCKER=x y"
+  properties: {weft.memory: 300MB}
+)y") + kEnvImage);
   ProcessResult r = Weft({"run", "p.yml"});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.err.find("resources.docker_args (--privileged) is not passed to podman"),
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err << Weft({"logs", "last", "main"}).out;
+  EXPECT_NE(r.err.find("resources.docker_args: `--privileged` is not passed to podman"),
             std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("nofile=1000:1000` is not"), std::string::npos) << r.err;
   std::string log = Weft({"logs", "last", "main"}).out;
   EXPECT_NE(log.find(std::to_string(300ll * 1024 * 1024)), std::string::npos) << log;
-  EXPECT_NE(log.find("value [a b; $(echo no) 'q' \"d\"]"), std::string::npos) << log;
+  EXPECT_NE(log.find("value [a b; $(echo no) 'q' \"d\"] [x y]"), std::string::npos) << log;
+  EXPECT_NE(log.find("nofile 1000"), std::string::npos) << log;
 }
 
 // An image that is not here stops the run before it starts, naming it and how to make it present.

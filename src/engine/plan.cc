@@ -12,6 +12,7 @@
 #include "assets/datastore.h"
 #include "engine/bayesian.h"
 #include "env/mlflow_shim.h"
+#include "exec/podman.h"
 
 namespace weft::engine {
 namespace {
@@ -319,14 +320,6 @@ Result<std::vector<StepPlan>> PlanSteps(const graph::Graph& graph, const ws::Wor
       if (!kept.ok()) return kept;
       for (const std::string& w : plan.env->warnings) warnings->push_back(w);
     }
-    const std::string& docker_args = !step.node->resources.docker_args.empty()
-                                         ? step.node->resources.docker_args
-                                         : c.resources.docker_args;
-    if (!plan.env->image.empty() && !docker_args.empty()) {
-      warnings->push_back(fmt::format("step {}: resources.docker_args ({}) is not passed to podman; "
-                                      "weft sets the container's limits, binds and network itself",
-                                      step.name, docker_args));
-    }
     for (const graph::StepInput& in : step.inputs) {
       if (in.source.kind != graph::ValueSource::Kind::kData) continue;
       std::string path = in.source.local_path;
@@ -348,7 +341,23 @@ Result<std::vector<StepPlan>> PlanSteps(const graph::Graph& graph, const ws::Wor
       Status s = CheckSplitInput(step, plan, store, envs);
       if (!s.ok()) return s;
     }
-    plan.env_vars = c.environment_variables;
+    plan.env_vars.clear();
+    const std::string& docker_args = !step.node->resources.docker_args.empty()
+                                         ? step.node->resources.docker_args
+                                         : c.resources.docker_args;
+    if (!plan.env->image.empty() && !docker_args.empty()) {  // in a container: what podman can do
+      exec::DockerArgs docker = exec::ReadDockerArgs(docker_args);
+      plan.container_options = std::move(docker.options);
+      plan.env_vars = std::move(docker.env);
+      for (const auto& [refused, why] : docker.refused) {
+        warnings->push_back(fmt::format("step {}: resources.docker_args: `{}` is not passed to podman: {}{}",
+                                        step.name, refused, why,
+                                        refused.rfind("--ipc", 0) == 0
+                                            ? " (for more shared memory, set resources.shm_size)"
+                                            : ""));
+      }
+    }
+    plan.env_vars.insert(plan.env_vars.end(), c.environment_variables.begin(), c.environment_variables.end());
     for (const auto& kv : node.environment_variables) plan.env_vars.push_back(kv);
     if (!plan.sweep) plan.timeout_s = node.timeout.value_or(0);
     for (auto [key, field] : {std::pair<const char*, int64_t*>{"weft.retries", &plan.retries},

@@ -46,7 +46,9 @@ struct StepPlan {
   exec::Needs needs;  // as asked for (the run clamps it to its target's capacity)
   // Data inputs that are not other steps' outputs, already in the store, by input name.
   std::map<std::string, store::ObjectRef> data;
-  std::vector<std::pair<std::string, std::string>> env_vars;  // node's, over component's
+  // resources.docker_args' variables, then the component's, then the node's (the last wins).
+  std::vector<std::pair<std::string, std::string>> env_vars;
+  std::vector<std::string> container_options;  // podman's, from resources.docker_args
   int64_t timeout_s = 0;
   // resources.properties weft.retries / weft.retry_delay: attempts after a failure or timeout, the
   // first after retry_delay_s seconds, each later one after twice the wait before it.

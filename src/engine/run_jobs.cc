@@ -171,6 +171,7 @@ Status Run::Launch(uint32_t i, int job, exec::LaunchSpec* spec) {
     c.conf = plan.env->containers_conf;
     c.network = plan.env->network;
     c.shm_size = res.shm_size;
+    c.options = plan.container_options;
     c.read_only = options_.served ? keep : std::vector<std::string>{parts_.ws.dir};
     c.writable = writable;
   } else if (parts_.ws.config.sandbox) {

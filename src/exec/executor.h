@@ -47,6 +47,7 @@ struct Container {
   std::string conf;   // the containers.conf podman runs with
   bool network = false;        // false: --network none
   std::string shm_size;        // resources.shm_size ("2g"); empty: podman's default
+  std::vector<std::string> options;  // podman options from resources.docker_args (ReadDockerArgs)
   std::vector<std::string> read_only, writable;  // folders bound at the same paths
 };
 

@@ -42,6 +42,21 @@ Result<std::string> RunInImage(const std::string& conf, const std::string& image
 std::vector<std::string> PodmanRunArgv(const LaunchSpec& spec, const std::string& name,
                                        const std::vector<std::string>& env);
 
+// What of a step's `resources.docker_args` (docker's run options, as one text) a container is
+// given: the options whose effect stays inside the container, each checked, as podman options of
+// one word (`--shm-size=16g`, `--ulimit=memlock=-1:-1`, `--ipc=private|shareable|none`, `--init`),
+// and the variables of `-e`/`--env NAME=VALUE` (added to the job's environment, so passed by name).
+// Everything else (binds, devices, privileges, the host's namespaces, networks) is refused: weft
+// binds and confines the container itself; so is a ulimit above this host's hard limit when weft
+// may not raise it (no CAP_SYS_RESOURCE: the container would not start). `refused`: each refused
+// option as written, and why.
+struct DockerArgs {
+  std::vector<std::string> options;
+  std::vector<std::pair<std::string, std::string>> env;
+  std::vector<std::pair<std::string, std::string>> refused;
+};
+DockerArgs ReadDockerArgs(const std::string& text);
+
 // Removes every container whose name starts with `prefix` (`podman rm -f`): what a dead weft's
 // jobs left.
 void RemoveContainers(const std::string& conf, const std::string& prefix);

@@ -65,5 +65,50 @@ TEST(PodmanTest, TheWorkspaceIsReadOnlyTheAttemptWritableAndThereIsNoNetwork) {
   EXPECT_NE(*(net + 1), "none");
 }
 
+// What docker_args asks that stays inside the container is given to podman, checked and one word
+// each; what would reach the host (binds, devices, privileges, its namespaces) is refused, named
+// as written.
+TEST(PodmanTest, DockerArgsGiveWhatStaysInsideTheContainerAndRefuseTheRest) {
+  DockerArgs d = ReadDockerArgs(
+      "--shm-size 16g --ulimit=nofile=64:64 --ipc=private --init -e 'GREETING=hello world' "
+      "--env=MODE=fast -eX=1 --privileged -v /:/host --ipc host --device=/dev/sda --cap-add SYS_ADMIN "
+      "--ulimit 'nofile=1; rm -rf /' -e 'BAD NAME=1' --network=host");
+  std::vector<std::string> options = {"--shm-size=16g", "--ulimit=nofile=64:64", "--ipc=private",
+                                      "--init"};
+  EXPECT_EQ(d.options, options);
+  std::vector<std::pair<std::string, std::string>> env = {
+      {"GREETING", "hello world"}, {"MODE", "fast"}, {"X", "1"}};
+  EXPECT_EQ(d.env, env);
+  std::vector<std::string> refused = {"--privileged",  "-v /:/host",
+                                      "--ipc host",    "--device /dev/sda",
+                                      "--cap-add SYS_ADMIN", "--ulimit nofile=1; rm -rf /",
+                                      "-e BAD NAME=1", "--network host"};
+  ASSERT_EQ(d.refused.size(), refused.size());
+  for (size_t k = 0; k < refused.size(); ++k) EXPECT_EQ(d.refused[k].first, refused[k]);
+  EXPECT_NE(d.refused[0].second.find("privileges"), std::string::npos);
+  EXPECT_TRUE(ReadDockerArgs("").options.empty());
+  EXPECT_TRUE(ReadDockerArgs("  ").refused.empty());
+}
+
+TEST(PodmanTest, DockerArgsOptionsReachTheCommandLineBeforeTheImage) {
+  LaunchSpec spec = Job();
+  spec.container->options = {"--ulimit=memlock=-1:-1"};
+  std::vector<std::string> argv = PodmanRunArgv(spec, "n", {});
+  auto at = std::find(argv.begin(), argv.end(), "--ulimit=memlock=-1:-1");
+  auto image = std::find(argv.begin(), argv.end(), "sha256:abc");
+  ASSERT_NE(at, argv.end());
+  EXPECT_LT(at, image);
+  // A --ulimit replaces podman's configured limits: those not given go along.
+  EXPECT_TRUE(Has(argv, "--ulimit=nofile=20000:20000"));
+  EXPECT_TRUE(Has(argv, "--ulimit=nproc=32768:32768"));
+  spec.container->options = {"--ulimit=nofile=64:64"};
+  argv = PodmanRunArgv(spec, "n", {});
+  EXPECT_FALSE(Has(argv, "--ulimit=nofile=20000:20000"));
+  EXPECT_TRUE(Has(argv, "--ulimit=nproc=32768:32768"));
+  spec.container->options.clear();
+  argv = PodmanRunArgv(spec, "n", {});
+  EXPECT_FALSE(Has(argv, "--ulimit=nproc=32768:32768")) << "the configuration's apply";
+}
+
 }  // namespace
 }  // namespace weft::exec

@@ -210,6 +210,7 @@ Json LaunchSpecToJson(const LaunchSpec& s) {
     Json c = Json::MakeObject();
     c.Set("image", s.container->image).Set("conf", s.container->conf);
     c.Set("network", s.container->network).Set("shm_size", s.container->shm_size);
+    c.Set("options", Strings(s.container->options));
     c.Set("read_only", Strings(s.container->read_only)).Set("writable", Strings(s.container->writable));
     j.Set("container", std::move(c));
   }
@@ -253,6 +254,7 @@ Result<LaunchSpec> LaunchSpecFromJson(const Json& j) {
     const Json* net = c->Find("network");
     k.network = net != nullptr && net->Bool() != nullptr && *net->Bool();
     k.shm_size = StringOf(*c, "shm_size");
+    k.options = StringsOf(c->Find("options"));
     k.read_only = StringsOf(c->Find("read_only"));
     k.writable = StringsOf(c->Find("writable"));
   }

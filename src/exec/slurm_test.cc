@@ -26,7 +26,7 @@ TEST(SlurmJobSpecTest, ADescriptionRoundTripsOnOneLine) {
   s.sandbox->writable = {"/ws/.weft/runs/r1/0.1"};
   s.sandbox->hide = "/ws/.weft";
   s.sandbox->keep = {"/ws/.weft/envs"};
-  s.container = Container{"sha256:abc", "/ws/.weft/containers.conf", true, "2g", {"/ro"}, {"/rw"}};
+  s.container = Container{"sha256:abc", "/ws/.weft/containers.conf", true, "2g", {"--init"}, {"/ro"}, {"/rw"}};
   s.group = "weft-1234-r1";
   s.name = "0.1";
   std::string line = LaunchSpecToJson(s).Dump(-1);
@@ -61,6 +61,7 @@ TEST(SlurmJobSpecTest, ADescriptionRoundTripsOnOneLine) {
   EXPECT_EQ(back->container->conf, "/ws/.weft/containers.conf");
   EXPECT_TRUE(back->container->network);
   EXPECT_EQ(back->container->shm_size, "2g");
+  EXPECT_EQ(back->container->options, std::vector<std::string>{"--init"});
   EXPECT_EQ(back->container->read_only, std::vector<std::string>{"/ro"});
   EXPECT_EQ(back->container->writable, std::vector<std::string>{"/rw"});
   EXPECT_EQ(back->group, s.group);
