@@ -381,6 +381,34 @@ jobs:
   for (int k = 0; k < 6; ++k) EXPECT_NE(rows.find(fmt::format("f{}.txt", k)), std::string::npos) << rows;
 }
 
+// A job preempted by one of a higher-priority partition: Slurm requeues it (same job id), it runs
+// again when the node is free, and the step succeeds without using a retry. Slurm delays a
+// requeued job's start by its own rules, so this test is in the slow tier.
+TEST_F(SlurmTest, SlowTierAPreemptedJobIsRequeuedWithoutUsingARetry) {
+  Configure();
+  dir_.Write("p.yml", std::string(R"(
+type: command
+compute: azureml:cpu-cluster
+command: >-
+  echo "run ${SLURM_RESTART_COUNT:-0} of job $SLURM_JOB_ID" >> "$TEST_DIR/runs";
+  if [ -z "$SLURM_RESTART_COUNT" ]; then sleep 60; fi
+resources: {properties: {weft.cpus: 8}}
+)") + kEnv);
+  pid_t run = Start({"run", "p.yml"}, dir_.path() + "/runs", dir_.path() + "/run.log");
+  ASSERT_TRUE(fs::exists(dir_.path() + "/runs"));
+  // The whole node, asked for in the partition whose jobs preempt.
+  ProcessResult urgent = testing::Run({"/usr/bin/sbatch", "--parsable", "--partition=urgent",
+                                       "--cpus-per-task=8", "--wrap=sleep 2"}, "/tmp");
+  ASSERT_EQ(urgent.exit_code, 0) << urgent.err;
+  EXPECT_EQ(Wait(run), 0) << Read(dir_.path() + "/run.log");
+  std::string runs = Read(dir_.path() + "/runs");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(runs, m, std::regex("run 0 of job (\\d+)\nrun 1 of job (\\d+)\n"))) << runs;
+  EXPECT_EQ(m[1], m[2]) << "the same job, requeued";
+  nlohmann::json step = StepJson("main");
+  EXPECT_EQ(step["status"], "succeeded") << step.dump();
+}
+
 // A node lost under a running job: Slurm requeues it (same job id), it runs again, and the step
 // succeeds without using a retry (it has none). Downing the cluster's one node stops every other
 // job too, so this test runs alone, in the slow tier.
