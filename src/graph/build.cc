@@ -235,8 +235,10 @@ void Builder::ApplySetInputs() {
     Literal lit = Literal::String(text);
     std::string bad;
     if (type == spec::PortType::kInteger) {
+      // A whole number (`3`, or `3.0` as JSON clients may send it), never one truncated.
       std::optional<int64_t> i = AsInteger(lit);
-      if (i && PythonFloat(text)) lit = Literal::Int(*i); else bad = "an integer";
+      std::optional<double> d = PythonFloat(text);
+      if (i && d && *d == static_cast<double>(*i)) lit = Literal::Int(*i); else bad = "an integer";
     } else if (type == spec::PortType::kNumber) {
       std::optional<double> d = PythonFloat(text);
       if (d) lit = Literal::Float(*d); else bad = "a number";

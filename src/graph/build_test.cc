@@ -281,6 +281,12 @@ jobs:
   EXPECT_TRUE(Has("error: --set inputs.nmae: the pipeline has no input `nmae`\n  hint: did you "
                   "mean `name`?"))
       << all_;
+  // A fraction is not truncated into an integer; a whole number written as a float is one.
+  BuildFrom(p, {}, BuildOptions{{{"n", "2.5"}}});
+  EXPECT_TRUE(Has("error: --set inputs.n=2.5: the input is integer, and `2.5` is not an integer")) << all_;
+  g = BuildFrom(p, {}, BuildOptions{{{"n", "3.0"}}});
+  EXPECT_FALSE(diags_.has_errors()) << all_;
+  EXPECT_EQ(g.steps[0].inputs[1].source.literal.Render(), "3");
 }
 
 TEST_F(BuildTest, SetDataPathsOutsideTheRootsAreRefusedWithoutLookingAtThem) {
