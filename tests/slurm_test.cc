@@ -367,13 +367,13 @@ jobs:
   EXPECT_NE(Squeue(first).find("RUNNING"), std::string::npos) << "the array outlives weft";
   pid_t resume = Start({"resume", "last"}, "", dir_.path() + "/resume.log");
   // The killed weft's tasks are stopped, not left to run beside the new ones.
-  std::string state = Squeue(first);
-  for (int i = 0; i < 100 && state.find("RUNNING") != std::string::npos; ++i) {
+  std::string state = Squeue(first);  // (COMPLETING for a moment, then CANCELLED)
+  for (int i = 0; i < 100 && state.find("CANCELLED") == std::string::npos; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     state = Squeue(first);
   }
-  EXPECT_EQ(state.find("RUNNING"), std::string::npos) << state;
   EXPECT_NE(state.find("CANCELLED"), std::string::npos) << state;
+  EXPECT_EQ(state.find("RUNNING"), std::string::npos) << state;
   dir_.Write("go", "");
   ASSERT_EQ(Wait(resume), 0) << Read(dir_.path() + "/resume.log");
   EXPECT_EQ(StepJson("score")["status"], "succeeded");
