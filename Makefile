@@ -13,7 +13,7 @@ BUILD_DEPS := g++ cmake ninja-build pkg-config libyaml-dev nlohmann-json3-dev li
               libboost-dev libeigen3-dev libcpp-httplib-dev libarchive-dev libicu-dev
 FUZZ_DEPS  := clang-16 libclang-rt-16-dev
 TEST_DEPS  := python3 python3-sklearn python3-pandas python3-yaml python3-venv bash bubblewrap \
-              python3-pytest python3-jsonschema slurm-wlm munge
+              python3-pytest python3-jsonschema slurm-wlm munge chromium chromium-headless-shell
 DEMO_DEPS  := $(TEST_DEPS)
 BENCH_DEPS := ninja-build snakemake time strace wrk bc
 SLOW_DEPS  := podman runc debootstrap
@@ -24,8 +24,11 @@ FORMAT_DEPS := clang-format
 
 all: build
 
+# Node.js and npm build the web UI: Debian's, unless a node with its npm is here already (a
+# NodeSource nodejs bundles npm, and Debian's npm package would conflict with it).
 deps:
 	@tools/install-deps $(BUILD_DEPS)
+	@command -v npm >/dev/null 2>&1 || tools/install-deps nodejs npm
 
 fuzz-deps:
 	@tools/install-deps $(FUZZ_DEPS)
@@ -39,7 +42,7 @@ demo-deps:
 # Line tables only (-g1): backtraces and debuggers still name files and lines, and the build takes
 # a third less time than with full debug information (-DCMAKE_BUILD_TYPE=Debug for that).
 $(BUILD)/build.ninja:
-	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWEFT_UI=ON \
 	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
 	ln -sf $(BUILD)/compile_commands.json compile_commands.json
 

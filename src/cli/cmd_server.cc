@@ -2,6 +2,8 @@
 // `weft audit`. Each works on the workspace itself (as its admin: whoever has its files) or,
 // with --server, through a server's API as the token allows; both print the same.
 
+#include <filesystem>
+
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
@@ -50,13 +52,30 @@ std::function<int()> SetupServe(CLI::App& sub) {
   sub.add_option(
       "--host-name", o->serve.host_names,
       "a name clients reach this server by (its Host header), besides the listen address");
+  CLI::Option* ui = sub.add_option("--ui", o->serve.ui_dir,
+                 "the web UI's folder (default: `ui` beside the weft binary, or "
+                 "../share/weft/ui from it); `--ui ''` serves none");
   sub.add_option("--event-heartbeat", o->serve.heartbeat_s,
                  "seconds between an idle event stream's keep-alive lines (default 15)")
       ->check(CLI::Range(1, 3600));
   sub.add_option("--token-expiry", o->expiry, "how long new tokens live by default (default 30d)");
   sub.add_option("--token-max-expiry", o->max_expiry,
                  "the longest a token may live (default 365d)");
-  return [o] {
+  return [o, ui] {
+    if (ui->count() == 0) {  // the build's, else an installed one's
+      std::error_code ec;
+      std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec).parent_path();
+      for (const std::filesystem::path& dir : {exe / "ui", exe / ".." / "share" / "weft" / "ui"}) {
+        if (!ec && std::filesystem::exists(dir / "index.html")) {
+          o->serve.ui_dir = std::filesystem::weakly_canonical(dir).string();
+          break;
+        }
+      }
+    } else if (!o->serve.ui_dir.empty() && !std::filesystem::exists(o->serve.ui_dir + "/index.html")) {
+      return Fail(Status::Invalid(fmt::format("--ui {}: no index.html there (the web UI is built "
+                                              "by `make build`)",
+                                              o->serve.ui_dir)));
+    }
     Result<int64_t> expiry = app::ParseTtl(o->expiry);
     if (!expiry.ok()) return Fail(Status::Invalid("--token-expiry: " + expiry.status().message()));
     Result<int64_t> max_expiry = app::ParseTtl(o->max_expiry);

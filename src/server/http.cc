@@ -224,6 +224,17 @@ HttpServer::HttpServer(ServerOptions options, std::vector<Route> routes)
         Write(ErrorResponse(Status::Internal("a handler threw")), res);
       });
 
+  if (!options_.static_dir.empty()) {
+    svr.set_mount_point("/", options_.static_dir);
+    svr.set_file_request_handler([](const httplib::Request&, httplib::Response& res) {
+      res.set_header("Content-Security-Policy",
+                     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                     "img-src 'self' data:; worker-src 'self' blob:; object-src 'none'; "
+                     "base-uri 'none'; frame-ancestors 'none'");
+      res.set_header("X-Content-Type-Options", "nosniff");
+      res.set_header("Cache-Control", "no-cache");
+    });
+  }
   for (Route& route : routes) {
     auto [pattern, names] = PathPattern(route.path);
     httplib::Server::Handler h = [handler = std::move(route.handler), names = names](

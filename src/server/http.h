@@ -66,6 +66,9 @@ struct ServerOptions {
   std::vector<std::string> host_names;
   std::string cert_file;  // TLS when both are given
   std::string key_file;
+  // A folder of static files served under / without a token (the web UI); empty: none. They get
+  // a Content-Security-Policy that runs only scripts of this server and no inline script.
+  std::string static_dir;
 };
 
 class HttpServer {

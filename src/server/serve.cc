@@ -137,6 +137,7 @@ Status Serve(app::Session& session, const ServeOptions& options) {
   so.cert_file = options.cert_file;
   so.key_file = options.key_file;
   so.host_names = options.host_names;
+  so.static_dir = options.ui_dir;
   HttpServer http(so, api.Routes());
   Status s = http.Bind();
   if (!s.ok()) return s;
@@ -203,6 +204,10 @@ Status Serve(app::Session& session, const ServeOptions& options) {
                           tls ? "https" : "http",
                           host.find(':') != std::string::npos ? "[" + host + "]" : host,
                           http.port(), session.workspace().dir));
+  if (!options.ui_dir.empty()) {
+    options.say(fmt::format("weft serve: web UI at {}://{}:{}/", tls ? "https" : "http",
+                            host.find(':') != std::string::npos ? "[" + host + "]" : host, http.port()));
+  }
   while (!Interrupted()) {
     fire();
     struct pollfd p {

@@ -19,6 +19,7 @@ struct ServeOptions {
   std::string key_file;
   bool insecure = false;                // a non-loopback address without TLS
   std::vector<std::string> host_names;  // Host headers accepted besides the listen address
+  std::string ui_dir;  // the web UI's built files (index.html, app.js); empty: no UI
   app::TokenPolicy tokens;
   int64_t heartbeat_s = 15;  // an event stream's comment line when nothing else was sent
   std::string version;
