@@ -161,7 +161,9 @@ Json SourceJson(const Graph& g, const ValueSource& s) {
   return j;
 }
 
-std::string RenderJson(const Graph& g) {
+}  // namespace
+
+Json GraphJson(const Graph& g) {
   Json root = Json::MakeObject();
   root.Set("name", g.name);
   Json steps = Json::MakeArray();
@@ -212,10 +214,8 @@ std::string RenderJson(const Graph& g) {
                      .Set("output", o.output));
   }
   root.Set("outputs", std::move(outputs));
-  return root.Dump(2) + "\n";
+  return root;
 }
-
-}  // namespace
 
 std::optional<Format> ParseFormat(std::string_view name) {
   if (name == "text") return Format::kText;
@@ -250,7 +250,7 @@ std::string Render(const Graph& g, Format format) {
     case Format::kMermaid:
       return RenderMermaid(g);
     case Format::kJson:
-      return RenderJson(g);
+      return GraphJson(g).Dump(2) + "\n";
   }
   return {};
 }

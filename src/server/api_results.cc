@@ -355,8 +355,7 @@ Result<Json> RunGraph(Call& c, const ApiParts& parts) {
     return Status::Invalid(fmt::format("run {}'s pipeline cannot be loaded again:\n{}", run->id,
                                        g->diags.FormatAll()));
   }
-  std::optional<Json> graph = Json::Parse(graph::Render(g->graph, graph::Format::kJson));
-  if (!graph) return Status::Internal("the graph's JSON does not parse");
+  Json graph = graph::GraphJson(g->graph);
   Result<std::vector<meta::StepRecord>> steps = c.meta.Steps(run->id);
   if (!steps.ok()) return steps.status();
   Json statuses = Json::MakeObject();
@@ -364,7 +363,7 @@ Result<Json> RunGraph(Call& c, const ApiParts& parts) {
   return Json::MakeObject()
       .Set("run", run->id)
       .Set("status", std::string(meta::Name(run->status)))
-      .Set("graph", std::move(*graph))
+      .Set("graph", std::move(graph))
       .Set("steps", std::move(statuses));
 }
 

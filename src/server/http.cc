@@ -202,6 +202,23 @@ HttpServer::HttpServer(ServerOptions options, std::vector<Route> routes)
       }
       return false;
     };
+    // cpp-httplib compresses with brotli at its highest quality when a client accepts it (every
+    // browser does): measured, 10 s for a 10,000-step run's 6.5 MB of JSON, against 0.2 s with
+    // gzip. So a request's `br` is dropped here and gzip is used. (The request is httplib's own
+    // non-const object, passed on as const.)
+    if (req.has_header("Accept-Encoding")) {
+      std::string accepted = req.get_header_value("Accept-Encoding"), kept;
+      for (size_t at = 0; at <= accepted.size();) {
+        size_t comma = std::min(accepted.find(',', at), accepted.size());
+        std::string coding = accepted.substr(at, comma - at);
+        coding.erase(0, coding.find_first_not_of(' '));
+        if (coding.rfind("br", 0) != 0 && !coding.empty()) kept += (kept.empty() ? "" : ", ") + coding;
+        at = comma + 1;
+      }
+      auto& headers = const_cast<httplib::Headers&>(req.headers);
+      headers.erase("Accept-Encoding");
+      if (!kept.empty()) headers.emplace("Accept-Encoding", kept);
+    }
     if (allowed()) return httplib::Server::HandlerResponse::Unhandled;
     Write(ErrorResponse(Status::Invalid("this server does not answer to that Host")), res);
     res.status = 421;

@@ -1,8 +1,7 @@
-// A run's pipeline graph, coloured by live status. Up to kDagreLimit visible nodes: SVG laid out
-// by dagre, nested pipelines drawn as groups that collapse into one node. Above: levels laid out in
-// a worker and drawn on a canvas (fit to view; wheel zooms, drag pans, a click selects). The step
+// A run's pipeline graph, coloured by live status, laid out in a worker. Up to kDagreLimit visible
+// nodes: SVG laid out by dagre, nested pipelines drawn as groups that collapse into one node.
+// Above: levels drawn on a canvas (fit to view; wheel zooms, drag pans, a click selects). The step
 // list beside the graph is the keyboard's way in either case.
-import dagre from '@dagrejs/dagre';
 import { html } from 'htm/preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 
@@ -29,6 +28,34 @@ function label(node, statuses, notes) {
   return note ? `${node.name} · ${note}` : node.name;
 }
 
+let worker = null;
+let nextJob = 0;
+function layoutInWorker(algorithm, count, edges) {
+  if (!worker) worker = new Worker('layout-worker.js', { type: 'module' });
+  const id = ++nextJob;
+  return new Promise((resolve) => {
+    const on = (e) => {
+      if (e.data.id !== id) return;
+      worker.removeEventListener('message', on);
+      resolve(e.data.layout);
+    };
+    worker.addEventListener('message', on);
+    worker.postMessage({ id, algorithm, count, edges });
+  });
+}
+
+// The layout of the visible graph, once the worker has made it (null until then).
+function useLayout(vis, algorithm) {
+  const [layout, setLayout] = useState(null);
+  useEffect(() => {
+    let live = true;
+    setLayout(null);
+    layoutInWorker(algorithm, vis.nodes.length, vis.edges).then((l) => live && setLayout(l));
+    return () => { live = false; };
+  }, [vis, algorithm]);
+  return layout;
+}
+
 export function Graph({ graph, statuses, notes, selected, onSelect }) {
   const [collapsed, setCollapsed] = useState(() => new Set());
   const vis = useMemo(() => visibleGraph(graph, collapsed), [graph, collapsed]);
@@ -52,15 +79,11 @@ export function Graph({ graph, statuses, notes, selected, onSelect }) {
 }
 
 function SvgGraph({ vis, graph, collapsed, statuses, notes, selected, onSelect, onExpand }) {
+  const laid = useLayout(vis, 'dagre');
   const layout = useMemo(() => {
-    const g = new dagre.graphlib.Graph();
-    g.setGraph({ rankdir: 'LR', nodesep: 16, ranksep: 56, marginx: 16, marginy: 16 });
-    g.setDefaultEdgeLabel(() => ({}));
-    vis.nodes.forEach((n, i) => g.setNode(String(i), { width: kNodeWidth, height: kNodeHeight }));
-    vis.edges.forEach(([a, b]) => g.setEdge(String(a), String(b)));
-    dagre.layout(g);
-    const nodes = vis.nodes.map((n, i) => g.node(String(i)));
-    const edges = g.edges().map((e) => g.edge(e).points);
+    if (!laid) return null;
+    const nodes = vis.nodes.map((n, i) => ({ x: laid.x[i], y: laid.y[i] }));
+    const edges = laid.points;
     // The box of each expanded group around its visible steps.
     const boxes = [];
     const parentOf = new Map((graph.groups || []).map((x) => [x.name, x.parent]));
@@ -79,8 +102,9 @@ function SvgGraph({ vis, graph, collapsed, statuses, notes, selected, onSelect, 
       });
       if (x0 !== Infinity) boxes.push({ name: grp.name, x: x0 - 8, y: y0 - 22, w: x1 - x0 + 16, h: y1 - y0 + 30 });
     }
-    return { nodes, edges, boxes, width: g.graph().width || 100, height: g.graph().height || 60 };
-  }, [vis, graph, collapsed]);
+    return { nodes, edges, boxes, width: laid.width, height: laid.height };
+  }, [laid, graph, collapsed]);
+  if (!layout) return html`<p class="muted" role="status">Laying out ${vis.nodes.length} nodes…</p>`;
   const path = (pts) => `M${pts.map((p) => `${p.x},${p.y}`).join('L')}`;
   return html`<svg class="graph" role="group" aria-label="pipeline graph" width=${layout.width}
       height=${layout.height + 10} viewBox=${`0 -10 ${layout.width} ${layout.height + 10}`}>
@@ -108,32 +132,11 @@ function SvgGraph({ vis, graph, collapsed, statuses, notes, selected, onSelect, 
   </svg>`;
 }
 
-let worker = null;
-let nextJob = 0;
-function layoutInWorker(count, edges) {
-  if (!worker) worker = new Worker('layout-worker.js', { type: 'module' });
-  const id = ++nextJob;
-  return new Promise((resolve) => {
-    const on = (e) => {
-      if (e.data.id !== id) return;
-      worker.removeEventListener('message', on);
-      resolve(e.data.layout);
-    };
-    worker.addEventListener('message', on);
-    worker.postMessage({ id, count, edges });
-  });
-}
-
 function CanvasGraph({ vis, statuses, selected, onSelect }) {
   const canvas = useRef(null);
-  const [layout, setLayout] = useState(null);
+  const layout = useLayout(vis, 'levels');
   const view = useRef({ scale: 1, dx: 0, dy: 0, fitted: false });
-  useEffect(() => {
-    let live = true;
-    view.current.fitted = false;
-    layoutInWorker(vis.nodes.length, vis.edges).then((l) => live && setLayout(l));
-    return () => { live = false; };
-  }, [vis]);
+  useEffect(() => { view.current.fitted = false; }, [layout]);
   const draw = () => {
     const c = canvas.current;
     if (!c || !layout) return;

@@ -1,7 +1,7 @@
-// Lays out large graphs off the main thread (layout.js's levelLayout).
-import { levelLayout } from './layout.js';
+// Lays out graphs off the main thread (layout.js).
+import { dagreLayout, levelLayout } from './layout.js';
 
 self.onmessage = (e) => {
-  const { id, count, edges } = e.data;
-  self.postMessage({ id, layout: levelLayout(count, edges) });
+  const { id, algorithm, count, edges } = e.data;
+  self.postMessage({ id, layout: algorithm === 'dagre' ? dagreLayout(count, edges) : levelLayout(count, edges) });
 };

@@ -1,6 +1,9 @@
-// Layouts of a run's graph. Small graphs (up to kDagreLimit visible nodes) are laid out by dagre
-// (layered, edges routed); larger ones by levels (longest path from a source), which is linear in
-// the graph's size: dagre takes seconds at a thousand nodes.
+// Layouts of a run's graph, computed in a worker (layout-worker.js) so that the page never waits on
+// them. Small graphs (up to kDagreLimit visible nodes) are laid out by dagre (layered, edges
+// routed); larger ones by levels (longest path from a source), which is linear in the graph's
+// size: dagre takes seconds at a thousand nodes (bench/README.md).
+import dagre from '@dagrejs/dagre';
+
 export const kDagreLimit = 500;
 export const kNodeWidth = 170;
 export const kNodeHeight = 36;
@@ -76,4 +79,22 @@ export function levelLayout(count, edges) {
   const width = rows.length * gapX + 40;
   const height = Math.max(...rows.map((r) => r || 0), 1) * gapY + 40;
   return { x: Array.from(x), y: Array.from(y), width, height };
+}
+
+// dagre's layered layout, left to right: node centres, the size, and each edge's points.
+export function dagreLayout(count, edges) {
+  const g = new dagre.graphlib.Graph();
+  g.setGraph({ rankdir: 'LR', nodesep: 16, ranksep: 56, marginx: 16, marginy: 16 });
+  g.setDefaultEdgeLabel(() => ({}));
+  for (let i = 0; i < count; i++) g.setNode(String(i), { width: kNodeWidth, height: kNodeHeight });
+  for (const [a, b] of edges) g.setEdge(String(a), String(b));
+  dagre.layout(g);
+  const x = [];
+  const y = [];
+  for (let i = 0; i < count; i++) {
+    const p = g.node(String(i));
+    x.push(p.x);
+    y.push(p.y);
+  }
+  return { x, y, width: g.graph().width || 100, height: g.graph().height || 60, points: g.edges().map((e) => g.edge(e).points) };
 }
