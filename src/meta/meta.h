@@ -171,6 +171,10 @@ struct RunFilter {
   std::string tag_value;  // ... and this value, when not empty
   std::string project;    // runs of this project
   int64_t before_seq = 0;  // paging: runs older than this one (0: from the newest)
+  // Runs whose id, name, experiment or tags contain this text (case-insensitive, ASCII).
+  std::string search;
+  // Runs of this pipeline: by its name, or published under it (tag weft.pipeline NAME:VERSION).
+  std::string pipeline;
 };
 
 // A server's project: whose runs, assets and tokens belong together, with its quotas (0: none).

@@ -228,6 +228,39 @@ TEST_P(MetaTest, RunsAreListedByProjectAndPagedByTheirSequence) {
   EXPECT_EQ((*meta_->FindRun("r4"))->project, "nlp");
 }
 
+TEST_P(MetaTest, RunsAreFoundByTextAndByPipeline) {
+  auto add = [&](const std::string& name, const std::string& experiment,
+                 std::vector<std::pair<std::string, std::string>> tags) {
+    ASSERT_TRUE(meta_->Begin().ok());
+    RunRecord r;
+    r.name = name;
+    r.experiment = experiment;
+    r.tags = std::move(tags);
+    ASSERT_TRUE(meta_->CreateRun(r).ok());
+    ASSERT_TRUE(meta_->Commit().ok());
+  };
+  add("digits", "Vision-Tests", {});
+  add("", "nlp", {{"weft.pipeline", "trainer:2"}, {"owner", "Alice"}});
+  add("trainer", "nlp", {});
+  add("", "nlp", {{"weft.pipeline", "trainer-big:1"}});
+  auto ids = [&](const std::string& search, const std::string& pipeline) {
+    RunFilter f;
+    f.search = search;
+    f.pipeline = pipeline;
+    Result<std::vector<RunRecord>> runs = meta_->Runs(10, f);
+    if (!runs.ok()) return runs.status().message();
+    std::string out;
+    for (const RunRecord& r : *runs) out += (out.empty() ? "" : " ") + r.id;
+    return out;
+  };
+  EXPECT_EQ(ids("vision", ""), "r1");
+  EXPECT_EQ(ids("alice", ""), "r2");
+  EXPECT_EQ(ids("r3", ""), "r3");
+  EXPECT_EQ(ids("nothing like it", ""), "");
+  EXPECT_EQ(ids("", "trainer"), "r3 r2") << "by name, or published as trainer (not trainer-big)";
+  EXPECT_EQ(ids("", "trainer-big"), "r4");
+}
+
 TEST_P(MetaTest, ProjectsTokensAndTheAuditLogAreKept) {
   ASSERT_TRUE(meta_->Begin().ok());
   ASSERT_TRUE(meta_->PutProject({"vision", "images", 5, 4.5, 1, 8192, 10}).ok());

@@ -626,6 +626,9 @@ Result<std::vector<RunRecord>> SqliteMetaStore::Runs(int64_t limit, const RunFil
       "SELECT {} FROM runs WHERE (? = '' OR experiment = ?) AND (? = '' OR status = ?) AND "
       "created_ns >= ? AND (? = '' OR EXISTS (SELECT 1 FROM json_each(runs.tags) WHERE key = ? "
       "AND (? = '' OR value = ?))) AND (? = '' OR project = ?) AND (? = 0 OR seq < ?) "
+      "AND (? = '' OR instr(lower(id || ' ' || name || ' ' || experiment || ' ' || tags), lower(?)) > 0) "
+      "AND (? = '' OR name = ? OR EXISTS (SELECT 1 FROM json_each(runs.tags) WHERE "
+      "key = 'weft.pipeline' AND substr(value, 1, length(?) + 1) = ? || ':')) "
       "ORDER BY seq DESC LIMIT ?",
       kRunColumns));
   if (q.ok()) {
@@ -634,7 +637,9 @@ Result<std::vector<RunRecord>> SqliteMetaStore::Runs(int64_t limit, const RunFil
     q->Bind(4, status).Bind(5, filter.since_ns).Bind(6, filter.tag).Bind(7, filter.tag);
     q->Bind(8, filter.tag_value).Bind(9, filter.tag_value).Bind(10, filter.project);
     q->Bind(11, filter.project).Bind(12, filter.before_seq).Bind(13, filter.before_seq);
-    q->Bind(14, limit);
+    q->Bind(14, filter.search).Bind(15, filter.search);
+    q->Bind(16, filter.pipeline).Bind(17, filter.pipeline).Bind(18, filter.pipeline);
+    q->Bind(19, filter.pipeline).Bind(20, limit);
   }
   return All<RunRecord>(q, ReadRun);
 }

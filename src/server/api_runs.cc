@@ -128,6 +128,8 @@ std::vector<Endpoint> RunEndpoints(const ApiParts& parts) {
       {"status", "string", "running, succeeded, failed, canceled or interrupted"},
       {"since", "string", "created on or after this date (YYYY-MM-DD, UTC)"},
       {"tag", "string", "KEY or KEY=VALUE"},
+      {"q", "string", "runs whose id, name, experiment or tags contain this text"},
+      {"pipeline", "string", "runs of this pipeline: by its name, or published under it"},
       {"limit", "integer", "at most this many (default 50, at most 1000)"},
       {"before", "integer", "the page after `next` of the previous page"},
   };
@@ -144,6 +146,8 @@ std::vector<Endpoint> RunEndpoints(const ApiParts& parts) {
          Result<std::string> project = ListedProject(c);
          if (!project.ok()) return project.status();
          f->project = *project;
+         f->search = r.Query("q").value_or("");
+         f->pipeline = r.Query("pipeline").value_or("");
          Result<int64_t> limit = IntQuery(r, "limit", kDefaultPage, 1, kMaxPage);
          if (!limit.ok()) return limit.status();
          Result<int64_t> before = IntQuery(r, "before", 0, 0, INT64_MAX);

@@ -1,6 +1,6 @@
-// The runs list: filters (status, experiment, tag, date) in the URL, a page at a time from the
-// server (its cursor, so paging stays fast however many runs there are), a search within the
-// page, and live status from the project's event stream.
+// The runs list: filters (status, experiment, pipeline, tag, date, text) in the URL, applied by
+// the server a page at a time (its cursor, so paging stays fast however many runs there are), and
+// live status from the project's event stream.
 import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
 
@@ -14,11 +14,12 @@ export function RunsPage({ params, navigate }) {
     status: params.get('status') || '',
     experiment: params.get('experiment') || '',
     tag: params.get('tag') || '',
+    pipeline: params.get('pipeline') || '',
+    q: params.get('q') || '',
     since: params.get('since') || '',
     before: params.get('before') || '',
     limit: params.get('limit') || '50',
   };
-  const search = params.get('q') || '';
   const [page, setPage] = useState(null);
   const [error, setError] = useState(null);
   const [picked, setPicked] = useState(() => new Set());
@@ -41,16 +42,13 @@ export function RunsPage({ params, navigate }) {
     });
     return () => { stop(); clearTimeout(timer); };
   }, []);
-  const set = (changes) => navigate(href(['runs'], { ...filters, q: search, before: '', ...changes }));
+  const set = (changes) => navigate(href(['runs'], { ...filters, before: '', ...changes }));
   const onSubmit = (e) => {
     e.preventDefault();
     const f = new FormData(e.target);
-    set(Object.fromEntries(['status', 'experiment', 'tag', 'since', 'q'].map((k) => [k, f.get(k) || ''])));
+    set(Object.fromEntries(['status', 'experiment', 'pipeline', 'tag', 'since', 'q'].map((k) => [k, f.get(k) || ''])));
   };
-  const needle = search.toLowerCase();
-  const runs = (page ? page.runs : []).filter((r) => !needle ||
-    [r.id, r.name, r.experiment, r.status, ...Object.entries(r.tags || {}).map(([k, v]) => `${k}=${v}`)]
-      .some((x) => String(x || '').toLowerCase().includes(needle)));
+  const runs = page ? page.runs : [];
   const toggle = (id) => {
     const next = new Set(picked);
     if (next.has(id)) next.delete(id); else next.add(id);
@@ -62,9 +60,10 @@ export function RunsPage({ params, navigate }) {
       <label>Status <select name="status" value=${filters.status}>
         ${kStatuses.map((s) => html`<option value=${s}>${s || 'any'}</option>`)}</select></label>
       <label>Experiment <input name="experiment" value=${filters.experiment} /></label>
+      <label>Pipeline <input name="pipeline" value=${filters.pipeline} /></label>
       <label>Tag <input name="tag" placeholder="KEY or KEY=VALUE" value=${filters.tag} /></label>
       <label>Since <input name="since" type="date" value=${filters.since} /></label>
-      <label>Search <input name="q" type="search" value=${search} placeholder="id, name, experiment, tag" /></label>
+      <label>Search <input name="q" type="search" value=${filters.q} placeholder="id, name, experiment, tag" /></label>
       <button type="submit">Apply</button>
     </form>
     <${ErrorBox} error=${error} />
@@ -90,8 +89,8 @@ export function RunsPage({ params, navigate }) {
     </table>
     ${page && runs.length === 0 && html`<p class="muted">No runs match.</p>`}
     <nav class="pager" aria-label="pages">
-      ${filters.before && html`<a class="button" href=${href(['runs'], { ...filters, q: search, before: '' })}>Newest</a>`}
-      ${page && page.next !== null && html`<a class="button" href=${href(['runs'], { ...filters, q: search, before: page.next })}>Older</a>`}
+      ${filters.before && html`<a class="button" href=${href(['runs'], { ...filters, before: '' })}>Newest</a>`}
+      ${page && page.next !== null && html`<a class="button" href=${href(['runs'], { ...filters, before: page.next })}>Older</a>`}
     </nav>
   </section>`;
 }

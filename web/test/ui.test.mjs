@@ -185,6 +185,12 @@ await check('the runs list shows every run, filters by status and experiment, an
   await page.goto(`${base}/#/runs?experiment=other`);
   await page.locator(`tr[data-run="${first}"]`).waitFor({ state: 'detached' });
   await page.locator(`tr[data-run="${third}"]`).waitFor();
+  await page.goto(`${base}/#/runs`);
+  await page.locator(`tr[data-run="${first}"]`).waitFor();
+  await page.getByLabel('Search').fill('OTHER');
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await page.locator(`tr[data-run="${first}"]`).waitFor({ state: 'detached' });
+  await page.locator(`tr[data-run="${third}"]`).waitFor();
 });
 
 await check('a running run\'s step turns green live, and the run with it', async () => {
@@ -277,6 +283,10 @@ await check('a published pipeline runs from its form, and the server\'s check of
   await page.locator('.run-head').waitFor();
   await page.locator('.run-head .status-succeeded').waitFor({ timeout: 30000 });
   await shot('pipeline-run');
+  const published = page.url().match(/runs\/(r\d+)/)[1];
+  await page.goto(`${base}/#/runs?pipeline=trainer`);
+  await page.locator(`tr[data-run="${published}"]`).waitFor();
+  assert(await page.locator('tr[data-run]').count() === 1, 'runs of other pipelines listed under trainer');
 });
 
 await check('the other pages answer without errors', async () => {
