@@ -6,6 +6,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, download, query, subscribe } from './api.js';
 import { Graph } from './graph.js';
 import { MetricCharts } from './charts.js';
+import { Trials } from './sweep.js';
 import { ErrorBox, Status, Time, duration, href, short } from './util.js';
 
 const kLive = new Set(['running', 'retrying', 'waiting', 'pending', 'queued']);
@@ -104,7 +105,9 @@ function StepList({ steps, statuses, notes, selected, onSelect }) {
 }
 
 function StepPanel({ run, step, status, graph, tab, logTick, onTab }) {
-  const tabs = [['log', 'Log'], ['io', 'Inputs & outputs'], ['metrics', 'Metrics'], ['explain', 'Why it ran']];
+  const sweep = (graph.steps.find((s) => s.name === step.name) || {}).type === 'sweep';
+  const tabs = [['log', 'Log'], ['io', 'Inputs & outputs'], ['metrics', 'Metrics'], ...(sweep ? [['trials', 'Trials']] : []),
+    ['explain', 'Why it ran']];
   return html`<section class="step-panel" aria-label=${`step ${step.name}`}>
     <h2>${step.name} <${Status} status=${status} /></h2>
     <p class="muted">${step.message}</p>
@@ -117,6 +120,7 @@ function StepPanel({ run, step, status, graph, tab, logTick, onTab }) {
       ${tab === 'io' && html`<${InputsOutputs} run=${run} step=${step} graph=${graph} />`}
       ${tab === 'metrics' && html`<${StepMetrics} run=${run.id} step=${step.name} />`}
       ${tab === 'explain' && html`<${Explain} run=${run.id} step=${step.name} />`}
+      ${tab === 'trials' && html`<${Trials} run=${run.id} step=${step.name} />`}
     </div>
   </section>`;
 }

@@ -8,7 +8,7 @@
 //
 // Prints one line per check and a count; exits 1 when any failed.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -76,14 +76,18 @@ const cli = (argv, token = admin) => execFileSync(weft, argv, {
 cli(['project', 'create', 'ml']);
 const owner = cli(['token', 'create', '--name', 'alice', '--project', 'ml', '--role', 'owner']);
 
-function pipelineFolder(name, text) {
+function pipelineFolder(name, text, files = {}) {
   const d = join(dir, name);
   mkdirSync(d, { recursive: true });
   writeFileSync(join(d, 'p.yml'), text);
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(join(d, path, '..'), { recursive: true });
+    writeFileSync(join(d, path), content);
+  }
   return d;
 }
 async function submit(folder, experiment) {
-  const body = execFileSync('tar', ['-C', folder, '-cf', '-', 'p.yml']);
+  const body = execFileSync('tar', ['-C', folder, '-cf', '-', ...readdirSync(folder)]);
   const res = await fetch(`${base}/api/v1/runs?file=p.yml&experiment=${experiment}`, {
     method: 'POST', body, headers: { Authorization: `Bearer ${owner}`, 'Content-Type': 'application/x-tar' },
   });
@@ -134,6 +138,24 @@ const third = await submit(pipelineFolder('third', train('never').replace('epoch
 mkdirSync(join(dir, 'pub'), { recursive: true });
 writeFileSync(join(dir, 'pub', 'p.yml'), train('').replace('epochs: 3', 'epochs:\n    type: integer\n    default: 2'));
 cli(['publish', join(dir, 'pub', 'p.yml'), '--name', 'trainer', '--description', 'the trainer'], owner);
+const sweep = await submit(pipelineFolder('sweep', `type: pipeline
+jobs:
+  sweep:
+    type: sweep
+    trial:
+      code: ./src
+      command: python t.py \${{search_space.x}} \${{search_space.d}}
+      ${env}
+    sampling_algorithm: grid
+    search_space:
+      x: {type: choice, values: [0.1, 0.5, 0.9]}
+      d: {type: choice, values: [1, 5]}
+    objective: {goal: maximize, primary_metric: acc}
+    limits: {max_total_trials: 6}
+`, { 'src/t.py': `import json, os, sys
+x = float(sys.argv[1]); d = int(sys.argv[2])
+open(os.environ['WEFT_METRICS'], 'a').write(json.dumps({'name': 'acc', 'value': x + d / 100}) + '\\n')
+` }), 'sweeps');
 
 // --- the browser -----------------------------------------------------------------------------
 const browser = await chromium.launch({
@@ -287,6 +309,19 @@ await check('a published pipeline runs from its form, and the server\'s check of
   await page.goto(`${base}/#/runs?pipeline=trainer`);
   await page.locator(`tr[data-run="${published}"]`).waitFor();
   assert(await page.locator('tr[data-run]').count() === 1, 'runs of other pipelines listed under trainer');
+});
+
+await check('a sweep\'s trials are listed and plotted, parameter against objective', async () => {
+  await until(async () => (await runStatus(sweep)) === 'succeeded', `sweep run ${sweep} to succeed`);
+  await page.goto(`${base}/#/runs/${sweep}?step=sweep&tab=trials`);
+  await page.locator('.trials tr[data-trial="5"]').waitFor();
+  assert(await page.locator('svg.scatter circle.point').count() === 6, 'one point per trial');
+  const best = await page.locator('.trials tr[data-trial="5"]').innerText();
+  assert(best.includes('0.9') && best.includes('0.95'), `the last trial: ${best}`);
+  await page.getByLabel('Parameter').selectOption('d');
+  await page.locator('svg.scatter[aria-label="acc against d, one point per trial"]').waitFor();
+  await shot('sweep');
+  await accessible('sweep');
 });
 
 await check('the other pages answer without errors', async () => {
