@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -287,7 +288,13 @@ Result<Json> Compare(Call& c) {
 }
 
 // An output as a tar stream, for a caller who may see its run (never by digest alone).
-Result<Response> Download(Call& c, const ApiParts& parts) {
+// An output of a run, found in the store: where it is delivered from, and its digest.
+struct FoundOutput {
+  meta::RunRecord run;
+  std::string step, output, digest, path;
+};
+
+Result<FoundOutput> FindOutput(Call& c, const ApiParts& parts) {
   Result<meta::RunRecord> run = VisibleRun(c, c.request.params.at("run"));
   if (!run.ok()) return run.status();
   Result<std::string> output = Required(c.request, "output");
@@ -313,22 +320,123 @@ Result<Response> Download(Call& c, const ApiParts& parts) {
     return Status::NotFound(fmt::format(
         "{} of run {} is no longer in the store (removed by `weft gc`)", *output, run->id));
   }
-  Status logged =
-      app::Audit(c.meta, c.caller, run->project, "download", run->id, *output, c.now_ns);
+  return FoundOutput{*run, step_name, out_name, it->digest, parts.store.DeliveryPath(*ref)};
+}
+
+// `path` inside an output (`a/b.txt`; empty: the output itself), refused when it could lead
+// elsewhere: absolute, `..`, empty or dot parts, or through a symbolic link.
+Result<std::string> PathInOutput(const FoundOutput& o, const std::string& path) {
+  std::string at = o.path;
+  if (path.empty()) return at;
+  if (path.size() > 4096 || path.front() == '/' || path.find('\0') != std::string::npos) {
+    return Status::Invalid(fmt::format("`{}`: a path inside the output, relative", path));
+  }
+  for (size_t b = 0; b <= path.size();) {
+    size_t e = std::min(path.find('/', b), path.size());
+    std::string part = path.substr(b, e - b);
+    if (part.empty() || part == "." || part == "..") {
+      return Status::Invalid(fmt::format("`{}`: a path inside the output, without `.`, `..` or empty parts", path));
+    }
+    at += "/" + part;
+    struct stat st {};
+    if (::lstat(at.c_str(), &st) != 0) {
+      return Status::NotFound(fmt::format("{}.{} of run {} has no `{}`", o.step, o.output, o.run.id, path));
+    }
+    if (S_ISLNK(st.st_mode)) {
+      return Status::Invalid(fmt::format("`{}` is a symbolic link: weft does not follow them", path));
+    }
+    b = e + 1;
+  }
+  return at;
+}
+
+Result<Response> Download(Call& c, const ApiParts& parts) {
+  Result<FoundOutput> o = FindOutput(c, parts);
+  if (!o.ok()) return o.status();
+  std::string output = o->step + "." + o->output;
+  Status logged = app::Audit(c.meta, c.caller, o->run.project, "download", o->run.id, output, c.now_ns);
   if (!logged.ok()) return logged;
-  std::string path = parts.store.DeliveryPath(*ref);
-  std::string name = FileNamePart(step_name + "." + out_name);
+  std::string path = o->path;
+  std::string name = FileNamePart(output);
   Response r;
   r.content_type = "application/x-tar";
   r.headers.emplace_back("Content-Disposition",
-                         fmt::format("attachment; filename=\"{}-{}.tar\"", run->id, name));
-  r.headers.emplace_back("X-Weft-Digest", "sha256:" + it->digest);
+                         fmt::format("attachment; filename=\"{}-{}.tar\"", o->run.id, name));
+  r.headers.emplace_back("X-Weft-Digest", "sha256:" + o->digest);
   r.stream = [path, name](const StreamWrite& write) {
     Status s = WriteTar(path, name, write);
     if (!s.ok() && s.code() != Code::kCanceled) {
       fmt::print(stderr, "weft serve: error: a download of {} stopped: {}\n", path, s.message());
     }
   };
+  return r;
+}
+
+// What a folder of an output holds (a file output: that file), a page of names at a time.
+Result<Json> ListOutput(Call& c, const ApiParts& parts) {
+  Result<FoundOutput> o = FindOutput(c, parts);
+  if (!o.ok()) return o.status();
+  std::string sub = c.request.Query("path").value_or("");
+  Result<std::string> at = PathInOutput(*o, sub);
+  if (!at.ok()) return at.status();
+  constexpr size_t kMaxEntries = 10000;
+  Json entries = Json::MakeArray();
+  bool more = false;
+  auto entry = [](const std::string& name, const struct stat& st) {
+    const char* type = S_ISDIR(st.st_mode) ? "folder" : S_ISREG(st.st_mode) ? "file" : S_ISLNK(st.st_mode) ? "link" : "other";
+    return Json::MakeObject().Set("name", name).Set("type", type).Set(
+        "size", static_cast<int64_t>(S_ISREG(st.st_mode) ? st.st_size : 0));
+  };
+  struct stat top {};
+  if (::lstat(at->c_str(), &top) != 0) return Status::NotFound("the output is gone from the store");
+  if (!S_ISDIR(top.st_mode)) {
+    if (!sub.empty()) return Status::Invalid(fmt::format("`{}` is a file, not a folder", sub));
+    entries.Push(entry(std::filesystem::path(*at).filename().string(), top));
+  } else {
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(*at, ec)) names.push_back(e.path().filename().string());
+    if (ec) return Status::Io(fmt::format("cannot list {}.{}: {}", o->step, o->output, ec.message()));
+    std::sort(names.begin(), names.end());
+    more = names.size() > kMaxEntries;
+    if (more) names.resize(kMaxEntries);
+    for (const std::string& n : names) {
+      struct stat st {};
+      if (::lstat((*at + "/" + n).c_str(), &st) == 0) entries.Push(entry(n, st));
+    }
+  }
+  return Json::MakeObject()
+      .Set("output", o->step + "." + o->output)
+      .Set("digest", "sha256:" + o->digest)
+      .Set("path", sub)
+      .Set("folder", S_ISDIR(top.st_mode))
+      .Set("entries", std::move(entries))
+      .Set("more", more);
+}
+
+// One file of an output, as it is (recorded in the audit log like a download); always an
+// attachment, never shown by the browser as a page.
+Result<Response> OutputFile(Call& c, const ApiParts& parts) {
+  Result<FoundOutput> o = FindOutput(c, parts);
+  if (!o.ok()) return o.status();
+  std::string sub = c.request.Query("path").value_or("");
+  Result<std::string> at = PathInOutput(*o, sub);
+  if (!at.ok()) return at.status();
+  struct stat st {};
+  if (::lstat(at->c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return Status::Invalid(fmt::format("`{}` is not a file of {}.{}", sub, o->step, o->output));
+  }
+  Status logged = app::Audit(c.meta, c.caller, o->run.project, "download", o->run.id,
+                             fmt::format("{}.{}/{}", o->step, o->output, sub), c.now_ns);
+  if (!logged.ok()) return logged;
+  Result<std::string> bytes = ReadFileCapped(*at, size_t{1} << 30);
+  if (!bytes.ok()) return bytes.status();
+  Response r;
+  r.content_type = "application/octet-stream";
+  r.body = std::move(*bytes);
+  r.headers.emplace_back("Content-Disposition",
+                         fmt::format("attachment; filename=\"{}\"",
+                                     FileNamePart(std::filesystem::path(*at).filename().string())));
   return r;
 }
 
@@ -487,6 +595,27 @@ std::vector<Endpoint> ResultEndpoints(const ApiParts& parts) {
                .response_schema = Type("string").Set("format", "binary"),
                .respond = [&parts](Call& c) { return Download(c, parts); },
                .response_type = "application/x-tar"});
+  const QueryParam in_output = {"path", "string", "a path inside the output (default: the output itself)"};
+  out.push_back(Endpoint{
+      .method = "GET",
+      .path = "/runs/{run}/files",
+      .summary = "What an output holds: the entries of one of its folders (or the output's own "
+                 "file), names sorted, at most 10,000",
+      .query = {{"output", "string", "STEP.OUTPUT (required)"}, in_output},
+      .response_schema = Obj({{"output", Str()},
+                              {"digest", Str()},
+                              {"path", Str()},
+                              {"folder", Bool()},
+                              {"entries", ArrayOf(Obj({{"name", Str()}, {"type", Str()}, {"size", Int()}}))},
+                              {"more", Bool()}}),
+      .handle = [&parts](Call& c) { return ListOutput(c, parts); }});
+  out.push_back(Endpoint{.method = "GET",
+                         .path = "/runs/{run}/file",
+                         .summary = "One file of an output, as an attachment (recorded in the audit log)",
+                         .query = {{"output", "string", "STEP.OUTPUT (required)"}, in_output},
+                         .response_schema = Type("string").Set("format", "binary"),
+                         .respond = [&parts](Call& c) { return OutputFile(c, parts); },
+                         .response_type = "application/octet-stream"});
   return out;
 }
 

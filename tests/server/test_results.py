@@ -148,6 +148,36 @@ def test_an_output_downloads_as_a_tar_stream_and_is_audited(server, admin):
     assert len(downloads) == 1 and downloads[0]["target"] == run and downloads[0]["detail"] == "train.model"
 
 
+def test_an_outputs_files_are_listed_and_read_one_by_one_never_outside_it(server, admin):
+    vision, nlp = two_projects(server, admin)
+    run = wait(vision, submit(vision, files())["id"])["id"]
+    status, top = vision.call("GET", f"/api/v1/runs/{run}/files?output=train.model")
+    assert status == 200 and top["folder"] is True and top["more"] is False, top
+    assert [(e["name"], e["type"]) for e in top["entries"]] == [("sub", "folder"), ("weights.txt", "file")]
+    assert top["entries"][1]["size"] == len(b"lr=0.1\n")
+    status, sub = vision.call("GET", f"/api/v1/runs/{run}/files?output=train.model&path=sub")
+    assert status == 200 and [e["name"] for e in sub["entries"]] == ["run.sh"], sub
+    status, headers, data = get_bytes(vision, f"/api/v1/runs/{run}/file?output=train.model&path=weights.txt")
+    assert status == 200 and data == b"lr=0.1\n", data
+    assert headers["Content-Type"] == "application/octet-stream"
+    assert headers["Content-Disposition"] == 'attachment; filename="weights.txt"'
+    status, _, data = get_bytes(vision, f"/api/v1/runs/{run}/file?output=train.model&path=sub/run.sh")
+    assert status == 200 and data == b"#!/bin/sh\n"
+    # Nothing outside the output: not by `..`, not absolute, not a folder as a file.
+    for bad in ("..", "../..", "sub/../..", "/etc/passwd", "sub//run.sh", "./weights.txt", "sub"):
+        for what in ("files", "file"):
+            if what == "files" and bad == "sub":
+                continue
+            status, _, data = get_bytes(vision, f"/api/v1/runs/{run}/{what}?output=train.model&path={bad}")
+            assert status == 400, (what, bad, status, data)
+    assert vision.call("GET", f"/api/v1/runs/{run}/files?output=train.model&path=nope")[0] == 404
+    assert nlp.call("GET", f"/api/v1/runs/{run}/files?output=train.model")[0] == 404
+    assert get_bytes(nlp, f"/api/v1/runs/{run}/file?output=train.model&path=weights.txt")[0] == 404
+    entries = admin.call("GET", "/api/v1/audit?project=vision")[1]["entries"]
+    details = [e["detail"] for e in entries if e["action"] == "download"]
+    assert sorted(details) == ["train.model/sub/run.sh", "train.model/weights.txt"], details
+
+
 class Events:
     """A reader of /api/v1/events on its own connection, collecting (id, event, data) frames."""
 

@@ -192,6 +192,7 @@ function Log({ run, step, live, tick }) {
 function InputsOutputs({ run, step, graph }) {
   const g = graph.steps.find((s) => s.name === step.name) || { inputs: [] };
   const [error, setError] = useState(null);
+  const [browsing, setBrowsing] = useState('');
   const source = (s) => {
     if (!s) return '';
     if (s.kind === 'step_output') return `${s.step}.${s.output}`;
@@ -208,11 +209,49 @@ function InputsOutputs({ run, step, graph }) {
     <h3>Outputs</h3>
     <table><thead><tr><th scope="col">Output</th><th scope="col">Digest</th><th scope="col"></th></tr></thead><tbody>
       ${step.outputs.map((o) => html`<tr><td>${o.name}</td><td><code title=${o.digest}>${short(o.digest)}</code></td>
-        <td><button type="button" onClick=${() => get(o)}>Download</button>
+        <td><button type="button" aria-pressed=${browsing === o.name} onClick=${() => setBrowsing(browsing === o.name ? '' : o.name)}>Files</button>
+          <button type="button" onClick=${() => get(o)}>Download all</button>
           <a href=${href(['lineage'], { ref: `${run.id}/${step.name}.${o.name}` })}>Lineage</a></td></tr>`)}
     </tbody></table>
+    ${browsing && html`<${FileBrowser} key=${browsing} run=${run.id} output=${`${step.name}.${browsing}`} />`}
     <p class="muted">fingerprint <code>${step.fingerprint}</code>${step.target ? ` · compute ${step.target}` : ''}</p>
   </div>`;
+}
+
+// The files of an output, a folder at a time; each file downloads on its own.
+function FileBrowser({ run, output }) {
+  const [path, setPath] = useState('');
+  const [data, setData] = useState(null);
+  const [error, setError] = useState(null);
+  useEffect(() => {
+    setData(null);
+    api(`/runs/${encodeURIComponent(run)}/files${query({ output, path })}`).then((d) => (setData(d), setError(null))).catch(setError);
+  }, [run, output, path]);
+  const inside = (name) => (path ? `${path}/${name}` : name);
+  const get = (e) => download(`/runs/${encodeURIComponent(run)}/file${query({ output, path: data.folder ? inside(e.name) : '' })}`, e.name)
+    .catch(setError);
+  const parts = path ? path.split('/') : [];
+  return html`<section class="files" aria-label=${`files of ${output}`}>
+    <nav class="crumbs" aria-label="folder">
+      <button type="button" onClick=${() => setPath('')}>${output}</button>
+      ${parts.map((p, i) => html` / <button type="button" onClick=${() => setPath(parts.slice(0, i + 1).join('/'))}>${p}</button>`)}
+    </nav>
+    <${ErrorBox} error=${error} />
+    ${data && html`<table><thead><tr><th scope="col">Name</th><th scope="col">Size</th><th scope="col"></th></tr></thead><tbody>
+      ${data.entries.map((e) => html`<tr data-entry=${e.name}>
+        <td>${e.type === 'folder' ? html`<button type="button" class="link" onClick=${() => setPath(inside(e.name))}>${e.name}/</button>` : e.name}</td>
+        <td>${e.type === 'file' ? bytes(e.size) : e.type}</td>
+        <td>${e.type === 'file' && html`<button type="button" onClick=${() => get(e)} aria-label=${`download ${e.name}`}>Download</button>`}</td>
+      </tr>`)}
+    </tbody></table>${data.more && html`<p class="muted">(the first 10,000 entries)</p>`}`}
+  </section>`;
+}
+
+function bytes(n) {
+  if (n < 1024) return `${n} B`;
+  if (n < 1 << 20) return `${(n / 1024).toFixed(1)} KB`;
+  if (n < 1 << 30) return `${(n / (1 << 20)).toFixed(1)} MB`;
+  return `${(n / (1 << 30)).toFixed(1)} GB`;
 }
 
 function StepMetrics({ run, step }) {

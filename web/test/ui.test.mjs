@@ -8,7 +8,7 @@
 //
 // Prints one line per check and a count; exits 1 when any failed.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -280,6 +280,18 @@ await check('two runs compare side by side, their differences marked', async () 
   assert(await page.locator('table.compare tr.differs').count() > 0, 'no difference marked (epochs differ)');
   await shot('compare');
   await accessible('compare');
+});
+
+await check('an output\'s files are browsed and one downloads as it is', async () => {
+  await page.goto(`${base}/#/runs/${first}?step=prep&tab=io`);
+  await page.locator('.io tr').filter({ hasText: 'data' }).getByRole('button', { name: 'Files' }).click();
+  await page.locator('.files tr[data-entry="d.json"]').waitFor();
+  const [file] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'download d.json' }).click()]);
+  const saved = join(dir, 'd.json');
+  await file.saveAs(saved);
+  assert(readFileSync(saved, 'utf8') === '{"rows": 3}\n', `downloaded: ${readFileSync(saved, 'utf8')}`);
+  await shot('files');
+  await accessible('files');
 });
 
 await check('lineage of an output links to the steps that made it', async () => {
