@@ -209,6 +209,7 @@ Result<Json> MetricHistories(Call& c) {
   }
   std::vector<std::string> names = Listed(c.request, "name");
   std::string only_step = c.request.Query("step").value_or("");
+  bool by_job = c.request.Query("jobs").value_or("") == "true";
   Json series = Json::MakeArray();
   for (const std::string& ref : refs) {
     Result<meta::RunRecord> run = VisibleRun(c, ref);
@@ -217,9 +218,22 @@ Result<Json> MetricHistories(Call& c) {
     if (!steps.ok()) return steps.status();
     for (const app::StepMetrics& sm : *steps) {
       if (!only_step.empty() && sm.step.name != only_step) continue;
+      // The step's metrics as one set, or each job's (a sweep's trials, a parallel step's workers).
+      std::vector<std::pair<int64_t, std::vector<meta::MetricRecord>>> sets;
+      if (by_job && sm.step.jobs > 1) {
+        auto [src_run, src_idx] = sm.step.ResultAttempt();
+        for (int64_t job = 0; job < sm.step.jobs; ++job) {
+          Result<std::vector<meta::MetricRecord>> ms = c.meta.Metrics(src_run, src_idx, job);
+          if (!ms.ok()) return ms.status();
+          if (!ms->empty()) sets.emplace_back(job, std::move(*ms));
+        }
+      } else {
+        sets.emplace_back(-1, sm.metrics);
+      }
+      for (const auto& [job, metrics] : sets) {
       // One series per metric name, in the order first logged.
       std::vector<std::pair<std::string, Json>> by_name;
-      for (const meta::MetricRecord& m : sm.metrics) {
+      for (const meta::MetricRecord& m : metrics) {
         if (!names.empty() && std::find(names.begin(), names.end(), m.name) == names.end())
           continue;
         auto it = std::find_if(by_name.begin(), by_name.end(),
@@ -233,11 +247,10 @@ Result<Json> MetricHistories(Call& c) {
         it->second.Push(std::move(point));
       }
       for (auto& [name, points] : by_name) {
-        series.Push(Json::MakeObject()
-                        .Set("run", run->id)
-                        .Set("step", sm.step.name)
-                        .Set("name", name)
-                        .Set("points", std::move(points)));
+        Json one = Json::MakeObject().Set("run", run->id).Set("step", sm.step.name);
+        if (job >= 0) one.Set("job", job);
+        series.Push(one.Set("name", name).Set("points", std::move(points)));
+      }
       }
     }
   }
@@ -532,14 +545,18 @@ std::vector<Endpoint> ResultEndpoints(const ApiParts& parts) {
   out.push_back(Endpoint{
       .method = "GET",
       .path = "/metrics",
-      .summary = "Metric histories of several runs at once, one series per run, step and metric",
+      .summary = "Metric histories of several runs at once, one series per run, step and metric "
+                 "(with `jobs=true`, per job of steps that have several: a sweep's trials)",
       .query = {{"run", "string", "a run (repeat it, or separate by commas; at most 100)"},
                 {"name", "string", "only these metrics (repeatable)"},
-                {"step", "string", "only this step"}},
-      .response_schema = Obj({{"series", ArrayOf(Obj({{"run", Str()},
-                                                      {"step", Str()},
-                                                      {"name", Str()},
-                                                      {"points", ArrayOf(Type("object"))}}))}}),
+                {"step", "string", "only this step"},
+                {"jobs", "string", "true: a series per job of steps with several (`job` says which)"}},
+      .response_schema = Obj({{"series", ArrayOf(Body({{"run", Str()},
+                                                       {"step", Str()},
+                                                       {"job", Int()},
+                                                       {"name", Str()},
+                                                       {"points", ArrayOf(Type("object"))}},
+                                                      {"run", "step", "name", "points"}))}}),
       .handle = MetricHistories});
   out.push_back(Endpoint{
       .method = "GET",

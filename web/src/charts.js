@@ -1,5 +1,6 @@
-// Line charts of metric histories (uPlot): one chart per metric, one line per run (or trial), so
-// that runs overlay; x is the metric's step when it was logged with one, else its order.
+// Line charts of metric histories (uPlot): one chart per metric, one line per run (or, with
+// `jobs`, per trial of a sweep), so that they overlay; x is the metric's step when it was logged
+// with one, else its order.
 import { html } from 'htm/preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
@@ -10,12 +11,12 @@ import { ErrorBox } from './util.js';
 
 const kPalette = ['#0969da', '#cf222e', '#1a7f37', '#9a6700', '#8250df', '#bc4c00', '#57606a', '#1b7c83'];
 
-export function MetricCharts({ runs, step }) {
+export function MetricCharts({ runs, step, jobs = false }) {
   const [series, setSeries] = useState(null);
   const [error, setError] = useState(null);
   useEffect(() => {
-    api(`/metrics${query({ run: runs.join(','), step })}`).then((d) => setSeries(d.series)).catch(setError);
-  }, [runs.join(','), step]);
+    api(`/metrics${query({ run: runs.join(','), step, jobs: jobs ? 'true' : '' })}`).then((d) => setSeries(d.series)).catch(setError);
+  }, [runs.join(','), step, jobs]);
   if (error) return html`<${ErrorBox} error=${error} />`;
   if (!series) return null;
   const byName = new Map();
@@ -39,7 +40,8 @@ function Chart({ name, lines }) {
       for (const [px, py] of ps) ys[at.get(px)] = py;
       return ys;
     })];
-    const label = (l) => (lines.every((o) => o.run === lines[0].run) ? l.step : `${l.run} ${l.step}`);
+    const one = lines.every((o) => o.run === lines[0].run);
+    const label = (l) => (l.job !== undefined ? `trial ${l.job}` : one ? l.step : `${l.run} ${l.step}`);
     const plot = new uPlot({
       title: name,
       width: Math.min(640, box.current.clientWidth || 640),

@@ -21,10 +21,15 @@ export function RunPage({ id, params, navigate }) {
   const selected = params.get('step') || '';
   const tab = params.get('tab') || 'log';
   const refresh = useRef(null);
-  const load = () => api(`/runs/${encodeURIComponent(id)}`).then((r) => {
-    setRun(r);
-    setStatuses((s) => ({ ...s, ...Object.fromEntries(r.steps.map((x) => [x.name, x.status])) }));
-  });
+  const took = useRef(0);  // how long the run's last read took
+  const load = () => {
+    const t0 = performance.now();
+    return api(`/runs/${encodeURIComponent(id)}`).then((r) => {
+      took.current = performance.now() - t0;
+      setRun(r);
+      setStatuses((s) => ({ ...s, ...Object.fromEntries(r.steps.map((x) => [x.name, x.status])) }));
+    });
+  };
   useEffect(() => {
     let live = true;
     setRun(null); setGraph(null); setStatuses({}); setNotes({}); setError(null);
@@ -42,7 +47,12 @@ export function RunPage({ id, params, navigate }) {
         setLogTick((t) => t + 1);
         return;
       }
-      if (!refresh.current) refresh.current = setTimeout(() => { refresh.current = null; load().catch(() => {}); }, 300);
+      // Statuses come with the events; the run itself (messages, times) is read again after a
+      // pause that grows with what a read costs (a 10,000-step run is megabytes).
+      if (!refresh.current) {
+        refresh.current = setTimeout(() => { refresh.current = null; load().catch(() => {}); },
+          Math.max(300, 4 * took.current));
+      }
     });
     return () => { live = false; stop(); clearTimeout(refresh.current); };
   }, [id]);

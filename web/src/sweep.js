@@ -1,9 +1,11 @@
 // A sweep's trials: their parameters and results side by side (the data of `weft compare --jobs`),
-// and a scatter of one parameter against a metric (the objective by default).
+// a scatter of one parameter against a metric (the objective by default), and each metric's
+// history with a line per trial.
 import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
 
 import { api, query } from './api.js';
+import { MetricCharts } from './charts.js';
 import { ErrorBox } from './util.js';
 
 const kW = 520;
@@ -33,6 +35,7 @@ export function Trials({ run, step }) {
         ${metrics.map((m) => html`<option value=${m.name}>${m.name}</option>`)}</select></label>
     </div>
     <${Scatter} x=${x} y=${y} status=${status} />`}
+    <${MetricCharts} runs=${[run]} step=${step} jobs=${true} />
     <table class="compare">
       <thead><tr><th scope="col">Trial</th><th scope="col">Status</th>
         ${params.map((p) => html`<th scope="col">${p.name}</th>`)}${metrics.map((m) => html`<th scope="col">${m.name}</th>`)}</tr></thead>

@@ -154,7 +154,8 @@ jobs:
     limits: {max_total_trials: 6}
 `, { 'src/t.py': `import json, os, sys
 x = float(sys.argv[1]); d = int(sys.argv[2])
-open(os.environ['WEFT_METRICS'], 'a').write(json.dumps({'name': 'acc', 'value': x + d / 100}) + '\\n')
+for e in range(3):
+    open(os.environ['WEFT_METRICS'], 'a').write(json.dumps({'name': 'acc', 'value': (x + d / 100) * (e + 1) / 3, 'step': e}) + '\\n')
 ` }), 'sweeps');
 
 // --- the browser -----------------------------------------------------------------------------
@@ -330,6 +331,10 @@ await check('a sweep\'s trials are listed and plotted, parameter against objecti
   assert(await page.locator('svg.scatter circle.point').count() === 6, 'one point per trial');
   const best = await page.locator('.trials tr[data-trial="5"]').innerText();
   assert(best.includes('0.9') && best.includes('0.95'), `the last trial: ${best}`);
+  // Each trial's history, a line per trial.
+  await page.locator('figure.chart[data-metric="acc"]').waitFor();
+  const legend = await page.locator('figure.chart[data-metric="acc"] .u-legend').innerText();
+  for (let k = 0; k < 6; k++) assert(legend.includes(`trial ${k}`), `legend: ${legend}`);
   await page.getByLabel('Parameter').selectOption('d');
   await page.locator('svg.scatter[aria-label="acc against d, one point per trial"]').waitFor();
   await shot('sweep');
