@@ -81,6 +81,12 @@ Status Extract(std::string_view archive, const std::string& dest, const UploadLi
   int64_t files = 0;
   int64_t bytes = 0;
   s = ReadArchive(archive, [&](const ArchiveEntry& e, const ArchiveRead& read) -> Status {
+    // `tar -c .` writes the folder itself first, as `./`: nothing to make.
+    if (e.kind == ArchiveEntry::Kind::kFolder &&
+        e.path.find_first_not_of("./") == std::string::npos && e.path.find("..") == std::string::npos &&
+        !e.path.empty() && e.path.front() == '.') {
+      return Status::Ok();
+    }
     Result<std::string> rel = SafePath(e.path, limits);
     if (!rel.ok()) return rel.status();
     std::string path = dest + "/" + *rel;

@@ -57,6 +57,10 @@ TEST_F(UploadTest, FilesAndFoldersAreUnpackedOncePerContent) {
   Result<std::string> again = Unpack(ws_, tar);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(*again, *dir);
+  // `tar -c .` (its root entry `./` first) is the same files.
+  Result<std::string> dotted = Unpack(ws_, Tar({"."}));
+  ASSERT_TRUE(dotted.ok()) << dotted.status().message();
+  EXPECT_EQ(*ReadFileCapped(*dotted + "/code/train.py", 100), "print(1)\n");
 }
 
 TEST_F(UploadTest, LinksAndEscapesAreRefusedNamingTheEntryAndLeaveNothing) {
