@@ -138,6 +138,30 @@ const third = await submit(pipelineFolder('third', train('never').replace('epoch
 mkdirSync(join(dir, 'pub'), { recursive: true });
 writeFileSync(join(dir, 'pub', 'p.yml'), train('').replace('epochs: 3', 'epochs:\n    type: integer\n    default: 2'));
 cli(['publish', join(dir, 'pub', 'p.yml'), '--name', 'trainer', '--description', 'the trainer'], owner);
+const nested = await submit(pipelineFolder('nested', `type: pipeline
+jobs:
+  first:
+    command: echo one > \${{outputs.o}}/o
+    outputs: {o: {type: uri_folder}}
+    ${env}
+  inner:
+    type: pipeline
+    component: ./inner.yml
+    inputs: {i: "\${{parent.jobs.first.outputs.o}}"}
+`, { 'inner.yml': `type: pipeline
+name: inner_pipeline
+inputs:
+  i: {type: uri_folder}
+jobs:
+  a:
+    command: cat \${{inputs.x}}/o
+    inputs: {x: "\${{parent.inputs.i}}"}
+    ${env}
+  b:
+    command: cat \${{inputs.x}}/o
+    inputs: {x: "\${{parent.inputs.i}}"}
+    ${env}
+` }), 'nested');
 const sweep = await submit(pipelineFolder('sweep', `type: pipeline
 jobs:
   sweep:
@@ -322,6 +346,22 @@ await check('a published pipeline runs from its form, and the server\'s check of
   await page.goto(`${base}/#/runs?pipeline=trainer`);
   await page.locator(`tr[data-run="${published}"]`).waitFor();
   assert(await page.locator('tr[data-run]').count() === 1, 'runs of other pipelines listed under trainer');
+});
+
+await check('a nested pipeline is a group that folds into one node and opens again', async () => {
+  await until(async () => (await runStatus(nested)) === 'succeeded', `nested run ${nested} to succeed`);
+  await page.goto(`${base}/#/runs/${nested}`);
+  await page.locator('svg.graph .group-box').filter({ hasText: 'inner' }).waitFor();
+  const inner = await page.locator('svg.graph g.node[data-step^="inner/"]').count();
+  assert(inner === 2, `the group's steps drawn: ${inner}`);
+  await page.getByRole('button', { name: /inner/ }).first().click();
+  await page.locator('svg.graph g.node[aria-label^="pipeline inner"]').waitFor();
+  assert(await page.locator('svg.graph g.node[data-step^="inner/"]').count() === 0, 'folded steps still drawn');
+  await shot('nested-folded');
+  await accessible('nested');
+  await page.locator('svg.graph g.node[aria-label^="pipeline inner"]').focus();
+  await page.keyboard.press('Enter');
+  await page.locator('svg.graph g.node[data-step^="inner/"][data-status="succeeded"]').nth(1).waitFor();
 });
 
 await check('a sweep\'s trials are listed and plotted, parameter against objective', async () => {
