@@ -75,6 +75,16 @@ Result<Json> RunDetailJson(meta::MetaStore& meta, const meta::RunRecord& run,
     for (const auto& out : *outputs) {
       outs.Push(Json::MakeObject().Set("name", out.name).Set("digest", "sha256:" + out.digest));
     }
+    Result<std::vector<meta::InputRecord>> inputs = meta.Inputs(s.run_id, s.index);
+    if (!inputs.ok()) return inputs.status();
+    Json ins = Json::MakeArray();
+    for (const meta::InputRecord& in : *inputs) {
+      ins.Push(Json::MakeObject()
+                   .Set("name", in.name)
+                   .Set("kind", in.kind)
+                   .Set("value", in.value)
+                   .Set("digest", in.digest.empty() ? "" : "sha256:" + in.digest));
+    }
     Result<std::vector<meta::JobRecord>> jobs = JobsOf(meta, s);
     if (!jobs.ok()) return jobs.status();
     Json jobs_json = Json::MakeArray();
@@ -102,6 +112,7 @@ Result<Json> RunDetailJson(meta::MetaStore& meta, const meta::RunRecord& run,
                     .Set("waiting", "")  // (a server's engine knows: app::Host::Waiting)
                     .Set("target", s.target)
                     .Set("job", s.job)
+                    .Set("inputs", std::move(ins))
                     .Set("outputs", std::move(outs))
                     .Set("jobs", std::move(jobs_json));
     std::optional<exec::SlurmJobInfo> slurm;

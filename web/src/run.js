@@ -213,8 +213,10 @@ function InputsOutputs({ run, step, graph }) {
   return html`<div class="io">
     <${ErrorBox} error=${error} />
     <h3>Inputs</h3>
-    <table><thead><tr><th scope="col">Input</th><th scope="col">Value or source</th></tr></thead><tbody>
-      ${g.inputs.map((i) => html`<tr><td>${i.name}</td><td><code>${source(i.source)}</code></td></tr>`)}
+    <table><thead><tr><th scope="col">Input</th><th scope="col">Value or source</th><th scope="col">Digest</th></tr></thead><tbody>
+      ${(step.inputs && step.inputs.length ? step.inputs : g.inputs.map((i) => ({ name: i.name, value: source(i.source), digest: '' })))
+        .map((i) => html`<tr data-input=${i.name}><td>${i.name}</td><td><code>${i.value}</code></td>
+          <td>${i.digest && html`<code title=${i.digest}>${short(i.digest)}</code>`}</td></tr>`)}
     </tbody></table>
     <h3>Outputs</h3>
     <table><thead><tr><th scope="col">Output</th><th scope="col">Digest</th><th scope="col"></th></tr></thead><tbody>

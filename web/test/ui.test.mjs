@@ -308,6 +308,10 @@ await check('two runs compare side by side, their differences marked', async () 
 });
 
 await check('an output\'s files are browsed and one downloads as it is', async () => {
+  await page.goto(`${base}/#/runs/${first}?step=train&tab=io`);
+  const input = await page.locator('.io tr[data-input="d"]').innerText();
+  assert(/prep\.data/.test(input) && /[0-9a-f]{12}/.test(input), `input d: ${input}`);
+  assert((await page.locator('.io tr[data-input="epochs"]').innerText()).includes('3'), 'input epochs');
   await page.goto(`${base}/#/runs/${first}?step=prep&tab=io`);
   await page.locator('.io tr').filter({ hasText: 'data' }).getByRole('button', { name: 'Files' }).click();
   await page.locator('.files tr[data-entry="d.json"]').waitFor();
