@@ -1,7 +1,7 @@
 // A run: its graph coloured by live status, the list of its steps, and a panel for the selected
 // step (log streaming live, inputs and outputs, metrics, why it ran or was reused).
 import { html } from 'htm/preact';
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 
 import { api, download, query, subscribe } from './api.js';
 import { Graph } from './graph.js';
@@ -22,6 +22,8 @@ export function RunPage({ id, params, navigate }) {
   const tab = params.get('tab') || 'log';
   const refresh = useRef(null);
   const took = useRef(0);  // how long the run's last read took
+  const shown = useRef(selected);  // the step whose log is open, for the event handler
+  shown.current = selected;
   const load = () => {
     const t0 = performance.now();
     return api(`/runs/${encodeURIComponent(id)}`).then((r) => {
@@ -43,8 +45,8 @@ export function RunPage({ id, params, navigate }) {
         if (!kLive.has(data.status)) setNotes(({ [data.step]: gone, ...rest }) => rest);
       } else if (kind === 'progress') {
         setNotes((n) => ({ ...n, ...Object.fromEntries((data.running || []).filter((r) => r.detail).map((r) => [r.step, r.detail])) }));
-      } else if (kind === 'log') {
-        setLogTick((t) => t + 1);
+      } else if (kind === 'log') {  // the open log reads what was added
+        if (data.step === shown.current) setLogTick((t) => t + 1);
         return;
       }
       // Statuses come with the events; the run itself (messages, times) is read again after a
@@ -195,7 +197,7 @@ function Log({ run, step, live, tick }) {
       <p>${hits.matches.length}${hits.more ? '+' : ''} lines</p>
       <ol>${hits.matches.map((m) => html`<li><span class="muted">line ${m.line}</span> <code>${m.text}</code></li>`)}</ol>
     </div>`}
-    <pre class="log-text" ref=${pre} tabindex="0" aria-label="log">${text}</pre>
+    <pre class="log-text" ref=${pre} tabindex="0" role="log" aria-label="log">${text}</pre>
   </div>`;
 }
 

@@ -240,12 +240,14 @@ await check('the runs list shows every run, filters by status and experiment, an
   await page.locator(`tr[data-run="${third}"]`).waitFor();
 });
 
-await check('a running run\'s step turns green live, and the run with it', async () => {
-  await page.goto(`${base}/#/runs/${second}`);
+await check('a running run\'s step turns green live, its log streaming, and the run with it', async () => {
+  await page.goto(`${base}/#/runs/${second}?step=train&tab=log`);
   await page.locator('svg.graph g.node[data-step="train"][data-status="running"]').waitFor({ timeout: 20000 });
+  await page.locator('.log .live').waitFor();
   await shot('run-running');
   await accessible('run page');
   writeFileSync(join(marks, 'go'), '');
+  await page.locator('.log-text').filter({ hasText: 'trained' }).waitFor({ timeout: 20000 });
   await page.locator('svg.graph g.node[data-step="train"][data-status="succeeded"]').waitFor({ timeout: 20000 });
   await page.locator('.run-head .status-succeeded').waitFor({ timeout: 20000 });
   await shot('run-succeeded');
