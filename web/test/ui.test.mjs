@@ -138,6 +138,14 @@ const third = await submit(pipelineFolder('third', train('never').replace('epoch
 mkdirSync(join(dir, 'pub'), { recursive: true });
 writeFileSync(join(dir, 'pub', 'p.yml'), train('').replace('epochs: 3', 'epochs:\n    type: integer\n    default: 2'));
 cli(['publish', join(dir, 'pub', 'p.yml'), '--name', 'trainer', '--description', 'the trainer'], owner);
+writeFileSync(join(dir, 'pub', 'schedule.yml'), `name: nightly-train
+trigger:
+  type: cron
+  expression: "15 2 * * *"
+  time_zone: UTC
+create_job: azureml:trainer
+`);
+cli(['schedule', 'create', '-f', join(dir, 'pub', 'schedule.yml')], owner);
 const nested = await submit(pipelineFolder('nested', `type: pipeline
 jobs:
   first:
@@ -351,7 +359,10 @@ await check('a published pipeline runs from its form, and the server\'s check of
   const published = page.url().match(/runs\/(r\d+)/)[1];
   await page.goto(`${base}/#/runs?pipeline=trainer`);
   await page.locator(`tr[data-run="${published}"]`).waitFor();
-  assert(await page.locator('tr[data-run]').count() === 1, 'runs of other pipelines listed under trainer');
+  // (The schedule's run, fired when it was made, is trainer's too.)
+  for (const tags of await page.locator('tr[data-run]').allInnerTexts()) {
+    assert(tags.includes('weft.pipeline=trainer:1'), `a run of another pipeline listed under trainer: ${tags}`);
+  }
 });
 
 await check('a nested pipeline is a group that folds into one node and opens again', async () => {
@@ -387,8 +398,24 @@ await check('a sweep\'s trials are listed and plotted, parameter against objecti
   await accessible('sweep');
 });
 
+await check('a schedule shows its next firing in local time and is disabled and enabled again', async () => {
+  await page.goto(`${base}/#/schedules`);
+  const row = page.locator('tr[data-schedule="nightly-train"]');
+  await row.waitFor();
+  const first = await row.locator('td').nth(2).locator('time').first().getAttribute('title');
+  assert(/02:15:00 UTC$/.test(first), `the first firing: ${first}`);
+  await row.getByRole('button', { name: 'Disable' }).click();
+  await row.getByRole('button', { name: 'Enable' }).waitFor();
+  const res = await fetch(`${base}/api/v1/schedules/nightly-train`, { headers: { Authorization: `Bearer ${owner}` } });
+  assert((await res.json()).enabled === false, 'the server still has it enabled');
+  await row.getByRole('button', { name: 'Enable' }).click();
+  await row.getByRole('button', { name: 'Disable' }).waitFor();
+  await shot('schedules');
+  await accessible('schedules');
+});
+
 await check('the other pages answer without errors', async () => {
-  for (const [name, path] of [['schedules', '#/schedules'], ['assets', '#/assets'], ['pipelines', '#/pipelines']]) {
+  for (const [name, path] of [['assets', '#/assets'], ['pipelines', '#/pipelines']]) {
     await page.goto(`${base}/${path}`);
     await page.locator('main h1').waitFor();
     await accessible(name);
