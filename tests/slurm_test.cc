@@ -400,6 +400,18 @@ resources: {properties: {weft.cpus: 8}}
   ProcessResult urgent = testing::Run({"/usr/bin/sbatch", "--parsable", "--partition=urgent",
                                        "--cpus-per-task=8", "--wrap=sleep 2"}, "/tmp");
   ASSERT_EQ(urgent.exit_code, 0) << urgent.err;
+  // While it waits to run again, what its first run wrote is not shown as the job's state.
+  std::string job = Read(dir_.path() + "/runs");
+  job = job.substr(job.rfind(' ') + 1);
+  job.pop_back();
+  for (int i = 0; i < 300 && Squeue(job).find("PENDING") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_NE(Squeue(job).find("PENDING"), std::string::npos) << Squeue(job);
+  std::this_thread::sleep_for(std::chrono::seconds(3));  // (weft asks Slurm every 2 s)
+  nlohmann::json waiting = StepJson("main");
+  EXPECT_FALSE(waiting.contains("slurm")) << waiting.dump();
+  EXPECT_EQ(waiting["status"], "running") << waiting.dump();
   EXPECT_EQ(Wait(run), 0) << Read(dir_.path() + "/run.log");
   std::string runs = Read(dir_.path() + "/runs");
   std::smatch m;

@@ -368,6 +368,9 @@ std::vector<JobEnd> SlurmExecutor::AskSlurm() {
       continue;
     }
     if (st != states->end() && !Terminal(state)) {
+      // Waiting again after a requeue: what its last run wrote is over (the helper would remove
+      // it when the job starts again); `weft show` must not show it meanwhile.
+      if (state == "PENDING" || state.rfind("REQUEUE", 0) == 0) ::unlink((job.dir + "/slurm.status").c_str());
       ++it;
       continue;
     }
