@@ -170,6 +170,31 @@ jobs:
     inputs: {x: "\${{parent.inputs.i}}"}
     ${env}
 ` }), 'nested');
+const parallel = await submit(pipelineFolder('parallel', `type: pipeline
+jobs:
+  score:
+    type: parallel
+    inputs: {data: {type: uri_folder, path: ./data}}
+    outputs: {scores: {type: uri_folder}}
+    input_data: \${{inputs.data}}
+    mini_batch_size: "1"
+    resources: {instance_count: 1}
+    max_concurrency_per_instance: 1
+    task:
+      type: run_function
+      code: ./src
+      entry_script: score.py
+      append_row_to: \${{outputs.scores}}
+      ${env}
+`, { 'data/a.txt': 'a', 'data/b.txt': 'b', 'data/c.txt': 'c', 'src/score.py': `import os, time
+def init():
+    pass
+
+def run(mini_batch):
+    while not os.path.exists('${join(marks, 'score')}'):
+        time.sleep(0.1)
+    return [os.path.basename(p) for p in mini_batch]
+` }), 'parallel');
 const sweep = await submit(pipelineFolder('sweep', `type: pipeline
 jobs:
   sweep:
@@ -363,6 +388,18 @@ await check('a published pipeline runs from its form, and the server\'s check of
   for (const tags of await page.locator('tr[data-run]').allInnerTexts()) {
     assert(tags.includes('weft.pipeline=trainer:1'), `a run of another pipeline listed under trainer: ${tags}`);
   }
+});
+
+await check('a running parallel step shows its mini-batches done in the graph', async () => {
+  await page.goto(`${base}/#/runs/${parallel}`);
+  await page.locator('svg.graph g.node[data-step="score"][data-status="running"]').waitFor({ timeout: 20000 });
+  await page.locator('svg.graph g.node[data-step="score"]').filter({ hasText: '0/3 mini-batches' }).waitFor({ timeout: 20000 });
+  await shot('parallel-running');
+  writeFileSync(join(marks, 'score'), '');
+  await page.locator('svg.graph g.node[data-step="score"][data-status="succeeded"]').waitFor({ timeout: 30000 });
+  await page.locator('.step-row[data-step="score"][data-status="succeeded"]').waitFor();
+  const note = await page.locator('.step-row[data-step="score"]').innerText();
+  assert(!note.includes('0/3'), `a finished step keeps its running note: ${note}`);
 });
 
 await check('a nested pipeline is a group that folds into one node and opens again', async () => {
