@@ -53,8 +53,8 @@ std::function<int()> SetupServe(CLI::App& sub) {
       "--host-name", o->serve.host_names,
       "a name clients reach this server by (its Host header), besides the listen address");
   CLI::Option* ui = sub.add_option("--ui", o->serve.ui_dir,
-                 "the web UI's folder (default: `ui` beside the weft binary, or "
-                 "../share/weft/ui from it); `--ui ''` serves none");
+                                   "the web UI's folder (default: `ui` beside the weft binary, or "
+                                   "../share/weft/ui from it); `--ui ''` serves none");
   sub.add_option("--event-heartbeat", o->serve.heartbeat_s,
                  "seconds between an idle event stream's keep-alive lines (default 15)")
       ->check(CLI::Range(1, 3600));
@@ -71,10 +71,12 @@ std::function<int()> SetupServe(CLI::App& sub) {
           break;
         }
       }
-    } else if (!o->serve.ui_dir.empty() && !std::filesystem::exists(o->serve.ui_dir + "/index.html")) {
-      return Fail(Status::Invalid(fmt::format("--ui {}: no index.html there (the web UI is built "
-                                              "by `make build`)",
-                                              o->serve.ui_dir)));
+    } else if (!o->serve.ui_dir.empty() &&
+               !std::filesystem::exists(o->serve.ui_dir + "/index.html")) {
+      return Fail(
+          Status::Invalid(fmt::format("--ui {}: no index.html there (the web UI is built "
+                                      "by `make build`)",
+                                      o->serve.ui_dir)));
     }
     Result<int64_t> expiry = app::ParseTtl(o->expiry);
     if (!expiry.ok()) return Fail(Status::Invalid("--token-expiry: " + expiry.status().message()));
@@ -274,9 +276,10 @@ std::function<int()> SetupToken(CLI::App& sub) {
     }
     fmt::print("{:<12}  {:<20} {:<12} {:<22} {}\n", "id", "name", "role", "expires", "state");
     for (const Json& tok : *ts->Find("tokens")->Items()) {
-      fmt::print("{:<12}  {:<20} {:<12} {:<22} {}\n", TextOf(tok, "id"), TextOf(tok, "name"),
-                 TextOf(tok, "role"), UtcDate(IntOf(tok, "expires_ns")),
-                 IntOf(tok, "revoked_ns") ? "revoked " + UtcDate(IntOf(tok, "revoked_ns")) : "active");
+      fmt::print(
+          "{:<12}  {:<20} {:<12} {:<22} {}\n", TextOf(tok, "id"), TextOf(tok, "name"),
+          TextOf(tok, "role"), UtcDate(IntOf(tok, "expires_ns")),
+          IntOf(tok, "revoked_ns") ? "revoked " + UtcDate(IntOf(tok, "revoked_ns")) : "active");
     }
     return 0;
   };

@@ -25,9 +25,10 @@ constexpr const char* kUlimits[] = {"nofile=20000:20000", "nproc=32768:32768"};
 std::string Conf() {
   std::string limits;
   for (const char* l : kUlimits) limits += fmt::format("{}\"{}\"", limits.empty() ? "" : ", ", l);
-  return fmt::format("[containers]\ndefault_ulimits = [{}]\n[engine]\nruntime = \"runc\"\n"
-                     "cgroup_manager = \"cgroupfs\"\nevents_logger = \"file\"\n",
-                     limits);
+  return fmt::format(
+      "[containers]\ndefault_ulimits = [{}]\n[engine]\nruntime = \"runc\"\n"
+      "cgroup_manager = \"cgroupfs\"\nevents_logger = \"file\"\n",
+      limits);
 }
 
 // podman, with CONTAINERS_CONF naming `conf`.
@@ -56,9 +57,10 @@ Result<std::string> ImageId(const std::string& conf, const std::string& image) {
   if (!valid) return Status::Invalid(fmt::format("`{}` is not an image reference", image));
   Result<CommandOutput> r = Podman(conf, {"image", "inspect", "--format", "{{.Id}}", image});
   if (!r.ok()) {
-    return Status::Invalid(fmt::format("cannot run podman ({}): install the Debian packages podman "
-                                       "and runc to run steps in containers",
-                                       r.status().message()));
+    return Status::Invalid(
+        fmt::format("cannot run podman ({}): install the Debian packages podman "
+                    "and runc to run steps in containers",
+                    r.status().message()));
   }
   std::string id = r->out.substr(0, r->out.find('\n'));
   if (r->exit_code != 0 || id.empty()) {
@@ -134,33 +136,44 @@ std::vector<std::string> Words(const std::string& text) {
 
 // Why this host cannot give a container the ulimit `value` ("memlock=-1:-1"); empty: it can.
 std::string UlimitRefused(const std::string& value) {
-  static const std::map<std::string, int> kLimits = {
-      {"core", RLIMIT_CORE},       {"cpu", RLIMIT_CPU},       {"data", RLIMIT_DATA},
-      {"fsize", RLIMIT_FSIZE},     {"memlock", RLIMIT_MEMLOCK}, {"nofile", RLIMIT_NOFILE},
-      {"nproc", RLIMIT_NPROC},     {"stack", RLIMIT_STACK},   {"as", RLIMIT_AS},
-      {"msgqueue", RLIMIT_MSGQUEUE}, {"nice", RLIMIT_NICE},   {"rtprio", RLIMIT_RTPRIO},
-      {"sigpending", RLIMIT_SIGPENDING}, {"locks", RLIMIT_LOCKS}, {"rss", RLIMIT_RSS}};
+  static const std::map<std::string, int> kLimits = {{"core", RLIMIT_CORE},
+                                                     {"cpu", RLIMIT_CPU},
+                                                     {"data", RLIMIT_DATA},
+                                                     {"fsize", RLIMIT_FSIZE},
+                                                     {"memlock", RLIMIT_MEMLOCK},
+                                                     {"nofile", RLIMIT_NOFILE},
+                                                     {"nproc", RLIMIT_NPROC},
+                                                     {"stack", RLIMIT_STACK},
+                                                     {"as", RLIMIT_AS},
+                                                     {"msgqueue", RLIMIT_MSGQUEUE},
+                                                     {"nice", RLIMIT_NICE},
+                                                     {"rtprio", RLIMIT_RTPRIO},
+                                                     {"sigpending", RLIMIT_SIGPENDING},
+                                                     {"locks", RLIMIT_LOCKS},
+                                                     {"rss", RLIMIT_RSS}};
   std::string name = value.substr(0, value.find('='));
   auto it = kLimits.find(name);
   if (it == kLimits.end()) return fmt::format("podman knows no ulimit `{}`", name);
   // CAP_SYS_RESOURCE (bit 24 of the effective set) may raise hard limits.
   Result<std::string> status = ReadFileCapped("/proc/self/status", 1 << 16);
   size_t at = status.ok() ? status->find("CapEff:\t") : std::string::npos;
-  if (at != std::string::npos && (std::strtoull(status->c_str() + at + 8, nullptr, 16) >> 24 & 1) != 0) {
+  if (at != std::string::npos &&
+      (std::strtoull(status->c_str() + at + 8, nullptr, 16) >> 24 & 1) != 0) {
     return "";
   }
   rlimit have{};
   if (::getrlimit(it->second, &have) != 0) return "";
-  std::string limits = value.substr(value.find('=') + 1);
-  for (std::string part : {limits.substr(0, limits.find(':')),
-                           limits.find(':') == std::string::npos ? std::string() : limits.substr(limits.find(':') + 1)}) {
-    if (part.empty()) continue;
+  std::string limits = value.substr(value.find('=') + 1);  // SOFT[:HARD]
+  size_t colon = limits.find(':');
+  std::string soft = limits.substr(0, colon);
+  std::string hard = colon == std::string::npos ? soft : limits.substr(colon + 1);
+  for (const std::string& part : {soft, hard}) {
     long long n = std::atoll(part.c_str());
-    bool above = have.rlim_max != RLIM_INFINITY && (n < 0 || static_cast<rlim_t>(n) > have.rlim_max);
-    if (above) {
-      return fmt::format("above this host's hard limit ({}) and weft may not raise it (no "
-                         "CAP_SYS_RESOURCE): the container would not start",
-                         static_cast<unsigned long long>(have.rlim_max));
+    if (have.rlim_max != RLIM_INFINITY && (n < 0 || static_cast<rlim_t>(n) > have.rlim_max)) {
+      return fmt::format(
+          "above this host's hard limit ({}) and weft may not raise it (no CAP_SYS_RESOURCE): the "
+          "container would not start",
+          static_cast<unsigned long long>(have.rlim_max));
     }
   }
   return "";
@@ -200,7 +213,8 @@ DockerArgs ReadDockerArgs(const std::string& text) {
       } else {
         out.options.push_back("--ulimit=" + value);
       }
-    } else if (option == "--ipc" && (value == "private" || value == "shareable" || value == "none")) {
+    } else if (option == "--ipc" &&
+               (value == "private" || value == "shareable" || value == "none")) {
       out.options.push_back("--ipc=" + value);
     } else if (option == "--init") {
       out.options.push_back("--init");
@@ -208,11 +222,12 @@ DockerArgs ReadDockerArgs(const std::string& text) {
                std::regex_match(value.substr(0, value.find('=')), kName)) {
       out.env.emplace_back(value.substr(0, value.find('=')), value.substr(value.find('=') + 1));
     } else {
-      out.refused.emplace_back(written, option == "--ipc" || option == "--shm-size" || option == "--ulimit" ||
-                                                option == "-e" || option == "--env"
-                                            ? "not a value weft can check"
-                                            : "weft sets the container's binds, devices, privileges "
-                                              "and network itself");
+      out.refused.emplace_back(
+          written, option == "--ipc" || option == "--shm-size" || option == "--ulimit" ||
+                           option == "-e" || option == "--env"
+                       ? "not a value weft can check"
+                       : "weft sets the container's binds, devices, privileges "
+                         "and network itself");
     }
   }
   return out;
@@ -221,8 +236,13 @@ DockerArgs ReadDockerArgs(const std::string& text) {
 std::vector<std::string> PodmanRunArgv(const LaunchSpec& spec, const std::string& name,
                                        const std::vector<std::string>& env) {
   const Container& c = *spec.container;
-  std::vector<std::string> argv = {"/usr/bin/podman", "run", "--rm", "--name", name,
-                                   "--network", c.network ? "slirp4netns" : "none"};
+  std::vector<std::string> argv = {"/usr/bin/podman",
+                                   "run",
+                                   "--rm",
+                                   "--name",
+                                   name,
+                                   "--network",
+                                   c.network ? "slirp4netns" : "none"};
   if (spec.needs.cpus > 0) argv.push_back(fmt::format("--cpus={}", spec.needs.cpus));
   if (spec.needs.memory_mb > 0) argv.push_back(fmt::format("--memory={}m", spec.needs.memory_mb));
   if (!c.shm_size.empty()) argv.push_back("--shm-size=" + c.shm_size);
@@ -245,7 +265,8 @@ std::vector<std::string> PodmanRunArgv(const LaunchSpec& spec, const std::string
       std::string ids = kv.substr(var.size() + 1);
       for (size_t at = 0; !ids.empty() && at != std::string::npos;) {
         size_t comma = ids.find(',', at);
-        argv.push_back("--device=/dev/nvidia" + ids.substr(at, comma == std::string::npos ? comma : comma - at));
+        argv.push_back("--device=/dev/nvidia" +
+                       ids.substr(at, comma == std::string::npos ? comma : comma - at));
         at = comma == std::string::npos ? comma : comma + 1;
       }
     }

@@ -71,7 +71,8 @@ TEST(PodmanTest, TheWorkspaceIsReadOnlyTheAttemptWritableAndThereIsNoNetwork) {
 TEST(PodmanTest, DockerArgsGiveWhatStaysInsideTheContainerAndRefuseTheRest) {
   DockerArgs d = ReadDockerArgs(
       "--shm-size 16g --ulimit=nofile=64:64 --ipc=private --init -e 'GREETING=hello world' "
-      "--env=MODE=fast -eX=1 --privileged -v /:/host --ipc host --device=/dev/sda --cap-add SYS_ADMIN "
+      "--env=MODE=fast -eX=1 --privileged -v /:/host --ipc host --device=/dev/sda --cap-add "
+      "SYS_ADMIN "
       "--ulimit 'nofile=1; rm -rf /' -e 'BAD NAME=1' --network=host");
   std::vector<std::string> options = {"--shm-size=16g", "--ulimit=nofile=64:64", "--ipc=private",
                                       "--init"};
@@ -79,10 +80,10 @@ TEST(PodmanTest, DockerArgsGiveWhatStaysInsideTheContainerAndRefuseTheRest) {
   std::vector<std::pair<std::string, std::string>> env = {
       {"GREETING", "hello world"}, {"MODE", "fast"}, {"X", "1"}};
   EXPECT_EQ(d.env, env);
-  std::vector<std::string> refused = {"--privileged",  "-v /:/host",
-                                      "--ipc host",    "--device /dev/sda",
+  std::vector<std::string> refused = {"--privileged",        "-v /:/host",
+                                      "--ipc host",          "--device /dev/sda",
                                       "--cap-add SYS_ADMIN", "--ulimit nofile=1; rm -rf /",
-                                      "-e BAD NAME=1", "--network host"};
+                                      "-e BAD NAME=1",       "--network host"};
   ASSERT_EQ(d.refused.size(), refused.size());
   for (size_t k = 0; k < refused.size(); ++k) EXPECT_EQ(d.refused[k].first, refused[k]);
   EXPECT_NE(d.refused[0].second.find("privileges"), std::string::npos);

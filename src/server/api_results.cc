@@ -231,26 +231,26 @@ Result<Json> MetricHistories(Call& c) {
         sets.emplace_back(-1, sm.metrics);
       }
       for (const auto& [job, metrics] : sets) {
-      // One series per metric name, in the order first logged.
-      std::vector<std::pair<std::string, Json>> by_name;
-      for (const meta::MetricRecord& m : metrics) {
-        if (!names.empty() && std::find(names.begin(), names.end(), m.name) == names.end())
-          continue;
-        auto it = std::find_if(by_name.begin(), by_name.end(),
-                               [&](const auto& p) { return p.first == m.name; });
-        if (it == by_name.end()) {
-          by_name.emplace_back(m.name, Json::MakeArray());
-          it = by_name.end() - 1;
+        // One series per metric name, in the order first logged.
+        std::vector<std::pair<std::string, Json>> by_name;
+        for (const meta::MetricRecord& m : metrics) {
+          if (!names.empty() && std::find(names.begin(), names.end(), m.name) == names.end())
+            continue;
+          auto it = std::find_if(by_name.begin(), by_name.end(),
+                                 [&](const auto& p) { return p.first == m.name; });
+          if (it == by_name.end()) {
+            by_name.emplace_back(m.name, Json::MakeArray());
+            it = by_name.end() - 1;
+          }
+          Json point = Json::MakeObject().Set("value", m.value).Set("timestamp", m.timestamp_ms);
+          if (m.step >= 0) point.Set("step", m.step);
+          it->second.Push(std::move(point));
         }
-        Json point = Json::MakeObject().Set("value", m.value).Set("timestamp", m.timestamp_ms);
-        if (m.step >= 0) point.Set("step", m.step);
-        it->second.Push(std::move(point));
-      }
-      for (auto& [name, points] : by_name) {
-        Json one = Json::MakeObject().Set("run", run->id).Set("step", sm.step.name);
-        if (job >= 0) one.Set("job", job);
-        series.Push(one.Set("name", name).Set("points", std::move(points)));
-      }
+        for (auto& [name, points] : by_name) {
+          Json one = Json::MakeObject().Set("run", run->id).Set("step", sm.step.name);
+          if (job >= 0) one.Set("job", job);
+          series.Push(one.Set("name", name).Set("points", std::move(points)));
+        }
       }
     }
   }
@@ -348,15 +348,18 @@ Result<std::string> PathInOutput(const FoundOutput& o, const std::string& path) 
     size_t e = std::min(path.find('/', b), path.size());
     std::string part = path.substr(b, e - b);
     if (part.empty() || part == "." || part == "..") {
-      return Status::Invalid(fmt::format("`{}`: a path inside the output, without `.`, `..` or empty parts", path));
+      return Status::Invalid(
+          fmt::format("`{}`: a path inside the output, without `.`, `..` or empty parts", path));
     }
     at += "/" + part;
     struct stat st {};
     if (::lstat(at.c_str(), &st) != 0) {
-      return Status::NotFound(fmt::format("{}.{} of run {} has no `{}`", o.step, o.output, o.run.id, path));
+      return Status::NotFound(
+          fmt::format("{}.{} of run {} has no `{}`", o.step, o.output, o.run.id, path));
     }
     if (S_ISLNK(st.st_mode)) {
-      return Status::Invalid(fmt::format("`{}` is a symbolic link: weft does not follow them", path));
+      return Status::Invalid(
+          fmt::format("`{}` is a symbolic link: weft does not follow them", path));
     }
     b = e + 1;
   }
@@ -367,7 +370,8 @@ Result<Response> Download(Call& c, const ApiParts& parts) {
   Result<FoundOutput> o = FindOutput(c, parts);
   if (!o.ok()) return o.status();
   std::string output = o->step + "." + o->output;
-  Status logged = app::Audit(c.meta, c.caller, o->run.project, "download", o->run.id, output, c.now_ns);
+  Status logged =
+      app::Audit(c.meta, c.caller, o->run.project, "download", o->run.id, output, c.now_ns);
   if (!logged.ok()) return logged;
   std::string path = o->path;
   std::string name = FileNamePart(output);
@@ -396,9 +400,14 @@ Result<Json> ListOutput(Call& c, const ApiParts& parts) {
   Json entries = Json::MakeArray();
   bool more = false;
   auto entry = [](const std::string& name, const struct stat& st) {
-    const char* type = S_ISDIR(st.st_mode) ? "folder" : S_ISREG(st.st_mode) ? "file" : S_ISLNK(st.st_mode) ? "link" : "other";
-    return Json::MakeObject().Set("name", name).Set("type", type).Set(
-        "size", static_cast<int64_t>(S_ISREG(st.st_mode) ? st.st_size : 0));
+    const char* type = S_ISDIR(st.st_mode)   ? "folder"
+                       : S_ISREG(st.st_mode) ? "file"
+                       : S_ISLNK(st.st_mode) ? "link"
+                                             : "other";
+    return Json::MakeObject()
+        .Set("name", name)
+        .Set("type", type)
+        .Set("size", static_cast<int64_t>(S_ISREG(st.st_mode) ? st.st_size : 0));
   };
   struct stat top {};
   if (::lstat(at->c_str(), &top) != 0) return Status::NotFound("the output is gone from the store");
@@ -408,8 +417,10 @@ Result<Json> ListOutput(Call& c, const ApiParts& parts) {
   } else {
     std::vector<std::string> names;
     std::error_code ec;
-    for (const auto& e : std::filesystem::directory_iterator(*at, ec)) names.push_back(e.path().filename().string());
-    if (ec) return Status::Io(fmt::format("cannot list {}.{}: {}", o->step, o->output, ec.message()));
+    for (const auto& e : std::filesystem::directory_iterator(*at, ec))
+      names.push_back(e.path().filename().string());
+    if (ec)
+      return Status::Io(fmt::format("cannot list {}.{}: {}", o->step, o->output, ec.message()));
     std::sort(names.begin(), names.end());
     more = names.size() > kMaxEntries;
     if (more) names.resize(kMaxEntries);
@@ -550,7 +561,8 @@ std::vector<Endpoint> ResultEndpoints(const ApiParts& parts) {
       .query = {{"run", "string", "a run (repeat it, or separate by commas; at most 100)"},
                 {"name", "string", "only these metrics (repeatable)"},
                 {"step", "string", "only this step"},
-                {"jobs", "string", "true: a series per job of steps with several (`job` says which)"}},
+                {"jobs", "string",
+                 "true: a series per job of steps with several (`job` says which)"}},
       .response_schema = Obj({{"series", ArrayOf(Body({{"run", Str()},
                                                        {"step", Str()},
                                                        {"job", Int()},
@@ -563,10 +575,8 @@ std::vector<Endpoint> ResultEndpoints(const ApiParts& parts) {
       .path = "/runs/{run}/graph",
       .summary = "A run's graph, for drawing (nodes, edges and nested pipelines as groups, as "
                  "`weft graph --format json`), and each step's status by name",
-      .response_schema = Obj({{"run", Str()},
-                              {"status", Str()},
-                              {"graph", Type("object")},
-                              {"steps", StringMap()}}),
+      .response_schema = Obj(
+          {{"run", Str()}, {"status", Str()}, {"graph", Type("object")}, {"steps", StringMap()}}),
       .handle = [&parts](Call& c) { return RunGraph(c, parts); }});
   out.push_back(
       Endpoint{.method = "GET",
@@ -612,27 +622,30 @@ std::vector<Endpoint> ResultEndpoints(const ApiParts& parts) {
                .response_schema = Type("string").Set("format", "binary"),
                .respond = [&parts](Call& c) { return Download(c, parts); },
                .response_type = "application/x-tar"});
-  const QueryParam in_output = {"path", "string", "a path inside the output (default: the output itself)"};
+  const QueryParam in_output = {"path", "string",
+                                "a path inside the output (default: the output itself)"};
   out.push_back(Endpoint{
       .method = "GET",
       .path = "/runs/{run}/files",
       .summary = "What an output holds: the entries of one of its folders (or the output's own "
                  "file), names sorted, at most 10,000",
       .query = {{"output", "string", "STEP.OUTPUT (required)"}, in_output},
-      .response_schema = Obj({{"output", Str()},
-                              {"digest", Str()},
-                              {"path", Str()},
-                              {"folder", Bool()},
-                              {"entries", ArrayOf(Obj({{"name", Str()}, {"type", Str()}, {"size", Int()}}))},
-                              {"more", Bool()}}),
+      .response_schema =
+          Obj({{"output", Str()},
+               {"digest", Str()},
+               {"path", Str()},
+               {"folder", Bool()},
+               {"entries", ArrayOf(Obj({{"name", Str()}, {"type", Str()}, {"size", Int()}}))},
+               {"more", Bool()}}),
       .handle = [&parts](Call& c) { return ListOutput(c, parts); }});
-  out.push_back(Endpoint{.method = "GET",
-                         .path = "/runs/{run}/file",
-                         .summary = "One file of an output, as an attachment (recorded in the audit log)",
-                         .query = {{"output", "string", "STEP.OUTPUT (required)"}, in_output},
-                         .response_schema = Type("string").Set("format", "binary"),
-                         .respond = [&parts](Call& c) { return OutputFile(c, parts); },
-                         .response_type = "application/octet-stream"});
+  out.push_back(
+      Endpoint{.method = "GET",
+               .path = "/runs/{run}/file",
+               .summary = "One file of an output, as an attachment (recorded in the audit log)",
+               .query = {{"output", "string", "STEP.OUTPUT (required)"}, in_output},
+               .response_schema = Type("string").Set("format", "binary"),
+               .respond = [&parts](Call& c) { return OutputFile(c, parts); },
+               .response_type = "application/octet-stream"});
   return out;
 }
 

@@ -43,7 +43,8 @@ Json RunDetailSchema() {
       {"waiting", Str()},
       {"target", Str()},
       {"job", Str()},
-      {"inputs", ArrayOf(Obj({{"name", Str()}, {"kind", Str()}, {"value", Str()}, {"digest", Str()}}))},
+      {"inputs",
+       ArrayOf(Obj({{"name", Str()}, {"kind", Str()}, {"value", Str()}, {"digest", Str()}}))},
       {"outputs", ArrayOf(Obj({{"name", Str()}, {"digest", Str()}}))},
       {"jobs", ArrayOf(std::move(job))}};
   std::vector<std::string> required;

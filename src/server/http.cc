@@ -212,7 +212,8 @@ HttpServer::HttpServer(ServerOptions options, std::vector<Route> routes)
         size_t comma = std::min(accepted.find(',', at), accepted.size());
         std::string coding = accepted.substr(at, comma - at);
         coding.erase(0, coding.find_first_not_of(' '));
-        if (coding.rfind("br", 0) != 0 && !coding.empty()) kept += (kept.empty() ? "" : ", ") + coding;
+        if (coding.rfind("br", 0) != 0 && !coding.empty())
+          kept += (kept.empty() ? "" : ", ") + coding;
         at = comma + 1;
       }
       auto& headers = const_cast<httplib::Headers&>(req.headers);
