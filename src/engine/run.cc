@@ -193,10 +193,14 @@ Status Run::Create() {
   }
   meta::RunRecord rec;
   rec.pipeline_file = pipeline_.job.file;
-  if (options_.replay != nullptr) {  // resumed: the file as submitted, not its mirror
-    std::string root = options_.replay->replay_root;
+  // Resumed: the file as submitted, not its mirror. Served: as named in what was uploaded (its
+  // folder is the server's business).
+  if (options_.replay != nullptr || options_.served) {
     std::string file = std::filesystem::absolute(rec.pipeline_file).lexically_normal().string();
-    if (file.rfind(root + "/", 0) == 0) file = file.substr(root.size());
+    if (options_.replay != nullptr) {
+      const std::string& root = options_.replay->replay_root;
+      if (file.rfind(root + "/", 0) == 0) file = file.substr(root.size());
+    }
     std::filesystem::path rel = std::filesystem::path(file).lexically_relative(options_.workdir);
     rec.pipeline_file = !rel.empty() && *rel.begin() != ".." ? rel.string() : file;
   }

@@ -63,6 +63,9 @@ def test_read_commands_print_the_same_through_the_server(server, admin, workdir)
     weft("run", "p.yml", env=remote, cwd=folder)
     weft("run", "p.yml", "--set", "inputs.lr=0.2", env=remote, cwd=folder)
     assert weft("run", "p.yml", "--set", "inputs.lr=0.3", env=remote, cwd=folder, check=False).returncode == 1
+    # A served run names its pipeline as it was uploaded, not by the server's folders.
+    runs = weft("runs", "--json", env=remote, cwd=workdir).stdout
+    assert '"pipeline_file": "p.yml"' in runs and "uploads" not in runs, runs
     for args in READS:
         there = weft(*args, env=remote, cwd=workdir, check=False)
         here = weft(*args, "--workspace", server.workspace, cwd=workdir, check=False)
