@@ -63,7 +63,12 @@ export async function api(path, { method = 'GET', json, signal } = {}) {
 export async function download(path, name) {
   const res = await fetch(`/api/v1${path}`, { headers: headers() });
   if (!res.ok) throw new ApiError(res.status, '', `${res.status} ${res.statusText}`);
-  const url = URL.createObjectURL(await res.blob());
+  saveBlob(await res.blob(), name);
+}
+
+// Offers `blob` to the user as a file named `name`.
+export function saveBlob(blob, name) {
+  const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
   a.href = url;
   a.download = name;

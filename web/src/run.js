@@ -3,7 +3,7 @@
 import { html } from 'htm/preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 
-import { api, download, query, subscribe } from './api.js';
+import { api, download, query, saveBlob, subscribe } from './api.js';
 import { Graph } from './graph.js';
 import { MetricCharts } from './charts.js';
 import { Trials } from './sweep.js';
@@ -177,14 +177,7 @@ function Log({ run, step, live, tick }) {
     if (!q) { setHits(null); return; }
     api(`/runs/${encodeURIComponent(run)}/log/search${query({ step, q })}`).then(setHits).catch(setError);
   };
-  const save = () => {
-    const url = URL.createObjectURL(new Blob([text], { type: 'text/plain' }));
-    const a = document.createElement('a');
-    a.href = url;
-    a.download = `${run}-${step}.log`;
-    a.click();
-    setTimeout(() => URL.revokeObjectURL(url), 10000);
-  };
+  const save = () => saveBlob(new Blob([text], { type: 'text/plain' }), `${run}-${step}.log`);
   return html`<div class="log">
     <form class="log-tools" onSubmit=${onSearch} role="search">
       <label>Search the log <input name="q" type="search" /></label>

@@ -293,6 +293,9 @@ await check('a log is read as text: markup in it stays text and runs no script',
   assert(text.includes('<script>window.__xss=2</script>'), `log: ${text}`);
   assert(await page.locator('.log-text img, .log-text script').count() === 0, 'the log became markup');
   assert(await page.evaluate(() => window.__xss) === undefined, 'a step ran script in the page');
+  const [saved] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download' }).click()]);
+  await saved.saveAs(join(dir, 'prep.log'));
+  assert(readFileSync(join(dir, 'prep.log'), 'utf8') === text, 'the downloaded log is the log shown');
   await page.getByLabel('Search the log').fill('preparing');
   await page.getByRole('button', { name: 'Search' }).click();
   await page.locator('.hits li').first().waitFor();
