@@ -236,6 +236,15 @@ async function accessible(name) {
   assert(bad.length === 0, `${name}: ${bad.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`).join('; ')}`);
 }
 
+await check('the UI\'s files need no token and run only the server\'s own scripts', async () => {
+  const res = await fetch(`${base}/`);
+  assert(res.status === 200 && (await res.text()).includes('app.js'), `GET /: ${res.status}`);
+  const csp = res.headers.get('content-security-policy') || '';
+  assert(csp.includes("script-src 'self';") && csp.includes("frame-ancestors 'none'"), `CSP: ${csp}`);
+  assert(!/script-src[^;]*unsafe-inline/.test(csp), `inline scripts allowed: ${csp}`);
+  assert((await fetch(`${base}/api/v1/runs`)).status === 401, 'the API without a token');
+});
+
 await check('the sign-in page refuses a wrong token and keeps the token out of the URL', async () => {
   await page.goto(`${base}/`);
   await page.getByLabel('Token').fill('weft_000000000000_nope');
