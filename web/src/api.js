@@ -1,3 +1,5 @@
+import { useEffect, useState } from 'preact/hooks';
+
 // The server's API, with the token this browser tab was given (sessionStorage: gone when the tab
 // closes, never in a URL). Live events are read with fetch and the Authorization header.
 const KEY = 'weft.token';
@@ -57,6 +59,23 @@ export async function api(path, { method = 'GET', json, signal } = {}) {
     throw new ApiError(res.status, e ? e.code : '', e ? e.message : `${res.status} ${res.statusText}`);
   }
   return data;
+}
+
+// What GET `path` answers, read again when `path` changes ({data, error}; both null meanwhile, and
+// nothing read while `path` is empty). An answer to an earlier path is dropped.
+export function useApi(path) {
+  const [state, setState] = useState({ data: null, error: null });
+  useEffect(() => {
+    let live = true;
+    setState({ data: null, error: null });
+    if (path) {
+      api(path)
+        .then((data) => live && setState({ data, error: null }))
+        .catch((error) => live && setState({ data: null, error }));
+    }
+    return () => { live = false; };
+  }, [path]);
+  return state;
 }
 
 // Saves what `path` answers as a file (downloads need the token, so no plain link can fetch them).

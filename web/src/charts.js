@@ -2,23 +2,20 @@
 // `jobs`, per trial of a sweep), so that they overlay; x is the metric's step when it was logged
 // with one, else its order.
 import { html } from 'htm/preact';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 
-import { api, query } from './api.js';
+import { query, useApi } from './api.js';
 import { ErrorBox } from './util.js';
 
 const kPalette = ['#0969da', '#cf222e', '#1a7f37', '#9a6700', '#8250df', '#bc4c00', '#57606a', '#1b7c83'];
 
 export function MetricCharts({ runs, step, jobs = false }) {
-  const [series, setSeries] = useState(null);
-  const [error, setError] = useState(null);
-  useEffect(() => {
-    api(`/metrics${query({ run: runs.join(','), step, jobs: jobs ? 'true' : '' })}`).then((d) => setSeries(d.series)).catch(setError);
-  }, [runs.join(','), step, jobs]);
+  const { data, error } = useApi(`/metrics${query({ run: runs.join(','), step, jobs: jobs ? 'true' : '' })}`);
   if (error) return html`<${ErrorBox} error=${error} />`;
-  if (!series) return null;
+  if (!data) return null;
+  const { series } = data;
   const byName = new Map();
   for (const s of series) {
     if (!byName.has(s.name)) byName.set(s.name, []);

@@ -1,8 +1,6 @@
 // Runs side by side (the data of `weft compare --diff`), with their metrics overlaid.
 import { html } from 'htm/preact';
-import { useEffect, useState } from 'preact/hooks';
-
-import { api, query } from './api.js';
+import { query, useApi } from './api.js';
 import { MetricCharts } from './charts.js';
 import { ErrorBox, href, short } from './util.js';
 
@@ -10,12 +8,8 @@ export function ComparePage({ params, navigate }) {
   const runs = params.getAll('run');
   const jobs = params.get('jobs') || '';
   const diff = params.get('diff') === 'true';
-  const [data, setData] = useState(null);
-  const [error, setError] = useState(null);
-  useEffect(() => {
-    if (runs.length < (jobs ? 1 : 2)) return;
-    api(`/compare${query({ run: runs, jobs, diff: diff ? 'true' : '' })}`).then((d) => (setData(d), setError(null))).catch(setError);
-  }, [runs.join(','), jobs, diff]);
+  const { data, error } = useApi(runs.length < (jobs ? 1 : 2) ? ''
+    : `/compare${query({ run: runs, jobs, diff: diff ? 'true' : '' })}`);
   const onSubmit = (e) => {
     e.preventDefault();
     const ids = String(new FormData(e.target).get('runs') || '').split(/[\s,]+/).filter(Boolean);

@@ -2,9 +2,9 @@
 // whose step nodes link to their run and step.
 import dagre from '@dagrejs/dagre';
 import { html } from 'htm/preact';
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useMemo } from 'preact/hooks';
 
-import { api, query } from './api.js';
+import { query, useApi } from './api.js';
 import { kColours } from './graph.js';
 import { ErrorBox, href, short } from './util.js';
 
@@ -24,13 +24,7 @@ function flatten(tree) {
 export function LineagePage({ params, navigate }) {
   const ref = params.get('ref') || '';
   const direction = params.get('direction') || 'upstream';
-  const [data, setData] = useState(null);
-  const [error, setError] = useState(null);
-  useEffect(() => {
-    setData(null);
-    if (!ref) return;
-    api(`/lineage${query({ ref, direction })}`).then((d) => (setData(d), setError(null))).catch(setError);
-  }, [ref, direction]);
+  const { data, error } = useApi(ref ? `/lineage${query({ ref, direction })}` : '');
   const onSubmit = (e) => {
     e.preventDefault();
     const f = new FormData(e.target);

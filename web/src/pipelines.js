@@ -3,13 +3,11 @@
 import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
 
-import { api } from './api.js';
+import { api, useApi } from './api.js';
 import { ErrorBox, Time, href } from './util.js';
 
 export function PipelinesPage() {
-  const [data, setData] = useState(null);
-  const [error, setError] = useState(null);
-  useEffect(() => { api('/pipelines').then(setData).catch(setError); }, []);
+  const { data, error } = useApi('/pipelines');
   return html`<section>
     <h1>Published pipelines</h1>
     <${ErrorBox} error=${error} />
@@ -21,14 +19,12 @@ export function PipelinesPage() {
 }
 
 export function PipelinePage({ name, params, navigate }) {
-  const [pipeline, setPipeline] = useState(null);
-  const [version, setVersion] = useState(null);  // {version: its record, inputs}
-  const [error, setError] = useState(null);
   const [submitError, setSubmitError] = useState(null);
   const chosen = params.get('version') || 'default';
   const base = `/pipelines/${encodeURIComponent(name)}`;
-  useEffect(() => { api(base).then(setPipeline).catch(setError); }, [name]);
-  useEffect(() => { api(`${base}/versions/${encodeURIComponent(chosen)}`).then(setVersion).catch(setError); }, [name, chosen]);
+  const { data: pipeline, error } = useApi(base);
+  // {version: its record, inputs}
+  const { data: version, error: versionError } = useApi(`${base}/versions/${encodeURIComponent(chosen)}`);
   const submit = (e) => {
     e.preventDefault();
     const inputs = {};
@@ -48,7 +44,7 @@ export function PipelinePage({ name, params, navigate }) {
   const wrong = (n) => submitError && new RegExp(`\\b${n}\\b`).test(submitError.message);
   return html`<section>
     <h1>Pipeline ${name}</h1>
-    <${ErrorBox} error=${error} />
+    <${ErrorBox} error=${error || versionError} />
     ${pipeline && html`<table><thead><tr><th scope="col">Version</th><th scope="col">Published</th><th scope="col">By</th><th scope="col">Description</th></tr></thead>
       <tbody>${pipeline.versions.map((v) => html`<tr class=${v.default ? 'default' : ''}>
         <td><a href=${href(['pipelines', name], { version: v.version })}>${v.version}${v.default ? ' (default)' : ''}</a></td>
@@ -92,9 +88,7 @@ export function SchedulesPage() {
 
 export function AssetsPage({ params, navigate }) {
   const kind = params.get('kind') || 'data';
-  const [data, setData] = useState(null);
-  const [error, setError] = useState(null);
-  useEffect(() => { setData(null); api(`/assets?kind=${encodeURIComponent(kind)}`).then(setData).catch(setError); }, [kind]);
+  const { data, error } = useApi(`/assets?kind=${encodeURIComponent(kind)}`);
   return html`<section>
     <h1>Assets</h1>
     <nav class="tabs" aria-label="asset kinds">

@@ -3,7 +3,7 @@
 import { html } from 'htm/preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 
-import { api, download, query, saveBlob, subscribe } from './api.js';
+import { api, download, query, saveBlob, subscribe, useApi } from './api.js';
 import { Graph } from './graph.js';
 import { MetricCharts } from './charts.js';
 import { Trials } from './sweep.js';
@@ -262,11 +262,7 @@ function bytes(n) {
 }
 
 function StepMetrics({ run, step }) {
-  const [data, setData] = useState(null);
-  const [error, setError] = useState(null);
-  useEffect(() => {
-    api(`/runs/${encodeURIComponent(run)}/metrics${query({ step })}`).then(setData).catch(setError);
-  }, [run, step]);
+  const { data, error } = useApi(`/runs/${encodeURIComponent(run)}/metrics${query({ step })}`);
   const s = data && data.steps.find((x) => x.step === step);
   return html`<div class="metrics">
     <${ErrorBox} error=${error} />
@@ -283,11 +279,7 @@ function StepMetrics({ run, step }) {
 }
 
 function Explain({ run, step }) {
-  const [data, setData] = useState(null);
-  const [error, setError] = useState(null);
-  useEffect(() => {
-    api(`/runs/${encodeURIComponent(run)}/explain${query({ step })}`).then(setData).catch(setError);
-  }, [run, step]);
+  const { data, error } = useApi(`/runs/${encodeURIComponent(run)}/explain${query({ step })}`);
   return html`<div class="explain"><${ErrorBox} error=${error} />
     ${data && html`<ul>${data.lines.map((l) => html`<li class=${l.startsWith('  ') ? 'field' : ''}><code>${l.trim()}</code></li>`)}</ul>`}
   </div>`;

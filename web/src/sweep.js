@@ -2,9 +2,9 @@
 // a scatter of one parameter against a metric (the objective by default), and each metric's
 // history with a line per trial.
 import { html } from 'htm/preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 
-import { api, query } from './api.js';
+import { query, useApi } from './api.js';
 import { MetricCharts } from './charts.js';
 import { ErrorBox } from './util.js';
 
@@ -13,13 +13,9 @@ const kH = 300;
 const kPad = 48;
 
 export function Trials({ run, step }) {
-  const [data, setData] = useState(null);
-  const [error, setError] = useState(null);
+  const { data, error } = useApi(`/compare${query({ run, jobs: step })}`);
   const [xName, setX] = useState('');
   const [yName, setY] = useState('');
-  useEffect(() => {
-    api(`/compare${query({ run, jobs: step })}`).then(setData).catch(setError);
-  }, [run, step]);
   if (error) return html`<${ErrorBox} error=${error} />`;
   if (!data) return null;
   const params = data.rows.filter((r) => r.kind === 'param');

@@ -1,5 +1,7 @@
 import { html } from 'htm/preact';
 
+import { query } from './api.js';
+
 // Nanoseconds since the epoch, shown in the browser's time zone, with UTC on hover.
 export function Time({ ns }) {
   if (!ns) return html`<span class="muted">—</span>`;
@@ -39,12 +41,7 @@ export function parseRoute(hash) {
 }
 
 export function href(path, params = {}) {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) {
-    for (const x of Array.isArray(v) ? v : [v]) if (x !== undefined && x !== '') q.append(k, x);
-  }
-  const s = q.toString();
-  return `#/${path.map(encodeURIComponent).join('/')}${s ? `?${s}` : ''}`;
+  return `#/${path.map(encodeURIComponent).join('/')}${query(params)}`;
 }
 
 export function short(digest) {
