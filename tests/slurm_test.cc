@@ -31,6 +31,28 @@ class SlurmTest : public WeftTest {
     dir_.Write(".weft/config.yaml", "computes:\n"
                                     "  cpu-cluster: {type: slurm, partition: debug" + extra + "}\n");
   }
+  // A pipeline whose job `score` is a parallel step on the cluster: src/score.py's run() over the
+  // files of ./data, its rows appended to output `scores`; `settings` are its mini-batch and
+  // resource lines (indented as the job's), `more` further jobs.
+  static std::string ParallelOnCluster(const std::string& settings, const std::string& more = "") {
+    return std::string(R"(
+type: pipeline
+jobs:
+  score:
+    type: parallel
+    compute: azureml:cpu-cluster
+    inputs:
+      data: {type: uri_folder, path: ./data}
+    outputs:
+      scores: {type: uri_folder}
+    input_data: ${{inputs.data}}
+)") + settings + R"(    task:
+      type: run_function
+      code: ./src
+      entry_script: score.py
+      append_row_to: ${{outputs.scores}}
+      )" + kEnv + more;
+  }
   // The state squeue gives job `id`.
   static std::string Squeue(const std::string& id) {
     return testing::Run({"/usr/bin/squeue", "--noheader", "--states=all", "--format=%T", "--jobs=" + id}, "/").out;
@@ -270,33 +292,17 @@ TEST_F(SlurmTest, AParallelStepsInstancesAreOneJobArrayAndShareTheMiniBatches) {
              "def run(mini_batch):\n"
              "    task = os.environ['SLURM_ARRAY_JOB_ID'] + '_' + os.environ['SLURM_ARRAY_TASK_ID']\n"
              "    return [os.path.basename(p) + ' ' + task for p in mini_batch]\n");
-  dir_.Write("p.yml", std::string(R"(
-type: pipeline
-jobs:
-  score:
-    type: parallel
-    compute: azureml:cpu-cluster
-    inputs:
-      data: {type: uri_folder, path: ./data}
-    outputs:
-      scores: {type: uri_folder}
-    input_data: ${{inputs.data}}
-    mini_batch_size: "4"
-    resources: {instance_count: 3}
-    max_concurrency_per_instance: 2
-    task:
-      type: run_function
-      code: ./src
-      entry_script: score.py
-      append_row_to: ${{outputs.scores}}
-      )") + kEnv + R"(
+  dir_.Write("p.yml", ParallelOnCluster("    mini_batch_size: \"4\"\n"
+                                         "    resources: {instance_count: 3}\n"
+                                         "    max_concurrency_per_instance: 2\n",
+                                         R"(
   count:
     command: cp ${{inputs.s}}/parallel_run_step.txt ${{outputs.rows}}
     inputs:
       s: ${{parent.jobs.score.outputs.scores}}
     outputs:
       rows: {type: uri_file}
-    )" + kEnv);
+    )" + std::string(kEnv)));
   ProcessResult r = Weft({"run", "p.yml"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err << Weft({"logs", "last", "score"}).out;
   std::istringstream rows(OutputText("count.rows"));
@@ -339,25 +345,7 @@ TEST_F(SlurmTest, ResumeStopsTheArrayTasksAKilledWeftLeftAndRunsTheStepAgain) {
              "    while not os.path.exists(os.environ['TEST_DIR'] + '/go'):\n"
              "        time.sleep(0.1)\n"
              "    return [os.path.basename(p) for p in mini_batch]\n");
-  dir_.Write("p.yml", std::string(R"(
-type: pipeline
-jobs:
-  score:
-    type: parallel
-    compute: azureml:cpu-cluster
-    inputs:
-      data: {type: uri_folder, path: ./data}
-    outputs:
-      scores: {type: uri_folder}
-    input_data: ${{inputs.data}}
-    mini_batch_size: "1"
-    resources: {instance_count: 2}
-    task:
-      type: run_function
-      code: ./src
-      entry_script: score.py
-      append_row_to: ${{outputs.scores}}
-      )") + kEnv);
+  dir_.Write("p.yml", ParallelOnCluster("    mini_batch_size: \"1\"\n    resources: {instance_count: 2}\n"));
   pid_t run = Start({"run", "p.yml"}, dir_.path() + "/tasks", dir_.path() + "/run.log");
   ASSERT_TRUE(fs::exists(dir_.path() + "/tasks")) << Read(dir_.path() + "/run.log");
   ::kill(run, SIGKILL);
