@@ -1,5 +1,9 @@
 #include "app/identity.h"
 
+#include <algorithm>
+#include <cctype>
+#include <set>
+
 #include <fmt/format.h>
 
 #include "base/os.h"
@@ -187,6 +191,33 @@ Result<meta::ProjectRecord> SetQuota(meta::MetaStore& meta, const Caller& caller
   std::string detail = fmt::format("cpus={} gpus={} memory_mb={} running={}", p->max_cpus,
                                    p->max_gpus, p->max_memory_mb, p->max_running);
   Status s = Atomically(meta, AuditEntry(caller, project, "project.quota", project, detail, now_ns),
+                        [&] { return meta.PutProject(*p); });
+  if (!s.ok()) return s;
+  return *p;
+}
+
+Result<meta::ProjectRecord> SetDatastores(meta::MetaStore& meta, const Caller& caller,
+                                          const std::string& project,
+                                          const std::vector<std::string>& grant,
+                                          const std::vector<std::string>& revoke, int64_t now_ns) {
+  Result<meta::ProjectRecord> p = FindProject(meta, caller, project);
+  if (!p.ok()) return p.status();
+  if (!caller.admin()) return Status::Denied("only the server's admins grant datastores");
+  std::set<std::string> names(p->datastores.begin(), p->datastores.end());
+  for (const std::string& d : grant) {
+    bool plain = !d.empty() && d.size() <= 255 && std::all_of(d.begin(), d.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+    });
+    if (!plain) {
+      return Status::Invalid(fmt::format("datastore `{}`: a name of letters, digits, `_` and `-`", d));
+    }
+    names.insert(d);
+  }
+  for (const std::string& d : revoke) names.erase(d);
+  p->datastores.assign(names.begin(), names.end());
+  std::string detail;
+  for (const std::string& d : p->datastores) detail += (detail.empty() ? "" : ",") + d;
+  Status s = Atomically(meta, AuditEntry(caller, project, "project.datastores", project, detail, now_ns),
                         [&] { return meta.PutProject(*p); });
   if (!s.ok()) return s;
   return *p;

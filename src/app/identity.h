@@ -64,6 +64,12 @@ struct Quota {
 Result<meta::ProjectRecord> SetQuota(meta::MetaStore& meta, const Caller& caller,
                                      const std::string& project, const Quota& quota,
                                      int64_t now_ns);
+// Grants `project` the datastores `grant` and takes back `revoke` (admins only): its runs read
+// from and publish to only those it is granted. Names as the configuration gives them.
+Result<meta::ProjectRecord> SetDatastores(meta::MetaStore& meta, const Caller& caller,
+                                          const std::string& project,
+                                          const std::vector<std::string>& grant,
+                                          const std::vector<std::string>& revoke, int64_t now_ns);
 // The projects the caller sees.
 Result<std::vector<meta::ProjectRecord>> VisibleProjects(meta::MetaStore& meta,
                                                          const Caller& caller);

@@ -1,9 +1,11 @@
 #include "app/pipeline.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include <fmt/format.h>
 
+#include "assets/datastore.h"
 #include "assets/registry.h"
 #include "base/fs.h"
 #include "engine/plan.h"
@@ -33,15 +35,24 @@ void LocateUris(const spec::Registry& registry, graph::Graph& graph, Diagnostics
   }
 }
 
-// Data a confined pipeline reads by path or from a datastore must be among its own files;
-// registered assets and mirrored URLs are the workspace's to give.
-void ConfineData(const std::vector<std::string>& roots, const graph::Graph& g, Diagnostics& diags) {
+// Data a confined pipeline reads by path must be among its own files, and the datastores it reads
+// from or publishes to among those it is granted; registered assets and mirrored URLs are the
+// workspace's to give.
+void ConfineData(const std::vector<std::string>& roots, const std::vector<std::string>& datastores,
+                 const spec::PipelineJob& job, const graph::Graph& g, Diagnostics& diags) {
+  auto granted = [&](const std::string& datastore) {
+    return !datastore.empty() &&
+           std::find(datastores.begin(), datastores.end(), datastore) != datastores.end();
+  };
+  std::string default_datastore = job.settings.default_datastore;
+  if (default_datastore.rfind("azureml:", 0) == 0) default_datastore = default_datastore.substr(8);
+  if (default_datastore.empty()) default_datastore = "workspaceblobstore";
   for (const graph::Step& step : g.steps) {
     for (const graph::StepInput& in : step.inputs) {
       const graph::ValueSource& v = in.source;
       if (v.kind != graph::ValueSource::Kind::kData || v.local_path.empty()) continue;
       bool by_path = !spec::IsUri(v.uri) || v.uri.find("/datastores/") != std::string::npos;
-      if (!by_path) continue;
+      if (!by_path || granted(assets::DatastoreName(v.uri))) continue;
       bool inside = false;
       for (const std::string& root : roots) inside = inside || IsWithin(v.local_path, root);
       if (!inside) {
@@ -54,11 +65,15 @@ void ConfineData(const std::vector<std::string>& roots, const graph::Graph& g, D
     }
     for (const graph::StepOutput& out : step.outputs) {
       if (out.PublishPath().empty()) continue;
+      std::string datastore =
+          assets::DatastoreName(out.PublishPath(), {step.name, out.name, default_datastore});
+      if (granted(datastore)) continue;
       const spec::OutputValue* at = out.setting && !out.setting->path.empty() ? out.setting : out.pipeline_setting;
       diags.Error(at->path.loc,
-                  fmt::format("output `{}` of step `{}` is published to `{}`: a pipeline submitted "
-                              "to a server publishes to no datastore its project is not granted",
-                              out.name, step.name, out.PublishPath()));
+                  fmt::format("output `{}` of step `{}` is published to `{}`: its project is not "
+                              "granted datastore `{}`",
+                              out.name, step.name, out.PublishPath(), datastore),
+                  "a server's admin grants it: weft project datastores PROJECT --grant NAME");
     }
   }
 }
@@ -119,7 +134,10 @@ Result<std::unique_ptr<LoadedGraph>> LoadGraph(const PipelineSource& source,
     out->graph = graph::Build(*out->pipeline, options, out->diags);
   }
   if (!out->diags.has_errors()) LocateUris(registry, out->graph, out->diags);
-  if (!source.roots.empty()) ConfineData(source.roots, out->graph, out->diags);
+  if (!source.roots.empty() && out->pipeline) {
+    ConfineData(source.roots, registry.GrantedDatastores(), out->pipeline->job, out->graph,
+                out->diags);
+  }
   return out;
 }
 

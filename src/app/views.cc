@@ -214,7 +214,12 @@ Json ProjectJson(const meta::ProjectRecord& p) {
                         .Set("cpus", p.max_cpus)
                         .Set("gpus", p.max_gpus)
                         .Set("memory_mb", p.max_memory_mb)
-                        .Set("running", p.max_running));
+                        .Set("running", p.max_running))
+      .Set("datastores", [&] {
+        Json names = Json::MakeArray();
+        for (const std::string& d : p.datastores) names.Push(d);
+        return names;
+      }());
 }
 
 // Never the hash: a token's record as its owners may see it.

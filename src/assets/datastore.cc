@@ -30,12 +30,9 @@ std::string Fill(std::string text, const OutputPlace& place) {
   return text;
 }
 
-}  // namespace
-
-Result<std::string> DatastorePath(const ws::Workspace& ws, const std::string& uri_template,
-                                  const OutputPlace& place) {
+// A datastore URI's datastore and path inside it (placeholders filled in).
+Result<std::pair<std::string, std::filesystem::path>> SplitDatastoreUri(const std::string& uri) {
   constexpr std::string_view kPrefix = "azureml://datastores/";
-  std::string uri = Fill(uri_template, place);
   std::string rest;
   if (uri.rfind(kPrefix, 0) == 0) {
     rest = uri.substr(kPrefix.size());
@@ -61,6 +58,23 @@ Result<std::string> DatastorePath(const ws::Workspace& ws, const std::string& ur
       name == ".." || name == ".") {
     return Status::Invalid(fmt::format("`{}` leaves its datastore's folder", uri));
   }
+  return std::pair{name, rel};
+}
+
+}  // namespace
+
+std::string DatastoreName(const std::string& uri_template, const OutputPlace& place) {
+  Result<std::pair<std::string, std::filesystem::path>> split =
+      SplitDatastoreUri(Fill(uri_template, place));
+  return split.ok() ? split->first : "";
+}
+
+Result<std::string> DatastorePath(const ws::Workspace& ws, const std::string& uri_template,
+                                  const OutputPlace& place) {
+  Result<std::pair<std::string, std::filesystem::path>> split =
+      SplitDatastoreUri(Fill(uri_template, place));
+  if (!split.ok()) return split.status();
+  const auto& [name, rel] = *split;
   std::string path = (std::filesystem::path(ws.Datastore(name)) / rel).string();
   while (!path.empty() && path.back() == '/') path.pop_back();
   return path;

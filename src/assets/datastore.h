@@ -20,6 +20,10 @@ struct OutputPlace {
   std::string default_datastore; // ${{default_datastore}}
 };
 
+// The datastore a datastore URI names (its placeholders filled in from `place`); empty when it is
+// not a datastore path.
+std::string DatastoreName(const std::string& uri_template, const OutputPlace& place = {});
+
 // The local path a datastore URI names, after filling in the placeholders. An error when the URI
 // is not a datastore path, or when it would leave the datastore's folder.
 Result<std::string> DatastorePath(const ws::Workspace& ws, const std::string& uri_template,

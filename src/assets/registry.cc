@@ -207,6 +207,11 @@ Result<WorkspaceRegistry::Registered> WorkspaceRegistry::Put(meta::AssetRecord a
   return r;
 }
 
+std::vector<std::string> WorkspaceRegistry::GrantedDatastores() const {
+  Result<std::optional<meta::ProjectRecord>> p = meta_.FindProject(granted_to_);
+  return p.ok() && *p ? (*p)->datastores : std::vector<std::string>{};
+}
+
 std::optional<spec::UriLocation> WorkspaceRegistry::LocateUri(const std::string& uri) const {
   return LocateData(ws_, uri);
 }

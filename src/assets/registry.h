@@ -31,12 +31,13 @@ class WorkspaceRegistry : public spec::Registry {
   // the project's.
   WorkspaceRegistry(const ws::Workspace& ws, meta::MetaStore& meta, store::Store& store,
                     const std::string& project = "")
-      : ws_(ws), meta_(meta), store_(store), project_(AssetProject(project)) {}
+      : ws_(ws), meta_(meta), store_(store), project_(AssetProject(project)), granted_to_(project) {}
 
   std::optional<std::string> FindComponent(const spec::AssetRef& ref) const override;
   std::optional<std::string> FindEnvironment(const spec::AssetRef& ref) const override;
   std::optional<spec::RegisteredData> FindData(const spec::AssetRef& ref) const override;
   std::optional<spec::UriLocation> LocateUri(const std::string& uri) const override;
+  std::vector<std::string> GrantedDatastores() const override;
   // `kind`: component, environment or data. No version and no label means the latest.
   std::optional<meta::AssetRecord> Find(const std::string& kind, const spec::AssetRef& ref) const;
 
@@ -76,6 +77,7 @@ class WorkspaceRegistry : public spec::Registry {
   meta::MetaStore& meta_;
   store::Store& store_;
   std::string project_;
+  std::string granted_to_;  // the project as named (its datastore grants)
 };
 
 // Registers the outputs of `step` whose values give a `name` (and maybe a `version`) as data

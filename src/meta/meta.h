@@ -186,6 +186,9 @@ struct ProjectRecord {
   int64_t max_gpus = 0;
   int64_t max_memory_mb = 0;
   int64_t max_running = 0;  // running steps
+  // The workspace's datastores its runs may read from and publish to (granted by admins), by
+  // name, sorted.
+  std::vector<std::string> datastores;
 };
 
 // A server's bearer token. Only the hash of its secret is kept; the token itself is shown once.

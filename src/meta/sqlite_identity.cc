@@ -8,11 +8,17 @@ namespace weft::meta {
 namespace {
 
 constexpr const char* kProjectColumns =
-    "name, description, created_ns, max_cpus, max_gpus, max_memory_mb, max_running";
+    "name, description, created_ns, max_cpus, max_gpus, max_memory_mb, max_running, datastores";
 
 ProjectRecord ReadProject(const Statement& q) {
-  return ProjectRecord{q.Text(0), q.Text(1),   q.Int(2), q.Double(3),
-                       q.Int(4),  q.Int(5), q.Int(6)};
+  ProjectRecord p{q.Text(0), q.Text(1), q.Int(2), q.Double(3), q.Int(4), q.Int(5), q.Int(6), {}};
+  std::string names = q.Text(7);
+  for (size_t at = 0; at < names.size();) {
+    size_t nl = std::min(names.find('\n', at), names.size());
+    p.datastores.push_back(names.substr(at, nl - at));
+    at = nl + 1;
+  }
+  return p;
 }
 
 constexpr const char* kTokenColumns =
@@ -32,10 +38,12 @@ AuditRecord ReadAudit(const Statement& q) {
 
 Status SqliteMetaStore::PutProject(const ProjectRecord& p) {
   Result<Statement> q = db_->Prepare(
-      fmt::format("INSERT OR REPLACE INTO projects({}) VALUES(?,?,?,?,?,?,?)", kProjectColumns));
+      fmt::format("INSERT OR REPLACE INTO projects({}) VALUES(?,?,?,?,?,?,?,?)", kProjectColumns));
   if (!q.ok()) return q.status();
+  std::string names;
+  for (const std::string& d : p.datastores) names += (names.empty() ? "" : "\n") + d;
   q->Bind(1, p.name).Bind(2, p.description).Bind(3, p.created_ns).Bind(4, p.max_cpus);
-  q->Bind(5, p.max_gpus).Bind(6, p.max_memory_mb).Bind(7, p.max_running);
+  q->Bind(5, p.max_gpus).Bind(6, p.max_memory_mb).Bind(7, p.max_running).Bind(8, names);
   return q->Run();
 }
 

@@ -187,6 +187,10 @@ DROP TABLE assets;
 ALTER TABLE assets_by_project RENAME TO assets;
 CREATE INDEX assets_by_digest ON assets(digest);
 )sql",
+    // 18: the datastores a project is granted (names, one per line).
+    R"sql(
+ALTER TABLE projects ADD COLUMN datastores TEXT NOT NULL DEFAULT '';
+)sql",
 };
 
 }  // namespace

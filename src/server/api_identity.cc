@@ -13,7 +13,8 @@ Json ProjectSchema() {
               {"description", Str()},
               {"created_ns", Int()},
               {"quota",
-               Obj({{"cpus", Num()}, {"gpus", Int()}, {"memory_mb", Int()}, {"running", Int()}})}});
+               Obj({{"cpus", Num()}, {"gpus", Int()}, {"memory_mb", Int()}, {"running", Int()}})},
+              {"datastores", ArrayOf(Str())}});
 }
 
 Json TokenSchema() {
@@ -105,6 +106,34 @@ std::vector<Endpoint> IdentityEndpoints(const ApiParts& parts, const ApiOptions&
              app::SetQuota(c.meta, c.caller, c.request.params.at("project"), q, c.now_ns);
          if (!p.ok()) return p.status();
          parts.host.SetQuota(*p);  // (steps already running go on; new ones wait for room)
+         return app::ProjectJson(*p);
+       }},
+      {"PUT",
+       "/projects/{project}/datastores",
+       "Grant a project datastores of the workspace's configuration, or take them back (admins): "
+       "its runs read from and publish to only those it is granted",
+       true,
+       {},
+       Body({{"grant", ArrayOf(Str())}, {"revoke", ArrayOf(Str())}}, {}),
+       ProjectSchema(),
+       200,
+       [](Call& c) -> Result<Json> {
+         Result<Json> body = ParseBody(c.request);
+         if (!body.ok()) return body.status();
+         std::vector<std::string> lists[2];
+         const char* names[2] = {"grant", "revoke"};
+         for (int k = 0; k < 2; ++k) {
+           const Json* v = body->Find(names[k]);
+           if (v == nullptr) continue;
+           if (!v->Items()) return Status::Invalid(fmt::format("`{}` is a list of names", names[k]));
+           for (const Json& n : *v->Items()) {
+             if (!n.String()) return Status::Invalid(fmt::format("`{}` is a list of names", names[k]));
+             lists[k].push_back(*n.String());
+           }
+         }
+         Result<meta::ProjectRecord> p = app::SetDatastores(
+             c.meta, c.caller, c.request.params.at("project"), lists[0], lists[1], c.now_ns);
+         if (!p.ok()) return p.status();
          return app::ProjectJson(*p);
        }},
 

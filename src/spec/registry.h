@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 #include <string_view>
 
 namespace weft::spec {
@@ -53,6 +54,9 @@ class Registry {
   // The path of the environment's YAML file, when registered.
   virtual std::optional<std::string> FindEnvironment(const AssetRef& ref) const = 0;
   virtual std::optional<RegisteredData> FindData(const AssetRef& ref) const = 0;
+  // The datastores a pipeline confined to its uploaded files (a server's) may read from and
+  // publish to: its project's grants.
+  virtual std::vector<std::string> GrantedDatastores() const { return {}; }
 };
 
 // A registry with nothing in it.

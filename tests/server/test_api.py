@@ -400,10 +400,30 @@ def test_uploads_that_could_reach_outside_their_folder_are_refused(server, admin
     for what, text in outside.items():
         body = submit(contributor, {"p.yml": text}, expect=400)
         message = body["error"]["message"]
-        assert "outside the files submitted" in message or "publishes to no datastore" in message, (what, message)
+        assert "outside the files submitted" in message or "not granted datastore `workspaceblobstore`" in message, (what, message)
         assert "p.yml:" in message, (what, message)  # located
     assert submit(contributor, {"p.yml": PIPELINE}, file="../p.yml", expect=400)
     assert admin.call("GET", "/api/v1/runs")[1]["runs"] == []  # nothing was recorded
+
+    # Datastores are the admins' to grant: then the project's runs publish there, and only its.
+    owner = Api(server, make_token(admin, "vision", "owner"))
+    grant = {"grant": ["workspaceblobstore"]}
+    assert owner.call("PUT", "/api/v1/projects/vision/datastores", grant)[0] == 403
+    assert admin.call("PUT", "/api/v1/projects/vision/datastores", {"grant": ["../x"]})[0] == 400
+    status, project = admin.call("PUT", "/api/v1/projects/vision/datastores", grant)
+    assert status == 200 and project["datastores"] == ["workspaceblobstore"], project
+    run = submit(contributor, {"p.yml": outside["datastore"]})
+    assert wait(contributor, run["id"])["status"] == "succeeded"
+    published = os.path.join(server.workspace, ".weft", "datastores", "workspaceblobstore", "x", "greeting")
+    assert open(published).read() == "hello\n"
+    admin.call("POST", "/api/v1/projects", {"name": "audio"})
+    other = Api(server, make_token(admin, "audio", "contributor"))
+    assert "not granted datastore" in submit(other, {"p.yml": outside["datastore"]}, expect=400)["error"]["message"]
+    status, project = admin.call("PUT", "/api/v1/projects/vision/datastores", {"revoke": ["workspaceblobstore"]})
+    assert status == 200 and project["datastores"] == [], project
+    assert "not granted datastore" in submit(contributor, {"p.yml": outside["datastore"]}, expect=400)["error"]["message"]
+    actions = [e["action"] for e in admin.call("GET", "/api/v1/audit")[1]["entries"]]
+    assert actions.count("project.datastores") == 2, actions
 
 
 HELD = """\
