@@ -122,6 +122,11 @@ void EventLog::OnStep(const engine::StepEvent& e) {
   Add(e.run_id, "step", std::move(data));
 }
 
+void EventLog::OnWarning(const std::string& run_id, const std::string& message) {
+  if (run_id.empty()) return;  // (about no run, so of no project)
+  Add(run_id, "warning", Json::MakeObject().Set("run", run_id).Set("message", message));
+}
+
 void EventLog::OnProgress(const engine::Progress& p) {
   // Once per pass of the engine's loop is too often to keep: a run's progress is recorded when
   // its counts change, else at most every `progress_ms`.

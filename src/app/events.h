@@ -30,7 +30,7 @@ struct Event {
   int64_t at_ns = 0;
   std::string project;
   std::string run;
-  std::string kind;  // run.started, step, progress, log, run.finished
+  std::string kind;  // run.started, step, warning, progress, log, run.finished
   Json data;         // the event's members (always with `run`)
 };
 
@@ -85,6 +85,7 @@ class EventLog : public engine::Observer {
   void OnStep(const engine::StepEvent& e) override;
   void OnProgress(const engine::Progress& p) override;
   void OnRunFinished(const engine::RunResult& r) override;
+  void OnWarning(const std::string& run_id, const std::string& message) override;
   bool WantsLogs() const override { return log_readers_.load() > 0; }
   void OnLog(const engine::LogLine& line) override;
 

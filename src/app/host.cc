@@ -35,6 +35,56 @@ T Host::Call(std::function<T()> task) {
   return result.get();
 }
 
+namespace {
+
+// What a submission runs, loaded with the project's assets, and its options.
+struct Loaded {
+  std::unique_ptr<LoadedGraph> graph;
+  engine::RunOptions options;
+};
+Result<Loaded> LoadSubmission(Session& session, const PipelineSource& source,
+                              const engine::RunOptions& options,
+                              const std::vector<std::string>& tags) {
+  assets::WorkspaceRegistry registry(session.workspace(), session.meta(), session.store(),
+                                     options.project);
+  Result<std::unique_ptr<LoadedGraph>> graph = LoadGraph(source, registry);
+  if (!graph.ok()) return graph.status();
+  if (!(*graph)->ok()) {
+    return Status::Invalid(
+        fmt::format("the pipeline is not valid:\n{}", (*graph)->diags.FormatAll()));
+  }
+  Result<engine::RunOptions> opts = SubmitOptions(**graph, options, tags);
+  if (!opts.ok()) return opts.status();
+  return Loaded{std::move(*graph), std::move(*opts)};
+}
+
+// Collects what a dry run says.
+class PlanCollector : public engine::Observer {
+ public:
+  void OnPlanned(const engine::PlannedStep& p) override { plan.steps.push_back(p); }
+  void OnWarning(const std::string&, const std::string& message) override {
+    plan.warnings.push_back(message);
+  }
+  Host::Plan plan;
+};
+
+}  // namespace
+
+Result<Host::Plan> Host::DryRun(PipelineSource source, engine::RunOptions options,
+                                std::vector<std::string> tags) {
+  return Call<Result<Plan>>([&]() -> Result<Plan> {
+    Result<Loaded> loaded = LoadSubmission(session_, source, options, tags);
+    if (!loaded.ok()) return loaded.status();
+    PlanCollector collector;
+    engine_.Subscribe(&collector);
+    Status s = engine_.DryRun({loaded->graph->pipeline.get(), &loaded->graph->graph,
+                               loaded->options, nullptr});
+    engine_.Unsubscribe(&collector);
+    if (!s.ok()) return s;
+    return std::move(collector.plan);
+  });
+}
+
 Result<meta::RunRecord> Host::Submit(PipelineSource source, engine::RunOptions options,
                                      std::vector<std::string> tags) {
   return Call<Result<meta::RunRecord>>([&]() -> Result<meta::RunRecord> {
@@ -42,20 +92,12 @@ Result<meta::RunRecord> Host::Submit(PipelineSource source, engine::RunOptions o
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) return Status::Busy("the server is shutting down: it takes no new runs");
     }
-    assets::WorkspaceRegistry registry(session_.workspace(), session_.meta(), session_.store(),
-                                       options.project);
-    Result<std::unique_ptr<LoadedGraph>> graph = LoadGraph(source, registry);
-    if (!graph.ok()) return graph.status();
-    if (!(*graph)->ok()) {
-      return Status::Invalid(
-          fmt::format("the pipeline is not valid:\n{}", (*graph)->diags.FormatAll()));
-    }
-    Result<engine::RunOptions> opts = SubmitOptions(**graph, options, tags);
-    if (!opts.ok()) return opts.status();
-    Result<std::string> id =
-        engine_.Submit({(*graph)->pipeline.get(), &(*graph)->graph, *opts, nullptr});
+    Result<Loaded> loaded = LoadSubmission(session_, source, options, tags);
+    if (!loaded.ok()) return loaded.status();
+    LoadedGraph& g = *loaded->graph;
+    Result<std::string> id = engine_.Submit({g.pipeline.get(), &g.graph, loaded->options, nullptr});
     if (!id.ok()) return id.status();
-    live_[*id].graph = std::move(*graph);
+    live_[*id].graph = std::move(loaded->graph);
     return session_.FindRun(*id);
   });
 }
@@ -66,12 +108,12 @@ std::map<std::string, std::string> Host::Waiting(const std::string& run_id) {
   return w.ok() ? *w : Waits();
 }
 
-Status Host::Cancel(const std::string& run_id) {
+Status Host::Cancel(const std::string& run_id, bool now) {
   return Call<Status>([&]() -> Status {
     if (live_.count(run_id) == 0 || engine_.Outcome(run_id)) {
       return Status::NotFound(fmt::format("run {} is not running here", run_id));
     }
-    engine_.Cancel(run_id);
+    engine_.Cancel(run_id, now);
     return Status::Ok();
   });
 }

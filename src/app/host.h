@@ -34,9 +34,17 @@ class Host {
   // recorded (the pipeline's problems, located).
   Result<meta::RunRecord> Submit(PipelineSource source, engine::RunOptions options,
                                  std::vector<std::string> tags);
-  // Cancels a run this host runs (its steps get their grace period); NotFound when it is not one
-  // of its live runs.
-  Status Cancel(const std::string& run_id);
+  // What Submit would do, as `weft run --dry-run` says it: each step reused or run, and why, and
+  // the pipeline's warnings; nothing runs and nothing is recorded.
+  struct Plan {
+    std::vector<engine::PlannedStep> steps;
+    std::vector<std::string> warnings;
+  };
+  Result<Plan> DryRun(PipelineSource source, engine::RunOptions options,
+                      std::vector<std::string> tags);
+  // Cancels a run this host runs (its steps get their grace period, unless `now`); NotFound when
+  // it is not one of its live runs.
+  Status Cancel(const std::string& run_id, bool now = false);
   // Resumes a served run as `weft resume` does (one that failed, was canceled or interrupted);
   // returns the new run.
   Result<meta::RunRecord> Resume(const std::string& run_id);

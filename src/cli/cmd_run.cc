@@ -1,14 +1,20 @@
 // `weft run FILE`: run a pipeline on this machine, reusing what has not changed.
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <optional>
+#include <thread>
+#include <utility>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -90,7 +96,7 @@ class LinePrinter : public engine::Observer {
       last_flush_ = t;
     }
   }
-  void OnWarning(const std::string& message) override {
+  void OnWarning(const std::string&, const std::string& message) override {
     Say(stderr, "warning: {}\n", message);
   }
   void OnSnapshot(const store::SnapshotProgress& p) override {
@@ -137,10 +143,10 @@ class TerminalPrinter : public LinePrinter {
     LinePrinter::OnStep(e);
     Redraw();
   }
-  void OnWarning(const std::string& message) override {
+  void OnWarning(const std::string& run_id, const std::string& message) override {
     std::fputs("\r\033[K", stdout);
     std::fflush(stdout);
-    LinePrinter::OnWarning(message);
+    LinePrinter::OnWarning(run_id, message);
     Redraw();
   }
   void OnProgress(const engine::Progress& p) override {
@@ -206,33 +212,39 @@ struct Options {
   std::string folder;  // --server: the folder whose files are sent
 };
 
+// One step of the table printed when a run ends.
+struct SummaryRow {
+  std::string name;
+  meta::StepStatus status = meta::StepStatus::kPending;
+  int64_t started_ns = 0, finished_ns = 0;
+  std::string reused_run, message;
+};
+
 // The steps' table; a brief one counts the steps by status and lists only those that need
 // attention (skipped ones are counted: the step they needed is listed).
-void PrintSummary(meta::MetaStore& meta, const std::string& run_id, bool brief) {
-  Result<std::vector<meta::StepRecord>> all = meta.Steps(run_id);
-  if (!all.ok()) return;
-  std::vector<meta::StepRecord> listed;
+void PrintSummary(const std::vector<SummaryRow>& all, bool brief) {
+  std::vector<const SummaryRow*> listed;
   std::map<meta::StepStatus, size_t> counts;
-  for (meta::StepRecord& s : *all) {
+  for (const SummaryRow& s : all) {
     ++counts[s.status];
-    if (!brief || NeedsAttention(s.status)) listed.push_back(std::move(s));
+    if (!brief || NeedsAttention(s.status)) listed.push_back(&s);
   }
   if (brief) {
     std::string line;
     for (const auto& [status, n] : counts) {
       line += fmt::format("{}{} {}", line.empty() ? "" : ", ", n, status);
     }
-    Say(stdout, "\n{} steps: {}\n", all->size(), line);
+    Say(stdout, "\n{} steps: {}\n", all.size(), line);
     if (listed.empty()) return;
   }
   size_t width = 4;
-  for (const auto& s : listed) width = std::max(width, s.name.size());
+  for (const SummaryRow* s : listed) width = std::max(width, s->name.size());
   Say(stdout, "\n{:<{}}  {:<10} {:>9}  {}\n", "step", width, "status", "duration", "note");
-  for (const auto& s : listed) {
-    double secs = s.started_ns && s.finished_ns ? (s.finished_ns - s.started_ns) / 1e9 : 0;
-    std::string note = s.status == meta::StepStatus::kReused ? fmt::format("from {}", s.reused_run) : "";
-    if (NeedsAttention(s.status) || s.status == meta::StepStatus::kSkipped) note = s.message;
-    Say(stdout, "{:<{}}  {:<10} {:>8.1f}s  {}\n", s.name, width, s.status, secs, note);
+  for (const SummaryRow* s : listed) {
+    double secs = s->started_ns && s->finished_ns ? (s->finished_ns - s->started_ns) / 1e9 : 0;
+    std::string note = s->status == meta::StepStatus::kReused ? fmt::format("from {}", s->reused_run) : "";
+    if (NeedsAttention(s->status) || s->status == meta::StepStatus::kSkipped) note = s->message;
+    Say(stdout, "{:<{}}  {:<10} {:>8.1f}s  {}\n", s->name, width, s->status, secs, note);
   }
 }
 
@@ -249,7 +261,15 @@ int Execute(app::Session& session, const app::LoadedGraph& g, const engine::RunO
   Result<engine::RunResult> r = app::RunPipeline(session, g, options, {printer.get()});
   printer.reset();  // clears the live status line
   if (!r.ok()) return Fail(r.status());
-  PrintSummary(session.meta(), r->run_id, brief);
+  Result<std::vector<meta::StepRecord>> steps = session.meta().Steps(r->run_id);
+  if (steps.ok()) {
+    std::vector<SummaryRow> rows;
+    for (meta::StepRecord& st : *steps) {
+      rows.push_back({std::move(st.name), st.status, st.started_ns, st.finished_ns,
+                      std::move(st.reused_run), std::move(st.message)});
+    }
+    PrintSummary(rows, brief);
+  }
   Say(stdout, "\nrun {}: {}\n", r->run_id,
       r->status == meta::RunStatus::kSucceeded  ? "succeeded"
       : r->status == meta::RunStatus::kCanceled ? "canceled"
@@ -257,78 +277,220 @@ int Execute(app::Session& session, const app::LoadedGraph& g, const engine::RunO
   return r->exit_code;
 }
 
-// Follows a run on a server: each step's changes printed as they are seen (past kBriefAbove
-// steps, only those that need attention, and the count by status at the end, as a run here
-// prints), then how it ended; Ctrl-C cancels it there. Exit codes as for a run here. The run is
-// read at most every 300 ms, and less often when reading it takes long (a large run), so that
-// following it costs the server little.
-int Follow(server::HttpClient& client, const std::string& id) {
-  std::fflush(stdout);
-  auto start = std::chrono::steady_clock::now();
-  std::map<std::string, std::string> seen;  // step -> status printed
-  bool canceled = false;
-  for (;;) {
-    if (Interrupted() && !canceled) {
-      canceled = true;
-      Result<Json> c = CallApi(client, "POST", "/runs/" + QueryValue(id) + "/cancel");
-      if (!c.ok()) Say(stderr, "warning: {}\n", c.status().message());
-    }
-    auto asked = std::chrono::steady_clock::now();
-    Result<Json> run = CallApi(client, "GET", "/runs/" + QueryValue(id));
-    if (!run.ok()) return Fail(run.status());
-    auto answered = std::chrono::steady_clock::now();
-    double t = std::chrono::duration<double>(answered - start).count();
-    const Json::Array& steps = *run->Find("steps")->Items();
-    bool brief = steps.size() > kBriefAbove;
-    for (const Json& step : steps) {
-      std::string name = TextOf(step, "name");
-      std::string status = TextOf(step, "status");
-      if (status == "pending" || seen[name] == status) continue;
-      seen[name] = status;
-      std::optional<meta::StepStatus> parsed = meta::ParseStepStatus(status);
-      if (brief && !(parsed && NeedsAttention(*parsed))) continue;
-      std::string note = status == "succeeded" || status == "failed" || status == "timed-out"
-                             ? fmt::format("  ({:.1f}s)", SecondsOf(step, false))
-                             : "";
-      if (status != "succeeded" && !TextOf(step, "message").empty()) {
-        note += "  " + TextOf(step, "message");
-      }
-      Say(stdout, "[{:7.1f}s] {:<10} {}{}\n", t, status, name, note);
-    }
-    std::fflush(stdout);
-    std::string status = TextOf(*run, "status");
-    if (status != "running") {
-      if (brief) {
-        std::map<std::string, size_t> counts;
-        for (const Json& step : steps) ++counts[TextOf(step, "status")];
-        std::string line;
-        for (const auto& [name, n] : counts) {
-          line += fmt::format("{}{} {}", line.empty() ? "" : ", ", n, name);
-        }
-        Say(stdout, "\n{} steps: {}\n", steps.size(), line);
-      }
-      Say(stdout, "\nrun {}: {}\n", id, status);
-      if (status == "succeeded") return kExitOk;
-      if (status == "canceled") return kExitCanceled;
-      return status == "failed" ? kExitStepFailed : kExitSystem;
-    }
-    int64_t took_ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(answered - asked).count();
-    struct pollfd p {
-      InterruptFd(), POLLIN, 0
-    };
-    ::poll(&p, 1, static_cast<int>(std::clamp<int64_t>(4 * took_ms, 300, 5000)));
+// A run's events as the server streams them (GET /events?run=...), read in a thread of their
+// own from `after` on, reconnecting (from the last event seen) when the stream breaks, until the
+// run's `run.finished` or a stop.
+class EventFeed {
+ public:
+  struct Event {
+    std::string kind;
+    Json data;
+  };
+  EventFeed(const RemoteArgs& remote, std::string run, int64_t after)
+      : remote_(remote), run_(std::move(run)), last_(after) {
+    if (::pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0) wake_[0] = wake_[1] = -1;
+    thread_ = std::thread([this] { Read(); });
   }
+  ~EventFeed() {
+    stop_ = true;
+    thread_.join();  // (the stream's heartbeat bounds the wait)
+    for (int fd : wake_) ::close(fd);
+  }
+  // Readable when events came.
+  int fd() const { return wake_[0]; }
+  std::vector<Event> Take() {
+    char buf[64];
+    while (::read(wake_[0], buf, sizeof buf) > 0) {
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    return std::exchange(events_, {});
+  }
+  // Why the stream could not be read (empty while it can).
+  std::string error() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return error_;
+  }
+
+ private:
+  void Push(Event e) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      events_.push_back(std::move(e));
+    }
+    (void)!::write(wake_[1], "x", 1);
+  }
+  // One frame ("id: N\nevent: K\ndata: {...}"); false at the run's end.
+  bool Frame(std::string_view frame) {
+    Event e;
+    std::string data;
+    for (size_t at = 0; at < frame.size();) {
+      size_t nl = frame.find('\n', at);
+      std::string_view line = frame.substr(at, nl == std::string_view::npos ? nl : nl - at);
+      at = nl == std::string_view::npos ? frame.size() : nl + 1;
+      if (line.rfind("id: ", 0) == 0) last_ = std::atoll(std::string(line.substr(4)).c_str());
+      if (line.rfind("event: ", 0) == 0) e.kind = line.substr(7);
+      if (line.rfind("data: ", 0) == 0) data = line.substr(6);
+    }
+    if (e.kind.empty()) return true;  // a heartbeat, the retry hint
+    if (std::optional<Json> parsed = Json::Parse(data)) e.data = std::move(*parsed);
+    bool more = e.kind != "run.finished";
+    Push(std::move(e));
+    return more;
+  }
+  void Read() {
+    int failures = 0;
+    while (!stop_) {
+      std::string buffer;
+      bool finished = false;
+      Result<std::unique_ptr<server::HttpClient>> client = remote_.Connect();
+      Result<server::Response> r = Status::Io("no connection");
+      if (client.ok()) {
+        r = (*client)->Fetch(
+            fmt::format("/api/v1/events?run={}&logs=false&last_event_id={}", QueryValue(run_),
+                        last_),
+            [&](std::string_view piece) {
+              buffer.append(piece);
+              for (size_t end; (end = buffer.find("\n\n")) != std::string::npos;) {
+                finished = !Frame(std::string_view(buffer).substr(0, end));
+                buffer.erase(0, end + 2);
+                if (finished) return false;
+              }
+              return !stop_.load();
+            });
+      }
+      if (finished || stop_) return;
+      std::string why = !client.ok() ? client.status().message()
+                        : !r.ok()    ? r.status().message()
+                        : r->status / 100 != 2 ? ErrorOf(*r).message()
+                                               : "";
+      if (++failures > 30 || (r.ok() && r->status / 100 == 4)) {
+        std::lock_guard<std::mutex> lock(mu_);
+        error_ = why.empty() ? "the server closed the run's event stream" : why;
+        (void)!::write(wake_[1], "x", 1);
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::seconds(1));  // (a restarting server)
+    }
+  }
+
+  const RemoteArgs& remote_;
+  const std::string run_;
+  int64_t last_;
+  int wake_[2] = {-1, -1};
+  std::atomic<bool> stop_{false};
+  mutable std::mutex mu_;
+  std::vector<Event> events_;
+  std::string error_;
+  std::thread thread_;
+};
+
+// A step's event as the engine gave it, from the server's stream.
+engine::StepEvent StepEventOf(const Json& d) {
+  engine::StepEvent e;
+  e.run_id = TextOf(d, "run");
+  e.step = TextOf(d, "step");
+  e.status = meta::ParseStepStatus(TextOf(d, "status")).value_or(meta::StepStatus::kPending);
+  e.detail = TextOf(d, "detail");
+  const Json* seconds = d.Find("seconds");
+  e.seconds = seconds && seconds->Number() ? *seconds->Number() : 0;
+  if (d.Find("job")) e.job = static_cast<int>(IntOf(d, "job"));
+  return e;
+}
+
+engine::Progress ProgressOf(const Json& d) {
+  engine::Progress p;
+  p.run_id = TextOf(d, "run");
+  p.total = IntOf(d, "total");
+  p.succeeded = IntOf(d, "succeeded");
+  p.reused = IntOf(d, "reused");
+  p.failed = IntOf(d, "failed");
+  p.other = IntOf(d, "other");
+  p.queued = IntOf(d, "queued");
+  if (const Json* running = d.Find("running"); running && running->Items()) {
+    for (const Json& r : *running->Items()) {
+      const Json* seconds = r.Find("seconds");
+      p.running.push_back({TextOf(r, "step"), seconds && seconds->Number() ? *seconds->Number() : 0,
+                           TextOf(r, "detail")});
+    }
+  }
+  return p;
+}
+
+// Follows a run on a server as a run here is printed: its events (GET /events) through the same
+// printer, then the same table and last line, from the run as the server records it; Ctrl-C
+// cancels it there. Exit codes as for a run here.
+int Follow(const RemoteArgs& remote, server::HttpClient& client, const std::string& id,
+           int64_t events_after, bool quiet) {
+  Result<Json> run = CallApi(client, "GET", "/runs/" + QueryValue(id));
+  if (!run.ok()) return Fail(run.status());
+  bool brief = quiet || run->Find("steps")->Items()->size() > kBriefAbove;
+  std::fflush(stdout);
+  std::optional<std::string> end_status;
+  {
+    std::unique_ptr<LinePrinter> printer = ::isatty(1) ? std::make_unique<TerminalPrinter>(brief)
+                                                       : std::make_unique<LinePrinter>(brief);
+    EventFeed feed(remote, id, events_after);
+    int handled = 0;  // interrupts: the first cancels the run there, a second stops it at once
+    while (!end_status) {
+      if (int n = std::min(InterruptCount(), 2); n > handled) {
+        handled = n;
+        Result<Json> c = CallApi(client, "POST",
+                                 "/runs/" + QueryValue(id) + "/cancel" + (n >= 2 ? "?now=true" : ""));
+        if (!c.ok()) {
+          printer->OnWarning(id, c.status().message());
+        } else if (n == 1) {  // (as a run here says it)
+          printer->OnWarning(id, "interrupted: stopping every running step (again to stop them at once)");
+        }
+      }
+      struct pollfd p[2] = {{InterruptFd(), POLLIN, 0}, {feed.fd(), POLLIN, 0}};
+      ::poll(p, 2, 1000);
+      for (EventFeed::Event& e : feed.Take()) {
+        if (e.kind == "step") {
+          printer->OnStep(StepEventOf(e.data));
+        } else if (e.kind == "warning") {
+          printer->OnWarning(id, TextOf(e.data, "message"));
+        } else if (e.kind == "progress") {
+          printer->OnProgress(ProgressOf(e.data));
+        } else if (e.kind == "reset") {
+          printer->OnWarning(id, "some of the run's events were missed; the table below has them all");
+        } else if (e.kind == "run.finished") {
+          end_status = TextOf(e.data, "status");
+        }
+      }
+      if (!end_status && !feed.error().empty()) {
+        // The stream is gone: the run as the server has it now.
+        Result<Json> now = CallApi(client, "GET", "/runs/" + QueryValue(id));
+        if (!now.ok()) return Fail(now.status());
+        if (TextOf(*now, "status") == "running") {
+          return Fail(Status::Io(fmt::format("cannot follow run {}: {}", id, feed.error())));
+        }
+        end_status = TextOf(*now, "status");
+      }
+    }
+  }  // (the printer clears its live line)
+  run = CallApi(client, "GET", "/runs/" + QueryValue(id));
+  if (!run.ok()) return Fail(run.status());
+  std::vector<SummaryRow> rows;
+  for (const Json& step : *run->Find("steps")->Items()) {
+    rows.push_back({TextOf(step, "name"),
+                    meta::ParseStepStatus(TextOf(step, "status")).value_or(meta::StepStatus::kPending),
+                    IntOf(step, "started_ns"), IntOf(step, "finished_ns"), TextOf(step, "reused_from"),
+                    TextOf(step, "message")});
+  }
+  PrintSummary(rows, brief);
+  std::string status = TextOf(*run, "status");
+  Say(stdout, "\nrun {}: {}\n", id, status);
+  if (status == "succeeded") return kExitOk;
+  if (status == "canceled") return kExitCanceled;
+  int64_t code = IntOf(*run, "exit_code");
+  return code != 0 ? static_cast<int>(code) : status == "failed" ? kExitStepFailed : kExitSystem;
 }
 
 // `weft run --server URL`: the pipeline's folder is sent to the server, which runs it; its steps
 // are followed (their changes printed as they are seen) until the run ends, and Ctrl-C cancels
 // it there. Exit codes as for a run here.
 int RunOnServer(const Options& o) {
-  if (o.dry_run || o.jobs > 0) {
-    return Fail(Status::Invalid(
-        fmt::format("{} is not taken through a server", o.dry_run ? "--dry-run" : "--jobs")));
-  }
+  if (o.jobs > 0) return Fail(Status::Invalid("--jobs is not taken through a server"));
   Result<Bundle> bundle = BundleOf(o.pipeline.file, o.folder);
   if (!bundle.ok()) return Fail(bundle.status());
   Result<std::unique_ptr<server::HttpClient>> client = o.remote.Connect();
@@ -345,12 +507,24 @@ int RunOnServer(const Options& o) {
   for (const std::string& step : o.force_steps) path += "&force_step=" + QueryValue(step);
   if (!o.only.empty()) path += "&only=" + QueryValue(o.only);
   if (!o.until.empty()) path += "&until=" + QueryValue(o.until);
+  if (o.dry_run) {  // printed as a dry run here prints
+    Result<Json> plan = CallApi(**client, "POST", "/runs/plan" + path.substr(5));
+    if (!plan.ok()) return Fail(plan.status());
+    LinePrinter printer(false);
+    for (const Json& w : *plan->Find("warnings")->Items()) if (const std::string* text = w.String()) printer.OnWarning("", *text);
+    for (const Json& step : *plan->Find("steps")->Items()) {
+      const Json* reuse = step.Find("reuse");
+      printer.OnPlanned({TextOf(step, "step"), reuse && reuse->Bool() && *reuse->Bool(),
+                         TextOf(step, "why")});
+    }
+    return kExitOk;
+  }
   HostRun();
   Result<Json> submitted = CallApi(**client, "POST", path);
   if (!submitted.ok()) return Fail(submitted.status());
   std::string id = TextOf(*submitted->Find("run"), "id");
   Say(stdout, "run {} on {}\n", id, o.remote.Url());
-  return Follow(**client, id);
+  return Follow(o.remote, **client, id, IntOf(*submitted, "events_after"), o.quiet);
 }
 
 void AddQuiet(CLI::App& sub, bool& quiet) {
@@ -387,7 +561,7 @@ std::function<int()> SetupResume(CLI::App& sub) {
       if (!r.ok()) return Fail(r.status());
       std::string id = TextOf(*r->Find("run"), "id");
       Say(stdout, "resuming run {} as run {} on {}\n", o->run, id, o->remote.Url());
-      return Follow(**client, id);
+      return Follow(o->remote, **client, id, IntOf(*r, "events_after"), o->quiet);
     }
     Result<std::unique_ptr<app::Session>> session = Open(o->workspace);
     if (!session.ok()) return Fail(session.status());

@@ -130,7 +130,6 @@ Result<std::string> Engine::Submit(const RunRequest& request) {
   Result<std::vector<StepPlan>> plans =
       PlanRequest(parts_, request, options.replay == nullptr, snapshots, SnapshotReporter(), &warnings);
   if (!plans.ok()) return plans.status();
-  for (const std::string& w : warnings) Emit([w](Observer& o) { o.OnWarning(w); });
   std::string file = std::filesystem::absolute(request.pipeline->job.file).lexically_normal().string();
   if (options.replay != nullptr && file.rfind(options.replay->replay_root + "/", 0) == 0) {
     file = file.substr(options.replay->replay_root.size());
@@ -153,10 +152,13 @@ Result<std::string> Engine::Submit(const RunRequest& request) {
   if (!s.ok()) {
     scheduler_->RemoveRun(run.get());
     events_.clear();
+    for (const std::string& w : warnings) Emit([w](Observer& o) { o.OnWarning("", w); });
     return s;
   }
   Flush();
   std::string id = run->id();
+  // (after the run exists, so that those who follow it see them)
+  for (const std::string& w : warnings) Emit([w, id](Observer& o) { o.OnWarning(id, w); });
   runs_[id] = std::move(run);
   return id;
 }
@@ -167,7 +169,7 @@ Status Engine::DryRun(const RunRequest& request) {
   Result<std::vector<StepPlan>> plans =
       PlanRequest(parts_, request, false, snapshots, SnapshotReporter(), &warnings);
   if (!plans.ok()) return plans.status();
-  for (const std::string& w : warnings) Emit([w](Observer& o) { o.OnWarning(w); });
+  for (const std::string& w : warnings) Emit([w](Observer& o) { o.OnWarning("", w); });
   Run run(*this, request, std::move(*plans), "", {});
   return run.DryRun();
 }
@@ -214,7 +216,7 @@ Status Engine::Pass(int64_t wait_ms) {
                             [](const auto& r) { return r.second->waits_for_claims(); });
   if (claims) {
     Result<std::vector<std::string>> settled = SettleDeadRuns(parts_.meta, parts_.targets, parts_.os);
-    if (!settled.ok()) Emit([m = settled.status().message()](Observer& o) { o.OnWarning(m); });
+    if (!settled.ok()) Emit([m = settled.status().message()](Observer& o) { o.OnWarning("", m); });
   }
   Status s = parts_.meta.Begin();
   if (!s.ok()) return s;
@@ -225,7 +227,7 @@ Status Engine::Pass(int64_t wait_ms) {
   if (int n = InterruptCount(); n > handled_interrupts_) {
     if (handled_interrupts_ == 0 && !runs_.empty()) {
       Emit([](Observer& o) {
-        o.OnWarning("interrupted: stopping every running step (again to stop them at once)");
+        o.OnWarning("", "interrupted: stopping every running step (again to stop them at once)");
       });
     }
     handled_interrupts_ = n;

@@ -147,7 +147,8 @@ class Observer {
   virtual ~Observer() = default;
   virtual void OnRunStarted(const std::string& run_id, const std::string& workspace) {}
   virtual void OnStep(const StepEvent& e) {}
-  virtual void OnWarning(const std::string& message) {}
+  // `run_id`: the run it is about; empty when about none (the engine itself, a dry run).
+  virtual void OnWarning(const std::string& run_id, const std::string& message) {}
   virtual void OnProgress(const Progress& p) {}
   virtual void OnPlanned(const PlannedStep& p) {}
   virtual void OnRunFinished(const RunResult& r) {}

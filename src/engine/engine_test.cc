@@ -177,7 +177,7 @@ class Recorder : public Observer {
     steps.push_back(fmt::format("{} {}{} {}", e.run_id, e.step, e.job >= 0 ? fmt::format("[{}]", e.job) : "",
                                 meta::Name(e.status)));
   }
-  void OnWarning(const std::string& m) override { warnings.push_back(m); }
+  void OnWarning(const std::string&, const std::string& m) override { warnings.push_back(m); }
   void OnRunFinished(const RunResult& r) override { finished.push_back(r.run_id); }
   bool WantsLogs() const override { return logs_wanted; }
   void OnLog(const LogLine& l) override { logs.push_back(fmt::format("{} {}: {}", l.step, l.job, l.text)); }

@@ -46,7 +46,7 @@ Run::Run(Engine& engine, const RunRequest& request, std::vector<StepPlan> plans,
 int64_t Run::Now() const { return parts_.os.NowNs(); }
 
 void Run::Warn(const std::string& message) {
-  engine_.Emit([message](Observer& o) { o.OnWarning(message); });
+  engine_.Emit([message, id = id()](Observer& o) { o.OnWarning(id, message); });
 }
 
 Status Run::Wire() {
@@ -168,20 +168,22 @@ void Run::Fingerprinted(uint32_t i) {
 Status Run::Create() {
   Status s = Wire();
   if (!s.ok()) return s;
-  // Each step's target, and what it asks for within what the target has.
+  // Each step's target, and what it asks for within what the target has (said once the run has
+  // its id, so that those who follow the run hear it).
+  std::vector<std::string> warnings;
   std::set<std::string> warned;
   for (uint32_t i = 0; i < g_.steps.size(); ++i) {
     std::string warning;
     StepRun& r = steps_[i];
     r.target = parts_.targets.Resolve(g_.steps[i].compute, &warning);
-    if (!warning.empty() && warned.insert(warning).second) Warn(warning);
+    if (!warning.empty() && warned.insert(warning).second) warnings.push_back(warning);
     Result<exec::Executor*> ex = engine_.UseTarget(r.target);
     if (!ex.ok()) return ex.status();
     exec::Capacity cap = (*ex)->capacity();
     exec::Needs& n = plans_[i].needs;
     auto clamp = [&](int64_t& need, int64_t have, const char* what) {
       if (need > have) {
-        Warn(fmt::format("step {} asks for {} {}; {} has {}, so it gets {}", g_.steps[i].name, need,
+        warnings.push_back(fmt::format("step {} asks for {} {}; {} has {}, so it gets {}", g_.steps[i].name, need,
                          what, r.target == "local" ? "this machine" : "compute " + r.target, have,
                          have));
         need = have;
@@ -219,6 +221,7 @@ Status Run::Create() {
   Result<meta::RunRecord> created = parts_.meta.CreateRun(rec);
   if (!created.ok()) return created.status();
   record_ = *created;
+  for (const std::string& w : warnings) Warn(w);
   // The processes of the run's jobs are tracked per target under one group, recorded with the run
   // so that a later weft can stop what this one leaves if it is killed.
   group_ = fmt::format("weft-{}-{}", ToHex(Sha256Of(parts_.ws.dir)).substr(0, 12), record_.id);

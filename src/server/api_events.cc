@@ -101,7 +101,8 @@ std::vector<Endpoint> EventEndpoints(const ApiParts& parts, const ApiOptions& op
       .method = "GET",
       .path = "/events",
       .summary =
-          "Live events (server-sent events): run.started, step, progress, log and run.finished, "
+          "Live events (server-sent events): run.started, step, warning, progress, log and "
+          "run.finished, "
           "each with an id; a comment line every 15 s when nothing else came; `reset` when "
           "events were missed, `end` when the server stops. Resume with `Last-Event-ID`: the "
           "server keeps its latest 10,000 events. Read it with the Authorization header "

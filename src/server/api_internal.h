@@ -54,6 +54,9 @@ Result<std::string> WritableProject(Call& c, const char* what);
 
 // A run's summary, as the runs' endpoints answer it.
 Json RunSummarySchema();
+// The answer of a request that starts a run: the run, and `events_after`, the event after which
+// the run's own events come (GET /events?run=...&last_event_id=...).
+Json StartedRunSchema();
 // The options of a run the caller starts in `project` from `source`.
 engine::RunOptions RunOptionsFor(const Call& c, const std::string& project,
                                  const app::PipelineSource& source, engine::RunOptions options);

@@ -253,7 +253,7 @@ std::vector<Endpoint> PipelineEndpoints(const ApiParts& parts) {
                               {"experiment", Str()},
                               {"tags", StringMap()}},
                              {}),
-      .response_schema = Obj({{"run", RunSummarySchema()}}),
+      .response_schema = StartedRunSchema(),
       .success = 201,
       .respond = [&parts](Call& c) { return RunVersion(c, parts); },
       .also_success = 200});

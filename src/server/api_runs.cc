@@ -67,6 +67,12 @@ Json RunSummarySchema() {
   return Obj(RunSummaryMembers());
 }
 
+Json StartedRunSchema() {
+  return Body({{"run", RunSummarySchema()},
+               {"events_after", Type("integer")}},  // (absent in a replayed answer)
+              {"run"});
+}
+
 engine::RunOptions RunOptionsFor(const Call& c, const std::string& project,
                                  const app::PipelineSource& source, engine::RunOptions options) {
   options.workdir = source.base_dir;
@@ -86,6 +92,9 @@ Result<Response> StartRun(Call& c, const ApiParts& parts, const std::string& pro
     r.body = Json::MakeObject().Set("run", app::RunSummaryJson(run)).Dump(-1);
     return r;
   };
+  // Events after this one are the new run's (warnings and its first steps come as it starts):
+  // where a client that follows it reads from.
+  int64_t events_after = parts.events.last();
   std::optional<std::string> key = c.request.Header("Idempotency-Key");
   std::string request;
   if (key) {
@@ -120,10 +129,65 @@ Result<Response> StartRun(Call& c, const ApiParts& parts, const std::string& pro
   }
   Status logged = app::Audit(c.meta, c.caller, project, "run.submit", run->id, what, c.now_ns);
   if (!logged.ok()) return logged;
-  return answer(201, *run);
+  Response r;
+  r.status = 201;
+  r.body = Json::MakeObject()
+               .Set("run", app::RunSummaryJson(*run))
+               .Set("events_after", events_after)
+               .Dump(-1);
+  return r;
+}
+
+// What POST /runs (and /runs/plan) is asked to run: the pipeline `file` of the request's archive
+// or upload, with the options and tags of its query.
+struct Submission {
+  app::PipelineSource source;
+  engine::RunOptions options;
+  std::vector<std::string> tags;
+};
+Result<Submission> SubmissionOf(Call& c, const ApiParts& parts, const std::string& project,
+                                const std::string& file) {
+  const Request& r = c.request;
+  Result<std::string> dir = UploadedFolder(c, parts, project);
+  if (!dir.ok()) return dir.status();
+  Submission out;
+  out.source = {*dir + "/" + file, {}, *dir, {*dir}};
+  if (!IsWithin(out.source.file, *dir) || StatPath(out.source.file) != PathKind::kFile) {
+    return Status::Invalid(fmt::format("the archive holds no file `{}`", file));
+  }
+  for (auto [it, end] = r.query.equal_range("set"); it != end; ++it) {
+    out.source.sets.push_back(it->second);
+  }
+  for (auto [it, end] = r.query.equal_range("tag"); it != end; ++it) out.tags.push_back(it->second);
+  engine::RunOptions options;
+  options.experiment = r.Query("experiment").value_or("");
+  options.default_experiment = r.Query("default_experiment").value_or("");
+  options.force = r.Query("force").value_or("") == "true";
+  for (auto [it, end] = r.query.equal_range("force_step"); it != end; ++it) {
+    options.force_steps.insert(it->second);
+  }
+  options.only = r.Query("only").value_or("");
+  options.until = r.Query("until").value_or("");
+  out.options = RunOptionsFor(c, project, out.source, options);
+  return out;
 }
 
 std::vector<Endpoint> RunEndpoints(const ApiParts& parts) {
+  const std::vector<QueryParam> submit_query = {{"file", "string", "the pipeline file inside the archive (required)"},
+                    {"upload", "string", "instead of an archive: an upload made by POST /uploads"},
+                    {"experiment", "string", "the run's experiment (default: the pipeline's)"},
+                    {"tag", "string", "KEY=VALUE, repeatable"},
+                    {"set", "string", "inputs.NAME=VALUE, repeatable"},
+                    {"default_experiment", "string",
+                     "the experiment when neither `experiment` nor the pipeline names one "
+                     "(`weft run --server`: the folder it was run from)"},
+                    {"force", "boolean", "`true`: reuse nothing (`weft run --force`)"},
+                    {"force_step", "string",
+                     "run this step even if it could be reused; repeatable"},
+                    {"only", "string", "run only this step"},
+                    {"until", "string", "run this step and everything it needs"},
+                    {"project", "string",
+                     "the project to run in (admins; others run in their own)"}};
   const std::vector<QueryParam> run_filters = {
       {"project", "string", "only this project's runs (admins; others see their own project's)"},
       {"experiment", "string", "only runs of this experiment"},
@@ -170,23 +234,9 @@ std::vector<Endpoint> RunEndpoints(const ApiParts& parts) {
               "it needs; `file` names the pipeline in it. It reads only those files, registered "
               "assets and its project's datastores (contributors). With an `Idempotency-Key` "
               "header, the same request sent again starts no second run",
-          .query = {{"file", "string", "the pipeline file inside the archive (required)"},
-                    {"upload", "string", "instead of an archive: an upload made by POST /uploads"},
-                    {"experiment", "string", "the run's experiment (default: the pipeline's)"},
-                    {"tag", "string", "KEY=VALUE, repeatable"},
-                    {"set", "string", "inputs.NAME=VALUE, repeatable"},
-                    {"default_experiment", "string",
-                     "the experiment when neither `experiment` nor the pipeline names one "
-                     "(`weft run --server`: the folder it was run from)"},
-                    {"force", "boolean", "`true`: reuse nothing (`weft run --force`)"},
-                    {"force_step", "string",
-                     "run this step even if it could be reused; repeatable"},
-                    {"only", "string", "run only this step"},
-                    {"until", "string", "run this step and everything it needs"},
-                    {"project", "string",
-                     "the project to run in (admins; others run in their own)"}},
+          .query = submit_query,
           .request_schema = Type("string").Set("format", "binary"),
-          .response_schema = Obj({{"run", RunSummarySchema()}}),
+          .response_schema = StartedRunSchema(),
           .success = 201,
           .body_type = "application/x-tar",
           .respond = [&parts](Call& c) -> Result<Response> {
@@ -198,39 +248,50 @@ std::vector<Endpoint> RunEndpoints(const ApiParts& parts) {
               return Status::Invalid("`file` names the pipeline in the archive");
             }
             return StartRun(c, parts, *project, *file, [&]() -> Result<meta::RunRecord> {
-              Result<std::string> dir = UploadedFolder(c, parts, *project);
-              if (!dir.ok()) return dir.status();
-              app::PipelineSource source{*dir + "/" + *file, {}, *dir, {*dir}};
-              if (!IsWithin(source.file, *dir) || StatPath(source.file) != PathKind::kFile) {
-                return Status::Invalid(fmt::format("the archive holds no file `{}`", *file));
-              }
-              std::vector<std::string> tags;
-              for (auto [it, end] = r.query.equal_range("set"); it != end; ++it) {
-                source.sets.push_back(it->second);
-              }
-              for (auto [it, end] = r.query.equal_range("tag"); it != end; ++it) {
-                tags.push_back(it->second);
-              }
-              engine::RunOptions options;
-              options.experiment = r.Query("experiment").value_or("");
-              options.default_experiment = r.Query("default_experiment").value_or("");
-              options.force = r.Query("force").value_or("") == "true";
-              for (auto [it, end] = r.query.equal_range("force_step"); it != end; ++it) {
-                options.force_steps.insert(it->second);
-              }
-              options.only = r.Query("only").value_or("");
-              options.until = r.Query("until").value_or("");
-              return parts.host.Submit(source, RunOptionsFor(c, *project, source, options), tags);
+              Result<Submission> sub = SubmissionOf(c, parts, *project, *file);
+              if (!sub.ok()) return sub.status();
+              return parts.host.Submit(sub->source, sub->options, sub->tags);
             });
           },
           .also_success = 200},
+      Endpoint{
+          .method = "POST",
+          .path = "/runs/plan",
+          .summary = "What POST /runs would do with the same request, as `weft run --dry-run` "
+                     "says it: each step reused or run, and why, and the pipeline's warnings; "
+                     "nothing runs (contributors)",
+          .query = submit_query,
+          .request_schema = Type("string").Set("format", "binary"),
+          .response_schema =
+              Obj({{"steps", ArrayOf(Obj({{"step", Str()}, {"reuse", Type("boolean")}, {"why", Str()}}))},
+                   {"warnings", ArrayOf(Str())}}),
+          .handle = [&parts](Call& c) -> Result<Json> {
+            Result<std::string> project = WritableProject(c, "planning runs");
+            if (!project.ok()) return project.status();
+            std::optional<std::string> file = c.request.Query("file");
+            if (!file || file->empty()) {
+              return Status::Invalid("`file` names the pipeline in the archive");
+            }
+            Result<Submission> sub = SubmissionOf(c, parts, *project, *file);
+            if (!sub.ok()) return sub.status();
+            Result<app::Host::Plan> plan = parts.host.DryRun(sub->source, sub->options, sub->tags);
+            if (!plan.ok()) return plan.status();
+            Json steps = Json::MakeArray();
+            for (const engine::PlannedStep& p : plan->steps) {
+              steps.Push(Json::MakeObject().Set("step", p.step).Set("reuse", p.reuse).Set("why", p.why));
+            }
+            Json warnings = Json::MakeArray();
+            for (const std::string& w : plan->warnings) warnings.Push(w);
+            return Json::MakeObject().Set("steps", std::move(steps)).Set("warnings", std::move(warnings));
+          },
+          .body_type = "application/x-tar"},
       Endpoint{.method = "POST",
                .path = "/runs/{run}/resume",
                .summary =
                    "Resume a run that failed, was canceled or was interrupted, as `weft resume` "
                    "does: a new run of exactly what it was submitted with, reusing what "
                    "succeeded (contributors; runs this server ran)",
-               .response_schema = Obj({{"run", RunSummarySchema()}}),
+               .response_schema = StartedRunSchema(),
                .success = 201,
                .handle = [&parts](Call& c) -> Result<Json> {
                  Result<meta::RunRecord> run = VisibleRun(c, c.request.params.at("run"));
@@ -243,18 +304,22 @@ std::vector<Endpoint> RunEndpoints(const ApiParts& parts) {
                        "run {} was run by `weft run` on this workspace: `weft resume {}` there",
                        run->id, run->id));
                  }
+                 int64_t events_after = parts.events.last();
                  Result<meta::RunRecord> resumed = parts.host.Resume(run->id);
                  if (!resumed.ok()) return resumed.status();
                  Status logged = app::Audit(c.meta, c.caller, run->project, "run.resume",
                                             resumed->id, run->id, c.now_ns);
                  if (!logged.ok()) return logged;
-                 return Json::MakeObject().Set("run", app::RunSummaryJson(*resumed));
+                 return Json::MakeObject()
+                     .Set("run", app::RunSummaryJson(*resumed))
+                     .Set("events_after", events_after);
                }},
       {"POST",
        "/runs/{run}/cancel",
-       "Cancel a running run: its steps get their grace period (contributors)",
+       "Cancel a running run: its steps get their grace period, unless `now` (contributors)",
        true,
-       {},
+       {{"now", "boolean", "`true`: stop its steps at once, with no grace period (a second "
+                           "Ctrl-C)"}},
        nullptr,
        Obj({{"canceled", Str()}}),
        200,
@@ -264,7 +329,9 @@ std::vector<Endpoint> RunEndpoints(const ApiParts& parts) {
          if (!c.caller.Can(app::Role::kContributor, run->project)) {
            return Status::Denied("canceling runs needs a contributor's token");
          }
-         Status s = parts.host.Cancel(run->id);
+         std::string now = c.request.Query("now").value_or("false");
+         if (now != "true" && now != "false") return Status::Invalid("`now` is true or false");
+         Status s = parts.host.Cancel(run->id, now == "true");
          if (s.code() == Code::kNotFound) {
            return Status::Invalid(
                fmt::format("run {} is not running (it {})", run->id, meta::Name(run->status)));
