@@ -29,6 +29,9 @@ std::function<int()> SetupRuns(CLI::App& sub) {
   sub.add_option("--tag", o->tag, "only runs with this tag: KEY or KEY=VALUE");
   sub.add_flag("--json", o->json, "print JSON");
   return [o] {
+    // (checked here, so that a server is asked only what it can answer, with the same message)
+    Result<meta::RunFilter> filter = app::ParseRunFilter(o->experiment, o->status, o->since, o->tag);
+    if (!filter.ok()) return Fail(Status::Invalid("--" + filter.status().message()));
     std::string path = fmt::format("/runs?limit={}", o->limit);
     for (const auto& [name, value] : {std::pair{"experiment", &o->experiment},
                                       {"status", &o->status},
@@ -38,9 +41,6 @@ std::function<int()> SetupRuns(CLI::App& sub) {
     }
     Result<Json> runs = o->target.Do(
         [&](app::Session& s) -> Result<Json> {
-          Result<meta::RunFilter> filter =
-              app::ParseRunFilter(o->experiment, o->status, o->since, o->tag);
-          if (!filter.ok()) return Status::Invalid("--" + filter.status().message());
           Result<std::vector<meta::RunRecord>> found = s.meta().Runs(o->limit, *filter);
           if (!found.ok()) return found.status();
           Json arr = Json::MakeArray();

@@ -22,14 +22,19 @@ namespace weft::cli {
 namespace {
 
 void PrintProjects(const Json& projects) {
-  fmt::print("{:<20} {:>6} {:>6} {:>10} {:>8}  {}\n", "project", "cpus", "gpus", "memory_mb",
-             "running", "description");
+  fmt::print("{:<20} {:>6} {:>6} {:>10} {:>8}  {:<20} {}\n", "project", "cpus", "gpus",
+             "memory_mb", "running", "datastores", "description");
   for (const Json& p : *projects.Items()) {
     const Json& q = *p.Find("quota");
     auto limit = [](double v) { return v == 0 ? std::string("-") : fmt::format("{:g}", v); };
-    fmt::print("{:<20} {:>6} {:>6} {:>10} {:>8}  {}\n", TextOf(p, "name"),
+    std::string datastores;
+    if (const Json* d = p.Find("datastores"); d && d->Items()) {
+      for (const Json& n : *d->Items()) datastores += (datastores.empty() ? "" : ",") + *n.String();
+    }
+    fmt::print("{:<20} {:>6} {:>6} {:>10} {:>8}  {:<20} {}\n", TextOf(p, "name"),
                limit(q.Find("cpus")->Number().value_or(0)), limit(IntOf(q, "gpus")),
-               limit(IntOf(q, "memory_mb")), limit(IntOf(q, "running")), TextOf(p, "description"));
+               limit(IntOf(q, "memory_mb")), limit(IntOf(q, "running")),
+               datastores.empty() ? "-" : datastores, TextOf(p, "description"));
   }
 }
 
@@ -58,6 +63,10 @@ std::function<int()> SetupServe(CLI::App& sub) {
   sub.add_option("--event-heartbeat", o->serve.heartbeat_s,
                  "seconds between an idle event stream's keep-alive lines (default 15)")
       ->check(CLI::Range(1, 3600));
+  sub.add_option("--pass-env", o->serve.pass_env,
+                 "a variable of this environment that steps get too (repeatable; steps of a "
+                 "server get a scrubbed environment)")
+      ->allow_extra_args(false);
   sub.add_option("--token-expiry", o->expiry, "how long new tokens live by default (default 30d)");
   sub.add_option("--token-max-expiry", o->max_expiry,
                  "the longest a token may live (default 365d)");
@@ -105,6 +114,7 @@ std::function<int()> SetupProject(CLI::App& sub) {
     std::string name, description;
     std::optional<double> cpus;
     std::optional<int64_t> gpus, memory_mb, running;
+    std::vector<std::string> grant, revoke;
     bool json = false;
   };
   auto o = std::make_shared<Options>();
@@ -112,7 +122,14 @@ std::function<int()> SetupProject(CLI::App& sub) {
   CLI::App* create = sub.add_subcommand("create", "make a project (admins)");
   CLI::App* list = sub.add_subcommand("list", "list the projects you see");
   CLI::App* quota = sub.add_subcommand("quota", "set a project's quotas (admins); 0 is none");
-  for (CLI::App* c : {create, list, quota}) o->target.AddTo(*c);
+  CLI::App* datastores = sub.add_subcommand(
+      "datastores", "grant a project datastores its runs may read and publish to (admins)");
+  for (CLI::App* c : {create, list, quota, datastores}) o->target.AddTo(*c);
+  datastores->add_option("name", o->name, "the project")->required();
+  datastores->add_option("--grant", o->grant, "a datastore to grant (repeatable)")
+      ->allow_extra_args(false);
+  datastores->add_option("--revoke", o->revoke, "a datastore to take back (repeatable)")
+      ->allow_extra_args(false);
   create->add_option("name", o->name, "the project's name")->required();
   create->add_option("--description", o->description, "what it is for");
   list->add_flag("--json", o->json, "print JSON");
@@ -121,8 +138,25 @@ std::function<int()> SetupProject(CLI::App& sub) {
   quota->add_option("--gpus", o->gpus, "GPUs its running steps may use at once");
   quota->add_option("--memory-mb", o->memory_mb, "memory its running steps may use at once");
   quota->add_option("--running", o->running, "steps it may run at once");
-  return [o, create, quota] {  // (otherwise: list)
+  return [o, create, quota, datastores] {  // (otherwise: list)
     const Target& t = o->target;
+    if (datastores->parsed()) {
+      Json grant = Json::MakeArray(), revoke = Json::MakeArray();
+      for (const std::string& d : o->grant) grant.Push(d);
+      for (const std::string& d : o->revoke) revoke.Push(d);
+      Result<Json> p = t.Do(
+          [&](app::Session& session) -> Result<Json> {
+            Result<meta::ProjectRecord> r = app::SetDatastores(
+                session.meta(), app::LocalAdmin(), o->name, o->grant, o->revoke, session.os().NowNs());
+            if (!r.ok()) return r.status();
+            return app::ProjectJson(*r);
+          },
+          "PUT", "/projects/" + QueryValue(o->name) + "/datastores",
+          Json::MakeObject().Set("grant", std::move(grant)).Set("revoke", std::move(revoke)));
+      if (!p.ok()) return Fail(p.status());
+      PrintProjects(Json::MakeArray().Push(*p));
+      return 0;
+    }
     if (create->parsed()) {
       Result<Json> p = t.Do(
           [&](app::Session& session) -> Result<Json> {

@@ -19,6 +19,7 @@
 #include "base/fs.h"
 #include "base/os.h"
 #include "base/sha256.h"
+#include "store/store.h"
 
 namespace weft::cli {
 
@@ -152,24 +153,84 @@ std::string UtcDate(int64_t ns, bool seconds) {
 
 namespace {
 
-// The regular files of `folder` a server is sent, relative, in name order.
+// The files of `folder` a server is sent, relative, in name order: its regular files, and links
+// to regular files inside it (sent as the files they name), less what an `.amlignore` leaves out
+// of the folder it is in (as Azure ML leaves it out of uploads) and weft's, version control's,
+// caches' and virtual environments' folders (a folder with a `pyvenv.cfg` or `conda-meta`,
+// whatever its name). Anything else (a link out of the folder or to a folder, a FIFO, a device)
+// is refused, naming every such entry: the server would not have what it names.
 Result<std::vector<std::string>> FilesOf(const std::string& folder) {
   namespace fs = std::filesystem;
   static const std::set<std::string> kSkipped = {".weft", ".git", "__pycache__", ".venv",
                                                  "node_modules"};
   std::vector<std::string> out;
+  std::vector<std::string> problems;  // entries it cannot send
+  // Folders with an .amlignore (relative to `folder`, "" for itself), and their rules, innermost
+  // last. (Paths here are compared as written: a link's path is the link's, not its target's.)
+  auto under = [](const std::string& rel, const std::string& dir) {
+    return dir.empty() || rel == dir || rel.rfind(dir + "/", 0) == 0;
+  };
+  std::vector<std::pair<std::string, store::IgnoreRules>> ignores;
+  auto rules_for = [&](const std::string& dir) {
+    while (!ignores.empty() && !under(dir, ignores.back().first)) ignores.pop_back();
+    std::string abs = dir.empty() ? folder : folder + "/" + dir;
+    if (StatPath(abs + "/.amlignore") == PathKind::kFile &&
+        (ignores.empty() || ignores.back().first != dir)) {
+      ignores.emplace_back(dir, store::IgnoreRules::ForFolder(abs));
+    }
+  };
+  auto ignored = [&](const std::string& rel, bool is_dir) {
+    for (const auto& [root, rules] : ignores) {
+      if (under(rel, root) && rel != root &&
+          rules.Ignored(root.empty() ? rel : rel.substr(root.size() + 1), is_dir)) {
+        return true;
+      }
+    }
+    return false;
+  };
   std::error_code ec;
+  rules_for("");
   for (fs::recursive_directory_iterator it(folder, fs::directory_options::none, ec), end;
        !ec && it != end; it.increment(ec)) {
-    if (kSkipped.count(it->path().filename().string())) {
-      if (it->is_directory(ec) && !it->is_symlink(ec)) it.disable_recursion_pending();
+    std::string path = it->path().string();
+    std::string rel = it->path().lexically_relative(folder).string();
+    std::string parent = fs::path(rel).parent_path().string();  // ("" at the top)
+    rules_for(parent);
+    bool link = it->is_symlink(ec);
+    bool dir = !link && it->is_directory(ec);
+    // (a virtual environment or a conda environment, whatever its name, is never sent)
+    bool environment = dir && (StatPath(path + "/pyvenv.cfg") == PathKind::kFile ||
+                               StatPath(path + "/conda-meta") == PathKind::kDirectory);
+    if (kSkipped.count(it->path().filename().string()) || environment || ignored(rel, dir)) {
+      if (dir) it.disable_recursion_pending();
       continue;
     }
-    if (it->is_regular_file(ec) && !it->is_symlink(ec)) {
-      out.push_back(it->path().lexically_relative(folder).string());
+    if (dir) continue;
+    if (link) {
+      std::error_code lec;
+      std::string target = fs::weakly_canonical(it->path(), lec).string();
+      std::string root = fs::weakly_canonical(folder, lec).string();
+      if (lec || !IsWithin(target, root) || StatPath(target) != PathKind::kFile) {
+        problems.push_back(fmt::format("`{}` is a link {}: the server would not have what it names",
+                                       rel, !lec && IsWithin(target, root) ? "to a folder"
+                                                                           : "out of the folder sent"));
+        continue;
+      }
+      out.push_back(rel);
+    } else if (it->is_regular_file(ec)) {
+      out.push_back(rel);
+    } else {
+      problems.push_back(fmt::format("`{}` is not a regular file, folder or link", rel));
     }
   }
   if (ec) return Status::Io(fmt::format("{}: {}", folder, ec.message()));
+  if (!problems.empty()) {
+    std::sort(problems.begin(), problems.end());
+    std::string text = fmt::format("{} cannot be sent as it is:", folder);
+    for (const std::string& p : problems) text += "\n  " + p;
+    return Status::Invalid(text + "\n  hint: leave them out with patterns in an .amlignore beside "
+                                  "them, or send a folder that holds what links name (--folder)");
+  }
   std::sort(out.begin(), out.end());
   return out;
 }

@@ -68,10 +68,12 @@ double SecondsOf(const Json& j, bool running);
 std::string UtcDate(int64_t ns, bool seconds = false);
 
 // A file and the folder sent with it (`folder` empty: the file's own), as a server takes them (a
-// pipeline to run or publish, a schedule and its job): the folder's regular files without the
-// workspace, version control, caches or virtual environments (`.weft`, `.git`, `__pycache__`,
-// `.venv`, `node_modules`), as the Python client sends them, and the file's path inside it. Paths
-// as given on the command line (relative to the current folder).
+// pipeline to run or publish, a schedule and its job): the folder's regular files (and links to
+// regular files inside it, sent as those files) without the workspace, version control, caches
+// or virtual environments (`.weft`, `.git`, `__pycache__`, `.venv`, `node_modules`), as the Python
+// client sends them, less what an `.amlignore` leaves out of its folder, and the file's path
+// inside it; a link out of the folder, or anything else it cannot send, is an error naming it.
+// Paths as given on the command line (relative to the current folder).
 struct Bundle {
   std::string folder;              // absolute
   std::string file;                // inside `folder`

@@ -126,7 +126,10 @@ Result<std::string> WritableProject(Call& c, const char* what) {
 }
 
 Result<meta::RunRecord> VisibleRun(Call& c, const std::string& ref) {
-  auto absent = [&] { return Status::NotFound(fmt::format("no run `{}`", ref)); };
+  auto absent = [&] {
+    return Status::NotFound(ref == "last" ? std::string("this project has no runs yet")
+                                          : fmt::format("no run `{}`", ref));
+  };
   std::optional<meta::RunRecord> run;
   if (ref == "last") {
     meta::RunFilter f;

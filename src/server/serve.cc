@@ -146,9 +146,21 @@ Status Serve(app::Session& session, const ServeOptions& options) {
   if (reach.find(':') != std::string::npos && reach.front() != '[') reach = "[" + reach + "]";
   std::string tracking_url = fmt::format("{}://{}:{}", tls ? "https" : "http", reach, http.port());
   std::string cert = options.cert_file;
-  engine_host.SetJobEnvironment([&step_tokens, tracking_url, cert](const engine::JobStart& job) {
+  std::vector<std::pair<std::string, std::string>> passed;  // --pass-env, as the server has them
+  for (const std::string& name : options.pass_env) {
+    if (name.rfind("WEFT_", 0) == 0 || name.empty() || name.find('=') != std::string::npos) {
+      return Status::Invalid(fmt::format("--pass-env {}: not a variable steps may get", name));
+    }
+    if (std::optional<std::string> value = session.os().GetEnv(name)) {
+      passed.emplace_back(name, *value);
+    } else {
+      options.say(fmt::format("weft serve: warning: --pass-env {}: not set here", name));
+    }
+  }
+  engine_host.SetJobEnvironment([&step_tokens, tracking_url, cert, passed](const engine::JobStart& job) {
     engine::JobExtras extras = app::TrackingEnvironment(step_tokens, tracking_url, job);
     if (!cert.empty()) extras.env.emplace_back("MLFLOW_TRACKING_SERVER_CERT_PATH", cert);
+    extras.env.insert(extras.env.end(), passed.begin(), passed.end());
     return extras;
   });
   // What a stopped (or killed) server left interrupted goes on, as `weft resume` would.

@@ -22,6 +22,9 @@ struct ServeOptions {
   std::string ui_dir;  // the web UI's built files (index.html, app.js); empty: no UI
   app::TokenPolicy tokens;
   int64_t heartbeat_s = 15;  // an event stream's comment line when nothing else was sent
+  // Variables of the server's own environment that its steps get too (theirs is scrubbed:
+  // docs/server.md), e.g. a proxy or a library path; never WEFT_*.
+  std::vector<std::string> pass_env;
   std::string version;
   // What the server says to whoever started it (the first admin token, where it listens,
   // warnings), a line at a time.
