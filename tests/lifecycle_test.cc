@@ -108,6 +108,7 @@ jobs:
 // The step's shell and a grandchild in another session that ignores SIGTERM: after kill -9 of
 // weft, `weft cancel`, `weft resume` and a later `weft run` each leave none of them alive.
 TEST_F(LifecycleTest, NoProcessOfAStepOutlivesItsRun) {
+  WEFT_LOCAL_ONLY("kills the weft process that hosts a run here (a served run lives in the server)");
   WriteStubbornPipeline();
   dir_.Write("other.yml", std::string("type: pipeline\njobs:\n  quick:\n    command: 'true'\n    ") + kEnv);
 
@@ -140,6 +141,7 @@ TEST_F(LifecycleTest, NoProcessOfAStepOutlivesItsRun) {
 // `logs -f` stops, and `weft run` notes only the newest interrupted run of the same file, until a
 // later run of it succeeds. A live run's duration counts up.
 TEST_F(LifecycleTest, ADeadRunIsNeverShownRunning) {
+  WEFT_LOCAL_ONLY("kills the weft process that hosts a run here (a served run lives in the server)");
   WriteStubbornPipeline();
   pid_t owner = Start({"run", "p.yml"}, dir_.path() + "/started");
   ASSERT_TRUE(fs::exists(dir_.path() + "/started"));
@@ -211,6 +213,7 @@ TEST_F(LifecycleTest, WithoutRootAStepsProcessesDieWithWeft) {
 // SIGHUP (the terminal or tmux session closed) and SIGQUIT cancel a run like Ctrl-C: the steps
 // are stopped, the run is recorded canceled, weft exits 130. Under nohup, SIGHUP is ignored.
 TEST_F(LifecycleTest, HangupAndQuitCancelTheRunAndNohupKeepsItGoing) {
+  WEFT_LOCAL_ONLY("signals to the weft process that hosts a run here");
   dir_.Write("p.yml", std::string(R"(type: pipeline
 jobs:
   slow:
@@ -258,6 +261,7 @@ TEST_F(LifecycleTest, AClosedOutputPipeDoesNotStopTheRun) {
             " > ${{outputs.o}}/v\n    outputs: {o: }\n    " + kEnv;
   }
   dir_.Write("p.yml", "type: pipeline\njobs:\n" + jobs);
+  ServeOnce();  // (through a server: before the command below, which is run as it is)
   ProcessResult r = testing::Run(
       {"/bin/bash", "-c", std::string("'") + WEFT_BINARY + "' run p.yml 2>&1 | head -2; echo \"${PIPESTATUS[0]}\""},
       dir_.path());

@@ -71,7 +71,9 @@ TEST_F(RunTest, ReuseFollowsContentAndExplainsWhy) {
   WriteReusePipeline(dir_);
   ProcessResult first = Weft({"run", "pipeline.yml"});
   ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
-  EXPECT_NE(first.out.find("run r1 in workspace " + dir_.path() + "/.weft"), std::string::npos);
+  EXPECT_NE(first.out.find(weft::testing::ThroughServer() ? "run r1 on " + server_->url()
+                                            : "run r1 in workspace " + dir_.path() + "/.weft"),
+            std::string::npos);
   EXPECT_EQ(Statuses(), (std::map<std::string, std::string>{
                             {"prep", "succeeded"}, {"train", "succeeded"}, {"report", "succeeded"}}));
   ProcessResult get = Weft({"get", "last", "train.model", "model_copy"});
@@ -332,6 +334,7 @@ jobs:
 }
 
 TEST_F(RunTest, GcKeepsWhatIsReferencedAndFreesTheRest) {
+  WEFT_LOCAL_ONLY("gc needs the workspace alone, which a server holds");
   WriteReusePipeline(dir_);
   dir_.Write("data/other.csv", "kept by an asset\n");
   ASSERT_EQ(Weft({"run", "pipeline.yml"}).exit_code, 0);                         // r1, lr 0.1
@@ -441,6 +444,7 @@ TEST_F(RunTest, GcKeepsWhatIsReferencedAndFreesTheRest) {
 }
 
 TEST_F(RunTest, ResumeFinishesAKilledRunAsItWasSubmitted) {
+  WEFT_LOCAL_ONLY("kills the weft process that hosts a run here (a served run lives in the server)");
   dir_.Write("src/s.py", "import sys, time\ntime.sleep(float(sys.argv[1]))\n"
                          "open(sys.argv[2] + '/o.txt', 'w').write(sys.argv[3])\n");
   auto write = [&](const std::string& word) {
@@ -488,6 +492,7 @@ jobs:
 }
 
 TEST_F(RunTest, RunNoticesAnInterruptedRunOfTheSameFile) {
+  WEFT_LOCAL_ONLY("kills the weft process that hosts a run here (a served run lives in the server)");
   dir_.Write("p.yml", std::string("type: pipeline\njobs:\n  slow:\n    command: touch "
                                   "\"$TEST_DIR/started\"; sleep 30\n    ") + kEnv);
   pid_t owner = Start({"run", "p.yml"}, dir_.path() + "/started");
@@ -534,11 +539,13 @@ TEST_F(RunTest, FourConcurrentRunsComputeEachStepOnce) {
   for (const char* step : {"prep", "a", "b", "c", "join"}) {
     EXPECT_EQ(Read(dir_.path() + "/count/" + step), "x\n") << step << " ran more than once";
   }
+  if (weft::testing::ThroughServer()) return;  // (fsck needs the workspace alone)
   ProcessResult fsck = Weft({"fsck"});
   EXPECT_EQ(fsck.exit_code, 0) << fsck.out;
 }
 
 TEST_F(RunTest, AWaiterTakesOverFromAClaimOwnerKilledMidStep) {
+  WEFT_LOCAL_ONLY("kills the weft process that hosts a run here (a served run lives in the server)");
   std::string marker = dir_.path() + "/prep-started";
   WriteCountingPipeline(dir_, true);
   ASSERT_EQ(Weft({"validate", "p.yml"}).exit_code, 0);
@@ -593,6 +600,7 @@ class FullDiskTest : public testing::WeftTest {
 };
 
 TEST_F(FullDiskTest, AFullDiskLeavesNothingHalfWrittenAndTheRunResumesOnceSpaceIsBack) {
+  WEFT_LOCAL_ONLY("a 512 KiB workspace cannot hold what a server keeps of the upload");
   dir_.Write("data/big.bin", std::string(1 << 20, 'd'));
   // The step hard-links its output file, so committing it has to copy (the link is shared).
   dir_.Write("p.yml", std::string(R"(type: pipeline
@@ -643,6 +651,7 @@ jobs:
 }
 
 TEST_F(RunTest, FsckQuarantinesDamageAndTheStepsThatMadeItRunAgain) {
+  WEFT_LOCAL_ONLY("fsck needs the workspace alone, which a server holds");
   WriteReusePipeline(dir_);
   ASSERT_EQ(Weft({"run", "pipeline.yml"}).exit_code, 0);
   ProcessResult clean = Weft({"fsck"});
@@ -678,6 +687,7 @@ TEST_F(RunTest, FsckQuarantinesDamageAndTheStepsThatMadeItRunAgain) {
 // A workspace copied with `cp -a` (or restored from a backup) has new inodes everywhere: its
 // objects are verified by content once and reused, and fsck finds them all intact.
 TEST_F(RunTest, ACopiedWorkspaceReuses) {
+  WEFT_LOCAL_ONLY("the copy is used where it was copied to, with no server");
   WriteReusePipeline(dir_);
   ASSERT_EQ(Weft({"run", "pipeline.yml"}).exit_code, 0);
   testing::TempDir other;
@@ -701,21 +711,29 @@ TEST_F(RunTest, ValidateReportsCodeFolderEntriesRunWouldRefuse) {
   ASSERT_EQ(::mkfifo((dir_.path() + "/src/pipe").c_str(), 0644), 0);
   dir_.Write("p.yml", std::string("type: pipeline\njobs:\n  train:\n    command: bash train.sh\n"
                                   "    code: ./src\n    ") + kEnv);
+  // Through a server, the folder sent with the pipeline cannot hold them either: the command
+  // says so before sending anything.
+  const bool served = weft::testing::ThroughServer();
   ProcessResult v = Weft({"validate", "p.yml"});
   EXPECT_EQ(v.exit_code, 2) << v.out << v.err;
-  EXPECT_NE(v.err.find("p.yml:5:11: error: code folder " + dir_.path() + "/src: symbolic link "
-                       "`passwd` points outside its folder"),
+  EXPECT_NE(v.err.find(served ? "`src/passwd` is a link out of the folder sent"
+                              : "p.yml:5:11: error: code folder " + dir_.path() +
+                                    "/src: symbolic link `passwd` points outside its folder"),
             std::string::npos)
       << v.err;
-  EXPECT_NE(v.err.find("hint: `weft run` cannot snapshot it; leave the entry out with a pattern in "
-                       ".amlignore"),
+  EXPECT_NE(v.err.find(served ? "hint: leave them out with patterns in an .amlignore beside them"
+                              : "hint: `weft run` cannot snapshot it; leave the entry out with a "
+                                "pattern in .amlignore"),
             std::string::npos)
       << v.err;
   ProcessResult r = Weft({"run", "p.yml"});
   EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
   fs::remove(dir_.path() + "/src/passwd");
   v = Weft({"validate", "p.yml"});
-  EXPECT_NE(v.err.find("`pipe` is not a regular file, folder or link"), std::string::npos) << v.err;
+  EXPECT_NE(v.err.find(served ? "`src/pipe` is not a regular file, folder or link"
+                              : "`pipe` is not a regular file, folder or link"),
+            std::string::npos)
+      << v.err;
   fs::create_symlink("/etc/passwd", dir_.path() + "/src/passwd");
   dir_.Write("src/.amlignore", "passwd\npipe\n");
   v = Weft({"validate", "p.yml"});
@@ -726,6 +744,7 @@ TEST_F(RunTest, ValidateReportsCodeFolderEntriesRunWouldRefuse) {
 }
 
 TEST_F(RunTest, SecretsReachStepsButNotLogsTheDatabaseOrShow) {
+  WEFT_LOCAL_ONLY("the workspace's secrets are the server's own, never given to its steps (docs/server.md)");
   const std::string secret = "s3cr3t-Value-42", pipe_secret = "pipeline-set-secret";
   ::setenv("MY_TOKEN", secret.c_str(), 1);
   dir_.Write(".weft/config.yaml", "secrets: [MY_TOKEN, PIPE_SECRET]\n");
@@ -996,9 +1015,13 @@ jobs:
     command: ls ${{inputs.d}}
     inputs: {d: {type: uri_folder, path: ./.weft/store}}
     )") + kEnv);
+  // (a server is never sent them: there they are not among the pipeline's files)
   ProcessResult bad = Weft({"run", "bad.yml"});
   EXPECT_EQ(bad.exit_code, 2);
-  EXPECT_NE(bad.err.find("weft's own files"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find(weft::testing::ThroughServer() ? "`./.weft/store` does not exist"
+                                                        : "weft's own files"),
+            std::string::npos)
+      << bad.err;
 }
 
 TEST_F(RunTest, AnOutputLinkingOutsideItselfFailsTheStepAndStoresNothing) {
@@ -1127,9 +1150,14 @@ jobs:
   auto start = [&] { return Start({"run", "p.yml", "--force"}, dir_.path() + "/started"); };
   pid_t owner = start();
   ASSERT_FALSE(Read(dir_.path() + "/started").empty());
+  // (a served run is stopped by the server; killing the command that follows it stops nothing)
+  const bool served = weft::testing::ThroughServer();
   ProcessResult c = Weft({"cancel", "last"});
   EXPECT_EQ(c.exit_code, 0) << c.err;
-  EXPECT_NE(c.out.find("run r1 canceled: its weft process (pid"), std::string::npos) << c.out;
+  EXPECT_NE(c.out.find(served ? "run r1 canceled: the server stopped every step"
+                              : "run r1 canceled: its weft process (pid"),
+            std::string::npos)
+      << c.out;
   int status = 0;
   ::waitpid(owner, &status, 0);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 130);
@@ -1144,7 +1172,8 @@ jobs:
   EXPECT_EQ(::kill(step, 0), 0);
   ProcessResult c2 = Weft({"cancel", "last"});
   EXPECT_EQ(c2.exit_code, 0) << c2.err;
-  EXPECT_NE(c2.out.find("run r2 canceled: its weft process was gone; weft stopped the "),
+  EXPECT_NE(c2.out.find(served ? "run r2 canceled: the server stopped every step"
+                               : "run r2 canceled: its weft process was gone; weft stopped the "),
             std::string::npos)
       << c2.out;
   for (int i = 0; i < 100 && ::kill(step, 0) == 0; ++i) {

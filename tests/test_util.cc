@@ -7,8 +7,13 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <chrono>
+#include <csignal>
 #include <fstream>
+#include <regex>
+#include <sstream>
 #include <stdexcept>
+#include <thread>
 
 namespace weft::testing {
 
@@ -80,6 +85,56 @@ ProcessResult Run(const std::vector<std::string>& argv, const std::string& cwd) 
   ::waitpid(pid, &status, 0);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return r;
+}
+
+Server::Server(const std::string& weft, const std::string& workspace,
+               const std::vector<std::string>& options)
+    : log_(log_dir_.path() + "/serve.log") {
+  std::vector<std::string> argv = {weft, "serve", "--workspace", workspace, "--listen", "127.0.0.1:0"};
+  argv.insert(argv.end(), options.begin(), options.end());
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    int out = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(out, 1);
+    ::dup2(out, 2);
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  const std::regex listening(R"(listening on (http://127\.0\.0\.1:\d+) )");
+  for (int i = 0; i < 600; ++i) {
+    std::istringstream lines(output());
+    std::string line;
+    while (std::getline(lines, line)) {
+      std::smatch m;
+      if (line.rfind("weft_", 0) == 0) token_ = line;
+      if (std::regex_search(line, m, listening)) url_ = m[1];
+    }
+    if (!url_.empty()) return;
+    if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
+      pid_ = -1;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+  }
+  throw std::runtime_error("weft serve did not start: " + output());
+}
+
+Server::~Server() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGTERM);
+  ::waitpid(pid_, nullptr, 0);
+}
+
+std::string Server::output() const {
+  std::ifstream in(log_);
+  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 }  // namespace weft::testing

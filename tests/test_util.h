@@ -1,6 +1,8 @@
 // Helpers shared by weft's tests: temporary folders, files, and running the real binary.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 #include <vector>
 
@@ -32,5 +34,28 @@ struct ProcessResult {
 
 // Runs `argv` in `cwd` and waits for it, capturing stdout and stderr.
 ProcessResult Run(const std::vector<std::string>& argv, const std::string& cwd);
+
+// `weft serve` (the binary `weft`) on a free loopback port, serving `workspace`; stopped with
+// SIGTERM (and waited for) when the object goes away. Its output goes to a file of its own.
+class Server {
+ public:
+  Server(const std::string& weft, const std::string& workspace,
+         const std::vector<std::string>& options = {});
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  const std::string& url() const { return url_; }
+  const std::string& admin_token() const { return token_; }
+  // What it printed so far.
+  std::string output() const;
+
+ private:
+  TempDir log_dir_;
+  std::string log_;
+  pid_t pid_ = -1;
+  std::string url_;
+  std::string token_;
+};
 
 }  // namespace weft::testing

@@ -12,6 +12,9 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <stdexcept>
+#include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -31,12 +34,64 @@ inline std::string Read(const std::string& p) {
 // An environment any step may name (weft maps it to the default interpreter).
 constexpr const char* kEnv = "environment: {image: python:3.11}\n";
 
+// With $WEFT_E2E_THROUGH_SERVER set, every test's folder is served by a `weft serve` of its own
+// and every command that can work through a server does (WEFT_SERVER, WEFT_TOKEN as an admin's):
+// the suite then checks that the CLI does the same thing, with the same output, through the API.
+inline bool ThroughServer() { return std::getenv("WEFT_E2E_THROUGH_SERVER") != nullptr; }
+
+// Skips a test that is about the weft process itself (its signals, its terminal, its local
+// sandbox), not about what a command does.
+#define WEFT_LOCAL_ONLY(why)                                          \
+  do {                                                                \
+    if (::weft::testing::ThroughServer()) GTEST_SKIP() << "local only: " << why; \
+  } while (0)
+
 class WeftTest : public ::testing::Test {
  protected:
   // Steps find the test's folder in $TEST_DIR (quoted in their commands: its name holds a space
   // and a quote).
   WeftTest() { ::setenv("TEST_DIR", dir_.path().c_str(), 1); }
+  ~WeftTest() override {
+    ::unsetenv("WEFT_SERVER");
+    ::unsetenv("WEFT_TOKEN");
+  }
+  // Through a server: the one serving the test's folder, started at the first command (so that
+  // it reads the workspace configuration the test wrote first) and restarted when the test
+  // changes that configuration (as its admin would: a server reads it when it starts), with a
+  // project (granted the datastores the suite uses) and an owner's token in it, as a team would
+  // use it; its steps get $TEST_DIR. What the
+  // server said when it would not start, as a command's error (exit code 2), else nothing.
+  std::optional<ProcessResult> ServeOnce() {
+    if (!ThroughServer()) return std::nullopt;
+    std::string config = Read(dir_.path() + "/.weft/config.yaml");
+    if (server_ && config == served_config_) return std::nullopt;
+    server_.reset();
+    served_config_ = config;
+    try {
+      server_ = std::make_unique<Server>(WEFT_BINARY, dir_.path(),
+                                         std::vector<std::string>{"--pass-env", "TEST_DIR"});
+    } catch (const std::exception& e) {
+      return ProcessResult{2, "", e.what()};
+    }
+    ::setenv("WEFT_SERVER", server_->url().c_str(), 1);
+    if (owner_token_.empty()) {
+      ::setenv("WEFT_TOKEN", server_->admin_token().c_str(), 1);
+      ProcessResult p = Weft({"project", "create", "e2e"});
+      // (the datastores the suite's pipelines read from and publish to)
+      ProcessResult d = Weft({"project", "datastores", "e2e", "--grant", "workspaceblobstore",
+                              "--grant", "lake"});
+      ProcessResult t =
+          Weft({"token", "create", "--name", "e2e", "--project", "e2e", "--role", "owner"});
+      if (p.exit_code != 0 || d.exit_code != 0 || t.exit_code != 0) {
+        throw std::runtime_error("no project or token on the server: " + p.err + d.err + t.err);
+      }
+      owner_token_ = t.out.substr(0, t.out.find('\n'));
+    }
+    ::setenv("WEFT_TOKEN", owner_token_.c_str(), 1);
+    return std::nullopt;
+  }
   ProcessResult Weft(std::vector<std::string> args) {
+    if (std::optional<ProcessResult> refused = ServeOnce()) return *refused;
     args.insert(args.begin(), WEFT_BINARY);
     return testing::Run(args, dir_.path());
   }
@@ -65,6 +120,7 @@ class WeftTest : public ::testing::Test {
   // then waits up to 10 s for the file `marker` (which a step creates), if one is given.
   pid_t Start(const std::vector<std::string>& args, const std::string& marker,
               const std::string& log = "/dev/null") {
+    ServeOnce();
     if (!marker.empty()) std::filesystem::remove(marker);
     pid_t pid = ::fork();
     if (pid == 0) {
@@ -106,6 +162,9 @@ class WeftTest : public ::testing::Test {
     return r.out;
   }
   testing::TempDir dir_;
+  std::unique_ptr<Server> server_;  // through a server: the one serving dir_
+  std::string served_config_;       // the configuration it started with
+  std::string owner_token_;
 };
 
 }  // namespace weft::testing
