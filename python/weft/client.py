@@ -5,6 +5,7 @@ import io
 import json
 import os
 import posixpath
+import re
 import ssl
 import tarfile
 import time
@@ -141,8 +142,8 @@ class Client:
     def submit(self, file, folder=None, experiment=None, tags=None, inputs=None, project=None,
                idempotency_key=None):
         """Runs a pipeline file on the server: the files of `folder` (default: the pipeline's
-        own folder) are sent (without .weft, .git, __pycache__, .venv, node_modules; only what
-        the server does not have yet); the pipeline may read only those. `inputs` ({"lr": 0.1})
+        own folder) are sent as `weft run --server` sends them (_files; only what the server does
+        not have yet); the pipeline may read only those. `inputs` ({"lr": 0.1})
         are its `--set` values."""
         upload, rel = self._upload(file, folder, project)
         query = {"file": rel, "upload": upload, "experiment": experiment, "project": project,
@@ -388,20 +389,101 @@ def _text(value):
     return str(value)
 
 
+def _ignore_rules(folder):
+    """The patterns of `folder`'s .amlignore as (regex, negate, dir_only, anchored), as weft's
+    store reads them (gitignore's syntax: `#`, `!`, a trailing `/`; a slash anchors it)."""
+    rules = []
+    try:
+        with open(os.path.join(folder, ".amlignore")) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return rules
+    for line in lines:
+        line = line.rstrip("\r ")
+        if not line or line.startswith("#"):
+            continue
+        negate = line.startswith("!")
+        line = line[1:] if negate else line
+        dir_only = line.endswith("/")
+        line = line.rstrip("/") if dir_only else line
+        line = line.lstrip("/")
+        if not line:
+            continue
+        anchored = "/" in line
+        # fnmatch's `*` would cross folders; a pattern's `*` and `?` stay within one.
+        regex = "".join("[^/]*" if c == "*" else "[^/]" if c == "?" else re.escape(c) for c in line)
+        rules.append((re.compile(regex + r"\Z"), negate, dir_only, anchored))
+    return rules
+
+
+def _ignored(rules, rel, is_dir):
+    ignored = False
+    for regex, negate, dir_only, anchored in rules:
+        if dir_only and not is_dir:
+            continue
+        if regex.match(rel if anchored else rel.rsplit("/", 1)[-1]):
+            ignored = not negate
+    return ignored
+
+
 def _files(file, folder):
-    """The regular files of `folder` (default: the pipeline file's folder) as (path inside it,
-    path), in name order, and the pipeline file's path inside it."""
+    """The files of `folder` (default: the pipeline file's folder) as (path inside it, path), in
+    name order, and the pipeline file's path inside it, as `weft run --server` sends them: regular
+    files, and links to regular files inside the folder (sent as those files), less what an
+    .amlignore leaves out of its folder, weft's, version control's and caches' folders, and
+    virtual or conda environments (a folder with pyvenv.cfg or conda-meta). Any other entry (a
+    link out of the folder or to a folder, a FIFO) is a ValueError naming every such entry."""
     file = os.path.abspath(file)
     folder = os.path.abspath(folder or os.path.dirname(file))
     rel = os.path.relpath(file, folder)
     if rel.startswith(os.pardir + os.sep) or rel == os.pardir:
         raise ValueError(f"{file} is not inside {folder}")
-    out = []
+    root = os.path.realpath(folder)
+    out, problems, ignores = [], [], {}
     for here, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if d not in _SKIPPED and not os.path.islink(os.path.join(here, d)))
+        ignores[here] = _ignore_rules(here)
+        here_rel = os.path.relpath(here, folder).replace(os.sep, "/")
+        here_rel = "" if here_rel == "." else here_rel
+
+        def left_out(name, is_dir):
+            path_rel = f"{here_rel}/{name}" if here_rel else name
+            for at, rules in ignores.items():
+                at_rel = os.path.relpath(at, folder).replace(os.sep, "/")
+                at_rel = "" if at_rel == "." else at_rel
+                if rules and (not at_rel or path_rel.startswith(at_rel + "/")):
+                    if _ignored(rules, path_rel[len(at_rel) + 1:] if at_rel else path_rel, is_dir):
+                        return True
+            return False
+
+        kept = []
+        for d in sorted(dirs):
+            path = os.path.join(here, d)
+            environment = os.path.isfile(os.path.join(path, "pyvenv.cfg")) or os.path.isdir(
+                os.path.join(path, "conda-meta"))
+            if d in _SKIPPED or left_out(d, not os.path.islink(path)) or (environment and not os.path.islink(path)):
+                continue
+            if os.path.islink(path):
+                inside = os.path.realpath(path).startswith(root + os.sep)
+                problems.append(f"`{os.path.relpath(path, folder)}` is a link "
+                                f"{'to a folder' if inside else 'out of the folder sent'}")
+                continue
+            kept.append(d)
+        dirs[:] = kept
         for name in sorted(files):
             path = os.path.join(here, name)
-            if name in _SKIPPED or os.path.islink(path) or not os.path.isfile(path):
-                continue  # (a server takes regular files only)
-            out.append((os.path.relpath(path, folder).replace(os.sep, "/"), path))
+            if name in _SKIPPED or left_out(name, False):
+                continue
+            shown = os.path.relpath(path, folder)
+            if os.path.islink(path):
+                target = os.path.realpath(path)
+                if not target.startswith(root + os.sep) or not os.path.isfile(target):
+                    problems.append(f"`{shown}` is a link out of the folder sent")
+                    continue
+            elif not os.path.isfile(path):
+                problems.append(f"`{shown}` is not a regular file, folder or link")
+                continue
+            out.append((shown.replace(os.sep, "/"), path))
+    if problems:
+        raise ValueError(f"{folder} cannot be sent as it is: " + "; ".join(sorted(problems)) +
+                         " (leave them out with patterns in an .amlignore beside them)")
     return sorted(out), posixpath.normpath(rel.replace(os.sep, "/"))

@@ -119,3 +119,32 @@ def test_the_client_resumes_traces_and_manages_webhooks(server, admin, workdir):
     assert owner.webhook_deliveries(hook["id"]) == []
     owner.delete_webhook(hook["id"])
     assert owner.webhooks() == []
+
+
+def test_the_client_sends_what_weft_run_sends(server, admin, workdir):
+    """The same files as `weft run --server`: .amlignore honoured, environments left out, links
+    inside sent as files; links out of the folder and FIFOs refused by both, naming them."""
+    from weft.client import _files
+    import subprocess
+    write(workdir, {"p.yml": "type: pipeline\njobs: {}\n", "src/train.py": "print(1)\n",
+                    "src/.amlignore": "*.log\nbuild/\n!keep.log\n", "src/run.log": "x\n",
+                    "src/keep.log": "x\n", "src/build/out.bin": "x\n",
+                    "env/pyvenv.cfg": "home = /usr/bin\n", "env/lib/site.py": "x\n"})
+    os.symlink("train.py", os.path.join(workdir, "src", "alias.py"))
+    sent, rel = _files(os.path.join(workdir, "p.yml"), None)
+    assert rel == "p.yml"
+    assert [p for p, _ in sent] == ["p.yml", "src/.amlignore", "src/alias.py", "src/keep.log",
+                                    "src/train.py"], sent
+    os.symlink("/etc/passwd", os.path.join(workdir, "src", "passwd"))
+    os.mkfifo(os.path.join(workdir, "src", "pipe"))
+    with pytest.raises(ValueError) as refused:
+        _files(os.path.join(workdir, "p.yml"), None)
+    assert "`src/passwd` is a link out of the folder sent" in str(refused.value)
+    assert "`src/pipe` is not a regular file, folder or link" in str(refused.value)
+    admin.call("POST", "/api/v1/projects", {"name": "sends"})
+    cli = subprocess.run([os.environ.get("WEFT_BIN", "weft"), "run", "p.yml", "--server", server.url],
+                         cwd=workdir, capture_output=True, text=True,
+                         env={**os.environ, "WEFT_TOKEN": make_token(admin, "sends", "contributor")})
+    assert cli.returncode == 2, cli.stderr
+    assert "`src/passwd` is a link out of the folder sent" in cli.stderr
+    assert "`src/pipe` is not a regular file, folder or link" in cli.stderr
