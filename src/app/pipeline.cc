@@ -10,6 +10,7 @@
 #include "base/fs.h"
 #include "engine/plan.h"
 #include "env/environment.h"
+#include "spec/expr.h"
 #include "meta/sqlite_meta.h"
 #include "store/store.h"
 
@@ -106,6 +107,26 @@ Status SetSettings(spec::Settings& st, const std::vector<std::pair<std::string, 
   return Status::Ok();
 }
 
+// `--set outputs.NAME=PATH` (and a schedule's `create_job.outputs`): where a pipeline output is
+// published (a datastore path, which may hold ${{name}} and the like), as its `path:` would say.
+Status SetOutputPaths(spec::PipelineJob& job,
+                      const std::vector<std::pair<std::string, std::string>>& paths) {
+  for (const auto& [name, path] : paths) {
+    auto it = std::find_if(job.outputs.begin(), job.outputs.end(),
+                           [&](const auto& o) { return o.first == name; });
+    if (it == job.outputs.end()) {
+      return Status::Invalid(fmt::format("--set outputs.{}: the pipeline has no output `{}`", name, name));
+    }
+    std::vector<spec::ScanError> errors;
+    spec::Template tmpl = spec::Scan(path, &errors);
+    if (!errors.empty()) {
+      return Status::Invalid(fmt::format("--set outputs.{}={}: {}", name, path, errors[0].message));
+    }
+    it->second.path = spec::Text{path, it->second.loc, std::move(tmpl)};
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<LoadedGraph>> LoadGraph(const PipelineSource& source,
@@ -114,23 +135,25 @@ Result<std::unique_ptr<LoadedGraph>> LoadGraph(const PipelineSource& source,
   graph::BuildOptions options;
   if (!source.base_dir.empty()) options.base_dir = source.base_dir;
   options.roots = source.roots;
-  std::vector<std::pair<std::string, std::string>> settings;
+  std::vector<std::pair<std::string, std::string>> settings, outputs;
   for (const std::string& s : source.sets) {
     size_t eq = s.find('=');
     bool input = s.rfind("inputs.", 0) == 0 && eq != std::string::npos && eq > 7;
     bool setting = s.rfind("settings.", 0) == 0 && eq != std::string::npos && eq > 9;
-    if (!input && !setting) {
-      return Status::Invalid(
-          fmt::format("--set {}: expected inputs.NAME=VALUE or settings.NAME=VALUE", s));
+    bool output = s.rfind("outputs.", 0) == 0 && eq != std::string::npos && eq > 8;
+    if (!input && !setting && !output) {
+      return Status::Invalid(fmt::format(
+          "--set {}: expected inputs.NAME=VALUE, settings.NAME=VALUE or outputs.NAME=PATH", s));
     }
-    (input ? options.set_inputs : settings).emplace_back(s.substr(s.find('.') + 1, eq - s.find('.') - 1),
-                                                         s.substr(eq + 1));
+    (input ? options.set_inputs : setting ? settings : outputs)
+        .emplace_back(s.substr(s.find('.') + 1, eq - s.find('.') - 1), s.substr(eq + 1));
   }
   spec::LoadOptions load;
   load.roots = source.roots;
   out->pipeline = spec::LoadPipeline(source.file, registry, out->diags, load);
   if (out->pipeline) {
     if (Status s = SetSettings(out->pipeline->job.settings, settings); !s.ok()) return s;
+    if (Status s = SetOutputPaths(out->pipeline->job, outputs); !s.ok()) return s;
     out->graph = graph::Build(*out->pipeline, options, out->diags);
   }
   if (!out->diags.has_errors()) LocateUris(registry, out->graph, out->diags);

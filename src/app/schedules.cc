@@ -144,6 +144,7 @@ Result<ScheduledRun> RunOfSchedule(meta::MetaStore& meta, const ws::Workspace& w
     sets.push_back(fmt::format("inputs.{}={}", name, value));
   }
   for (const auto& [name, value] : job.settings) sets.push_back(fmt::format("settings.{}={}", name, value));
+  for (const auto& [name, path] : job.outputs) sets.push_back(fmt::format("outputs.{}={}", name, path));
   ScheduledRun out;
   if (job.published) {
     Result<meta::PipelineVersionRecord> v =

@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include "app/pipeline.h"
 #include "app/session.h"
+#include "assets/registry.h"
 #include "base/fs.h"
 #include "test_util.h"
 
@@ -221,6 +223,54 @@ TEST_F(ScheduleFiringTest, CreatingChecksRolesTheJobAndTheCalendar) {
             std::string::npos)
       << located.status().message();
   EXPECT_TRUE(meta().Schedules("")->empty());
+}
+
+// create_job.outputs: where the pipeline's outputs are published, in datastores the schedule's
+// project is granted only.
+TEST_F(ScheduleFiringTest, CreateJobOutputsArePublishedWhereItSaysInGrantedDatastoresOnly) {
+  int64_t now = At("2026-06-01T10:00:00Z");
+  dir_.Write(".weft/uploads/u1/trained.yml",
+             "type: pipeline\noutputs:\n  model: {type: uri_folder}\njobs:\n  train:\n"
+             "    command: echo m > ${{outputs.model}}/m\n    environment: {image: python:3.11}\n"
+             "    outputs: {model: \"${{parent.outputs.model}}\"}\n");
+  dir_.Write(".weft/uploads/u1/schedule.yml",
+             "name: nightly\ntrigger: {type: cron, expression: \"0 * * * *\"}\n"
+             "create_job:\n  job: ./trained.yml\n  outputs:\n    model:\n      type: uri_folder\n"
+             "      path: azureml://datastores/lake/paths/models/${{name}}\n");
+  assets::WorkspaceRegistry registry(ws(), meta(), session_->store(), "vision");
+  auto create = [&] {
+    return CreateSchedule(meta(), ws(), registry, LocalAdmin(),
+                          {"vision", ws().dir + "/uploads/u1", "schedule.yml"}, now);
+  };
+  Result<meta::ScheduleRecord> refused = create();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("not granted datastore `lake`"), std::string::npos)
+      << refused.status().message();
+  meta::ProjectRecord vision;
+  vision.name = "vision";
+  vision.datastores = {"lake"};
+  ASSERT_TRUE(meta().PutProject(vision).ok());
+  Result<meta::ScheduleRecord> created = create();
+  ASSERT_TRUE(created.ok()) << created.status().message();
+  Scheduler scheduler = MakeScheduler();
+  ASSERT_TRUE(scheduler.Tick(now).ok());
+  ASSERT_EQ(started_.size(), 1u);
+  EXPECT_EQ(started_[0].source.sets,
+            std::vector<std::string>{"outputs.model=azureml://datastores/lake/paths/models/${{name}}"});
+  // The run publishes there: its pipeline loads with that path.
+  Result<std::unique_ptr<LoadedGraph>> g = LoadGraph(started_[0].source, registry);
+  ASSERT_TRUE(g.ok() && (*g)->ok()) << (g.ok() ? (*g)->diags.FormatAll() : g.status().message());
+  EXPECT_EQ((*g)->graph.steps[0].outputs[0].PublishPath(),
+            "azureml://datastores/lake/paths/models/${{name}}");
+
+  dir_.Write(".weft/uploads/u1/schedule.yml",
+             "name: nightly\ntrigger: {type: cron, expression: \"0 * * * *\"}\n"
+             "create_job:\n  job: ./trained.yml\n  outputs: {model: 3}\n");
+  Result<meta::ScheduleRecord> no_path = create();
+  EXPECT_NE(no_path.status().message().find("schedule.yml:5:20: error: output `model` gives no "
+                                            "`path`"),
+            std::string::npos)
+      << no_path.status().message();
 }
 
 }  // namespace

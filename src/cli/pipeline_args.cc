@@ -10,7 +10,8 @@ namespace weft::cli {
 void PipelineArgs::AddTo(CLI::App& sub) {
   sub.add_option("file", file, "the pipeline job YAML file (Azure ML CLI v2)")->required();
   sub.add_option("--set", sets,
-                 "override a pipeline input: --set inputs.NAME=VALUE (typed by the declared type)")
+                 "override a pipeline input: --set inputs.NAME=VALUE (typed by the declared type); "
+                 "also settings.NAME=VALUE, and outputs.NAME=PATH (where an output is published)")
       ->take_all();
 }
 

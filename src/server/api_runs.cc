@@ -177,7 +177,7 @@ std::vector<Endpoint> RunEndpoints(const ApiParts& parts) {
                     {"upload", "string", "instead of an archive: an upload made by POST /uploads"},
                     {"experiment", "string", "the run's experiment (default: the pipeline's)"},
                     {"tag", "string", "KEY=VALUE, repeatable"},
-                    {"set", "string", "inputs.NAME=VALUE, repeatable"},
+                    {"set", "string", "inputs.NAME=VALUE, settings.NAME=VALUE or outputs.NAME=PATH; repeatable"},
                     {"default_experiment", "string",
                      "the experiment when neither `experiment` nor the pipeline names one "
                      "(`weft run --server`: the folder it was run from)"},

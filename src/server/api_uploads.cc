@@ -99,7 +99,7 @@ std::vector<Endpoint> UploadEndpoints(const ApiParts& parts) {
                  "its problems, located in its files (paths inside the upload), and what it holds",
       .query = {{"file", "string", "the pipeline file inside the archive (required)"},
                 {"upload", "string", "instead of an archive: an upload made by POST /uploads"},
-                {"set", "string", "inputs.NAME=VALUE, repeatable"},
+                {"set", "string", "inputs.NAME=VALUE, settings.NAME=VALUE or outputs.NAME=PATH; repeatable"},
                 {"project", "string", "the project (admins)"}},
       .request_schema = Type("string").Set("format", "binary"),
       .response_schema = Obj({{"loaded", Bool()},

@@ -352,8 +352,24 @@ void ParseCreateJob(const Source& src, const yaml::Node* n, ScheduleJob& job) {
     }
   }
   if (const yaml::Node* outputs = f.Get("outputs"); outputs && !outputs->is_null()) {
-    src.diags.Error(src.Loc(outputs), "`create_job.outputs` is not supported yet",
-                    "give the outputs' paths in the pipeline file");
+    Fields out(src, outputs, "`create_job.outputs`", src.Loc(outputs));
+    if (out.valid()) {
+      for (size_t i = 0; i < outputs->entry_count(); ++i) {
+        const yaml::Node* key = outputs->key(i);
+        const yaml::Node* value = outputs->value(i);
+        out.Get(key->text);
+        // {path: ..., type:, mode:} as a pipeline job's outputs are written (type and mode are
+        // the pipeline's own).
+        const yaml::Node* path = value->is_mapping() ? value->Find("path") : nullptr;
+        if (path == nullptr || !path->is_scalar() || path->text.empty()) {
+          src.diags.Error(src.Loc(value),
+                          fmt::format("output `{}` gives no `path` (where it is published)", key->text),
+                          "`outputs: {NAME: {path: azureml://datastores/DATASTORE/paths/...}}`");
+          continue;
+        }
+        job.outputs.emplace_back(key->text, path->text);
+      }
+    }
   }
   if (const yaml::Node* settings = f.Get("settings"); settings && !settings->is_null()) {
     Fields st(src, settings, "`create_job.settings`", src.Loc(settings));

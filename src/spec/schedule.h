@@ -74,6 +74,9 @@ struct ScheduleJob {
   // What it changes of the pipeline's settings (continue_on_step_failure, force_rerun,
   // default_compute, default_datastore), as `--set settings.NAME=VALUE` does.
   std::vector<std::pair<std::string, std::string>> settings;
+  // Where pipeline outputs are published (`outputs: {NAME: {path: azureml://datastores/...}}`),
+  // as `--set outputs.NAME=PATH` does.
+  std::vector<std::pair<std::string, std::string>> outputs;
   std::string experiment;
   std::vector<std::pair<std::string, std::string>> tags;
 };
