@@ -15,7 +15,7 @@ FUZZ_DEPS  := clang-16 libclang-rt-16-dev
 TEST_DEPS  := python3 python3-sklearn python3-pandas python3-yaml python3-venv bash bubblewrap \
               python3-pytest python3-jsonschema slurm-wlm munge chromium chromium-headless-shell
 DEMO_DEPS  := $(TEST_DEPS)
-BENCH_DEPS := ninja-build snakemake time strace wrk bc
+BENCH_DEPS := ninja-build snakemake time strace wrk hey bc
 SLOW_DEPS  := podman runc debootstrap
 FORMAT_DEPS := clang-format
 
