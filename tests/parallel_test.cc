@@ -280,7 +280,6 @@ TEST_F(ParallelTest, AKilledRunResumesWithoutRedoingFinishedMiniBatches) {
 }
 
 TEST_F(ParallelTest, GcKeepingTheNewestRunsDropsMiniBatchResultsOnlyOlderRunsUsed) {
-  WEFT_LOCAL_ONLY("gc needs the workspace alone, which a server holds");
   Files(40);
   Pipeline("    mini_batch_size: \"5\"\n", "--prefix a_");
   ASSERT_EQ(Weft({"run", "p.yml"}).exit_code, 0);

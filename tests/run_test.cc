@@ -334,7 +334,6 @@ jobs:
 }
 
 TEST_F(RunTest, GcKeepsWhatIsReferencedAndFreesTheRest) {
-  WEFT_LOCAL_ONLY("gc needs the workspace alone, which a server holds");
   WriteReusePipeline(dir_);
   dir_.Write("data/other.csv", "kept by an asset\n");
   ASSERT_EQ(Weft({"run", "pipeline.yml"}).exit_code, 0);                         // r1, lr 0.1
@@ -539,7 +538,6 @@ TEST_F(RunTest, FourConcurrentRunsComputeEachStepOnce) {
   for (const char* step : {"prep", "a", "b", "c", "join"}) {
     EXPECT_EQ(Read(dir_.path() + "/count/" + step), "x\n") << step << " ran more than once";
   }
-  if (weft::testing::ThroughServer()) return;  // (fsck needs the workspace alone)
   ProcessResult fsck = Weft({"fsck"});
   EXPECT_EQ(fsck.exit_code, 0) << fsck.out;
 }
@@ -651,7 +649,6 @@ jobs:
 }
 
 TEST_F(RunTest, FsckQuarantinesDamageAndTheStepsThatMadeItRunAgain) {
-  WEFT_LOCAL_ONLY("fsck needs the workspace alone, which a server holds");
   WriteReusePipeline(dir_);
   ASSERT_EQ(Weft({"run", "pipeline.yml"}).exit_code, 0);
   ProcessResult clean = Weft({"fsck"});

@@ -75,7 +75,8 @@ class WeftTest : public ::testing::Test {
     }
     ::setenv("WEFT_SERVER", server_->url().c_str(), 1);
     if (owner_token_.empty()) {
-      ::setenv("WEFT_TOKEN", server_->admin_token().c_str(), 1);
+      admin_token_ = server_->admin_token();
+      ::setenv("WEFT_TOKEN", admin_token_.c_str(), 1);
       ProcessResult p = Weft({"project", "create", "e2e"});
       // (the datastores the suite's pipelines read from and publish to)
       ProcessResult d = Weft({"project", "datastores", "e2e", "--grant", "workspaceblobstore",
@@ -92,8 +93,13 @@ class WeftTest : public ::testing::Test {
   }
   ProcessResult Weft(std::vector<std::string> args) {
     if (std::optional<ProcessResult> refused = ServeOnce()) return *refused;
+    // (the workspace's maintenance is the server admin's)
+    bool admin = server_ && !args.empty() && (args[0] == "gc" || args[0] == "fsck");
+    if (admin) ::setenv("WEFT_TOKEN", admin_token_.c_str(), 1);
     args.insert(args.begin(), WEFT_BINARY);
-    return testing::Run(args, dir_.path());
+    ProcessResult r = testing::Run(args, dir_.path());
+    if (admin) ::setenv("WEFT_TOKEN", owner_token_.c_str(), 1);
+    return r;
   }
   // Step name -> status of the last run (from `weft show --json`).
   std::map<std::string, std::string> Statuses(const std::string& run = "last") {
@@ -164,7 +170,7 @@ class WeftTest : public ::testing::Test {
   testing::TempDir dir_;
   std::unique_ptr<Server> server_;  // through a server: the one serving dir_
   std::string served_config_;       // the configuration it started with
-  std::string owner_token_;
+  std::string admin_token_, owner_token_;
 };
 
 }  // namespace weft::testing

@@ -102,6 +102,21 @@ Result<meta::RunRecord> Host::Submit(PipelineSource source, engine::RunOptions o
   });
 }
 
+Status Host::Alone(const std::string& command, const std::function<Status(Session&)>& task) {
+  return Call<Status>([&]() -> Status {
+    std::string running;
+    for (const auto& [id, live] : live_) {
+      if (!engine_.Outcome(id)) running += (running.empty() ? "" : ", ") + id;
+    }
+    if (!running.empty()) {
+      return Status::Busy(fmt::format("weft {}: runs are running on this server ({}); nothing was "
+                                      "changed. Try again when they finish",
+                                      command, running));
+    }
+    return session_.Alone(command, [&] { return task(session_); });
+  });
+}
+
 std::map<std::string, std::string> Host::Waiting(const std::string& run_id) {
   using Waits = std::map<std::string, std::string>;
   Result<Waits> w = Call<Result<Waits>>([&]() -> Result<Waits> { return engine_.Waiting(run_id); });

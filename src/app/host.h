@@ -55,6 +55,10 @@ class Host {
     std::vector<std::string> problems;                      // runs that could not be resumed, why
   };
   Result<Resumed> ResumeInterrupted();
+  // Runs `task` (`weft gc`, `weft fsck` through a server) in the host's thread while no run is
+  // live, with the workspace's lock exclusive; Busy, changing nothing, while runs run here or
+  // other weft commands use the workspace.
+  Status Alone(const std::string& command, const std::function<Status(Session&)>& task);
   // Why each waiting step of a live run waits for compute (engine::Engine::Waiting).
   std::map<std::string, std::string> Waiting(const std::string& run_id);
   // A project's quota: its steps wait while it uses that much of the server's compute.

@@ -67,16 +67,36 @@ Result<std::unique_ptr<Session>> Session::Open(const OpenOptions& options, Diagn
   return s;
 }
 
+namespace {
+
+Status InUse(const std::string& command) {
+  return Status::Busy(fmt::format("weft {}: other weft commands (runs) are using this workspace; "
+                                  "nothing was changed. Try again when they finish, or pass --wait",
+                                  command));
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Session>> Session::OpenAlone(OpenOptions options, Diagnostics& diags,
                                                     const std::string& command) {
   options.lock = ws::WorkspaceLock::Mode::kExclusive;
   Result<std::unique_ptr<Session>> s = Open(options, diags);
-  if (!s.ok() && s.status().code() == Code::kBusy) {
-    return Status::Busy(fmt::format("weft {}: other weft commands (runs) are using this workspace; "
-                                    "nothing was changed. Try again when they finish, or pass --wait",
-                                    command));
-  }
+  if (!s.ok() && s.status().code() == Code::kBusy) return InUse(command);
   return s;
+}
+
+Status Session::Alone(const std::string& command, const std::function<Status()>& task) {
+  using Mode = ws::WorkspaceLock::Mode;
+  if (!lock_) return task();
+  Status alone = lock_->Change(Mode::kExclusive, false);
+  if (!alone.ok()) {
+    Status back = lock_->Change(Mode::kShared, true);  // (a failed change let it go)
+    if (!back.ok()) return back;
+    return alone.code() == Code::kBusy ? InUse(command) : alone;
+  }
+  Status s = task();
+  Status back = lock_->Change(Mode::kShared, true);
+  return s.ok() ? back : s;
 }
 
 Result<meta::RunRecord> Session::FindRun(const std::string& ref) {

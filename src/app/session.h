@@ -4,6 +4,7 @@
 // process's working folder or changes it: the caller says where it stands (OpenOptions::cwd).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -56,6 +57,11 @@ class Session {
   engine::Targets& targets() { return targets_; }
   // The local target's CPUs (`weft run -j`), before it is first used.
   void SetLocalCpus(int64_t cpus);
+
+  // Runs `task` with the workspace's lock exclusive (as `weft gc` and `weft fsck` need it), then
+  // shared again; while other weft commands hold it, a Busy error that says `command` changed
+  // nothing.
+  Status Alone(const std::string& command, const std::function<Status()>& task);
 
   // A run by "last", "r12" or "12"; an unknown one is NotFound with what to do.
   Result<meta::RunRecord> FindRun(const std::string& ref);

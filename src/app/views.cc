@@ -340,4 +340,37 @@ Result<Json> LineageJson(meta::MetaStore& meta, const Caller& caller, const std:
       .Set("tree", LineageNodeJson(*tree));
 }
 
+namespace {
+
+Json TextList(const std::vector<std::string>& items) {
+  Json a = Json::MakeArray();
+  for (const std::string& s : items) a.Push(s);
+  return a;
+}
+
+}  // namespace
+
+Json GcReportJson(const maint::GcReport& r, bool dry_run) {
+  return Json::MakeObject()
+      .Set("dry_run", dry_run)
+      .Set("objects", static_cast<int64_t>(r.objects))
+      .Set("removed", TextList(r.removed))
+      .Set("folders", TextList(r.folders))
+      .Set("batches", TextList(r.batches))
+      .Set("store_bytes", static_cast<int64_t>(r.store_bytes))
+      .Set("run_bytes", static_cast<int64_t>(r.run_bytes));
+}
+
+Json FsckReportJson(const maint::FsckReport& r) {
+  return Json::MakeObject()
+      .Set("clean", r.clean())
+      .Set("blobs", static_cast<int64_t>(r.blobs))
+      .Set("objects", static_cast<int64_t>(r.objects))
+      .Set("bytes", static_cast<int64_t>(r.bytes))
+      .Set("quarantined_blobs", TextList(r.bad_blobs))
+      .Set("quarantined_objects", TextList(r.bad_objects))
+      .Set("missing_assets", TextList(r.missing_assets))
+      .Set("missing_run_objects", static_cast<int64_t>(r.missing_run_objects));
+}
+
 }  // namespace weft::app

@@ -10,6 +10,8 @@
 #include "app/runs.h"
 #include "base/json.h"
 #include "base/status.h"
+#include "maint/fsck.h"
+#include "maint/gc.h"
 #include "meta/meta.h"
 #include "workspace/workspace.h"
 #include "queries/compare.h"
@@ -67,5 +69,8 @@ Result<Json> LineageJson(meta::MetaStore& meta, const Caller& caller, const std:
 Json ProjectJson(const meta::ProjectRecord& project);
 Json TokenJson(const meta::TokenRecord& token);
 Json AuditJson(const meta::AuditRecord& entry);
+// What `weft gc` (`dry_run`: would have) removed and freed, and what `weft fsck` found.
+Json GcReportJson(const maint::GcReport& report, bool dry_run);
+Json FsckReportJson(const maint::FsckReport& report);
 
 }  // namespace weft::app

@@ -45,7 +45,11 @@ std::function<int()> SetupCompare(CLI::App& sub) {
     }
     const char* key = o->jobs_of.empty() ? "runs" : "jobs";
     std::string path = "/compare?";
-    for (const std::string& ref : o->runs) path += "run=" + QueryValue(ref) + "&";
+    // One `run` listing them all (commas): the HTTP library drops a repeated pair, and a run may
+    // be compared with itself.
+    path += "run=";
+    for (size_t k = 0; k < o->runs.size(); ++k) path += (k ? "," : "") + QueryValue(o->runs[k]);
+    path += "&";
     if (!o->jobs_of.empty()) path += "jobs=" + QueryValue(o->jobs_of) + "&";
     path += o->diff ? "diff=true" : "diff=false";
     Result<Json> answer = o->target.Do(

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -11,6 +12,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <thread>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -85,6 +87,15 @@ Result<Json> CallApi(server::HttpClient& client, const std::string& method, cons
   std::optional<Json> json = Json::Parse(r->body);
   if (!json) return Status::Io("the server's answer is not JSON");
   return *json;
+}
+
+Result<Json> CallApiWhenFree(server::HttpClient& client, const std::string& method,
+                             const std::string& path, const Json& body) {
+  for (;;) {
+    Result<Json> r = CallApi(client, method, path, body);
+    if (r.ok() || r.status().code() != Code::kBusy) return r;
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
 }
 
 Status ErrorOf(const server::Response& r) {

@@ -50,6 +50,11 @@ Result<Json> CallApi(server::HttpClient& client, const std::string& method, cons
 Result<Json> CallApi(server::HttpClient& client, const std::string& method, const std::string& path,
                      const std::string& body, const std::string& content_type);
 
+// The same, asking again every second while the server answers Busy (409: e.g. `weft gc --wait`
+// while runs run there).
+Result<Json> CallApiWhenFree(server::HttpClient& client, const std::string& method,
+                             const std::string& path, const Json& body = Json());
+
 // What an unsuccessful answer says, as a Status (401 Unauthenticated, 403 Denied, ...).
 Status ErrorOf(const server::Response& r);
 

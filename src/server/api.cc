@@ -206,7 +206,8 @@ Api::Api(ApiParts parts, ApiOptions options) : parts_(parts), options_(std::move
   for (std::vector<Endpoint> more : {IdentityEndpoints(parts_, options_), RunEndpoints(parts_),
                                      ResultEndpoints(parts_), PipelineEndpoints(parts_), ScheduleEndpoints(parts_), WebhookEndpoints(),
                                      EventEndpoints(parts_, options_), MlflowEndpoints(parts_),
-                                     UploadEndpoints(parts_), AssetEndpoints(parts_)}) {
+                                     UploadEndpoints(parts_), AssetEndpoints(parts_),
+                                     MaintenanceEndpoints(parts_)}) {
     for (Endpoint& e : more) endpoints_.push_back(std::move(e));
   }
 }
@@ -315,7 +316,7 @@ Json Api::OpenApi() const {
                         .Set("description", "success, as before")
                         .Set("content", content(e.response_schema, e.response_type)));
     }
-    for (const char* code : {"400", "401", "403", "404", "413", "421", "429", "500"}) {
+    for (const char* code : {"400", "401", "403", "404", "409", "413", "421", "429", "500"}) {
       if (!e.needs_token && (std::string_view(code) == "401" || std::string_view(code) == "403"))
         continue;
       // (Only event streams are limited in number.)

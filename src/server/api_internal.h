@@ -93,5 +93,7 @@ Result<std::string> UploadedFolder(Call& c, const ApiParts& parts, const std::st
 std::vector<Endpoint> AssetEndpoints(const ApiParts& parts);
 // The live event stream (api_events.cc).
 std::vector<Endpoint> EventEndpoints(const ApiParts& parts, const ApiOptions& options);
+// POST /gc, /fsck (api_maint.cc).
+std::vector<Endpoint> MaintenanceEndpoints(const ApiParts& parts);
 
 }  // namespace weft::server

@@ -135,22 +135,33 @@ std::string Workspace::Datastore(const std::string& name) const {
   return dir + "/datastores/" + name;
 }
 
+namespace {
+
+Status Flock(int fd, WorkspaceLock::Mode mode, bool wait) {
+  int op = (mode == WorkspaceLock::Mode::kShared ? LOCK_SH : LOCK_EX) | (wait ? 0 : LOCK_NB);
+  int rc;
+  while ((rc = ::flock(fd, op)) != 0 && errno == EINTR) {
+  }
+  if (rc == 0) return Status::Ok();
+  if (errno == EWOULDBLOCK) return Status::Busy("the workspace's lock is held by another weft");
+  return Status::Io(fmt::format("cannot lock the workspace: {}", std::strerror(errno)));
+}
+
+}  // namespace
+
 Result<WorkspaceLock> WorkspaceLock::Acquire(const Workspace& ws, Mode mode, bool wait) {
   std::string path = ws.dir + "/lock";
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return Status::Io(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
-  int op = (mode == Mode::kShared ? LOCK_SH : LOCK_EX) | (wait ? 0 : LOCK_NB);
-  int rc;
-  while ((rc = ::flock(fd, op)) != 0 && errno == EINTR) {
-  }
-  if (rc != 0) {
-    int err = errno;
+  Status s = Flock(fd, mode, wait);
+  if (!s.ok()) {
     ::close(fd);
-    if (err == EWOULDBLOCK) return Status::Busy(fmt::format("{} is held by another weft", path));
-    return Status::Io(fmt::format("{}: cannot lock: {}", path, std::strerror(err)));
+    return Status(s.code(), fmt::format("{}: {}", path, s.message()));
   }
   return WorkspaceLock(fd);
 }
+
+Status WorkspaceLock::Change(Mode mode, bool wait) { return Flock(fd_, mode, wait); }
 
 WorkspaceLock& WorkspaceLock::operator=(WorkspaceLock&& other) noexcept {
   if (this != &other) {

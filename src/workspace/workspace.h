@@ -97,6 +97,9 @@ class WorkspaceLock {
   enum class Mode { kShared, kExclusive };
   // With `wait`, blocks until the lock is free; else fails (Status::Busy) when it is not.
   static Result<WorkspaceLock> Acquire(const Workspace& ws, Mode mode, bool wait);
+  // Makes the lock `mode`. The change is not atomic (flock(2)): a change that fails has let the
+  // lock go, so take it again (`wait`) before going on.
+  Status Change(Mode mode, bool wait);
   WorkspaceLock(WorkspaceLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
   WorkspaceLock& operator=(WorkspaceLock&& other) noexcept;
   WorkspaceLock(const WorkspaceLock&) = delete;

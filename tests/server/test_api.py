@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import Api, Server, weft
+from conftest import WEFT, Api, Server, weft
 
 PIPELINE = """\
 $schema: https://azuremlschemas.azureedge.net/latest/pipelineJob.schema.json
@@ -694,3 +694,38 @@ def test_a_failed_run_is_resumed_through_the_server(server, admin, workdir):
     again = contributor.call("POST", f"/api/v1/runs/{new}/resume")
     assert again[0] == 400 and "nothing to resume" in again[1]["error"]["message"], again
     shutil.rmtree(flag_dir, ignore_errors=True)
+
+
+def test_gc_and_fsck_through_the_server_are_for_admins_and_wait_for_runs(server, admin, workdir):
+    admin.call("POST", "/api/v1/projects", {"name": "upkeep"})
+    owner = Api(server, make_token(admin, "upkeep", "owner"))
+    assert owner.call("POST", "/api/v1/gc", {"dry_run": True})[0] == 403
+    assert owner.call("POST", "/api/v1/fsck")[0] == 403
+    first = submit(owner, {"p.yml": PIPELINE})
+    assert wait(owner, first["id"])["status"] == "succeeded"
+    second = submit(owner, {"p.yml": PIPELINE.replace("hello", "again")})
+    assert wait(owner, second["id"])["status"] == "succeeded"
+    # While a run runs: 409, nothing changed; `weft gc --wait` waits for it.
+    hold_dir = tempfile.mkdtemp(prefix="weft-hold-")  # (a path a shell word holds as it is)
+    hold = os.path.join(hold_dir, "hold")
+    open(hold, "w").close()
+    held = submit(owner, {"p.yml": HELD.replace("HOLD", hold)})["id"]
+    status, body = admin.call("POST", "/api/v1/gc", {"keep_runs": 0})
+    assert status == 409 and "runs are running on this server" in body["error"]["message"], body
+    env = {"WEFT_SERVER": server.url, "WEFT_TOKEN": admin.token}
+    waiting = subprocess.Popen([WEFT, "gc", "--keep-runs", "1", "--wait"], env={**os.environ, **env},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)
+    assert waiting.poll() is None  # still waiting
+    os.remove(hold)
+    assert wait(owner, held)["status"] == "succeeded"
+    out, err = waiting.communicate(timeout=60)
+    assert waiting.returncode == 0, err
+    assert out.startswith("removed "), out
+    status, report = admin.call("POST", "/api/v1/gc", {"keep_runs": 1, "dry_run": True})
+    assert status == 200 and report["dry_run"] and report["removed"] == [], report  # done already
+    checked = weft("fsck", env=env)
+    assert "all intact" in checked.stdout, checked.stdout
+    actions = [e["action"] for e in admin.call("GET", "/api/v1/audit")[1]["entries"]]
+    assert "workspace.gc" in actions and "workspace.fsck" in actions
+    shutil.rmtree(hold_dir, ignore_errors=True)
