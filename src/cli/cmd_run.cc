@@ -451,8 +451,10 @@ int Follow(const RemoteArgs& remote, server::HttpClient& client, const std::stri
           printer->OnWarning(id, TextOf(e.data, "message"));
         } else if (e.kind == "progress") {
           printer->OnProgress(ProgressOf(e.data));
-        } else if (e.kind == "reset") {
+        } else if (e.kind == "reset") {  // (its end may be among those missed)
           printer->OnWarning(id, "some of the run's events were missed; the table below has them all");
+          Result<Json> now = CallApi(client, "GET", "/runs/" + QueryValue(id));
+          if (now.ok() && TextOf(*now, "status") != "running") end_status = TextOf(*now, "status");
         } else if (e.kind == "run.finished") {
           end_status = TextOf(e.data, "status");
         }
