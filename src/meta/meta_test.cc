@@ -263,8 +263,8 @@ TEST_P(MetaTest, RunsAreFoundByTextAndByPipeline) {
 
 TEST_P(MetaTest, ProjectsTokensAndTheAuditLogAreKept) {
   ASSERT_TRUE(meta_->Begin().ok());
-  ASSERT_TRUE(meta_->PutProject({"vision", "images", 5, 4.5, 1, 8192, 10}).ok());
-  ASSERT_TRUE(meta_->PutProject({"nlp", "", 6, 0, 0, 0, 0}).ok());
+  ASSERT_TRUE(meta_->PutProject({"vision", "images", 5, 4.5, 1, 8192, 10, {"lake", "raw-2"}}).ok());
+  ASSERT_TRUE(meta_->PutProject({"nlp", "", 6, 0, 0, 0, 0, {}}).ok());
   ASSERT_TRUE(meta_->PutToken({"a1", "ci", "vision", "reader", "h1", 10, 100, 0, "adm"}).ok());
   ASSERT_TRUE(meta_->PutToken({"a2", "bob", "vision", "owner", "h2", 20, 200, 0, "adm"}).ok());
   ASSERT_TRUE(meta_->PutToken({"adm", "admin", "", "admin", "h0", 1, 0, 0, ""}).ok());
@@ -274,6 +274,8 @@ TEST_P(MetaTest, ProjectsTokensAndTheAuditLogAreKept) {
   EXPECT_EQ(p->max_cpus, 4.5);
   EXPECT_EQ(p->max_memory_mb, 8192);
   EXPECT_EQ(p->max_running, 10);
+  EXPECT_EQ(p->datastores, (std::vector<std::string>{"lake", "raw-2"}));
+  EXPECT_TRUE((*meta_->FindProject("nlp"))->datastores.empty());
   EXPECT_FALSE(meta_->FindProject("audio")->has_value());
   ASSERT_EQ(meta_->Projects()->size(), 2u);
   EXPECT_EQ(meta_->Projects()->front().name, "nlp");
