@@ -58,15 +58,7 @@ std::function<int()> SetupValidate(CLI::App& sub) {
   return [o] {
     Found f;
     if (o->remote.remote()) {
-      Result<Bundle> bundle = BundleOf(o->pipeline.file, o->folder);
-      if (!bundle.ok()) return Fail(bundle.status());
-      Result<std::unique_ptr<server::HttpClient>> client = o->remote.Connect();
-      if (!client.ok()) return Fail(client.status());
-      Result<std::string> upload = SendBundle(**client, *bundle, "");
-      if (!upload.ok()) return Fail(upload.status());
-      std::string path = "/validate?file=" + QueryValue(bundle->file) + "&upload=" + *upload;
-      for (const std::string& set : o->pipeline.sets) path += "&set=" + QueryValue(set);
-      Result<Json> r = CallApi(**client, "POST", path);
+      Result<Json> r = ValidateOnServer(o->remote, o->pipeline.file, o->folder, o->pipeline.sets);
       if (!r.ok()) return Fail(r.status());
       f = Found{r->Find("loaded")->Bool() && *r->Find("loaded")->Bool(), TextOf(*r, "report"),
                 static_cast<size_t>(IntOf(*r, "errors")), static_cast<size_t>(IntOf(*r, "warnings")),

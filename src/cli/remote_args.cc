@@ -309,6 +309,21 @@ Result<std::string> Sha256OfFile(const std::string& path) {
 
 }  // namespace
 
+Result<Json> ValidateOnServer(const RemoteArgs& remote, const std::string& file,
+                              const std::string& folder, const std::vector<std::string>& sets,
+                              const std::string& format) {
+  Result<Bundle> bundle = BundleOf(file, folder);
+  if (!bundle.ok()) return bundle.status();
+  Result<std::unique_ptr<server::HttpClient>> client = remote.Connect();
+  if (!client.ok()) return client.status();
+  Result<std::string> upload = SendBundle(**client, *bundle, "");
+  if (!upload.ok()) return upload.status();
+  std::string path = "/validate?file=" + QueryValue(bundle->file) + "&upload=" + *upload;
+  for (const std::string& set : sets) path += "&set=" + QueryValue(set);
+  if (!format.empty()) path += "&format=" + QueryValue(format);
+  return CallApi(**client, "POST", path);
+}
+
 Result<std::string> SendBundle(server::HttpClient& client, const Bundle& bundle,
                                const std::string& project) {
   constexpr int64_t kPart = 32 << 20;  // bytes of contents per request (the server takes 64 MiB)

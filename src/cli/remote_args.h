@@ -90,6 +90,12 @@ Result<Bundle> BundleOf(const std::string& file, const std::string& folder);
 Result<Bundle> BundleOfPath(const std::string& path);
 // The bundle's files as one tar archive (for a workspace here: app::Unpack).
 Result<std::string> ArchiveOf(const Bundle& bundle);
+// `weft validate` through a server (POST /validate): the pipeline `file` sent with `folder`, with
+// `sets`; with `format`, its graph drawn too. The server's answer.
+Result<Json> ValidateOnServer(const RemoteArgs& remote, const std::string& file,
+                              const std::string& folder, const std::vector<std::string>& sets,
+                              const std::string& format = "");
+
 // Sends a bundle's files to a server as an upload (app/upload.h): their manifest first, then only
 // the contents the project has not sent before, in parts under the server's body limit. Returns
 // the upload's id, for `&upload=` (`project`: an admin's `?project=`, or empty).

@@ -7,6 +7,7 @@
 #include "app/upload.h"
 #include "assets/registry.h"
 #include "base/fs.h"
+#include "graph/render.h"
 #include "server/api_internal.h"
 
 namespace weft::server {
@@ -100,9 +101,11 @@ std::vector<Endpoint> UploadEndpoints(const ApiParts& parts) {
       .query = {{"file", "string", "the pipeline file inside the archive (required)"},
                 {"upload", "string", "instead of an archive: an upload made by POST /uploads"},
                 {"set", "string", "inputs.NAME=VALUE, settings.NAME=VALUE or outputs.NAME=PATH; repeatable"},
+                {"format", "string", "text, dot, mermaid or json: also draw its graph (`weft graph`)"},
                 {"project", "string", "the project (admins)"}},
       .request_schema = Type("string").Set("format", "binary"),
       .response_schema = Obj({{"loaded", Bool()},
+                              {"graph", Str()},
                               {"report", Str()},
                               {"errors", Int()},
                               {"warnings", Int()},
@@ -119,6 +122,11 @@ std::vector<Endpoint> UploadEndpoints(const ApiParts& parts) {
         if (!project.ok()) return project.status();
         std::string file = c.request.Query("file").value_or("");
         if (file.empty()) return Status::Invalid("`file` names the pipeline in the archive");
+        std::optional<graph::Format> format;
+        if (std::optional<std::string> f = c.request.Query("format")) {
+          format = graph::ParseFormat(*f);
+          if (!format) return Status::Invalid("`format` is text, dot, mermaid or json");
+        }
         Result<std::string> dir = UploadedFolder(c, parts, *project);
         if (!dir.ok()) return dir.status();
         app::PipelineSource source{*dir + "/" + file, {}, *dir, {*dir}};
@@ -141,6 +149,7 @@ std::vector<Endpoint> UploadEndpoints(const ApiParts& parts) {
         const Diagnostics& d = (*g)->diags;
         Json out = Json::MakeObject()
                        .Set("loaded", (*g)->ok())
+                       .Set("graph", (*g)->ok() && format ? graph::Render((*g)->graph, *format) : "")
                        .Set("report", relative(d.FormatAll()))
                        .Set("errors", static_cast<int64_t>(d.error_count()))
                        .Set("warnings", static_cast<int64_t>(d.warning_count()));

@@ -79,3 +79,27 @@ def test_read_commands_print_the_same_through_the_server(server, admin, workdir)
         assert there.returncode == here.returncode == 2, (args, there.returncode, here.returncode)
         assert there.stderr.strip() == "weft: error: no run `r9`", there.stderr
         assert "no run `r9`" in here.stderr
+
+
+def test_graph_draws_the_same_through_the_server(server, admin, workdir):
+    """`weft graph` through a server (its registered assets) draws what it draws here, in every
+    format; an invalid pipeline is refused alike, located."""
+    admin.call("POST", "/api/v1/projects", {"name": "vision"})
+    remote = {"WEFT_SERVER": server.url, "WEFT_TOKEN": make_token(admin, "vision", "contributor")}
+    folder = os.path.join(workdir, "p")
+    os.makedirs(os.path.join(folder, "src"))
+    with open(os.path.join(folder, "p.yml"), "w") as f:
+        f.write(PIPELINE)
+    with open(os.path.join(folder, "src", "train.py"), "w") as f:
+        f.write(TRAIN)
+    with open(os.path.join(folder, "bad.yml"), "w") as f:
+        f.write(PIPELINE.replace("${{parent.jobs.prep.outputs.d}}", "${{parent.jobs.nope.outputs.d}}"))
+    for fmt in ("text", "dot", "mermaid", "json"):
+        there = weft("graph", "p.yml", "--format", fmt, env=remote, cwd=folder)
+        here = weft("graph", "p.yml", "--format", fmt, cwd=folder)
+        assert there.stdout == here.stdout and there.stdout, (fmt, there.stdout, here.stdout)
+    there = weft("graph", "bad.yml", env=remote, cwd=folder, check=False)
+    here = weft("graph", "bad.yml", cwd=folder, check=False)
+    assert there.returncode == here.returncode == 2, (there.stderr, here.stderr)
+    assert "bad.yml:" in there.stderr and "nope" in there.stderr, there.stderr
+    assert there.stderr == here.stderr, (there.stderr, here.stderr)
