@@ -1,4 +1,5 @@
 """weft's REST API (/api/v1) as Python calls. See docs/server.md for what each one means."""
+import bisect
 import hashlib
 import http.client
 import io
@@ -155,8 +156,8 @@ class Client:
     def _upload(self, file, folder, project):
         """Sends a folder's files as an upload: their manifest first, then only the contents the
         project has not sent before (in parts); returns the upload's id and the file's path in it."""
-        files, rel = _files(file, folder)
-        manifest, path_of = [], {}
+        files, rel, empty = _files(file, folder)
+        manifest, path_of = [{"path": d, "folder": True} for d in empty], {}
         for name, path in files:
             h = hashlib.sha256()
             with open(path, "rb") as f:
@@ -428,7 +429,8 @@ def _ignored(rules, rel, is_dir):
 
 def _files(file, folder):
     """The files of `folder` (default: the pipeline file's folder) as (path inside it, path), in
-    name order, and the pipeline file's path inside it, as `weft run --server` sends them: regular
+    name order, the pipeline file's path inside it, and its empty folders (paths inside it), as
+    `weft run --server` sends them: regular
     files, and links to regular files inside the folder (sent as those files), less what an
     .amlignore leaves out of its folder, weft's, version control's and caches' folders, and
     virtual or conda environments (a folder with pyvenv.cfg or conda-meta). Any other entry (a
@@ -439,7 +441,7 @@ def _files(file, folder):
     if rel.startswith(os.pardir + os.sep) or rel == os.pardir:
         raise ValueError(f"{file} is not inside {folder}")
     root = os.path.realpath(folder)
-    out, problems, ignores = [], [], {}
+    out, problems, ignores, sent_dirs = [], [], {}, []
     for here, dirs, files in os.walk(folder):
         ignores[here] = _ignore_rules(here)
         here_rel = os.path.relpath(here, folder).replace(os.sep, "/")
@@ -468,6 +470,8 @@ def _files(file, folder):
                                 f"{'to a folder' if inside else 'out of the folder sent'}")
                 continue
             kept.append(d)
+            dirs_rel = os.path.relpath(path, folder).replace(os.sep, "/")
+            sent_dirs.append(dirs_rel)
         dirs[:] = kept
         for name in sorted(files):
             path = os.path.join(here, name)
@@ -486,4 +490,10 @@ def _files(file, folder):
     if problems:
         raise ValueError(f"{folder} cannot be sent as it is: " + "; ".join(sorted(problems)) +
                          " (leave them out with patterns in an .amlignore beside them)")
-    return sorted(out), posixpath.normpath(rel.replace(os.sep, "/"))
+    names = sorted([name for name, _ in out] + sent_dirs)
+    empty = []  # folders with nothing beneath them
+    for d in sorted(sent_dirs):
+        at = bisect.bisect_left(names, d + "/")
+        if at == len(names) or not names[at].startswith(d + "/"):
+            empty.append(d)
+    return sorted(out), posixpath.normpath(rel.replace(os.sep, "/")), empty

@@ -191,7 +191,10 @@ Result<std::vector<ManifestFile>> CheckManifest(std::vector<ManifestFile> files,
   for (ManifestFile& f : files) {
     Result<std::string> rel = SafePath(f.path, limits);
     if (!rel.ok()) return rel.status();
-    if (!IsHexDigest(f.digest)) {
+    if (f.folder && (!f.digest.empty() || f.size != 0 || f.executable)) {
+      return Status::Invalid(fmt::format("upload entry `{}`: a folder has no digest or size", f.path));
+    }
+    if (!f.folder && !IsHexDigest(f.digest)) {
       return Status::Invalid(fmt::format("upload entry `{}`: its digest is 64 hex digits", f.path));
     }
     if (f.size < 0) return Status::Invalid(fmt::format("upload entry `{}`: a size is not negative", f.path));
@@ -219,7 +222,9 @@ std::vector<std::string> MissingContent(const ws::Workspace& ws, const std::stri
                                         const std::vector<ManifestFile>& files) {
   std::set<std::string> missing;
   for (const ManifestFile& f : files) {
-    if (StatPath(ContentPath(ws, project, f.digest)) != PathKind::kFile) missing.insert(f.digest);
+    if (!f.folder && StatPath(ContentPath(ws, project, f.digest)) != PathKind::kFile) {
+      missing.insert(f.digest);
+    }
   }
   return {missing.begin(), missing.end()};
 }
@@ -267,7 +272,7 @@ Result<std::string> Assemble(const ws::Workspace& ws, const std::string& project
                              const std::vector<ManifestFile>& files) {
   std::string canonical = project + '\0';
   for (const ManifestFile& f : files) {
-    canonical += f.path + '\0' + f.digest + '\0' + (f.executable ? "x\n" : "-\n");
+    canonical += f.path + '\0' + f.digest + '\0' + (f.folder ? "/\n" : f.executable ? "x\n" : "-\n");
   }
   std::string id = ToHex(Sha256Of(canonical));
   std::string final_dir = ProjectUploads(ws, project) + "/" + id;
@@ -282,8 +287,8 @@ Result<std::string> Assemble(const ws::Workspace& ws, const std::string& project
   for (const ManifestFile& f : files) {
     if (!s.ok()) break;
     std::string path = tmp + "/" + f.path;
-    s = MakeDirs(DirName(path));
-    if (!s.ok()) break;
+    s = MakeDirs(f.folder ? path : DirName(path));
+    if (!s.ok() || f.folder) continue;
     Result<std::string> from = ContentPath(ws, project, f.digest);
     if (f.executable) from = ExecutableContent(*from);
     if (!from.ok()) {

@@ -40,6 +40,7 @@ struct ManifestFile {
   std::string digest;  // hex SHA-256 of its bytes
   int64_t size = 0;
   bool executable = false;
+  bool folder = false;  // an empty folder (no digest, no size): made as it is
 };
 // The manifest's files checked (the limits and path rules of Unpack; digests of 64 hex digits;
 // no path twice) and sorted by path.

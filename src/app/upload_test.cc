@@ -157,6 +157,27 @@ TEST_F(ManifestTest, OnlyMissingContentsAreAskedForAndTheFolderIsLinkedFromThem)
   EXPECT_TRUE(Leftovers().empty());
 }
 
+// An empty folder is an entry of its own: made as it is, asked for no content, part of the id.
+TEST_F(ManifestTest, EmptyFoldersAreMadeAsTheyAre) {
+  std::string d = Hex("jobs: {}\n");
+  Result<std::vector<ManifestFile>> with = CheckManifest(
+      {{"p.yml", d, 9, false}, {"data/empty", "", 0, false, true}, {"logs", "", 0, false, true}});
+  ASSERT_TRUE(with.ok()) << with.status().message();
+  Result<std::vector<ManifestFile>> without = CheckManifest({{"p.yml", d, 9, false}});
+  ASSERT_TRUE(KeepContent(ws_, "vision", Contents({"jobs: {}\n"})).ok());
+  EXPECT_TRUE(MissingContent(ws_, "vision", *with).empty());
+  Result<std::string> id = Assemble(ws_, "vision", *with);
+  ASSERT_TRUE(id.ok()) << id.status().message();
+  std::string dir = *UploadFolder(ws_, "vision", *id);
+  EXPECT_EQ(StatPath(dir + "/data/empty"), PathKind::kDirectory);
+  EXPECT_EQ(StatPath(dir + "/logs"), PathKind::kDirectory);
+  EXPECT_NE(*Assemble(ws_, "vision", *without), *id);
+  // A folder carries nothing else, and is not also a file's folder.
+  EXPECT_FALSE(CheckManifest({{"data", d, 0, false, true}}).ok());
+  EXPECT_FALSE(CheckManifest({{"data", "", 0, false, true}, {"data/x", d, 1, false}}).ok());
+  EXPECT_FALSE(CheckManifest({{"../up", "", 0, false, true}}).ok());
+}
+
 TEST_F(ManifestTest, BadManifestsAndContentsAreRefused) {
   std::string d = Hex("x");
   for (const std::vector<ManifestFile>& bad :

@@ -170,11 +170,16 @@ namespace {
 // caches' and virtual environments' folders (a folder with a `pyvenv.cfg` or `conda-meta`,
 // whatever its name). Anything else (a link out of the folder or to a folder, a FIFO, a device)
 // is refused, naming every such entry: the server would not have what it names.
-Result<std::vector<std::string>> FilesOf(const std::string& folder) {
+// A folder's files and empty folders as a server is sent them.
+struct Sent {
+  std::vector<std::string> files, empty;
+};
+Result<Sent> FilesOf(const std::string& folder) {
   namespace fs = std::filesystem;
   static const std::set<std::string> kSkipped = {".weft", ".git", "__pycache__", ".venv",
                                                  "node_modules"};
   std::vector<std::string> out;
+  std::set<std::string> dirs;         // the folders sent
   std::vector<std::string> problems;  // entries it cannot send
   // Folders with an .amlignore (relative to `folder`, "" for itself), and their rules, innermost
   // last. (Paths here are compared as written: a link's path is the link's, not its target's.)
@@ -216,7 +221,10 @@ Result<std::vector<std::string>> FilesOf(const std::string& folder) {
       if (dir) it.disable_recursion_pending();
       continue;
     }
-    if (dir) continue;
+    if (dir) {
+      dirs.insert(rel);
+      continue;
+    }
     if (link) {
       std::error_code lec;
       std::string target = fs::weakly_canonical(it->path(), lec).string();
@@ -243,7 +251,15 @@ Result<std::vector<std::string>> FilesOf(const std::string& folder) {
                                   "them, or send a folder that holds what links name (--folder)");
   }
   std::sort(out.begin(), out.end());
-  return out;
+  // The folders with nothing sent beneath them (their parents are made with them).
+  std::set<std::string> all(out.begin(), out.end());
+  all.insert(dirs.begin(), dirs.end());
+  std::vector<std::string> empty;
+  for (const std::string& d : dirs) {
+    auto next = all.lower_bound(d + "/");
+    if (next == all.end() || next->rfind(d + "/", 0) != 0) empty.push_back(d);
+  }
+  return Sent{std::move(out), std::move(empty)};
 }
 
 }  // namespace
@@ -258,9 +274,9 @@ Result<Bundle> BundleOf(const std::string& file_arg, const std::string& folder_a
   if (!IsWithin(file, folder)) {
     return Status::Invalid(fmt::format("{} is not inside {}", file_arg, folder));
   }
-  Result<std::vector<std::string>> files = FilesOf(folder);
-  if (!files.ok()) return files.status();
-  return Bundle{folder, file.substr(folder.size() + 1), std::move(*files)};
+  Result<Sent> sent = FilesOf(folder);
+  if (!sent.ok()) return sent.status();
+  return Bundle{folder, file.substr(folder.size() + 1), std::move(sent->files), std::move(sent->empty)};
 }
 
 Result<Bundle> BundleOfPath(const std::string& path_arg) {
@@ -269,12 +285,12 @@ Result<Bundle> BundleOfPath(const std::string& path_arg) {
     case PathKind::kFile:
     {
       std::string name = std::filesystem::path(path).filename().string();
-      return Bundle{DirName(path), name, {name}};
+      return Bundle{DirName(path), name, {name}, {}};
     }
     case PathKind::kDirectory: {
-      Result<std::vector<std::string>> files = FilesOf(path);
-      if (!files.ok()) return files.status();
-      return Bundle{path, ".", std::move(*files)};
+      Result<Sent> sent = FilesOf(path);
+      if (!sent.ok()) return sent.status();
+      return Bundle{path, ".", std::move(sent->files), std::move(sent->empty)};
     }
     default:
       return Status::NotFound(fmt::format("{}: no such file or folder", path_arg));
@@ -284,6 +300,7 @@ Result<Bundle> BundleOfPath(const std::string& path_arg) {
 Result<std::string> ArchiveOf(const Bundle& bundle) {
   std::vector<std::pair<std::string, std::string>> entries;
   for (const std::string& f : bundle.files) entries.emplace_back(f, bundle.folder + "/" + f);
+  for (const std::string& d : bundle.empty) entries.emplace_back(d, bundle.folder + "/" + d);
   std::string archive;
   Status s = WriteTarOf(entries, [&](std::string_view d) {
     archive += d;
@@ -343,6 +360,7 @@ Result<std::string> SendBundle(server::HttpClient& client, const Bundle& bundle,
                    .Set("size", static_cast<int64_t>(st.st_size))
                    .Set("executable", (st.st_mode & 0111) != 0));
   }
+  for (const std::string& d : bundle.empty) files.Push(Json::MakeObject().Set("path", d).Set("folder", true));
   Json manifest = Json::MakeObject().Set("files", std::move(files));
   for (int round = 0; round < 2; ++round) {
     Result<Json> offered = CallApi(client, "POST", "/uploads" + query, manifest);

@@ -76,13 +76,14 @@ std::string UtcDate(int64_t ns, bool seconds = false);
 // pipeline to run or publish, a schedule and its job): the folder's regular files (and links to
 // regular files inside it, sent as those files) without the workspace, version control, caches
 // or virtual environments (`.weft`, `.git`, `__pycache__`, `.venv`, `node_modules`), as the Python
-// client sends them, less what an `.amlignore` leaves out of its folder, and the file's path
-// inside it; a link out of the folder, or anything else it cannot send, is an error naming it.
-// Paths as given on the command line (relative to the current folder).
+// client sends them, less what an `.amlignore` leaves out of its folder, its empty folders, and
+// the file's path inside it; a link out of the folder, or anything else it cannot send, is an
+// error naming it. Paths as given on the command line (relative to the current folder).
 struct Bundle {
   std::string folder;              // absolute
   std::string file;                // inside `folder`
   std::vector<std::string> files;  // sent with it: paths inside `folder`, in name order
+  std::vector<std::string> empty;  // empty folders sent with them (made as they are)
 };
 Result<Bundle> BundleOf(const std::string& file, const std::string& folder);
 // A file or folder to send as it is (data to register): its folder's files and `file` the

@@ -22,6 +22,10 @@ Result<std::vector<app::ManifestFile>> ManifestOf(const Request& r) {
   for (const Json& f : *files->Items()) {
     Result<std::string> path = StringMember(f, "path", true);
     if (!path.ok()) return path.status();
+    if (const Json* folder = f.Find("folder"); folder && folder->Bool() && *folder->Bool()) {
+      out.push_back({*path, "", 0, false, true});
+      continue;
+    }
     Result<std::string> digest = StringMember(f, "digest", true);
     if (!digest.ok()) return digest.status();
     const Json* size = f.Find("size");
@@ -54,13 +58,15 @@ std::vector<Endpoint> UploadEndpoints(const ApiParts& parts) {
       .summary = "Offer an upload by its files' manifest: the answer lists the contents the "
                  "project has not sent yet (send them to /uploads/contents, then offer the "
                  "manifest again); with none missing, the upload's id, for `?upload=` of "
-                 "POST /runs, /pipelines and /schedules",
+                 "POST /runs, /pipelines and /schedules. An entry `{\"path\": P, \"folder\": "
+                 "true}` is an empty folder",
       .query = {{"project", "string", "the project (admins)"}},
       .request_schema = Body({{"files", ArrayOf(Body({{"path", Str()},
                                                      {"digest", Str()},
                                                      {"size", Int()},
-                                                     {"executable", Bool()}},
-                                                    {"path", "digest", "size"}))}},
+                                                     {"executable", Bool()},
+                                                     {"folder", Bool()}},
+                                                    {"path"}))}},
                              {"files"}),
       .response_schema = Obj({{"upload", Nullable("string")}, {"missing", ArrayOf(Str())}}),
       .handle = [&parts](Call& c) -> Result<Json> {

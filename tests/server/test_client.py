@@ -131,8 +131,10 @@ def test_the_client_sends_what_weft_run_sends(server, admin, workdir):
                     "src/keep.log": "x\n", "src/build/out.bin": "x\n",
                     "env/pyvenv.cfg": "home = /usr/bin\n", "env/lib/site.py": "x\n"})
     os.symlink("train.py", os.path.join(workdir, "src", "alias.py"))
-    sent, rel = _files(os.path.join(workdir, "p.yml"), None)
-    assert rel == "p.yml"
+    os.makedirs(os.path.join(workdir, "data", "empty"))
+    sent, rel, empty = _files(os.path.join(workdir, "p.yml"), None)
+    # (`ws`: the server's workspace, beside; its `.weft` is never sent, so it is an empty folder)
+    assert rel == "p.yml" and empty == ["data/empty", "ws"], empty
     assert [p for p, _ in sent] == ["p.yml", "src/.amlignore", "src/alias.py", "src/keep.log",
                                     "src/train.py"], sent
     os.symlink("/etc/passwd", os.path.join(workdir, "src", "passwd"))
