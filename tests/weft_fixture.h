@@ -35,14 +35,14 @@ inline std::string Read(const std::string& p) {
 constexpr const char* kEnv = "environment: {image: python:3.11}\n";
 
 // With $WEFT_E2E_THROUGH_SERVER set, every test's folder is served by a `weft serve` of its own
-// and every command that can work through a server does (WEFT_SERVER, WEFT_TOKEN as an admin's):
+// and every command that can work through a server does (WEFT_SERVER, WEFT_TOKEN: ServeOnce):
 // the suite then checks that the CLI does the same thing, with the same output, through the API.
 inline bool ThroughServer() { return std::getenv("WEFT_E2E_THROUGH_SERVER") != nullptr; }
 
-// Skips a test that is about the weft process itself (its signals, its terminal, its local
-// sandbox), not about what a command does.
-#define WEFT_LOCAL_ONLY(why)                                          \
-  do {                                                                \
+// Skips a test that is about the local weft process itself (kill -9 of it, its signals) or its
+// workspace alone, not about what a command does.
+#define WEFT_LOCAL_ONLY(why)                                                      \
+  do {                                                                            \
     if (::weft::testing::ThroughServer()) GTEST_SKIP() << "local only: " << why; \
   } while (0)
 
@@ -59,8 +59,8 @@ class WeftTest : public ::testing::Test {
   // it reads the workspace configuration the test wrote first) and restarted when the test
   // changes that configuration (as its admin would: a server reads it when it starts), with a
   // project (granted the datastores the suite uses) and an owner's token in it, as a team would
-  // use it; its steps get $TEST_DIR. What the
-  // server said when it would not start, as a command's error (exit code 2), else nothing.
+  // use it; its steps get $TEST_DIR. Returns what the server said when it would not start, as a
+  // command's error (exit code 2), else nothing.
   std::optional<ProcessResult> ServeOnce() {
     if (!ThroughServer()) return std::nullopt;
     std::string config = Read(dir_.path() + "/.weft/config.yaml");
