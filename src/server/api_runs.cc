@@ -173,21 +173,20 @@ Result<Submission> SubmissionOf(Call& c, const ApiParts& parts, const std::strin
 }
 
 std::vector<Endpoint> RunEndpoints(const ApiParts& parts) {
-  const std::vector<QueryParam> submit_query = {{"file", "string", "the pipeline file inside the archive (required)"},
-                    {"upload", "string", "instead of an archive: an upload made by POST /uploads"},
-                    {"experiment", "string", "the run's experiment (default: the pipeline's)"},
-                    {"tag", "string", "KEY=VALUE, repeatable"},
-                    {"set", "string", "inputs.NAME=VALUE, settings.NAME=VALUE or outputs.NAME=PATH; repeatable"},
-                    {"default_experiment", "string",
-                     "the experiment when neither `experiment` nor the pipeline names one "
-                     "(`weft run --server`: the folder it was run from)"},
-                    {"force", "boolean", "`true`: reuse nothing (`weft run --force`)"},
-                    {"force_step", "string",
-                     "run this step even if it could be reused; repeatable"},
-                    {"only", "string", "run only this step"},
-                    {"until", "string", "run this step and everything it needs"},
-                    {"project", "string",
-                     "the project to run in (admins; others run in their own)"}};
+  const std::vector<QueryParam> submit_query = {
+      {"file", "string", "the pipeline file inside the archive (required)"},
+      {"upload", "string", "instead of an archive: an upload made by POST /uploads"},
+      {"experiment", "string", "the run's experiment (default: the pipeline's)"},
+      {"tag", "string", "KEY=VALUE, repeatable"},
+      {"set", "string", "inputs.NAME=VALUE, settings.NAME=VALUE or outputs.NAME=PATH; repeatable"},
+      {"default_experiment", "string",
+       "the experiment when neither `experiment` nor the pipeline names one (`weft run "
+       "--server`: the folder it was run from)"},
+      {"force", "boolean", "`true`: reuse nothing (`weft run --force`)"},
+      {"force_step", "string", "run this step even if it could be reused; repeatable"},
+      {"only", "string", "run only this step"},
+      {"until", "string", "run this step and everything it needs"},
+      {"project", "string", "the project to run in (admins; others run in their own)"}};
   const std::vector<QueryParam> run_filters = {
       {"project", "string", "only this project's runs (admins; others see their own project's)"},
       {"experiment", "string", "only runs of this experiment"},
