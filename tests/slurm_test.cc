@@ -53,6 +53,29 @@ jobs:
       append_row_to: ${{outputs.scores}}
       )" + kEnv + more;
   }
+  // Starts `weft run` of a job on the cluster that records each of its runs in $TEST_DIR/runs and
+  // sleeps through its first (`more`: further lines of the job); returns once it has started.
+  pid_t StartRequeueable(const std::string& more = "") {
+    Configure();
+    dir_.Write("p.yml", std::string(R"(
+type: command
+compute: azureml:cpu-cluster
+command: >-
+  echo "run ${SLURM_RESTART_COUNT:-0} of job $SLURM_JOB_ID" >> "$TEST_DIR/runs";
+  if [ -z "$SLURM_RESTART_COUNT" ]; then sleep 60; fi
+)") + more + kEnv);
+    return Start({"run", "p.yml"}, dir_.path() + "/runs", dir_.path() + "/run.log");
+  }
+  // That run `run` (StartRequeueable) succeeded, its job having run twice under one id.
+  void ExpectRanTwiceAsOneJob(pid_t run) {
+    EXPECT_EQ(Wait(run), 0) << Read(dir_.path() + "/run.log");
+    std::string runs = Read(dir_.path() + "/runs");
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(runs, m, std::regex("run 0 of job (\\d+)\nrun 1 of job (\\d+)\n"))) << runs;
+    EXPECT_EQ(m[1], m[2]) << "the same job, requeued";
+    nlohmann::json step = StepJson("main");
+    EXPECT_EQ(step["status"], "succeeded") << step.dump();
+  }
   // The state squeue gives job `id`.
   static std::string Squeue(const std::string& id) {
     return testing::Run({"/usr/bin/squeue", "--noheader", "--states=all", "--format=%T", "--jobs=" + id}, "/").out;
@@ -373,16 +396,7 @@ TEST_F(SlurmTest, ResumeStopsTheArrayTasksAKilledWeftLeftAndRunsTheStepAgain) {
 // again when the node is free, and the step succeeds without using a retry. Slurm delays a
 // requeued job's start by its own rules, so this test is in the slow tier.
 TEST_F(SlurmTest, SlowTierAPreemptedJobIsRequeuedWithoutUsingARetry) {
-  Configure();
-  dir_.Write("p.yml", std::string(R"(
-type: command
-compute: azureml:cpu-cluster
-command: >-
-  echo "run ${SLURM_RESTART_COUNT:-0} of job $SLURM_JOB_ID" >> "$TEST_DIR/runs";
-  if [ -z "$SLURM_RESTART_COUNT" ]; then sleep 60; fi
-resources: {properties: {weft.cpus: 8}}
-)") + kEnv);
-  pid_t run = Start({"run", "p.yml"}, dir_.path() + "/runs", dir_.path() + "/run.log");
+  pid_t run = StartRequeueable("resources: {properties: {weft.cpus: 8}}\n");
   ASSERT_TRUE(fs::exists(dir_.path() + "/runs"));
   // The whole node, asked for in the partition whose jobs preempt.
   ProcessResult urgent = testing::Run({"/usr/bin/sbatch", "--parsable", "--partition=urgent",
@@ -400,28 +414,14 @@ resources: {properties: {weft.cpus: 8}}
   nlohmann::json waiting = StepJson("main");
   EXPECT_FALSE(waiting.contains("slurm")) << waiting.dump();
   EXPECT_EQ(waiting["status"], "running") << waiting.dump();
-  EXPECT_EQ(Wait(run), 0) << Read(dir_.path() + "/run.log");
-  std::string runs = Read(dir_.path() + "/runs");
-  std::smatch m;
-  ASSERT_TRUE(std::regex_search(runs, m, std::regex("run 0 of job (\\d+)\nrun 1 of job (\\d+)\n"))) << runs;
-  EXPECT_EQ(m[1], m[2]) << "the same job, requeued";
-  nlohmann::json step = StepJson("main");
-  EXPECT_EQ(step["status"], "succeeded") << step.dump();
+  ExpectRanTwiceAsOneJob(run);
 }
 
 // A node lost under a running job: Slurm requeues it (same job id), it runs again, and the step
 // succeeds without using a retry (it has none). Downing the cluster's one node stops every other
 // job too, so this test runs alone, in the slow tier.
 TEST_F(SlurmTest, SlowTierAJobWhoseNodeFailedIsRequeuedWithoutUsingARetry) {
-  Configure();
-  dir_.Write("p.yml", std::string(R"(
-type: command
-compute: azureml:cpu-cluster
-command: >-
-  echo "run ${SLURM_RESTART_COUNT:-0} of job $SLURM_JOB_ID" >> "$TEST_DIR/runs";
-  if [ -z "$SLURM_RESTART_COUNT" ]; then sleep 60; fi
-)") + kEnv);
-  pid_t run = Start({"run", "p.yml"}, dir_.path() + "/runs", dir_.path() + "/run.log");
+  pid_t run = StartRequeueable();
   ASSERT_TRUE(fs::exists(dir_.path() + "/runs"));
   auto node = [](const char* state) {
     return testing::Run({"/usr/bin/scontrol", "update", "nodename=localhost",
@@ -432,13 +432,7 @@ command: >-
   // it may find it up already. Slurm starts a requeued job again after a delay of its own.)
   std::this_thread::sleep_for(std::chrono::seconds(3));
   node("resume");
-  EXPECT_EQ(Wait(run), 0) << Read(dir_.path() + "/run.log");
-  std::string runs = Read(dir_.path() + "/runs");
-  std::smatch m;
-  ASSERT_TRUE(std::regex_search(runs, m, std::regex("run 0 of job (\\d+)\nrun 1 of job (\\d+)\n"))) << runs;
-  EXPECT_EQ(m[1], m[2]) << "the same job, requeued";
-  nlohmann::json step = StepJson("main");
-  EXPECT_EQ(step["status"], "succeeded") << step.dump();
+  ExpectRanTwiceAsOneJob(run);
 }
 
 // What the cluster refuses is said before or as the step starts, naming it.

@@ -50,15 +50,21 @@ READS = [
 ]
 
 
-def test_read_commands_print_the_same_through_the_server(server, admin, workdir):
-    admin.call("POST", "/api/v1/projects", {"name": "vision"})
-    token = make_token(admin, "vision", "contributor", name="v")
+def write_pipeline(workdir):
+    """PIPELINE as p.yml and TRAIN as src/train.py, in a folder of `workdir`; returns the folder."""
     folder = os.path.join(workdir, "p")
     os.makedirs(os.path.join(folder, "src"))
     with open(os.path.join(folder, "p.yml"), "w") as f:
         f.write(PIPELINE)
     with open(os.path.join(folder, "src", "train.py"), "w") as f:
         f.write(TRAIN)
+    return folder
+
+
+def test_read_commands_print_the_same_through_the_server(server, admin, workdir):
+    admin.call("POST", "/api/v1/projects", {"name": "vision"})
+    token = make_token(admin, "vision", "contributor", name="v")
+    folder = write_pipeline(workdir)
     remote = {"WEFT_SERVER": server.url, "WEFT_TOKEN": token}
     weft("run", "p.yml", env=remote, cwd=folder)
     weft("run", "p.yml", "--set", "inputs.lr=0.2", env=remote, cwd=folder)
@@ -86,12 +92,7 @@ def test_graph_draws_the_same_through_the_server(server, admin, workdir):
     format; an invalid pipeline is refused alike, located."""
     admin.call("POST", "/api/v1/projects", {"name": "vision"})
     remote = {"WEFT_SERVER": server.url, "WEFT_TOKEN": make_token(admin, "vision", "contributor")}
-    folder = os.path.join(workdir, "p")
-    os.makedirs(os.path.join(folder, "src"))
-    with open(os.path.join(folder, "p.yml"), "w") as f:
-        f.write(PIPELINE)
-    with open(os.path.join(folder, "src", "train.py"), "w") as f:
-        f.write(TRAIN)
+    folder = write_pipeline(workdir)
     with open(os.path.join(folder, "bad.yml"), "w") as f:
         f.write(PIPELINE.replace("${{parent.jobs.prep.outputs.d}}", "${{parent.jobs.nope.outputs.d}}"))
     for fmt in ("text", "dot", "mermaid", "json"):
