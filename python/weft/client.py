@@ -443,7 +443,9 @@ def _files(file, folder):
     root = os.path.realpath(folder)
     out, problems, ignores, sent_dirs = [], [], {}, []
     for here, dirs, files in os.walk(folder):
-        ignores[here] = _ignore_rules(here)
+        found = _ignore_rules(here)
+        if found:  # (only folders with an .amlignore: looked through for every entry)
+            ignores[here] = found
         here_rel = os.path.relpath(here, folder).replace(os.sep, "/")
         here_rel = "" if here_rel == "." else here_rel
 
@@ -452,7 +454,7 @@ def _files(file, folder):
             for at, rules in ignores.items():
                 at_rel = os.path.relpath(at, folder).replace(os.sep, "/")
                 at_rel = "" if at_rel == "." else at_rel
-                if rules and (not at_rel or path_rel.startswith(at_rel + "/")):
+                if not at_rel or path_rel.startswith(at_rel + "/"):
                     if _ignored(rules, path_rel[len(at_rel) + 1:] if at_rel else path_rel, is_dir):
                         return True
             return False

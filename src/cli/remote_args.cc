@@ -187,11 +187,9 @@ Result<Sent> FilesOf(const std::string& folder) {
     return dir.empty() || rel == dir || rel.rfind(dir + "/", 0) == 0;
   };
   std::vector<std::pair<std::string, store::IgnoreRules>> ignores;
-  auto rules_for = [&](const std::string& dir) {
-    while (!ignores.empty() && !under(dir, ignores.back().first)) ignores.pop_back();
+  auto enter = [&](const std::string& dir) {  // a folder sent, when the walk first reaches it
     std::string abs = dir.empty() ? folder : folder + "/" + dir;
-    if (StatPath(abs + "/.amlignore") == PathKind::kFile &&
-        (ignores.empty() || ignores.back().first != dir)) {
+    if (StatPath(abs + "/.amlignore") == PathKind::kFile) {
       ignores.emplace_back(dir, store::IgnoreRules::ForFolder(abs));
     }
   };
@@ -205,13 +203,14 @@ Result<Sent> FilesOf(const std::string& folder) {
     return false;
   };
   std::error_code ec;
-  rules_for("");
+  std::string real_folder = fs::weakly_canonical(folder, ec).string();  // where links must stay
+  enter("");
   for (fs::recursive_directory_iterator it(folder, fs::directory_options::none, ec), end;
        !ec && it != end; it.increment(ec)) {
     std::string path = it->path().string();
     std::string rel = it->path().lexically_relative(folder).string();
     std::string parent = fs::path(rel).parent_path().string();  // ("" at the top)
-    rules_for(parent);
+    while (!ignores.empty() && !under(parent, ignores.back().first)) ignores.pop_back();
     bool link = it->is_symlink(ec);
     bool dir = !link && it->is_directory(ec);
     // (a virtual environment or a conda environment, whatever its name, is never sent)
@@ -223,15 +222,15 @@ Result<Sent> FilesOf(const std::string& folder) {
     }
     if (dir) {
       dirs.insert(rel);
+      enter(rel);
       continue;
     }
     if (link) {
       std::error_code lec;
       std::string target = fs::weakly_canonical(it->path(), lec).string();
-      std::string root = fs::weakly_canonical(folder, lec).string();
-      if (lec || !IsWithin(target, root) || StatPath(target) != PathKind::kFile) {
+      if (lec || !IsWithin(target, real_folder) || StatPath(target) != PathKind::kFile) {
         problems.push_back(fmt::format("`{}` is a link {}: the server would not have what it names",
-                                       rel, !lec && IsWithin(target, root) ? "to a folder"
+                                       rel, !lec && IsWithin(target, real_folder) ? "to a folder"
                                                                            : "out of the folder sent"));
         continue;
       }
