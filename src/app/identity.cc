@@ -167,7 +167,10 @@ Result<meta::ProjectRecord> CreateProject(meta::MetaStore& meta, const Caller& c
   Result<std::optional<meta::ProjectRecord>> existing = meta.FindProject(name);
   if (!existing.ok()) return existing.status();
   if (*existing) return Status::Invalid(fmt::format("project `{}` exists already", name));
-  meta::ProjectRecord p{name, description, now_ns};
+  meta::ProjectRecord p;
+  p.name = name;
+  p.description = description;
+  p.created_ns = now_ns;
   Status s = Atomically(meta, AuditEntry(caller, name, "project.create", name, description, now_ns),
                         [&] { return meta.PutProject(p); });
   if (!s.ok()) return s;

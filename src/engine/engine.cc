@@ -218,6 +218,8 @@ Status Engine::Pass(int64_t wait_ms) {
     Result<std::vector<std::string>> settled = SettleDeadRuns(parts_.meta, parts_.targets, parts_.os);
     if (!settled.ok()) Emit([m = settled.status().message()](Observer& o) { o.OnWarning("", m); });
   }
+  std::optional<store::SyncBatch> syncs;  // flushed before each commit of this pass
+  syncs.emplace();
   Status s = parts_.meta.Begin();
   if (!s.ok()) return s;
   in_pass_ = true;
@@ -233,15 +235,29 @@ Status Engine::Pass(int64_t wait_ms) {
     handled_interrupts_ = n;
     for (auto& [id, run] : runs_) run->Cancel(n >= 2, interrupts_resume_);
   }
-  std::vector<std::pair<std::string, exec::JobEnd>> ends;
-  ends.swap(ends_);
-  for (const auto& [target, end] : ends) {
+  std::vector<std::pair<JobRef, exec::JobEnd>> ended;
+  for (const auto& [target, end] : ends_) {
     auto it = handles_.find({target, end.handle});
     if (it == handles_.end()) continue;
-    JobRef ref = it->second;
+    ended.emplace_back(it->second, end);
     handles_.erase(it);
-    ref.run->Ended(ref.step, ref.job, end);
   }
+  ends_.clear();
+  // A slot is filled again as soon as its job's processes are gone, and what the job left is
+  // committed while the next one runs (as make and ninja start the next command at once). Only
+  // after clean exits: a failure may stop its run, and nothing should start before that is known.
+  bool refill = !ended.empty() && std::all_of(ended.begin(), ended.end(), [](const auto& e) {
+    return e.second.reason == exec::EndReason::kExited && e.second.exit_code == 0;
+  });
+  if (refill) {
+    for (const auto& [ref, end] : ended) ref.run->Exited(ref.step, ref.job);
+    s = AdmitAndStart(*syncs);
+    if (!s.ok()) return s;
+    s = parts_.meta.Begin();
+    if (!s.ok()) return s;
+    in_pass_ = true;
+  }
+  for (const auto& [ref, end] : ended) ref.run->Ended(ref.step, ref.job, end);
   for (auto& [id, run] : runs_) run->Chores();
   int64_t now = parts_.os.NowNs();
   if (!runs_.empty() && now >= next_heartbeat_ns_) {
@@ -250,37 +266,9 @@ Status Engine::Pass(int64_t wait_ms) {
     parts_.meta.Heartbeat(owner_, now).ok();
     next_heartbeat_ns_ = now + 10'000'000'000;
   }
-  for (const Slot& slot : scheduler_->Admit()) {
-    const_cast<Run*>(static_cast<const Run*>(slot.run))->Admitted(slot.step, slot.job);
-  }
-  s = parts_.meta.Commit();
-  in_pass_ = false;
-  if (!s.ok()) {
-    events_.clear();
-    return s;
-  }
-  if (wants_logs_) {
-    for (auto& [id, run] : runs_) run->PollLogs();
-  }
-  Flush();
-  for (auto& [id, run] : runs_) run->StartAdmitted();
-  // Batch jobs outlive weft: their ids are durable before anything waits.
-  if (std::any_of(runs_.begin(), runs_.end(),
-                  [](const auto& r) { return r.second->started_outliving(); })) {
-    s = parts_.meta.Begin();
-    if (!s.ok()) return s;
-    for (auto& [id, run] : runs_) {
-      if (run->started_outliving()) run->RecordStarted();
-    }
-    s = parts_.meta.Commit();
-    if (!s.ok()) {
-      parts_.meta.Rollback();
-      return s;
-    }
-  }
-  for (auto& [id, run] : runs_) {
-    if (!run->error().ok()) return run->error();
-  }
+  s = AdmitAndStart(*syncs);
+  if (!s.ok()) return s;
+  syncs.reset();
   s = FinishEnded();
   if (!s.ok()) return s;
   bool restart = false;
@@ -294,6 +282,45 @@ Status Engine::Pass(int64_t wait_ms) {
   if (runs_.empty()) return Status::Ok();
   Collect(restart ? 0 : wait);
   return Status::Ok();
+}
+
+// Ends the pass's transaction with what the scheduler admits, then starts it. What the pass
+// published in the store is made durable before the records that name it.
+Status Engine::AdmitAndStart(store::SyncBatch& syncs) {
+  for (const Slot& slot : scheduler_->Admit()) {
+    const_cast<Run*>(static_cast<const Run*>(slot.run))->Admitted(slot.step, slot.job);
+  }
+  Status s = syncs.Flush();
+  if (!s.ok()) {
+    parts_.meta.Rollback();
+    in_pass_ = false;
+    events_.clear();
+    return s;
+  }
+  s = parts_.meta.Commit();
+  in_pass_ = false;
+  if (!s.ok()) {
+    events_.clear();
+    return s;
+  }
+  if (wants_logs_) {
+    for (auto& [id, run] : runs_) run->PollLogs();
+  }
+  Flush();
+  for (auto& [id, run] : runs_) run->StartAdmitted();
+  // Batch jobs outlive weft: their ids are durable before anything waits.
+  if (std::none_of(runs_.begin(), runs_.end(),
+                   [](const auto& r) { return r.second->started_outliving(); })) {
+    return Status::Ok();
+  }
+  s = parts_.meta.Begin();
+  if (!s.ok()) return s;
+  for (auto& [id, run] : runs_) {
+    if (run->started_outliving()) run->RecordStarted();
+  }
+  s = parts_.meta.Commit();
+  if (!s.ok()) parts_.meta.Rollback();
+  return s;
 }
 
 // Runs whose every step has ended are recorded as such and leave the engine.

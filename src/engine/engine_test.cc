@@ -448,6 +448,38 @@ TEST_F(EngineTest, AFailureSkipsWhatNeedsItAndStopsTheRest) {
   EXPECT_NE(meta_->FindStep(r.run_id, "a")->value().message.find("exit code 2"), std::string::npos);
 }
 
+// A slot is filled again as soon as its job exits cleanly: the next job starts while what the
+// ended one left is still to be committed.
+TEST_F(EngineTest, AFreedSlotIsFilledBeforeTheEndedJobIsCommitted) {
+  const graph::Graph& g = Load(Wide(3));
+  std::string run;
+  std::string s0_when_s2_started;
+  local_->script = [&](const exec::LaunchSpec& s) {
+    if (s.step == "s2") {
+      Result<std::optional<meta::StepRecord>> s0 = meta_->FindStep(run, "s0");
+      if (s0.ok() && *s0) s0_when_s2_started = std::string(meta::Name((*s0)->status));
+    }
+    return Takes(1);
+  };
+  run = Submit(g);
+  ASSERT_TRUE(engine_->RunToCompletion().ok());
+  EXPECT_EQ(s0_when_s2_started, "running");
+  EXPECT_EQ(Seconds(), 2);
+  EXPECT_EQ(Statuses(run), (std::map<std::string, std::string>{
+                               {"s0", "succeeded"}, {"s1", "succeeded"}, {"s2", "succeeded"}}));
+}
+
+// ... but not after a failure, which may stop the run: nothing starts before it is recorded.
+TEST_F(EngineTest, NothingStartsAfterAFailureBeforeItIsRecorded) {
+  local_->script = [](const exec::LaunchSpec& s) {
+    return s.step == "s0" ? Takes(1, 1) : Takes(5, 0);
+  };
+  RunResult r = RunAll(Load(Wide(3)));
+  EXPECT_EQ(r.status, meta::RunStatus::kFailed);
+  for (const auto& [job, at] : local_->starts) EXPECT_FALSE(job.ends_with(" s2")) << job;
+  EXPECT_EQ(Statuses(r.run_id)["s1"], "canceled");
+}
+
 TEST_F(EngineTest, WithContinueOnStepFailureIndependentStepsFinish) {
   local_->script = [](const exec::LaunchSpec& s) {
     return s.step == "a" ? Takes(1, 2) : Takes(5, 0);

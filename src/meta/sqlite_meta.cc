@@ -354,10 +354,12 @@ Status SqliteMetaStore::TakeOverClaim(const meta::Claim& mine, const std::string
 }
 
 Status SqliteMetaStore::ReleaseClaims(const std::string& run_id, const std::string& fingerprint) {
-  Result<Statement*> q =
-      db_->Cached("DELETE FROM claims WHERE run_id = ? AND (? = '' OR fingerprint = ?)");
+  // One claim by its key (the table's index), else all of the run's.
+  Result<Statement*> q = fingerprint.empty()
+                             ? db_->Cached("DELETE FROM claims WHERE run_id = ? AND ? = ''")
+                             : db_->Cached("DELETE FROM claims WHERE run_id = ? AND fingerprint = ?");
   if (!q.ok()) return q.status();
-  return (*q)->Bind(1, run_id).Bind(2, fingerprint).Bind(3, fingerprint).Run();
+  return (*q)->Bind(1, run_id).Bind(2, fingerprint).Run();
 }
 
 Status SqliteMetaStore::Heartbeat(const std::string& owner, int64_t now_ns) {

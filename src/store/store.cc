@@ -26,9 +26,10 @@ namespace weft::store {
 namespace {
 
 std::string TmpName() {
+  // The pid and a count make it unique here; the salt, across processes that had the same pid.
   static std::atomic<uint64_t> counter{0};
-  std::random_device rd;
-  return fmt::format("{}-{}-{:x}", ::getpid(), counter++, rd());
+  static const unsigned salt = std::random_device()();
+  return fmt::format("{}-{}-{:x}", ::getpid(), counter++, salt);
 }
 
 std::string BaseName(const std::string& path) {
@@ -396,6 +397,16 @@ Status PlaceBlob(const Os& os, const std::string& root, const std::string& src, 
   return Status::Ok();
 }
 
+thread_local SyncBatch* current_batch = nullptr;
+
+// The fsync that keeps a publication (a new name in one of the store's own folders): now, or at
+// the end of the thread's SyncBatch.
+Status SyncPublished(const std::string& dir) {
+  if (current_batch == nullptr) return FsyncPath(dir);
+  current_batch->Add(dir);
+  return Status::Ok();
+}
+
 // Links a blob into an object under construction (copies when the blob has too many links).
 Status LinkBlob(const Os& os, const std::string& root, const Digest& digest, const std::string& dst) {
   std::string blob = root + "/blobs/" + ToHex(digest);
@@ -410,6 +421,27 @@ Status LinkBlob(const Os& os, const std::string& root, const Digest& digest, con
 
 }  // namespace
 
+SyncBatch::SyncBatch() { current_batch = this; }
+
+SyncBatch::~SyncBatch() {
+  Flush().ok();  // (whoever needed to know flushed before)
+  current_batch = nullptr;
+}
+
+void SyncBatch::Add(const std::string& dir) {
+  if (std::find(dirs_.begin(), dirs_.end(), dir) == dirs_.end()) dirs_.push_back(dir);
+}
+
+Status SyncBatch::Flush() {
+  Status first = Status::Ok();
+  for (const std::string& dir : dirs_) {
+    Status s = FsyncPath(dir);
+    if (first.ok() && !s.ok()) first = s;
+  }
+  dirs_.clear();
+  return first;
+}
+
 Status Store::Publish(const std::string& tmp, const Digest& d) {
   std::string dst = ObjectPath(d);
   if (Has(d)) return RemoveTree(tmp);
@@ -422,7 +454,7 @@ Status Store::Publish(const std::string& tmp, const Digest& d) {
     RemoveTree(tmp).ok();
     return Status::Io(fmt::format("{}: cannot publish object: {}", dst, std::strerror(err)));
   }
-  return FsyncPath(root_ + "/objects");
+  return SyncPublished(root_ + "/objects");
 }
 
 Status Store::AddName(const Digest& d, const std::string& name) {
@@ -448,7 +480,7 @@ Status Store::AddName(const Digest& d, const std::string& name) {
   if (rc != 0 && err != EEXIST) {
     return Status::Io(fmt::format("{}: cannot add a name: {}", path, std::strerror(err)));
   }
-  return FsyncPath(dir);
+  return SyncPublished(dir);
 }
 
 Result<ObjectRef> Store::Ingest(const std::string& path, const std::vector<std::string>& only,
@@ -472,7 +504,7 @@ Result<ObjectRef> Store::Ingest(const std::string& path, const std::vector<std::
     if (!s.ok()) return s;
     if (reporter) reporter->Done(static_cast<uint64_t>(it.st.st_size));
   }
-  Status s = placed ? FsyncPath(root_ + "/blobs") : Status::Ok();
+  Status s = placed ? SyncPublished(root_ + "/blobs") : Status::Ok();
   if (!s.ok()) return s;
 
   if (Has(ref.digest)) {  // stored already: nothing to build

@@ -106,6 +106,25 @@ Status CheckTree(const std::string& path, const std::vector<std::string>& only =
 Result<ObjectRef> HashPath(const std::string& path, const IgnoreRules* ignore = nullptr,
                            HashCache* cache = nullptr);
 
+// Publishing an object ends with fsyncs of the store's own folders (blobs/, objects/), so that its
+// name survives a crash; the object itself is complete on disk before it is published either way.
+// While a SyncBatch lives on a thread, those fsyncs of that thread's publishing wait for its
+// Flush (or its end), each folder once: a caller that commits many objects and then records them
+// (the engine's pass) flushes before it records. Not nested.
+class SyncBatch {
+ public:
+  SyncBatch();
+  ~SyncBatch();
+  SyncBatch(const SyncBatch&) = delete;
+  SyncBatch& operator=(const SyncBatch&) = delete;
+  Status Flush();
+  void Add(const std::string& dir);
+  const std::vector<std::string>& pending() const { return dirs_; }
+
+ private:
+  std::vector<std::string> dirs_;
+};
+
 class Store {
  public:
   // `os`: where the store's copies go through (a test makes the disk fill up there).

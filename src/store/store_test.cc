@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <thread>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -188,6 +189,23 @@ namespace {
 
 // An object is intact while its seal holds; with new inodes (a copied workspace) its content
 // decides, and a damaged one is refused.
+TEST_F(StoreTest, ASyncBatchSyncsEachStoreFolderOnceWhenFlushed) {
+  dir_.Write("a/x", "1");
+  dir_.Write("b/y", "2");
+  dir_.Write("c/z", "3");
+  SyncBatch batch;
+  ASSERT_TRUE(store_.Commit(dir_.path() + "/a").ok());
+  ASSERT_TRUE(store_.Commit(dir_.path() + "/b").ok());
+  std::string root = dir_.path() + "/store";
+  EXPECT_EQ(batch.pending(), (std::vector<std::string>{root + "/blobs", root + "/objects"}));
+  // Another thread has no batch: its publishing syncs at once.
+  std::thread other([&] { ASSERT_TRUE(store_.Commit(dir_.path() + "/c").ok()); });
+  other.join();
+  EXPECT_EQ(batch.pending().size(), 2u);
+  EXPECT_TRUE(batch.Flush().ok());
+  EXPECT_TRUE(batch.pending().empty());
+}
+
 TEST(StoreSealTest, VerifyTrustsTheSealThenTheContent) {
   weft::testing::TempDir dir;
   Store store(dir.path() + "/store", RealOs());
