@@ -392,7 +392,9 @@ def _text(value):
 
 def _ignore_rules(folder):
     """The patterns of `folder`'s .amlignore as (regex, negate, dir_only, anchored), as weft's
-    store reads them (gitignore's syntax: `#`, `!`, a trailing `/`; a slash anchors it)."""
+    store reads them, in gitignore's syntax: `#`, `!`, a trailing `/`; a leading or middle `/`
+    anchors it; `*`, `?` and `[...]` stay within one name; `**/`, `/**/`, a trailing `/**` span
+    folders."""
     rules = []
     try:
         with open(os.path.join(folder, ".amlignore")) as f:
@@ -406,15 +408,56 @@ def _ignore_rules(folder):
         negate = line.startswith("!")
         line = line[1:] if negate else line
         dir_only = line.endswith("/")
-        line = line.rstrip("/") if dir_only else line
-        line = line.lstrip("/")
+        line = line[:-1] if dir_only else line
+        leading = line.startswith("/")
+        line = line[1:] if leading else line
         if not line:
             continue
-        anchored = "/" in line
-        # fnmatch's `*` would cross folders; a pattern's `*` and `?` stay within one.
-        regex = "".join("[^/]*" if c == "*" else "[^/]" if c == "?" else re.escape(c) for c in line)
+        anchored = leading or "/" in line
+        segments = line.split("/") if anchored else [line]
+        regex = ""
+        for k, segment in enumerate(segments):
+            last = k == len(segments) - 1
+            if anchored and segment == "**":
+                regex += ".+" if last else "(?:[^/]+/)*"
+            else:
+                regex += _name_regex(segment) + ("" if last else "/")
         rules.append((re.compile(regex + r"\Z"), negate, dir_only, anchored))
     return rules
+
+
+def _name_regex(glob):
+    """fnmatch's rules for one name: `*`, `?`, `[...]` (`[!...]` negated), `\\` escaping."""
+    out, i = "", 0
+    while i < len(glob):
+        c = glob[i]
+        if c == "*":
+            out += "[^/]*"
+        elif c == "?":
+            out += "[^/]"
+        elif c == "\\" and i + 1 < len(glob):
+            i += 1
+            out += re.escape(glob[i])
+        elif c == "[":
+            j = i + 1
+            if j < len(glob) and glob[j] in "!^":
+                j += 1
+            if j < len(glob) and glob[j] == "]":
+                j += 1
+            while j < len(glob) and glob[j] != "]":
+                j += 1
+            if j >= len(glob):  # no closing bracket: a plain `[`
+                out += re.escape(c)
+            else:
+                body = glob[i + 1:j]
+                negated = body[:1] in ("!", "^")
+                body = body[1:] if negated else body
+                out += "[" + ("^" if negated else "") + body.replace("\\", "\\\\") + "]"
+                i = j
+        else:
+            out += re.escape(c)
+        i += 1
+    return out
 
 
 def _ignored(rules, rel, is_dir):

@@ -218,7 +218,7 @@ Status Engine::Pass(int64_t wait_ms) {
     Result<std::vector<std::string>> settled = SettleDeadRuns(parts_.meta, parts_.targets, parts_.os);
     if (!settled.ok()) Emit([m = settled.status().message()](Observer& o) { o.OnWarning("", m); });
   }
-  std::optional<store::SyncBatch> syncs;  // flushed before each commit of this pass
+  std::optional<store::SyncBatch> syncs;  // flushed before the pass's commit
   syncs.emplace();
   Status s = parts_.meta.Begin();
   if (!s.ok()) return s;
@@ -235,29 +235,15 @@ Status Engine::Pass(int64_t wait_ms) {
     handled_interrupts_ = n;
     for (auto& [id, run] : runs_) run->Cancel(n >= 2, interrupts_resume_);
   }
-  std::vector<std::pair<JobRef, exec::JobEnd>> ended;
-  for (const auto& [target, end] : ends_) {
+  std::vector<std::pair<std::string, exec::JobEnd>> ends;
+  ends.swap(ends_);
+  for (const auto& [target, end] : ends) {
     auto it = handles_.find({target, end.handle});
     if (it == handles_.end()) continue;
-    ended.emplace_back(it->second, end);
+    JobRef ref = it->second;
     handles_.erase(it);
+    ref.run->Ended(ref.step, ref.job, end);
   }
-  ends_.clear();
-  // A slot is filled again as soon as its job's processes are gone, and what the job left is
-  // committed while the next one runs (as make and ninja start the next command at once). Only
-  // after clean exits: a failure may stop its run, and nothing should start before that is known.
-  bool refill = !ended.empty() && std::all_of(ended.begin(), ended.end(), [](const auto& e) {
-    return e.second.reason == exec::EndReason::kExited && e.second.exit_code == 0;
-  });
-  if (refill) {
-    for (const auto& [ref, end] : ended) ref.run->Exited(ref.step, ref.job);
-    s = AdmitAndStart(*syncs);
-    if (!s.ok()) return s;
-    s = parts_.meta.Begin();
-    if (!s.ok()) return s;
-    in_pass_ = true;
-  }
-  for (const auto& [ref, end] : ended) ref.run->Ended(ref.step, ref.job, end);
   for (auto& [id, run] : runs_) run->Chores();
   int64_t now = parts_.os.NowNs();
   if (!runs_.empty() && now >= next_heartbeat_ns_) {
@@ -266,9 +252,15 @@ Status Engine::Pass(int64_t wait_ms) {
     parts_.meta.Heartbeat(owner_, now).ok();
     next_heartbeat_ns_ = now + 10'000'000'000;
   }
-  s = AdmitAndStart(*syncs);
+  for (const Slot& slot : scheduler_->Admit()) {
+    const_cast<Run*>(static_cast<const Run*>(slot.run))->Admitted(slot.step, slot.job);
+  }
+  s = CommitAndStart(*syncs);
   if (!s.ok()) return s;
   syncs.reset();
+  for (auto& [id, run] : runs_) {  // a record it could not write
+    if (!run->error().ok()) return run->error();
+  }
   s = FinishEnded();
   if (!s.ok()) return s;
   bool restart = false;
@@ -284,12 +276,9 @@ Status Engine::Pass(int64_t wait_ms) {
   return Status::Ok();
 }
 
-// Ends the pass's transaction with what the scheduler admits, then starts it. What the pass
-// published in the store is made durable before the records that name it.
-Status Engine::AdmitAndStart(store::SyncBatch& syncs) {
-  for (const Slot& slot : scheduler_->Admit()) {
-    const_cast<Run*>(static_cast<const Run*>(slot.run))->Admitted(slot.step, slot.job);
-  }
+// Ends the pass's transaction, then starts what it admitted. What the pass published in the
+// store is made durable before the records that name it.
+Status Engine::CommitAndStart(store::SyncBatch& syncs) {
   Status s = syncs.Flush();
   if (!s.ok()) {
     parts_.meta.Rollback();

@@ -17,6 +17,7 @@
 
 #include "base/fs.h"
 #include "engine/resume.h"
+#include "meta/sqlite.h"
 #include "meta/sqlite_meta.h"
 #include "spec/registry.h"
 #include "test_util.h"
@@ -448,36 +449,21 @@ TEST_F(EngineTest, AFailureSkipsWhatNeedsItAndStopsTheRest) {
   EXPECT_NE(meta_->FindStep(r.run_id, "a")->value().message.find("exit code 2"), std::string::npos);
 }
 
-// A slot is filled again as soon as its job exits cleanly: the next job starts while what the
-// ended one left is still to be committed.
-TEST_F(EngineTest, AFreedSlotIsFilledBeforeTheEndedJobIsCommitted) {
-  const graph::Graph& g = Load(Wide(3));
-  std::string run;
-  std::string s0_when_s2_started;
-  local_->script = [&](const exec::LaunchSpec& s) {
-    if (s.step == "s2") {
-      Result<std::optional<meta::StepRecord>> s0 = meta_->FindStep(run, "s0");
-      if (s0.ok() && *s0) s0_when_s2_started = std::string(meta::Name((*s0)->status));
-    }
-    return Takes(1);
-  };
-  run = Submit(g);
-  ASSERT_TRUE(engine_->RunToCompletion().ok());
-  EXPECT_EQ(s0_when_s2_started, "running");
-  EXPECT_EQ(Seconds(), 2);
-  EXPECT_EQ(Statuses(run), (std::map<std::string, std::string>{
-                               {"s0", "succeeded"}, {"s1", "succeeded"}, {"s2", "succeeded"}}));
-}
-
-// ... but not after a failure, which may stop the run: nothing starts before it is recorded.
-TEST_F(EngineTest, NothingStartsAfterAFailureBeforeItIsRecorded) {
-  local_->script = [](const exec::LaunchSpec& s) {
-    return s.step == "s0" ? Takes(1, 1) : Takes(5, 0);
-  };
-  RunResult r = RunAll(Load(Wide(3)));
-  EXPECT_EQ(r.status, meta::RunStatus::kFailed);
-  for (const auto& [job, at] : local_->starts) EXPECT_FALSE(job.ends_with(" s2")) << job;
-  EXPECT_EQ(Statuses(r.run_id)["s1"], "canceled");
+// A record the database refuses (here a trigger, on a connection of its own) ends the engine's
+// work with the database's error at that pass: the run does not go on without its records.
+TEST_F(EngineTest, ARecordTheDatabaseRefusesStopsTheEngineWithItsError) {
+  Result<std::unique_ptr<meta::Db>> db = meta::Db::Open(ws_.db_path());
+  ASSERT_TRUE(db.ok()) << db.status().message();
+  ASSERT_TRUE((*db)->Exec("CREATE TRIGGER refuse BEFORE INSERT ON steps WHEN NEW.status = 'succeeded' "
+                          "BEGIN SELECT RAISE(ABORT, 'no room for this record'); END")
+                  .ok());
+  Submit(Load(Wide(6)));
+  Status s = engine_->RunToCompletion();
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("no room for this record"), std::string::npos) << s.message();
+  // The pass that could not record the first two successes was the last: s2 and s3, which it
+  // admitted, started; s4 and s5 never did.
+  EXPECT_EQ(local_->starts.size(), 4u);
 }
 
 TEST_F(EngineTest, WithContinueOnStepFailureIndependentStepsFinish) {

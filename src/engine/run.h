@@ -103,8 +103,7 @@ class Run {
   // The pass's work, inside the engine's transaction.
   void Admitted(uint32_t step, int job);  // the scheduler gave a job capacity: it starts next
   void RecordStarted();                   // job ids and failures of the jobs started last pass
-  void Exited(uint32_t step, int job);  // its processes are gone: its slot is free again
-  void Ended(uint32_t step, int job, const exec::JobEnd& end);  // (after Exited or alone)
+  void Ended(uint32_t step, int job, const exec::JobEnd& end);
   void Chores();  // claims it waits for, retries whose time came
   // `interrupted`: the run is stopped by its host going away (a server stopping), to be resumed:
   // it is recorded interrupted, not canceled.

@@ -323,17 +323,11 @@ void Run::RecordStarted() {
   }
 }
 
-void Run::Exited(uint32_t i, int job) {
-  JobRun& j = steps_[i].jobs[job];
-  if (!j.running) return;
-  j.running = false;
-  ReleaseSlot(i, job);
-}
-
 void Run::Ended(uint32_t i, int job, const exec::JobEnd& end) {
-  Exited(i, job);
   StepRun& r = steps_[i];
   JobRun& j = r.jobs[job];
+  j.running = false;
+  ReleaseSlot(i, job);
   j.exit_code = end.exit_code;
   j.finished_ns = Now();
   if (single(i)) r.rec.exit_code = end.exit_code;

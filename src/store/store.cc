@@ -578,10 +578,25 @@ Result<ObjectRef> Store::Snapshot(const std::string& path, HashCache* cache,
   return Ingest(path, {}, false, cache, ignore, progress);
 }
 
+namespace {
+
+// "a/b/c" -> {"a", "b", "c"}.
+std::vector<std::string> SplitPath(const std::string& path) {
+  std::vector<std::string> out;
+  for (size_t start = 0;;) {
+    size_t slash = path.find('/', start);
+    out.push_back(path.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
+    if (slash == std::string::npos) return out;
+    start = slash + 1;
+  }
+}
+
+}  // namespace
+
 IgnoreRules IgnoreRules::ForFolder(const std::string& root) {
   IgnoreRules rules;
   for (const char* always : {".weft", ".git", "__pycache__"}) {
-    rules.patterns_.push_back({always, false, true, false});
+    rules.patterns_.push_back({always, false, true, false, {}});
   }
   std::ifstream in(root + "/.amlignore");
   if (!in) in = std::ifstream(root + "/.gitignore");
@@ -597,20 +612,45 @@ IgnoreRules IgnoreRules::ForFolder(const std::string& root) {
       p.dir_only = true;
       line.pop_back();
     }
-    if (!line.empty() && line[0] == '/') line.erase(0, 1);
-    p.anchored = line.find('/') != std::string::npos;
+    bool leading = !line.empty() && line[0] == '/';
+    if (leading) line.erase(0, 1);
+    p.anchored = leading || line.find('/') != std::string::npos;
     p.glob = line;
+    if (p.anchored) p.segments = SplitPath(line);
     if (!p.glob.empty()) rules.patterns_.push_back(std::move(p));
   }
   return rules;
 }
 
+namespace {
+
+// Whether the names from `n` on match the pattern's segments from `k` on: a `**` segment matches
+// any number of names (at the end, at least one: `a/**` is what is inside a), any other segment
+// one name, as fnmatch says (`*`, `?`, `[...]`; a name holds no `/`).
+bool MatchSegments(const std::vector<std::string>& segments, size_t k,
+                   const std::vector<std::string>& names, size_t n) {
+  if (k == segments.size()) return n == names.size();
+  if (segments[k] == "**") {
+    if (k + 1 == segments.size()) return n < names.size();
+    for (size_t m = n; m <= names.size(); ++m) {
+      if (MatchSegments(segments, k + 1, names, m)) return true;
+    }
+    return false;
+  }
+  return n < names.size() && ::fnmatch(segments[k].c_str(), names[n].c_str(), 0) == 0 &&
+         MatchSegments(segments, k + 1, names, n + 1);
+}
+
+}  // namespace
+
 bool IgnoreRules::Ignored(const std::string& rel, bool is_dir) const {
   bool ignored = false;
   std::string leaf = Leaf(rel);
+  std::vector<std::string> names;  // (split once, for the anchored patterns)
   for (const Pattern& p : patterns_) {
     if (p.dir_only && !is_dir) continue;
-    bool match = p.anchored ? ::fnmatch(p.glob.c_str(), rel.c_str(), FNM_PATHNAME) == 0
+    if (p.anchored && names.empty()) names = SplitPath(rel);
+    bool match = p.anchored ? MatchSegments(p.segments, 0, names, 0)
                             : ::fnmatch(p.glob.c_str(), leaf.c_str(), 0) == 0;
     if (match) ignored = !p.negate;
   }

@@ -67,7 +67,10 @@ class HashCache {
 };
 
 // Which files of a code folder to leave out (.amlignore, else .gitignore, at the folder's root;
-// .weft/, .git/ and __pycache__/ always).
+// .weft/, .git/ and __pycache__/ always), in gitignore's syntax, as Azure ML reads it: `#`
+// comments, `!` re-includes, a trailing `/` for folders only, a leading or middle `/` anchors the
+// pattern at the folder, `*`, `?` and `[...]` stay within one name, `**/`, `/**/` and a trailing
+// `/**` span folders.
 class IgnoreRules {
  public:
   static IgnoreRules ForFolder(const std::string& root);
@@ -79,7 +82,10 @@ class IgnoreRules {
     std::string glob;
     bool negate = false;
     bool dir_only = false;
-    bool anchored = false;  // contains a slash: matched against the whole relative path
+    // A slash at its start or in its middle: matched against the whole relative path, one
+    // segment at a time (`**` standing for any number of folders); else against the last name.
+    bool anchored = false;
+    std::vector<std::string> segments;
   };
   std::vector<Pattern> patterns_;
 };

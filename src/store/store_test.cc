@@ -171,6 +171,32 @@ TEST_F(StoreTest, SnapshotCopiesHonoursIgnoreRulesAndUsesTheHashCache) {
   EXPECT_NE(third->digest, first->digest);
 }
 
+// gitignore's syntax, which Azure ML's .amlignore uses: a leading or middle slash anchors a
+// pattern at the folder; `**` spans folders; `*`, `?` and classes stay within one name.
+TEST_F(StoreTest, IgnoreRulesFollowGitignore) {
+  dir_.Write("code/.amlignore",
+             "/build/\n**/*.ckpt\ndata/**\n*.py[co]\na/**/z.txt\ndocs/*.md\n#c.txt\n\\#d.txt\n");
+  IgnoreRules rules = IgnoreRules::ForFolder(dir_.path() + "/code");
+  EXPECT_TRUE(rules.Ignored("build", true));
+  EXPECT_FALSE(rules.Ignored("src/build", true));  // anchored: only the top one
+  EXPECT_FALSE(rules.Ignored("build", false));     // folders only
+  EXPECT_TRUE(rules.Ignored("m.ckpt", false));
+  EXPECT_TRUE(rules.Ignored("x/y/m.ckpt", false));
+  EXPECT_FALSE(rules.Ignored("data", true));  // what is inside, not the folder
+  EXPECT_TRUE(rules.Ignored("data/f.csv", false));
+  EXPECT_TRUE(rules.Ignored("data/x/f.csv", false));
+  EXPECT_TRUE(rules.Ignored("t.pyc", false));
+  EXPECT_TRUE(rules.Ignored("lib/t.pyo", false));
+  EXPECT_FALSE(rules.Ignored("t.py", false));
+  EXPECT_TRUE(rules.Ignored("a/z.txt", false));
+  EXPECT_TRUE(rules.Ignored("a/b/c/z.txt", false));
+  EXPECT_FALSE(rules.Ignored("b/a/z.txt", false));
+  EXPECT_TRUE(rules.Ignored("docs/i.md", false));
+  EXPECT_FALSE(rules.Ignored("docs/api/i.md", false));  // `*` stays within one name
+  EXPECT_FALSE(rules.Ignored("c.txt", false));          // a comment
+  EXPECT_TRUE(rules.Ignored("#d.txt", false));          // escaped
+}
+
 TEST_F(StoreTest, FilesWithOtherHardLinksAreCopiedNotMoved) {
   std::string a = dir_.Write("out/a.txt", "shared");
   ::link(a.c_str(), (dir_.path() + "/elsewhere.txt").c_str());

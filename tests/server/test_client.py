@@ -127,8 +127,9 @@ def test_the_client_sends_what_weft_run_sends(server, admin, workdir):
     from weft.client import _files
     import subprocess
     write(workdir, {"p.yml": "type: pipeline\njobs: {}\n", "src/train.py": "print(1)\n",
-                    "src/.amlignore": "*.log\nbuild/\n!keep.log\n", "src/run.log": "x\n",
-                    "src/keep.log": "x\n", "src/build/out.bin": "x\n",
+                    "src/.amlignore": "*.log\n/build/\n!keep.log\n**/*.ckpt\n*.py[co]\n",
+                    "src/run.log": "x\n", "src/keep.log": "x\n", "src/build/out.bin": "x\n",
+                    "src/lib/build/mod.py": "x\n", "src/lib/build/w.ckpt": "x\n", "src/t.pyc": "x\n",
                     "env/pyvenv.cfg": "home = /usr/bin\n", "env/lib/site.py": "x\n"})
     os.symlink("train.py", os.path.join(workdir, "src", "alias.py"))
     os.makedirs(os.path.join(workdir, "data", "empty"))
@@ -136,7 +137,7 @@ def test_the_client_sends_what_weft_run_sends(server, admin, workdir):
     # (`ws`: the server's workspace, beside; its `.weft` is never sent, so it is an empty folder)
     assert rel == "p.yml" and empty == ["data/empty", "ws"], empty
     assert [p for p, _ in sent] == ["p.yml", "src/.amlignore", "src/alias.py", "src/keep.log",
-                                    "src/train.py"], sent
+                                    "src/lib/build/mod.py", "src/train.py"], sent
     os.symlink("/etc/passwd", os.path.join(workdir, "src", "passwd"))
     os.mkfifo(os.path.join(workdir, "src", "pipe"))
     with pytest.raises(ValueError) as refused:
