@@ -415,6 +415,8 @@ def _ignore_rules(folder):
             continue
         anchored = leading or "/" in line
         segments = line.split("/") if anchored else [line]
+        # (`**/**` is `**`: one group, not two that backtrack against each other)
+        segments = [g for k, g in enumerate(segments) if not (g == "**" and k and segments[k - 1] == "**")]
         regex = ""
         for k, segment in enumerate(segments):
             last = k == len(segments) - 1

@@ -626,19 +626,26 @@ namespace {
 
 // Whether the names from `n` on match the pattern's segments from `k` on: a `**` segment matches
 // any number of names (at the end, at least one: `a/**` is what is inside a), any other segment
-// one name, as fnmatch says (`*`, `?`, `[...]`; a name holds no `/`).
+// one name, as fnmatch says (`*`, `?`, `[...]`; a name holds no `/`). `failed` remembers the
+// (k, n) already known not to match, so that no pattern costs more than segments x names tries.
 bool MatchSegments(const std::vector<std::string>& segments, size_t k,
-                   const std::vector<std::string>& names, size_t n) {
-  if (k == segments.size()) return n == names.size();
-  if (segments[k] == "**") {
-    if (k + 1 == segments.size()) return n < names.size();
-    for (size_t m = n; m <= names.size(); ++m) {
-      if (MatchSegments(segments, k + 1, names, m)) return true;
+                   const std::vector<std::string>& names, size_t n, std::vector<bool>& failed) {
+  size_t at = k * (names.size() + 1) + n;
+  if (failed[at]) return false;
+  bool match;
+  if (k == segments.size()) {
+    match = n == names.size();
+  } else if (segments[k] == "**") {
+    match = k + 1 == segments.size() && n < names.size();
+    for (size_t m = n; !match && k + 1 < segments.size() && m <= names.size(); ++m) {
+      match = MatchSegments(segments, k + 1, names, m, failed);
     }
-    return false;
+  } else {
+    match = n < names.size() && ::fnmatch(segments[k].c_str(), names[n].c_str(), 0) == 0 &&
+            MatchSegments(segments, k + 1, names, n + 1, failed);
   }
-  return n < names.size() && ::fnmatch(segments[k].c_str(), names[n].c_str(), 0) == 0 &&
-         MatchSegments(segments, k + 1, names, n + 1);
+  if (!match) failed[at] = true;
+  return match;
 }
 
 }  // namespace
@@ -650,7 +657,9 @@ bool IgnoreRules::Ignored(const std::string& rel, bool is_dir) const {
   for (const Pattern& p : patterns_) {
     if (p.dir_only && !is_dir) continue;
     if (p.anchored && names.empty()) names = SplitPath(rel);
-    bool match = p.anchored ? MatchSegments(p.segments, 0, names, 0)
+    std::vector<bool> failed;
+    if (p.anchored) failed.assign((p.segments.size() + 1) * (names.size() + 1), false);
+    bool match = p.anchored ? MatchSegments(p.segments, 0, names, 0, failed)
                             : ::fnmatch(p.glob.c_str(), leaf.c_str(), 0) == 0;
     if (match) ignored = !p.negate;
   }

@@ -195,6 +195,15 @@ TEST_F(StoreTest, IgnoreRulesFollowGitignore) {
   EXPECT_FALSE(rules.Ignored("docs/api/i.md", false));  // `*` stays within one name
   EXPECT_FALSE(rules.Ignored("c.txt", false));          // a comment
   EXPECT_TRUE(rules.Ignored("#d.txt", false));          // escaped
+  // A hostile pattern (40 `**` between names that never all match) against a path 60 folders
+  // deep: each (segment, name) pair is tried once, not every way of splitting the path.
+  std::string hostile, deep;
+  for (int i = 0; i < 40; ++i) hostile += "**/x/";
+  for (int i = 0; i < 60; ++i) deep += "x/";
+  dir_.Write("hostile/.amlignore", hostile + "y\n");
+  IgnoreRules slow = IgnoreRules::ForFolder(dir_.path() + "/hostile");
+  EXPECT_FALSE(slow.Ignored(deep + "z", false));
+  EXPECT_TRUE(slow.Ignored(deep + "y", false));
 }
 
 TEST_F(StoreTest, FilesWithOtherHardLinksAreCopiedNotMoved) {
