@@ -218,7 +218,7 @@ Status Engine::Pass(int64_t wait_ms) {
     Result<std::vector<std::string>> settled = SettleDeadRuns(parts_.meta, parts_.targets, parts_.os);
     if (!settled.ok()) Emit([m = settled.status().message()](Observer& o) { o.OnWarning("", m); });
   }
-  std::optional<store::SyncBatch> syncs;  // flushed before the pass's commit
+  std::optional<store::SyncBatch> syncs;  // the store's folder fsyncs of this pass, until its commit
   syncs.emplace();
   Status s = parts_.meta.Begin();
   if (!s.ok()) return s;
@@ -255,10 +255,36 @@ Status Engine::Pass(int64_t wait_ms) {
   for (const Slot& slot : scheduler_->Admit()) {
     const_cast<Run*>(static_cast<const Run*>(slot.run))->Admitted(slot.step, slot.job);
   }
-  s = CommitAndStart(*syncs);
-  if (!s.ok()) return s;
+  // What the pass published in the store is durable before the records that name it.
+  s = syncs->Flush();
   syncs.reset();
-  for (auto& [id, run] : runs_) {  // a record it could not write
+  if (!s.ok()) parts_.meta.Rollback();
+  if (s.ok()) s = parts_.meta.Commit();
+  in_pass_ = false;
+  if (!s.ok()) {
+    events_.clear();
+    return s;
+  }
+  if (wants_logs_) {
+    for (auto& [id, run] : runs_) run->PollLogs();
+  }
+  Flush();
+  for (auto& [id, run] : runs_) run->StartAdmitted();
+  // Batch jobs outlive weft: their ids are durable before anything waits.
+  if (std::any_of(runs_.begin(), runs_.end(),
+                  [](const auto& r) { return r.second->started_outliving(); })) {
+    s = parts_.meta.Begin();
+    if (!s.ok()) return s;
+    for (auto& [id, run] : runs_) {
+      if (run->started_outliving()) run->RecordStarted();
+    }
+    s = parts_.meta.Commit();
+    if (!s.ok()) {
+      parts_.meta.Rollback();
+      return s;
+    }
+  }
+  for (auto& [id, run] : runs_) {
     if (!run->error().ok()) return run->error();
   }
   s = FinishEnded();
@@ -274,42 +300,6 @@ Status Engine::Pass(int64_t wait_ms) {
   if (runs_.empty()) return Status::Ok();
   Collect(restart ? 0 : wait);
   return Status::Ok();
-}
-
-// Ends the pass's transaction, then starts what it admitted. What the pass published in the
-// store is made durable before the records that name it.
-Status Engine::CommitAndStart(store::SyncBatch& syncs) {
-  Status s = syncs.Flush();
-  if (!s.ok()) {
-    parts_.meta.Rollback();
-    in_pass_ = false;
-    events_.clear();
-    return s;
-  }
-  s = parts_.meta.Commit();
-  in_pass_ = false;
-  if (!s.ok()) {
-    events_.clear();
-    return s;
-  }
-  if (wants_logs_) {
-    for (auto& [id, run] : runs_) run->PollLogs();
-  }
-  Flush();
-  for (auto& [id, run] : runs_) run->StartAdmitted();
-  // Batch jobs outlive weft: their ids are durable before anything waits.
-  if (std::none_of(runs_.begin(), runs_.end(),
-                   [](const auto& r) { return r.second->started_outliving(); })) {
-    return Status::Ok();
-  }
-  s = parts_.meta.Begin();
-  if (!s.ok()) return s;
-  for (auto& [id, run] : runs_) {
-    if (run->started_outliving()) run->RecordStarted();
-  }
-  s = parts_.meta.Commit();
-  if (!s.ok()) parts_.meta.Rollback();
-  return s;
 }
 
 // Runs whose every step has ended are recorded as such and leave the engine.

@@ -239,7 +239,6 @@ class Engine {
   // What ended on the executors, waiting up to `wait_ms` for something to.
   void Collect(int64_t wait_ms);
   Status FinishEnded();
-  Status CommitAndStart(store::SyncBatch& syncs);
 
   EngineParts parts_;
   std::string owner_;  // this process, as runs and claims record it

@@ -654,10 +654,10 @@ bool IgnoreRules::Ignored(const std::string& rel, bool is_dir) const {
   bool ignored = false;
   std::string leaf = Leaf(rel);
   std::vector<std::string> names;  // (split once, for the anchored patterns)
+  std::vector<bool> failed;         // (its room kept from one pattern to the next)
   for (const Pattern& p : patterns_) {
     if (p.dir_only && !is_dir) continue;
     if (p.anchored && names.empty()) names = SplitPath(rel);
-    std::vector<bool> failed;
     if (p.anchored) failed.assign((p.segments.size() + 1) * (names.size() + 1), false);
     bool match = p.anchored ? MatchSegments(p.segments, 0, names, 0, failed)
                             : ::fnmatch(p.glob.c_str(), leaf.c_str(), 0) == 0;
