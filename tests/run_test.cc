@@ -121,6 +121,43 @@ TEST_F(RunTest, ReuseFollowsContentAndExplainsWhy) {
       << Explain("report");
 }
 
+// Most users are not root: code folders, data files and folder outputs enter the store, a rerun
+// reuses them, and fsck and gc find the store whole (read-only folders cannot move unless root
+// moves them).
+TEST_F(RunTest, AUserWithoutRootRunsReusesAndKeepsTheStoreWhole) {
+  WEFT_LOCAL_ONLY("runs the weft binary as another user");
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to become another user";
+  WriteReusePipeline(dir_);
+  ::chown(dir_.path().c_str(), 65534, 65534);
+  for (const auto& e : fs::recursive_directory_iterator(dir_.path())) {
+    ::chown(e.path().c_str(), 65534, 65534);
+  }
+  auto as_nobody = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"/usr/bin/env", "HOME=" + dir_.path(), "/usr/bin/setpriv",
+                               "--reuid=65534", "--regid=65534", "--clear-groups", WEFT_BINARY});
+    return testing::Run(args, dir_.path());
+  };
+  ProcessResult first = as_nobody({"run", "pipeline.yml"});
+  ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
+  EXPECT_EQ(Statuses(), (std::map<std::string, std::string>{
+                            {"prep", "succeeded"}, {"train", "succeeded"}, {"report", "succeeded"}}));
+  ProcessResult again = as_nobody({"run", "pipeline.yml"});
+  ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
+  EXPECT_EQ(Statuses()["train"], "reused");
+  ProcessResult get = as_nobody({"get", "last", "train.model", "model_copy"});
+  ASSERT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_EQ(Read(dir_.path() + "/model_copy/model.txt"), "lr=0.1 count=3\n");
+  ProcessResult fsck = as_nobody({"fsck"});
+  EXPECT_EQ(fsck.exit_code, 0) << fsck.out << fsck.err;
+  EXPECT_NE(fsck.out.find("all intact"), std::string::npos) << fsck.out;
+  // gc takes objects out of the store by moving them: as their owner, not as root.
+  ProcessResult gc = as_nobody({"gc", "--keep-runs", "0"});
+  EXPECT_EQ(gc.exit_code, 0) << gc.out << gc.err;
+  EXPECT_EQ(gc.out.find("removed 0 of"), std::string::npos) << gc.out;
+  ProcessResult after = as_nobody({"fsck"});
+  EXPECT_NE(after.out.find("all intact"), std::string::npos) << after.out << after.err;
+}
+
 // `weft hash` names a path as the store does: a snapshotted data file and code folder are found
 // under the digests it prints.
 // Control characters in a value are shown escaped by explain, never sent to the terminal.

@@ -447,13 +447,15 @@ Status Store::Publish(const std::string& tmp, const Digest& d) {
   if (Has(d)) return RemoveTree(tmp);
   Status s = FsyncPath(tmp);
   if (!s.ok()) return s;
-  ::chmod(tmp.c_str(), 0555);
+  // Read-only once published: a folder that cannot be written cannot move (its `..` changes),
+  // unless weft runs as root.
   if (::rename(tmp.c_str(), dst.c_str()) != 0) {
     int err = errno;
     if (Has(d)) return RemoveTree(tmp);  // another process published it first
     RemoveTree(tmp).ok();
     return Status::Io(fmt::format("{}: cannot publish object: {}", dst, std::strerror(err)));
   }
+  ::chmod(dst.c_str(), 0555);
   return SyncPublished(root_ + "/objects");
 }
 
