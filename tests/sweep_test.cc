@@ -179,7 +179,7 @@ signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a stopped trial is no
 x = float(sys.argv[1])
 d = os.path.join(os.environ["TEST_DIR"], "running")
 os.makedirs(d, exist_ok=True)
-me = os.path.join(d, str(os.getpid()))
+me = os.path.join(d, sys.argv[1])  # (not the pid: a step in a PID namespace of its own may share it)
 open(me, "w").close()
 with open(os.path.join(os.environ["TEST_DIR"], "together"), "a") as f:
     f.write("%d\n" % len(os.listdir(d)))

@@ -485,6 +485,24 @@ Status Store::AddName(const Digest& d, const std::string& name) {
   return SyncPublished(dir);
 }
 
+// Whether the folder `path` (walked as `items`) can become an object as it is: on the store's
+// filesystem, and every folder of it ours (so that it can be made writable, then read-only), and
+// writable now (its files come back into it as links).
+namespace {
+bool Adoptable(const std::string& store_root, const std::string& path, const std::vector<Item>& items) {
+  struct stat root {}, store {};
+  if (::lstat(path.c_str(), &root) != 0 || ::stat((store_root + "/objects").c_str(), &store) != 0 ||
+      root.st_dev != store.st_dev) {
+    return false;
+  }
+  uid_t me = ::geteuid();
+  auto ours = [me](const struct stat& st) { return st.st_uid == me && (st.st_mode & 0700) == 0700; };
+  if (!ours(root)) return false;
+  return std::all_of(items.begin(), items.end(),
+                     [&](const Item& it) { return it.kind != EntryKind::kFolder || ours(it.st); });
+}
+}  // namespace
+
 Result<ObjectRef> Store::Ingest(const std::string& path, const std::vector<std::string>& only,
                                 bool move, HashCache* cache, const IgnoreRules* ignore,
                                 const ProgressFn& progress) {
@@ -516,8 +534,12 @@ Result<ObjectRef> Store::Ingest(const std::string& path, const std::vector<std::
     }
     return ref;
   }
-  std::string tmp = root_ + "/tmp/object-" + TmpName();
-  s = MakeDirs(tmp);
+  // A committed folder that the store can take as it is becomes the object itself: its files
+  // come back as links to their blobs, and no folder is made (folders cost real time on some
+  // disks). Else the object is built anew in tmp/.
+  bool adopt = move && ref.type == ObjectType::kFolder && only.empty() && Adoptable(root_, path, items);
+  std::string tmp = adopt ? path : root_ + "/tmp/object-" + TmpName();
+  if (!adopt) s = MakeDirs(tmp);
   if (!s.ok()) return s;
   if (ref.type == ObjectType::kFile) {
     s = LinkBlob(os_, root_, ref.digest, tmp + "/" + ref.name);
@@ -529,6 +551,7 @@ Result<ObjectRef> Store::Ingest(const std::string& path, const std::vector<std::
   // links; digests bottom-up by walking the items backwards.
   for (const Item& it : items) {
     std::string dst = tmp + "/" + it.rel;
+    if (adopt && it.kind != EntryKind::kFile && it.kind != EntryKind::kExecutable) continue;
     switch (it.kind) {
       case EntryKind::kFolder:
         if (::mkdir(dst.c_str(), 0755) != 0) s = Status::Io(fmt::format("{}: mkdir failed", dst));
@@ -542,7 +565,7 @@ Result<ObjectRef> Store::Ingest(const std::string& path, const std::vector<std::
         s = LinkBlob(os_, root_, it.digest, dst);
     }
     if (!s.ok()) {
-      RemoveTree(tmp).ok();
+      if (!adopt) RemoveTree(tmp).ok();
       return s;
     }
   }

@@ -140,10 +140,12 @@ class Store {
   Status Init() const;
   const std::string& root() const { return root_; }
 
-  // Moves the files of `staged` (a file or a folder) into the store; its folders and links stay
-  // behind, empty and unused (removing them would only cost time). With `only`, the object is the
-  // folder of just those top-level folders of `staged` (missing ones are left out). A symbolic
-  // link that points outside the staged tree is an error naming it, and nothing enters the store.
+  // Moves the files of `staged` (a file or a folder) into the store. A folder on the store's
+  // filesystem whose folders are all ours and writable becomes the object itself (its files
+  // linked back in); otherwise its folders and links stay behind, empty and unused (removing them
+  // would only cost time). With `only`, the object is the folder of just those top-level folders
+  // of `staged` (missing ones are left out). A symbolic link that points outside the staged tree
+  // is an error naming it, and nothing enters the store.
   Result<ObjectRef> Commit(const std::string& staged, const std::vector<std::string>& only = {});
 
   // Checks, without hashing or moving anything, that `staged` (with `only`, as Commit) could be

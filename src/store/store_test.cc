@@ -54,19 +54,26 @@ TEST_F(StoreTest, CommitMovesAFolderInAndMakesItReadOnly) {
   dir_.Write("out/model.pkl", "weights");
   dir_.Write("out/sub/metrics.json", "{}");
   ::symlink("sub/metrics.json", (dir_.path() + "/out/latest").c_str());
+  struct stat staged {}, st {};
+  ::stat((dir_.path() + "/out").c_str(), &staged);
   Result<ObjectRef> ref = store_.Commit(dir_.path() + "/out");
   ASSERT_TRUE(ref.ok()) << ref.status().message();
-  // The files moved (no copy); only the emptied folders stay behind.
-  EXPECT_FALSE(std::filesystem::exists(dir_.path() + "/out/model.pkl"));
-  EXPECT_FALSE(std::filesystem::exists(dir_.path() + "/out/sub/metrics.json"));
+  // The folder itself became the object (no folder made, no file copied); its files are links to
+  // their blobs.
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() + "/out"));
   std::string obj = store_.DeliveryPath(*ref);
+  ::stat(obj.c_str(), &st);
+  EXPECT_EQ(st.st_ino, staged.st_ino);
   EXPECT_EQ(Read(obj + "/model.pkl"), "weights");
   EXPECT_EQ(Read(obj + "/latest"), "{}");
-  struct stat st {};
   ::stat((obj + "/model.pkl").c_str(), &st);
   EXPECT_EQ(st.st_mode & 0222, 0u);
-  ::stat(obj.c_str(), &st);
-  EXPECT_EQ(st.st_mode & 0222, 0u);
+  EXPECT_EQ(st.st_nlink, 2u) << "blobs/ and the object";
+  for (const std::string& folder : {obj, obj + "/sub"}) {
+    ::stat(folder.c_str(), &st);
+    EXPECT_EQ(st.st_mode & 0222, 0u) << folder;
+  }
+  EXPECT_TRUE(store_.Leftovers()->empty());
   // The digest is the tree digest of what was committed.
   Digest expected = TreeDigest(
       {{"model.pkl", EntryKind::kFile, FileDigest("weights", false)},
@@ -75,6 +82,23 @@ TEST_F(StoreTest, CommitMovesAFolderInAndMakesItReadOnly) {
        {"latest", EntryKind::kLink, LinkDigest("sub/metrics.json")}});
   EXPECT_EQ(ref->digest, expected);
   EXPECT_EQ(ref->files, 2u);
+}
+
+// A folder the store cannot take as it is (one of its folders is not writable) is built anew:
+// the same object, and what was committed stays behind, emptied of its files.
+TEST_F(StoreTest, CommitBuildsAFolderItCannotTakeAnew) {
+  dir_.Write("out/model.pkl", "weights");
+  dir_.Write("out/locked/notes.txt", "n");
+  Result<ObjectRef> expected = HashPath(dir_.path() + "/out");
+  ASSERT_TRUE(expected.ok());
+  ::chmod((dir_.path() + "/out/locked").c_str(), 0500);
+  Result<ObjectRef> ref = store_.Commit(dir_.path() + "/out");
+  ASSERT_TRUE(ref.ok()) << ref.status().message();
+  EXPECT_EQ(ref->digest, expected->digest);
+  EXPECT_TRUE(std::filesystem::is_directory(dir_.path() + "/out/locked"));
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() + "/out/model.pkl"));
+  EXPECT_EQ(Read(store_.DeliveryPath(*ref) + "/locked/notes.txt"), "n");
+  EXPECT_TRUE(store_.Leftovers()->empty());
 }
 
 TEST_F(StoreTest, CommitOfSomeEntriesStoresJustThoseFolders) {
