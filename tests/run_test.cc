@@ -195,6 +195,41 @@ TEST_F(RunTest, HashNamesPathsAsTheStoreDoes) {
   EXPECT_NE(missing.err.find("nope: does not exist"), std::string::npos) << missing.err;
 }
 
+// What a run warned of, when it was loaded and while it ran, is kept with it: `weft show` says it
+// later, in order, and a run without warnings shows none.
+TEST_F(RunTest, ShowSaysWhatTheRunWarnedOf) {
+  dir_.Write("p.yml", R"(type: pipeline
+jobs:
+  train:
+    command: echo 'not json' >> "$WEFT_METRICS"
+    environment: azureml:not-registered-here:1
+)");
+  ProcessResult r = Weft({"run", "p.yml"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  nlohmann::json show = nlohmann::json::parse(Weft({"show", "last", "--json"}).out);
+  ASSERT_EQ(show["warnings"].size(), 2u) << show.dump();
+  EXPECT_EQ(show["warnings"][0].get<std::string>().rfind(
+                "p.yml:5:18: warning: environment `azureml:not-registered-here:1` is not registered", 0),
+            0u)
+      << show["warnings"][0];
+  EXPECT_NE(show["warnings"][1].get<std::string>().find("step train: "), std::string::npos);
+  EXPECT_NE(show["warnings"][1].get<std::string>().find("line 1: not a JSON object (skipped)"),
+            std::string::npos)
+      << show["warnings"][1];
+  ProcessResult text = Weft({"show", "last"});
+  EXPECT_NE(text.out.find("\nwarnings:\n  p.yml:5:18: warning: environment"), std::string::npos)
+      << text.out;
+  EXPECT_NE(text.out.find("\n    hint: register it"), std::string::npos) << text.out;
+  // A reused run warned of the environment again, and of nothing the step did: it did not run.
+  ASSERT_EQ(Weft({"run", "p.yml"}).exit_code, 0);
+  show = nlohmann::json::parse(Weft({"show", "last", "--json"}).out);
+  EXPECT_EQ(show["warnings"].size(), 1u) << show.dump();
+  dir_.Write("q.yml", std::string("type: pipeline\njobs:\n  quiet:\n    command: 'true'\n    ") + kEnv);
+  ASSERT_EQ(Weft({"run", "q.yml"}).exit_code, 0);
+  EXPECT_EQ(Weft({"show", "last"}).out.find("warnings:"), std::string::npos);
+  EXPECT_EQ(nlohmann::json::parse(Weft({"show", "last", "--json"}).out)["warnings"].size(), 0u);
+}
+
 // Steps log metrics as JSON lines or with `weft log-metric`; `weft metrics` shows them, and a
 // reused step's metrics are those of the attempt it reuses.
 TEST_F(RunTest, MetricsFromJsonLinesAndLogMetric) {

@@ -77,8 +77,7 @@ Result<Host::Plan> Host::DryRun(PipelineSource source, engine::RunOptions option
     if (!loaded.ok()) return loaded.status();
     PlanCollector collector;
     engine_.Subscribe(&collector);
-    Status s = engine_.DryRun({loaded->graph->pipeline.get(), &loaded->graph->graph,
-                               loaded->options, nullptr});
+    Status s = engine_.DryRun(loaded->graph->Request(loaded->options));
     engine_.Unsubscribe(&collector);
     if (!s.ok()) return s;
     return std::move(collector.plan);
@@ -95,7 +94,7 @@ Result<meta::RunRecord> Host::Submit(PipelineSource source, engine::RunOptions o
     Result<Loaded> loaded = LoadSubmission(session_, source, options, tags);
     if (!loaded.ok()) return loaded.status();
     LoadedGraph& g = *loaded->graph;
-    Result<std::string> id = engine_.Submit({g.pipeline.get(), &g.graph, loaded->options, nullptr});
+    Result<std::string> id = engine_.Submit(g.Request(loaded->options));
     if (!id.ok()) return id.status();
     live_[*id].graph = std::move(loaded->graph);
     return session_.FindRun(*id);
@@ -138,7 +137,7 @@ Result<std::string> Host::ResumeHere(const std::string& run_id) {
   if (!r.ok()) return r.status();
   if (!(*r)->graph->ok()) return Status::Invalid((*r)->graph->diags.FormatAll());
   const LoadedGraph& g = *(*r)->graph;
-  Result<std::string> id = engine_.Submit({g.pipeline.get(), &g.graph, (*r)->options, nullptr});
+  Result<std::string> id = engine_.Submit(g.Request((*r)->options));
   if (!id.ok()) return id.status();
   live_[*id].resumption = std::move(*r);
   return *id;

@@ -15,6 +15,14 @@
 #include "store/store.h"
 
 namespace weft::app {
+
+engine::RunRequest LoadedGraph::Request(const engine::RunOptions& options) const {
+  engine::RunRequest request{pipeline.get(), &graph, options, nullptr, {}};
+  for (const Diagnostic& d : diags.Sorted()) {
+    if (d.severity == Severity::kWarning) request.load_warnings.push_back(d.Format());
+  }
+  return request;
+}
 namespace {
 
 // Data inputs given as URIs (datastore paths, mirrored URLs) read from where the workspace keeps

@@ -8,6 +8,7 @@
 
 #include "base/diag.h"
 #include "base/os.h"
+#include "engine/engine.h"
 #include "graph/graph.h"
 #include "spec/loader.h"
 #include "spec/registry.h"
@@ -29,6 +30,8 @@ struct LoadedGraph {
   graph::Graph graph;
   Diagnostics diags;
   bool ok() const { return pipeline != nullptr && !diags.has_errors(); }
+  // What the engine is asked to run: this pipeline, with its load warnings to keep with the run.
+  engine::RunRequest Request(const engine::RunOptions& options) const;
 };
 
 // Loads and flattens the pipeline, resolving `azureml:` references and data URIs against

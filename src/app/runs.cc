@@ -19,7 +19,7 @@ Result<engine::RunResult> RunPipeline(Session& session, const LoadedGraph& graph
   engine::Engine engine({session.workspace(), session.meta(), session.store(), session.targets(),
                          session.os()});
   for (engine::Observer* o : observers) engine.Subscribe(o);
-  Result<std::string> id = engine.Submit({graph.pipeline.get(), &graph.graph, options, nullptr});
+  Result<std::string> id = engine.Submit(graph.Request(options));
   if (!id.ok()) return id.status();
   Status s = engine.RunToCompletion();
   if (!s.ok()) return s;
@@ -31,7 +31,7 @@ Status DryRun(Session& session, const LoadedGraph& graph, const engine::RunOptio
   engine::Engine engine({session.workspace(), session.meta(), session.store(), session.targets(),
                          session.os()});
   for (engine::Observer* o : observers) engine.Subscribe(o);
-  return engine.DryRun({graph.pipeline.get(), &graph.graph, options, nullptr});
+  return engine.DryRun(graph.Request(options));
 }
 
 Result<engine::RunOptions> SubmitOptions(const LoadedGraph& graph, engine::RunOptions options,

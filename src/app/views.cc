@@ -129,8 +129,13 @@ Result<Json> RunDetailJson(meta::MetaStore& meta, const meta::RunRecord& run,
     }
     arr.Push(std::move(step));
   }
+  Result<std::vector<std::string>> warnings = meta.Warnings(run.id);
+  if (!warnings.ok()) return warnings.status();
+  Json said = Json::MakeArray();
+  for (const std::string& w : *warnings) said.Push(Json(w));
   Json detail = RunSummaryJson(run);
   detail.Set("steps", std::move(arr));
+  detail.Set("warnings", std::move(said));
   return detail;
 }
 

@@ -64,6 +64,19 @@ std::function<int()> SetupShow(CLI::App& sub) {
                    SecondsOf(j, false), "", TextOf(j, "message"));
       }
     }
+    // (a server older than this one sends none)
+    if (const Json* said = run->Find("warnings"); said != nullptr && !said->Items()->empty()) {
+      fmt::print("\nwarnings:\n");
+      for (const Json& w : *said->Items()) {
+        const std::string* text = w.String();
+        if (text == nullptr) continue;
+        std::string indented = *text;  // (a hint goes on its own line)
+        for (size_t at = 0; (at = indented.find('\n', at)) != std::string::npos; at += 3) {
+          indented.replace(at, 1, "\n  ");
+        }
+        fmt::print("  {}\n", indented);
+      }
+    }
     return 0;
   };
 }

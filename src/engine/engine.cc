@@ -142,6 +142,13 @@ Result<std::string> Engine::Submit(const RunRequest& request) {
   Status s = parts_.meta.Begin();
   if (s.ok()) {
     s = run->Create();
+    // (after the run exists, so that those who follow it see them, and kept with it)
+    if (s.ok()) {
+      for (const std::string& w : request.load_warnings) {
+        if (s.ok()) s = parts_.meta.PutWarning(run->id(), w);
+      }
+      for (const std::string& w : warnings) run->Warn(w);
+    }
     if (s.ok()) {
       s = parts_.meta.Commit();
     } else {
@@ -157,8 +164,6 @@ Result<std::string> Engine::Submit(const RunRequest& request) {
   }
   Flush();
   std::string id = run->id();
-  // (after the run exists, so that those who follow it see them)
-  for (const std::string& w : warnings) Emit([w, id](Observer& o) { o.OnWarning(id, w); });
   runs_[id] = std::move(run);
   return id;
 }

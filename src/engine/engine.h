@@ -73,6 +73,9 @@ struct RunRequest {
   // Applied to the steps' plans before the run starts: where steps expand into several jobs
   // (StepPlan::jobs); parallel and sweep steps will, and tests do.
   std::function<void(std::vector<StepPlan>&)> expand;
+  // What loading the pipeline warned of, as printed (file:line:col): kept with the run for
+  // `weft show` and the server, not told to the observers again.
+  std::vector<std::string> load_warnings;
 };
 
 // What observers hear about: the terminal printer, the database's readers, a server's event

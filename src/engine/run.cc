@@ -46,6 +46,8 @@ Run::Run(Engine& engine, const RunRequest& request, std::vector<StepPlan> plans,
 int64_t Run::Now() const { return parts_.os.NowNs(); }
 
 void Run::Warn(const std::string& message) {
+  // Kept with the run (`weft show`, the server); failing to keep one does not stop the run.
+  if (!id().empty()) parts_.meta.PutWarning(id(), message).ok();
   engine_.Emit([message, id = id()](Observer& o) { o.OnWarning(id, message); });
 }
 

@@ -97,6 +97,8 @@ class Run {
   // Inside the engine's transaction: checks the options against the graph, records the run, and
   // makes its roots ready (reusing or queueing them).
   Status Create();
+  // Tells the observers, and keeps it with the run (once created).
+  void Warn(const std::string& message);
   // Says what a run would do, recording nothing.
   Status DryRun();
 
@@ -161,7 +163,6 @@ class Run {
   bool HolderGone(const meta::Claim& c) const;
   void CheckWaiting();
   void DueRetries();
-  void Warn(const std::string& message);
   Slot SlotOf(uint32_t i, int job) const;
   void ReleaseSlot(uint32_t i, int job);
   int64_t Now() const;

@@ -343,6 +343,9 @@ class MetaStore : public store::HashCache {
   // The store objects (hex digests) a run needs kept besides its steps' inputs and outputs: its
   // code snapshots and what it was submitted with (for `weft resume`).
   virtual Status PutRunObjects(const std::string& run, const std::vector<std::string>& digests) = 0;
+  // What a run warned of, kept in order so that `weft show` and the server can say it later.
+  virtual Status PutWarning(const std::string& run, const std::string& message) = 0;
+  virtual Result<std::vector<std::string>> Warnings(const std::string& run) = 0;
   // What an environment identity stands for (env/environment.h), kept once per identity.
   virtual Status PutEnvironment(const std::string& identity, const std::string& description) = 0;
   virtual Result<std::optional<std::string>> EnvironmentDescription(const std::string& identity) = 0;

@@ -185,6 +185,27 @@ Status SqliteMetaStore::PutRunObjects(const std::string& run, const std::vector<
   return Status::Ok();
 }
 
+Status SqliteMetaStore::PutWarning(const std::string& run, const std::string& message) {
+  Result<Statement*> q = db_->Cached(
+      "INSERT INTO run_warnings VALUES(?1, "
+      "(SELECT COALESCE(MAX(seq), -1) + 1 FROM run_warnings WHERE run_id = ?1), ?2)");
+  if (!q.ok()) return q.status();
+  return (*q)->Bind(1, run).Bind(2, message).Run();
+}
+
+Result<std::vector<std::string>> SqliteMetaStore::Warnings(const std::string& run) {
+  Result<Statement> q = db_->Prepare("SELECT message FROM run_warnings WHERE run_id = ? ORDER BY seq");
+  if (!q.ok()) return q.status();
+  q->Bind(1, run);
+  std::vector<std::string> out;
+  while (true) {
+    Result<bool> row = q->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    out.push_back(q->Text(0));
+  }
+}
+
 Status SqliteMetaStore::SetRunOwner(const std::string& id, const std::string& owner) {
   Result<Statement> q = db_->Prepare("UPDATE runs SET owner=? WHERE id=?");
   if (!q.ok()) return q.status();

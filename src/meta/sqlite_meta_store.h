@@ -54,6 +54,8 @@ class SqliteMetaStore final : public MetaStore {
   Result<RunRecord> CreateRun(RunRecord run) override;
   Status SetRunOwner(const std::string& id, const std::string& owner) override;
   Status PutRunObjects(const std::string& run, const std::vector<std::string>& digests) override;
+  Status PutWarning(const std::string& run, const std::string& message) override;
+  Result<std::vector<std::string>> Warnings(const std::string& run) override;
   Status PutEnvironment(const std::string& identity, const std::string& description) override;
   Result<std::optional<std::string>> EnvironmentDescription(const std::string& identity) override;
   Status FinishRun(const std::string& id, RunStatus status, int exit_code,

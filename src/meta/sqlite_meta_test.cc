@@ -47,7 +47,7 @@ TEST_F(SqliteMetaTest, OpeningAnOlderSchemaMigratesIt) {
      // later migration here when adding one)
     Result<std::unique_ptr<Db>> db = Db::Open(path);
     ASSERT_TRUE(db.ok());
-    ASSERT_TRUE((*db)->Exec("DROP TABLE mlflow_experiments; DROP TABLE mlflow_runs; DROP TABLE schedules; DROP TABLE schedule_fires; DROP TABLE webhooks; DROP TABLE webhook_deliveries; "
+    ASSERT_TRUE((*db)->Exec("DROP TABLE run_warnings; DROP TABLE mlflow_experiments; DROP TABLE mlflow_runs; DROP TABLE schedules; DROP TABLE schedule_fires; DROP TABLE webhooks; DROP TABLE webhook_deliveries; "
                             "DROP TABLE pipelines; DROP TABLE pipeline_versions; DROP TABLE idempotency_keys; "
                             "DROP INDEX runs_by_project; ALTER TABLE runs DROP COLUMN project; DROP TABLE projects; DROP TABLE tokens; DROP TABLE audit; "
                             "ALTER TABLE runs DROP COLUMN resumes; ALTER TABLE runs DROP COLUMN submission; ALTER TABLE runs DROP COLUMN tags; ALTER TABLE runs DROP COLUMN owner; "
@@ -88,7 +88,7 @@ TEST_F(SqliteMetaTest, ARunsGroupMovesFromItsOwnerToItsTracking) {
   {
     Result<std::unique_ptr<Db>> db = Db::Open(path);
     ASSERT_TRUE(db.ok());
-    ASSERT_TRUE((*db)->Exec("DROP TABLE mlflow_experiments; DROP TABLE mlflow_runs; DROP TABLE schedules; DROP TABLE schedule_fires; DROP TABLE webhooks; DROP TABLE webhook_deliveries; "
+    ASSERT_TRUE((*db)->Exec("DROP TABLE run_warnings; DROP TABLE mlflow_experiments; DROP TABLE mlflow_runs; DROP TABLE schedules; DROP TABLE schedule_fires; DROP TABLE webhooks; DROP TABLE webhook_deliveries; "
                             "DROP TABLE pipelines; DROP TABLE pipeline_versions; DROP TABLE idempotency_keys; "
                             "DROP INDEX runs_by_project; ALTER TABLE runs DROP COLUMN project; DROP TABLE projects; DROP TABLE tokens; DROP TABLE audit; "
                             "DROP TABLE jobs; DROP TABLE run_tracking; ALTER TABLE steps DROP COLUMN target; "

@@ -191,6 +191,11 @@ CREATE INDEX assets_by_digest ON assets(digest);
     R"sql(
 ALTER TABLE projects ADD COLUMN datastores TEXT NOT NULL DEFAULT '';
 )sql",
+    // 19: what a run warned of (planning and while it ran), in order, so that it can be shown later.
+    R"sql(
+CREATE TABLE run_warnings(run_id TEXT NOT NULL, seq INTEGER NOT NULL, message TEXT NOT NULL,
+  PRIMARY KEY(run_id, seq));
+)sql",
 };
 
 }  // namespace

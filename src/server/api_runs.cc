@@ -58,6 +58,7 @@ Json RunDetailSchema() {
   Json step = Body(std::move(members), std::move(required));
   std::vector<std::pair<std::string, Json>> run = RunSummaryMembers();
   run.emplace_back("steps", ArrayOf(std::move(step)));
+  run.emplace_back("warnings", ArrayOf(Str()));
   return Obj(std::move(run));
 }
 

@@ -73,6 +73,10 @@ export function RunPage({ id, params, navigate }) {
       ${run.status === 'running' && html`<button type="button" class="danger" onClick=${cancel}>Cancel run</button>`}
     </header>
     <${ErrorBox} error=${error} />
+    ${(run.warnings || []).length > 0 && html`<details class="run-warnings" open>
+      <summary>${run.warnings.length} warning${run.warnings.length === 1 ? '' : 's'}</summary>
+      ${run.warnings.map((w) => html`<pre>${w}</pre>`)}
+    </details>`}
     <div class="run-body">
       <div class="run-graph"><${Graph} graph=${graph} statuses=${statuses} notes=${notes} selected=${selected} onSelect=${select} /></div>
       <${StepList} steps=${run.steps} statuses=${statuses} notes=${notes} selected=${selected} onSelect=${select} />

@@ -133,6 +133,12 @@ jobs:
 `;
 const first = await submit(pipelineFolder('first', train('')), 'ui');
 await until(async () => (await runStatus(first)) === 'succeeded', `run ${first} to succeed`);
+const warned = await submit(pipelineFolder('warned', `type: pipeline
+jobs:
+  only:
+    command: echo fine
+    environment: azureml:not-registered-here:1
+`), 'ui');
 const second = await submit(pipelineFolder('second', train('go').replace('epochs: 3', 'epochs: 4')), 'ui');
 const third = await submit(pipelineFolder('third', train('never').replace('epochs: 3', 'epochs: 5')), 'other');
 mkdirSync(join(dir, 'pub'), { recursive: true });
@@ -293,6 +299,20 @@ await check('a running run\'s step turns green live, its log streaming, and the 
   await page.locator('svg.graph g.node[data-step="train"][data-status="succeeded"]').waitFor({ timeout: 20000 });
   await page.locator('.run-head .status-succeeded').waitFor({ timeout: 20000 });
   await shot('run-succeeded');
+});
+
+await check('a run keeps what it warned of, and its page shows it', async () => {
+  await until(async () => (await runStatus(warned)) === 'succeeded', `run ${warned} to succeed`);
+  await page.goto(`${base}/#/runs/${warned}`);
+  const box = page.locator('.run-warnings');
+  await box.filter({ hasText: 'not-registered-here' }).waitFor();
+  const text = await box.locator('pre').first().textContent();
+  assert(/p\.yml:5:\d+: warning: environment `azureml:not-registered-here:1` is not registered/.test(text), `warning: ${text}`);
+  await shot('run-warnings');
+  await accessible('run warnings');
+  await page.goto(`${base}/#/runs/${first}`);
+  await page.locator('.run-head').waitFor();
+  assert(await page.locator('.run-warnings').count() === 0, 'a run without warnings shows none');
 });
 
 await check('a log is read as text: markup in it stays text and runs no script', async () => {
