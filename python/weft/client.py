@@ -137,7 +137,7 @@ class Client:
         return out
 
     def run(self, run_id):
-        """A run and its steps."""
+        """A run, its steps and what it warned of (`warnings`)."""
         return self._call("GET", f"/runs/{_seg(run_id)}")
 
     def submit(self, file, folder=None, experiment=None, tags=None, inputs=None, project=None,
