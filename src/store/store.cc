@@ -485,10 +485,10 @@ Status Store::AddName(const Digest& d, const std::string& name) {
   return SyncPublished(dir);
 }
 
-// Whether the folder `path` (walked as `items`) can become an object as it is: on the store's
-// filesystem, and every folder of it ours (so that it can be made writable, then read-only), and
-// writable now (its files come back into it as links).
 namespace {
+// Whether the folder `path` (walked as `items`) can become an object as it is: on the store's
+// filesystem, and every folder of it ours and writable by us (its files come back into it as
+// links; then it is made read-only).
 bool Adoptable(const std::string& store_root, const std::string& path, const std::vector<Item>& items) {
   struct stat root {}, store {};
   if (::lstat(path.c_str(), &root) != 0 || ::stat((store_root + "/objects").c_str(), &store) != 0 ||
