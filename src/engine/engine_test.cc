@@ -253,7 +253,7 @@ class EngineTest : public ::testing::Test {
   }
   RunRequest Request(const graph::Graph& g, RunOptions options = {}) {
     for (size_t k = 0; k < graphs_.size(); ++k) {
-      if (graphs_[k].get() == &g) return RunRequest{loaded_[k].get(), &g, options, nullptr};
+      if (graphs_[k].get() == &g) return RunRequest{loaded_[k].get(), &g, options, nullptr, {}};
     }
     return {};
   }

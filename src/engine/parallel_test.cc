@@ -50,7 +50,9 @@ TEST(MiniBatchTest, RunsCoverEveryNameOnceAndNeverExceedTheSize) {
     }
     EXPECT_EQ(total, names.size()) << max;
     // Not cut needlessly small: on average more than half of the size.
-    if (max > 2) EXPECT_GE(total * 2, sizes.size() * max) << max;
+    if (max > 2) {
+      EXPECT_GE(total * 2, sizes.size() * max) << max;
+    }
   }
   EXPECT_TRUE(CutByContent({}, 10).empty());
 }
