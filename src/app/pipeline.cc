@@ -23,6 +23,7 @@ engine::RunRequest LoadedGraph::Request(const engine::RunOptions& options) const
   }
   return request;
 }
+
 namespace {
 
 // Data inputs given as URIs (datastore paths, mirrored URLs) read from where the workspace keeps

@@ -27,8 +27,9 @@ Result<meta::RunFilter> ParseRunFilter(const std::string& experiment, const std:
 // A run as listed: id, name, experiment, project, status, exit code, times, file, tags.
 Json RunSummaryJson(const meta::RunRecord& run);
 // A run as listed, with its steps (each with its outputs, its compute target and job there, and
-// the jobs of steps with several) and what it warned of (`warnings`, in order). With the workspace, a step run as a Slurm job also says what
-// its job reported (`slurm`: job id, node, state, elapsed seconds, peak memory).
+// the jobs of steps with several) and what it warned of (`warnings`, in order). With the
+// workspace, a step run as a Slurm job also says what its job reported (`slurm`: job id, node,
+// state, elapsed seconds, peak memory).
 Result<Json> RunDetailJson(meta::MetaStore& meta, const meta::RunRecord& run,
                            const ws::Workspace* ws = nullptr);
 // The jobs of a step with several (none for a step with one: no query per step of a big run).
